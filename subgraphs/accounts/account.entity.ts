@@ -1,0 +1,104 @@
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../shared/ids.js';
+
+export enum AccountStatus {
+  ACTIVE = 'ACTIVE',
+  SUSPENDED = 'SUSPENDED',
+  DISABLED = 'DISABLED',
+}
+registerEnumType(AccountStatus, { name: 'AccountStatus' });
+
+/** A user account inside one app instance. */
+@ObjectType({ description: 'A user account inside one app instance.' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'account' })
+@Unique({ properties: ['instanceId', 'externalId'] })
+@Index({ properties: ['displayName', 'id'] })
+export class Account {
+  [OptionalProps]?: 'id' | 'email' | 'status' | 'isAdmin' | 'privileges' | 'updatedAt' | 'deletedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  externalId!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  email: string | null = null;
+
+  @Field()
+  @Property({ type: 'text' })
+  displayName!: string;
+
+  @Field(() => AccountStatus)
+  @Property({ type: 'text' })
+  status: AccountStatus = AccountStatus.ACTIVE;
+
+  @Field()
+  @Property({ type: 'boolean' })
+  isAdmin: boolean = false;
+
+  @Field(() => [String])
+  @Property({ type: 'text[]' })
+  privileges: string[] = [];
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+
+  /** Set when the provider no longer lists the account. */
+  @Property({ type: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
+}
+
+/** A group of accounts inside one app instance. */
+@ObjectType()
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'group' })
+@Unique({ properties: ['instanceId', 'externalId'] })
+@Index({ properties: ['name', 'id'] })
+export class Group {
+  [OptionalProps]?: 'id' | 'updatedAt' | 'deletedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  externalId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
+}
+
+/** Membership of one account in one group. */
+@Entity({ tableName: 'group_membership' })
+@Index({ properties: ['accountId'] })
+export class GroupMembership {
+  @PrimaryKey({ type: 'uuid' })
+  groupId!: string;
+
+  @PrimaryKey({ type: 'uuid' })
+  accountId!: string;
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+}

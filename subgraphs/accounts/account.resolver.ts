@@ -1,0 +1,108 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { badInput } from '../shared/errors.js';
+import { parseId, parseOptionalId } from '../shared/ids.js';
+import { connectionType, readPage, type Connection } from '../shared/pagination.js';
+import { Account, AccountStatus, Group } from './account.entity.js';
+import { ACCOUNT_ORDER, GROUP_ORDER, type AccountFilter } from './account.service.js';
+import { AppInstance } from './app-instance.entity.js';
+import { accountService, loaders, type AccountsContext } from './context.js';
+
+@ObjectType()
+export class AccountConnection extends connectionType(Account, 'Account') {}
+
+@ObjectType()
+export class GroupConnection extends connectionType(Group, 'Group') {}
+
+@InputType('AccountFilter')
+export class AccountFilterInput {
+  @Field(() => ID, { nullable: true })
+  instanceId?: string | null;
+
+  @Field(() => String, { nullable: true })
+  provider?: string | null;
+
+  @Field(() => AccountStatus, { nullable: true })
+  status?: AccountStatus | null;
+
+  @Field(() => Boolean, { nullable: true })
+  isAdmin?: boolean | null;
+
+  @Field(() => String, { nullable: true, description: 'Matches email or display name, case-insensitively.' })
+  search?: string | null;
+}
+
+function readAccountFilter(filter: AccountFilterInput | null | undefined): AccountFilter {
+  if (!filter) return {};
+  if (filter.search !== null && filter.search !== undefined && filter.search.length > 200) {
+    throw badInput('filter.search', 'must be at most 200 characters');
+  }
+  return {
+    instanceId: parseOptionalId(filter.instanceId, 'filter.instanceId'),
+    provider: filter.provider ?? undefined,
+    status: filter.status ?? undefined,
+    isAdmin: filter.isAdmin ?? undefined,
+    search: filter.search || undefined,
+  };
+}
+
+@Resolver(() => Account)
+export class AccountResolver {
+  @Query(() => AccountConnection)
+  async accounts(
+    @Ctx() ctx: AccountsContext,
+    @Arg('filter', () => AccountFilterInput, { nullable: true }) filter?: AccountFilterInput | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<Account>> {
+    const parsed = readAccountFilter(filter);
+    return accountService(ctx).listAccounts(parsed, readPage({ first, after }, ACCOUNT_ORDER));
+  }
+
+  @Query(() => Account, { nullable: true })
+  async account(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<Account | null> {
+    return loaders.account(ctx).load(parseId(id, 'id'));
+  }
+
+  @FieldResolver(() => AppInstance)
+  async instance(@Root() account: Account, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
+    return loaders.instance(ctx).load(account.instanceId);
+  }
+
+  @FieldResolver(() => [Group])
+  async groups(@Root() account: Account, @Ctx() ctx: AccountsContext): Promise<Group[]> {
+    return loaders.groupsOfAccount(ctx).load(account.id);
+  }
+}
+
+@Resolver(() => Group)
+export class GroupResolver {
+  @Query(() => GroupConnection)
+  async groups(
+    @Ctx() ctx: AccountsContext,
+    @Arg('instanceId', () => ID, { nullable: true }) instanceId?: string | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<Group>> {
+    return accountService(ctx).listGroups(parseOptionalId(instanceId, 'instanceId'), readPage({ first, after }, GROUP_ORDER));
+  }
+
+  @FieldResolver(() => AppInstance)
+  async instance(@Root() group: Group, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
+    return loaders.instance(ctx).load(group.instanceId);
+  }
+
+  @FieldResolver(() => Int)
+  async memberCount(@Root() group: Group, @Ctx() ctx: AccountsContext): Promise<number> {
+    return loaders.memberCount(ctx).load(group.id);
+  }
+
+  @FieldResolver(() => AccountConnection)
+  async members(
+    @Root() group: Group,
+    @Ctx() ctx: AccountsContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<Account>> {
+    return loaders.members(ctx, readPage({ first, after }, ACCOUNT_ORDER)).load(group.id);
+  }
+}

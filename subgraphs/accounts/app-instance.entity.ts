@@ -1,0 +1,179 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../shared/ids.js';
+
+export enum ConnectionStatus {
+  CONNECTING = 'CONNECTING',
+  SCANNING_PERMISSIONS = 'SCANNING_PERMISSIONS',
+  INITIAL_SCAN = 'INITIAL_SCAN',
+  CONNECTED = 'CONNECTED',
+  DEGRADED = 'DEGRADED',
+  ERROR = 'ERROR',
+  DISCONNECTED = 'DISCONNECTED',
+}
+registerEnumType(ConnectionStatus, { name: 'ConnectionStatus' });
+
+export enum AppCapability {
+  ACCOUNT_INFO = 'ACCOUNT_INFO',
+  AUDIT_TRAIL = 'AUDIT_TRAIL',
+  ACCOUNT_GOVERNANCE = 'ACCOUNT_GOVERNANCE',
+  APP_PERMISSIONS = 'APP_PERMISSIONS',
+  APP_PERMISSION_GOVERNANCE = 'APP_PERMISSION_GOVERNANCE',
+  DATA_SCAN = 'DATA_SCAN',
+  DATA_GOVERNANCE = 'DATA_GOVERNANCE',
+}
+registerEnumType(AppCapability, { name: 'AppCapability' });
+
+export enum ScanKind {
+  USERS = 'USERS',
+  GROUPS = 'GROUPS',
+  ACTIVITIES = 'ACTIVITIES',
+  FILES = 'FILES',
+  APP_PERMISSIONS = 'APP_PERMISSIONS',
+  DATA = 'DATA',
+}
+registerEnumType(ScanKind, { name: 'ScanKind' });
+
+export enum ScanRunState {
+  IDLE = 'IDLE',
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  THROTTLED = 'THROTTLED',
+  FAILED = 'FAILED',
+}
+registerEnumType(ScanRunState, { name: 'ScanRunState' });
+
+/** One connected instance of a SaaS app (two Salesforce orgs are two instances). */
+@ObjectType({ description: 'One connected instance of a SaaS app.' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'app_instance' })
+export class AppInstance {
+  [OptionalProps]?: 'id' | 'status' | 'statusMessage' | 'grantedPermissions' | 'capabilities' | 'connectedAt' | 'updatedAt' | 'disconnectedAt' | 'limitPerMinute' | 'headroomPercent';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Field({ description: '"simulated", later "microsoft365", "github", ...' })
+  @Property({ type: 'text' })
+  provider!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field(() => ConnectionStatus)
+  @Property({ type: 'text' })
+  status: ConnectionStatus = ConnectionStatus.CONNECTING;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  statusMessage: string | null = null;
+
+  @Field(() => [String])
+  @Property({ type: 'text[]' })
+  grantedPermissions: string[] = [];
+
+  @Field(() => [AppCapability])
+  @Property({ type: 'text[]' })
+  capabilities: AppCapability[] = [];
+
+  /** The connect config (endpoint and credentials), AES-256-GCM sealed; never returned to clients. */
+  @Property({ type: 'text', lazy: true })
+  sealedConfig!: string;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  connectedAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', nullable: true })
+  disconnectedAt: Date | null = null;
+
+  /** The provider's documented request limit, when it has one per minute. */
+  @Property({ type: 'integer', nullable: true })
+  limitPerMinute: number | null = null;
+
+  /** Share of the provider's limit left unused. */
+  @Property({ type: 'double precision' })
+  headroomPercent: number = 10;
+
+  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}
+
+/** The state of one kind of scan of one instance. */
+@ObjectType()
+@Entity({ tableName: 'scan_state' })
+export class ScanState {
+  [OptionalProps]?: 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor';
+
+  @PrimaryKey({ type: 'uuid' })
+  instanceId!: string;
+
+  @Field(() => ScanKind)
+  @PrimaryKey({ type: 'text' })
+  kind!: ScanKind;
+
+  @Field(() => ScanRunState)
+  @Property({ type: 'text' })
+  state: ScanRunState = ScanRunState.IDLE;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  lastStartedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  lastCompletedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  nextRunAt: Date | null = null;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  itemsScanned: number = 0;
+
+  @Field(() => Int, { nullable: true })
+  @Property({ type: 'integer', nullable: true })
+  totalEstimate: number | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  lastError: string | null = null;
+
+  /** Where the scan resumes: provider page token, delta link or event-time watermark. */
+  @Property({ type: 'jsonb', nullable: true })
+  cursor: unknown = null;
+}
+
+/** Provider requests made for one instance in one minute (written by the scheduler's rate budget). */
+@Entity({ tableName: 'api_usage_minute' })
+export class ApiUsageMinute {
+  @PrimaryKey({ type: 'uuid' })
+  instanceId!: string;
+
+  @PrimaryKey({ type: 'timestamptz' })
+  minute!: Date;
+
+  @Property({ type: 'integer' })
+  requests: number = 0;
+
+  @Property({ type: 'integer' })
+  throttled: number = 0;
+}
+
+@ObjectType()
+export class ApiUsage {
+  @Field(() => Int)
+  requestsLastHour!: number;
+
+  @Field(() => Int)
+  throttledLastHour!: number;
+
+  @Field(() => Int, { nullable: true })
+  limitPerMinute!: number | null;
+
+  @Field(() => Float)
+  headroomPercent!: number;
+}

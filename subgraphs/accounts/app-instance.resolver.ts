@@ -1,0 +1,80 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { badInput } from '../shared/errors.js';
+import { parseId } from '../shared/ids.js';
+import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
+import { instanceService, loaders, type AccountsContext } from './context.js';
+
+@InputType()
+export class ConnectAppInput {
+  @Field({ description: 'Connector name: "simulated", later "microsoft365", "github", ...' })
+  provider!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => GraphQLJSON, { description: 'Endpoint and credentials; stored encrypted, never returned.' })
+  config!: unknown;
+}
+
+const PROVIDER = /^[a-z][a-z0-9-]{1,39}$/;
+
+/** Checks connectApp's input at the edge; throws BAD_USER_INPUT naming the bad field. */
+function readConnectInput(input: ConnectAppInput) {
+  if (!PROVIDER.test(input.provider)) throw badInput('input.provider', 'must be a connector name such as "simulated" (lowercase letters, digits, dashes)');
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
+  if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
+    throw badInput('input.config', 'must be a JSON object with the endpoint and credentials');
+  }
+  return { provider: input.provider, name, config: input.config as Record<string, unknown> };
+}
+
+@Resolver(() => AppInstance)
+export class AppInstanceResolver {
+  @Query(() => [AppInstance], { description: 'Every connected (or once connected) app instance.' })
+  async appInstances(@Ctx() ctx: AccountsContext): Promise<AppInstance[]> {
+    return instanceService(ctx).list();
+  }
+
+  @Query(() => AppInstance, { nullable: true })
+  async appInstance(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
+    return loaders.instance(ctx).load(parseId(id, 'id'));
+  }
+
+  @Authorized('admin')
+  @Mutation(() => AppInstance, { description: 'Stores a new instance (credentials encrypted) and starts connecting it.' })
+  async connectApp(@Arg('input', () => ConnectAppInput) input: ConnectAppInput, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
+    return instanceService(ctx).connect(readConnectInput(input));
+  }
+
+  @Authorized('admin')
+  @Mutation(() => AppInstance, { description: 'Stops the instance\'s scans; its data is kept.' })
+  async disconnectApp(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
+    const instance = await instanceService(ctx).disconnect(parseId(id, 'id'));
+    if (!instance) throw badInput('id', `no app instance has id ${id}`);
+    return instance;
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ScanState, { description: 'Queues a scan of one kind for the instance now.' })
+  async requestScan(
+    @Arg('instanceId', () => ID) instanceId: string,
+    @Arg('kind', () => ScanKind) kind: ScanKind,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<ScanState> {
+    const instance = await loaders.instance(ctx).load(parseId(instanceId, 'instanceId'));
+    if (!instance) throw badInput('instanceId', `no app instance has id ${instanceId}`);
+    return instanceService(ctx).requestScan(instance.id, kind);
+  }
+
+  @FieldResolver(() => [ScanState], { description: 'One per scan kind.' })
+  async scans(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): Promise<ScanState[]> {
+    return loaders.scans(ctx).load(instance.id);
+  }
+
+  @FieldResolver(() => ApiUsage)
+  async apiUsage(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): Promise<ApiUsage> {
+    return loaders.usage(ctx).load(instance);
+  }
+}

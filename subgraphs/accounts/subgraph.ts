@@ -1,0 +1,28 @@
+import { credentialsKey } from '../shared/crypto.js';
+import { buildFederatedSchema } from '../shared/federation.js';
+import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { AccountResolver, GroupResolver } from './account.resolver.js';
+import type { Account, Group } from './account.entity.js';
+import type { AppInstance } from './app-instance.entity.js';
+import { AppInstanceResolver } from './app-instance.resolver.js';
+import { loaders, type AccountsContext } from './context.js';
+import { accountsModule } from './module.js';
+
+/** The accounts subgraph: app instances, accounts and groups. */
+export const accountsSubgraph: SubgraphDefinition = {
+  name: 'accounts',
+  module: accountsModule,
+  buildSchema: () =>
+    buildFederatedSchema({
+      resolvers: [AppInstanceResolver, AccountResolver, GroupResolver],
+      referenceResolvers: {
+        AppInstance: (ref, ctx: AccountsContext): Promise<AppInstance | null> => loaders.instance(ctx).load(ref.id),
+        Account: (ref, ctx: AccountsContext): Promise<Account | null> => loaders.account(ctx).load(ref.id),
+        Group: (ref, ctx: AccountsContext): Promise<Group | null> => loaders.group(ctx).load(ref.id),
+      },
+    }),
+  context: (config) => {
+    const key = credentialsKey(config);
+    return (base) => ({ ...base, credentialsKey: key }) satisfies AccountsContext;
+  },
+};

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import type { AuthChecker } from 'type-graphql';
+import type { Config } from './config.js';
+import { appError, ErrorCode } from './errors.js';
+
+/** Roles from API.md, lowest first: each includes what the ones before it may do. */
+export const ROLES = ['viewer', 'analyst', 'responder', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is calling: the token's subject and its highest role. */
+export interface Principal {
+  readonly subject: string;
+  readonly role: Role;
+  readonly expiresAt?: number;
+}
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
+export function roleAtLeast(principal: Principal, required: Role): boolean {
+  return ROLES.indexOf(principal.role) >= ROLES.indexOf(required);
+}
+
+/**
+ * The HS256 secret: AUTH_JWT_SECRET when set; otherwise, in development, one generated once into
+ * `<DATA_DIR>/jwt-secret` and reused on every start. Returns undefined when a JWKS URL is configured.
+ */
+export function resolveJwtSecret(config: Config): Uint8Array | undefined {
+  if (config.AUTH_JWKS_URL) return undefined;
+  if (config.AUTH_JWT_SECRET) return new TextEncoder().encode(config.AUTH_JWT_SECRET);
+  if (config.NODE_ENV === 'production') {
+    throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL must be set in production');
+  }
+  const file = path.join(config.dataDir, 'jwt-secret');
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, randomBytes(48).toString('base64url'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return new TextEncoder().encode(fs.readFileSync(file, 'utf8').trim());
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
+
+/**
+ * Verifies `Authorization: Bearer <jwt>` with jose: signature (HS256 secret or the JWKS), issuer,
+ * audience and expiry. Throws UNAUTHENTICATED saying what was wrong; never FORBIDDEN.
+ */
+export function createTokenVerifier(config: Config): TokenVerifier {
+  const secret = resolveJwtSecret(config);
+  const jwks: JWTVerifyGetKey | undefined = config.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(config.AUTH_JWKS_URL)) : undefined;
+  const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE };
+  return async (authorization) => {
+    if (!authorization) throw appError(ErrorCode.UNAUTHENTICATED, 'Missing Authorization header: send "Authorization: Bearer <token>"');
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!match) throw appError(ErrorCode.UNAUTHENTICATED, 'Malformed Authorization header: expected "Bearer <token>"');
+    const token = match[1]!;
+    try {
+      const { payload } = secret
+        ? await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })
+        : await jwtVerify(token, jwks!, options);
+      const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.roles];
+      const roles = claimed.filter(isRole);
+      if (roles.length === 0) throw appError(ErrorCode.UNAUTHENTICATED, `Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`);
+      const role = roles.reduce((a, b) => (ROLES.indexOf(b) > ROLES.indexOf(a) ? b : a));
+      return { subject: payload.sub ?? 'unknown', role, expiresAt: payload.exp };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw appError(ErrorCode.UNAUTHENTICATED, 'Token expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) {
+        throw appError(ErrorCode.UNAUTHENTICATED, `Token rejected: ${error.message}`);
+      }
+      if (error instanceof joseErrors.JOSEError) throw appError(ErrorCode.UNAUTHENTICATED, 'Token rejected: invalid signature or format');
+      throw error;
+    }
+  };
+}
+
+/** Signs a development token for `role` (default lifetime 12 h) with the configured HS256 secret. */
+export async function signToken(
+  config: Config,
+  { role, subject = `dev-${role}`, expiresIn = '12h' }: { role: Role; subject?: string; expiresIn?: string | number },
+): Promise<string> {
+  const secret = resolveJwtSecret(config);
+  if (!secret) throw new Error('Tokens can only be signed with an HS256 secret (AUTH_JWKS_URL is set)');
+  return new SignJWT({ roles: [role] })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setIssuer(config.AUTH_JWT_ISSUER)
+    .setAudience(config.AUTH_JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(secret);
+}
+
+/** What every subgraph resolver sees of the caller. */
+export interface AuthContext {
+  readonly principal: Principal;
+}
+
+/**
+ * type-graphql auth checker: `@Authorized('admin')` needs that role or a higher one; a plain
+ * `@Authorized()` needs any valid role. Throws FORBIDDEN naming the role it lacks.
+ */
+export const authChecker: AuthChecker<AuthContext, Role> = ({ context, info }, roles) => {
+  const required = roles[0] ?? 'viewer';
+  if (roleAtLeast(context.principal, required)) return true;
+  throw appError(ErrorCode.FORBIDDEN, `"${info.parentType.name}.${info.fieldName}" needs role ${required} or higher; the token has ${context.principal.role}`);
+};

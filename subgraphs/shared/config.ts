@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Reads a boolean the way people write it in env files. */
+const flag = z
+  .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    DATA_DIR: z.string().min(1).default('.data'),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    PORT: port.default(4000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    AUTH_JWKS_URL: z.url().optional(),
+    AUTH_JWT_ISSUER: z.string().min(1).default('tenantwatch'),
+    AUTH_JWT_AUDIENCE: z.string().min(1).default('tenantwatch-api'),
+    CREDENTIALS_KEY: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex characters (a 256-bit AES key)')
+      .optional(),
+    ACCOUNTS_URL: z.url().optional(),
+    ACTIVITIES_URL: z.url().optional(),
+    FILES_URL: z.url().optional(),
+    APP_PERMISSIONS_URL: z.url().optional(),
+    DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').optional(),
+    DEMO: flag.default(true),
+    QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+  })
+  .refine((c) => !(c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL), {
+    message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both',
+    path: ['AUTH_JWKS_URL'],
+  });
+
+export type Config = z.infer<typeof ConfigSchema> & { readonly dataDir: string };
+
+/** Raised when the environment holds a bad value; the message lists every bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the configuration from `env` (default `process.env`) once.
+ * Throws a {@link ConfigError} that names each bad variable and what it accepts.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}

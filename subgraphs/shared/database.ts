@@ -1,0 +1,109 @@
+import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM, type EntityManager, type Knex } from '@mikro-orm/postgresql';
+import type { Constructor, EntityClass, EntityDictionary, MigrationObject } from '@mikro-orm/core';
+import type { Migration } from '@mikro-orm/migrations';
+import pg from 'pg';
+import { logger } from './logger.js';
+
+/** What a subgraph (or the scheduler, for a subgraph's service) needs to open its schema. */
+export interface DatabaseOptions {
+  /** The PostgreSQL schema this module owns, e.g. `accounts`. */
+  readonly schema: string;
+  readonly entities: readonly EntityClass<unknown>[];
+  /** Committed migrations, oldest first (explicit list: no file globbing). */
+  readonly migrations: readonly (MigrationObject | Constructor<Migration>)[];
+  readonly url: string;
+  readonly poolMax?: number;
+}
+
+/** An open database for one module: its ORM, a counter of SQL statements sent, and close(). */
+export interface Database {
+  readonly orm: MikroORM;
+  readonly schema: string;
+  /** How many SQL statements this module has sent since it opened (for N+1 tests). */
+  sqlStatements(): number;
+  /** A fresh EntityManager: one per request or job. */
+  fork(): EntityManager;
+  knex(): Knex;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the module's schema and applies its committed migrations. Concurrent starts of the same
+ * module (several replicas) are serialized by a PostgreSQL advisory lock. Throws when the database
+ * is unreachable or a migration fails; nothing is left open then.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  await migrate(options);
+  const orm = await MikroORM.init({
+    clientUrl: options.url,
+    schema: options.schema,
+    entities: [...options.entities],
+    discovery: { warnWhenNoEntities: false },
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    logger: (message) => logger.debug({ schema: options.schema }, message),
+  });
+  let statements = 0;
+  const knex = orm.em.getKnex();
+  knex.on('query', () => {
+    statements += 1;
+  });
+  return {
+    orm,
+    schema: options.schema,
+    sqlStatements: () => statements,
+    fork: () => orm.em.fork(),
+    knex: () => knex,
+    ping: async () => {
+      await knex.raw('select 1');
+    },
+    close: () => orm.close(true),
+  };
+}
+
+async function migrate(options: DatabaseOptions): Promise<void> {
+  const lock = new pg.Client({ connectionString: options.url });
+  await lock.connect();
+  const orm = await MikroORM.init({
+    clientUrl: options.url,
+    schema: options.schema,
+    entities: [...options.entities],
+    discovery: { warnWhenNoEntities: false },
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'mikro_orm_migrations',
+      migrationsList: [...options.migrations],
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+    pool: { min: 0, max: 1 },
+    logger: (message) => logger.debug({ schema: options.schema }, message),
+  });
+  try {
+    await lock.query('select pg_advisory_lock(hashtext($1))', [`tenantwatch:migrate:${options.schema}`]);
+    await lock.query(`create schema if not exists "${options.schema}"`);
+    const applied = await orm.getMigrator().up();
+    if (applied.length > 0) logger.info({ schema: options.schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
+  } finally {
+    await orm.close(true);
+    await lock.end();
+  }
+}
+
+/** A row as the driver returns it: column names to values. */
+export type DbRow = Record<string, unknown>;
+
+/** Hydrates raw rows (snake_case columns) into entities of `entity`. */
+export function mapRows<T extends object>(em: EntityManager, entity: EntityClass<T>, rows: readonly DbRow[]): T[] {
+  return rows.map((row) => em.map(entity, row as EntityDictionary<T>));
+}
+
+/** Hydrates one raw row into an entity of `entity`. */
+export function mapRow<T extends object>(em: EntityManager, entity: EntityClass<T>, row: DbRow): T {
+  return em.map(entity, row as EntityDictionary<T>);
+}

@@ -1,0 +1,109 @@
+import { GraphQLError, Kind, parse, visit, type ASTNode, type GraphQLFormattedError } from 'graphql';
+import { logger } from './logger.js';
+
+/** The one registry of error codes clients can rely on (`extensions.code`). */
+export const ErrorCode = {
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PROVIDER_ERROR: 'PROVIDER_ERROR',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+
+/** Builds a client-facing error with a stable code. */
+export function appError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  const status = HTTP_STATUS[code];
+  return new GraphQLError(message, {
+    extensions: { code, ...extra, ...(status ? { http: { status } } : {}) },
+  });
+}
+
+/** A bad argument: the message starts with the argument's name, e.g. `Argument "first": ...`. */
+export function badInput(argument: string, message: string): GraphQLError {
+  return appError(ErrorCode.BAD_USER_INPUT, `Argument "${argument}": ${message}`, { argument });
+}
+
+const CLIENT_CODES = new Set<string>(Object.values(ErrorCode).filter((c) => c !== 'INTERNAL_SERVER_ERROR'));
+const PASSTHROUGH_CODES = new Set([
+  ...CLIENT_CODES,
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+]);
+
+/** Validation messages that are about an argument's value rather than the document's shape. */
+const VALUE_PROBLEM = /^(Expected value of type|Value "|Enum "|Int cannot|Float cannot|String cannot|ID cannot|Boolean cannot|Field ".*" is not defined by type|Field ".*" of required type)/;
+
+/**
+ * Finds the argument (as `arg` or `arg.field.sub`) whose value holds the error's position,
+ * by re-reading the document the error came from. Returns undefined when none does.
+ */
+function argumentAt(error: GraphQLError): string | undefined {
+  const body = error.source?.body;
+  const at = error.nodes?.[0]?.loc?.start ?? error.positions?.[0];
+  if (body === undefined || at === undefined) return undefined;
+  let found: string | undefined;
+  const stack: string[] = [];
+  const contains = (node: ASTNode) => node.loc !== undefined && node.loc.start <= at && at < node.loc.end;
+  try {
+    visit(parse(body, { noLocation: false }), {
+      Argument: {
+        enter(node) {
+          stack.push(node.name.value);
+          if (contains(node.value)) found = stack.join('.');
+        },
+        leave() {
+          stack.pop();
+        },
+      },
+      ObjectField: {
+        enter(node) {
+          stack.push(node.name.value);
+          if (contains(node.value) && node.value.kind !== Kind.OBJECT) found = stack.join('.');
+        },
+        leave() {
+          stack.pop();
+        },
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  return found;
+}
+
+/**
+ * Apollo Server `formatError`: keeps client codes, turns argument-value validation failures into
+ * BAD_USER_INPUT naming the argument, masks anything unexpected as INTERNAL_SERVER_ERROR (logged
+ * with its stack here, never sent), and never lets a stack trace reach a client.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const { stacktrace: _stack, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
+  const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && VALUE_PROBLEM.test(formatted.message)) {
+    const argument = error instanceof GraphQLError ? argumentAt(error) : undefined;
+    return {
+      ...formatted,
+      message: argument ? `Argument "${argument}": ${formatted.message}` : formatted.message,
+      extensions: { ...extensions, code: ErrorCode.BAD_USER_INPUT, ...(argument ? { argument } : {}) },
+    };
+  }
+  if (code !== undefined && (PASSTHROUGH_CODES.has(code) || extensions.serviceName !== undefined)) {
+    return { ...formatted, extensions };
+  }
+  logger.error({ err: error, path: formatted.path }, 'unexpected error while serving a request');
+  return {
+    message: 'Internal server error',
+    locations: formatted.locations,
+    path: formatted.path,
+    extensions: { ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}), code: ErrorCode.INTERNAL_SERVER_ERROR },
+  };
+}

@@ -1,0 +1,199 @@
+import type { Knex } from '@mikro-orm/postgresql';
+import { type ClassType, Directive, Field, Int, ObjectType } from 'type-graphql';
+import { badInput } from './errors.js';
+
+/** Largest page a client may ask for (API.md). */
+export const MAX_PAGE_SIZE = 500;
+/** Page size when `first` is omitted. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+@ObjectType({ description: 'Where a page of a connection ends.' })
+@Directive('@shareable')
+export class PageInfo {
+  @Field()
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true })
+  endCursor!: string | null;
+}
+
+export interface Edge<T> {
+  readonly cursor: string;
+  readonly node: T;
+}
+
+/** A Relay connection; `totalCount` is computed only when a client selects it. */
+export interface Connection<T> {
+  readonly edges: readonly Edge<T>[];
+  readonly pageInfo: PageInfo;
+  readonly totalCount: number | Promise<number>;
+}
+
+/** Declares `<Name>Edge` and `<Name>Connection` object types for `node`. */
+export function connectionType<T extends object>(node: ClassType<T>, name: string): ClassType<Connection<T>> {
+  @ObjectType(`${name}Edge`)
+  class EdgeType {
+    @Field()
+    cursor!: string;
+
+    @Field(() => node)
+    node!: T;
+  }
+
+  @ObjectType(`${name}Connection`)
+  class ConnectionType {
+    @Field(() => [EdgeType])
+    edges!: EdgeType[];
+
+    @Field(() => PageInfo)
+    pageInfo!: PageInfo;
+
+    @Field(() => Int, { description: 'How many items match, over all pages.' })
+    totalCount!: number;
+  }
+  return ConnectionType as unknown as ClassType<Connection<T>>;
+}
+
+/** The SQL type of one sort column, used to cast the cursor's values. */
+export type SortColumnType = 'timestamptz' | 'text' | 'uuid' | 'bigint';
+
+/** A keyset order: every column in the same direction, the last one unique (the id). */
+export interface Ordering {
+  readonly direction: 'asc' | 'desc';
+  readonly columns: readonly { readonly column: string; readonly type: SortColumnType }[];
+}
+
+/** A validated page request: how many rows, and the sort key of the row to start after. */
+export interface PageRequest {
+  readonly first: number;
+  readonly after?: readonly (string | number)[];
+}
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** Checks `first` and decodes `after` for `ordering`; throws BAD_USER_INPUT naming the argument. */
+export function readPage(args: PageArgs, ordering: Ordering): PageRequest {
+  const first = args.first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw badInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
+  }
+  if (args.after === null || args.after === undefined) return { first };
+  return { first, after: decodeCursor(args.after, ordering) };
+}
+
+export function encodeCursor(values: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, ordering: Ordering): (string | number)[] {
+  const malformed = () => badInput('after', 'malformed cursor: pass the endCursor or an edge cursor of this connection');
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw malformed();
+  }
+  if (!Array.isArray(values) || values.length !== ordering.columns.length) throw malformed();
+  ordering.columns.forEach(({ type }, i) => {
+    const v: unknown = values[i];
+    const ok =
+      type === 'bigint'
+        ? typeof v === 'number' && Number.isFinite(v)
+        : typeof v === 'string' &&
+          (type !== 'timestamptz' || !Number.isNaN(Date.parse(v))) &&
+          (type !== 'uuid' || /^[0-9a-f-]{36}$/i.test(v));
+    if (!ok) throw malformed();
+  });
+  return values as (string | number)[];
+}
+
+/** Adds the keyset condition, the order and `limit first + 1` (to learn hasNextPage). */
+export function applyKeyset<Q extends Knex.QueryBuilder>(qb: Q, alias: string, ordering: Ordering, page: PageRequest): Q {
+  const cols = ordering.columns.map((c) => `${alias}.${c.column}`);
+  if (page.after) {
+    const op = ordering.direction === 'asc' ? '>' : '<';
+    const params = ordering.columns.map((c) => `?::${c.type}`).join(', ');
+    qb.whereRaw(`(${cols.join(', ')}) ${op} (${params})`, [...page.after]);
+  }
+  for (const col of cols) qb.orderBy(col, ordering.direction);
+  return qb.limit(page.first + 1) as Q;
+}
+
+type SortValue = string | number | Date | bigint;
+
+/**
+ * Turns up to `first + 1` ordered rows into a connection. `sortKey` gives a row's values for the
+ * ordering's columns; `count` runs only if the client selects totalCount.
+ */
+export function toConnection<R, N>(
+  rows: readonly R[],
+  page: PageRequest,
+  sortKey: (row: R) => readonly SortValue[],
+  toNode: (row: R) => N,
+  count: () => Promise<number>,
+): Connection<N> {
+  const visible = rows.slice(0, page.first);
+  const edges = visible.map((row) => ({
+    cursor: encodeCursor(sortKey(row).map((v) => (v instanceof Date ? v.toISOString() : typeof v === 'bigint' ? Number(v) : v))),
+    node: toNode(row),
+  }));
+  let total: Promise<number> | undefined;
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > page.first, endCursor: edges.at(-1)?.cursor ?? null },
+    get totalCount() {
+      return (total ??= count());
+    },
+  };
+}
+
+/**
+ * One page per parent in a single statement (a LATERAL join over the parent ids), for per-parent
+ * lists such as `Account.activities`: `build(parent)` returns the rows of one parent, with `parent`
+ * standing for its id. Answers the rows of each parent id, in the ordering's order.
+ */
+export async function pagesByParent<R extends Record<string, unknown>>(
+  knex: Knex,
+  parentIds: readonly string[],
+  alias: string,
+  ordering: Ordering,
+  page: PageRequest,
+  build: (parent: Knex.Ref<string, { [K in string]: string }>) => Knex.QueryBuilder,
+): Promise<Map<string, R[]>> {
+  const byParent = new Map<string, R[]>(parentIds.map((id) => [id, []]));
+  if (parentIds.length === 0) return byParent;
+  const inner = applyKeyset(build(knex.ref('p.parent_id')), alias, ordering, page);
+  const rows: (R & { __parent: string })[] = await knex
+    .select('t.*', 'p.parent_id as __parent')
+    .fromRaw(knex.raw('unnest(?::uuid[]) as p(parent_id)', [[...parentIds]]))
+    .joinRaw('cross join lateral (?) as t', [inner as unknown as Knex.Raw]);
+  for (const { __parent, ...row } of rows) byParent.get(__parent)?.push(row as unknown as R);
+  return byParent;
+}
+
+/** `select <column>, count(*) ... group by <column>` for the parents, as a map (0 when absent). */
+export async function countsByParent(
+  query: Knex.QueryBuilder,
+  column: string,
+  parentIds: readonly string[],
+): Promise<Map<string, number>> {
+  const rows: { parent: string; n: string | number }[] = await query
+    .clearSelect()
+    .clearOrder()
+    .select(`${column} as parent`)
+    .count('* as n')
+    .whereIn(column, [...parentIds])
+    .groupBy(column);
+  const counts = new Map(parentIds.map((id) => [id, 0]));
+  for (const { parent, n } of rows) counts.set(parent, Number(n));
+  return counts;
+}
+
+/** `count(*)` of a filtered query. */
+export async function countRows(query: Knex.QueryBuilder): Promise<number> {
+  const [row] = await query.clearSelect().clearOrder().count('* as n');
+  return Number((row as { n: string | number } | undefined)?.n ?? 0);
+}
