@@ -2,12 +2,12 @@
 // new migration (`node --import @swc-node/register/esm-register scripts/print-schema-sql.ts accounts [ClassName]`).
 import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { MODULES } from './modules.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
 
 const name = process.argv[2] ?? '';
-const module = MODULES[name as keyof typeof MODULES];
+const module = SUBGRAPHS.find((s) => s.name === name)?.module;
 if (!module) {
-  console.error(`usage: print-schema-sql <${Object.keys(MODULES).join('|')}>`);
+  console.error(`usage: print-schema-sql <${SUBGRAPHS.map((s) => s.name).join('|')}> [MigrationClassName]`);
   process.exit(2);
 }
 const orm = await MikroORM.init({

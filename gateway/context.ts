@@ -1,0 +1,7 @@
+import type { Principal } from '../subgraphs/shared/auth.js';
+
+/** What the gateway knows of each request: the verified caller and the header to forward. */
+export interface GatewayContext {
+  readonly principal: Principal;
+  readonly authorization: string;
+}

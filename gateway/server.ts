@@ -1,0 +1,94 @@
+import http from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { expressMiddleware } from '@as-integrations/express5';
+import { createTokenVerifier } from '../subgraphs/shared/auth.js';
+import type { Config } from '../subgraphs/shared/config.js';
+import { formatError } from '../subgraphs/shared/errors.js';
+import { createApp, jsonErrorHandler, listen, localUrl } from '../subgraphs/shared/http.js';
+import { logger } from '../subgraphs/shared/logger.js';
+import type { GatewayContext } from './context.js';
+import { SubgraphDataSource, type DedupStats } from './data-source.js';
+import { depthLimit } from './limits.js';
+import { checkSubgraphs } from './readiness.js';
+
+export interface GatewayOptions {
+  readonly config: Config;
+  /** The composed supergraph (schema/supergraph.graphql). */
+  readonly supergraphSdl: string;
+  /** Where each subgraph answers, by name; overrides the URLs written in the supergraph. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  /** 0 picks a free port. */
+  readonly port: number;
+}
+
+/** A running gateway: its URL, the in-flight deduplication counters, and stop(). */
+export interface GatewayServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dedup: DedupStats;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves the supergraph at `/graphql` with @apollo/gateway on the static supergraph; `/healthz`
+ * answers while the process is alive and `/readyz` when every subgraph and its database answer.
+ */
+export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
+  const { config, subgraphUrls } = options;
+  const verify = createTokenVerifier(config);
+  const sources: SubgraphDataSource[] = [];
+  const gateway = new ApolloGateway({
+    supergraphSdl: options.supergraphSdl,
+    buildService: ({ name }) => {
+      const url = subgraphUrls[name];
+      if (!url) throw new Error(`No URL for subgraph "${name}"`);
+      const source = new SubgraphDataSource({ url });
+      sources.push(source);
+      return source;
+    },
+  });
+  const app = createApp();
+  const httpServer = http.createServer(app);
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    validationRules: [depthLimit(config.QUERY_MAX_DEPTH)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const subgraphs = await checkSubgraphs(subgraphUrls);
+    const ready = Object.values(subgraphs).every((s) => s.status === 'ready');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', subgraphs });
+  });
+  app.use(
+    '/graphql',
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        const authorization = req.headers.authorization ?? '';
+        return { principal: await verify(authorization || undefined), authorization };
+      },
+    }),
+  );
+  app.use(jsonErrorHandler);
+
+  const port = await listen(httpServer, options.port, config.HOST);
+  const url = localUrl(config.HOST, port);
+  logger.info({ url }, 'gateway listening');
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    get dedup() {
+      return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), { sent: 0, shared: 0 });
+    },
+    stop: () => (stopping ??= apollo.stop()),
+  };
+}

@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { startGateway, type GatewayServer } from '../gateway/server.js';
+import { SUPERGRAPH_PATH } from '../schema/supergraph.js';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+import type { Config } from '../subgraphs/shared/config.js';
+import { logger } from '../subgraphs/shared/logger.js';
+import type { SubgraphServer } from '../subgraphs/shared/server.js';
+import { startSubgraph } from '../subgraphs/shared/subgraph.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+
+/** The database Tenantwatch uses inside the embedded PostgreSQL. */
+export const DATABASE_NAME = 'tenantwatch';
+
+export interface StackOptions {
+  readonly config: Config;
+  /** Use this database instead of DATABASE_URL or the embedded one. */
+  readonly databaseUrl?: string;
+  /** Gateway port; 0 picks a free one. Subgraphs always take free ports. */
+  readonly port: number;
+}
+
+/** Everything `npm start` runs, in one process: PostgreSQL (embedded unless given), subgraphs, gateway. */
+export interface Stack {
+  readonly gateway: GatewayServer;
+  readonly subgraphs: Readonly<Record<string, SubgraphServer>>;
+  readonly databaseUrl: string;
+  readonly postgres?: EmbeddedPostgres;
+  /** Stops the gateway, then the subgraphs, then PostgreSQL (if it started it). Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole graph: the database (DATABASE_URL, or embedded PostgreSQL in `<DATA_DIR>/postgres`),
+ * the four subgraphs on free ports (each migrating its schema) and the gateway on `port`.
+ * Whatever started is stopped again when a later step fails.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { config } = options;
+  const started: { stop(): Promise<void> }[] = [];
+  const stopAll = async () => {
+    for (const part of started.reverse()) {
+      await part.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    }
+    started.length = 0;
+  };
+  try {
+    let databaseUrl = options.databaseUrl ?? config.DATABASE_URL;
+    let postgres: EmbeddedPostgres | undefined;
+    if (!databaseUrl) {
+      postgres = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'));
+      started.push(postgres);
+      await postgres.ensureDatabase(DATABASE_NAME);
+      databaseUrl = postgres.databaseUrl(DATABASE_NAME);
+    }
+    const subgraphs = await Promise.all(SUBGRAPHS.map((definition) => startSubgraph(definition, { config, databaseUrl: databaseUrl!, port: 0 })));
+    started.push(...subgraphs);
+    const gateway = await startGateway({
+      config,
+      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
+      port: options.port,
+    });
+    started.push(gateway);
+    let stopping: Promise<void> | undefined;
+    return {
+      gateway,
+      subgraphs: Object.fromEntries(subgraphs.map((s) => [s.name, s])),
+      databaseUrl,
+      postgres,
+      stop: () => (stopping ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

@@ -1,0 +1,16 @@
+// `npm run token -- --role admin [--subject alice] [--expires 12h]`: prints a signed development token.
+import { parseArgs } from 'node:util';
+import { isRole, ROLES, signToken } from '../subgraphs/shared/auth.js';
+import { ConfigError, loadConfig } from '../subgraphs/shared/config.js';
+
+try {
+  const { values } = parseArgs({
+    options: { role: { type: 'string', default: 'viewer' }, subject: { type: 'string' }, expires: { type: 'string', default: '12h' } },
+  });
+  if (!isRole(values.role)) throw new ConfigError(`--role must be one of ${ROLES.join(', ')}; got "${values.role}"`);
+  const config = loadConfig();
+  process.stdout.write(`${await signToken(config, { role: values.role, subject: values.subject, expiresIn: values.expires })}\n`);
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`);
+  process.exit(error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
+}

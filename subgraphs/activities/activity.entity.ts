@@ -1,0 +1,84 @@
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
+import { GraphQLJSON } from 'graphql-scalars';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../shared/ids.js';
+
+export enum ActivityCategory {
+  USER = 'USER',
+  ADMIN = 'ADMIN',
+  SIGN_IN = 'SIGN_IN',
+}
+registerEnumType(ActivityCategory, { name: 'ActivityCategory' });
+
+/** One audit event of one app instance, deduplicated on the provider's event id. */
+@ObjectType({ description: 'One audit event of one app instance.' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'activity' })
+@Unique({ properties: ['instanceId', 'externalId'] })
+@Index({ properties: ['occurredAt', 'id'] })
+@Index({ properties: ['actorId', 'occurredAt', 'id'] })
+@Index({ properties: ['instanceId', 'occurredAt', 'id'] })
+export class Activity {
+  [OptionalProps]?: 'id' | 'actorId' | 'ingestedAt' | 'ipAddress' | 'country' | 'userAgent' | 'succeeded' | 'targetType' | 'targetId' | 'fileId' | 'raw';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+
+  @Field({ description: "The provider's event id (dedup key with instance)." })
+  @Property({ type: 'text' })
+  externalId!: string;
+
+  @Field(() => ActivityCategory)
+  @Property({ type: 'text' })
+  category!: ActivityCategory;
+
+  @Field({ description: 'Normalized, e.g. "user.login", "file.download", "admin.role.assign".' })
+  @Property({ type: 'text' })
+  action!: string;
+
+  @Property({ type: 'uuid', nullable: true })
+  actorId: string | null = null;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  occurredAt!: Date;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  ingestedAt: Date = new Date();
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  ipAddress: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  country: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  userAgent: string | null = null;
+
+  @Field()
+  @Property({ type: 'boolean' })
+  succeeded: boolean = true;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  targetType: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  targetId: string | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  fileId: string | null = null;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  @Property({ type: 'jsonb', nullable: true })
+  raw: unknown = null;
+}

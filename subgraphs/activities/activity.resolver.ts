@@ -1,0 +1,105 @@
+import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import type { SubgraphContext } from '../shared/context.js';
+import { badInput } from '../shared/errors.js';
+import { parseId, parseOptionalId } from '../shared/ids.js';
+import { connectionType, readPage, type Connection } from '../shared/pagination.js';
+import { AppInstanceRef, ref } from '../shared/references.js';
+import { Activity, ActivityCategory } from './activity.entity.js';
+import { ACTIVITY_ORDER, type ActivityFilter } from './activity.service.js';
+import { loaders, services } from './context.js';
+import { Actor, FileRef } from './references.js';
+
+@ObjectType()
+export class ActivityConnection extends connectionType(Activity, 'Activity') {}
+
+@InputType('ActivityFilter')
+export class ActivityFilterInput {
+  @Field(() => ID, { nullable: true })
+  instanceId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  actorId?: string | null;
+
+  @Field(() => ActivityCategory, { nullable: true })
+  category?: ActivityCategory | null;
+
+  @Field(() => String, { nullable: true, description: 'Exact normalized action, e.g. "file.download".' })
+  action?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'Occurred at or after (inclusive).' })
+  from?: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Occurred before (exclusive).' })
+  to?: Date | null;
+
+  @Field(() => String, { nullable: true })
+  ipAddress?: string | null;
+}
+
+/** Checks an ActivityFilter at the edge; `argument` prefixes the names in messages. */
+export function readActivityFilter(filter: ActivityFilterInput | null | undefined, argument = 'filter'): ActivityFilter {
+  if (!filter) return {};
+  if (filter.from && filter.to && filter.from > filter.to) {
+    throw badInput(`${argument}.from`, `must not be after ${argument}.to (${filter.from.toISOString()} > ${filter.to.toISOString()})`);
+  }
+  if (filter.action && filter.action.length > 200) throw badInput(`${argument}.action`, 'must be at most 200 characters');
+  if (filter.ipAddress && filter.ipAddress.length > 64) throw badInput(`${argument}.ipAddress`, 'must be an IPv4 or IPv6 address');
+  return {
+    instanceId: parseOptionalId(filter.instanceId, `${argument}.instanceId`),
+    actorId: parseOptionalId(filter.actorId, `${argument}.actorId`),
+    category: filter.category ?? undefined,
+    action: filter.action || undefined,
+    from: filter.from ?? undefined,
+    to: filter.to ?? undefined,
+    ipAddress: filter.ipAddress || undefined,
+  };
+}
+
+@Resolver(() => Activity)
+export class ActivityResolver {
+  @Query(() => ActivityConnection, { description: 'Audit events, newest first.' })
+  async activities(
+    @Ctx() ctx: SubgraphContext,
+    @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<Activity>> {
+    const parsed = readActivityFilter(filter);
+    return services.activity(ctx).list(parsed, readPage({ first, after }, ACTIVITY_ORDER));
+  }
+
+  @Query(() => Activity, { nullable: true })
+  async activity(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<Activity | null> {
+    return loaders.activity(ctx).load(parseId(id, 'id'));
+  }
+
+  @FieldResolver(() => AppInstanceRef)
+  instance(@Root() activity: Activity): AppInstanceRef {
+    return ref(activity.instanceId);
+  }
+
+  @FieldResolver(() => Actor, { nullable: true })
+  actor(@Root() activity: Activity): Actor | null {
+    return ref(activity.actorId);
+  }
+
+  @FieldResolver(() => FileRef, { nullable: true })
+  file(@Root() activity: Activity): FileRef | null {
+    return ref(activity.fileId);
+  }
+}
+
+@Resolver(() => Actor)
+export class ActorResolver {
+  @FieldResolver(() => ActivityConnection, { description: 'Audit events this account performed, newest first.' })
+  async activities(
+    @Root() actor: Actor,
+    @Ctx() ctx: SubgraphContext,
+    @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<Activity>> {
+    const { actorId: _ignored, ...parsed } = readActivityFilter(filter);
+    return loaders.activitiesOfActor(ctx, parsed, readPage({ first, after }, ACTIVITY_ORDER)).load(actor.id);
+  }
+}

@@ -1,0 +1,36 @@
+import { byKeys, loader, type SubgraphContext } from '../shared/context.js';
+import type { Connection, PageRequest } from '../shared/pagination.js';
+import type { Activity } from './activity.entity.js';
+import { ActivityService, type ActivityFilter } from './activity.service.js';
+import type { Detection } from './detection.entity.js';
+import { DetectionService } from './detection.service.js';
+import type { GovernanceAction } from './governance-action.entity.js';
+import { GovernanceService } from './governance.service.js';
+import type { Policy } from './policy.entity.js';
+import { PolicyService } from './policy.service.js';
+
+export const services = {
+  activity: (ctx: SubgraphContext) => new ActivityService(ctx.em),
+  policy: (ctx: SubgraphContext) => new PolicyService(ctx.em),
+  detection: (ctx: SubgraphContext) => new DetectionService(ctx.em),
+  governance: (ctx: SubgraphContext) => new GovernanceService(ctx.em),
+};
+
+/** Per-request batch loaders of the activities subgraph. */
+export const loaders = {
+  activity: (ctx: SubgraphContext) =>
+    loader<string, Activity | null>(ctx, 'activity', async (ids) => byKeys(ids, await services.activity(ctx).byIds(ids), (a) => a.id)),
+  policy: (ctx: SubgraphContext) =>
+    loader<string, Policy | null>(ctx, 'policy', async (ids) => byKeys(ids, await services.policy(ctx).byIds(ids), (p) => p.id)),
+  detection: (ctx: SubgraphContext) =>
+    loader<string, Detection | null>(ctx, 'detection', async (ids) => byKeys(ids, await services.detection(ctx).byIds(ids), (d) => d.id)),
+  governanceAction: (ctx: SubgraphContext) =>
+    loader<string, GovernanceAction | null>(ctx, 'governanceAction', async (ids) =>
+      byKeys(ids, await services.governance(ctx).byIds(ids), (g) => g.id),
+    ),
+  activitiesOfActor: (ctx: SubgraphContext, filter: ActivityFilter, page: PageRequest) =>
+    loader<string, Connection<Activity>>(ctx, `activitiesOfActor:${JSON.stringify([filter, page])}`, async (ids) => {
+      const found = await services.activity(ctx).activitiesOfActors(ids, filter, page);
+      return ids.map((id) => found.get(id)!);
+    }),
+};

@@ -1,0 +1,73 @@
+import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
+import { GraphQLJSON } from 'graphql-scalars';
+import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../shared/ids.js';
+import { GovernanceActionType } from './governance-action.entity.js';
+
+export enum PolicyKind {
+  ACTIVITY = 'ACTIVITY',
+  FILE = 'FILE',
+  APP_PERMISSION = 'APP_PERMISSION',
+}
+registerEnumType(PolicyKind, { name: 'PolicyKind' });
+
+export enum Severity {
+  INFORMATIONAL = 'INFORMATIONAL',
+  LOW = 'LOW',
+  MEDIUM = 'MEDIUM',
+  HIGH = 'HIGH',
+}
+registerEnumType(Severity, { name: 'Severity' });
+
+/** Severities from lowest to highest. */
+export const SEVERITY_ORDER: readonly Severity[] = [Severity.INFORMATIONAL, Severity.LOW, Severity.MEDIUM, Severity.HIGH];
+
+/** A rule that raises detections when activities, files or app permissions match its condition. */
+@ObjectType({ description: 'A rule that raises detections when its condition matches.' })
+@Entity({ tableName: 'policy' })
+export class Policy {
+  [OptionalProps]?: 'id' | 'enabled' | 'description' | 'autoGovernance' | 'builtIn' | 'createdAt' | 'updatedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field(() => PolicyKind)
+  @Property({ type: 'text' })
+  kind!: PolicyKind;
+
+  @Field(() => Severity)
+  @Property({ type: 'text' })
+  severity!: Severity;
+
+  @Field()
+  @Property({ type: 'boolean' })
+  enabled: boolean = true;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  description: string | null = null;
+
+  @Field(() => GraphQLJSON)
+  @Property({ type: 'jsonb' })
+  condition!: Record<string, unknown>;
+
+  @Field(() => [GovernanceActionType])
+  @Property({ type: 'text[]' })
+  autoGovernance: GovernanceActionType[] = [];
+
+  /** Installed by Tenantwatch itself (not by an administrator). */
+  @Property({ type: 'boolean' })
+  builtIn: boolean = false;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  createdAt: Date = new Date();
+
+  @Property({ type: 'timestamptz', onUpdate: () => new Date() })
+  updatedAt: Date = new Date();
+}

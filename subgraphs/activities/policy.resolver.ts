@@ -1,0 +1,78 @@
+import { GraphQLJSON } from 'graphql-scalars';
+import { Arg, Authorized, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
+import type { SubgraphContext } from '../shared/context.js';
+import { badInput } from '../shared/errors.js';
+import { parseId } from '../shared/ids.js';
+import { services } from './context.js';
+import { GovernanceActionType } from './governance-action.entity.js';
+import { Policy, PolicyKind, Severity } from './policy.entity.js';
+import type { PolicyDefinition } from './policy.service.js';
+
+@InputType()
+export class PolicyInput {
+  @Field()
+  name!: string;
+
+  @Field(() => PolicyKind)
+  kind!: PolicyKind;
+
+  @Field(() => Severity)
+  severity!: Severity;
+
+  @Field(() => Boolean, { nullable: true, description: 'Default true.' })
+  enabled?: boolean | null;
+
+  @Field(() => String, { nullable: true })
+  description?: string | null;
+
+  @Field(() => GraphQLJSON, { description: 'What must match; its shape depends on the kind.' })
+  condition!: unknown;
+
+  @Field(() => [GovernanceActionType], { nullable: true, description: 'Actions run for each new detection.' })
+  autoGovernance?: GovernanceActionType[] | null;
+}
+
+/** Checks a policy definition at the edge; throws BAD_USER_INPUT naming the bad field. */
+function readPolicyInput(input: PolicyInput): PolicyDefinition {
+  const name = input.name.trim();
+  if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
+  if (input.description && input.description.length > 2000) throw badInput('input.description', 'must be at most 2000 characters');
+  if (typeof input.condition !== 'object' || input.condition === null || Array.isArray(input.condition)) {
+    throw badInput('input.condition', 'must be a JSON object');
+  }
+  return {
+    name,
+    kind: input.kind,
+    severity: input.severity,
+    enabled: input.enabled ?? undefined,
+    description: input.description ?? null,
+    condition: input.condition as Record<string, unknown>,
+    autoGovernance: [...new Set(input.autoGovernance ?? [])],
+  };
+}
+
+@Resolver(() => Policy)
+export class PolicyResolver {
+  @Query(() => [Policy])
+  async policies(@Ctx() ctx: SubgraphContext): Promise<Policy[]> {
+    return services.policy(ctx).list();
+  }
+
+  @Authorized('admin')
+  @Mutation(() => Policy)
+  async createPolicy(@Arg('input', () => PolicyInput) input: PolicyInput, @Ctx() ctx: SubgraphContext): Promise<Policy> {
+    return services.policy(ctx).create({ enabled: true, ...readPolicyInput(input) });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => Policy)
+  async updatePolicy(
+    @Arg('id', () => ID) id: string,
+    @Arg('input', () => PolicyInput) input: PolicyInput,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<Policy> {
+    const policy = await services.policy(ctx).update(parseId(id, 'id'), readPolicyInput(input));
+    if (!policy) throw badInput('id', `no policy has id ${id}`);
+    return policy;
+  }
+}

@@ -1,0 +1,52 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { GovernanceActionType } from './governance-action.entity.js';
+import { Policy, PolicyKind, Severity } from './policy.entity.js';
+
+/** What an administrator writes to create or replace a policy. */
+export interface PolicyDefinition {
+  readonly name: string;
+  readonly kind: PolicyKind;
+  readonly severity: Severity;
+  readonly enabled?: boolean;
+  readonly description?: string | null;
+  readonly condition: Record<string, unknown>;
+  readonly autoGovernance?: readonly GovernanceActionType[];
+}
+
+/** The only writer of policies; also their reads. */
+export class PolicyService {
+  constructor(private readonly em: EntityManager) {}
+
+  async create(definition: PolicyDefinition, builtIn = false): Promise<Policy> {
+    const policy = this.em.create(Policy, {
+      ...definition,
+      description: definition.description ?? null,
+      autoGovernance: [...(definition.autoGovernance ?? [])],
+      builtIn,
+    });
+    await this.em.persistAndFlush(policy);
+    return policy;
+  }
+
+  /** Replaces a policy's definition; answers null for an unknown id. */
+  async update(id: string, definition: PolicyDefinition): Promise<Policy | null> {
+    const policy = await this.em.findOne(Policy, { id });
+    if (!policy) return null;
+    this.em.assign(policy, {
+      ...definition,
+      description: definition.description ?? null,
+      enabled: definition.enabled ?? policy.enabled,
+      autoGovernance: [...(definition.autoGovernance ?? [])],
+    });
+    await this.em.flush();
+    return policy;
+  }
+
+  async list(): Promise<Policy[]> {
+    return this.em.find(Policy, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
+  async byIds(ids: readonly string[]): Promise<Policy[]> {
+    return this.em.find(Policy, { id: { $in: [...ids] } });
+  }
+}

@@ -1,0 +1,25 @@
+import type { SubgraphContext } from '../shared/context.js';
+import { buildFederatedSchema } from '../shared/federation.js';
+import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { ActivityResolver, ActorResolver } from './activity.resolver.js';
+import { loaders } from './context.js';
+import { DetectionResolver } from './detection.resolver.js';
+import { GovernanceActionResolver } from './governance-action.resolver.js';
+import { activitiesModule } from './module.js';
+import { PolicyResolver } from './policy.resolver.js';
+
+/** The activities subgraph: the audit trail, policies, detections and the governance log. */
+export const activitiesSubgraph: SubgraphDefinition = {
+  name: 'activities',
+  module: activitiesModule,
+  buildSchema: () =>
+    buildFederatedSchema({
+      resolvers: [ActivityResolver, ActorResolver, PolicyResolver, DetectionResolver, GovernanceActionResolver],
+      referenceResolvers: {
+        Activity: (ref, ctx: SubgraphContext) => loaders.activity(ctx).load(ref.id),
+        Detection: (ref, ctx: SubgraphContext) => loaders.detection(ctx).load(ref.id),
+        GovernanceAction: (ref, ctx: SubgraphContext) => loaders.governanceAction(ctx).load(ref.id),
+        Account: (ref) => ({ id: ref.id }),
+      },
+    }),
+};

@@ -1,0 +1,103 @@
+import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { byKeys, loader, type SubgraphContext } from '../shared/context.js';
+import { badInput } from '../shared/errors.js';
+import { parseId, parseOptionalId } from '../shared/ids.js';
+import { connectionType, readPage, type Connection, type PageRequest } from '../shared/pagination.js';
+import { AppInstanceRef, ref } from '../shared/references.js';
+import { AppPermission, PermissionLevel } from './app-permission.entity.js';
+import { APP_PERMISSION_ORDER, AppPermissionService, type AppPermissionFilter } from './app-permission.service.js';
+
+@ObjectType()
+export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission') {}
+
+/** Account as the app-permissions subgraph sees it: it contributes `Account.appPermissions`. */
+@ObjectType('Account')
+@Directive('@key(fields: "id")')
+export class Grantor {
+  @Field(() => ID)
+  id!: string;
+}
+
+@InputType('AppPermissionFilter')
+export class AppPermissionFilterInput {
+  @Field(() => ID, { nullable: true })
+  instanceId?: string | null;
+
+  @Field(() => ID, { nullable: true })
+  grantedById?: string | null;
+
+  @Field(() => PermissionLevel, { nullable: true })
+  permissionLevel?: PermissionLevel | null;
+
+  @Field(() => Boolean, { nullable: true })
+  revoked?: boolean | null;
+
+  @Field(() => String, { nullable: true, description: 'The app\'s name, matched exactly but case-insensitively.' })
+  appName?: string | null;
+}
+
+function readFilter(filter: AppPermissionFilterInput | null | undefined): AppPermissionFilter {
+  if (!filter) return {};
+  if (filter.appName && filter.appName.length > 200) throw badInput('filter.appName', 'must be at most 200 characters');
+  return {
+    instanceId: parseOptionalId(filter.instanceId, 'filter.instanceId'),
+    grantedById: parseOptionalId(filter.grantedById, 'filter.grantedById'),
+    permissionLevel: filter.permissionLevel ?? undefined,
+    revoked: filter.revoked ?? undefined,
+    appName: filter.appName || undefined,
+  };
+}
+
+const service = (ctx: SubgraphContext) => new AppPermissionService(ctx.em);
+
+export const appPermissionLoaders = {
+  grant: (ctx: SubgraphContext) =>
+    loader<string, AppPermission | null>(ctx, 'grant', async (ids) => byKeys(ids, await service(ctx).byIds(ids), (p) => p.id)),
+  grantsOfAccount: (ctx: SubgraphContext, page: PageRequest) =>
+    loader<string, Connection<AppPermission>>(ctx, `grantsOfAccount:${JSON.stringify(page)}`, async (ids) => {
+      const found = await service(ctx).grantsOfAccounts(ids, page);
+      return ids.map((id) => found.get(id)!);
+    }),
+};
+
+@Resolver(() => AppPermission)
+export class AppPermissionResolver {
+  @Query(() => AppPermissionConnection)
+  async appPermissions(
+    @Ctx() ctx: SubgraphContext,
+    @Arg('filter', () => AppPermissionFilterInput, { nullable: true }) filter?: AppPermissionFilterInput | null,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<AppPermission>> {
+    const parsed = readFilter(filter);
+    return service(ctx).list(parsed, readPage({ first, after }, APP_PERMISSION_ORDER));
+  }
+
+  @Query(() => AppPermission, { nullable: true })
+  async appPermission(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<AppPermission | null> {
+    return appPermissionLoaders.grant(ctx).load(parseId(id, 'id'));
+  }
+
+  @FieldResolver(() => AppInstanceRef)
+  instance(@Root() grant: AppPermission): AppInstanceRef {
+    return ref(grant.instanceId);
+  }
+
+  @FieldResolver(() => Grantor, { nullable: true })
+  grantedBy(@Root() grant: AppPermission): Grantor | null {
+    return ref(grant.grantedById);
+  }
+}
+
+@Resolver(() => Grantor)
+export class GrantorResolver {
+  @FieldResolver(() => AppPermissionConnection, { description: 'OAuth grants this account made, by app name.' })
+  async appPermissions(
+    @Root() account: Grantor,
+    @Ctx() ctx: SubgraphContext,
+    @Arg('first', () => Int, { nullable: true }) first?: number | null,
+    @Arg('after', () => String, { nullable: true }) after?: string | null,
+  ): Promise<Connection<AppPermission>> {
+    return appPermissionLoaders.grantsOfAccount(ctx, readPage({ first, after }, APP_PERMISSION_ORDER)).load(account.id);
+  }
+}

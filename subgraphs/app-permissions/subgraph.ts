@@ -1,0 +1,19 @@
+import { buildFederatedSchema } from '../shared/federation.js';
+import type { SubgraphContext } from '../shared/context.js';
+import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { appPermissionLoaders, AppPermissionResolver, GrantorResolver } from './app-permission.resolver.js';
+import { appPermissionsModule } from './module.js';
+
+/** The app-permissions subgraph: OAuth grants of third-party apps; contributes Account.appPermissions. */
+export const appPermissionsSubgraph: SubgraphDefinition = {
+  name: 'app-permissions',
+  module: appPermissionsModule,
+  buildSchema: () =>
+    buildFederatedSchema({
+      resolvers: [AppPermissionResolver, GrantorResolver],
+      referenceResolvers: {
+        AppPermission: (ref, ctx: SubgraphContext) => appPermissionLoaders.grant(ctx).load(ref.id),
+        Account: (ref) => ({ id: ref.id }),
+      },
+    }),
+};

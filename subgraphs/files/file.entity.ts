@@ -1,0 +1,96 @@
+import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { newId } from '../shared/ids.js';
+
+export enum SharingLevel {
+  PRIVATE = 'PRIVATE',
+  INTERNAL = 'INTERNAL',
+  EXTERNAL = 'EXTERNAL',
+  PUBLIC = 'PUBLIC',
+}
+registerEnumType(SharingLevel, { name: 'SharingLevel' });
+
+@ObjectType({ description: 'How many matches of one kind of sensitive information a file holds.' })
+export class SensitiveMatch {
+  @Field({ description: 'CREDIT_CARD_NUMBER, US_SSN, IBAN, EMAIL_ADDRESS, AWS_ACCESS_KEY, PRIVATE_KEY, ...' })
+  type!: string;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+/** A file stored in one app instance. */
+@ObjectType({ description: 'A file stored in one app instance.' })
+@Directive('@key(fields: "id")')
+@Entity({ tableName: 'file' })
+@Unique({ properties: ['instanceId', 'externalId'] })
+@Index({ properties: ['modifiedAt', 'id'] })
+@Index({ properties: ['ownerId', 'modifiedAt', 'id'] })
+export class File {
+  [OptionalProps]?: 'id' | 'mimeType' | 'ownerId' | 'sharing' | 'collaborators' | 'trashed' | 'quarantined' | 'lastScannedAt' | 'sensitiveMatches' | 'updatedAt' | 'deletedAt';
+
+  @Field(() => ID)
+  @PrimaryKey({ type: 'uuid' })
+  id: string = newId();
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  externalId!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field()
+  @Property({ type: 'text' })
+  path!: string;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  mimeType: string | null = null;
+
+  @Field(() => Float)
+  @Property({ type: 'double precision' })
+  sizeBytes!: number;
+
+  @Property({ type: 'uuid', nullable: true })
+  ownerId: string | null = null;
+
+  @Field(() => SharingLevel)
+  @Property({ type: 'text' })
+  sharing: SharingLevel = SharingLevel.PRIVATE;
+
+  @Field(() => [String])
+  @Property({ type: 'text[]' })
+  collaborators: string[] = [];
+
+  @Field()
+  @Property({ type: 'boolean' })
+  trashed: boolean = false;
+
+  @Field()
+  @Property({ type: 'boolean' })
+  quarantined: boolean = false;
+
+  @Field()
+  @Property({ type: 'timestamptz' })
+  modifiedAt!: Date;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  lastScannedAt: Date | null = null;
+
+  @Field(() => [SensitiveMatch])
+  @Property({ type: 'jsonb' })
+  sensitiveMatches: SensitiveMatch[] = [];
+
+  @Property({ type: 'timestamptz' })
+  updatedAt: Date = new Date();
+
+  /** Set when the provider no longer lists the file. */
+  @Property({ type: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
+}

@@ -1,0 +1,144 @@
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { likePattern, upsertRows } from '../shared/bulk.js';
+import { mapRow, mapRows, type DbRow } from '../shared/database.js';
+import { newId } from '../shared/ids.js';
+import {
+  applyKeyset,
+  countRows,
+  countsByParent,
+  pagesByParent,
+  toConnection,
+  type Connection,
+  type Ordering,
+  type PageRequest,
+} from '../shared/pagination.js';
+import { File, SharingLevel, type SensitiveMatch } from './file.entity.js';
+
+/** A file as a connector reports it (owner already resolved to our account id). */
+export interface FileRecord {
+  readonly externalId: string;
+  readonly name: string;
+  readonly path: string;
+  readonly mimeType?: string | null;
+  readonly sizeBytes: number;
+  readonly ownerId?: string | null;
+  readonly sharing?: SharingLevel;
+  readonly collaborators?: readonly string[];
+  readonly trashed?: boolean;
+  readonly quarantined?: boolean;
+  readonly modifiedAt: Date;
+}
+
+export interface FileFilter {
+  readonly instanceId?: string;
+  readonly ownerId?: string;
+  readonly sharing?: SharingLevel;
+  readonly trashed?: boolean;
+  readonly quarantined?: boolean;
+  readonly hasSensitive?: boolean;
+  readonly search?: string;
+}
+
+/** Newest change first. */
+export const FILE_ORDER: Ordering = {
+  direction: 'desc',
+  columns: [
+    { column: 'modified_at', type: 'timestamptz' },
+    { column: 'id', type: 'uuid' },
+  ],
+};
+
+const FILE = 'files.file';
+const fileKey = (r: DbRow) => [r.modified_at as Date, r.id as string];
+
+/** The only writer of files; also their reads. */
+export class FileService {
+  constructor(private readonly em: EntityManager) {}
+
+  private get knex(): Knex {
+    return this.em.getKnex();
+  }
+
+  /** Inserts or updates files by `(instance, externalId)` in bulk; answers externalId → id. */
+  async upsertFiles(instanceId: string, records: readonly FileRecord[]): Promise<Map<string, string>> {
+    const now = new Date();
+    const rows = records.map((r) => ({
+      id: newId(),
+      instance_id: instanceId,
+      external_id: r.externalId,
+      name: r.name,
+      path: r.path,
+      mime_type: r.mimeType ?? null,
+      size_bytes: r.sizeBytes,
+      owner_id: r.ownerId ?? null,
+      sharing: r.sharing ?? SharingLevel.PRIVATE,
+      collaborators: [...(r.collaborators ?? [])],
+      trashed: r.trashed ?? false,
+      quarantined: r.quarantined ?? false,
+      modified_at: r.modifiedAt,
+      sensitive_matches: JSON.stringify([]),
+      updated_at: now,
+      deleted_at: null,
+    }));
+    const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, FILE, rows, {
+      conflict: ['instance_id', 'external_id'],
+      update: ['name', 'path', 'mime_type', 'size_bytes', 'owner_id', 'sharing', 'collaborators', 'trashed', 'quarantined', 'modified_at', 'updated_at', 'deleted_at'],
+      returning: ['id', 'external_id'],
+    });
+    return new Map(saved.map((r) => [r.external_id, r.id]));
+  }
+
+  /** Stores a data scan's result: counts per sensitive type (never content) and when it ran. */
+  async recordScan(fileId: string, matches: readonly SensitiveMatch[], scannedAt = new Date()): Promise<void> {
+    await this.knex(FILE)
+      .where('id', fileId)
+      .update({ sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)), last_scanned_at: scannedAt });
+  }
+
+  async byIds(ids: readonly string[]): Promise<File[]> {
+    return mapRows(this.em, File, await this.knex(FILE).select('*').whereIn('id', [...ids]));
+  }
+
+  /** Live files matching `filter`, newest change first. */
+  async list(filter: FileFilter, page: PageRequest): Promise<Connection<File>> {
+    const base = () => this.filtered(filter);
+    const rows: DbRow[] = await applyKeyset(base().select('f.*'), 'f', FILE_ORDER, page);
+    return toConnection(rows, page, fileKey, (r) => mapRow(this.em, File, r), () => countRows(base()));
+  }
+
+  private filtered(filter: FileFilter): Knex.QueryBuilder {
+    const qb = this.knex(`${FILE} as f`).whereNull('f.deleted_at');
+    if (filter.instanceId) qb.where('f.instance_id', filter.instanceId);
+    if (filter.ownerId) qb.where('f.owner_id', filter.ownerId);
+    if (filter.sharing) qb.where('f.sharing', filter.sharing);
+    if (filter.trashed !== undefined) qb.where('f.trashed', filter.trashed);
+    if (filter.quarantined !== undefined) qb.where('f.quarantined', filter.quarantined);
+    if (filter.hasSensitive !== undefined) {
+      qb.whereRaw(`jsonb_array_length(f.sensitive_matches) ${filter.hasSensitive ? '>' : '='} 0`);
+    }
+    if (filter.search) {
+      const pattern = likePattern(filter.search);
+      qb.where((q) => q.whereILike('f.name', pattern).orWhereILike('f.path', pattern));
+    }
+    return qb;
+  }
+
+  /** One page of live files per owner, in one statement; totalCount batched over the owners. */
+  async filesOfOwners(ownerIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<File>>> {
+    const pages = await pagesByParent<DbRow>(this.knex, ownerIds, 'f', FILE_ORDER, page, (parent) =>
+      this.knex(`${FILE} as f`).select('f.*').where('f.owner_id', parent).whereNull('f.deleted_at'),
+    );
+    let counts: Promise<Map<string, number>> | undefined;
+    const out = new Map<string, Connection<File>>();
+    for (const [ownerId, rows] of pages) {
+      out.set(
+        ownerId,
+        toConnection(rows, page, fileKey, (r) => mapRow(this.em, File, r), async () => {
+          counts ??= countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds);
+          return (await counts).get(ownerId) ?? 0;
+        }),
+      );
+    }
+    return out;
+  }
+}

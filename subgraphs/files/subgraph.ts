@@ -1,0 +1,19 @@
+import { buildFederatedSchema } from '../shared/federation.js';
+import type { SubgraphContext } from '../shared/context.js';
+import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { fileLoaders, FileOwnerResolver, FileResolver } from './file.resolver.js';
+import { filesModule } from './module.js';
+
+/** The files subgraph: files, their sharing and sensitive matches; contributes Account.files. */
+export const filesSubgraph: SubgraphDefinition = {
+  name: 'files',
+  module: filesModule,
+  buildSchema: () =>
+    buildFederatedSchema({
+      resolvers: [FileResolver, FileOwnerResolver],
+      referenceResolvers: {
+        File: (ref, ctx: SubgraphContext) => fileLoaders.file(ctx).load(ref.id),
+        Account: (ref) => ({ id: ref.id }),
+      },
+    }),
+};

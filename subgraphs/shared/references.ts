@@ -1,0 +1,20 @@
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+
+/**
+ * Entity stubs: how a subgraph names an entity another subgraph owns. A stub that only appears as a
+ * field's type is `resolvable: false`; a subgraph that adds fields to the entity (Account.files)
+ * declares its own resolvable stub with those fields instead.
+ */
+@ObjectType('AppInstance')
+@Directive('@key(fields: "id", resolvable: false)')
+export class AppInstanceRef {
+  @Field(() => ID)
+  id!: string;
+}
+
+/** Builds the `{ id }` representation the gateway resolves in the owning subgraph. */
+export function ref(id: string): { id: string };
+export function ref(id: string | null | undefined): { id: string } | null;
+export function ref(id: string | null | undefined): { id: string } | null {
+  return id ? { id } : null;
+}
