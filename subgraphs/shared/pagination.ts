@@ -165,11 +165,11 @@ export async function pagesByParent<R extends Record<string, unknown>>(
 ): Promise<Map<string, R[]>> {
   const byParent = new Map<string, R[]>(parentIds.map((id) => [id, []]));
   if (parentIds.length === 0) return byParent;
-  const inner = applyKeyset(build(knex.ref('p.parent_id')), alias, ordering, page);
+  const inner = applyKeyset(build(knex.ref('tw_parents.parent_id')), alias, ordering, page);
   const rows: (R & { __parent: string })[] = await knex
-    .select('t.*', 'p.parent_id as __parent')
-    .fromRaw(knex.raw('unnest(?::uuid[]) as p(parent_id)', [[...parentIds]]))
-    .joinRaw('cross join lateral (?) as t', [inner as unknown as Knex.Raw]);
+    .select('tw_page.*', 'tw_parents.parent_id as __parent')
+    .fromRaw(knex.raw('unnest(?::uuid[]) as tw_parents(parent_id)', [[...parentIds]]))
+    .joinRaw('cross join lateral (?) as tw_page', [inner as unknown as Knex.Raw]);
   for (const { __parent, ...row } of rows) byParent.get(__parent)?.push(row as unknown as R);
   return byParent;
 }
