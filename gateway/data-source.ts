@@ -2,6 +2,9 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 // Not re-exported by the package index; the enum's values are part of its public contract.
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import type { FetcherResponse } from '@apollo/utils.fetcher';
+import { GraphQLError } from 'graphql';
+import { ErrorCode } from '../subgraphs/shared/errors.js';
 import type { GatewayContext } from './context.js';
 
 /** How many subgraph requests were sent and how many were answered by one already in flight. */
@@ -20,6 +23,13 @@ export interface DedupStats {
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly inFlight = new Map<string, Promise<GatewayGraphQLResponse>>();
+  /** The subgraph's name in the supergraph, added to errors as `serviceName`. */
+  readonly name: string;
+
+  constructor(options: { readonly url: string; readonly name: string }) {
+    super({ url: options.url });
+    this.name = options.name;
+  }
   readonly stats: DedupStats = { sent: 0, shared: 0 };
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -27,10 +37,36 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (authorization) options.request.http?.headers.set('authorization', authorization);
   }
 
+  /**
+   * A subgraph answering 4xx with GraphQL errors (a refused token, a value its scalars reject)
+   * reaches the client with the subgraph's own message and code instead of "400: Bad Request".
+   */
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    const body = await this.parseBody(response).catch(() => undefined);
+    const first = typeof body === 'object' && body !== null && 'errors' in body && Array.isArray(body.errors) ? body.errors[0] : undefined;
+    if (first && typeof first.message === 'string') {
+      return new GraphQLError(first.message, { extensions: { ...(first.extensions ?? {}), serviceName: this.name } });
+    }
+    const code = response.status === 401 ? 'UNAUTHENTICATED' : response.status === 403 ? 'FORBIDDEN' : 'INTERNAL_SERVER_ERROR';
+    return new GraphQLError(`${response.status}: ${response.statusText}`, { extensions: { code, serviceName: this.name } });
+  }
+
+  /** Sends one request; a subgraph that cannot be reached answers SUBGRAPH_UNAVAILABLE naming it. */
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      if (error instanceof GraphQLError && typeof error.extensions.code === 'string') throw error;
+      throw new GraphQLError(`Subgraph "${this.name}" is unavailable: ${(error as Error).message}`, {
+        extensions: { code: ErrorCode.SUBGRAPH_UNAVAILABLE, serviceName: this.name },
+      });
+    }
+  }
+
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     if (!isSharable(options)) {
       this.stats.sent += 1;
-      return super.process(options);
+      return this.send(options);
     }
     const key = JSON.stringify([this.url, options.request.query, options.request.variables ?? null, options.context.authorization ?? '']);
     let pending = this.inFlight.get(key);
@@ -38,7 +74,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       this.stats.shared += 1;
     } else {
       this.stats.sent += 1;
-      pending = super.process(options).finally(() => this.inFlight.delete(key));
+      pending = this.send(options).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return copyOf(await pending);

@@ -44,7 +44,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     buildService: ({ name }) => {
       const url = subgraphUrls[name];
       if (!url) throw new Error(`No URL for subgraph "${name}"`);
-      const source = new SubgraphDataSource({ url });
+      const source = new SubgraphDataSource({ url, name });
       sources.push(source);
       return source;
     },

@@ -2,8 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 
-/** Where the committed supergraph lives. */
-export const SUPERGRAPH_PATH = new URL('./supergraph.graphql', import.meta.url);
+export { SUPERGRAPH_PATH } from './path.js';
 
 /**
  * Placeholder URLs written into the committed supergraph: the gateway always overrides them with

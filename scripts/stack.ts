@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { startGateway, type GatewayServer } from '../gateway/server.js';
-import { SUPERGRAPH_PATH } from '../schema/supergraph.js';
+import { SUPERGRAPH_PATH } from '../schema/path.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import type { Config } from '../subgraphs/shared/config.js';
 import { logger } from '../subgraphs/shared/logger.js';

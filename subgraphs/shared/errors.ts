@@ -9,6 +9,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONFLICT: 'CONFLICT',
   PROVIDER_ERROR: 'PROVIDER_ERROR',
+  /** The gateway could not reach a subgraph (down, restarting, or timing out). */
+  SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -40,7 +42,7 @@ const PASSTHROUGH_CODES = new Set([
 ]);
 
 /** Validation messages that are about an argument's value rather than the document's shape. */
-const VALUE_PROBLEM = /^(Expected value of type|Value "|Enum "|Int cannot|Float cannot|String cannot|ID cannot|Boolean cannot|Field ".*" is not defined by type|Field ".*" of required type)/;
+const VALUE_PROBLEM = /^(Expected value of type|Value "|Enum "|\w+ cannot represent|Field ".*" is not defined by type|Field ".*" of required type)/;
 
 /**
  * Finds the argument (as `arg` or `arg.field.sub`) whose value holds the error's position,
@@ -88,6 +90,12 @@ function argumentAt(error: GraphQLError): string | undefined {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const { stacktrace: _stack, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+  const original = (error as { originalError?: { extensions?: Record<string, unknown> } } | undefined)?.originalError;
+  const ruleCode = original?.extensions?.code;
+  if (code === 'GRAPHQL_VALIDATION_FAILED' && typeof ruleCode === 'string' && CLIENT_CODES.has(ruleCode)) {
+    // A validation rule of ours (e.g. the depth limit) chose the code; Apollo Server overwrote it.
+    return { ...formatted, extensions: { ...extensions, code: ruleCode } };
+  }
   if (code === 'GRAPHQL_VALIDATION_FAILED' && VALUE_PROBLEM.test(formatted.message)) {
     const argument = error instanceof GraphQLError ? argumentAt(error) : undefined;
     return {

@@ -1,0 +1,31 @@
+import { MikroORM } from '@mikro-orm/postgresql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUBGRAPHS } from '../subgraphs/index.js';
+import { openDatabase } from '../subgraphs/shared/database.js';
+import { freshDatabase } from './harness.js';
+
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+beforeAll(async () => {
+  database = await freshDatabase();
+});
+afterAll(() => database?.drop());
+
+describe('committed migrations', () => {
+  it.each(SUBGRAPHS.map((s) => [s.name, s] as const))('create exactly the tables the %s entities describe', async (_name, subgraph) => {
+    const db = await openDatabase({ ...subgraph.module, url: database.url });
+    await db.close();
+    const orm = await MikroORM.init({
+      clientUrl: database.url,
+      schema: subgraph.module.schema,
+      entities: [...subgraph.module.entities],
+      discovery: { warnWhenNoEntities: false },
+    });
+    try {
+      const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false, schema: subgraph.module.schema });
+      expect(diff.trim()).toBe('');
+    } finally {
+      await orm.close(true);
+    }
+  });
+
+});
