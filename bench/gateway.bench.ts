@@ -1,0 +1,254 @@
+// `npm run bench:gateway`: a nested query over all four subgraphs through the gateway, against the same
+// data fetched from the subgraphs directly (the baseline), in one run on a fresh embedded PostgreSQL.
+// BENCH_CONCURRENCY (default 16) clients, BENCH_SECONDS (default 10) per measured run after a 2 s
+// warm-up. Exits 1 when any answer had errors or the two paths disagree on the data.
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import type { DedupStats } from '../gateway/data-source.js';
+import type { Stack } from '../scripts/stack.js';
+import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { runLoad, type LoadRequest, type LoadResult } from './load.js';
+
+// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
+process.env.LOG_LEVEL = 'silent';
+const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
+const { startStack } = await import('../scripts/stack.js');
+const { loadConfig } = await import('../subgraphs/shared/config.js');
+const { signToken } = await import('../subgraphs/shared/auth.js');
+const { Fixtures, seedDataset } = await import('../test/fixtures.js');
+
+const WARMUP_MS = 2_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const PAGE_SIZE = 20;
+const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
+
+const SettingsSchema = z.object({
+  BENCH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  BENCH_SECONDS: z.coerce.number().positive().max(600).default(10),
+});
+
+/** The nested query: accounts (accounts subgraph) with their activities, files and grants (the other three). */
+const GATEWAY_QUERY = `query Bench($after: String) {
+  accounts(first: ${PAGE_SIZE}, after: $after) { edges { node {
+    displayName instance { name }
+    activities(first: 3) { edges { node { action } } }
+    files(first: 3) { totalCount edges { node { name } } }
+    appPermissions(first: 3) { edges { node { appName } } }
+  } } }
+}`;
+const ACCOUNTS_QUERY = `query Accounts($after: String) {
+  accounts(first: ${PAGE_SIZE}, after: $after) { edges { node { id displayName instance { name } } } }
+}`;
+const entitiesQuery = (selection: string) =>
+  `query Entities($representations: [_Any!]!) { _entities(representations: $representations) { ... on Account { ${selection} } } }`;
+/** What a client without a gateway asks each of the other subgraphs, by subgraph name. */
+const ENTITY_QUERIES = [
+  ['activities', entitiesQuery('activities(first: 3) { edges { node { action } } }')],
+  ['files', entitiesQuery('files(first: 3) { totalCount edges { node { name } } }')],
+  ['app-permissions', entitiesQuery('appPermissions(first: 3) { edges { node { appName } } }')],
+] as const;
+/** Subgraph requests one answer takes without sharing: accounts, then the three entity fetches. */
+const CALLS_PER_ANSWER = 1 + ENTITY_QUERIES.length;
+
+interface AccountPage {
+  accounts: { edges: { node: Record<string, unknown> }[] };
+}
+
+/** POSTs a GraphQL request and answers `data`; throws naming `label` when there are errors or no data. */
+async function postGraphQL<T>(label: string, url: string, token: string, query: string, variables: Record<string, unknown>): Promise<T> {
+  // Node's global fetch (undici) keeps connections alive between requests by default.
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const body = (await response.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+  if (body.errors?.length) throw new Error(`${label}: ${body.errors.map((e) => `[${e.extensions?.code ?? 'no code'}] ${e.message}`).join('; ')}`);
+  if (!body.data) throw new Error(`${label}: HTTP ${response.status} without data`);
+  return body.data;
+}
+
+function checkPage(label: string, page: AccountPage): AccountPage {
+  const count = page.accounts.edges.length;
+  if (count !== PAGE_SIZE) throw new Error(`${label}: ${count} accounts, expected ${PAGE_SIZE}`);
+  return page;
+}
+
+const viaGateway = async (stack: Stack, token: string, after: string | null): Promise<AccountPage> =>
+  checkPage('gateway', await postGraphQL<AccountPage>('gateway', stack.gateway.url, token, GATEWAY_QUERY, { after }));
+
+/** The same page as {@link GATEWAY_QUERY}, fetched as a client without a gateway would, merged into the gateway's shape. */
+async function direct(stack: Stack, token: string, after: string | null): Promise<AccountPage> {
+  type Node = { id: string } & Record<string, unknown>;
+  const url = (name: string) => stack.subgraphs[name]!.url;
+  const { accounts } = await postGraphQL<{ accounts: { edges: { node: Node }[] } }>('accounts', url('accounts'), token, ACCOUNTS_QUERY, { after });
+  const representations = accounts.edges.map(({ node }) => ({ __typename: 'Account', id: node.id }));
+  const parts = await Promise.all(
+    ENTITY_QUERIES.map(async ([name, query]) => {
+      const { _entities } = await postGraphQL<{ _entities: (Record<string, unknown> | null)[] }>(name, url(name), token, query, { representations });
+      if (_entities.length !== representations.length || _entities.includes(null)) {
+        throw new Error(`${name}: ${_entities.filter(Boolean).length} entities for ${representations.length} accounts`);
+      }
+      return _entities;
+    }),
+  );
+  const edges = accounts.edges.map(({ node: { id: _id, ...fields } }, i) => ({ node: Object.assign(fields, ...parts.map((part) => part[i])) }));
+  return checkPage('direct', { accounts: { edges } });
+}
+
+/** A warm-up run, whose figures are dropped but whose errors count, and the measured run after it. */
+interface Measurement {
+  readonly warmup: LoadResult;
+  readonly measured: LoadResult;
+}
+
+/** Warms up, calls `beforeMeasuring` with nothing in flight, then measures the same load. */
+async function measure(concurrency: number, durationMs: number, request: LoadRequest, beforeMeasuring?: () => void): Promise<Measurement> {
+  const warmup = await runLoad({ concurrency, durationMs: WARMUP_MS, request });
+  beforeMeasuring?.();
+  return { warmup, measured: await runLoad({ concurrency, durationMs, request }) };
+}
+
+const errorsOf = ({ warmup, measured }: Measurement) => warmup.errors + measured.errors;
+
+interface PhaseReport {
+  readonly name: string;
+  readonly gateway: Measurement;
+  readonly direct: Measurement;
+  /** gateway.dedup with nothing in flight, right before and right after the measured gateway run. */
+  readonly dedupBefore: DedupStats;
+  readonly dedupAfter: DedupStats;
+}
+
+const ms = (value: number) => value.toFixed(1);
+const columns = (cells: readonly string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(i === 0 ? 17 : 11) : c.padStart(9))).join(' ');
+
+function printReport(reports: readonly PhaseReport[]): void {
+  const lines = [columns(['phase', 'path', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'subgraph calls/req'])];
+  const notes: string[] = [];
+  for (const { name, gateway, direct, dedupBefore, dedupAfter } of reports) {
+    const g = gateway.measured;
+    const d = direct.measured;
+    const answers = g.requests + g.errors;
+    const sent = dedupAfter.sent - dedupBefore.sent;
+    const shared = dedupAfter.shared - dedupBefore.shared;
+    const row = (label: string, m: Measurement, calls: string) => {
+      const r = m.measured;
+      return columns([name, label, r.requestsPerSecond.toFixed(1), ms(r.p50), ms(r.p95), ms(r.p99), String(errorsOf(m)), calls]);
+    };
+    lines.push(
+      row('gateway', gateway, `${(sent / answers).toFixed(2)} of ${((sent + shared) / answers).toFixed(2)}`),
+      row('direct', direct, `${CALLS_PER_ANSWER.toFixed(2)}`),
+      columns([name, 'gw/direct', `${(g.requestsPerSecond / d.requestsPerSecond).toFixed(2)}x`, `${(g.p50 / d.p50).toFixed(2)}x`]),
+    );
+    notes.push(
+      `${name}: gateway.dedup before {sent ${dedupBefore.sent}, shared ${dedupBefore.shared}}, after {sent ${dedupAfter.sent}, shared ${dedupAfter.shared}}:` +
+        ` ${sent} sent + ${shared} shared for ${answers} gateway requests (${g.seconds.toFixed(1)} s).`,
+    );
+  }
+  console.log(['', ...lines, '', ...notes].join('\n'));
+  console.log(
+    [
+      'subgraph calls/req: "sent of planned" per gateway request; planned - sent were answered by an identical request already in flight.',
+      'gw/direct: req/s above 1x means the gateway serves more; p50 above 1x means the gateway answers slower.',
+      'errors include the warm-up.',
+    ].join('\n'),
+  );
+}
+
+async function main(): Promise<number> {
+  const present = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
+  const parsed = SettingsSchema.safeParse(present);
+  if (!parsed.success) {
+    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    return 2;
+  }
+  const { BENCH_CONCURRENCY: concurrency, BENCH_SECONDS: seconds } = parsed.data;
+  // Enough accounts that every client's page (starting after account `client`) is full and its own.
+  const accountsPerInstance = Math.max(50, Math.ceil((concurrency + PAGE_SIZE) / 2));
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
+  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
+  fs.chmodSync(tmp, 0o711);
+  let postgres: EmbeddedPostgres | undefined;
+  let stack: Stack | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await stack?.stop();
+      await postgres?.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    })());
+  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
+    await postgres.ensureDatabase('tenantwatch_bench');
+    const config = loadConfig({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0 });
+    const running = stack;
+    const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance, perAccount: 5 });
+    const token = await signToken(config, { role: 'admin', subject: 'bench' });
+    const { accounts } = await postGraphQL<{ accounts: { edges: { cursor: string }[] } }>('cursors', running.gateway.url, token, `{ accounts(first: ${data.accounts.size}) { edges { cursor } } }`, {});
+    const cursors = accounts.edges.map((e) => e.cursor);
+
+    const cores = os.availableParallelism();
+    console.log(
+      [
+        `Tenantwatch gateway benchmark: ${concurrency} concurrent clients, ${seconds} s per measured run after a ${WARMUP_MS / 1000} s warm-up (Node ${process.version}).`,
+        `Data: ${data.accounts.size} accounts, ${data.activityCount} activities, ${data.fileCount} files, ${data.grantCount} grants. Each answer: ${PAGE_SIZE} accounts with instance, 3 activities, 3 files (+ totalCount), 3 grants.`,
+        `Caveat: ${cores} CPU cores shared by everything. The gateway, the four subgraphs and the load generator run in this one Node process`,
+        `(one event loop); PostgreSQL runs beside them on the same cores. Figures compare the two paths on this machine; they are not capacity.`,
+        `Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+      ].join('\n'),
+    );
+
+    const workloads: readonly { name: string; after: (client: number) => string | null }[] = [
+      { name: 'identical query', after: () => null },
+      { name: 'distinct pages', after: (client) => cursors[client]! },
+    ];
+    const reports: PhaseReport[] = [];
+    let mismatches = 0;
+    for (const { name, after } of workloads) {
+      // The baseline must be the same data: compare one answer of each path before loading them.
+      for (const client of new Set([0, concurrency - 1])) {
+        const [a, b] = await Promise.all([viaGateway(running, token, after(client)), direct(running, token, after(client))]);
+        if (!isDeepStrictEqual(a, b)) {
+          mismatches += 1;
+          console.error(`${name}: client ${client}: gateway and direct answers differ\n  gateway: ${JSON.stringify(a).slice(0, 400)}\n  direct:  ${JSON.stringify(b).slice(0, 400)}`);
+        }
+      }
+      let dedupBefore: DedupStats = { sent: 0, shared: 0 };
+      const gateway = await measure(concurrency, seconds * 1000, async (client) => void (await viaGateway(running, token, after(client))), () => {
+        dedupBefore = running.gateway.dedup;
+      });
+      const dedupAfter = running.gateway.dedup;
+      const baseline = await measure(concurrency, seconds * 1000, async (client) => void (await direct(running, token, after(client))));
+      reports.push({ name, gateway, direct: baseline, dedupBefore, dedupAfter });
+    }
+    printReport(reports);
+
+    const errors = reports.reduce((sum, r) => sum + errorsOf(r.gateway) + errorsOf(r.direct), 0);
+    for (const report of reports) {
+      for (const label of ['gateway', 'direct'] as const) {
+        for (const run of [report[label].warmup, report[label].measured]) {
+          for (const [message, count] of run.errorSamples) console.error(`${report.name} ${label}: ${count}× ${message}`);
+        }
+      }
+    }
+    console.log(`Errors: ${errors}; data mismatches: ${mismatches}.`);
+    return errors + mismatches > 0 ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.exit(await main().catch((error: unknown) => {
+  console.error(error);
+  return 1;
+}));
