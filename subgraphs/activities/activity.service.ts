@@ -53,7 +53,7 @@ export const ACTIVITY_ORDER: Ordering = {
 };
 
 const ACTIVITY = 'activities.activity';
-const activityKey = (r: DbRow) => [r.occurred_at as Date, r.id as string];
+const activityKey = (r: DbRow) => [r.occurred_at as string, r.id as string];
 
 /** The only writer of the audit trail; also its reads. */
 export class ActivityService {

@@ -80,6 +80,6 @@ export class DetectionService {
       return qb;
     };
     const rows: DbRow[] = await applyKeyset(base().select('d.*'), 'd', DETECTION_ORDER, page);
-    return toConnection(rows, page, (r) => [r.detected_at as Date, r.id as string], (r) => mapRow(this.em, Detection, r), () => countRows(base()));
+    return toConnection(rows, page, (r) => [r.detected_at as string, r.id as string], (r) => mapRow(this.em, Detection, r), () => countRows(base()));
   }
 }

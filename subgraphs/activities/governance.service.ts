@@ -66,7 +66,7 @@ export class GovernanceService {
     return toConnection(
       rows,
       page,
-      (r) => [r.requested_at as Date, r.id as string],
+      (r) => [r.requested_at as string, r.id as string],
       (r) => mapRow(this.em, GovernanceAction, r),
       () => countRows(base()),
     );

@@ -49,7 +49,7 @@ export const FILE_ORDER: Ordering = {
 };
 
 const FILE = 'files.file';
-const fileKey = (r: DbRow) => [r.modified_at as Date, r.id as string];
+const fileKey = (r: DbRow) => [r.modified_at as string, r.id as string];
 
 /** The only writer of files; also their reads. */
 export class FileService {

@@ -12,11 +12,15 @@ const FEDERATION_LINK =
 /** Reference resolvers by entity type name: `(representation, context) => entity | null`. */
 export type ReferenceResolvers = Record<string, (reference: { id: string }, context: never) => unknown>;
 
+/** A decorated class, as type-graphql's buildSchema takes them (its own typing is `Function`). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+type DecoratedClass = Function;
+
 export interface FederatedSchemaOptions {
   /** Resolver classes of this subgraph, listed explicitly (no discovery). */
-  readonly resolvers: NonEmptyArray<Function>;
+  readonly resolvers: NonEmptyArray<DecoratedClass>;
   /** Types that no resolver returns but the subgraph declares (entity stubs, enums). */
-  readonly orphanedTypes?: Function[];
+  readonly orphanedTypes?: DecoratedClass[];
   readonly referenceResolvers?: ReferenceResolvers;
 }
 

@@ -98,16 +98,36 @@ function decodeCursor(cursor: string, ordering: Ordering): (string | number)[] {
   }
   if (!Array.isArray(values) || values.length !== ordering.columns.length) throw malformed();
   ordering.columns.forEach(({ type }, i) => {
-    const v: unknown = values[i];
-    const ok =
-      type === 'bigint'
-        ? typeof v === 'number' && Number.isFinite(v)
-        : typeof v === 'string' &&
-          (type !== 'timestamptz' || !Number.isNaN(Date.parse(v))) &&
-          (type !== 'uuid' || /^[0-9a-f-]{36}$/i.test(v));
-    if (!ok) throw malformed();
+    if (!validCursorValue(type, values[i])) throw malformed();
   });
   return values as (string | number)[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** ISO 8601 or PostgreSQL's own text form, as cursors carry it (microseconds kept). */
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;
+
+/** Whether a decoded cursor value is one PostgreSQL will accept for a column of `type`. */
+function validCursorValue(type: SortColumnType, value: unknown): boolean {
+  switch (type) {
+    case 'bigint':
+      return typeof value === 'number' && Number.isSafeInteger(value);
+    case 'uuid':
+      return typeof value === 'string' && UUID.test(value);
+    case 'text':
+      return typeof value === 'string' && !value.includes('\0');
+    case 'timestamptz': {
+      const m = typeof value === 'string' ? TIMESTAMP.exec(value) : null;
+      if (!m) return false;
+      const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+      const date = new Date(Date.UTC(y, mo - 1, d));
+      return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && h < 24 && mi < 60 && s < 60;
+    }
+    default: {
+      const unknown: never = type;
+      return unknown;
+    }
+  }
 }
 
 /** Adds the keyset condition, the order and `limit first + 1` (to learn hasNextPage). */
@@ -126,7 +146,8 @@ type SortValue = string | number | Date | bigint;
 
 /**
  * Turns up to `first + 1` ordered rows into a connection. `sortKey` gives a row's values for the
- * ordering's columns; `count` runs only if the client selects totalCount.
+ * ordering's columns (timestamps as PostgreSQL's text, which keeps the microseconds a JS Date would
+ * drop and a keyset needs); `count` runs only if the client selects totalCount.
  */
 export function toConnection<R, N>(
   rows: readonly R[],

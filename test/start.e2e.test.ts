@@ -1,0 +1,157 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../scripts/ports.js';
+import { graphql } from './harness.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const running = new Set<ChildProcess>();
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const child of running) signalGroup(child, 'SIGKILL');
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Resolves when no process of the child's group is left (Tenantwatch, npm, PostgreSQL), or rejects after 20 s. */
+function groupGone(child: ChildProcess): Promise<true> {
+  return waitFor(
+    'every process of the group to exit',
+    async () => {
+      try {
+        process.kill(-child.pid!, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    20_000,
+  );
+}
+
+/** Sends `signal` to the child's whole process group, as a terminal's Ctrl-C does. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // already gone
+  }
+}
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  readonly port: number;
+}
+
+/** Runs `npm start` as a newcomer would: no environment but DATA_DIR and PORT. */
+function npmStart(env: Record<string, string>): Started & { exited: Promise<number | null> } {
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? os.homedir(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so that a signal reaches npm and Tenantwatch together, as Ctrl-C does.
+    detached: true,
+  });
+  running.add(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (running.delete(child), resolve(code))));
+  return { child, output: () => output, port: Number(env.PORT), exited };
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, started?: Started): Promise<T> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${started?.output() ?? ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const ready = (started: Started) =>
+  waitFor(
+    'readyz',
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${started.port}/readyz`, { signal: AbortSignal.timeout(2_000) });
+      return response.ok ? true : undefined;
+    },
+    60_000,
+    started,
+  );
+
+const printedToken = (started: Started, role: string) => new RegExp(`^\\s+${role}\\s+(eyJ\\S+)$`, 'm').exec(started.output())?.[1];
+
+function postmasterPid(dataDir: string): number | undefined {
+  const file = path.join(dataDir, 'postgres', 'postmaster.pid');
+  return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('npm start', { timeout: 180_000 }, () => {
+  it('starts on a fresh data dir, prints tokens and a working curl line, keeps data across restarts, and stops cleanly on Ctrl-C', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-start-'));
+    dirs.push(dataDir);
+    const first = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    await ready(first);
+    await waitFor('the printed tokens', async () => printedToken(first, 'viewer'), 10_000, first);
+    expect(first.output()).toMatch(/Tenantwatch is ready in \d+\.\d s at http:\/\/localhost:\d+\/graphql/);
+    expect(first.output()).toMatch(/curl -s http:\/\/localhost:\d+\/graphql/);
+    const admin = printedToken(first, 'admin')!;
+    const url = `http://127.0.0.1:${first.port}/graphql`;
+    const connected = await graphql<{ connectApp: { id: string } }>(url, admin, 'mutation { connectApp(input: { provider: "simulated", name: "Kept", config: {} }) { id } }');
+    expect(connected.errors).toBeUndefined();
+
+    const pid = postmasterPid(dataDir)!;
+    expect(alive(pid)).toBe(true);
+    signalGroup(first.child, 'SIGINT');
+    await groupGone(first.child);
+    expect(alive(pid)).toBe(false);
+    expect(first.output()).toMatch(/stopping Tenantwatch/);
+
+    // The same data dir again: the instance is still there, and the old tokens still work.
+    const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    await ready(second);
+    const answer = await graphql<{ appInstances: { id: string; name: string }[] }>(`http://127.0.0.1:${second.port}/graphql`, admin, '{ appInstances { id name } }');
+    expect(answer.data?.appInstances).toEqual([{ id: connected.data!.connectApp.id, name: 'Kept' }]);
+    signalGroup(second.child, 'SIGTERM');
+    await groupGone(second.child);
+  });
+
+  it('runs two stacks side by side with different DATA_DIR and PORT', async () => {
+    const starts = await Promise.all(
+      [0, 1].map(async () => {
+        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-side-'));
+        dirs.push(dataDir);
+        return npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      }),
+    );
+    await Promise.all(starts.map(ready));
+    for (const started of starts) {
+      const token = await waitFor('token', async () => printedToken(started, 'viewer'), 10_000, started);
+      const answer = await graphql(`http://127.0.0.1:${started.port}/graphql`, token, '{ appInstances { id } }');
+      expect(answer.errors).toBeUndefined();
+      signalGroup(started.child, 'SIGINT');
+    }
+    await Promise.all(starts.map((s) => groupGone(s.child)));
+  });
+
+  it('refuses a bad configuration value with a message naming it', async () => {
+    const started = npmStart({ PORT: 'eighty', DATA_DIR: path.join(os.tmpdir(), 'tenantwatch-never') });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(/Invalid configuration:\n\s+PORT: /);
+    expect(started.output()).not.toMatch(/\n\s+at /);
+  });
+});
