@@ -7,6 +7,8 @@ import type { Config } from '../subgraphs/shared/config.js';
 import { logger } from '../subgraphs/shared/logger.js';
 import type { SubgraphServer } from '../subgraphs/shared/server.js';
 import { startSubgraph } from '../subgraphs/shared/subgraph.js';
+import { startScheduler, type Scheduler } from '../scheduler/scheduler.js';
+import { startDemo, type Demo } from './demo.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
 /** The database Tenantwatch uses inside the embedded PostgreSQL. */
@@ -18,14 +20,22 @@ export interface StackOptions {
   readonly databaseUrl?: string;
   /** Gateway port; 0 picks a free one. Subgraphs always take free ports. */
   readonly port: number;
+  /** Run the scheduler in this process too (npm start does; most tests do not). */
+  readonly scheduler?: boolean;
+  /** Start the simulated provider with two demo instances (needs the scheduler). */
+  readonly demo?: boolean;
+  /** Job lock lifetime for the scheduler (tests shorten it). */
+  readonly lockLifetimeMs?: number;
 }
 
-/** Everything `npm start` runs, in one process: PostgreSQL (embedded unless given), subgraphs, gateway. */
+/** Everything `npm start` runs, in one process: PostgreSQL (embedded unless given), subgraphs, gateway, scheduler, demo. */
 export interface Stack {
   readonly gateway: GatewayServer;
   readonly subgraphs: Readonly<Record<string, SubgraphServer>>;
   readonly databaseUrl: string;
   readonly postgres?: EmbeddedPostgres;
+  readonly scheduler?: Scheduler;
+  readonly demo?: Demo;
   /** Stops the gateway, then the subgraphs, then PostgreSQL (if it started it). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -62,12 +72,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port: options.port,
     });
     started.push(gateway);
+    let scheduler: Scheduler | undefined;
+    let demo: Demo | undefined;
+    if (options.scheduler) {
+      scheduler = await startScheduler({ config, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
+      started.push(scheduler);
+      if (options.demo) {
+        demo = await startDemo(config, subgraphs.find((s) => s.name === 'accounts')!.db, scheduler.webhookUrl);
+        started.push(demo);
+      }
+    }
     let stopping: Promise<void> | undefined;
     return {
       gateway,
       subgraphs: Object.fromEntries(subgraphs.map((s) => [s.name, s])),
       databaseUrl,
       postgres,
+      scheduler,
+      demo,
       stop: () => (stopping ??= stopAll()),
     };
   } catch (error) {

@@ -21,7 +21,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
   const config = loadConfig();
-  stack = await startStack({ config, port: config.PORT });
+  stack = await startStack({ config, port: config.PORT, scheduler: true, demo: config.DEMO });
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   const tokens = await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })] as const));
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');
@@ -29,7 +29,10 @@ try {
   const lines = [
     '',
     `Tenantwatch is ready in ${seconds} s at ${url}`,
-    `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}`,
+    `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}; jobs: ${config.MONGODB_URL ? 'MongoDB' : 'PostgreSQL'}`,
+    ...(stack.demo
+      ? [`  demo: simulated provider at ${stack.demo.simulator.url} with ${Object.keys(stack.demo.instances).length} instances connecting (DEMO=off disables)`]
+      : []),
     '',
     'Tokens (valid 12 h; `npm run token -- --role <role>` makes more):',
     ...tokens.map(([role, token]) => `  ${role.padEnd(9)} ${token}`),

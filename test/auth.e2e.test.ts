@@ -63,7 +63,7 @@ describe('authentication', () => {
 });
 
 describe('roles', () => {
-  const connect = `mutation { connectApp(input: { provider: "simulated", name: "Roles", config: { token: "s" } }) { id } }`;
+  const connect = `mutation { connectApp(input: { provider: "simulated", name: "Roles", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }`;
   const scan = () => `mutation { requestScan(instanceId: "${instanceId}", kind: USERS) { kind state } }`;
   const policy = `mutation { createPolicy(input: { name: "p", kind: ACTIVITY, severity: LOW, condition: { action: "user.login" } }) { id } }`;
 

@@ -50,6 +50,8 @@ describe('bad input', () => {
     ['an unknown filter field', '{ files(filter: { colour: "red" }) { totalCount } }', 'filter'],
     ['a connectApp config that is not an object', 'mutation { connectApp(input: { provider: "simulated", name: "x", config: [1] }) { id } }', 'input.config'],
     ['a connectApp provider with spaces', 'mutation { connectApp(input: { provider: "Sim ulated", name: "x", config: {} }) { id } }', 'input.provider'],
+    ['an unknown connector', 'mutation { connectApp(input: { provider: "nosuchapp", name: "x", config: {} }) { id } }', 'input.provider'],
+    ['a connector config without its endpoint', 'mutation { connectApp(input: { provider: "simulated", name: "x", config: { token: "t" } }) { id } }', 'input.config'],
     ['a policy condition that is not an object', 'mutation { createPolicy(input: { name: "p", kind: FILE, severity: LOW, condition: "x" }) { id } }', 'input.condition'],
   ])('%s → BAD_USER_INPUT naming the argument', async (_case, query, argument) => {
     expectBadInput(await t.request(query), argument);

@@ -49,7 +49,7 @@ describe('the gateway', () => {
 
   it('never shares mutations', async () => {
     const before = t.stack.gateway.dedup;
-    const mutation = 'mutation { connectApp(input: { provider: "simulated", name: "Same", config: {} }) { id } }';
+    const mutation = 'mutation { connectApp(input: { provider: "simulated", name: "Same", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }';
     const answers = await Promise.all(Array.from({ length: 5 }, () => t.query<{ connectApp: { id: string } }>(mutation)));
     const after = t.stack.gateway.dedup;
     expect(new Set(answers.map((a) => a.connectApp.id)).size).toBe(5);
@@ -57,7 +57,7 @@ describe('the gateway', () => {
   });
 
   it('passes a subgraph error on with its code and the subgraph name, never a stack trace', async () => {
-    const answer = await t.request('mutation { connectApp(input: { provider: "simulated", name: "x", config: {} }) { id } }', undefined, t.token('viewer'));
+    const answer = await t.request('mutation { connectApp(input: { provider: "simulated", name: "x", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }', undefined, t.token('viewer'));
     expect(answer.errors).toHaveLength(1);
     expect(answer.errors![0]!.extensions).toEqual({ code: 'FORBIDDEN', serviceName: 'accounts' });
   });

@@ -104,14 +104,14 @@ describe('npm start', { timeout: 180_000 }, () => {
   it('starts on a fresh data dir, prints tokens and a working curl line, keeps data across restarts, and stops cleanly on Ctrl-C', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-start-'));
     dirs.push(dataDir);
-    const first = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    const first = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'off' });
     await ready(first);
     await waitFor('the printed tokens', async () => printedToken(first, 'viewer'), 10_000, first);
     expect(first.output()).toMatch(/Tenantwatch is ready in \d+\.\d s at http:\/\/localhost:\d+\/graphql/);
     expect(first.output()).toMatch(/curl -s http:\/\/localhost:\d+\/graphql/);
     const admin = printedToken(first, 'admin')!;
     const url = `http://127.0.0.1:${first.port}/graphql`;
-    const connected = await graphql<{ connectApp: { id: string } }>(url, admin, 'mutation { connectApp(input: { provider: "simulated", name: "Kept", config: {} }) { id } }');
+    const connected = await graphql<{ connectApp: { id: string } }>(url, admin, 'mutation { connectApp(input: { provider: "simulated", name: "Kept", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }');
     expect(connected.errors).toBeUndefined();
 
     const pid = postmasterPid(dataDir)!;
@@ -122,7 +122,7 @@ describe('npm start', { timeout: 180_000 }, () => {
     expect(first.output()).toMatch(/stopping Tenantwatch/);
 
     // The same data dir again: the instance is still there, and the old tokens still work.
-    const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'off' });
     await ready(second);
     const answer = await graphql<{ appInstances: { id: string; name: string }[] }>(`http://127.0.0.1:${second.port}/graphql`, admin, '{ appInstances { id name } }');
     expect(answer.data?.appInstances).toEqual([{ id: connected.data!.connectApp.id, name: 'Kept' }]);

@@ -16,7 +16,7 @@ registerEnumType(AccountStatus, { name: 'AccountStatus' });
 @Unique({ properties: ['instanceId', 'externalId'] })
 @Index({ properties: ['displayName', 'id'] })
 export class Account {
-  [OptionalProps]?: 'id' | 'email' | 'status' | 'isAdmin' | 'privileges' | 'updatedAt' | 'deletedAt';
+  [OptionalProps]?: 'id' | 'email' | 'status' | 'isAdmin' | 'privileges' | 'updatedAt' | 'deletedAt' | 'scanPass';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -56,6 +56,10 @@ export class Account {
   /** Set when the provider no longer lists the account. */
   @Property({ type: 'timestamptz', nullable: true })
   deletedAt: Date | null = null;
+
+  /** The full scan pass that last saw the account (those a finished pass missed are deleted). */
+  @Property({ type: 'uuid', nullable: true })
+  scanPass: string | null = null;
 }
 
 /** A group of accounts inside one app instance. */
@@ -65,7 +69,7 @@ export class Account {
 @Unique({ properties: ['instanceId', 'externalId'] })
 @Index({ properties: ['name', 'id'] })
 export class Group {
-  [OptionalProps]?: 'id' | 'updatedAt' | 'deletedAt';
+  [OptionalProps]?: 'id' | 'updatedAt' | 'deletedAt' | 'scanPass';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -87,6 +91,9 @@ export class Group {
 
   @Property({ type: 'timestamptz', nullable: true })
   deletedAt: Date | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  scanPass: string | null = null;
 }
 
 /** Membership of one account in one group. */

@@ -1,5 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { likePattern, upsertRows } from '../shared/bulk.js';
+import { likePattern, markMissingDeleted, upsertRows } from '../shared/bulk.js';
 import { mapRow, mapRows, type DbRow } from '../shared/database.js';
 import { newId } from '../shared/ids.js';
 import {
@@ -67,8 +67,11 @@ export class AccountService {
     return this.em.getKnex();
   }
 
-  /** Inserts or updates accounts by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertAccounts(instanceId: string, records: readonly AccountRecord[]): Promise<Map<string, string>> {
+  /**
+   * Inserts or updates accounts by `(instance, externalId)` in bulk; answers externalId → id.
+   * `pass` names the full scan pass that saw them (see {@link markAccountsMissingFrom}).
+   */
+  async upsertAccounts(instanceId: string, records: readonly AccountRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const now = new Date();
     const rows = records.map((r) => ({
       id: newId(),
@@ -81,17 +84,18 @@ export class AccountService {
       privileges: [...(r.privileges ?? [])],
       updated_at: now,
       deleted_at: null,
+      scan_pass: pass,
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, ACCOUNT, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['email', 'display_name', 'status', 'is_admin', 'privileges', 'updated_at', 'deleted_at'],
+      update: ['email', 'display_name', 'status', 'is_admin', 'privileges', 'updated_at', 'deleted_at', 'scan_pass'],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
   }
 
   /** Inserts or updates groups by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertGroups(instanceId: string, records: readonly GroupRecord[]): Promise<Map<string, string>> {
+  async upsertGroups(instanceId: string, records: readonly GroupRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const now = new Date();
     const rows = records.map((r) => ({
       id: newId(),
@@ -100,13 +104,37 @@ export class AccountService {
       name: r.name,
       updated_at: now,
       deleted_at: null,
+      scan_pass: pass,
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, GROUP, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['name', 'updated_at', 'deleted_at'],
+      update: ['name', 'updated_at', 'deleted_at', 'scan_pass'],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
+  }
+
+  /** Marks deleted the instance's accounts that the finished full pass `pass` did not see. */
+  markAccountsMissingFrom(instanceId: string, pass: string): Promise<number> {
+    return markMissingDeleted(this.knex, ACCOUNT, instanceId, pass);
+  }
+
+  /** Marks deleted the instance's groups that the finished full pass `pass` did not see. */
+  markGroupsMissingFrom(instanceId: string, pass: string): Promise<number> {
+    return markMissingDeleted(this.knex, GROUP, instanceId, pass);
+  }
+
+  /** The instance's live groups after `afterExternalId`, by external id (for walking memberships). */
+  async groupsAfter(instanceId: string, afterExternalId: string | null, limit: number): Promise<{ id: string; externalId: string }[]> {
+    const qb = this.knex(GROUP).select('id', 'external_id').where('instance_id', instanceId).whereNull('deleted_at');
+    if (afterExternalId !== null) qb.where('external_id', '>', afterExternalId);
+    const rows: { id: string; external_id: string }[] = await qb.orderBy('external_id').limit(limit);
+    return rows.map((r) => ({ id: r.id, externalId: r.external_id }));
+  }
+
+  /** Sets an account's status (a governance action's effect). */
+  async setAccountStatus(accountId: string, status: AccountStatus): Promise<void> {
+    await this.knex(ACCOUNT).where('id', accountId).update({ status, updated_at: new Date() });
   }
 
   /** Makes `accountIds` exactly the members of `groupId` (adds the new, removes the gone). */

@@ -105,7 +105,7 @@ export class AppInstance {
 @ObjectType()
 @Entity({ tableName: 'scan_state' })
 export class ScanState {
-  [OptionalProps]?: 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor';
+  [OptionalProps]?: 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor' | 'dispatchedAt';
 
   @PrimaryKey({ type: 'uuid' })
   instanceId!: string;
@@ -145,6 +145,10 @@ export class ScanState {
   /** Where the scan resumes: provider page token, delta link or event-time watermark. */
   @Property({ type: 'jsonb', nullable: true })
   cursor: unknown = null;
+
+  /** When a scheduler took the QUEUED request and made it a job (null: not yet taken). */
+  @Property({ type: 'timestamptz', nullable: true })
+  dispatchedAt: Date | null = null;
 }
 
 /** Provider requests made for one instance in one minute (written by the scheduler's rate budget). */

@@ -1,5 +1,6 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { CONNECTORS, connectorFactory } from '../../connectors/registry.js';
 import { badInput } from '../shared/errors.js';
 import { parseId } from '../shared/ids.js';
 import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
@@ -17,17 +18,22 @@ export class ConnectAppInput {
   config!: unknown;
 }
 
-const PROVIDER = /^[a-z][a-z0-9-]{1,39}$/;
-
-/** Checks connectApp's input at the edge; throws BAD_USER_INPUT naming the bad field. */
+/** Checks connectApp's input at the edge (the connector checks its own config); throws BAD_USER_INPUT naming the bad field. */
 function readConnectInput(input: ConnectAppInput) {
-  if (!PROVIDER.test(input.provider)) throw badInput('input.provider', 'must be a connector name such as "simulated" (lowercase letters, digits, dashes)');
+  const factory = connectorFactory(input.provider);
+  if (!factory) throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${[...CONNECTORS.keys()].join(', ')}`);
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
   if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
     throw badInput('input.config', 'must be a JSON object with the endpoint and credentials');
   }
-  return { provider: input.provider, name, config: input.config as Record<string, unknown> };
+  let config: Record<string, unknown>;
+  try {
+    config = { ...factory.validateConfig(input.config) };
+  } catch (error) {
+    throw badInput('input.config', (error as Error).message);
+  }
+  return { provider: input.provider, name, config };
 }
 
 @Resolver(() => AppInstance)

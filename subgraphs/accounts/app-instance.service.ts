@@ -1,5 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { encryptSecret } from '../shared/crypto.js';
+import { decryptSecret, encryptSecret } from '../shared/crypto.js';
 import { ApiUsage, AppCapability, AppInstance, ConnectionStatus, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
 
 /** What `connectApp` stores: the provider, a display name and the (secret-bearing) config. */
@@ -32,6 +32,7 @@ export class AppInstanceService {
       sealedConfig: encryptSecret(this.credentialsKey, JSON.stringify(request.config)),
     });
     await this.em.persistAndFlush(instance);
+    await this.knex.raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ instanceId: instance.id, connect: true })]);
     return instance;
   }
 
@@ -81,14 +82,95 @@ export class AppInstanceService {
     return out;
   }
 
-  /** Marks a scan QUEUED (the scheduler picks it up) and answers its state. */
+  /**
+   * Marks a scan QUEUED and wakes the schedulers (NOTIFY); one of them takes it with
+   * {@link claimQueuedScans}. A scan already running stays RUNNING and is queued again after it.
+   */
   async requestScan(instanceId: string, kind: ScanKind): Promise<ScanState> {
     const [row] = await this.knex(SCAN)
       .insert({ instance_id: instanceId, kind, state: ScanRunState.QUEUED, items_scanned: 0 })
       .onConflict(['instance_id', 'kind'])
-      .merge({ state: ScanRunState.QUEUED })
+      .merge({ state: this.knex.raw(`case when scan_state.state = 'RUNNING' then scan_state.state else 'QUEUED' end`), dispatched_at: null })
       .returning('*');
+    await this.knex.raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ instanceId, kind })]);
     return this.em.map(ScanState, row);
+  }
+
+  /** Takes up to `limit` QUEUED scans no scheduler has taken yet (each is taken once). */
+  async claimQueuedScans(limit = 100): Promise<{ instanceId: string; kind: ScanKind }[]> {
+    const rows: { instance_id: string; kind: ScanKind }[] = await this.knex.raw(
+      `update ${SCAN} s set dispatched_at = now()
+        where (s.instance_id, s.kind) in (
+          select instance_id, kind from ${SCAN}
+           where state = 'QUEUED' and dispatched_at is null
+           order by instance_id, kind limit ? for update skip locked)
+        returning s.instance_id, s.kind`,
+      [limit],
+    ).then((r: { rows: { instance_id: string; kind: ScanKind }[] }) => r.rows);
+    return rows.map((r) => ({ instanceId: r.instance_id, kind: r.kind }));
+  }
+
+  /** Takes up to `limit` instances in CONNECTING that no scheduler has started yet. */
+  async claimConnecting(limit = 20): Promise<string[]> {
+    const rows: { id: string }[] = await this.knex(INSTANCE)
+      .whereIn('id', this.knex(INSTANCE).select('id').where('status', ConnectionStatus.CONNECTING).limit(limit).forUpdate().skipLocked())
+      .update({ status: ConnectionStatus.SCANNING_PERMISSIONS, status_message: 'Checking the granted permissions', updated_at: new Date() })
+      .returning('id');
+    return rows.map((r) => r.id);
+  }
+
+  /** Puts a scan back for any scheduler to take (a stopping scheduler's unfinished run). */
+  async requeue(instanceId: string, kind: ScanKind): Promise<void> {
+    await this.knex(SCAN).where({ instance_id: instanceId, kind }).update({ state: ScanRunState.QUEUED, dispatched_at: null });
+    await this.knex.raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ instanceId, kind })]);
+  }
+
+  /** Updates one scan's state (created IDLE when missing). */
+  async updateScan(
+    instanceId: string,
+    kind: ScanKind,
+    patch: Partial<Pick<ScanState, 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor' | 'dispatchedAt'>>,
+  ): Promise<void> {
+    const columns: Record<string, unknown> = {};
+    if (patch.dispatchedAt !== undefined) columns.dispatched_at = patch.dispatchedAt;
+    if (patch.state !== undefined) columns.state = patch.state;
+    if (patch.lastStartedAt !== undefined) columns.last_started_at = patch.lastStartedAt;
+    if (patch.lastCompletedAt !== undefined) columns.last_completed_at = patch.lastCompletedAt;
+    if (patch.nextRunAt !== undefined) columns.next_run_at = patch.nextRunAt;
+    if (patch.itemsScanned !== undefined) columns.items_scanned = patch.itemsScanned;
+    if (patch.totalEstimate !== undefined) columns.total_estimate = patch.totalEstimate;
+    if (patch.lastError !== undefined) columns.last_error = patch.lastError;
+    if (patch.cursor !== undefined) columns.cursor = patch.cursor === null ? null : JSON.stringify(patch.cursor);
+    await this.knex(SCAN)
+      .insert({ instance_id: instanceId, kind, state: ScanRunState.IDLE, items_scanned: 0, ...columns })
+      .onConflict(['instance_id', 'kind'])
+      .merge(columns);
+  }
+
+  async scanState(instanceId: string, kind: ScanKind): Promise<ScanState | null> {
+    const row = await this.knex(SCAN).where({ instance_id: instanceId, kind }).first();
+    return row ? this.em.map(ScanState, row) : null;
+  }
+
+  /** Replaces the instance's connect config (sealed again). */
+  async updateConfig(id: string, config: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({ sealed_config: encryptSecret(this.credentialsKey, JSON.stringify(config)), updated_at: new Date() });
+  }
+
+  /** The instance's decrypted connect config (endpoint and credentials). */
+  async readConfig(id: string): Promise<Record<string, unknown> | null> {
+    const row: { sealed_config: string } | undefined = await this.knex(INSTANCE).select('sealed_config').where('id', id).first();
+    return row ? (JSON.parse(decryptSecret(this.credentialsKey, row.sealed_config)) as Record<string, unknown>) : null;
+  }
+
+  /** Records the provider's documented request limit. */
+  async setLimit(id: string, limitPerMinute: number | null): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({ limit_per_minute: limitPerMinute });
+  }
+
+  /** Instances in one of `statuses`. */
+  async withStatus(statuses: readonly ConnectionStatus[]): Promise<AppInstance[]> {
+    return this.em.find(AppInstance, { status: { $in: [...statuses] } }, { orderBy: { connectedAt: 'asc' } });
   }
 
   /** Adds provider requests (and throttled ones) to the instance's current minute. */

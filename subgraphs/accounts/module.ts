@@ -2,10 +2,14 @@ import type { DatabaseOptions } from '../shared/database.js';
 import { Account, Group, GroupMembership } from './account.entity.js';
 import { ApiUsageMinute, AppInstance, ScanState } from './app-instance.entity.js';
 import { Migration20261126000000 } from './migrations/Migration20261126000000.js';
+import { Migration20261126100000 } from './migrations/Migration20261126100000.js';
 
 /** The accounts module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const accountsModule = {
   schema: 'accounts',
   entities: [AppInstance, ScanState, ApiUsageMinute, Account, Group, GroupMembership],
-  migrations: [{ name: 'Migration20261126000000', class: Migration20261126000000 }],
+  migrations: [
+    { name: 'Migration20261126000000', class: Migration20261126000000 },
+    { name: 'Migration20261126100000', class: Migration20261126100000 },
+  ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

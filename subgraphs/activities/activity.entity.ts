@@ -18,8 +18,16 @@ registerEnumType(ActivityCategory, { name: 'ActivityCategory' });
 @Index({ properties: ['occurredAt', 'id'] })
 @Index({ properties: ['actorId', 'occurredAt', 'id'] })
 @Index({ properties: ['instanceId', 'occurredAt', 'id'] })
+@Index({
+  name: 'activity_unlinked_actor_index',
+  expression: 'create index "activity_unlinked_actor_index" on "activities"."activity" ("instance_id", "actor_external_id") where "actor_id" is null',
+})
+@Index({
+  name: 'activity_unlinked_file_index',
+  expression: 'create index "activity_unlinked_file_index" on "activities"."activity" ("instance_id", "file_external_id") where "file_id" is null',
+})
 export class Activity {
-  [OptionalProps]?: 'id' | 'actorId' | 'ingestedAt' | 'ipAddress' | 'country' | 'userAgent' | 'succeeded' | 'targetType' | 'targetId' | 'fileId' | 'raw';
+  [OptionalProps]?: 'id' | 'actorId' | 'ingestedAt' | 'ipAddress' | 'country' | 'userAgent' | 'succeeded' | 'targetType' | 'targetId' | 'fileId' | 'raw' | 'actorExternalId' | 'fileExternalId';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -42,6 +50,10 @@ export class Activity {
 
   @Property({ type: 'uuid', nullable: true })
   actorId: string | null = null;
+
+  /** The provider's id of the actor, kept to link events that arrive before the actor's account. */
+  @Property({ type: 'text', nullable: true })
+  actorExternalId: string | null = null;
 
   @Field()
   @Property({ type: 'timestamptz' })
@@ -77,6 +89,9 @@ export class Activity {
 
   @Property({ type: 'uuid', nullable: true })
   fileId: string | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  fileExternalId: string | null = null;
 
   @Field(() => GraphQLJSON, { nullable: true })
   @Property({ type: 'jsonb', nullable: true })

@@ -28,6 +28,9 @@ export interface ActivityRecord {
   readonly targetType?: string | null;
   readonly targetId?: string | null;
   readonly fileId?: string | null;
+  /** The provider's ids, kept so that events read before their actor or file can be linked later. */
+  readonly actorExternalId?: string | null;
+  readonly fileExternalId?: string | null;
   readonly raw?: unknown;
 }
 
@@ -85,10 +88,55 @@ export class ActivityService {
       target_type: r.targetType ?? null,
       target_id: r.targetId ?? null,
       file_id: r.fileId ?? null,
+      actor_external_id: r.actorExternalId ?? null,
+      file_external_id: r.fileExternalId ?? null,
       raw: r.raw === undefined || r.raw === null ? null : JSON.stringify(r.raw),
     }));
     const inserted = await upsertRows<DbRow>(this.knex, ACTIVITY, rows, { conflict: ['instance_id', 'external_id'], update: [], returning: ['*'] });
     return mapRows(this.em, Activity, inserted);
+  }
+
+  /** Provider ids of actors whose events are stored without an account (at most `limit`). */
+  async unresolvedActors(instanceId: string, limit: number): Promise<string[]> {
+    const rows: { actor_external_id: string }[] = await this.knex(ACTIVITY)
+      .distinct('actor_external_id')
+      .where('instance_id', instanceId)
+      .whereNull('actor_id')
+      .whereNotNull('actor_external_id')
+      .limit(limit);
+    return rows.map((r) => r.actor_external_id);
+  }
+
+  /** Provider ids of files that stored events name but that were not known then (at most `limit`). */
+  async unresolvedFiles(instanceId: string, limit: number): Promise<string[]> {
+    const rows: { file_external_id: string }[] = await this.knex(ACTIVITY)
+      .distinct('file_external_id')
+      .where('instance_id', instanceId)
+      .whereNull('file_id')
+      .whereNotNull('file_external_id')
+      .limit(limit);
+    return rows.map((r) => r.file_external_id);
+  }
+
+  /** Links the instance's events whose actor was unknown when they were stored (externalId → account id). */
+  async linkActors(instanceId: string, accounts: ReadonlyMap<string, string>): Promise<number> {
+    return this.link(instanceId, 'actor_id', 'actor_external_id', accounts);
+  }
+
+  /** Links the instance's events whose file was unknown when they were stored (externalId → file id). */
+  async linkFiles(instanceId: string, files: ReadonlyMap<string, string>): Promise<number> {
+    return this.link(instanceId, 'file_id', 'file_external_id', files);
+  }
+
+  private async link(instanceId: string, idColumn: string, externalColumn: string, ids: ReadonlyMap<string, string>): Promise<number> {
+    if (ids.size === 0) return 0;
+    const result = await this.knex.raw(
+      `update ${ACTIVITY} e set ${idColumn} = m.id
+         from unnest(?::text[], ?::uuid[]) as m(external_id, id)
+        where e.instance_id = ? and e.${idColumn} is null and e.${externalColumn} = m.external_id`,
+      [[...ids.keys()], [...ids.values()], instanceId],
+    );
+    return (result as { rowCount: number }).rowCount;
   }
 
   async byIds(ids: readonly string[]): Promise<Activity[]> {

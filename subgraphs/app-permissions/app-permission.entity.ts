@@ -17,7 +17,7 @@ registerEnumType(PermissionLevel, { name: 'PermissionLevel' });
 @Index({ properties: ['appName', 'id'] })
 @Index({ properties: ['grantedById', 'appName', 'id'] })
 export class AppPermission {
-  [OptionalProps]?: 'id' | 'publisher' | 'scopes' | 'permissionLevel' | 'grantedById' | 'grantedAt' | 'lastUsedAt' | 'revoked' | 'updatedAt' | 'deletedAt';
+  [OptionalProps]?: 'id' | 'publisher' | 'scopes' | 'permissionLevel' | 'grantedById' | 'grantedAt' | 'lastUsedAt' | 'revoked' | 'updatedAt' | 'deletedAt' | 'scanPass';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -71,4 +71,7 @@ export class AppPermission {
   /** Set when the provider no longer lists the grant. */
   @Property({ type: 'timestamptz', nullable: true })
   deletedAt: Date | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  scanPass: string | null = null;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { upsertRows } from '../shared/bulk.js';
+import { markMissingDeleted, upsertRows } from '../shared/bulk.js';
 import { mapRow, mapRows, type DbRow } from '../shared/database.js';
 import { newId } from '../shared/ids.js';
 import {
@@ -56,7 +56,7 @@ export class AppPermissionService {
   }
 
   /** Inserts or updates grants by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertAppPermissions(instanceId: string, records: readonly AppPermissionRecord[]): Promise<Map<string, string>> {
+  async upsertAppPermissions(instanceId: string, records: readonly AppPermissionRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const now = new Date();
     const rows = records.map((r) => ({
       id: newId(),
@@ -73,13 +73,24 @@ export class AppPermissionService {
       revoked: r.revoked ?? false,
       updated_at: now,
       deleted_at: null,
+      scan_pass: pass,
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, GRANT, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['app_name', 'client_id', 'publisher', 'scopes', 'permission_level', 'granted_by_id', 'granted_at', 'last_used_at', 'revoked', 'updated_at', 'deleted_at'],
+      update: ['app_name', 'client_id', 'publisher', 'scopes', 'permission_level', 'granted_by_id', 'granted_at', 'last_used_at', 'revoked', 'updated_at', 'deleted_at', 'scan_pass'],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
+  }
+
+  /** Marks deleted the instance's grants that the finished full pass `pass` did not see. */
+  markMissingFrom(instanceId: string, pass: string): Promise<number> {
+    return markMissingDeleted(this.knex, GRANT, instanceId, pass);
+  }
+
+  /** Marks a grant revoked (a governance action's effect). */
+  async setRevoked(id: string): Promise<void> {
+    await this.knex(GRANT).where('id', id).update({ revoked: true, updated_at: new Date() });
   }
 
   async byIds(ids: readonly string[]): Promise<AppPermission[]> {

@@ -27,7 +27,7 @@ export class SensitiveMatch {
 @Index({ properties: ['modifiedAt', 'id'] })
 @Index({ properties: ['ownerId', 'modifiedAt', 'id'] })
 export class File {
-  [OptionalProps]?: 'id' | 'mimeType' | 'ownerId' | 'sharing' | 'collaborators' | 'trashed' | 'quarantined' | 'lastScannedAt' | 'sensitiveMatches' | 'updatedAt' | 'deletedAt';
+  [OptionalProps]?: 'id' | 'mimeType' | 'ownerId' | 'sharing' | 'collaborators' | 'trashed' | 'quarantined' | 'lastScannedAt' | 'sensitiveMatches' | 'updatedAt' | 'deletedAt' | 'scanPass' | 'contentVersion' | 'scannedVersion';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -93,4 +93,15 @@ export class File {
   /** Set when the provider no longer lists the file. */
   @Property({ type: 'timestamptz', nullable: true })
   deletedAt: Date | null = null;
+
+  @Property({ type: 'uuid', nullable: true })
+  scanPass: string | null = null;
+
+  /** The provider's content version (etag, revision); the data scan compares it with scannedVersion. */
+  @Property({ type: 'text', nullable: true })
+  contentVersion: string | null = null;
+
+  /** The content version the last data scan read. */
+  @Property({ type: 'text', nullable: true })
+  scannedVersion: string | null = null;
 }

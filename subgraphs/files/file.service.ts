@@ -1,5 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { likePattern, upsertRows } from '../shared/bulk.js';
+import { likePattern, markMissingDeleted, upsertRows } from '../shared/bulk.js';
 import { mapRow, mapRows, type DbRow } from '../shared/database.js';
 import { newId } from '../shared/ids.js';
 import {
@@ -27,6 +27,8 @@ export interface FileRecord {
   readonly trashed?: boolean;
   readonly quarantined?: boolean;
   readonly modifiedAt: Date;
+  /** The provider's content version (etag, revision); a new one queues a data scan. */
+  readonly contentVersion?: string | null;
 }
 
 export interface FileFilter {
@@ -60,7 +62,7 @@ export class FileService {
   }
 
   /** Inserts or updates files by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertFiles(instanceId: string, records: readonly FileRecord[]): Promise<Map<string, string>> {
+  async upsertFiles(instanceId: string, records: readonly FileRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const now = new Date();
     const rows = records.map((r) => ({
       id: newId(),
@@ -79,20 +81,68 @@ export class FileService {
       sensitive_matches: JSON.stringify([]),
       updated_at: now,
       deleted_at: null,
+      scan_pass: pass,
+      content_version: r.contentVersion ?? null,
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, FILE, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['name', 'path', 'mime_type', 'size_bytes', 'owner_id', 'sharing', 'collaborators', 'trashed', 'quarantined', 'modified_at', 'updated_at', 'deleted_at'],
+      update: ['name', 'path', 'mime_type', 'size_bytes', 'owner_id', 'sharing', 'collaborators', 'trashed', 'quarantined', 'modified_at', 'updated_at', 'deleted_at', 'scan_pass', 'content_version'],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
   }
 
-  /** Stores a data scan's result: counts per sensitive type (never content) and when it ran. */
-  async recordScan(fileId: string, matches: readonly SensitiveMatch[], scannedAt = new Date()): Promise<void> {
+  /** Stores a data scan's result: counts per sensitive type (never content), when, and which version. */
+  async recordScan(fileId: string, matches: readonly SensitiveMatch[], version: string | null = null, scannedAt = new Date()): Promise<void> {
     await this.knex(FILE)
       .where('id', fileId)
-      .update({ sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)), last_scanned_at: scannedAt });
+      .update({ sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)), last_scanned_at: scannedAt, scanned_version: version });
+  }
+
+  /** Marks deleted the instance's files that the finished full pass `pass` did not see. */
+  markMissingFrom(instanceId: string, pass: string): Promise<number> {
+    return markMissingDeleted(this.knex, FILE, instanceId, pass);
+  }
+
+  /** Marks deleted the files the provider's change feed reported deleted. */
+  async markDeleted(instanceId: string, externalIds: readonly string[]): Promise<number> {
+    if (externalIds.length === 0) return 0;
+    return this.knex(FILE).where('instance_id', instanceId).whereIn('external_id', [...externalIds]).whereNull('deleted_at').update({ deleted_at: new Date() });
+  }
+
+  /** Answers externalId → id for the provider's file ids of one instance (unknown ones are absent). */
+  async fileIdsByExternalId(instanceId: string, externalIds: readonly string[]): Promise<Map<string, string>> {
+    if (externalIds.length === 0) return new Map();
+    const rows: { id: string; external_id: string }[] = await this.knex(FILE)
+      .select('id', 'external_id')
+      .where('instance_id', instanceId)
+      .whereIn('external_id', [...externalIds]);
+    return new Map(rows.map((r) => [r.external_id, r.id]));
+  }
+
+  /** Live files whose content changed since their last data scan (or never scanned), oldest change first. */
+  async filesToScan(instanceId: string, limit: number): Promise<{ id: string; externalId: string; contentVersion: string | null }[]> {
+    const rows: { id: string; external_id: string; content_version: string | null }[] = await this.knex(FILE)
+      .select('id', 'external_id', 'content_version')
+      .where('instance_id', instanceId)
+      .whereNull('deleted_at')
+      .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'))
+      .orderBy('modified_at')
+      .limit(limit);
+    return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version }));
+  }
+
+  /** Sets governance effects on a file. */
+  async setState(fileId: string, patch: { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel; collaborators?: readonly string[] }): Promise<void> {
+    await this.knex(FILE)
+      .where('id', fileId)
+      .update({
+        ...(patch.trashed !== undefined ? { trashed: patch.trashed } : {}),
+        ...(patch.quarantined !== undefined ? { quarantined: patch.quarantined } : {}),
+        ...(patch.sharing !== undefined ? { sharing: patch.sharing } : {}),
+        ...(patch.collaborators !== undefined ? { collaborators: [...patch.collaborators] } : {}),
+        updated_at: new Date(),
+      });
   }
 
   async byIds(ids: readonly string[]): Promise<File[]> {

@@ -1,10 +1,14 @@
 import type { DatabaseOptions } from '../shared/database.js';
 import { File } from './file.entity.js';
 import { Migration20261126000100 } from './migrations/Migration20261126000100.js';
+import { Migration20261126100100 } from './migrations/Migration20261126100100.js';
 
 /** The files module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const filesModule = {
   schema: 'files',
   entities: [File],
-  migrations: [{ name: 'Migration20261126000100', class: Migration20261126000100 }],
+  migrations: [
+    { name: 'Migration20261126000100', class: Migration20261126000100 },
+    { name: 'Migration20261126100100', class: Migration20261126100100 },
+  ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -34,6 +34,23 @@ const ConfigSchema = z
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
     MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').optional(),
     DEMO: flag.default(true),
+    /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
+    SCAN_INTERVAL: z.string().min(1).default('1 hour'),
+    ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('5 minutes'),
+    DATA_SCAN_INTERVAL: z.string().min(1).default('12 hours'),
+    /** Audit trails are read this long behind now, and each window re-reads this much of the last. */
+    AUDIT_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+    AUDIT_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3_600),
+    /** How far back the first activity scan of an instance reads. */
+    BACKFILL_DAYS: z.coerce.number().min(0).max(180).default(7),
+    /** Share of a provider's limit left unused. */
+    HEADROOM_PERCENT: z.coerce.number().min(0).max(90).default(10),
+    /** Jobs one scheduler process runs at once. */
+    SCHEDULER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+    /** Port of the scheduler's webhook receiver (0: a free one). */
+    WEBHOOK_PORT: port.default(0),
+    /** Where the demo's simulated provider listens (0: a free one). */
+    SIMULATOR_PORT: port.default(0),
     QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
   })
   .refine((c) => !(c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL), {

@@ -1,0 +1,332 @@
+/**
+ * The connector contract: what Tenantwatch needs from a SaaS provider's API, shaped so that
+ * Microsoft Graph, Google Workspace, Salesforce, GitHub, Okta, Box and Dropbox all fit it.
+ *
+ * - Every list is paged by an opaque {@link PageToken}: a provider page token, a `Link: rel="next"`
+ *   cursor, a delta link or an encoded offset, whatever the provider uses. `null` asks for the first
+ *   page; a page whose `next` is null is the last.
+ * - Audit events are read by time window (Google Reports, O365 Management Activity, Okta System Log,
+ *   GitHub audit log, Box admin_logs): the caller chooses the window with a lag and an overlap and
+ *   deduplicates on {@link ProviderEvent.externalId}. Events arrive late and out of order.
+ * - File changes come from a change feed with a delta cursor (Graph delta, Drive changes, Box
+ *   events, Dropbox list_folder/continue); an expired cursor throws {@link CursorExpiredError} and
+ *   the caller resynchronises from a full listing.
+ * - Every HTTP call goes through the {@link ProviderHttp} the scheduler hands in: it spends the
+ *   instance's rate budget at the job's priority, obeys Retry-After and rate-limit headers, and
+ *   retries transient failures. Connectors only say how to read the provider's throttle signals
+ *   ({@link Connector.parseThrottle}).
+ * - Failures are typed ({@link ProviderError} subclasses) so that jobs know to retry, wait, stop, or
+ *   report a credential problem loudly.
+ */
+
+/** What a connector can do; mirrors the graph's `AppCapability`. */
+export type Capability =
+  | 'ACCOUNT_INFO'
+  | 'AUDIT_TRAIL'
+  | 'ACCOUNT_GOVERNANCE'
+  | 'APP_PERMISSIONS'
+  | 'APP_PERMISSION_GOVERNANCE'
+  | 'DATA_SCAN'
+  | 'DATA_GOVERNANCE';
+
+/** An opaque position in a paged list; only the connector that made it reads it. */
+export type PageToken = string;
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Where the next page starts; null on the last page. */
+  readonly next: PageToken | null;
+}
+
+/** The limits a provider documents, used to size the rate budget before any header is seen. */
+export interface ProviderLimits {
+  /** Requests per minute per instance (Atlassian 1,000; Zendesk 200; the simulator's configured limit). */
+  readonly requestsPerMinute: number;
+  /** A daily quota, where the provider has one (Salesforce). */
+  readonly requestsPerDay?: number;
+  /** Largest page the provider serves. */
+  readonly maxPageSize: number;
+  /** Concurrent requests the provider tolerates per instance (GitHub secondary limit: 100). */
+  readonly maxConcurrency?: number;
+}
+
+/** What the credentials were granted, found out by {@link Connector.verify}. */
+export interface PermissionReport {
+  /** Provider scopes / roles / permissions as the provider names them. */
+  readonly grantedPermissions: readonly string[];
+  /** Capabilities these permissions allow (a subset of the connector's). */
+  readonly capabilities: readonly Capability[];
+  /** Permissions the connector would need for its other capabilities. */
+  readonly missingPermissions: readonly string[];
+  /** The provider's own tenant/org id and name, when it tells. */
+  readonly tenantId?: string;
+  readonly tenantName?: string;
+}
+
+export interface ProviderUser {
+  readonly externalId: string;
+  readonly email: string | null;
+  readonly displayName: string;
+  readonly status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED';
+  readonly isAdmin: boolean;
+  readonly privileges: readonly string[];
+}
+
+export interface ProviderGroup {
+  readonly externalId: string;
+  readonly name: string;
+}
+
+/** One OAuth grant of a third-party app by one user. */
+export interface ProviderGrant {
+  readonly externalId: string;
+  readonly appName: string;
+  readonly clientId: string;
+  readonly publisher: string | null;
+  readonly scopes: readonly string[];
+  readonly userExternalId: string | null;
+  readonly grantedAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly revoked: boolean;
+}
+
+/** One audit event, normalized. */
+export interface ProviderEvent {
+  /** The provider's event id: the deduplication key with the instance. */
+  readonly externalId: string;
+  readonly category: 'USER' | 'ADMIN' | 'SIGN_IN';
+  /** Normalized, e.g. "user.login", "file.download", "admin.role.assign". */
+  readonly action: string;
+  readonly actorExternalId: string | null;
+  /** ISO 8601. */
+  readonly occurredAt: string;
+  readonly ipAddress: string | null;
+  readonly country: string | null;
+  readonly userAgent: string | null;
+  readonly succeeded: boolean;
+  readonly targetType: string | null;
+  readonly targetId: string | null;
+  /** The file the event is about, by the provider's file id. */
+  readonly fileExternalId: string | null;
+  /** The provider's record, kept for investigation. */
+  readonly raw: unknown;
+}
+
+export type SharingLevel = 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC';
+
+export interface ProviderFile {
+  readonly externalId: string;
+  readonly name: string;
+  readonly path: string;
+  readonly mimeType: string | null;
+  readonly sizeBytes: number;
+  readonly ownerExternalId: string | null;
+  readonly sharing: SharingLevel;
+  readonly collaborators: readonly string[];
+  readonly trashed: boolean;
+  readonly quarantined: boolean;
+  /** ISO 8601. */
+  readonly modifiedAt: string;
+  /** Changes whenever the content changes (etag, content hash, revision). */
+  readonly contentVersion: string;
+}
+
+/** One entry of a change feed: the file as it is now, or its deletion. */
+export type FileChange =
+  | { readonly kind: 'upsert'; readonly file: ProviderFile }
+  | { readonly kind: 'deleted'; readonly externalId: string };
+
+/** A page of a change feed; when `next` is null, `deltaCursor` resumes from "now" next time. */
+export interface ChangePage {
+  readonly changes: readonly FileChange[];
+  readonly next: PageToken | null;
+  readonly deltaCursor: string | null;
+}
+
+export interface FileContent {
+  readonly bytes: Buffer;
+  readonly mimeType: string | null;
+}
+
+/** A time window of the audit trail: `from` inclusive, `to` exclusive. */
+export interface TimeWindow {
+  readonly from: Date;
+  readonly to: Date;
+}
+
+/** What a rate-limit response or header set says, as the connector reads it. */
+export interface ThrottleSignal {
+  /** The provider refused this request for throttling (429, or GitHub/Google's 403 variants). */
+  readonly throttled: boolean;
+  /** Wait this long before the next request (Retry-After, or reset - now). */
+  readonly retryAfterMs?: number;
+  /** Requests left in the provider's current window, and that window's size. */
+  readonly remaining?: number;
+  readonly limit?: number;
+  /** When the provider's window resets (epoch ms). */
+  readonly resetAt?: number;
+}
+
+/** The parts of an HTTP response a connector reads throttle signals from. */
+export interface ProviderResponseHead {
+  readonly status: number;
+  readonly headers: Headers;
+}
+
+/** A change the provider announced through a (verified) webhook: a hint, the scans reconcile. */
+export interface WebhookNotice {
+  readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed';
+  readonly externalId: string;
+}
+
+/** A received webhook delivery, as the HTTP layer hands it over (raw body, for signatures). */
+export interface WebhookDelivery {
+  readonly headers: Headers;
+  readonly rawBody: Buffer;
+}
+
+/** The job's urgency when spending the instance's rate budget, highest first. */
+export type Priority = 'governance' | 'change' | 'periodic' | 'backfill';
+
+export interface ProviderRequest {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Relative to the instance's endpoint, e.g. `/api/v1/users`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | undefined>>;
+  readonly body?: unknown;
+}
+
+export interface ProviderResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON, or the raw bytes when the response is not JSON. */
+  readonly body: unknown;
+  readonly bytes: Buffer;
+}
+
+/**
+ * HTTP to one instance of one provider, supplied by the scheduler. `request` waits for the rate
+ * budget at the caller's priority, retries throttled and transient failures with backoff, and
+ * throws a {@link ProviderError} when it gives up or the failure is permanent. Answers only 2xx.
+ */
+export interface ProviderHttp {
+  request(request: ProviderRequest): Promise<ProviderResponse>;
+}
+
+/** The stored config of an instance (decrypted): the endpoint and the credentials. */
+export type ConnectorConfig = Readonly<Record<string, unknown>>;
+
+/** One provider's API, for one instance. Methods a capability does not cover may throw {@link UnsupportedError}. */
+export interface Connector {
+  readonly provider: string;
+  readonly capabilities: readonly Capability[];
+  readonly limits: ProviderLimits;
+
+  /** Checks the credentials and reports what they were granted. Throws {@link CredentialError} when they are refused. */
+  verify(): Promise<PermissionReport>;
+
+  listUsers(page: PageToken | null): Promise<Page<ProviderUser>>;
+  listGroups(page: PageToken | null): Promise<Page<ProviderGroup>>;
+  /** External ids of the group's member users. */
+  listGroupMembers(groupExternalId: string, page: PageToken | null): Promise<Page<string>>;
+  listGrants(page: PageToken | null): Promise<Page<ProviderGrant>>;
+  /** Audit events that occurred in `window` and are visible now, in any order. */
+  readAuditEvents(window: TimeWindow, page: PageToken | null): Promise<Page<ProviderEvent>>;
+  listFiles(page: PageToken | null): Promise<Page<ProviderFile>>;
+  /** The change feed after `cursor` (null: start a feed at "now"). Throws {@link CursorExpiredError}. */
+  readFileChanges(cursor: string | null, page: PageToken | null): Promise<ChangePage>;
+  downloadFile(externalId: string): Promise<FileContent>;
+
+  /** Current provider-side state, read before a governance action is retried (never act twice). */
+  getUser(externalId: string): Promise<ProviderUser | null>;
+  getFile(externalId: string): Promise<ProviderFile | null>;
+  getGrant(externalId: string): Promise<ProviderGrant | null>;
+
+  suspendUser(externalId: string): Promise<void>;
+  unsuspendUser(externalId: string): Promise<void>;
+  /** Ends the user's sessions and forces a new password ("revoke password"). */
+  requirePasswordReset(externalId: string): Promise<void>;
+  revokeGrant(externalId: string): Promise<void>;
+  quarantineFile(externalId: string): Promise<void>;
+  restoreFile(externalId: string): Promise<void>;
+  trashFile(externalId: string): Promise<void>;
+  removeExternalSharing(externalId: string): Promise<void>;
+  /** Replaces the content with `notice`; the provider keeps the original in quarantine. */
+  overwriteFile(externalId: string, notice: string): Promise<void>;
+
+  /** Reads throttle signals from any response (status and headers). */
+  parseThrottle(response: ProviderResponseHead): ThrottleSignal;
+  /**
+   * Verifies a webhook delivery (signature over the raw body, timestamp within the replay window)
+   * and answers what changed. Throws {@link WebhookRejectedError} when it is not authentic.
+   */
+  verifyWebhook(delivery: WebhookDelivery, now?: Date): readonly WebhookNotice[];
+}
+
+/** Builds a connector for one instance from its decrypted config and the scheduler's HTTP client. */
+export interface ConnectorFactory {
+  readonly provider: string;
+  readonly capabilities: readonly Capability[];
+  /** Checks a `connectApp` config; throws an Error whose message names the bad field. */
+  validateConfig(config: unknown): ConnectorConfig;
+  /** The endpoint requests go to (for the HTTP client). */
+  endpointOf(config: ConnectorConfig): string;
+  /** Headers that authenticate every request (the API token), added by the HTTP client. */
+  authHeaders(config: ConnectorConfig): Readonly<Record<string, string>>;
+  create(config: ConnectorConfig, http: ProviderHttp): Connector;
+}
+
+/** Base of every failure a connector or its HTTP client reports. */
+export abstract class ProviderError extends Error {
+  /** Worth trying again later. */
+  abstract readonly transient: boolean;
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** 429 (or a provider's throttling 403) that the client gave up retrying. */
+export class ThrottledError extends ProviderError {
+  readonly transient = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    status = 429,
+  ) {
+    super(message, status);
+  }
+}
+
+/** 5xx, timeouts, dropped connections. */
+export class TransientError extends ProviderError {
+  readonly transient = true;
+}
+
+/** 401, or 403 for missing permission: the instance's credentials need attention. */
+export class CredentialError extends ProviderError {
+  readonly transient = false;
+}
+
+/** 404 and other 4xx a retry will not fix; `message` carries the provider's own words. */
+export class PermanentError extends ProviderError {
+  readonly transient = false;
+}
+
+/** The change feed's cursor expired (410 Gone, Dropbox reset): resynchronise from a full listing. */
+export class CursorExpiredError extends ProviderError {
+  readonly transient = false;
+}
+
+/** The connector does not support this operation. */
+export class UnsupportedError extends ProviderError {
+  readonly transient = false;
+}
+
+/** A webhook delivery whose signature or timestamp does not verify. */
+export class WebhookRejectedError extends Error {
+  override readonly name = 'WebhookRejectedError';
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { ApiError } from './api-error.js';
+import { route, type Reply, type Route } from './router.js';
+import { parseSpec } from './spec.js';
+import type { Tenant } from './tenant.js';
+
+/**
+ * The control API under `/admin` (loopback only, no token): ground truth, stats, run-time changes,
+ * activity on demand, deletions, new tenants. Tests and demos drive the simulator through it.
+ */
+
+export interface AdminContext {
+  tenant(id: string): Tenant;
+  tenants(): readonly Tenant[];
+  /** Adds a tenant from an unvalidated spec; throws a SpecError. */
+  addTenant(spec: unknown): Tenant;
+  readonly url: string;
+}
+
+type AdminRoute = Route<AdminContext>;
+
+const ActivityBody = z.object({ count: z.int().min(1).max(100_000) }).strict();
+const DeleteBody = z.object({ kind: z.enum(['user', 'group', 'file', 'grant']), externalId: z.string().min(1) }).strict();
+
+function json(body: unknown, status = 200): Reply {
+  return { status, json: body };
+}
+
+function summary(tenant: Tenant, url: string) {
+  return { id: tenant.id, name: tenant.state.name, token: tenant.token, endpoint: url };
+}
+
+export const adminRoutes: readonly AdminRoute[] = [
+  route('GET', '/admin/tenants', (_req, ctx) => json({ items: ctx.tenants().map((t) => summary(t, ctx.url)) })),
+  route('POST', '/admin/tenants', (req, ctx) => json(summary(ctx.addTenant(req.body), ctx.url), 201)),
+  route('GET', '/admin/tenants/:id', (req, ctx) => json(ctx.tenant(req.params.id!).spec())),
+  route('PATCH', '/admin/tenants/:id', (req, ctx) => json(ctx.tenant(req.params.id!).update(req.body ?? {}))),
+  route('GET', '/admin/tenants/:id/truth', (req, ctx) => json(ctx.tenant(req.params.id!).truth())),
+  route('GET', '/admin/tenants/:id/stats', (req, ctx) => json(ctx.tenant(req.params.id!).stats())),
+  route('POST', '/admin/tenants/:id/activity', (req, ctx) => {
+    const { count } = parseSpec(ActivityBody, req.body, 'body');
+    return json({ items: ctx.tenant(req.params.id!).generateActivity(count) });
+  }),
+  route('POST', '/admin/tenants/:id/delete', (req, ctx) => {
+    const { kind, externalId } = parseSpec(DeleteBody, req.body, 'body');
+    ctx.tenant(req.params.id!).delete(kind, externalId);
+    return json({ deleted: true, kind, externalId });
+  }),
+  route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!))),
+];
+
+/** 404 for a tenant id the simulator does not host. */
+export function unknownTenant(id: string): ApiError {
+  return new ApiError(404, 'not_found', `tenant ${id} not found`);
+}

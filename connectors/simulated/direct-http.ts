@@ -1,0 +1,62 @@
+import {
+  CredentialError,
+  CursorExpiredError,
+  PermanentError,
+  ThrottledError,
+  TransientError,
+  type ConnectorConfig,
+  type ConnectorFactory,
+  type ProviderHttp,
+  type ProviderRequest,
+  type ProviderResponse,
+} from '../contract.js';
+import { retryAfterMs } from './throttle.js';
+
+/**
+ * A ProviderHttp over plain fetch, for tests only: base URL and auth headers from the factory, JSON
+ * parsed, failures typed, NO retries and NO rate budget (the scheduler's client brings those).
+ */
+export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): ProviderHttp {
+  const endpoint = factory.endpointOf(config).replace(/\/+$/, '');
+  const auth = factory.authHeaders(config);
+  return {
+    async request(request: ProviderRequest): Promise<ProviderResponse> {
+      const url = new URL(endpoint + request.path);
+      for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
+      const what = `${request.method} ${request.path}`;
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method: request.method,
+          headers: { ...auth, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: request.body === undefined ? undefined : JSON.stringify(request.body),
+        });
+      } catch (error) {
+        throw new TransientError(`${what}: ${(error as Error).message}`);
+      }
+      let bytes: Buffer;
+      try {
+        bytes = Buffer.from(await response.arrayBuffer());
+      } catch (error) {
+        throw new TransientError(`${what}: ${(error as Error).message}`, response.status);
+      }
+      const isJson = (response.headers.get('content-type') ?? '').includes('json');
+      let body: unknown = bytes;
+      if (isJson) {
+        try {
+          body = JSON.parse(bytes.toString('utf8'));
+        } catch {
+          body = bytes;
+        }
+      }
+      if (response.ok) return { status: response.status, headers: response.headers, body, bytes };
+      const said = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : response.statusText;
+      const message = `${what}: ${response.status} ${said}`;
+      if (response.status === 401 || response.status === 403) throw new CredentialError(message, response.status);
+      if (response.status === 410) throw new CursorExpiredError(message, 410);
+      if (response.status === 429) throw new ThrottledError(message, retryAfterMs(response.headers.get('retry-after'), Date.now()) ?? 1000);
+      if (response.status >= 500) throw new TransientError(message, response.status);
+      throw new PermanentError(message, response.status);
+    },
+  };
+}

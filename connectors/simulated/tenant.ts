@@ -1,0 +1,140 @@
+import { ActivityTimer, generateLiveEvent } from './live-activity.js';
+import type { SimEvent, SimFile, Truth } from './model.js';
+import { TokenBucket, type RateDecision } from './rate-limiter.js';
+import { parseSpec, TenantPatchSchema, type Faults, type ResolvedTenantSpec, type TenantPatch } from './spec.js';
+import { RequestStats, type StatsSnapshot } from './stats.js';
+import { TenantState, type DeletableKind } from './tenant-state.js';
+import { WebhookSender } from './webhooks.js';
+
+/** In-process control of one simulated tenant; the admin API offers the same over HTTP. */
+export interface TenantControl {
+  readonly id: string;
+  readonly token: string;
+  /** The spec as it is now, run-time changes included. */
+  spec(): ResolvedTenantSpec;
+  /** A deep copy of the ground truth, deleted things and not-yet-visible events included. */
+  truth(): Truth;
+  /** Request counts per route and status so far. */
+  stats(): StatsSnapshot;
+  /** Changes the run-time settings; throws a SpecError naming a bad field. */
+  update(patch: TenantPatch): ResolvedTenantSpec;
+  setRateLimit(perMinute: number): void;
+  setFaults(faults: Partial<Faults>): void;
+  setAuditLag(ms: number): void;
+  setActivityRate(perMinute: number): void;
+  /** Generates `count` live events now (with their file effects) and answers them. */
+  generateActivity(count: number): SimEvent[];
+  /** Edits the file (new content version), records the change and delivers the webhook. Throws a 404 ApiError for an unknown id. */
+  touchFile(externalId: string): SimFile;
+  /** Deletes a user, group, file or grant for good. Throws a 404 ApiError for an unknown id. */
+  delete(kind: DeletableKind, externalId: string): void;
+}
+
+/** A running tenant: its state, rate limit, request stats, webhook and live activity. */
+export class Tenant implements TenantControl {
+  readonly state: TenantState;
+  readonly requests = new RequestStats();
+  private readonly bucket: TokenBucket;
+  private readonly webhooks: WebhookSender;
+  private readonly activity: ActivityTimer;
+
+  constructor(
+    private readonly resolved: ResolvedTenantSpec,
+    readonly clock: () => number,
+  ) {
+    this.webhooks = new WebhookSender(resolved.id, () => this.resolved.webhook, clock);
+    this.state = new TenantState(resolved, clock(), (notice) => this.webhooks.send([notice]));
+    this.bucket = new TokenBucket(resolved.rateLimitPerMinute, resolved.burstSeconds, clock());
+    this.activity = new ActivityTimer(this.state, () => this.resolved.activityPerMinute, clock);
+    this.activity.start();
+  }
+
+  get id(): string {
+    return this.resolved.id;
+  }
+
+  get token(): string {
+    return this.resolved.token;
+  }
+
+  spec(): ResolvedTenantSpec {
+    return structuredClone(this.resolved);
+  }
+
+  truth(): Truth {
+    return this.state.truth();
+  }
+
+  stats(): StatsSnapshot {
+    return this.requests.snapshot();
+  }
+
+  /** Spends one request of the rate limit. */
+  takeToken(): RateDecision {
+    return this.bucket.take(this.clock());
+  }
+
+  update(patch: TenantPatch): ResolvedTenantSpec {
+    const p = parseSpec(TenantPatchSchema, patch, 'patch');
+    const spec = this.resolved;
+    if (p.rateLimitPerMinute !== undefined || p.burstSeconds !== undefined) {
+      spec.rateLimitPerMinute = p.rateLimitPerMinute ?? spec.rateLimitPerMinute;
+      spec.burstSeconds = p.burstSeconds ?? spec.burstSeconds;
+      this.bucket.setLimit(spec.rateLimitPerMinute, spec.burstSeconds, this.clock());
+    }
+    if (p.faults) spec.faults = { ...spec.faults, ...Object.fromEntries(Object.entries(p.faults).filter(([, v]) => v !== undefined)) };
+    if (p.auditLagMs !== undefined) spec.auditLagMs = p.auditLagMs;
+    if (p.activityPerMinute !== undefined) spec.activityPerMinute = p.activityPerMinute;
+    if (p.maxPageSize !== undefined) spec.maxPageSize = p.maxPageSize;
+    if (p.permissions !== undefined) spec.permissions = p.permissions;
+    if (p.changeRetentionMs !== undefined) {
+      spec.changeRetentionMs = p.changeRetentionMs;
+      this.state.changes.setRetention(p.changeRetentionMs);
+    }
+    if (p.webhook === null) delete spec.webhook;
+    else if (p.webhook) spec.webhook = p.webhook;
+    return this.spec();
+  }
+
+  setRateLimit(perMinute: number): void {
+    this.update({ rateLimitPerMinute: perMinute });
+  }
+
+  setFaults(faults: Partial<Faults>): void {
+    this.update({ faults });
+  }
+
+  setAuditLag(ms: number): void {
+    this.update({ auditLagMs: ms });
+  }
+
+  setActivityRate(perMinute: number): void {
+    this.update({ activityPerMinute: perMinute });
+  }
+
+  generateActivity(count: number): SimEvent[] {
+    const now = this.clock();
+    const events: SimEvent[] = [];
+    for (let i = 0; i < count; i++) {
+      const event = generateLiveEvent(this.state, now);
+      if (event) events.push(structuredClone(event));
+    }
+    return events;
+  }
+
+  touchFile(externalId: string): SimFile {
+    const file = this.state.file(externalId);
+    this.state.editFile(file, this.clock(), false);
+    return structuredClone(file);
+  }
+
+  delete(kind: DeletableKind, externalId: string): void {
+    this.state.delete(kind, externalId, this.clock());
+  }
+
+  /** Stops the live activity and abandons webhook deliveries in flight. */
+  close(): void {
+    this.activity.stop();
+    this.webhooks.close();
+  }
+}

@@ -1,0 +1,106 @@
+import type { Knex } from '@mikro-orm/postgresql';
+import type { Priority, ThrottleSignal } from '../connectors/contract.js';
+
+/**
+ * Share of the bucket that must stay after a request of each priority takes its token: lower
+ * priorities wait while the bucket is low, so that governance and change-triggered work always
+ * find tokens. Throughput is not lost: the lowest priority still spends the whole refill rate.
+ */
+export const PRIORITY_RESERVE: Readonly<Record<Priority, number>> = {
+  governance: 0,
+  change: 0.1,
+  periodic: 0.3,
+  backfill: 0.5,
+};
+
+/** How a provider's limit becomes a bucket. */
+export interface BudgetLimits {
+  readonly requestsPerMinute: number;
+  /** Share of the provider's limit left unused (default 10). */
+  readonly headroomPercent: number;
+  /** Seconds of the allowed rate the bucket may hold (default 1). */
+  readonly burstSeconds?: number;
+}
+
+const TABLE = 'scheduler.rate_budget';
+
+/**
+ * One token bucket per instance in PostgreSQL, so that every job of every scheduler process spends
+ * the same budget. Each take is one atomic statement. Retry-After and exhausted provider windows
+ * block the whole instance until they pass.
+ */
+export class RateBudget {
+  constructor(
+    private readonly knex: Knex,
+    private readonly wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  /** Sets (or changes) an instance's bucket from the provider's limit and the headroom. */
+  async configure(instanceId: string, limits: BudgetLimits): Promise<void> {
+    const ratePerMs = (limits.requestsPerMinute * (1 - limits.headroomPercent / 100)) / 60_000;
+    const capacity = Math.max(1, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
+    await this.knex.raw(
+      `insert into ${TABLE} (instance_id, rate_per_ms, capacity, tokens, updated_at)
+       values (?, ?, ?, ?, clock_timestamp())
+       on conflict (instance_id) do update set rate_per_ms = excluded.rate_per_ms, capacity = excluded.capacity,
+         tokens = least(${TABLE}.tokens, excluded.capacity)`,
+      [instanceId, ratePerMs, capacity, capacity],
+    );
+  }
+
+  /** Waits until the instance's budget lets a request of `priority` go, and takes its token. */
+  async acquire(instanceId: string, priority: Priority): Promise<void> {
+    for (;;) {
+      const waitMs = await this.tryTake(instanceId, PRIORITY_RESERVE[priority]);
+      if (waitMs === 0) return;
+      await this.wait(waitMs);
+    }
+  }
+
+  /** Takes a token if the bucket allows; answers 0, or how long to wait before asking again. */
+  private async tryTake(instanceId: string, reserve: number): Promise<number> {
+    const result: { rows: { granted: boolean; tokens: number; rate_per_ms: number; capacity: number; blocked_ms: number | null }[] } = await this.knex.raw(
+      `with cur as (
+         select instance_id, rate_per_ms, capacity, blocked_until,
+                least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens
+           from ${TABLE} where instance_id = ? for update),
+       decision as (
+         select *, (tokens - 1 >= ? * capacity and (blocked_until is null or blocked_until <= clock_timestamp())) as granted
+           from cur)
+       update ${TABLE} b
+          set tokens = case when d.granted then d.tokens - 1 else d.tokens end, updated_at = clock_timestamp()
+         from decision d
+        where b.instance_id = d.instance_id
+       returning d.granted, d.tokens, d.rate_per_ms, d.capacity,
+                 extract(epoch from d.blocked_until - clock_timestamp()) * 1000 as blocked_ms`,
+      [instanceId, reserve],
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error(`No rate budget configured for instance ${instanceId}`);
+    if (row.granted) return 0;
+    const blocked = row.blocked_ms !== null && Number(row.blocked_ms) > 0 ? Number(row.blocked_ms) : 0;
+    const short = reserve * row.capacity + 1 - row.tokens;
+    const refill = short > 0 ? short / row.rate_per_ms : 0;
+    return Math.max(1, Math.ceil(Math.max(blocked, refill)));
+  }
+
+  /**
+   * Lets the provider's word win: a throttled answer blocks the instance for Retry-After (or
+   * `fallbackMs` when the provider gave none) and empties the bucket; a provider window with no
+   * request left (someone else shares the org's bucket) blocks until it resets.
+   */
+  async observe(instanceId: string, signal: ThrottleSignal, fallbackMs = 1000): Promise<void> {
+    let blockMs = 0;
+    if (signal.throttled) blockMs = signal.retryAfterMs ?? fallbackMs;
+    else if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAt !== undefined) {
+      blockMs = Math.max(0, signal.resetAt - Date.now());
+    }
+    if (blockMs <= 0) return;
+    await this.knex.raw(
+      `update ${TABLE} set tokens = least(tokens, 0), updated_at = clock_timestamp(),
+              blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ?))
+        where instance_id = ?`,
+      [blockMs / 1000, instanceId],
+    );
+  }
+}

@@ -1,0 +1,60 @@
+import pg from 'pg';
+import { logger } from '../subgraphs/shared/logger.js';
+import type { SchedulerRuntime } from './runtime.js';
+import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';
+import type { Agenda } from 'agenda';
+
+/**
+ * Turns what the graph recorded into jobs: instances `connectApp` left CONNECTING and scans
+ * `requestScan` left QUEUED. Subgraphs never talk to the job store; they write their own tables
+ * and NOTIFY `tenantwatch_scheduler`. Each request is claimed by exactly one scheduler (row locks,
+ * SKIP LOCKED). A poll every `pollMs` covers a missed notification.
+ */
+export class Dispatcher {
+  private listener?: pg.Client;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(
+    private readonly runtime: SchedulerRuntime,
+    private readonly agenda: Agenda,
+    private readonly databaseUrl: string,
+    private readonly pollMs = 2_000,
+  ) {}
+
+  async start(): Promise<void> {
+    this.listener = new pg.Client({ connectionString: this.databaseUrl });
+    this.listener.on('error', (error) => logger.warn({ err: error }, 'scheduler notification connection failed; polling continues'));
+    await this.listener.connect();
+    this.listener.on('notification', () => this.wake());
+    await this.listener.query('listen tenantwatch_scheduler');
+    this.timer = setInterval(() => this.wake(), this.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  /** Claims and dispatches whatever is waiting; runs never overlap. */
+  wake(): void {
+    if (this.closed) return;
+    this.running = this.running.then(() => this.dispatch()).catch((error: unknown) => logger.error({ err: error }, 'dispatching failed'));
+  }
+
+  private async dispatch(): Promise<void> {
+    if (this.closed || this.runtime.stopping.aborted) return;
+    const instances = this.runtime.instances();
+    for (const instanceId of await instances.claimConnecting()) {
+      await this.agenda.now(CONNECT_JOB, { instanceId });
+    }
+    for (const { instanceId, kind } of await instances.claimQueuedScans()) {
+      await this.agenda.now(SCAN_JOB[kind], { instanceId, priority: 'periodic' } satisfies ScanJobData);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await this.running;
+    await this.listener?.end().catch(() => undefined);
+  }
+}

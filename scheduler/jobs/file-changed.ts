@@ -1,0 +1,36 @@
+import { SharingLevel } from '../../subgraphs/files/file.entity.js';
+import type { SchedulerRuntime } from '../runtime.js';
+import { scanOneFile } from './data.js';
+
+/**
+ * `scan.data.file`: a webhook said one file changed. Its metadata is read again at change priority,
+ * stored, and its content rescanned at once; a file gone at the provider is marked deleted.
+ * Webhooks are hints: the periodic scans reconcile whatever one misses.
+ */
+export async function rescanChangedFile(runtime: SchedulerRuntime, instanceId: string, fileExternalId: string): Promise<void> {
+  const connector = await runtime.connector(instanceId, 'change');
+  const files = runtime.files();
+  const file = await connector.getFile(fileExternalId);
+  if (!file) {
+    await files.markDeleted(instanceId, [fileExternalId]);
+    return;
+  }
+  const owners = file.ownerExternalId ? await runtime.accounts().accountIdsByExternalId(instanceId, [file.ownerExternalId]) : new Map<string, string>();
+  const ids = await files.upsertFiles(instanceId, [
+    {
+      externalId: file.externalId,
+      name: file.name,
+      path: file.path,
+      mimeType: file.mimeType,
+      sizeBytes: file.sizeBytes,
+      ownerId: file.ownerExternalId ? (owners.get(file.ownerExternalId) ?? null) : null,
+      sharing: SharingLevel[file.sharing],
+      collaborators: file.collaborators,
+      trashed: file.trashed,
+      quarantined: file.quarantined,
+      modifiedAt: new Date(file.modifiedAt),
+      contentVersion: file.contentVersion,
+    },
+  ]);
+  await scanOneFile(runtime, connector, { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion }, instanceId);
+}

@@ -1,0 +1,99 @@
+import { CursorExpiredError, type ProviderFile } from '../../connectors/contract.js';
+import { SharingLevel } from '../../subgraphs/files/file.entity.js';
+import type { FileRecord } from '../../subgraphs/files/file.service.js';
+import { newId } from '../../subgraphs/shared/ids.js';
+import type { ScanOutcome, ScanRun } from './scan-run.js';
+
+/**
+ * A full listing (`full`: pass, page, and the change-feed cursor taken before it began, so that no
+ * change made during the listing is missed), then the change feed from there on (`delta`).
+ */
+export type FilesCursor =
+  | { readonly mode: 'full'; readonly pass: string; readonly page: string | null; readonly delta: string | null; readonly items: number }
+  | { readonly mode: 'delta'; readonly delta: string; readonly page: string | null; readonly items: number };
+
+/** Files: the change feed when there is a cursor, a full listing otherwise or when it expired. */
+export async function scanFiles(run: ScanRun<FilesCursor>): Promise<ScanOutcome> {
+  const cursor = run.cursor;
+  if (cursor?.mode === 'delta') {
+    try {
+      return await readChanges(run, cursor);
+    } catch (error) {
+      if (!(error instanceof CursorExpiredError)) throw error;
+      // The feed forgot our position: resynchronise from a full listing.
+      return fullListing({ ...run, cursor: null });
+    }
+  }
+  return fullListing(run);
+}
+
+async function fullListing(run: ScanRun<FilesCursor>): Promise<ScanOutcome> {
+  const resume = run.cursor?.mode === 'full' ? run.cursor : null;
+  const pass = resume?.pass ?? newId();
+  const delta = resume ? resume.delta : (await run.connector.readFileChanges(null, null)).deltaCursor;
+  let page = resume?.page ?? null;
+  let items = resume?.items ?? 0;
+  for (;;) {
+    const result = await run.connector.listFiles(page);
+    await saveFiles(run, result.items, pass);
+    items += result.items.length;
+    page = result.next;
+    if (!page) break;
+    await run.save({ mode: 'full', pass, page, delta, items }, items);
+    if (run.stopping()) return { status: 'paused', items };
+  }
+  await run.runtime.files().markMissingFrom(run.instanceId, pass);
+  await linkUnresolvedFiles(run);
+  await run.save(delta ? { mode: 'delta', delta, page: null, items } : null, items);
+  return { status: 'done', items };
+}
+
+async function readChanges(run: ScanRun<FilesCursor>, cursor: Extract<FilesCursor, { mode: 'delta' }>): Promise<ScanOutcome> {
+  let page = cursor.page;
+  let items = cursor.items;
+  for (;;) {
+    const result = await run.connector.readFileChanges(cursor.delta, page);
+    const upserts = result.changes.flatMap((c) => (c.kind === 'upsert' ? [c.file] : []));
+    await saveFiles(run, upserts, null);
+    await run.runtime.files().markDeleted(run.instanceId, result.changes.flatMap((c) => (c.kind === 'deleted' ? [c.externalId] : [])));
+    items += result.changes.length;
+    page = result.next;
+    if (!page) {
+      await run.save({ mode: 'delta', delta: result.deltaCursor ?? cursor.delta, page: null, items }, items);
+      return { status: 'done', items };
+    }
+    await run.save({ mode: 'delta', delta: cursor.delta, page, items }, items);
+    if (run.stopping()) return { status: 'paused', items };
+  }
+}
+
+async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile[], pass: string | null): Promise<void> {
+  if (files.length === 0) return;
+  const owners = await run.runtime.accounts().accountIdsByExternalId(
+    run.instanceId,
+    [...new Set(files.flatMap((f) => (f.ownerExternalId ? [f.ownerExternalId] : [])))],
+  );
+  const records: FileRecord[] = files.map((f) => ({
+    externalId: f.externalId,
+    name: f.name,
+    path: f.path,
+    mimeType: f.mimeType,
+    sizeBytes: f.sizeBytes,
+    ownerId: f.ownerExternalId ? (owners.get(f.ownerExternalId) ?? null) : null,
+    sharing: SharingLevel[f.sharing],
+    collaborators: f.collaborators,
+    trashed: f.trashed,
+    quarantined: f.quarantined,
+    modifiedAt: new Date(f.modifiedAt),
+    contentVersion: f.contentVersion,
+  }));
+  await run.runtime.files().upsertFiles(run.instanceId, records, pass);
+}
+
+/** Events stored before their file was known get linked once it is. */
+async function linkUnresolvedFiles(run: ScanRun<unknown>): Promise<void> {
+  const activities = run.runtime.activities();
+  const unresolved = await activities.unresolvedFiles(run.instanceId, 10_000);
+  if (unresolved.length === 0) return;
+  await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
+}

@@ -1,0 +1,29 @@
+import type { Connector, PageToken } from '../../connectors/contract.js';
+import type { ScanKind } from '../../subgraphs/accounts/app-instance.entity.js';
+import type { SchedulerRuntime } from '../runtime.js';
+
+/** What a scanner gets for one run: the connector, where the last run stopped, and how to save. */
+export interface ScanRun<C> {
+  readonly runtime: SchedulerRuntime;
+  readonly instanceId: string;
+  readonly kind: ScanKind;
+  readonly connector: Connector;
+  /** The saved cursor (null: start from the beginning). */
+  readonly cursor: C | null;
+  /** Saves the cursor after a page: a killed scheduler resumes exactly here. */
+  save(cursor: C | null, itemsScanned: number): Promise<void>;
+  /** True once the scheduler is stopping: finish the page, save, answer 'paused'. */
+  stopping(): boolean;
+}
+
+/** How a run ended: everything read, or paused at a saved cursor to be resumed. */
+export type ScanOutcome = { readonly status: 'done'; readonly items: number } | { readonly status: 'paused'; readonly items: number };
+
+export type Scanner<C> = (run: ScanRun<C>) => Promise<ScanOutcome>;
+
+/** A full listing walked page by page under one pass id (rows the pass did not see are deleted). */
+export interface FullPassCursor {
+  readonly pass: string;
+  readonly page: PageToken | null;
+  readonly items: number;
+}

@@ -1,0 +1,26 @@
+import { Entity, PrimaryKey, Property } from '@mikro-orm/postgresql';
+
+/** One instance's shared rate budget: a token bucket every job and every scheduler process spends. */
+@Entity({ tableName: 'rate_budget' })
+export class RateBudgetRow {
+  @PrimaryKey({ type: 'uuid' })
+  instanceId!: string;
+
+  /** Tokens added per millisecond: the provider's limit less the headroom. */
+  @Property({ type: 'double precision' })
+  ratePerMs!: number;
+
+  /** Most tokens the bucket holds (the burst we allow ourselves). */
+  @Property({ type: 'double precision' })
+  capacity!: number;
+
+  @Property({ type: 'double precision' })
+  tokens!: number;
+
+  @Property({ type: 'timestamptz' })
+  updatedAt!: Date;
+
+  /** Retry-After or an exhausted provider window: nobody sends before this. */
+  @Property({ type: 'timestamptz', nullable: true })
+  blockedUntil: Date | null = null;
+}

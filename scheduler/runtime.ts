@@ -1,0 +1,82 @@
+import type { Connector, Priority } from '../connectors/contract.js';
+import { connectorFactory } from '../connectors/registry.js';
+import { AccountService } from '../subgraphs/accounts/account.service.js';
+import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
+import { ActivityService } from '../subgraphs/activities/activity.service.js';
+import { AppPermissionService } from '../subgraphs/app-permissions/app-permission.service.js';
+import type { Config } from '../subgraphs/shared/config.js';
+import type { Database } from '../subgraphs/shared/database.js';
+import { FileService } from '../subgraphs/files/file.service.js';
+import type { RateBudget } from './budget.js';
+import { BudgetedProviderHttp } from './provider-http.js';
+import type { UsageRecorder } from './usage.js';
+
+/** The module databases the scheduler writes through their services. */
+export interface SchedulerDatabases {
+  readonly accounts: Database;
+  readonly activities: Database;
+  readonly files: Database;
+  readonly appPermissions: Database;
+  readonly scheduler: Database;
+}
+
+/** What every job gets: the modules' services, the rate budget and a connector factory. */
+export class SchedulerRuntime {
+  constructor(
+    readonly config: Config,
+    readonly dbs: SchedulerDatabases,
+    readonly budget: RateBudget,
+    readonly usage: UsageRecorder,
+    readonly credentialsKey: Buffer,
+    /** Aborted when the scheduler is asked to stop: jobs finish their page, save their cursor and return. */
+    readonly stopping: AbortSignal,
+  ) {}
+
+  instances(): AppInstanceService {
+    return new AppInstanceService(this.dbs.accounts.fork(), this.credentialsKey);
+  }
+
+  accounts(): AccountService {
+    return new AccountService(this.dbs.accounts.fork());
+  }
+
+  activities(): ActivityService {
+    return new ActivityService(this.dbs.activities.fork());
+  }
+
+  files(): FileService {
+    return new FileService(this.dbs.files.fork());
+  }
+
+  grants(): AppPermissionService {
+    return new AppPermissionService(this.dbs.appPermissions.fork());
+  }
+
+  /**
+   * A connector for the instance whose requests spend its budget at `priority`. Throws when the
+   * instance is unknown or its provider has no connector.
+   */
+  async connector(instanceId: string, priority: Priority): Promise<Connector> {
+    const instances = this.instances();
+    const [instance] = await instances.byIds([instanceId]);
+    if (!instance) throw new Error(`No app instance ${instanceId}`);
+    const factory = connectorFactory(instance.provider);
+    if (!factory) throw new Error(`No connector for provider "${instance.provider}"`);
+    const config = factory.validateConfig(await instances.readConfig(instanceId));
+    const http = new BudgetedProviderHttp({
+      instanceId,
+      endpoint: factory.endpointOf(config),
+      headers: factory.authHeaders(config),
+      priority,
+      budget: this.budget,
+      usage: this.usage,
+    });
+    const connector = factory.create(config, http);
+    http.parseThrottle = (response) => connector.parseThrottle(response);
+    await this.budget.configure(instanceId, {
+      requestsPerMinute: instance.limitPerMinute ?? connector.limits.requestsPerMinute,
+      headroomPercent: instance.headroomPercent ?? this.config.HEADROOM_PERCENT,
+    });
+    return connector;
+  }
+}

@@ -1,0 +1,193 @@
+import type { Agenda, Job } from 'agenda';
+import { CredentialError, ThrottledError, type Capability, type Priority } from '../connectors/contract.js';
+import { ConnectionStatus, ScanKind, ScanRunState } from '../subgraphs/accounts/app-instance.entity.js';
+import { logger } from '../subgraphs/shared/logger.js';
+import { scanActivities } from './jobs/activities.js';
+import { scanData } from './jobs/data.js';
+import { scanGrants, scanGroups, scanUsers } from './jobs/directory.js';
+import { scanFiles } from './jobs/files.js';
+import type { ScanOutcome, ScanRun, Scanner } from './jobs/scan-run.js';
+import type { SchedulerRuntime } from './runtime.js';
+import { withAdvisoryLock } from './scan-lock.js';
+import type pg from 'pg';
+
+/** Agenda job names, namespaced by kind. */
+export const SCAN_JOB: Readonly<Record<ScanKind, string>> = {
+  USERS: 'scan.users',
+  GROUPS: 'scan.groups',
+  ACTIVITIES: 'scan.activities',
+  FILES: 'scan.files',
+  APP_PERMISSIONS: 'scan.app-permissions',
+  DATA: 'scan.data',
+};
+export const CONNECT_JOB = 'instance.connect';
+
+/** Data of a scan job: which instance, and why it runs. */
+export interface ScanJobData {
+  readonly instanceId: string;
+  /** A repeating job (one per instance and kind). */
+  readonly periodic?: boolean;
+  readonly priority?: Priority;
+}
+
+const SCANNERS: Readonly<Record<ScanKind, Scanner<never>>> = {
+  USERS: scanUsers as Scanner<never>,
+  GROUPS: scanGroups as Scanner<never>,
+  ACTIVITIES: scanActivities as Scanner<never>,
+  FILES: scanFiles as Scanner<never>,
+  APP_PERMISSIONS: scanGrants as Scanner<never>,
+  DATA: scanData as Scanner<never>,
+};
+
+/** The capability a kind of scan needs. */
+const NEEDS: Readonly<Record<ScanKind, Capability>> = {
+  USERS: 'ACCOUNT_INFO',
+  GROUPS: 'ACCOUNT_INFO',
+  ACTIVITIES: 'AUDIT_TRAIL',
+  FILES: 'DATA_SCAN',
+  APP_PERMISSIONS: 'APP_PERMISSIONS',
+  DATA: 'DATA_SCAN',
+};
+
+/** Kinds the connect flow runs after the user scan, before the instance is CONNECTED. */
+const INITIAL_AFTER_USERS: readonly ScanKind[] = [ScanKind.GROUPS, ScanKind.ACTIVITIES, ScanKind.FILES, ScanKind.APP_PERMISSIONS];
+
+export function supportedKinds(capabilities: readonly string[]): ScanKind[] {
+  return Object.values(ScanKind).filter((kind) => capabilities.includes(NEEDS[kind]));
+}
+
+/** Runs the connect flow and the scans as Agenda jobs. */
+export class ScanJobs {
+  constructor(
+    private readonly runtime: SchedulerRuntime,
+    private readonly agenda: Agenda,
+    private readonly lockPool: pg.Pool,
+  ) {}
+
+  /** Queues a scan now (a requested or follow-up run, not the periodic one). */
+  async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic'): Promise<void> {
+    await this.runtime.instances().updateScan(instanceId, kind, { state: ScanRunState.QUEUED, dispatchedAt: new Date() });
+    await this.agenda.now(SCAN_JOB[kind], { instanceId, priority } satisfies ScanJobData);
+  }
+
+  /** `instance.connect`: check the credentials and granted permissions, then start the initial scans. */
+  async connect(job: Job<{ instanceId: string }>): Promise<void> {
+    const { instanceId } = job.attrs.data;
+    const instances = this.runtime.instances();
+    await instances.setStatus(instanceId, ConnectionStatus.SCANNING_PERMISSIONS, 'Checking the granted permissions');
+    try {
+      const connector = await this.runtime.connector(instanceId, 'periodic');
+      const report = await connector.verify();
+      await instances.setPermissions(instanceId, report.grantedPermissions, report.capabilities as never);
+      await instances.setLimit(instanceId, connector.limits.requestsPerMinute);
+      if (!report.capabilities.includes('ACCOUNT_INFO')) {
+        await instances.setStatus(instanceId, ConnectionStatus.ERROR, `The credentials cannot read users; missing: ${report.missingPermissions.join(', ') || 'unknown'}`);
+        return;
+      }
+      await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, 'Initial scan: users');
+      await this.enqueue(instanceId, ScanKind.USERS);
+    } catch (error) {
+      if (error instanceof CredentialError) {
+        await instances.setStatus(instanceId, ConnectionStatus.ERROR, error.message);
+        return;
+      }
+      await instances.setStatus(instanceId, ConnectionStatus.SCANNING_PERMISSIONS, `Could not reach the provider yet (will retry): ${(error as Error).message}`);
+      throw error;
+    }
+  }
+
+  /** `scan.<kind>`: one run of one kind for one instance, resumed from its saved cursor. */
+  async scan(kind: ScanKind, job: Job<ScanJobData>): Promise<void> {
+    const { instanceId } = job.attrs.data;
+    const [instance] = await this.runtime.instances().byIds([instanceId]);
+    if (!instance || instance.status === ConnectionStatus.DISCONNECTED || instance.status === ConnectionStatus.ERROR) {
+      if (job.attrs.data.periodic) await job.remove();
+      return;
+    }
+    const result = await withAdvisoryLock(this.lockPool, `scan:${instanceId}:${kind}`, () => this.run(kind, job));
+    if (!result.ran && !job.attrs.data.periodic) {
+      // Another scheduler runs this instance and kind right now: try again once it is likely done.
+      await this.agenda.schedule(new Date(Date.now() + 5_000), job.attrs.name, job.attrs.data);
+    }
+  }
+
+  private async run(kind: ScanKind, job: Job<ScanJobData>): Promise<void> {
+    const { instanceId } = job.attrs.data;
+    const instances = this.runtime.instances();
+    const state = await instances.scanState(instanceId, kind);
+    const cursor = (state?.cursor ?? null) as { watermark?: string | null } | null;
+    const priority: Priority = kind === ScanKind.ACTIVITIES && !cursor?.watermark ? 'backfill' : (job.attrs.data.priority ?? 'periodic');
+    await instances.updateScan(instanceId, kind, { state: ScanRunState.RUNNING, lastStartedAt: new Date(), lastError: null });
+    let outcome: ScanOutcome;
+    try {
+      const connector = await this.runtime.connector(instanceId, priority);
+      const run: ScanRun<never> = {
+        runtime: this.runtime,
+        instanceId,
+        kind,
+        connector,
+        cursor: cursor as never,
+        save: async (next, items) => {
+          await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
+          await job.touch();
+        },
+        stopping: () => this.runtime.stopping.aborted,
+      };
+      outcome = await SCANNERS[kind](run);
+    } catch (error) {
+      const message = (error as Error).message;
+      logger.warn({ err: error, instanceId, kind, attempt: (job.attrs.failCount ?? 0) + 1 }, 'scan failed');
+      if (error instanceof CredentialError) {
+        await instances.updateScan(instanceId, kind, { state: ScanRunState.FAILED, lastError: message });
+        await instances.setStatus(instanceId, ConnectionStatus.ERROR, message);
+        return;
+      }
+      await instances.updateScan(instanceId, kind, { state: error instanceof ThrottledError ? ScanRunState.THROTTLED : ScanRunState.FAILED, lastError: message });
+      throw error;
+    }
+    if (outcome.status === 'paused') {
+      // Stopping: the cursor is saved; QUEUED and undispatched, the next scheduler resumes it.
+      await instances.updateScan(instanceId, kind, { state: ScanRunState.QUEUED, itemsScanned: outcome.items });
+      await instances.requeue(instanceId, kind);
+      return;
+    }
+    await instances.updateScan(instanceId, kind, { state: ScanRunState.IDLE, lastCompletedAt: new Date(), itemsScanned: outcome.items });
+    await this.afterScan(instanceId, kind);
+  }
+
+  /** Moves the connect flow on: users first, then the other kinds, then CONNECTED and periodic runs. */
+  private async afterScan(instanceId: string, kind: ScanKind): Promise<void> {
+    const instances = this.runtime.instances();
+    const [instance] = await instances.byIds([instanceId]);
+    if (!instance || instance.status !== ConnectionStatus.INITIAL_SCAN) return;
+    const kinds = supportedKinds(instance.capabilities);
+    if (kind === ScanKind.USERS) {
+      const next = INITIAL_AFTER_USERS.filter((k) => kinds.includes(k));
+      await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, `Initial scan: ${next.map((k) => k.toLowerCase()).join(', ')}`);
+      for (const k of next) await this.enqueue(instanceId, k);
+      return;
+    }
+    if (kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) await this.enqueue(instanceId, ScanKind.DATA);
+    const scans = (await instances.scansOf([instanceId])).get(instanceId) ?? [];
+    const waiting = kinds.filter((k) => k !== ScanKind.DATA && !scans.find((s) => s.kind === k)?.lastCompletedAt);
+    if (waiting.length > 0) {
+      await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, `Initial scan: ${waiting.map((k) => k.toLowerCase()).join(', ')}`);
+      return;
+    }
+    await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
+    await this.schedulePeriodic(instanceId, kinds);
+  }
+
+  /** One repeating job per instance and kind (insert-only: a second scheduler does not duplicate it). */
+  async schedulePeriodic(instanceId: string, kinds: readonly ScanKind[]): Promise<void> {
+    const { config } = this.runtime;
+    for (const kind of kinds) {
+      const interval = kind === ScanKind.DATA ? config.DATA_SCAN_INTERVAL : kind === ScanKind.ACTIVITIES ? config.ACTIVITY_SCAN_INTERVAL : config.SCAN_INTERVAL;
+      await this.agenda
+        .create<ScanJobData>(SCAN_JOB[kind], { instanceId, periodic: true })
+        .unique({ 'data.instanceId': instanceId, 'data.periodic': true }, { insertOnly: true })
+        .repeatEvery(interval, { skipImmediate: true })
+        .save();
+    }
+  }
+}

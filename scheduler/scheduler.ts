@@ -1,0 +1,124 @@
+import { exponential } from 'agenda';
+import type { Agenda } from 'agenda';
+import pg from 'pg';
+import { accountsModule } from '../subgraphs/accounts/module.js';
+import { ScanKind } from '../subgraphs/accounts/app-instance.entity.js';
+import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
+import { activitiesModule } from '../subgraphs/activities/module.js';
+import { appPermissionsModule } from '../subgraphs/app-permissions/module.js';
+import type { Config } from '../subgraphs/shared/config.js';
+import { credentialsKey } from '../subgraphs/shared/crypto.js';
+import { openDatabase, type Database, type DatabaseOptions } from '../subgraphs/shared/database.js';
+import { logger } from '../subgraphs/shared/logger.js';
+import { filesModule } from '../subgraphs/files/module.js';
+import { createAgenda } from './agenda.js';
+import { RateBudget } from './budget.js';
+import { Dispatcher } from './dispatcher.js';
+import { rescanChangedFile } from './jobs/file-changed.js';
+import { schedulerModule } from './module.js';
+import { SchedulerRuntime } from './runtime.js';
+import { CONNECT_JOB, SCAN_JOB, ScanJobs, type ScanJobData } from './scans.js';
+import { UsageRecorder } from './usage.js';
+import { startWebhookServer, type WebhookServer } from './webhooks.js';
+
+export const FILE_CHANGED_JOB = 'scan.data.file';
+
+export interface SchedulerOptions {
+  readonly config: Config;
+  readonly databaseUrl: string;
+  /** Distinguishes scheduler processes in Agenda's locks (default: host and pid). */
+  readonly name?: string;
+  /** How long a job stays locked without progress before another scheduler takes it over (default 60 s). */
+  readonly lockLifetimeMs?: number;
+}
+
+/** A running scheduler: its jobs, its webhook receiver, and a graceful stop. */
+export interface Scheduler {
+  readonly agenda: Agenda;
+  readonly runtime: SchedulerRuntime;
+  readonly jobs: ScanJobs;
+  readonly webhookUrl: string;
+  /** Lets running jobs finish their page and save their cursor, then closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a scheduler process's work: Agenda on MongoDB (MONGODB_URL) or PostgreSQL, the scan and
+ * connect jobs, the dispatcher that turns `connectApp`/`requestScan` into jobs, and the webhook
+ * receiver. Several schedulers may run against the same database: Agenda locks jobs and an
+ * advisory lock keeps each instance and kind to one runner.
+ */
+export async function startScheduler(options: SchedulerOptions): Promise<Scheduler> {
+  const { config, databaseUrl } = options;
+  const opened: Database[] = [];
+  const open = async (module: Omit<DatabaseOptions, 'url'>): Promise<Database> => {
+    const db = await openDatabase({ ...module, url: databaseUrl, poolMax: 5 });
+    opened.push(db);
+    return db;
+  };
+  const stopping = new AbortController();
+  try {
+    const dbs = {
+      accounts: await open(accountsModule),
+      activities: await open(activitiesModule),
+      files: await open(filesModule),
+      appPermissions: await open(appPermissionsModule),
+      scheduler: await open(schedulerModule),
+    };
+    const key = credentialsKey(config);
+    const usage: UsageRecorder = new UsageRecorder((instanceId, requests, throttled, at) =>
+      new AppInstanceService(dbs.accounts.fork(), key).recordApiUsage(instanceId, requests, throttled, at),
+    );
+    const runtime = new SchedulerRuntime(config, dbs, new RateBudget(dbs.scheduler.knex()), usage, key, stopping.signal);
+    const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + 2 });
+    const agenda = await createAgenda({
+      mongodbUrl: config.MONGODB_URL,
+      databaseUrl,
+      name: options.name ?? `scheduler-${process.pid}`,
+      concurrency: config.SCHEDULER_CONCURRENCY,
+      lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
+    });
+    const jobs = new ScanJobs(runtime, agenda, lockPool);
+    const retry = exponential({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
+    for (const kind of Object.values(ScanKind)) {
+      agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), { backoff: retry, priority: kind === ScanKind.DATA ? 'low' : 'normal' });
+    }
+    agenda.define<{ instanceId: string; fileExternalId: string }>(
+      FILE_CHANGED_JOB,
+      (job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId),
+      { backoff: retry, priority: 'highest' },
+    );
+    agenda.on('fail', (error, job) => logger.warn({ job: job.attrs.name, data: job.attrs.data, err: error }, 'job failed'));
+    await agenda.start();
+
+    const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
+    await dispatcher.start();
+    const webhooks: WebhookServer = await startWebhookServer(runtime, config.WEBHOOK_PORT, config.HOST, async (instanceId, fileExternalId) => {
+      await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
+    });
+    logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      agenda,
+      runtime,
+      jobs,
+      webhookUrl: webhooks.url,
+      stop: () =>
+        (stopped ??= (async () => {
+          stopping.abort();
+          await webhooks.stop();
+          await dispatcher.stop();
+          await agenda.drain({ timeout: 30_000, closeConnection: true });
+          await usage.close();
+          await lockPool.end();
+          for (const db of opened) await db.close();
+        })()),
+    };
+  } catch (error) {
+    stopping.abort();
+    for (const db of opened) await db.close().catch(() => undefined);
+    throw error;
+  }
+}
