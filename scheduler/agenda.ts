@@ -1,6 +1,7 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda, type AgendaBackend } from 'agenda';
+import pg from 'pg';
 import { logger } from '../subgraphs/shared/logger.js';
 
 export interface AgendaOptions {
@@ -15,14 +16,41 @@ export interface AgendaOptions {
   readonly processEveryMs?: number;
 }
 
+const JOB_TABLE = 'agenda_jobs';
+
 /** The job store: MongoDB (production) or PostgreSQL (embedded default). Connected before use. */
 export async function createBackend(options: Pick<AgendaOptions, 'mongodbUrl' | 'databaseUrl'>): Promise<AgendaBackend> {
-  const backend: AgendaBackend = options.mongodbUrl
-    ? new MongoBackend({ address: options.mongodbUrl, collection: 'agendaJobs' })
-    : new PostgresBackend({ connectionString: options.databaseUrl, tableName: 'agenda_jobs', poolConfig: { max: 5 } });
+  let backend: AgendaBackend;
+  if (options.mongodbUrl) backend = new MongoBackend({ address: options.mongodbUrl, collection: 'agendaJobs' });
+  else {
+    await ensureJobTable(options.databaseUrl);
+    backend = new PostgresBackend({ connectionString: options.databaseUrl, tableName: JOB_TABLE, ensureSchema: false, poolConfig: { max: 5 } });
+  }
   // Agenda's constructor connects without handling errors: connect first so that failures throw here.
   await backend.connect();
   return backend;
+}
+
+/**
+ * Creates Agenda's job table, one scheduler at a time. The backend's own setup (CREATE OR REPLACE
+ * FUNCTION, DROP/CREATE TRIGGER) fails with "tuple concurrently updated" when two schedulers start
+ * together, and Agenda's constructor repeats it unawaited: an unhandled rejection, and a `ready`
+ * (so a `start()`) that never comes. So it runs here under an advisory lock, and never again.
+ */
+async function ensureJobTable(databaseUrl: string): Promise<void> {
+  const lock = new pg.Client({ connectionString: databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock(hashtext($1))', [`tenantwatch:agenda:${JOB_TABLE}`]);
+    const setup = new PostgresBackend({ connectionString: databaseUrl, tableName: JOB_TABLE, disableNotifications: true, poolConfig: { max: 1 } });
+    try {
+      await setup.connect();
+    } finally {
+      await setup.disconnect();
+    }
+  } finally {
+    await lock.end(); // ends the session, and with it the lock
+  }
 }
 
 /** An Agenda on the chosen backend with an error listener attached; not started. */

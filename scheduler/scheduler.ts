@@ -89,7 +89,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       (job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId),
       { backoff: retry, priority: 'highest' },
     );
-    agenda.on('fail', (error, job) => logger.warn({ job: job.attrs.name, data: job.attrs.data, err: error }, 'job failed'));
+    agenda.on('fail', (error, job, remote) => {
+      // Another scheduler's failure relayed by LISTEN/NOTIFY: a notice without `attrs`, logged where it ran.
+      if (remote) return;
+      logger.warn({ job: job.attrs.name, data: job.attrs.data, err: error }, 'job failed');
+    });
     await agenda.start();
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);

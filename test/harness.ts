@@ -19,6 +19,22 @@ export interface GraphQLAnswer<T = Record<string, unknown>> {
   readonly errors?: readonly { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
+/** Polls `probe` until it answers something other than undefined, or throws after `timeoutMs` naming `what`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
 /** POSTs a GraphQL request; `token: null` sends no Authorization header. */
 export async function graphql<T = Record<string, unknown>>(
   url: string,
@@ -74,12 +90,15 @@ export async function freshDatabase(): Promise<{ url: string; drop(): Promise<vo
   return { url: url.toString(), drop: () => run(`drop database if exists ${name} with (force)`) };
 }
 
-/** Starts the real stack (four subgraphs and the gateway on free ports) on a fresh database. */
-export async function startTestStack(extraConfig: Record<string, string> = {}): Promise<TestStack> {
+/** Starts the real stack (four subgraphs and the gateway on free ports, the scheduler if asked) on a fresh database. */
+export async function startTestStack(
+  extraConfig: Record<string, string> = {},
+  options: { scheduler?: boolean; lockLifetimeMs?: number } = {},
+): Promise<TestStack> {
   const database = await freshDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-test-'));
   const config = testConfig(dataDir, extraConfig);
-  const stack = await startStack({ config, databaseUrl: database.url, port: 0 });
+  const stack = await startStack({ config, databaseUrl: database.url, port: 0, scheduler: options.scheduler, lockLifetimeMs: options.lockLifetimeMs });
   const tokens = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })]))) as Record<Role, string>;
   const request = <T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin) =>
     graphql<T>(stack.gateway.url, token, query, variables);

@@ -84,15 +84,19 @@ export type TenantSpec = z.input<typeof TenantSpecSchema>;
 /** A tenant with every default filled in. */
 export type ResolvedTenantSpec = z.output<typeof TenantSpecSchema>;
 
-/** What can change while the tenant runs (`PATCH /admin/tenants/:id`, `TenantControl.update`). */
+/**
+ * What can change while the tenant runs (`PATCH /admin/tenants/:id`, `TenantControl.update`).
+ * The spec's defaults are unwrapped: in zod 4 an optional default still yields the default, which
+ * would reset every field a patch leaves out.
+ */
 export const TenantPatchSchema = z
   .object({
-    rateLimitPerMinute: TenantSpecSchema.shape.rateLimitPerMinute.optional(),
-    burstSeconds: TenantSpecSchema.shape.burstSeconds.optional(),
-    maxPageSize: TenantSpecSchema.shape.maxPageSize.optional(),
-    auditLagMs: TenantSpecSchema.shape.auditLagMs.optional(),
-    activityPerMinute: TenantSpecSchema.shape.activityPerMinute.optional(),
-    changeRetentionMs: TenantSpecSchema.shape.changeRetentionMs.optional(),
+    rateLimitPerMinute: TenantSpecSchema.shape.rateLimitPerMinute.unwrap().optional(),
+    burstSeconds: TenantSpecSchema.shape.burstSeconds.unwrap().optional(),
+    maxPageSize: TenantSpecSchema.shape.maxPageSize.unwrap().optional(),
+    auditLagMs: TenantSpecSchema.shape.auditLagMs.unwrap().optional(),
+    activityPerMinute: TenantSpecSchema.shape.activityPerMinute.unwrap().optional(),
+    changeRetentionMs: TenantSpecSchema.shape.changeRetentionMs.unwrap().optional(),
     permissions: z.array(z.enum(ALL_PERMISSIONS)).optional(),
     faults: FaultsPatchSchema.optional(),
     webhook: WebhookSchema.nullable().optional(),

@@ -1,0 +1,324 @@
+// `npm run bench:scan`: connects one large simulated tenant (100,000 files, 500,000+ audit events by
+// default) under a fixed provider limit and measures how well the scheduler spends the allowed rate:
+// achieved requests/s ÷ allowed requests/s (the limit less the headroom), wall time ÷ the theoretical
+// minimum (the requests a perfect client needs ÷ the allowed rate), and the throttled (429) count.
+// Targets (issue): utilization ≥ 0.9 with under 1% of requests throttled. The metadata scan ends when the
+// instance is CONNECTED; the data scan (one download per file) starts when the file listing is done,
+// shares the budget, and is only waited for with BENCH_DATA_SCAN=on. Afterwards the stored counts are
+// checked against the simulator's ground truth; a mismatch, a failed scan or a timeout exits 1.
+// The simulator runs in a worker thread of this process, as a provider on its own event loop would.
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Truth } from '../connectors/simulated/model.js';
+import type { StatsSnapshot } from '../connectors/simulated/stats.js';
+import type { TenantSpec } from '../connectors/simulated/spec.js';
+import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import type { Stack } from '../scripts/stack.js';
+
+// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
+process.env.LOG_LEVEL = 'silent';
+
+const DAY_MS = 86_400_000;
+const POLL_MS = 250;
+const PROGRESS_EVERY_MS = 15_000;
+const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
+const TENANT = { id: 'bench', token: 'bench-token-0123456789' } as const;
+
+const flag = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
+const SettingsSchema = z.object({
+  BENCH_FILES: z.coerce.number().int().min(0).max(100_000).default(100_000),
+  BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(3_000),
+  BENCH_GROUPS: z.coerce.number().int().min(0).max(10_000).default(40),
+  BENCH_GRANTS: z.coerce.number().int().min(0).max(100_000).default(2_000),
+  BENCH_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+  BENCH_EVENTS_PER_USER_PER_DAY: z.coerce.number().min(0).max(1000).default(13),
+  /** The provider's limit, requests per minute. */
+  BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(6_000),
+  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  BENCH_DATA_SCAN: flag.default(false),
+  BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(1_800),
+  /** Pages per listing the raw-simulator baseline reads. */
+  BENCH_RAW_PAGES: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+type Settings = z.output<typeof SettingsSchema>;
+
+// ---------------------------------------------------------------- the simulator's thread
+
+/** What the ground truth says a complete scan stores, and the requests a perfect client needs for it. */
+interface Expected {
+  readonly counts: Readonly<Record<'users' | 'groups' | 'memberships' | 'grants' | 'files' | 'activities', number>>;
+  /** Metadata requests per scan kind (CONNECT: the permission check); DATA: one download per file. */
+  readonly requests: Readonly<Record<string, number>>;
+}
+
+/** What the main thread asks the simulator thread; each answer comes back with the same id. */
+type WorkerOp =
+  | { readonly op: 'stats' }
+  | { readonly op: 'expected'; readonly from: number; readonly to: number; readonly pageSize: number }
+  | { readonly op: 'unlimit' }
+  | { readonly op: 'stop' };
+type WorkerRequest = WorkerOp & { readonly id: number };
+type WorkerReply = { readonly id: number; readonly value: unknown } | { readonly id: number; readonly error: string };
+
+/** The worker: hosts the tenant of `workerData` and answers {@link WorkerRequest}s about it. */
+async function simulatorThread(port: NonNullable<typeof parentPort>): Promise<void> {
+  const { startSimulator } = await import('../connectors/simulated/server.js');
+  const simulator = await startSimulator({ tenants: [workerData as TenantSpec] });
+  const tenant = simulator.tenant(TENANT.id);
+  port.on('message', (request: WorkerRequest) => {
+    void (async (): Promise<unknown> => {
+      switch (request.op) {
+        case 'stats':
+          return tenant.stats();
+        case 'expected':
+          return expectedFromTruth(tenant.truth(), request.from, request.to, request.pageSize);
+        case 'unlimit':
+          return tenant.setRateLimit(1_000_000);
+        case 'stop':
+          return simulator.stop();
+        default:
+          throw new Error(`unknown request ${JSON.stringify(request satisfies never)}`);
+      }
+    })().then(
+      (value) => port.postMessage({ id: request.id, value } satisfies WorkerReply),
+      (error: unknown) => port.postMessage({ id: request.id, error: String(error) } satisfies WorkerReply),
+    );
+  });
+  port.postMessage({ url: simulator.url });
+}
+
+/** Counts of live things, events in [from, to) visible by `to`, and the pages of `pageSize` that list them. */
+function expectedFromTruth(truth: Truth, from: number, to: number, pageSize: number): Expected {
+  const pages = (n: number) => Math.max(1, Math.ceil(n / pageSize));
+  const users = new Set(truth.users.filter((u) => !u.deleted).map((u) => u.id));
+  const groups = truth.groups.filter((g) => !g.deleted);
+  const membersOf = (groupId: string) => truth.memberships.filter((m) => m.groupId === groupId && users.has(m.userId)).length;
+  const grants = truth.grants.filter((g) => !g.deleted).length;
+  const files = truth.files.filter((f) => !f.deleted).length;
+  const activities = truth.events.filter((e) => {
+    const at = Date.parse(e.occurredAt);
+    return at >= from && at < to && Date.parse(e.visibleAt) <= to;
+  }).length;
+  const memberships = groups.reduce((sum, g) => sum + membersOf(g.id), 0);
+  return {
+    counts: { users: users.size, groups: groups.length, memberships, grants, files, activities },
+    requests: {
+      CONNECT: 1,
+      USERS: pages(users.size),
+      GROUPS: pages(groups.length) + groups.reduce((sum, g) => sum + pages(membersOf(g.id)), 0),
+      ACTIVITIES: pages(activities),
+      // The listing, and the change feed's starting cursor taken before it.
+      FILES: 1 + pages(files),
+      APP_PERMISSIONS: pages(grants),
+      DATA: files,
+    },
+  };
+}
+
+/** The main thread's handle on the simulator thread. */
+class SimulatorThread {
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly url: string,
+  ) {
+    worker.on('message', (reply: WorkerReply) => {
+      const waiter = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if ('error' in reply) waiter?.reject(new Error(`simulator: ${reply.error}`));
+      else waiter?.resolve(reply.value);
+    });
+  }
+
+  /** Starts the worker and waits until its tenant is generated and the server listens. */
+  static start(spec: TenantSpec): Promise<SimulatorThread> {
+    const worker = new Worker(new URL(import.meta.url), { workerData: spec });
+    return new Promise((resolve, reject) => {
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the simulator thread exited (${code}) before it listened`)));
+      worker.once('message', (message: { url: string }) => {
+        worker.removeAllListeners();
+        resolve(new SimulatorThread(worker, message.url));
+      });
+    });
+  }
+
+  private ask<T>(request: WorkerOp): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.worker.postMessage({ ...request, id });
+    });
+  }
+
+  stats = () => this.ask<StatsSnapshot>({ op: 'stats' });
+  expected = (from: number, to: number, pageSize: number) => this.ask<Expected>({ op: 'expected', from, to, pageSize });
+  unlimit = () => this.ask<void>({ op: 'unlimit' });
+
+  async stop(): Promise<void> {
+    await this.ask<void>({ op: 'stop' }).catch(() => undefined);
+    await this.worker.terminate();
+  }
+}
+
+// ---------------------------------------------------------------- the main thread
+
+/** Scan kinds in report order; CONNECT is the permission check before the first scan. */
+const KINDS = ['CONNECT', 'USERS', 'GROUPS', 'ACTIVITIES', 'FILES', 'APP_PERMISSIONS', 'DATA'] as const;
+type Kind = (typeof KINDS)[number];
+const METADATA_KINDS = KINDS.filter((k) => k !== 'DATA');
+
+/** Which scan kind sends each simulator route (`METHOD /pattern`, as its stats name them). */
+const KIND_OF_ROUTE: Readonly<Record<string, Kind>> = {
+  'GET /api/v1/me': 'CONNECT',
+  'GET /api/v1/users': 'USERS',
+  'GET /api/v1/groups': 'GROUPS',
+  'GET /api/v1/groups/:id/members': 'GROUPS',
+  'GET /api/v1/audit/events': 'ACTIVITIES',
+  'GET /api/v1/files': 'FILES',
+  'GET /api/v1/files/changes': 'FILES',
+  'GET /api/v1/oauth-grants': 'APP_PERMISSIONS',
+  'GET /api/v1/files/:id/content': 'DATA',
+};
+
+interface Sent {
+  readonly total: number;
+  readonly throttled: number;
+}
+
+/** Requests answered so far per kind (routes no scan should call count as `other`). */
+function sentByKind(stats: StatsSnapshot): Map<Kind | 'other', Sent> {
+  const out = new Map<Kind | 'other', Sent>();
+  for (const [route, { total, statuses }] of Object.entries(stats.routes)) {
+    const kind = KIND_OF_ROUTE[route] ?? 'other';
+    const before = out.get(kind) ?? { total: 0, throttled: 0 };
+    out.set(kind, { total: before.total + total, throttled: before.throttled + (statuses['429'] ?? 0) });
+  }
+  return out;
+}
+
+const sum = (sent: Map<Kind | 'other', Sent>, kinds: readonly (Kind | 'other')[]) =>
+  kinds.reduce((acc, k) => ({ total: acc.total + (sent.get(k)?.total ?? 0), throttled: acc.throttled + (sent.get(k)?.throttled ?? 0) }), { total: 0, throttled: 0 });
+
+interface ScanRow {
+  readonly kind: Kind;
+  readonly state: string;
+  readonly itemsScanned: number;
+  readonly lastStartedAt: string | null;
+  readonly lastCompletedAt: string | null;
+  readonly lastError: string | null;
+}
+interface InstanceState {
+  readonly status: string;
+  readonly statusMessage: string | null;
+  readonly scans: readonly ScanRow[];
+}
+const INSTANCE_QUERY = `query Instance($id: ID!) { appInstance(id: $id) {
+  status statusMessage scans { kind state itemsScanned lastStartedAt lastCompletedAt lastError } } }`;
+
+/** POSTs a GraphQL request and answers `data`; throws with the errors' messages. */
+async function postGraphQL<T>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await response.json()) as { data?: T | null; errors?: { message: string }[] };
+  if (body.errors?.length) throw new Error(body.errors.map((e) => e.message).join('; '));
+  if (!body.data) throw new Error(`HTTP ${response.status} without data`);
+  return body.data;
+}
+
+/** What one timed phase (connectApp until `until`) saw. */
+interface Phase {
+  readonly name: string;
+  readonly seconds: number;
+  readonly stats: StatsSnapshot;
+  readonly instance: InstanceState;
+  /** Requests a perfect client needs for this phase. */
+  readonly needed: number;
+}
+
+interface Run {
+  readonly settings: Settings;
+  readonly gatewayUrl: string;
+  readonly token: string;
+  readonly instanceId: string;
+  readonly simulator: SimulatorThread;
+  readonly startedAt: number;
+}
+
+/** Polls the instance until `done` holds; throws on ERROR, DISCONNECTED or the deadline. Prints progress. */
+async function waitFor(run: Run, what: string, done: (s: InstanceState) => boolean): Promise<InstanceState> {
+  const deadline = run.startedAt + run.settings.BENCH_TIMEOUT_SECONDS * 1000;
+  let nextProgress = performance.now() + PROGRESS_EVERY_MS;
+  for (;;) {
+    const { appInstance: state } = await postGraphQL<{ appInstance: InstanceState }>(run.gatewayUrl, run.token, INSTANCE_QUERY, { id: run.instanceId });
+    if (done(state)) return state;
+    if (state.status === 'ERROR' || state.status === 'DISCONNECTED') throw new Error(`instance ${state.status}: ${state.statusMessage ?? ''}`);
+    const now = performance.now();
+    if (now > deadline) throw new Error(`timed out after ${run.settings.BENCH_TIMEOUT_SECONDS} s waiting for ${what} (status ${state.status}: ${state.statusMessage ?? ''})`);
+    if (now >= nextProgress) {
+      nextProgress = now + PROGRESS_EVERY_MS;
+      const stats = await run.simulator.stats();
+      const items = state.scans.filter((s) => s.itemsScanned > 0).map((s) => `${s.kind.toLowerCase()} ${s.itemsScanned}`).join(', ');
+      console.log(`  ${((now - run.startedAt) / 1000).toFixed(0).padStart(5)} s  ${stats.total} requests (${stats.throttled} throttled)  ${items}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+const scanOf = (state: InstanceState, kind: Kind) => state.scans.find((s) => s.kind === kind);
+
+/** Seconds from the kind's start to its completion, when it completed. */
+function streamSeconds(scan: ScanRow | undefined): number | undefined {
+  if (!scan?.lastStartedAt || !scan.lastCompletedAt) return undefined;
+  return (Date.parse(scan.lastCompletedAt) - Date.parse(scan.lastStartedAt)) / 1000;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+const pct = (part: number, whole: number) => (whole === 0 ? '0.00%' : `${((100 * part) / whole).toFixed(2)}%`);
+const row = (cells: readonly string[], widths: readonly number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+
+function printPhase(phase: Phase, expected: Expected, allowedPerSecond: number, kinds: readonly Kind[]): { utilization: number; throttledShare: number } {
+  const sent = sentByKind(phase.stats);
+  const all = phase.stats.total;
+  const achieved = all / phase.seconds;
+  const utilization = achieved / allowedPerSecond;
+  const minimum = phase.needed / allowedPerSecond;
+  const widths = [16, 9, 9, 9, 7, 9, 9];
+  const lines = [
+    '',
+    `${phase.name}: ${f1(phase.seconds)} s wall`,
+    row(['kind', 'items', 'needed', 'sent', '429', 'run s', 'req/s'], widths),
+  ];
+  for (const kind of kinds) {
+    const scan = scanOf(phase.instance, kind);
+    const s = sent.get(kind) ?? { total: 0, throttled: 0 };
+    const seconds = streamSeconds(scan);
+    lines.push(
+      row(
+        [kind, scan ? String(scan.itemsScanned) : '-', String(expected.requests[kind] ?? 0), String(s.total), String(s.throttled), seconds === undefined ? '-' : f1(seconds), seconds ? f1(s.total / seconds) : '-'],
+        widths,
+      ),
+    );
+  }
+  const outside = [...sent.entries()].filter(([k]) => !kinds.includes(k as Kind));
+  for (const [kind, s] of outside) lines.push(row([`(${kind.toLowerCase()})`, '-', '-', String(s.total), String(s.throttled), '-', '-'], widths));
+  lines.push(
+    `requests sent ${all} (${phase.stats.throttled} throttled = ${pct(phase.stats.throttled, all)}); needed ${phase.needed}`,
+    `achieved ${f1(achieved)} req/s; allowed ${f1(allowedPerSecond)} req/s; utilization ${f2(utilization)}`,
+    `theoretical minimum ${f1(minimum)} s (needed ÷ allowed); wall ÷ minimum ${f2(phase.seconds / minimum)}`,
+  );
+  console.log(lines.join('\n'));
+  return { utilization, throttledShare: all === 0 ? 0 : phase.stats.throttled / all };
+}

@@ -1,0 +1,237 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
+import type { Truth } from '../connectors/simulated/model.js';
+import { startTestStack, waitFor, type TestStack } from './harness.js';
+
+let t: TestStack;
+let simulator: Simulator;
+const ids: Record<string, string> = {};
+
+const TENANTS = {
+  // Faults: 5% of API requests answer 503, 2% drop the connection.
+  alpha: { seed: 11, faults: { errorRate: 0.05, dropRate: 0.02, slowRate: 0, slowMs: 0 }, rateLimitPerMinute: 3000 },
+  // The provider allows far less than the instance's config claims: 429s and Retry-After must win.
+  beta: { seed: 12, faults: { errorRate: 0, dropRate: 0, slowRate: 0, slowMs: 0 }, rateLimitPerMinute: 120 },
+} as const;
+
+beforeAll(async () => {
+  t = await startTestStack({ AUDIT_LAG_SECONDS: '1', AUDIT_OVERLAP_SECONDS: '120', BACKFILL_DAYS: '3' }, { scheduler: true });
+  simulator = await startSimulator({
+    tenants: Object.entries(TENANTS).map(([id, spec]) => ({
+      id,
+      token: `${id}-token-123456`,
+      seed: spec.seed,
+      users: 80,
+      groups: 5,
+      files: 40,
+      grants: 50,
+      backfillDays: 2,
+      backfillEventsPerUserPerDay: 3,
+      activityPerMinute: 0,
+      auditLagMs: 1500,
+      rateLimitPerMinute: spec.rateLimitPerMinute,
+      burstSeconds: 2,
+      faults: spec.faults,
+    })),
+  });
+  for (const id of Object.keys(TENANTS)) {
+    const answer = await t.query<{ connectApp: { id: string; status: string } }>(
+      `mutation ($config: JSON!) { connectApp(input: { provider: "simulated", name: "${id}", config: $config }) { id status } }`,
+      { config: { endpoint: simulator.url, token: `${id}-token-123456`, webhookSecret: `${id}-secret`, rateLimitPerMinute: 3000 } },
+    );
+    expect(answer.connectApp.status).toBe('CONNECTING');
+    ids[id] = answer.connectApp.id;
+    simulator.tenant(id).update({ webhook: { url: `${t.stack.scheduler!.webhookUrl}/${ids[id]}`, secret: `${id}-secret` } });
+  }
+  await Promise.all(Object.values(ids).map((id) => connected(id)));
+}, 240_000);
+
+afterAll(async () => {
+  await t?.stop();
+  await simulator?.stop();
+});
+
+async function connected(instanceId: string): Promise<void> {
+  await waitFor(
+    `instance ${instanceId} CONNECTED`,
+    async () => {
+      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string | null } }>(`{ appInstance(id: "${instanceId}") { status statusMessage } }`);
+      if (appInstance.status === 'ERROR') throw new Error(`ERROR: ${appInstance.statusMessage}`);
+      return appInstance.status === 'CONNECTED' ? true : undefined;
+    },
+    180_000,
+    250,
+  );
+}
+
+/** Every node of a connection, following endCursor. */
+async function all<T>(field: string, args: string, selection: string): Promise<T[]> {
+  const out: T[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const data: Record<string, { edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> = await t.query(
+      `query ($after: String) { ${field}(${args}${args ? ', ' : ''}first: 500, after: $after) { edges { node { ${selection} } } pageInfo { hasNextPage endCursor } } }`,
+      { after },
+    );
+    const page = data[field]!;
+    out.push(...page.edges.map((e) => e.node));
+    if (!page.pageInfo.hasNextPage) return out;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+/** Runs one scan now and waits until it has completed again. */
+async function rescan(instanceId: string, kind: string): Promise<void> {
+  const scanOf = async () =>
+    (await t.query<{ appInstance: { scans: { kind: string; state: string; lastCompletedAt: string | null }[] } }>(`{ appInstance(id: "${instanceId}") { scans { kind state lastCompletedAt } } }`)).appInstance.scans.find(
+      (s) => s.kind === kind,
+    )!;
+  const before = (await scanOf()).lastCompletedAt;
+  await t.query(`mutation { requestScan(instanceId: "${instanceId}", kind: ${kind}) { state } }`);
+  let last: unknown;
+  await waitFor(`${kind} scan of ${instanceId} (last seen: ${JSON.stringify(last)})`, async () => {
+    const scan = await scanOf();
+    last = scan;
+    return scan.lastCompletedAt !== before && scan.state === 'IDLE' ? true : undefined;
+  }, 40_000).catch((error: Error) => {
+    throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`);
+  });
+}
+
+const sorted = (values: Iterable<string>) => [...values].sort();
+const live = <T extends { deleted: boolean }>(items: readonly T[]) => items.filter((i) => !i.deleted);
+
+async function expectGraphMatchesTruth(tenant: string): Promise<void> {
+  const instanceId = ids[tenant]!;
+  const truth: Truth = simulator.tenant(tenant).truth();
+  const filter = `filter: { instanceId: "${instanceId}" }`;
+  const accounts = await all<{ externalId: string }>('accounts', filter, 'externalId');
+  expect(sorted(accounts.map((a) => a.externalId))).toEqual(sorted(live(truth.users).map((u) => u.id)));
+
+  const groups = await all<{ externalId: string; members: { edges: { node: { externalId: string } }[] } }>(
+    'groups',
+    `instanceId: "${instanceId}"`,
+    'externalId members(first: 500) { edges { node { externalId } } }',
+  );
+  expect(sorted(groups.map((g) => g.externalId))).toEqual(sorted(live(truth.groups).map((g) => g.id)));
+  const liveUsers = new Set(live(truth.users).map((u) => u.id));
+  const liveGroups = new Set(live(truth.groups).map((g) => g.id));
+  const expectedMemberships = truth.memberships.filter((m) => liveUsers.has(m.userId) && liveGroups.has(m.groupId)).map((m) => `${m.groupId}/${m.userId}`);
+  const memberships = groups.flatMap((g) => g.members.edges.map((e) => `${g.externalId}/${e.node.externalId}`));
+  expect(sorted(memberships)).toEqual(sorted(expectedMemberships));
+
+  const files = await all<{ externalId: string }>('files', filter, 'externalId');
+  expect(sorted(files.map((f) => f.externalId))).toEqual(sorted(live(truth.files).map((f) => f.id)));
+  const grants = await all<{ externalId: string }>('appPermissions', filter, 'externalId');
+  expect(sorted(grants.map((g) => g.externalId))).toEqual(sorted(live(truth.grants).map((g) => g.id)));
+
+  const activities = await all<{ externalId: string }>('activities', filter, 'externalId');
+  const eventIds = activities.map((a) => a.externalId);
+  expect(new Set(eventIds).size).toBe(eventIds.length);
+  expect(sorted(eventIds)).toEqual(sorted(truth.events.map((e) => e.id)));
+}
+
+describe('connecting and scanning simulated instances', () => {
+  it('walks both instances through the connect steps to CONNECTED with their permissions and capabilities', async () => {
+    const { appInstances } = await t.query<{ appInstances: { id: string; status: string; grantedPermissions: string[]; capabilities: string[]; scans: { kind: string; lastCompletedAt: string | null }[] }[] }>(
+      '{ appInstances { id status grantedPermissions capabilities scans { kind lastCompletedAt } } }',
+    );
+    for (const instance of appInstances) {
+      expect(instance.status).toBe('CONNECTED');
+      expect(instance.grantedPermissions).toContain('users.read');
+      expect(instance.capabilities).toEqual(expect.arrayContaining(['ACCOUNT_INFO', 'AUDIT_TRAIL', 'DATA_SCAN', 'APP_PERMISSIONS']));
+      for (const kind of ['USERS', 'GROUPS', 'ACTIVITIES', 'FILES', 'APP_PERMISSIONS']) {
+        expect(instance.scans.find((s) => s.kind === kind)?.lastCompletedAt).not.toBeNull();
+      }
+    }
+  });
+
+  it('matches the providers ground truth exactly, although one throttled and the other failed and dropped requests', async () => {
+    await expectGraphMatchesTruth('alpha');
+    await expectGraphMatchesTruth('beta');
+    expect(simulator.tenant('beta').stats().throttled).toBeGreaterThan(0);
+    const usage = await waitFor('throttled requests reported in apiUsage', async () => {
+      const { appInstance } = await t.query<{ appInstance: { apiUsage: { requestsLastHour: number; throttledLastHour: number } } }>(
+        `{ appInstance(id: "${ids.beta}") { apiUsage { requestsLastHour throttledLastHour } } }`,
+      );
+      return appInstance.apiUsage.throttledLastHour > 0 ? appInstance.apiUsage : undefined;
+    });
+    expect(usage.requestsLastHour).toBeGreaterThan(usage.throttledLastHour);
+  });
+
+  it('stores late and out-of-order audit events exactly once across overlapping windows', async () => {
+    const alpha = simulator.tenant('alpha');
+    alpha.generateActivity(40);
+    // Some of these are not visible yet: this scan sees part of them, the next one the rest.
+    await rescan(ids.alpha!, 'ACTIVITIES');
+    alpha.generateActivity(25);
+    const lastVisible = Math.max(...alpha.truth().events.map((e) => Date.parse(e.visibleAt)));
+    await waitFor('every event visible at the provider', async () => (Date.now() > lastVisible + 1_100 ? true : undefined));
+    await rescan(ids.alpha!, 'ACTIVITIES');
+    await rescan(ids.alpha!, 'ACTIVITIES');
+    await expectGraphMatchesTruth('alpha');
+  });
+
+  it('marks users, files and grants deleted at the provider instead of keeping them live', async () => {
+    const beta = simulator.tenant('beta');
+    const truth = beta.truth();
+    const user = live(truth.users).at(-1)!;
+    const file = live(truth.files)[0]!;
+    const grant = live(truth.grants)[0]!;
+    beta.delete('user', user.id);
+    beta.delete('file', file.id);
+    beta.delete('grant', grant.id);
+    await rescan(ids.beta!, 'USERS');
+    await rescan(ids.beta!, 'FILES');
+    await rescan(ids.beta!, 'APP_PERMISSIONS');
+    await rescan(ids.beta!, 'GROUPS');
+    await expectGraphMatchesTruth('beta');
+  });
+
+  it('keeps instances apart: ids, data and budgets', async () => {
+    const [alpha, beta] = await Promise.all([
+      all<{ externalId: string; instance: { id: string } }>('accounts', `filter: { instanceId: "${ids.alpha}" }`, 'externalId instance { id }'),
+      all<{ externalId: string; instance: { id: string } }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'externalId instance { id }'),
+    ]);
+    expect(alpha.every((a) => a.instance.id === ids.alpha)).toBe(true);
+    expect(beta.every((a) => a.instance.id === ids.beta)).toBe(true);
+    expect(simulator.tenant('alpha').stats().throttled).toBe(0);
+  });
+
+  it('rescans a file at once when a verified webhook says it changed', async () => {
+    const alpha = simulator.tenant('alpha');
+    const target = live(alpha.truth().files).find((f) => !f.trashed)!;
+    const { files } = await t.query<{ files: { edges: { node: { id: string; lastScannedAt: string | null } }[] } }>(
+      `{ files(filter: { instanceId: "${ids.alpha}", search: ${JSON.stringify(target.name)} }, first: 50) { edges { node { id externalId lastScannedAt } } } }`,
+    );
+    const before = files.edges.find((e) => (e.node as unknown as { externalId: string }).externalId === target.id)!.node;
+    alpha.touchFile(target.id);
+    await waitFor('the changed file rescanned', async () => {
+      const { file } = await t.query<{ file: { lastScannedAt: string | null } }>(`{ file(id: "${before.id}") { lastScannedAt } }`);
+      return file.lastScannedAt && file.lastScannedAt !== before.lastScannedAt ? true : undefined;
+    });
+  });
+
+  it('refuses a webhook with a bad or replayed signature with 401 and enqueues nothing', async () => {
+    const url = `${t.stack.scheduler!.webhookUrl}/${ids.alpha}`;
+    const jobs = async () => (await t.stack.scheduler!.agenda.queryJobs({ name: 'scan.data.file' })).total;
+    const before = await jobs();
+    const body = JSON.stringify({ tenantId: 'alpha', deliveryId: 'x', notices: [{ kind: 'file.changed', externalId: 'whatever' }] });
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (ts: number, secret: string) => `v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`;
+    for (const [timestamp, signature] of [
+      [now, sign(now, 'wrong-secret')],
+      [now - 3600, sign(now - 3600, 'alpha-secret')],
+      [now, 'v1=00'],
+    ] as const) {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-simulator-timestamp': String(timestamp), 'x-simulator-signature': signature },
+        body,
+      });
+      expect(response.status).toBe(401);
+    }
+    expect(await jobs()).toBe(before);
+  });
+});
