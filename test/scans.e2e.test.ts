@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
-import type { Truth } from '../connectors/simulated/model.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
+import { allNodes, expectGraphMatchesTruth as matchesTruth, live, rescan as rescanKind, waitConnected } from './truth.js';
 
 let t: TestStack;
 let simulator: Simulator;
@@ -52,85 +52,10 @@ afterAll(async () => {
   await simulator?.stop();
 });
 
-async function connected(instanceId: string): Promise<void> {
-  await waitFor(
-    `instance ${instanceId} CONNECTED`,
-    async () => {
-      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string | null } }>(`{ appInstance(id: "${instanceId}") { status statusMessage } }`);
-      if (appInstance.status === 'ERROR') throw new Error(`ERROR: ${appInstance.statusMessage}`);
-      return appInstance.status === 'CONNECTED' ? true : undefined;
-    },
-    180_000,
-    250,
-  );
-}
-
-/** Every node of a connection, following endCursor. */
-async function all<T>(field: string, args: string, selection: string): Promise<T[]> {
-  const out: T[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const data: Record<string, { edges: { node: T }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } }> = await t.query(
-      `query ($after: String) { ${field}(${args}${args ? ', ' : ''}first: 500, after: $after) { edges { node { ${selection} } } pageInfo { hasNextPage endCursor } } }`,
-      { after },
-    );
-    const page = data[field]!;
-    out.push(...page.edges.map((e) => e.node));
-    if (!page.pageInfo.hasNextPage) return out;
-    after = page.pageInfo.endCursor;
-  }
-}
-
-/** Runs one scan now and waits until it has completed again. */
-async function rescan(instanceId: string, kind: string): Promise<void> {
-  const scanOf = async () =>
-    (await t.query<{ appInstance: { scans: { kind: string; state: string; lastCompletedAt: string | null }[] } }>(`{ appInstance(id: "${instanceId}") { scans { kind state lastCompletedAt } } }`)).appInstance.scans.find(
-      (s) => s.kind === kind,
-    )!;
-  const before = (await scanOf()).lastCompletedAt;
-  await t.query(`mutation { requestScan(instanceId: "${instanceId}", kind: ${kind}) { state } }`);
-  let last: unknown;
-  await waitFor(`${kind} scan of ${instanceId} (last seen: ${JSON.stringify(last)})`, async () => {
-    const scan = await scanOf();
-    last = scan;
-    return scan.lastCompletedAt !== before && scan.state === 'IDLE' ? true : undefined;
-  }, 40_000).catch((error: Error) => {
-    throw new Error(`${error.message}; last seen ${JSON.stringify(last)}`);
-  });
-}
-
-const sorted = (values: Iterable<string>) => [...values].sort();
-const live = <T extends { deleted: boolean }>(items: readonly T[]) => items.filter((i) => !i.deleted);
-
-async function expectGraphMatchesTruth(tenant: string): Promise<void> {
-  const instanceId = ids[tenant]!;
-  const truth: Truth = simulator.tenant(tenant).truth();
-  const filter = `filter: { instanceId: "${instanceId}" }`;
-  const accounts = await all<{ externalId: string }>('accounts', filter, 'externalId');
-  expect(sorted(accounts.map((a) => a.externalId))).toEqual(sorted(live(truth.users).map((u) => u.id)));
-
-  const groups = await all<{ externalId: string; members: { edges: { node: { externalId: string } }[] } }>(
-    'groups',
-    `instanceId: "${instanceId}"`,
-    'externalId members(first: 500) { edges { node { externalId } } }',
-  );
-  expect(sorted(groups.map((g) => g.externalId))).toEqual(sorted(live(truth.groups).map((g) => g.id)));
-  const liveUsers = new Set(live(truth.users).map((u) => u.id));
-  const liveGroups = new Set(live(truth.groups).map((g) => g.id));
-  const expectedMemberships = truth.memberships.filter((m) => liveUsers.has(m.userId) && liveGroups.has(m.groupId)).map((m) => `${m.groupId}/${m.userId}`);
-  const memberships = groups.flatMap((g) => g.members.edges.map((e) => `${g.externalId}/${e.node.externalId}`));
-  expect(sorted(memberships)).toEqual(sorted(expectedMemberships));
-
-  const files = await all<{ externalId: string }>('files', filter, 'externalId');
-  expect(sorted(files.map((f) => f.externalId))).toEqual(sorted(live(truth.files).map((f) => f.id)));
-  const grants = await all<{ externalId: string }>('appPermissions', filter, 'externalId');
-  expect(sorted(grants.map((g) => g.externalId))).toEqual(sorted(live(truth.grants).map((g) => g.id)));
-
-  const activities = await all<{ externalId: string }>('activities', filter, 'externalId');
-  const eventIds = activities.map((a) => a.externalId);
-  expect(new Set(eventIds).size).toBe(eventIds.length);
-  expect(sorted(eventIds)).toEqual(sorted(truth.events.map((e) => e.id)));
-}
+const connected = (instanceId: string) => waitConnected(t, instanceId);
+const all = <T>(field: string, args: string, selection: string) => allNodes<T>(t, field, args, selection);
+const rescan = (instanceId: string, kind: string) => rescanKind(t, instanceId, kind);
+const expectGraphMatchesTruth = (tenant: string) => matchesTruth(t, simulator.tenant(tenant), ids[tenant]!);
 
 describe('connecting and scanning simulated instances', () => {
   it('walks both instances through the connect steps to CONNECTED with their permissions and capabilities', async () => {
