@@ -25,6 +25,14 @@ export async function startWebhookServer(runtime: SchedulerRuntime, port: number
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await runtime.dbs.accounts.ping();
+      res.json({ status: 'ready', database: 'ok' });
+    } catch (error) {
+      res.status(503).json({ status: 'unready', database: (error as Error).message });
+    }
+  });
   app.post('/webhooks/:instanceId', express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
     const instanceId = req.params.instanceId;
     if (!isId(instanceId)) {

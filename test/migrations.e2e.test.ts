@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schedulerModule } from '../scheduler/module.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { openDatabase } from '../subgraphs/shared/database.js';
 import { freshDatabase } from './harness.js';
@@ -11,7 +12,9 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 describe('committed migrations', () => {
-  it.each(SUBGRAPHS.map((s) => [s.name, s] as const))('create exactly the tables the %s entities describe', async (_name, subgraph) => {
+  const modules = [...SUBGRAPHS.map((s) => [s.name, s.module] as const), ['scheduler', schedulerModule] as const];
+  it.each(modules)('create exactly the tables the %s entities describe', async (_name, module) => {
+    const subgraph = { module };
     const db = await openDatabase({ ...subgraph.module, url: database.url });
     await db.close();
     const orm = await MikroORM.init({

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
+import { SCAN_JOB } from '../scheduler/scans.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
-import { allNodes, expectGraphMatchesTruth as matchesTruth, live, rescan as rescanKind, waitConnected } from './truth.js';
+import { allNodes, expectGraphMatchesTruth as matchesTruth, live, rescan as rescanKind, scanOf, waitConnected } from './truth.js';
 
 let t: TestStack;
 let simulator: Simulator;
@@ -158,5 +159,61 @@ describe('connecting and scanning simulated instances', () => {
       expect(response.status).toBe(401);
     }
     expect(await jobs()).toBe(before);
+  });
+
+  it('fills File.lastScannedAt and counts the sensitive data the provider planted, never storing content', async () => {
+    await waitFor('the data scan of alpha', async () => ((await scanOf(t, ids.alpha!, 'DATA')).lastCompletedAt ? true : undefined), 120_000);
+    const truth = simulator.tenant('alpha').truth();
+    const files = await all<{ externalId: string; lastScannedAt: string | null; sensitiveMatches: { type: string; count: number }[] }>(
+      'files',
+      `filter: { instanceId: "${ids.alpha}" }`,
+      'externalId lastScannedAt sensitiveMatches { type count }',
+    );
+    const TYPE: Record<string, string> = { CREDIT_CARD: 'CREDIT_CARD_NUMBER', US_SSN: 'US_SSN', IBAN: 'IBAN', AWS_ACCESS_KEY: 'AWS_ACCESS_KEY', PRIVATE_KEY: 'PRIVATE_KEY', JWT: 'JWT' };
+    let planted = 0;
+    for (const file of files) {
+      expect(file.lastScannedAt).not.toBeNull();
+      const source = truth.files.find((f) => f.id === file.externalId)!;
+      for (const [kind, type] of Object.entries(TYPE)) {
+        const expected = source.planted.filter((p) => p.kind === kind).length;
+        planted += expected;
+        if (expected > 0) expect(file.sensitiveMatches.find((m) => m.type === type)?.count ?? 0).toBeGreaterThanOrEqual(expected);
+      }
+    }
+    expect(planted).toBeGreaterThan(0);
+  });
+
+  it('ends in ERROR with a message that says so when the provider refuses the credentials', async () => {
+    const { connectApp } = await t.query<{ connectApp: { id: string } }>(
+      `mutation ($config: JSON!) { connectApp(input: { provider: "simulated", name: "bad token", config: $config }) { id } }`,
+      { config: { endpoint: simulator.url, token: 'not-a-real-token' } },
+    );
+    const failed = await waitFor('the bad instance in ERROR', async () => {
+      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string } }>(`{ appInstance(id: "${connectApp.id}") { status statusMessage } }`);
+      return appInstance.status === 'ERROR' ? appInstance : undefined;
+    });
+    expect(failed.statusMessage).toMatch(/refused the credentials/i);
+  });
+
+  it('disconnectApp stops the instance\'s scans and keeps its data', async () => {
+    const before = simulator.tenant('beta').stats().total;
+    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(`mutation { disconnectApp(id: "${ids.beta}") { status } }`);
+    expect(disconnectApp.status).toBe('DISCONNECTED');
+    const answer = await t.request(`mutation { requestScan(instanceId: "${ids.beta}", kind: USERS) { state } }`);
+    expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const accounts = await all<{ id: string }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'id');
+    expect(accounts.length).toBe(live(simulator.tenant('beta').truth().users).length);
+    // Its scan jobs, periodic or not, no longer call the provider.
+    const agenda = t.stack.scheduler!.agenda;
+    const kinds = Object.values(SCAN_JOB);
+    let completed = 0;
+    const onComplete = (job: { attrs: { data: unknown } }) => {
+      if ((job.attrs.data as { instanceId?: string }).instanceId === ids.beta) completed += 1;
+    };
+    agenda.on('complete', onComplete as never);
+    for (const name of kinds) await agenda.now(name, { instanceId: ids.beta, periodic: true });
+    await waitFor('the jobs handled', async () => (completed >= kinds.length ? true : undefined));
+    agenda.off('complete', onComplete as never);
+    expect(simulator.tenant('beta').stats().total).toBe(before);
   });
 });

@@ -3,7 +3,7 @@ import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Qu
 import { CONNECTORS, connectorFactory } from '../../connectors/registry.js';
 import { badInput } from '../shared/errors.js';
 import { parseId } from '../shared/ids.js';
-import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
+import { ApiUsage, AppInstance, ConnectionStatus, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
 
 @InputType()
@@ -71,6 +71,7 @@ export class AppInstanceResolver {
   ): Promise<ScanState> {
     const instance = await loaders.instance(ctx).load(parseId(instanceId, 'instanceId'));
     if (!instance) throw badInput('instanceId', `no app instance has id ${instanceId}`);
+    if (instance.status === ConnectionStatus.DISCONNECTED) throw badInput('instanceId', `instance ${instanceId} is disconnected; connect it again to scan it`);
     return instanceService(ctx).requestScan(instance.id, kind);
   }
 
