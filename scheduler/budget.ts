@@ -13,6 +13,9 @@ export const PRIORITY_RESERVE: Readonly<Record<Priority, number>> = {
   backfill: 0.5,
 };
 
+/** The smallest bucket whose full state grants every priority (tokens - 1 >= reserve × capacity): 2. */
+const MIN_CAPACITY = 1 / (1 - Math.max(...Object.values(PRIORITY_RESERVE)));
+
 /** How a provider's limit becomes a bucket. */
 export interface BudgetLimits {
   readonly requestsPerMinute: number;
@@ -38,7 +41,8 @@ export class RateBudget {
   /** Sets (or changes) an instance's bucket from the provider's limit and the headroom. */
   async configure(instanceId: string, limits: BudgetLimits): Promise<void> {
     const ratePerMs = (limits.requestsPerMinute * (1 - limits.headroomPercent / 100)) / 60_000;
-    const capacity = Math.max(1, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
+    // At least MIN_CAPACITY: below it a slow limit (under ~2 requests/s) never lets backfill or periodic work through.
+    const capacity = Math.max(MIN_CAPACITY, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
     await this.knex.raw(
       `insert into ${TABLE} (instance_id, rate_per_ms, capacity, tokens, updated_at)
        values (?, ?, ?, ?, clock_timestamp())

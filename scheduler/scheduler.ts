@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { exponential } from 'agenda';
 import type { Agenda } from 'agenda';
 import pg from 'pg';
@@ -74,7 +75,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const agenda = await createAgenda({
       mongodbUrl: config.MONGODB_URL,
       databaseUrl,
-      name: options.name ?? `scheduler-${process.pid}`,
+      name: options.name ?? `scheduler-${os.hostname()}-${process.pid}`,
       concurrency: config.SCHEDULER_CONCURRENCY,
       lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
     });

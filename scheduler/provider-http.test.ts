@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CredentialError, CursorExpiredError, PermanentError, TransientError } from '../connectors/contract.js';
+import { parseSimulatorThrottle } from '../connectors/simulated/throttle.js';
+import { openDatabase, type Database } from '../subgraphs/shared/database.js';
+import { freshDatabase } from '../test/harness.js';
+import { RateBudget } from './budget.js';
+import { schedulerModule } from './module.js';
+import { BudgetedProviderHttp } from './provider-http.js';
+import { UsageRecorder } from './usage.js';
+
+/**
+ * The scheduler's provider client against a real HTTP server on a free port, scripted per test:
+ * each request takes the next step of the script. The budget is a real RateBudget on PostgreSQL.
+ */
+
+type Step = (request: IncomingMessage, response: ServerResponse, body: string) => void;
+
+interface Received {
+  /** When the request arrived, by the server's clock. */
+  readonly at: number;
+  readonly method: string;
+  readonly url: string;
+  readonly authorization: string | undefined;
+  readonly contentType: string | undefined;
+  readonly body: string;
+}
+
+const json =
+  (status: number, body: unknown, headers: Record<string, string> = {}): Step =>
+  (_request, response) => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  };
+
+/** Drops the connection without an answer. */
+const hangUp: Step = (request) => request.socket.destroy();
+
+describe('BudgetedProviderHttp', () => {
+  let server: Server;
+  let endpoint: string;
+  let script: Step[] = [];
+  let received: Received[] = [];
+  let drop: () => Promise<void>;
+  let database: Database;
+  let budget: RateBudget;
+  let instanceId: string;
+  let usage: UsageRecorder;
+  let recorded: { instanceId: string; requests: number; throttled: number }[];
+
+  beforeAll(async () => {
+    const fresh = await freshDatabase();
+    drop = fresh.drop;
+    database = await openDatabase({ ...schedulerModule, url: fresh.url, poolMax: 2 });
+    budget = new RateBudget(database.knex());
+    server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        received.push({
+          at: Date.now(),
+          method: request.method ?? '',
+          url: request.url ?? '',
+          authorization: request.headers.authorization,
+          contentType: request.headers['content-type'],
+          body,
+        });
+        const step = script.shift() ?? json(500, { message: 'unscripted request' });
+        step(request, response, body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    await database?.close();
+    await drop?.();
+  });
+
+  beforeEach(async () => {
+    script = [];
+    received = [];
+    recorded = [];
+    instanceId = randomUUID();
+    await budget.configure(instanceId, { requestsPerMinute: 60_000, headroomPercent: 10 });
+    usage = new UsageRecorder(async (id, requests, throttled) => void recorded.push({ instanceId: id, requests, throttled }), 60_000);
+  });
+
+  afterEach(async () => {
+    await usage.close();
+  });
+
+  const client = (maxAttempts = 4) =>
+    new BudgetedProviderHttp({
+      instanceId,
+      endpoint,
+      headers: { authorization: 'Bearer test-token' },
+      priority: 'periodic',
+      budget,
+      usage,
+      parseThrottle: parseSimulatorThrottle,
+      maxAttempts,
+      backoffMs: 5,
+    });
+
+  /** What the usage sink was told, summed, once the recorder has flushed. */
+  const usageTotals = async () => {
+    await usage.flush();
+    expect(recorded.every((entry) => entry.instanceId === instanceId)).toBe(true);
+    return { requests: recorded.reduce((n, e) => n + e.requests, 0), throttled: recorded.reduce((n, e) => n + e.throttled, 0) };
+  };
+
+  it('answers a 200 with its JSON parsed, sending the path under the endpoint, the query, the credentials and the body', async () => {
+    script = [json(200, { users: [{ id: 'u-1' }], next: null }), json(201, { id: 'g-1' })];
+    const list = await client().request({ method: 'GET', path: '/v1/users', query: { limit: 2, cursor: undefined } });
+    expect(list.status).toBe(200);
+    expect(list.body).toEqual({ users: [{ id: 'u-1' }], next: null });
+    const created = await client().request({ method: 'POST', path: '/v1/groups', body: { name: 'Sales' } });
+    expect(created).toMatchObject({ status: 201, body: { id: 'g-1' } });
+
+    expect(received.map(({ method, url }) => `${method} ${url}`)).toEqual(['GET /api/v1/users?limit=2', 'POST /api/v1/groups']);
+    expect(received[0]?.authorization).toBe('Bearer test-token');
+    expect(received[1]).toMatchObject({ contentType: 'application/json', body: '{"name":"Sales"}' });
+    expect(await usageTotals()).toEqual({ requests: 2, throttled: 0 });
+  });
+
+  it('retries a 503 and succeeds', async () => {
+    script = [json(503, { message: 'Service Unavailable' }), json(200, { ok: true })];
+    const response = await client().request({ method: 'GET', path: '/v1/users' });
+    expect(response.body).toEqual({ ok: true });
+    expect(received).toHaveLength(2);
+    expect(await usageTotals()).toEqual({ requests: 2, throttled: 0 });
+  });
+
+  it('retries a dropped connection and succeeds', async () => {
+    script = [hangUp, json(200, { ok: true })];
+    const response = await client().request({ method: 'GET', path: '/v1/users' });
+    expect(response.body).toEqual({ ok: true });
+    expect(received).toHaveLength(2);
+    expect(await usageTotals()).toEqual({ requests: 2, throttled: 0 });
+  });
+
+  it('waits out a 429 Retry-After through the budget, then succeeds, counting one throttled request', async () => {
+    script = [json(429, { message: 'Too Many Requests' }, { 'retry-after': '1' }), json(200, { ok: true })];
+    const response = await client().request({ method: 'GET', path: '/v1/users' });
+    expect(response.body).toEqual({ ok: true });
+    expect(received).toHaveLength(2);
+    expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(await usageTotals()).toEqual({ requests: 2, throttled: 1 });
+  });
+
+  it('turns 401 and 403 into a CredentialError, without retrying', async () => {
+    script = [json(401, { error: 'invalid_token' }), json(403, { message: 'Missing scope: audit.read' })];
+    await expect(client().request({ method: 'GET', path: '/v1/users' })).rejects.toSatisfy(
+      (error) => error instanceof CredentialError && error.status === 401 && error.message.includes('invalid_token'),
+    );
+    await expect(client().request({ method: 'GET', path: '/v1/audit' })).rejects.toSatisfy(
+      (error) => error instanceof CredentialError && error.status === 403 && error.message.includes('Missing scope: audit.read'),
+    );
+    expect(received).toHaveLength(2);
+  });
+
+  it("turns a 404 into a PermanentError carrying the provider's message", async () => {
+    script = [json(404, { message: 'User u-9 does not exist' })];
+    const failure = client().request({ method: 'GET', path: '/v1/users/u-9' });
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toMatchObject({ status: 404, message: 'User u-9 does not exist', transient: false });
+    expect(received).toHaveLength(1);
+  });
+
+  it('turns a 410 into a CursorExpiredError', async () => {
+    script = [json(410, { message: 'The delta cursor has expired' })];
+    const failure = client().request({ method: 'GET', path: '/v1/files/delta', query: { cursor: 'c-1' } });
+    await expect(failure).rejects.toBeInstanceOf(CursorExpiredError);
+    await expect(failure).rejects.toMatchObject({ status: 410, message: expect.stringContaining('The delta cursor has expired') });
+    expect(received).toHaveLength(1);
+  });
+
+  it('gives up on a 503 that outlasts maxAttempts with a TransientError', async () => {
+    script = Array.from({ length: 5 }, () => json(503, { message: 'Service Unavailable' }));
+    const failure = client(3).request({ method: 'GET', path: '/v1/users' });
+    await expect(failure).rejects.toBeInstanceOf(TransientError);
+    await expect(failure).rejects.toMatchObject({ status: 503, message: expect.stringContaining('Service Unavailable'), transient: true });
+    expect(received).toHaveLength(3);
+    expect(await usageTotals()).toEqual({ requests: 3, throttled: 0 });
+  });
+});
