@@ -1,7 +1,10 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { mapRow, mapRows, type DbRow } from '../shared/database.js';
 import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../shared/pagination.js';
+import { newId } from '../shared/ids.js';
 import { Detection, DetectionStatus } from './detection.entity.js';
+import { EventKind } from './event-log.entity.js';
+import { EventLogService } from './event-log.service.js';
 import { SEVERITY_ORDER, Severity } from './policy.entity.js';
 
 /** A new detection, as policy evaluation raises it. */
@@ -46,15 +49,37 @@ export class DetectionService {
     return this.em.getKnex();
   }
 
+  /** Stores a new detection and its event-log entry in one transaction (subscribers see it at commit). */
   async raise(draft: DetectionDraft): Promise<Detection> {
-    const detection = this.em.create(Detection, {
-      ...draft,
-      activityIds: [...(draft.activityIds ?? [])],
-      evidence: draft.evidence ?? {},
-      detectedAt: draft.detectedAt ?? new Date(),
+    return this.knex.transaction(async (trx) => {
+      const [row] = await trx(DETECTION)
+        .insert({
+          id: newId(),
+          policy_id: draft.policyId,
+          severity: draft.severity,
+          title: draft.title,
+          description: draft.description,
+          status: DetectionStatus.OPEN,
+          instance_id: draft.instanceId,
+          account_id: draft.accountId ?? null,
+          file_id: draft.fileId ?? null,
+          app_permission_id: draft.appPermissionId ?? null,
+          activity_ids: [...(draft.activityIds ?? [])],
+          subject_key: draft.subjectKey ?? null,
+          evidence: JSON.stringify(draft.evidence ?? {}),
+          detected_at: draft.detectedAt ?? new Date(),
+          updated_at: new Date(),
+        })
+        .returning('*');
+      const detection = mapRow(this.em, Detection, row);
+      await new EventLogService(this.knex).append(trx, {
+        kind: EventKind.DETECTION,
+        entityId: detection.id,
+        instanceId: detection.instanceId,
+        attributes: { severity: detection.severity, status: detection.status, policyId: detection.policyId },
+      });
+      return detection;
     });
-    await this.em.persistAndFlush(detection);
-    return detection;
   }
 
   /** Sets a detection's status (with an analyst's comment); answers null for an unknown id. */

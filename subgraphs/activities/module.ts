@@ -1,17 +1,20 @@
 import type { DatabaseOptions } from '../shared/database.js';
 import { Activity } from './activity.entity.js';
 import { Detection } from './detection.entity.js';
+import { EventLogEntry } from './event-log.entity.js';
 import { GovernanceAction } from './governance-action.entity.js';
 import { Migration20261126000300 } from './migrations/Migration20261126000300.js';
 import { Migration20261126100300 } from './migrations/Migration20261126100300.js';
+import { Migration20261126120000 } from './migrations/Migration20261126120000.js';
 import { Policy } from './policy.entity.js';
 
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const activitiesModule = {
   schema: 'activities',
-  entities: [Activity, Policy, Detection, GovernanceAction],
+  entities: [Activity, Policy, Detection, GovernanceAction, EventLogEntry],
   migrations: [
     { name: 'Migration20261126000300', class: Migration20261126000300 },
     { name: 'Migration20261126100300', class: Migration20261126100300 },
+    { name: 'Migration20261126120000', class: Migration20261126120000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;
