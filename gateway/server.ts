@@ -12,6 +12,8 @@ import type { GatewayContext } from './context.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
 import { depthLimit } from './limits.js';
 import { checkSubgraphs } from './readiness.js';
+import type { SubscriptionExecutor } from './subscriptions/executor.js';
+import { startSubscriptionServer } from './subscriptions/server.js';
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -28,12 +30,15 @@ export interface GatewayServer {
   readonly url: string;
   readonly port: number;
   readonly dedup: DedupStats;
+  /** The subscription executor (its stats tell how many upstreams and subscribers are open). */
+  readonly subscriptions: SubscriptionExecutor;
   stop(): Promise<void>;
 }
 
 /**
- * Serves the supergraph at `/graphql` with @apollo/gateway on the static supergraph; `/healthz`
- * answers while the process is alive and `/readyz` when every subgraph and its database answer.
+ * Serves the supergraph at `/graphql` with @apollo/gateway on the static supergraph (queries and
+ * mutations over HTTP, subscriptions over graphql-ws on the same path); `/healthz` answers while the
+ * process is alive and `/readyz` when every subgraph and its database answer.
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
   const { config, subgraphUrls } = options;
@@ -79,6 +84,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   );
   app.use(jsonErrorHandler);
 
+  const subscriptions = startSubscriptionServer({
+    httpServer,
+    config,
+    verify,
+    supergraphSdl: options.supergraphSdl,
+    subgraphUrls,
+    dataSources: Object.fromEntries(sources.map((s) => [s.name, s])),
+  });
   const port = await listen(httpServer, options.port, config.HOST);
   const url = localUrl(config.HOST, port);
   logger.info({ url }, 'gateway listening');
@@ -86,9 +99,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   return {
     url,
     port,
+    subscriptions: subscriptions.executor,
     get dedup() {
       return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), { sent: 0, shared: 0 });
     },
-    stop: () => (stopping ??= apollo.stop()),
+    stop: () =>
+      (stopping ??= (async () => {
+        await subscriptions.close();
+        await apollo.stop();
+      })()),
   };
 }

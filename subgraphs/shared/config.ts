@@ -52,6 +52,13 @@ const ConfigSchema = z
     /** Where the demo's simulated provider listens (0: a free one). */
     SIMULATOR_PORT: port.default(0),
     QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+    /** Gateway websocket limits: open connections, subscriptions per connection, connection_init wait, keep-alive ping. */
+    GATEWAY_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100_000).default(5_000),
+    GATEWAY_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(50),
+    GATEWAY_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    GATEWAY_WS_PING_MS: z.coerce.number().int().min(1_000).max(300_000).default(15_000),
+    /** Events a gateway subscriber may have waiting before it is closed as too slow. */
+    GATEWAY_SUBSCRIBER_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   })
   .refine((c) => !(c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL), {
     message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both',

@@ -1,0 +1,83 @@
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { print, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { GatewayContext } from '../context.js';
+import { makeResumable } from './document.js';
+import { SubscriptionPlanner } from './planner.js';
+import { SubscriberQueue } from './queue.js';
+import { Upstream } from './upstream.js';
+
+export interface ExecutorOptions {
+  readonly supergraphSdl: string;
+  /** Subgraph HTTP URLs by name; their graphql-ws URLs are derived (ws:// on the same path). */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+  /** Events a subscriber may have waiting before it is closed as too slow. */
+  readonly queueLimit: number;
+}
+
+/**
+ * Runs subscriptions through the federated graph: the operation is planned by the gateway's query
+ * planner, its primary fetch opened on the owning subgraph over graphql-ws, and each event completed
+ * by the plan's entity fetches. Identical subscriptions (operation, variables, role, starting cursor)
+ * share one upstream and one completion per event.
+ */
+export class SubscriptionExecutor {
+  private readonly planner: SubscriptionPlanner;
+  private readonly upstreams = new Map<string, Upstream>();
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.planner = new SubscriptionPlanner(options.supergraphSdl);
+  }
+
+  /** The API schema clients' documents are validated against. */
+  get schema() {
+    return this.planner.schema;
+  }
+
+  /** How many upstream subscriptions and client subscriptions are open (for tests and metrics). */
+  stats(): { upstreams: number; subscribers: number } {
+    let subscribers = 0;
+    for (const upstream of this.upstreams.values()) subscribers += upstream.size;
+    return { upstreams: this.upstreams.size, subscribers };
+  }
+
+  subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+    const context = args.contextValue as GatewayContext;
+    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+    const operationName = args.operationName ?? undefined;
+    const resumable = makeResumable(args.document, operationName, variables);
+    const key = JSON.stringify([print(resumable.document), operationName ?? null, variables, context.principal.role, resumable.initialAfter]);
+    let upstream = this.upstreams.get(key);
+    if (!upstream) {
+      const planned = this.planner.plan(resumable.document, operationName);
+      const url = this.options.subgraphUrls[planned.primary.serviceName];
+      if (!url) throw new Error(`No URL for subgraph "${planned.primary.serviceName}"`);
+      const created: Upstream = new Upstream({
+        planner: this.planner,
+        planned,
+        document: resumable.document,
+        operationName,
+        variables,
+        rootKey: resumable.rootKey,
+        initialAfter: resumable.initialAfter,
+        url: url.replace(/^http/, 'ws'),
+        dataSources: this.options.dataSources,
+        context,
+        onEmpty: () => {
+          if (this.upstreams.get(key) === created) this.upstreams.delete(key);
+        },
+      });
+      upstream = created;
+      this.upstreams.set(key, upstream);
+    }
+    const target = upstream;
+    const queue: SubscriberQueue = new SubscriberQueue(this.options.queueLimit, () => target.remove(queue));
+    target.add(queue);
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
+    this.upstreams.clear();
+  }
+}

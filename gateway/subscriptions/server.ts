@@ -1,0 +1,152 @@
+import type http from 'node:http';
+import type { GraphQLDataSource } from '@apollo/gateway';
+import { GraphQLError, parse, validate, type ExecutionArgs } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { roleAtLeast, type Principal, type TokenVerifier } from '../../subgraphs/shared/auth.js';
+import type { Config } from '../../subgraphs/shared/config.js';
+import { appError, ErrorCode } from '../../subgraphs/shared/errors.js';
+import { logger } from '../../subgraphs/shared/logger.js';
+import { SubscriptionExecutor } from './executor.js';
+
+/** Close codes the gateway's websocket uses besides graphql-ws's own. */
+export const WS_CLOSE = {
+  /** The token expired while connected (or was refused at connection_init: graphql-ws's 4403). */
+  FORBIDDEN: CloseCode.Forbidden,
+  /** Too many open connections: try again later. */
+  TRY_AGAIN_LATER: 1013,
+} as const;
+
+export interface SubscriptionServerOptions {
+  readonly httpServer: http.Server;
+  readonly config: Config;
+  readonly verify: TokenVerifier;
+  readonly supergraphSdl: string;
+  readonly subgraphUrls: Readonly<Record<string, string>>;
+  readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+}
+
+interface ConnectionState {
+  principal?: Principal;
+  authorization?: string;
+  subscriptions: number;
+  expiry?: NodeJS.Timeout;
+}
+
+/**
+ * graphql-ws (subprotocol graphql-transport-ws) on the gateway's HTTP server at `/graphql`. The
+ * token comes in connection_init as `{ authorization: "Bearer <jwt>" }`; analyst or above; it is
+ * re-checked at every subscribe and the socket is closed with 4403 when it expires. Limits:
+ * connections, subscriptions per connection, connection_init wait, keep-alive pings.
+ */
+export function startSubscriptionServer(options: SubscriptionServerOptions): { executor: SubscriptionExecutor; close(): Promise<void> } {
+  const { config, verify } = options;
+  const executor = new SubscriptionExecutor({
+    supergraphSdl: options.supergraphSdl,
+    subgraphUrls: options.subgraphUrls,
+    dataSources: options.dataSources,
+    queueLimit: config.GATEWAY_SUBSCRIBER_QUEUE_LIMIT,
+  });
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  const states = new WeakMap<object, ConnectionState>();
+  const stateOf = (extra: unknown) => {
+    const key = extra as object;
+    let state = states.get(key);
+    if (!state) states.set(key, (state = { subscriptions: 0 }));
+    return state;
+  };
+
+  const authenticate = async (payload: Record<string, unknown> | undefined) => {
+    const authorization = typeof payload?.authorization === 'string' ? payload.authorization : typeof payload?.Authorization === 'string' ? payload.Authorization : undefined;
+    const principal = await verify(authorization);
+    if (!roleAtLeast(principal, 'analyst')) throw appError(ErrorCode.FORBIDDEN, `Subscriptions need role analyst or higher; the token has ${principal.role}`);
+    return { principal, authorization: authorization! };
+  };
+
+  const serverCleanup = useServer<Record<string, unknown>, { socket: WebSocket }>(
+    {
+      schema: executorSchema(executor),
+      connectionInitWaitTimeout: config.GATEWAY_WS_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        try {
+          const { principal, authorization } = await authenticate(ctx.connectionParams);
+          const state = stateOf(ctx.extra);
+          state.principal = principal;
+          state.authorization = authorization;
+          if (principal.expiresAt) {
+            const ms = principal.expiresAt * 1000 - Date.now();
+            state.expiry = setTimeout(() => ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+            state.expiry.unref();
+          }
+          return true;
+        } catch (error) {
+          logger.info({ reason: (error as Error).message }, 'websocket connection refused');
+          return false;
+        }
+      },
+      onDisconnect: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
+      onClose: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
+      onSubscribe: async (ctx, _id, payload) => {
+        const state = stateOf(ctx.extra);
+        try {
+          // Re-checked per subscribe: an expired token subscribes no more.
+          const { principal } = await authenticate({ authorization: state.authorization });
+          state.principal = principal;
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : appError(ErrorCode.UNAUTHENTICATED, (error as Error).message)];
+        }
+        if (state.subscriptions >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS) {
+          return [appError(ErrorCode.BAD_USER_INPUT, `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS} subscriptions per connection (GATEWAY_WS_MAX_SUBSCRIPTIONS)`)];
+        }
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
+        const schema = executor.schema;
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        const operation = document.definitions.find((d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName));
+        if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
+          return [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST')];
+        }
+        state.subscriptions += 1;
+        return {
+          schema,
+          document,
+          variableValues: payload.variables ?? {},
+          operationName: payload.operationName ?? undefined,
+          contextValue: { principal: state.principal!, authorization: state.authorization! },
+        } satisfies ExecutionArgs;
+      },
+      onComplete: (ctx) => {
+        const state = stateOf(ctx.extra);
+        state.subscriptions = Math.max(0, state.subscriptions - 1);
+      },
+      subscribe: (args) => executor.subscribe(args),
+      execute: () => ({ errors: [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket')] }),
+    },
+    wss,
+    config.GATEWAY_WS_PING_MS,
+  );
+
+  wss.on('connection', (socket) => {
+    if (wss.clients.size > config.GATEWAY_WS_MAX_CONNECTIONS) socket.close(WS_CLOSE.TRY_AGAIN_LATER, 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)');
+  });
+
+  return {
+    executor,
+    close: async () => {
+      for (const client of wss.clients) client.terminate();
+      await serverCleanup.dispose();
+      await executor.close();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+function executorSchema(executor: SubscriptionExecutor) {
+  return executor.schema;
+}
