@@ -4,10 +4,16 @@ import type { Activity } from './activity.entity.js';
 import { ActivityService, type ActivityFilter } from './activity.service.js';
 import type { Detection } from './detection.entity.js';
 import { DetectionService } from './detection.service.js';
+import type { EventStream } from './event-stream.js';
 import type { GovernanceAction } from './governance-action.entity.js';
 import { GovernanceService } from './governance.service.js';
 import type { Policy } from './policy.entity.js';
 import { PolicyService } from './policy.service.js';
+
+/** The activities subgraph's context: the shared one plus the process's event stream (for subscriptions). */
+export interface ActivitiesContext extends SubgraphContext {
+  readonly events: EventStream;
+}
 
 export const services = {
   activity: (ctx: SubgraphContext) => new ActivityService(ctx.em),

@@ -1,6 +1,8 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { mapRow, mapRows, type DbRow } from '../shared/database.js';
 import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../shared/pagination.js';
+import { EventKind } from './event-log.entity.js';
+import { EventLogService } from './event-log.service.js';
 import { GovernanceAction, GovernanceActionType, GovernanceStatus } from './governance-action.entity.js';
 
 /** A governance request, as a mutation or a policy makes it. */
@@ -43,11 +45,19 @@ export class GovernanceService {
     return this.em.getKnex();
   }
 
-  /** Records a requested action as PENDING. */
+  /** Records a requested action as PENDING, with its event-log entry in the same transaction. */
   async record(request: GovernanceRequest): Promise<GovernanceAction> {
-    const action = this.em.create(GovernanceAction, { ...request });
-    await this.em.persistAndFlush(action);
-    return action;
+    return this.em.transactional(async (em) => {
+      const action = em.create(GovernanceAction, { ...request });
+      await em.flush();
+      await new EventLogService(this.knex).append(em.getTransactionContext<Knex.Transaction>()!, {
+        kind: EventKind.GOVERNANCE,
+        entityId: action.id,
+        instanceId: action.instanceId,
+        attributes: { type: action.type, status: action.status },
+      });
+      return action;
+    });
   }
 
   async byIds(ids: readonly string[]): Promise<GovernanceAction[]> {

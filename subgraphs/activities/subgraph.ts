@@ -7,6 +7,8 @@ import { DetectionResolver } from './detection.resolver.js';
 import { GovernanceActionResolver } from './governance-action.resolver.js';
 import { activitiesModule } from './module.js';
 import { PolicyResolver } from './policy.resolver.js';
+import { startActivitiesRuntime } from './runtime.js';
+import { SubscriptionResolver } from './subscription.resolver.js';
 
 /** The activities subgraph: the audit trail, policies, detections and the governance log. */
 export const activitiesSubgraph: SubgraphDefinition = {
@@ -14,7 +16,7 @@ export const activitiesSubgraph: SubgraphDefinition = {
   module: activitiesModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [ActivityResolver, ActorResolver, PolicyResolver, DetectionResolver, GovernanceActionResolver],
+      resolvers: [ActivityResolver, ActorResolver, PolicyResolver, DetectionResolver, GovernanceActionResolver, SubscriptionResolver],
       referenceResolvers: {
         Activity: (ref, ctx: SubgraphContext) => loaders.activity(ctx).load(ref.id),
         Detection: (ref, ctx: SubgraphContext) => loaders.detection(ctx).load(ref.id),
@@ -22,4 +24,5 @@ export const activitiesSubgraph: SubgraphDefinition = {
         Account: (ref) => ({ id: ref.id }),
       },
     }),
+  start: startActivitiesRuntime,
 };

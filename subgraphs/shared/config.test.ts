@@ -30,6 +30,8 @@ describe('loadConfig', () => {
       DB_POOL_MAX: 10,
       DEMO: true,
       QUERY_MAX_DEPTH: 12,
+      EVENT_LOG_RETENTION_DAYS: 7,
+      SUBSCRIPTION_QUEUE_LIMIT: 1000,
     });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.AUTH_JWT_SECRET).toBeUndefined();

@@ -52,6 +52,10 @@ const ConfigSchema = z
     /** Where the demo's simulated provider listens (0: a free one). */
     SIMULATOR_PORT: port.default(0),
     QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+    /** Event-log entries older than this many days are pruned (subscribers cannot resume from before). */
+    EVENT_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+    /** Events one subscription may have waiting; beyond it the subscription ends with SUBSCRIBER_TOO_SLOW. */
+    SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(1000),
     /** Gateway websocket limits: open connections, subscriptions per connection, connection_init wait, keep-alive ping. */
     GATEWAY_WS_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100_000).default(5_000),
     GATEWAY_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(50),

@@ -11,6 +11,8 @@ export const ErrorCode = {
   PROVIDER_ERROR: 'PROVIDER_ERROR',
   /** The gateway could not reach a subgraph (down, restarting, or timing out). */
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
+  /** A subscription fell too far behind and was ended; subscribe again with `after` = the last cursor received. */
+  SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,12 +2,26 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
-import { buildSchema, createResolversMap, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, createResolversMap, type NonEmptyArray, type PubSub } from 'type-graphql';
 import { authChecker } from './auth.js';
 import { scalarsMap } from './scalars.js';
 
 const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible"])';
+
+/**
+ * type-graphql refuses to build a schema with `@Subscription` fields unless a PubSub is given, even
+ * when every field brings its own `subscribe` (ours do: they read the event log). Topics are not used
+ * here, so this one refuses them loudly instead of silently never delivering.
+ */
+const NO_TOPICS: PubSub = {
+  publish: () => {
+    throw new Error('Topic-based PubSub is not used: give @Subscription a `subscribe` function');
+  },
+  subscribe: () => {
+    throw new Error('Topic-based PubSub is not used: give @Subscription a `subscribe` function');
+  },
+};
 
 /** Reference resolvers by entity type name: `(representation, context) => entity | null`. */
 export type ReferenceResolvers = Record<string, (reference: { id: string }, context: never) => unknown>;
@@ -42,6 +56,7 @@ export async function buildFederatedSchema(options: FederatedSchemaOptions): Pro
     orphanedTypes: options.orphanedTypes,
     scalarsMap,
     authChecker,
+    pubSub: NO_TOPICS,
     validate: false,
     skipCheck: true,
   });

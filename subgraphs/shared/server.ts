@@ -4,13 +4,22 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import type { GraphQLSchema } from 'graphql';
-import { createTokenVerifier } from './auth.js';
+import { createTokenVerifier, type Principal } from './auth.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
 import type { Database } from './database.js';
 import { formatError } from './errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
+import { serveSubscriptions, type SubscriptionServer } from './subscriptions.js';
+
+/** What a subgraph runs beside its server while it serves: a LISTEN connection, timers... */
+export interface SubgraphRuntime {
+  /** Counters for tests and diagnostics, e.g. open subscribers. */
+  stats?(): Readonly<Record<string, number>>;
+  /** Called once the server takes no more requests, before the database closes. */
+  stop(): Promise<void>;
+}
 
 export interface SubgraphServerOptions<C extends SubgraphContext = SubgraphContext> {
   /** The subgraph's name as the supergraph knows it: `accounts`, `activities`, ... */
@@ -22,6 +31,9 @@ export interface SubgraphServerOptions<C extends SubgraphContext = SubgraphConte
   readonly port: number;
   /** Adds the subgraph's own members to each request's context. */
   readonly extendContext?: (base: SubgraphContext) => C;
+  /** Also serve graphql-ws subscriptions on `/graphql` (only subgraphs with a Subscription type). */
+  readonly subscriptions?: boolean;
+  readonly runtime?: SubgraphRuntime;
 }
 
 /** A running subgraph: where it answers, its database, and stop() (drains requests, closes the pool). */
@@ -30,12 +42,15 @@ export interface SubgraphServer {
   readonly url: string;
   readonly port: number;
   readonly db: Database;
+  /** Open websockets plus the runtime's counters (see {@link SubgraphRuntime.stats}). */
+  stats(): Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 /**
  * Serves one subgraph over HTTP: `POST /graphql` (every request needs a valid token),
- * `GET /healthz` (alive) and `GET /readyz` (the database answers).
+ * `GET /healthz` (alive) and `GET /readyz` (the database answers); with `subscriptions`, graphql-ws
+ * on the same path. stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
  */
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
@@ -62,16 +77,19 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       res.status(503).json({ status: 'unready', subgraph: name, database: (error as Error).message });
     }
   });
+  const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
   app.use(
     '/graphql',
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const authorization = req.headers.authorization ?? '';
-        const principal = await verify(authorization || undefined);
-        return extend({ principal, authorization, em: db.fork(), loaders: new Map() });
+        return context(await verify(authorization || undefined), authorization);
       },
     }),
   );
+  const subscriptions: SubscriptionServer | undefined = options.subscriptions
+    ? serveSubscriptions({ httpServer, path: '/graphql', schema: options.schema, verify, context })
+    : undefined;
   app.use(jsonErrorHandler);
 
   const port = await listen(httpServer, options.port, config.HOST);
@@ -83,9 +101,12 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     url,
     port,
     db,
+    stats: () => ({ webSockets: subscriptions?.sockets() ?? 0, ...options.runtime?.stats?.() }),
     stop: () =>
       (stopping ??= (async () => {
+        await subscriptions?.close();
         await apollo.stop();
+        await options.runtime?.stop();
         await db.close();
       })()),
   };

@@ -1,9 +1,24 @@
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
-import { openDatabase, type DatabaseOptions } from './database.js';
+import { openDatabase, type Database, type DatabaseOptions } from './database.js';
 import type { FederatedSchema } from './federation.js';
 import { logger } from './logger.js';
-import { startSubgraphServer, type SubgraphServer } from './server.js';
+import { startSubgraphServer, type SubgraphRuntime, type SubgraphServer } from './server.js';
+
+/** What a subgraph's runtime is started with. */
+export interface SubgraphResources {
+  readonly db: Database;
+  readonly config: Config;
+  readonly databaseUrl: string;
+}
+
+/** A subgraph's process-wide parts, started once its database is open. */
+export interface StartedRuntime extends SubgraphRuntime {
+  /** Adds members to every request's context (and every subscription event's). */
+  readonly extendContext?: (base: SubgraphContext) => SubgraphContext;
+  /** Serve graphql-ws subscriptions on `/graphql`. */
+  readonly subscriptions?: boolean;
+}
 
 /** Everything needed to build, compose and run one subgraph. */
 export interface SubgraphDefinition {
@@ -14,6 +29,8 @@ export interface SubgraphDefinition {
   readonly buildSchema: () => Promise<FederatedSchema>;
   /** The subgraph's own context members, built once per process from the config. */
   readonly context?: (config: Config) => (base: SubgraphContext) => SubgraphContext;
+  /** Starts what runs beside the server (LISTEN connections, timers); stopped after the server. */
+  readonly start?: (resources: SubgraphResources) => Promise<StartedRuntime>;
 }
 
 export interface StartSubgraphOptions {
@@ -25,18 +42,25 @@ export interface StartSubgraphOptions {
 
 /** Opens the subgraph's schema (migrating it), builds its GraphQL schema and serves it. */
 export async function startSubgraph(definition: SubgraphDefinition, options: StartSubgraphOptions): Promise<SubgraphServer> {
-  const db = await openDatabase({ ...definition.module, url: options.databaseUrl, poolMax: options.config.DB_POOL_MAX });
+  const { config, databaseUrl } = options;
+  const db = await openDatabase({ ...definition.module, url: databaseUrl, poolMax: config.DB_POOL_MAX });
+  let runtime: StartedRuntime | undefined;
   try {
     const { schema } = await definition.buildSchema();
+    runtime = await definition.start?.({ db, config, databaseUrl });
+    const extensions = [definition.context?.(config), runtime?.extendContext].filter((e) => e !== undefined);
     return await startSubgraphServer({
       name: definition.name,
       schema,
       db,
-      config: options.config,
+      config,
       port: options.port,
-      extendContext: definition.context?.(options.config),
+      extendContext: (base) => extensions.reduce((context, extend) => extend(context), base),
+      subscriptions: runtime?.subscriptions,
+      runtime,
     });
   } catch (error) {
+    await runtime?.stop();
     await db.close();
     throw error;
   }

@@ -1,0 +1,103 @@
+import { Arg, Authorized, Field, ObjectType, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { badInput } from '../shared/errors.js';
+import type { ActivitiesContext } from './context.js';
+import { Detection } from './detection.entity.js';
+import { DetectionFilterInput, readDetectionFilter } from './detection.resolver.js';
+import type { DetectionFilter } from './detection.service.js';
+import { EventKind } from './event-log.entity.js';
+import type { LoggedEvent } from './event-log.service.js';
+import type { DeliveredEvent } from './event-subscriber.js';
+import { GovernanceAction } from './governance-action.entity.js';
+import { GovernanceFilterInput, readGovernanceFilter } from './governance-action.resolver.js';
+import type { GovernanceFilter } from './governance.service.js';
+import { SEVERITY_ORDER, type Severity } from './policy.entity.js';
+
+const CURSOR_DOC = 'Pass as `after` to resume right after this event.';
+const AFTER_DOC =
+  'The cursor of the last event received: the events since then are replayed in order, then live ones follow, none lost. Without it, live events from now on.';
+
+@ObjectType({ description: 'A detection raised, with the cursor to resume after it.' })
+export class DetectionEvent {
+  @Field({ description: CURSOR_DOC })
+  cursor!: string;
+
+  @Field(() => Detection)
+  detection!: Detection;
+}
+
+@ObjectType({ description: 'A governance action recorded, with the cursor to resume after it.' })
+export class GovernanceEvent {
+  @Field({ description: CURSOR_DOC })
+  cursor!: string;
+
+  @Field(() => GovernanceAction)
+  action!: GovernanceAction;
+}
+
+/** Checks `after`: an event cursor is a decimal integer, as the `cursor` field gives it. */
+export function parseEventCursor(after: string | null | undefined): bigint | undefined {
+  if (after === null || after === undefined) return undefined;
+  if (!/^\d{1,19}$/.test(after)) throw badInput('after', `"${after.slice(0, 64)}" is not an event cursor (send the "cursor" of an event received before)`);
+  return BigInt(after);
+}
+
+/** Whether a detection's log entry matches `filter` (on the attributes recorded when it was raised). */
+export const matchesDetection =
+  (filter: DetectionFilter) =>
+  (event: LoggedEvent): boolean => {
+    const { severity, status, policyId } = event.attributes;
+    if (filter.instanceId !== undefined && event.instanceId !== filter.instanceId) return false;
+    if (filter.status !== undefined && status !== filter.status) return false;
+    if (filter.policyId !== undefined && policyId !== filter.policyId) return false;
+    if (filter.severityAtLeast === undefined) return true;
+    return SEVERITY_ORDER.indexOf(severity as Severity) >= SEVERITY_ORDER.indexOf(filter.severityAtLeast);
+  };
+
+/** Whether a governance action's log entry matches `filter`. */
+export const matchesGovernance =
+  (filter: GovernanceFilter) =>
+  (event: LoggedEvent): boolean =>
+    (filter.instanceId === undefined || event.instanceId === filter.instanceId) &&
+    (filter.type === undefined || event.attributes.type === filter.type) &&
+    (filter.status === undefined || event.attributes.status === filter.status);
+
+interface StreamArgs<F> {
+  readonly filter?: F | null;
+  readonly after?: string | null;
+}
+type SubscribeData<F> = SubscribeResolverData<unknown, StreamArgs<F>, ActivitiesContext>;
+
+/**
+ * The live streams, fed by the event log (see EventStream). A subscriber that falls more than
+ * SUBSCRIPTION_QUEUE_LIMIT events behind ends with SUBSCRIBER_TOO_SLOW and resumes with `after`.
+ */
+@Resolver()
+export class SubscriptionResolver {
+  @Authorized('analyst')
+  @Subscription(() => DetectionEvent, {
+    description: 'Detections as they are raised.',
+    subscribe: ({ args, context }: SubscribeData<DetectionFilterInput>) =>
+      context.events.subscribe<Detection>(EventKind.DETECTION, matchesDetection(readDetectionFilter(args.filter)), parseEventCursor(args.after)),
+  })
+  detectionRaised(
+    @Root() event: DeliveredEvent<Detection>,
+    @Arg('filter', () => DetectionFilterInput, { nullable: true }) _filter?: DetectionFilterInput | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DOC }) _after?: string | null,
+  ): DetectionEvent {
+    return { cursor: event.cursor, detection: event.entity };
+  }
+
+  @Authorized('analyst')
+  @Subscription(() => GovernanceEvent, {
+    description: 'Governance actions as they are recorded.',
+    subscribe: ({ args, context }: SubscribeData<GovernanceFilterInput>) =>
+      context.events.subscribe<GovernanceAction>(EventKind.GOVERNANCE, matchesGovernance(readGovernanceFilter(args.filter)), parseEventCursor(args.after)),
+  })
+  governanceResult(
+    @Root() event: DeliveredEvent<GovernanceAction>,
+    @Arg('filter', () => GovernanceFilterInput, { nullable: true }) _filter?: GovernanceFilterInput | null,
+    @Arg('after', () => String, { nullable: true, description: AFTER_DOC }) _after?: string | null,
+  ): GovernanceEvent {
+    return { cursor: event.cursor, action: event.entity };
+  }
+}

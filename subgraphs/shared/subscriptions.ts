@@ -1,0 +1,143 @@
+import type http from 'node:http';
+import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { CloseCode, type Context } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Principal, TokenVerifier } from './auth.js';
+import type { SubgraphContext } from './context.js';
+import { formatError } from './errors.js';
+
+/** How long stop() lets clients answer the close handshake before dropping their sockets. */
+const CLOSE_GRACE_MS = 1_000;
+/** The largest message a client may send (a subscribe carries one operation). */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** setTimeout's ceiling; tokens living longer are not timed out by this process. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface SubscriptionServerOptions<C extends SubgraphContext> {
+  readonly httpServer: http.Server;
+  /** The same path as the HTTP endpoint: `/graphql`. */
+  readonly path: string;
+  readonly schema: GraphQLSchema;
+  readonly verify: TokenVerifier;
+  /** Builds a fresh context: one for the subscribe call, then one per event, so that no cache outlives an event. */
+  readonly context: (principal: Principal, authorization: string) => C;
+}
+
+/** graphql-ws on a subgraph's HTTP server: how many sockets are open, and close(). */
+export interface SubscriptionServer {
+  sockets(): number;
+  /** Closes every socket (1001 Going away; dropped after a short grace) and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+interface Caller {
+  readonly principal: Principal;
+  readonly authorization: string;
+  readonly expiry?: NodeJS.Timeout;
+}
+
+/** Close reasons are limited to 123 bytes by the WebSocket protocol. */
+const reason = (text: string) => (text.length > 120 ? `${text.slice(0, 117)}...` : text);
+
+/**
+ * Serves graphql-ws (subprotocol `graphql-transport-ws`) on the subgraph's HTTP server and path.
+ * The token comes in the `connection_init` payload as `{ authorization: "Bearer <jwt>" }` (the
+ * gateway forwards its client's). Close codes: 4401 when it is missing or invalid, 4403 when it
+ * expires while connected, 1001 when the subgraph stops; graphql-ws's own 4400 (bad message),
+ * 4406 (subprotocol) and 4408 (no connection_init within 3 s). Roles are checked per field by the
+ * schema (`@Authorized`), answering FORBIDDEN. Errors are formatted like HTTP answers (formatError).
+ */
+export function serveSubscriptions<C extends SubgraphContext>(options: SubscriptionServerOptions<C>): SubscriptionServer {
+  const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: MAX_MESSAGE_BYTES });
+  const callers = new WeakMap<Context<Record<string, unknown>, Extra>, Caller>();
+  const server = useServer<Record<string, unknown>>(
+    {
+      schema: options.schema,
+      onConnect: async (ctx) => {
+        const { socket } = ctx.extra;
+        const authorization = ctx.connectionParams?.authorization;
+        if (typeof authorization !== 'string' || authorization === '') {
+          socket.close(CloseCode.Unauthorized, 'Unauthorized: send { "authorization": "Bearer <token>" } in connection_init');
+          return false;
+        }
+        let principal: Principal;
+        try {
+          principal = await options.verify(authorization);
+        } catch (error) {
+          socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${(error as Error).message}`));
+          return false;
+        }
+        const expiry =
+          principal.expiresAt === undefined
+            ? undefined
+            : setTimeout(() => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt * 1000 - Date.now()))).unref();
+        callers.set(ctx, { principal, authorization, expiry });
+        return true;
+      },
+      onClose: (ctx) => {
+        clearTimeout(callers.get(ctx)?.expiry);
+      },
+      context: (ctx) => {
+        const caller = callers.get(ctx)!;
+        return options.context(caller.principal, caller.authorization);
+      },
+      subscribe: async (args) => {
+        const stream = await createSourceEventStream(args);
+        if (!(Symbol.asyncIterator in stream)) return stream;
+        const { principal, authorization } = args.contextValue as C;
+        return executePerEvent(stream, args, () => options.context(principal, authorization));
+      },
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
+      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
+    },
+    wss,
+  );
+  return {
+    sockets: () => wss.clients.size,
+    close: async () => {
+      const sockets = [...wss.clients];
+      const closed = Promise.all(
+        sockets.map((socket) => (socket.readyState === WebSocket.CLOSED ? undefined : new Promise((resolve) => socket.once('close', resolve)))),
+      );
+      for (const socket of sockets) socket.close(1001, 'Going away');
+      const grace = setTimeout(() => sockets.forEach((socket) => socket.terminate()), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(grace);
+      await server.dispose();
+    },
+  };
+}
+
+/**
+ * graphql-js `subscribe` executes every event with the one context of the subscribe call, so its
+ * EntityManager and DataLoaders would cache every event for the subscription's whole life. This
+ * runs each event with a fresh one. Written by hand: `return()` must reach the source at once.
+ */
+function executePerEvent(
+  source: AsyncIterable<unknown>,
+  args: ExecutionArgs,
+  freshContext: () => unknown,
+): AsyncIterableIterator<ExecutionResult> {
+  const events = source[Symbol.asyncIterator]();
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  return {
+    async next() {
+      const event = await events.next();
+      if (event.done) return done;
+      return { done: false, value: await execute({ ...args, rootValue: event.value, contextValue: freshContext() }) };
+    },
+    async return() {
+      await events.return?.();
+      return done;
+    },
+    async throw() {
+      await events.return?.();
+      return done;
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
