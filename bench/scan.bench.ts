@@ -39,7 +39,7 @@ const SettingsSchema = z.object({
   BENCH_EVENTS_PER_USER_PER_DAY: z.coerce.number().min(0).max(1000).default(13),
   /** The provider's limit, requests per minute. */
   BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(6_000),
-  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
+  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   BENCH_DATA_SCAN: flag.default(false),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(1_800),
   /** Pages per listing the raw-simulator baseline reads. */
@@ -141,10 +141,11 @@ class SimulatorThread {
   static start(spec: TenantSpec): Promise<SimulatorThread> {
     const worker = new Worker(new URL(import.meta.url), { workerData: spec });
     return new Promise((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the simulator thread exited (${code}) before it listened`)));
+      const exited = (code: number) => reject(new Error(`the simulator thread exited (${code}) before it listened`));
+      worker.once('error', reject).once('exit', exited);
       worker.once('message', (message: { url: string }) => {
-        worker.removeAllListeners();
+        // Only our own listeners: Worker keeps internal ones (removeAllListeners() would stop its messages).
+        worker.off('error', reject).off('exit', exited);
         resolve(new SimulatorThread(worker, message.url));
       });
     });
@@ -163,7 +164,9 @@ class SimulatorThread {
   unlimit = () => this.ask<void>({ op: 'unlimit' });
 
   async stop(): Promise<void> {
-    await this.ask<void>({ op: 'stop' }).catch(() => undefined);
+    // A thread that no longer answers is terminated all the same.
+    const stopped = this.ask<void>({ op: 'stop' }).catch(() => undefined);
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await this.worker.terminate();
   }
 }
@@ -321,4 +324,225 @@ function printPhase(phase: Phase, expected: Expected, allowedPerSecond: number, 
   );
   console.log(lines.join('\n'));
   return { utilization, throttledShare: all === 0 ? 0 : phase.stats.throttled / all };
+}
+
+/** What the database holds for the instance after the scans. */
+async function storedCounts(db: pg.Client, instanceId: string): Promise<Record<string, number>> {
+  const live = (table: string) => `(select count(*) from ${table} where instance_id = $1 and deleted_at is null)`;
+  const { rows } = await db.query<Record<string, string>>(
+    `select ${live('accounts.account')} as users, ${live('accounts."group"')} as groups,
+            (select count(*) from accounts.group_membership where instance_id = $1) as memberships,
+            ${live('app_permissions.app_permission')} as grants, ${live('files.file')} as files,
+            (select count(*) from files.file where instance_id = $1 and deleted_at is null and last_scanned_at is not null) as scanned_files,
+            (select count(*) from activities.activity where instance_id = $1) as activities,
+            (select count(*) from activities.activity where instance_id = $1 and actor_id is null and actor_external_id is not null) as unlinked_actors,
+            (select count(*) from activities.activity where instance_id = $1 and file_id is null and file_external_id is not null) as unlinked_files`,
+    [instanceId],
+  );
+  return Object.fromEntries(Object.entries(rows[0]!).map(([k, v]) => [k, Number(v)]));
+}
+
+/** The audit window the first activity scan read: its saved watermark is the window's end. */
+async function activityWindow(db: pg.Client, instanceId: string, lagSeconds: number, backfillDays: number): Promise<{ from: number; to: number }> {
+  const { rows } = await db.query<{ cursor: unknown }>(`select cursor from accounts.scan_state where instance_id = $1 and kind = 'ACTIVITIES'`, [instanceId]);
+  const cursor = (typeof rows[0]?.cursor === 'string' ? JSON.parse(rows[0].cursor) : rows[0]?.cursor) as { watermark?: string } | null | undefined;
+  if (!cursor?.watermark) throw new Error('the activity scan saved no watermark');
+  const to = Date.parse(cursor.watermark);
+  // The scan took now - lag as the end and now - backfill days as the start (scheduler/jobs/activities.ts).
+  return { from: to + lagSeconds * 1000 - backfillDays * DAY_MS, to };
+}
+
+/** One sequential client reading the simulator with no limit: ms per request per route. */
+async function rawBaseline(url: string, pageSize: number, maxPages: number, window: { from: number; to: number }, fileIds: readonly string[]) {
+  const headers = { authorization: `Bearer ${TENANT.token}` };
+  const walk = async (route: string, first: string) => {
+    let next: string | null = null;
+    let pages = 0;
+    const started = performance.now();
+    do {
+      const response = await fetch(`${url}${first}${next ? `&pageToken=${encodeURIComponent(next)}` : ''}`, { headers });
+      if (!response.ok) throw new Error(`raw baseline: ${route}: HTTP ${response.status}`);
+      next = ((await response.json()) as { nextPageToken: string | null }).nextPageToken;
+      pages += 1;
+    } while (next && pages < maxPages);
+    return { route, requests: pages, ms: performance.now() - started };
+  };
+  const iso = (t: number) => encodeURIComponent(new Date(t).toISOString());
+  const results = [
+    await walk('users', `/api/v1/users?limit=${pageSize}`),
+    await walk('groups', `/api/v1/groups?limit=${pageSize}`),
+    await walk('audit events', `/api/v1/audit/events?limit=${pageSize}&from=${iso(window.from)}&to=${iso(window.to)}`),
+    await walk('files', `/api/v1/files?limit=${pageSize}`),
+    await walk('oauth grants', `/api/v1/oauth-grants?limit=${pageSize}`),
+  ];
+  const started = performance.now();
+  for (const id of fileIds) {
+    const response = await fetch(`${url}/api/v1/files/${encodeURIComponent(id)}/content`, { headers });
+    if (!response.ok) throw new Error(`raw baseline: content: HTTP ${response.status}`);
+    await response.arrayBuffer();
+  }
+  results.push({ route: 'file content', requests: fileIds.length, ms: performance.now() - started });
+  return results;
+}
+
+async function main(): Promise<number> {
+  const present = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
+  const parsed = SettingsSchema.safeParse(present);
+  if (!parsed.success) {
+    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    return 2;
+  }
+  const settings = parsed.data;
+  const { BENCH_LIMIT: limit, BENCH_PAGE_SIZE: pageSize } = settings;
+  const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
+  const { startStack } = await import('../scripts/stack.js');
+  const { loadConfig } = await import('../subgraphs/shared/config.js');
+  const { signToken } = await import('../subgraphs/shared/auth.js');
+
+  const spec: TenantSpec = {
+    ...TENANT,
+    users: settings.BENCH_USERS,
+    groups: settings.BENCH_GROUPS,
+    files: settings.BENCH_FILES,
+    grants: settings.BENCH_GRANTS,
+    backfillDays: settings.BENCH_DAYS,
+    backfillEventsPerUserPerDay: settings.BENCH_EVENTS_PER_USER_PER_DAY,
+    activityPerMinute: 0,
+    auditLagMs: 1_000,
+    rateLimitPerMinute: limit,
+    maxPageSize: pageSize,
+  };
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
+  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
+  fs.chmodSync(tmp, 0o711);
+  let postgres: EmbeddedPostgres | undefined;
+  let stack: Stack | undefined;
+  let simulator: SimulatorThread | undefined;
+  let db: pg.Client | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await db?.end().catch(() => undefined);
+      await stack?.stop();
+      await simulator?.stop();
+      await postgres?.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    })());
+  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    // The whole history falls inside the first activity scan's window.
+    const config = loadConfig({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent', BACKFILL_DAYS: String(settings.BENCH_DAYS + 1) });
+    const generating = performance.now();
+    const starting = SimulatorThread.start(spec).then((s) => {
+      simulator = s;
+      return performance.now() - generating;
+    });
+    // Awaited below; until then a failure must not count as an unhandled rejection.
+    starting.catch(() => undefined);
+    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
+    await postgres.ensureDatabase('tenantwatch_bench');
+    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0, scheduler: true });
+    const generatedMs = await starting;
+    const sim = simulator!;
+    db = new pg.Client({ connectionString: stack.databaseUrl });
+    await db.connect();
+    const token = await signToken(config, { role: 'admin', subject: 'bench' });
+    const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
+
+    console.log(
+      [
+        `Tenantwatch scan benchmark (Node ${process.version}): one simulated tenant, connected through the gateway, scanned by the scheduler.`,
+        `Tenant: ${spec.users} users, ${spec.groups} groups, ${spec.files} files, ${spec.grants} grants, ${spec.backfillDays} days × ${spec.backfillEventsPerUserPerDay} events per user per day (generated in ${f1(generatedMs / 1000)} s).`,
+        `Provider limit ${limit}/min, page size ${pageSize}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
+        `Caveat: ${os.availableParallelism()} CPU cores shared by everything: the gateway, subgraphs and scheduler (one event loop), the simulator`,
+        `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+      ].join('\n'),
+    );
+
+    // Failed jobs are retried by Agenda and logged (silently here): count them, they cost requests and time.
+    const failures = new Map<string, number>();
+    stack.scheduler?.agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => {
+      const key = `${job.attrs.name}: ${error.message.slice(0, 200)}`;
+      failures.set(key, (failures.get(key) ?? 0) + 1);
+    });
+    const startedAt = performance.now();
+    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(stack.gateway.url, token, 'mutation Connect($input: ConnectAppInput!) { connectApp(input: $input) { id } }', {
+      input: { provider: 'simulated', name: 'Scan bench', config: { endpoint: sim.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: pageSize } },
+    });
+    const run: Run = { settings, gatewayUrl: stack.gateway.url, token, instanceId: connectApp.id, simulator: sim, startedAt };
+    const connected = await waitFor(run, 'CONNECTED', (s) => s.status === 'CONNECTED');
+    const connectedSeconds = (performance.now() - startedAt) / 1000;
+    const connectedStats = await sim.stats();
+    let dataPhase: { seconds: number; stats: StatsSnapshot; instance: InstanceState } | undefined;
+    if (settings.BENCH_DATA_SCAN) {
+      const instance = await waitFor(run, 'the data scan', (s) => Boolean(scanOf(s, 'DATA')?.lastCompletedAt) && scanOf(s, 'DATA')?.state === 'IDLE');
+      dataPhase = { seconds: (performance.now() - startedAt) / 1000, stats: await sim.stats(), instance };
+    }
+    // Nothing else may spend the simulator's or the database's time from here on.
+    await stack.scheduler?.stop();
+
+    const window = await activityWindow(db, run.instanceId, config.AUDIT_LAG_SECONDS, config.BACKFILL_DAYS);
+    const expected = await sim.expected(window.from, window.to, pageSize);
+    const metadataNeeded = METADATA_KINDS.reduce((n, k) => n + (expected.requests[k] ?? 0), 0);
+    const results = [
+      printPhase({ name: 'Metadata scan (connectApp → CONNECTED)', seconds: connectedSeconds, stats: connectedStats, instance: connected, needed: metadataNeeded }, expected, allowed, METADATA_KINDS),
+    ];
+    if (dataPhase) {
+      results.push(printPhase({ name: 'Metadata and data scan (connectApp → data scan done)', ...dataPhase, needed: metadataNeeded + (expected.requests.DATA ?? 0) }, expected, allowed, KINDS));
+    }
+    const inWindow = sum(sentByKind(connectedStats), ['DATA']).total;
+    if (inWindow > 0) console.log(`Of the metadata scan's requests, ${inWindow} were data-scan downloads (it starts once the file listing is done and shares the budget).`);
+
+    const stored = await storedCounts(db, run.instanceId);
+    const checks: [string, number, number][] = Object.entries(expected.counts).map(([kind, count]) => [kind, stored[kind]!, count]);
+    if (dataPhase) checks.push(['scanned files', stored.scanned_files!, expected.counts.files]);
+    const mismatches = checks.filter(([, got, want]) => got !== want);
+    console.log(
+      [
+        '',
+        `Stored vs truth: ${checks.map(([kind, got, want]) => `${kind} ${got}${got === want ? '' : ` (truth ${want}: MISMATCH)`}`).join(', ')}.`,
+        `Activities stored without their account: ${stored.unlinked_actors}; without their file: ${stored.unlinked_files}.`,
+        `Failed jobs (retried): ${[...failures.values()].reduce((n, c) => n + c, 0)}${[...failures].map(([m, c]) => `\n  ${c}× ${m}`).join('')}`,
+      ].join('\n'),
+    );
+
+    await sim.unlimit();
+    const { rows: sample } = await db.query<{ external_id: string }>('select external_id from files.file where instance_id = $1 order by external_id limit $2', [run.instanceId, settings.BENCH_RAW_PAGES]);
+    const raw = await rawBaseline(sim.url, pageSize, settings.BENCH_RAW_PAGES, window, sample.map((r) => r.external_id));
+    const rawRequests = raw.reduce((n, r) => n + r.requests, 0);
+    const rawMs = raw.reduce((n, r) => n + r.ms, 0);
+    console.log(
+      [
+        '',
+        `Raw simulator, no limit, one sequential client (scans are sequential per kind), up to ${settings.BENCH_RAW_PAGES} requests per route:`,
+        ...raw.map((r) => `  ${r.route.padEnd(13)} ${String(r.requests).padStart(5)} requests ${f2(r.ms / r.requests).padStart(8)} ms each ${f1((1000 * r.requests) / r.ms).padStart(8)} req/s`),
+        `  all           ${String(rawRequests).padStart(5)} requests ${f2(rawMs / rawRequests).padStart(8)} ms each ${f1((1000 * rawRequests) / rawMs).padStart(8)} req/s (allowed: ${f1(allowed)} req/s)`,
+      ].join('\n'),
+    );
+
+    const [main] = results;
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    console.log(
+      [
+        '',
+        `Targets (metadata scan): utilization ${f2(main!.utilization)} ≥ 0.90: ${verdict(main!.utilization >= 0.9)}; throttled ${pct(main!.throttledShare, 1)} < 1%: ${verdict(main!.throttledShare < 0.01)}.`,
+        `Exactness: ${mismatches.length === 0 ? 'every count matches the ground truth' : `${mismatches.length} mismatch(es)`}.`,
+      ].join('\n'),
+    );
+    return mismatches.length > 0 ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+if (isMainThread) {
+  process.exit(
+    await main().catch((error: unknown) => {
+      console.error(error);
+      return 1;
+    }),
+  );
+} else {
+  await simulatorThread(parentPort!);
 }

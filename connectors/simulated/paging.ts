@@ -48,8 +48,18 @@ export interface ListPage<T> {
  */
 export function pageById<T extends { id: string }>(items: readonly T[], kind: string, pageToken: string | undefined, limit: number): ListPage<T> {
   const after = pageToken ? tokenString(decodeToken(pageToken, kind), 'after') : '';
-  const sorted = items.filter((i) => i.id > after).sort((a, b) => (a.id < b.id ? -1 : 1));
-  const page = sorted.slice(0, limit);
+  // Keep only the `limit + 1` smallest ids after the cursor (one pass, a small sorted buffer):
+  // sorting every remaining item per request made a 100,000-file listing cost ~230 ms a page.
+  const best: T[] = [];
+  for (const item of items) {
+    if (item.id <= after) continue;
+    if (best.length > limit && item.id >= best[best.length - 1]!.id) continue;
+    let at = best.length;
+    while (at > 0 && best[at - 1]!.id > item.id) at--;
+    best.splice(at, 0, item);
+    if (best.length > limit + 1) best.pop();
+  }
+  const page = best.slice(0, limit);
   const last = page[page.length - 1];
-  return { items: page, nextPageToken: sorted.length > limit && last ? encodeToken(kind, { after: last.id }) : null };
+  return { items: page, nextPageToken: best.length > limit && last ? encodeToken(kind, { after: last.id }) : null };
 }
