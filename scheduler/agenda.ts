@@ -28,6 +28,11 @@ export async function createBackend(options: Pick<AgendaOptions, 'mongodbUrl' | 
   }
   // Agenda's constructor connects without handling errors: connect first so that failures throw here.
   await backend.connect();
+  if (backend instanceof PostgresBackend) {
+    // The backend's pool has no error listener: an idle client losing its server (PostgreSQL
+    // stopping first at shutdown) would crash the process with an unhandled 'error' event.
+    (backend.repository as unknown as { getPool(): pg.Pool }).getPool().on('error', (error) => logger.warn({ err: error }, 'job store connection lost'));
+  }
   return backend;
 }
 

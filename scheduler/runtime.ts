@@ -3,11 +3,14 @@ import { connectorFactory } from '../connectors/registry.js';
 import { AccountService } from '../subgraphs/accounts/account.service.js';
 import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
 import { ActivityService } from '../subgraphs/activities/activity.service.js';
+import { DetectionService } from '../subgraphs/activities/detection.service.js';
+import { PolicyService } from '../subgraphs/activities/policy.service.js';
 import { AppPermissionService } from '../subgraphs/app-permissions/app-permission.service.js';
 import type { Config } from '../subgraphs/shared/config.js';
 import type { Database } from '../subgraphs/shared/database.js';
 import { FileService } from '../subgraphs/files/file.service.js';
 import type { RateBudget } from './budget.js';
+import { PolicyEvaluator } from './policies/evaluator.js';
 import { BudgetedProviderHttp } from './provider-http.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -20,7 +23,7 @@ export interface SchedulerDatabases {
   readonly scheduler: Database;
 }
 
-/** What every job gets: the modules' services, the rate budget and a connector factory. */
+/** What every job gets: the modules' services, the policy evaluator, the rate budget and a connector factory. */
 export class SchedulerRuntime {
   constructor(
     readonly config: Config,
@@ -50,6 +53,19 @@ export class SchedulerRuntime {
 
   grants(): AppPermissionService {
     return new AppPermissionService(this.dbs.appPermissions.fork());
+  }
+
+  policies(): PolicyService {
+    return new PolicyService(this.dbs.activities.fork());
+  }
+
+  detections(): DetectionService {
+    return new DetectionService(this.dbs.activities.fork());
+  }
+
+  /** Runs what scans store through the enabled policies. */
+  evaluator(): PolicyEvaluator {
+    return new PolicyEvaluator(this);
   }
 
   /**

@@ -17,6 +17,7 @@ import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
 import { rescanChangedFile } from './jobs/file-changed.js';
 import { schedulerModule } from './module.js';
+import { installBuiltInPolicies } from './policies/built-in.js';
 import { SchedulerRuntime } from './runtime.js';
 import { CONNECT_JOB, SCAN_JOB, ScanJobs, type ScanJobData } from './scans.js';
 import { UsageRecorder } from './usage.js';
@@ -71,7 +72,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       new AppInstanceService(dbs.accounts.fork(), key).recordApiUsage(instanceId, requests, throttled, at),
     );
     const runtime = new SchedulerRuntime(config, dbs, new RateBudget(dbs.scheduler.knex()), usage, key, stopping.signal);
+    await installBuiltInPolicies(runtime.policies());
     const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + 2 });
+    lockPool.on('error', (error) => logger.warn({ err: error }, 'scan-lock connection lost'));
     const agenda = await createAgenda({
       mongodbUrl: config.MONGODB_URL,
       databaseUrl,

@@ -46,7 +46,7 @@ export class Fixtures {
   }
 
   async activities(instanceId: string, records: readonly ActivityRecord[]): Promise<string[]> {
-    return (await new ActivityService(this.em('activities')).insertActivities(instanceId, records)).map((a) => a.id);
+    return new ActivityService(this.em('activities')).insertActivities(instanceId, records);
   }
 
   files(instanceId: string, records: readonly FileRecord[]): Promise<Map<string, string>> {

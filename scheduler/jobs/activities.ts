@@ -28,7 +28,6 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
     page: null,
   };
   if (Date.parse(window.from) >= Date.parse(window.to)) return { status: 'done', items };
-  const activities = run.runtime.activities();
   const accounts = run.runtime.accounts();
   const files = run.runtime.files();
   let page = window.page;
@@ -36,13 +35,18 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
     const result = await run.connector.readAuditEvents({ from: new Date(window.from), to: new Date(window.to) }, page);
     const actors = await accounts.accountIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.actorExternalId)));
     const fileIds = await files.fileIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.fileExternalId)));
-    const stored = await activities.insertActivities(run.instanceId, result.items.map((e) => toRecord(e, actors, fileIds)));
+    // A fresh EntityManager per page: one fork for a whole backfill would keep growing its identity map.
+    const stored = await run.runtime.activities().insertActivities(run.instanceId, result.items.map((e) => toRecord(e, actors, fileIds)));
+    // Before the cursor moves: what this page stored (and whatever a crash left unevaluated).
+    await run.runtime.evaluator().evaluatePendingActivities(run.instanceId);
     items += stored.length;
     page = result.next;
     if (!page) break;
     await run.save({ watermark, window: { ...window, page }, items }, items);
     if (run.stopping()) return { status: 'paused', items };
   }
+  // The whole window is stored now: judge where actors have been (before the watermark moves, so a crash repeats it).
+  await run.runtime.evaluator().evaluateActivityWindow(run.instanceId, new Date(window.from), new Date(window.to));
   // Advance only after the whole window is read: a crash re-reads it, and dedup absorbs the overlap.
   await run.save({ watermark: window.to, window: null, items }, items);
   return { status: 'done', items };

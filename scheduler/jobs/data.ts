@@ -26,19 +26,25 @@ export async function scanData(run: ScanRun<null>): Promise<ScanOutcome> {
   }
 }
 
-/** Downloads one file and stores its match counts (never its content). A file gone at the provider is marked deleted. */
+/**
+ * Downloads one file, runs the result through the FILE policies and stores its match counts (never
+ * its content). A file gone at the provider is marked deleted.
+ */
 export async function scanOneFile(
   runtime: SchedulerRuntime,
   connector: Connector,
   file: { id: string; externalId: string; contentVersion: string | null },
-  instanceId?: string,
+  instanceId: string,
 ): Promise<void> {
   const files = runtime.files();
   try {
     const content = await connector.downloadFile(file.externalId);
-    await files.recordScan(file.id, scanContent(content.bytes, content.mimeType), file.contentVersion);
+    const matches = scanContent(content.bytes, content.mimeType);
+    // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
+    await runtime.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
+    await files.recordScan(file.id, matches, file.contentVersion);
   } catch (error) {
-    if ((error as { status?: number }).status === 404 && instanceId) {
+    if ((error as { status?: number }).status === 404) {
       await files.markDeleted(instanceId, [file.externalId]);
       return;
     }

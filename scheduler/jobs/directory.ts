@@ -102,7 +102,7 @@ export async function scanGrants(run: ScanRun<FullPassCursor>): Promise<ScanOutc
       run.instanceId,
       result.items.flatMap((g) => (g.userExternalId ? [g.userExternalId] : [])),
     );
-    await grants.upsertAppPermissions(
+    const ids = await grants.upsertAppPermissions(
       run.instanceId,
       result.items.map((g) => ({
         externalId: g.externalId,
@@ -118,6 +118,8 @@ export async function scanGrants(run: ScanRun<FullPassCursor>): Promise<ScanOutc
       })),
       pass,
     );
+    // Every listing re-reads every grant: detections record each grant once.
+    await run.runtime.evaluator().evaluateGrants(run.instanceId, [...ids.values()]);
     items += result.items.length;
     page = result.next;
     if (!page) break;

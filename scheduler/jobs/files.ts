@@ -87,7 +87,9 @@ async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile
     modifiedAt: new Date(f.modifiedAt),
     contentVersion: f.contentVersion,
   }));
-  await run.runtime.files().upsertFiles(run.instanceId, records, pass);
+  const ids = await run.runtime.files().upsertFiles(run.instanceId, records, pass);
+  // Re-read pages are evaluated again: detections record each file state once.
+  await run.runtime.evaluator().evaluateFiles(run.instanceId, [...ids.values()]);
 }
 
 /** Events stored before their file was known get linked once it is. */

@@ -18,7 +18,7 @@ registerEnumType(DetectionStatus, { name: 'DetectionStatus' });
 @Index({ properties: ['detectedAt', 'id'] })
 @Index({ properties: ['policyId', 'subjectKey', 'status'] })
 export class Detection {
-  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'activityIds' | 'evidence' | 'detectedAt' | 'updatedAt' | 'statusComment' | 'subjectKey';
+  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'activityIds' | 'evidence' | 'detectedAt' | 'updatedAt' | 'statusComment' | 'subjectKey' | 'observations' | 'firstSeenAt' | 'lastSeenAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -64,6 +64,17 @@ export class Detection {
   /** What the detection is about, for grouping repeated matches: e.g. `account:<id>`. */
   @Property({ type: 'text', nullable: true })
   subjectKey: string | null = null;
+
+  /** What the detection has recorded (activity ids, grant ids, file states): a re-read adds nothing twice. */
+  @Property({ type: 'text[]', default: '{}' })
+  observations: string[] = [];
+
+  /** When its earliest and latest evidence happened (activities: event time; files and grants: when seen). */
+  @Property({ type: 'timestamptz', nullable: true })
+  firstSeenAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  lastSeenAt: Date | null = null;
 
   @Field(() => GraphQLJSON)
   @Property({ type: 'jsonb' })

@@ -5,6 +5,7 @@ import { badInput } from '../shared/errors.js';
 import { parseId } from '../shared/ids.js';
 import { services } from './context.js';
 import { GovernanceActionType } from './governance-action.entity.js';
+import { parsePolicyCondition } from './policy-condition.js';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import type { PolicyDefinition } from './policy.service.js';
 
@@ -37,9 +38,8 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
   if (input.description && input.description.length > 2000) throw badInput('input.description', 'must be at most 2000 characters');
-  if (typeof input.condition !== 'object' || input.condition === null || Array.isArray(input.condition)) {
-    throw badInput('input.condition', 'must be a JSON object');
-  }
+  const condition = parsePolicyCondition(input.kind, input.condition);
+  if (!condition.ok) throw badInput(condition.field ? `input.condition.${condition.field}` : 'input.condition', condition.message);
   return {
     name,
     kind: input.kind,

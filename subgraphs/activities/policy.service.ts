@@ -42,6 +42,36 @@ export class PolicyService {
     return policy;
   }
 
+  /**
+   * Creates the built-in policies that do not exist yet, by their fixed ids: idempotent across
+   * restarts and concurrent starts, and a built-in an administrator changed or disabled stays as
+   * it is. Answers how many it created.
+   */
+  async installBuiltIns(definitions: readonly (PolicyDefinition & { readonly id: string })[]): Promise<number> {
+    if (definitions.length === 0) return 0;
+    const now = new Date();
+    const rows = definitions.map((d) => ({
+      id: d.id,
+      name: d.name,
+      kind: d.kind,
+      severity: d.severity,
+      enabled: d.enabled ?? true,
+      description: d.description ?? null,
+      condition: JSON.stringify(d.condition),
+      auto_governance: [...(d.autoGovernance ?? [])],
+      built_in: true,
+      created_at: now,
+      updated_at: now,
+    }));
+    const created = await this.em.getKnex()('activities.policy').insert(rows).onConflict('id').ignore().returning('id');
+    return created.length;
+  }
+
+  /** The enabled policies of one kind, oldest first. */
+  async enabledOfKind(kind: PolicyKind): Promise<Policy[]> {
+    return this.em.find(Policy, { kind, enabled: true }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+  }
+
   async list(): Promise<Policy[]> {
     return this.em.find(Policy, {}, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }

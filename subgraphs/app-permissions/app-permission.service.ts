@@ -93,6 +93,19 @@ export class AppPermissionService {
     await this.knex(GRANT).where('id', id).update({ revoked: true, updated_at: new Date() });
   }
 
+  /** The instance's live, unrevoked grants of these apps (by client id), oldest grant first; at most `limit`. */
+  async liveGrantsOfApps(instanceId: string, clientIds: readonly string[], limit = 50_000): Promise<AppPermission[]> {
+    if (clientIds.length === 0) return [];
+    const rows: DbRow[] = await this.knex(GRANT)
+      .select('*')
+      .where({ instance_id: instanceId, revoked: false })
+      .whereNull('deleted_at')
+      .whereIn('client_id', [...clientIds])
+      .orderByRaw('granted_at asc nulls last, id asc')
+      .limit(limit);
+    return mapRows(this.em, AppPermission, rows);
+  }
+
   async byIds(ids: readonly string[]): Promise<AppPermission[]> {
     return mapRows(this.em, AppPermission, await this.knex(GRANT).select('*').whereIn('id', [...ids]));
   }

@@ -1,0 +1,81 @@
+import type { AccountService } from '../../subgraphs/accounts/account.service.js';
+import type { ActivityService } from '../../subgraphs/activities/activity.service.js';
+import type { DetectionMatch, DetectionService } from '../../subgraphs/activities/detection.service.js';
+import { DEFAULT_WINDOW_MINUTES, parsePolicyCondition, type PolicyCondition } from '../../subgraphs/activities/policy-condition.js';
+import type { Policy, PolicyKind } from '../../subgraphs/activities/policy.entity.js';
+import type { PolicyService } from '../../subgraphs/activities/policy.service.js';
+import type { AppPermissionService } from '../../subgraphs/app-permissions/app-permission.service.js';
+import type { FileService } from '../../subgraphs/files/file.service.js';
+import { logger } from '../../subgraphs/shared/logger.js';
+
+/** The services evaluation reads and writes through (the scheduler runtime has them all; each call may fork). */
+export interface EvaluationServices {
+  policies(): PolicyService;
+  detections(): DetectionService;
+  activities(): ActivityService;
+  accounts(): AccountService;
+  files(): FileService;
+  grants(): AppPermissionService;
+}
+
+/** How many detections one evaluation raised and extended. */
+export interface Tally {
+  raised: number;
+  extended: number;
+}
+
+export const emptyTally = (): Tally => ({ raised: 0, extended: 0 });
+
+/** A policy whose condition parsed, with its rule and detection-grouping window. */
+export interface Enabled<R> {
+  readonly policy: Policy;
+  readonly rule: R;
+  readonly windowMinutes: number;
+  readonly windowMs: number;
+}
+
+export type ConditionOf<K extends PolicyKind> = Extract<PolicyCondition, { kind: K }>['condition'];
+
+/**
+ * The enabled policies of `kind` whose stored conditions parse, each with its rule. A condition that
+ * no longer parses (written before a schema change) is skipped with a warning, never fatal.
+ */
+export async function enabledPolicies<K extends PolicyKind, R>(services: EvaluationServices, kind: K, rule: (condition: ConditionOf<K>) => R): Promise<Enabled<R>[]> {
+  const out: Enabled<R>[] = [];
+  for (const policy of await services.policies().enabledOfKind(kind)) {
+    const parsed = parsePolicyCondition(kind, policy.condition);
+    if (!parsed.ok) {
+      logger.warn({ policyId: policy.id, field: parsed.field, reason: parsed.message }, 'policy skipped: its condition does not parse');
+      continue;
+    }
+    const condition = parsed.value.condition as ConditionOf<K>;
+    const windowMinutes = condition.windowMinutes ?? DEFAULT_WINDOW_MINUTES[kind];
+    out.push({ policy, rule: rule(condition), windowMinutes, windowMs: windowMinutes * 60_000 });
+  }
+  return out;
+}
+
+/** The parts of a match every kind shares: who raised it and about what. */
+export function matchHeader(p: Enabled<unknown>, instanceId: string, subjectKey: string) {
+  return { policyId: p.policy.id, severity: p.policy.severity, title: p.policy.name, instanceId, subjectKey, windowMinutes: p.windowMinutes };
+}
+
+/** Records a match through {@link DetectionService.raiseOrExtend} and counts what it did. */
+export async function recordMatch(services: EvaluationServices, match: DetectionMatch, tally: Tally): Promise<void> {
+  const result = await services.detections().raiseOrExtend(match);
+  if (result.outcome === 'raised') tally.raised += 1;
+  if (result.outcome === 'extended') tally.extended += 1;
+}
+
+export const distinct = <T>(values: readonly (T | null | undefined)[]): T[] => [...new Set(values.filter((v): v is T => v !== null && v !== undefined))];
+
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
