@@ -32,9 +32,13 @@ export async function scanUsers(run: ScanRun<FullPassCursor>): Promise<ScanOutco
 /** Events stored before their actor's account existed get linked once it does. */
 async function linkUnresolved(run: ScanRun<unknown>): Promise<void> {
   const activities = run.runtime.activities();
-  const unresolved = await activities.unresolvedActors(run.instanceId, 10_000);
-  if (unresolved.length === 0) return;
-  await activities.linkActors(run.instanceId, await run.runtime.accounts().accountIdsByExternalId(run.instanceId, unresolved));
+  const BATCH = 10_000;
+  for (let after: string | null = null; ; ) {
+    const unresolved = await activities.unresolvedActors(run.instanceId, BATCH, after);
+    if (unresolved.length > 0) await activities.linkActors(run.instanceId, await run.runtime.accounts().accountIdsByExternalId(run.instanceId, unresolved));
+    if (unresolved.length < BATCH) return;
+    after = unresolved.at(-1)!;
+  }
 }
 
 interface GroupsCursor {

@@ -95,7 +95,13 @@ async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile
 /** Events stored before their file was known get linked once it is. */
 async function linkUnresolvedFiles(run: ScanRun<unknown>): Promise<void> {
   const activities = run.runtime.activities();
-  const unresolved = await activities.unresolvedFiles(run.instanceId, 10_000);
-  if (unresolved.length === 0) return;
-  await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
+  const BATCH = 10_000;
+  // In batches by provider id: ids of files never listed (gone before the scan) stay unresolved and
+  // must not stop the walk.
+  for (let after: string | null = null; ; ) {
+    const unresolved = await activities.unresolvedFiles(run.instanceId, BATCH, after);
+    if (unresolved.length > 0) await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
+    if (unresolved.length < BATCH) return;
+    after = unresolved.at(-1)!;
+  }
 }

@@ -107,24 +107,26 @@ export class ActivityService {
   }
 
   /** Provider ids of actors whose events are stored without an account (at most `limit`). */
-  async unresolvedActors(instanceId: string, limit: number): Promise<string[]> {
-    const rows: { actor_external_id: string }[] = await this.knex(ACTIVITY)
+  async unresolvedActors(instanceId: string, limit: number, after: string | null = null): Promise<string[]> {
+    const qb = this.knex(ACTIVITY)
       .distinct('actor_external_id')
       .where('instance_id', instanceId)
       .whereNull('actor_id')
-      .whereNotNull('actor_external_id')
-      .limit(limit);
+      .whereNotNull('actor_external_id');
+    if (after !== null) qb.where('actor_external_id', '>', after);
+    const rows: { actor_external_id: string }[] = await qb.orderBy('actor_external_id').limit(limit);
     return rows.map((r) => r.actor_external_id);
   }
 
   /** Provider ids of files that stored events name but that were not known then (at most `limit`). */
-  async unresolvedFiles(instanceId: string, limit: number): Promise<string[]> {
-    const rows: { file_external_id: string }[] = await this.knex(ACTIVITY)
+  async unresolvedFiles(instanceId: string, limit: number, after: string | null = null): Promise<string[]> {
+    const qb = this.knex(ACTIVITY)
       .distinct('file_external_id')
       .where('instance_id', instanceId)
       .whereNull('file_id')
-      .whereNotNull('file_external_id')
-      .limit(limit);
+      .whereNotNull('file_external_id');
+    if (after !== null) qb.where('file_external_id', '>', after);
+    const rows: { file_external_id: string }[] = await qb.orderBy('file_external_id').limit(limit);
     return rows.map((r) => r.file_external_id);
   }
 
