@@ -6,6 +6,7 @@ import {
   applyKeyset,
   countRows,
   countsByParent,
+  connectionsByParent,
   pagesByParent,
   toConnection,
   type Connection,
@@ -227,20 +228,6 @@ export class AccountService {
         .where('m.group_id', parent)
         .whereNull('a.deleted_at'),
     );
-    let counts: Promise<Map<string, number>> | undefined;
-    const out = new Map<string, Connection<Account>>();
-    for (const [groupId, rows] of pages) {
-      out.set(
-        groupId,
-        toConnection(
-          rows,
-          page,
-          accountKey,
-          (r) => mapRow(this.em, Account, r),
-          async () => ((await (counts ??= this.memberCounts(groupIds))).get(groupId) ?? 0),
-        ),
-      );
-    }
-    return out;
+    return connectionsByParent(pages, page, accountKey, (r) => mapRow(this.em, Account, r), () => this.memberCounts(groupIds));
   }
 }

@@ -6,6 +6,7 @@ import {
   applyKeyset,
   countRows,
   countsByParent,
+  connectionsByParent,
   pagesByParent,
   toConnection,
   type Connection,
@@ -245,17 +246,8 @@ export class ActivityService {
     const pages = await pagesByParent<DbRow>(this.knex, actorIds, 'e', ACTIVITY_ORDER, page, (parent) =>
       this.filtered(this.knex(`${ACTIVITY} as e`).select('e.*').where('e.actor_id', parent), filter),
     );
-    let counts: Promise<Map<string, number>> | undefined;
-    const out = new Map<string, Connection<Activity>>();
-    for (const [actorId, rows] of pages) {
-      out.set(
-        actorId,
-        toConnection(rows, page, activityKey, (r) => mapRow(this.em, Activity, r), async () => {
-          counts ??= countsByParent(this.filtered(this.knex(`${ACTIVITY} as e`), filter), 'e.actor_id', actorIds);
-          return (await counts).get(actorId) ?? 0;
-        }),
-      );
-    }
-    return out;
+    return connectionsByParent(pages, page, activityKey, (r) => mapRow(this.em, Activity, r), () =>
+      countsByParent(this.filtered(this.knex(`${ACTIVITY} as e`), filter), 'e.actor_id', actorIds),
+    );
   }
 }

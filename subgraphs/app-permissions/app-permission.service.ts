@@ -6,6 +6,7 @@ import {
   applyKeyset,
   countRows,
   countsByParent,
+  connectionsByParent,
   pagesByParent,
   toConnection,
   type Connection,
@@ -132,17 +133,8 @@ export class AppPermissionService {
     const pages = await pagesByParent<DbRow>(this.knex, accountIds, 'p', APP_PERMISSION_ORDER, page, (parent) =>
       this.knex(`${GRANT} as p`).select('p.*').where('p.granted_by_id', parent).whereNull('p.deleted_at'),
     );
-    let counts: Promise<Map<string, number>> | undefined;
-    const out = new Map<string, Connection<AppPermission>>();
-    for (const [accountId, rows] of pages) {
-      out.set(
-        accountId,
-        toConnection(rows, page, grantKey, (r) => mapRow(this.em, AppPermission, r), async () => {
-          counts ??= countsByParent(this.knex(`${GRANT} as p`).whereNull('p.deleted_at'), 'p.granted_by_id', accountIds);
-          return (await counts).get(accountId) ?? 0;
-        }),
-      );
-    }
-    return out;
+    return connectionsByParent(pages, page, grantKey, (r) => mapRow(this.em, AppPermission, r), () =>
+      countsByParent(this.knex(`${GRANT} as p`).whereNull('p.deleted_at'), 'p.granted_by_id', accountIds),
+    );
   }
 }

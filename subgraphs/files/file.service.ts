@@ -6,6 +6,7 @@ import {
   applyKeyset,
   countRows,
   countsByParent,
+  connectionsByParent,
   pagesByParent,
   toConnection,
   type Connection,
@@ -178,17 +179,8 @@ export class FileService {
     const pages = await pagesByParent<DbRow>(this.knex, ownerIds, 'f', FILE_ORDER, page, (parent) =>
       this.knex(`${FILE} as f`).select('f.*').where('f.owner_id', parent).whereNull('f.deleted_at'),
     );
-    let counts: Promise<Map<string, number>> | undefined;
-    const out = new Map<string, Connection<File>>();
-    for (const [ownerId, rows] of pages) {
-      out.set(
-        ownerId,
-        toConnection(rows, page, fileKey, (r) => mapRow(this.em, File, r), async () => {
-          counts ??= countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds);
-          return (await counts).get(ownerId) ?? 0;
-        }),
-      );
-    }
-    return out;
+    return connectionsByParent(pages, page, fileKey, (r) => mapRow(this.em, File, r), () =>
+      countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds),
+    );
   }
 }

@@ -218,3 +218,22 @@ export async function countRows(query: Knex.QueryBuilder): Promise<number> {
   const [row] = await query.clearSelect().clearOrder().count('* as n');
   return Number((row as { n: string | number } | undefined)?.n ?? 0);
 }
+
+/**
+ * Turns {@link pagesByParent}'s rows into one connection per parent; `counts` (one grouped count
+ * over all the parents) runs once, and only if some parent's totalCount is selected.
+ */
+export function connectionsByParent<R, N>(
+  pages: ReadonlyMap<string, readonly R[]>,
+  page: PageRequest,
+  sortKey: (row: R) => readonly SortValue[],
+  toNode: (row: R) => N,
+  counts: () => Promise<Map<string, number>>,
+): Map<string, Connection<N>> {
+  let totals: Promise<Map<string, number>> | undefined;
+  const out = new Map<string, Connection<N>>();
+  for (const [parentId, rows] of pages) {
+    out.set(parentId, toConnection(rows, page, sortKey, toNode, async () => (await (totals ??= counts())).get(parentId) ?? 0));
+  }
+  return out;
+}
