@@ -44,6 +44,9 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   const { config, subgraphUrls } = options;
   const verify = createTokenVerifier(config);
   const sources: SubgraphDataSource[] = [];
+  // @apollo/gateway otherwise reports usage metrics to Apollo's servers and probes cloud metadata
+  // endpoints (169.254.169.254) to describe the host: Tenantwatch sends nothing anywhere by itself.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name }) => {

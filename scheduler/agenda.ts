@@ -1,6 +1,7 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda, type AgendaBackend } from 'agenda';
+import type { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { logger } from '../subgraphs/shared/logger.js';
 
@@ -32,6 +33,11 @@ export async function createBackend(options: Pick<AgendaOptions, 'mongodbUrl' | 
     // The backend's pool has no error listener: an idle client losing its server (PostgreSQL
     // stopping first at shutdown) would crash the process with an unhandled 'error' event.
     (backend.repository as unknown as { getPool(): pg.Pool }).getPool().on('error', (error) => logger.warn({ err: error }, 'job store connection lost'));
+    // Its LISTEN channel re-emits connection errors (it reconnects by itself): without a listener
+    // PostgreSQL stopping on the same Ctrl-C would crash the process before it shuts down in order.
+    (backend.notificationChannel as unknown as EventEmitter | undefined)?.on('error', (error: Error) =>
+      logger.warn({ err: error }, 'job notification channel lost its connection'),
+    );
   }
   return backend;
 }

@@ -32,7 +32,20 @@ export interface ProviderHttpOptions {
   readonly signal?: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects at once when `signal` aborts (a stopping scheduler does not sit out a backoff). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 
 /**
  * The scheduler's HTTP client for one instance at one priority: every request first spends the
@@ -60,12 +73,15 @@ export class BudgetedProviderHttp implements ProviderHttp {
           method: request.method,
           headers: { ...this.options.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+          signal: this.options.signal
+            ? AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), this.options.signal])
+            : AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
         });
       } catch (error) {
         usage.record(instanceId, false);
+        this.options.signal?.throwIfAborted();
         lastError = new TransientError(`${request.method} ${request.path}: ${(error as Error).message}`);
-        await sleep(this.backoff(attempt));
+        await sleep(this.backoff(attempt), this.options.signal);
         continue;
       }
       const bytes = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
@@ -80,7 +96,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
       }
       if (response.status >= 500 || response.status === 408) {
         lastError = new TransientError(`${request.method} ${request.path}: ${message}`, response.status);
-        await sleep(this.backoff(attempt));
+        await sleep(this.backoff(attempt), this.options.signal);
         continue;
       }
       if (response.status === 401) throw new CredentialError(`The provider refused the credentials: ${message}`, 401);

@@ -86,6 +86,7 @@ export class SchedulerRuntime {
       priority,
       budget: this.budget,
       usage: this.usage,
+      signal: this.stopping,
     });
     const connector = factory.create(config, http);
     http.parseThrottle = (response) => connector.parseThrottle(response);

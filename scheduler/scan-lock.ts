@@ -8,6 +8,9 @@ import pg from 'pg';
  */
 export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
   const client = await pool.connect();
+  // A held client's connection errors are emitted on it, not on the pool.
+  const onError = () => undefined;
+  client.on('error', onError);
   try {
     const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as locked', [key]);
     if (!rows[0]?.locked) return { ran: false };
@@ -17,6 +20,7 @@ export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: () =
       await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch(() => undefined);
     }
   } finally {
+    client.off('error', onError);
     client.release();
   }
 }

@@ -118,7 +118,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           stopping.abort();
           await webhooks.stop();
           await dispatcher.stop();
-          await agenda.drain({ timeout: 30_000, closeConnection: true });
+          // Running jobs finish their page and save their cursor; 8 s at most (PostgreSQL may be stopping
+          // on the same Ctrl-C, and nothing could be saved then).
+          await agenda.drain({ timeout: 8_000, closeConnection: true }).catch((error: unknown) => logger.warn({ err: error }, 'jobs did not drain'));
           await usage.close();
           await lockPool.end();
           for (const db of opened) await db.close();

