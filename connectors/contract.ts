@@ -70,6 +70,10 @@ export interface ProviderUser {
   readonly status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED';
   readonly isAdmin: boolean;
   readonly privileges: readonly string[];
+  /** The user must set a new password at next sign-in (Google changePasswordAtNextLogin, Graph forceChangePasswordNextSignIn, Okta PASSWORD_EXPIRED), when the provider tells. */
+  readonly passwordResetRequired?: boolean;
+  /** When the user's sessions were last ended by an admin (ISO 8601), when the provider tells. */
+  readonly sessionsRevokedAt?: string | null;
 }
 
 export interface ProviderGroup {
@@ -242,17 +246,22 @@ export interface Connector {
   getFile(externalId: string): Promise<ProviderFile | null>;
   getGrant(externalId: string): Promise<ProviderGrant | null>;
 
-  suspendUser(externalId: string): Promise<void>;
-  unsuspendUser(externalId: string): Promise<void>;
+  /*
+   * Governance operations. Each answers the target's record as the provider reports it after the
+   * action when its answer carries one (most do), or null when the provider answers without it
+   * (Graph's 204 No Content): the caller then applies the action's known effect.
+   */
+  suspendUser(externalId: string): Promise<ProviderUser | null>;
+  unsuspendUser(externalId: string): Promise<ProviderUser | null>;
   /** Ends the user's sessions and forces a new password ("revoke password"). */
-  requirePasswordReset(externalId: string): Promise<void>;
-  revokeGrant(externalId: string): Promise<void>;
-  quarantineFile(externalId: string): Promise<void>;
-  restoreFile(externalId: string): Promise<void>;
-  trashFile(externalId: string): Promise<void>;
-  removeExternalSharing(externalId: string): Promise<void>;
+  requirePasswordReset(externalId: string): Promise<ProviderUser | null>;
+  revokeGrant(externalId: string): Promise<ProviderGrant | null>;
+  quarantineFile(externalId: string): Promise<ProviderFile | null>;
+  restoreFile(externalId: string): Promise<ProviderFile | null>;
+  trashFile(externalId: string): Promise<ProviderFile | null>;
+  removeExternalSharing(externalId: string): Promise<ProviderFile | null>;
   /** Replaces the content with `notice`; the provider keeps the original in quarantine. */
-  overwriteFile(externalId: string, notice: string): Promise<void>;
+  overwriteFile(externalId: string, notice: string): Promise<ProviderFile | null>;
 
   /** Reads throttle signals from any response (status and headers). */
   parseThrottle(response: ProviderResponseHead): ThrottleSignal;

@@ -11,6 +11,8 @@ export interface AgendaOptions {
   readonly databaseUrl: string;
   readonly name: string;
   readonly concurrency: number;
+  /** Jobs running at once across all job names (default: `concurrency`). */
+  readonly maxConcurrency?: number;
   /** How long a job stays locked without a touch before another scheduler may take it over. */
   readonly lockLifetimeMs: number;
   /** How often the job store is polled (notifications wake it sooner). */
@@ -71,7 +73,7 @@ export async function createAgenda(options: AgendaOptions): Promise<Agenda> {
     backend,
     name: options.name,
     defaultConcurrency: options.concurrency,
-    maxConcurrency: options.concurrency,
+    maxConcurrency: options.maxConcurrency ?? options.concurrency,
     defaultLockLifetime: options.lockLifetimeMs,
     processEvery: options.processEveryMs ?? 1000,
   });

@@ -1,12 +1,13 @@
 import pg from 'pg';
 import { logger } from '../subgraphs/shared/logger.js';
 import type { SchedulerRuntime } from './runtime.js';
+import { GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';
 import type { Agenda } from 'agenda';
 
 /**
- * Turns what the graph recorded into jobs: instances `connectApp` left CONNECTING and scans
- * `requestScan` left QUEUED. Subgraphs never talk to the job store; they write their own tables
+ * Turns what the graph recorded into jobs: instances `connectApp` left CONNECTING, scans
+ * `requestScan` left QUEUED and governance actions the mutations left PENDING. Subgraphs never talk to the job store; they write their own tables
  * and NOTIFY `tenantwatch_scheduler`. Each request is claimed by exactly one scheduler (row locks,
  * SKIP LOCKED). A poll every `pollMs` covers a missed notification.
  */
@@ -21,7 +22,11 @@ export class Dispatcher {
     private readonly agenda: Agenda,
     private readonly databaseUrl: string,
     private readonly pollMs = 2_000,
+    /** A live governance action not touched by its job for this long is dispatched again. */
+    private readonly reclaimAfterMs = 10 * 60_000,
   ) {}
+
+  private lastReclaim = 0;
 
   async start(): Promise<void> {
     this.listener = new pg.Client({ connectionString: this.databaseUrl });
@@ -48,6 +53,21 @@ export class Dispatcher {
     }
     for (const { instanceId, kind } of await instances.claimQueuedScans()) {
       await this.agenda.now(SCAN_JOB[kind], { instanceId, priority: 'periodic' } satisfies ScanJobData);
+    }
+    const governance = this.runtime.governance();
+    for (;;) {
+      const claimed = await governance.claimUndispatched();
+      await Promise.all(claimed.map((actionId) => this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData)));
+      if (claimed.length === 0 || this.closed || this.runtime.stopping.aborted) break;
+    }
+    // A live action whose job went missing (its scheduler died between the claim and the job
+    // store) is dispatched again; a running job refreshes the mark at every attempt, and a
+    // duplicate job finds the action locked or ended and does nothing.
+    if (Date.now() - this.lastReclaim >= this.reclaimAfterMs / 4) {
+      this.lastReclaim = Date.now();
+      for (const actionId of await governance.reclaimStale(this.reclaimAfterMs)) {
+        await this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData);
+      }
     }
   }
 

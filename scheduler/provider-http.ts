@@ -25,6 +25,12 @@ export interface ProviderHttpOptions {
   parseThrottle?: (response: ProviderResponseHead) => ThrottleSignal;
   /** Attempts per request before a throttled or transient failure is thrown (default 8). */
   readonly maxAttempts?: number;
+  /**
+   * Retry 5xx, timeouts and dropped connections here (default true). Governance turns it off: the
+   * provider may have acted on a request whose answer was lost, so its job checks the provider's
+   * state before trying again. Throttled answers (nothing was done) are always retried here.
+   */
+  readonly retryTransient?: boolean;
   /** Per-request timeout (default 30 s). */
   readonly timeoutMs?: number;
   /** First backoff for transient failures (default 250 ms, doubling, capped at 30 s). */
@@ -81,6 +87,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
         usage.record(instanceId, false);
         this.options.signal?.throwIfAborted();
         lastError = new TransientError(`${request.method} ${request.path}: ${(error as Error).message}`);
+        if (this.options.retryTransient === false) throw lastError;
         await sleep(this.backoff(attempt), this.options.signal);
         continue;
       }
@@ -96,6 +103,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
       }
       if (response.status >= 500 || response.status === 408) {
         lastError = new TransientError(`${request.method} ${request.path}: ${message}`, response.status);
+        if (this.options.retryTransient === false) throw lastError;
         await sleep(this.backoff(attempt), this.options.signal);
         continue;
       }

@@ -3,6 +3,7 @@ import { connectorFactory } from '../connectors/registry.js';
 import { AccountService } from '../subgraphs/accounts/account.service.js';
 import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
 import { ActivityService } from '../subgraphs/activities/activity.service.js';
+import { GovernanceService } from '../subgraphs/activities/governance.service.js';
 import { DetectionService } from '../subgraphs/activities/detection.service.js';
 import { PolicyService } from '../subgraphs/activities/policy.service.js';
 import { AppPermissionService } from '../subgraphs/app-permissions/app-permission.service.js';
@@ -63,6 +64,10 @@ export class SchedulerRuntime {
     return new DetectionService(this.dbs.activities.fork());
   }
 
+  governance(): GovernanceService {
+    return new GovernanceService(this.dbs.activities.fork());
+  }
+
   /** Runs what scans store through the enabled policies. */
   evaluator(): PolicyEvaluator {
     return new PolicyEvaluator(this);
@@ -72,7 +77,7 @@ export class SchedulerRuntime {
    * A connector for the instance whose requests spend its budget at `priority`. Throws when the
    * instance is unknown or its provider has no connector.
    */
-  async connector(instanceId: string, priority: Priority): Promise<Connector> {
+  async connector(instanceId: string, priority: Priority, options: { retryTransient?: boolean } = {}): Promise<Connector> {
     const instances = this.instances();
     const [instance] = await instances.byIds([instanceId]);
     if (!instance) throw new Error(`No app instance ${instanceId}`);
@@ -87,6 +92,7 @@ export class SchedulerRuntime {
       budget: this.budget,
       usage: this.usage,
       signal: this.stopping,
+      ...options,
     });
     const connector = factory.create(config, http);
     http.parseThrottle = (response) => connector.parseThrottle(response);

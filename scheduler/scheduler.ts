@@ -16,6 +16,7 @@ import { createAgenda } from './agenda.js';
 import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
 import { rescanChangedFile } from './jobs/file-changed.js';
+import { executeGovernance, GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { schedulerModule } from './module.js';
 import { installBuiltInPolicies } from './policies/built-in.js';
 import { SchedulerRuntime } from './runtime.js';
@@ -73,13 +74,15 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     );
     const runtime = new SchedulerRuntime(config, dbs, new RateBudget(dbs.scheduler.knex()), usage, key, stopping.signal);
     await installBuiltInPolicies(runtime.policies());
-    const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + 2 });
+    const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY + 2 });
     lockPool.on('error', (error) => logger.warn({ err: error }, 'scan-lock connection lost'));
     const agenda = await createAgenda({
       mongodbUrl: config.MONGODB_URL,
       databaseUrl,
       name: options.name ?? `scheduler-${os.hostname()}-${process.pid}`,
       concurrency: config.SCHEDULER_CONCURRENCY,
+      // Governance gets slots of its own, and its jobs' 'highest' priority takes the next free one.
+      maxConcurrency: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY,
       lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
     });
     const jobs = new ScanJobs(runtime, agenda, lockPool);
@@ -92,6 +95,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       FILE_CHANGED_JOB,
       (job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId),
       { backoff: retry, priority: 'highest' },
+    );
+    agenda.define<GovernanceJobData>(
+      GOVERNANCE_JOB,
+      (job) =>
+        executeGovernance(runtime, lockPool, { rescanFile: async (instanceId, fileExternalId) => void (await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId })) }, job.attrs.data.actionId),
+      { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
     agenda.on('fail', (error, job, remote) => {
       // Another scheduler's failure relayed by LISTEN/NOTIFY: a notice without `attrs`, logged where it ran.

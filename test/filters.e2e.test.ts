@@ -3,7 +3,7 @@ import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import type { AccountRecord } from '../subgraphs/accounts/account.service.js';
 import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
 import { DetectionStatus } from '../subgraphs/activities/detection.entity.js';
-import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
+import { GovernanceActionType, GovernanceStatus } from '../subgraphs/activities/governance-action.entity.js';
 import { PolicyKind, SEVERITY_ORDER, Severity } from '../subgraphs/activities/policy.entity.js';
 import { PermissionLevel } from '../subgraphs/app-permissions/app-permission.entity.js';
 import { SharingLevel } from '../subgraphs/files/file.entity.js';
@@ -20,7 +20,7 @@ interface Model {
   grants: { id: string; instanceId: string; grantedById: string; permissionLevel: PermissionLevel; revoked: boolean; appName: string }[];
   policies: string[];
   detections: { id: string; instanceId: string; severity: Severity; status: DetectionStatus; policyId: string }[];
-  governance: { id: string; instanceId: string; type: GovernanceActionType }[];
+  governance: { id: string; instanceId: string; type: GovernanceActionType; status: GovernanceStatus }[];
 }
 
 const T0 = Date.parse('2026-10-01T00:00:00Z');
@@ -153,7 +153,8 @@ async function seed(f: Fixtures): Promise<Model> {
   for (let i = 0; i < 12; i++) {
     const instanceId = instances[i % 3]!.id;
     const type = GOVERNANCE_TYPES[Math.floor(i / 3) % 4]!;
-    m.governance.push({ id: await f.governanceAction({ type, instanceId, requestedBy: 'dev-responder' }), instanceId, type });
+    const status = [GovernanceStatus.SUCCEEDED, GovernanceStatus.FAILED, GovernanceStatus.PENDING][i % 3]!;
+    m.governance.push({ id: await f.governanceAction({ type, instanceId, requestedBy: 'dev-responder', status }), instanceId, type, status });
   }
   return m;
 }
@@ -410,10 +411,12 @@ describe('detections(filter) and governanceActions(filter)', () => {
       [{ type: 'QUARANTINE_FILE' }, (g) => g.type === GovernanceActionType.QUARANTINE_FILE],
       [{ instanceId: alpha!.id, type: 'SUSPEND_ACCOUNT' }, (g) => g.instanceId === alpha!.id && g.type === GovernanceActionType.SUSPEND_ACCOUNT],
     ]);
-    // Every seeded action is still PENDING: nothing in the graph executes them yet.
-    expect((await read.governanceActions({ status: 'PENDING' })).sort()).toEqual(m.governance.map((g) => g.id).sort());
-    expect(await read.governanceActions({ status: 'SUCCEEDED' })).toEqual([]);
-    expect(await read.governanceActions({ status: 'FAILED', instanceId: alpha!.id })).toEqual([]);
+    await expectCases(m.governance, read.governanceActions, [
+      [{ status: 'PENDING' }, (g) => g.status === GovernanceStatus.PENDING],
+      [{ status: 'SUCCEEDED' }, (g) => g.status === GovernanceStatus.SUCCEEDED],
+      [{ status: 'FAILED', instanceId: alpha!.id }, (g) => g.status === GovernanceStatus.FAILED && g.instanceId === alpha!.id],
+    ]);
+    expect(await read.governanceActions({ status: 'RUNNING' })).toEqual([]);
     expect(await read.governanceActions({ type: 'OVERWRITE_FILE' })).toEqual([]);
   });
 });

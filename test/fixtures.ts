@@ -6,7 +6,8 @@ import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.j
 import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
 import { ActivityService, type ActivityRecord } from '../subgraphs/activities/activity.service.js';
 import { DetectionService, type DetectionDraft } from '../subgraphs/activities/detection.service.js';
-import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
+import { GovernanceActionType, type GovernanceStatus } from '../subgraphs/activities/governance-action.entity.js';
+import { newId } from '../subgraphs/shared/ids.js';
 import { GovernanceService, type GovernanceRequest } from '../subgraphs/activities/governance.service.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { PolicyService, type PolicyDefinition } from '../subgraphs/activities/policy.service.js';
@@ -69,8 +70,10 @@ export class Fixtures {
     return (await new DetectionService(this.em('activities')).raise(draft)).id;
   }
 
-  async governanceAction(request: GovernanceRequest): Promise<string> {
-    return (await new GovernanceService(this.em('activities')).record(request)).id;
+  /** An ended action (SUCCEEDED unless `status` says otherwise) with its event; a random account id when no target is given. */
+  async governanceAction(request: Omit<GovernanceRequest, 'accountId'> & { accountId?: string | null; status?: GovernanceStatus; error?: string | null }): Promise<string> {
+    const targeted = request.accountId ?? request.fileId ?? request.appPermissionId;
+    return (await new GovernanceService(this.em('activities')).record({ ...request, accountId: targeted ? (request.accountId ?? null) : newId() })).id;
   }
 }
 

@@ -120,7 +120,7 @@ describe('subscriptions on the activities subgraph', () => {
     const suspend = await action(GovernanceActionType.SUSPEND_ACCOUNT);
     expect((await all.received(2)).map((e) => e.governanceResult.action.id)).toEqual([reset, suspend]);
     const [only] = await suspensions.received(1);
-    expect(only!.governanceResult.action).toEqual({ id: suspend, type: 'SUSPEND_ACCOUNT', status: 'PENDING', instance: { id: instances[0] } });
+    expect(only!.governanceResult.action).toEqual({ id: suspend, type: 'SUSPEND_ACCOUNT', status: 'SUCCEEDED', instance: { id: instances[0] } });
   });
 
   it('replays the events after `after` in order, then live ones, with no gap and no duplicate', async () => {

@@ -20,6 +20,14 @@ export interface AdminContext {
 type AdminRoute = Route<AdminContext>;
 
 const ActivityBody = z.object({ count: z.int().min(1).max(100_000) }).strict();
+const GovernanceFaultsBody = z
+  .object({
+    faults: z
+      .array(z.union([z.object({ status: z.int().min(400).max(599), message: z.string().max(500).optional() }).strict(), z.object({ holdMs: z.int().min(1).max(600_000) }).strict()]))
+      .min(1)
+      .max(1000),
+  })
+  .strict();
 const DeleteBody = z.object({ kind: z.enum(['user', 'group', 'file', 'grant']), externalId: z.string().min(1) }).strict();
 
 function json(body: unknown, status = 200): Reply {
@@ -45,6 +53,10 @@ export const adminRoutes: readonly AdminRoute[] = [
     const { kind, externalId } = parseSpec(DeleteBody, req.body, 'body');
     ctx.tenant(req.params.id!).delete(kind, externalId);
     return json({ deleted: true, kind, externalId });
+  }),
+  route('POST', '/admin/tenants/:id/governance-faults', (req, ctx) => {
+    const { faults } = parseSpec(GovernanceFaultsBody, req.body, 'body');
+    return json({ queued: ctx.tenant(req.params.id!).queueGovernanceFaults(faults) });
   }),
   route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!))),
 ];

@@ -98,7 +98,7 @@ describe('the simulated connector against the simulator', () => {
     const users = await drain((p) => connector.listUsers(p));
     expect(users).toHaveLength(truth.users.length);
     const admin = truth.users.find((u) => u.isAdmin)!;
-    expect(users.find((u) => u.externalId === admin.id)).toEqual({ externalId: admin.id, email: admin.email, displayName: admin.displayName, status: admin.status, isAdmin: true, privileges: admin.privileges });
+    expect(users.find((u) => u.externalId === admin.id)).toEqual({ externalId: admin.id, email: admin.email, displayName: admin.displayName, status: admin.status, isAdmin: true, privileges: admin.privileges, passwordResetRequired: false, sessionsRevokedAt: null });
     expect(users.filter((u) => u.status === 'SUSPENDED').map((u) => u.externalId).sort()).toEqual(truth.users.filter((u) => u.status === 'SUSPENDED').map((u) => u.id).sort());
 
     const groups = await drain((p) => connector.listGroups(p));

@@ -102,8 +102,9 @@ class SimulatedConnector implements Connector {
     }
   }
 
-  private async act(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<void> {
-    await this.http.request({ method, path, ...(body === undefined ? {} : { body }) });
+  /** A governance call: the simulator answers the changed record. */
+  private async act<S extends z.ZodType, T>(schema: S, map: (wire: z.output<S>) => T, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+    return map(await this.call(schema, { method, path, ...(body === undefined ? {} : { body }) }));
   }
 
   async verify(): Promise<PermissionReport> {
@@ -174,39 +175,39 @@ class SimulatedConnector implements Connector {
   }
 
   suspendUser(externalId: string) {
-    return this.act('POST', `/api/v1/users/${segment(externalId)}/suspend`);
+    return this.act(WireUser, toUser, 'POST', `/api/v1/users/${segment(externalId)}/suspend`);
   }
 
   unsuspendUser(externalId: string) {
-    return this.act('POST', `/api/v1/users/${segment(externalId)}/unsuspend`);
+    return this.act(WireUser, toUser, 'POST', `/api/v1/users/${segment(externalId)}/unsuspend`);
   }
 
   requirePasswordReset(externalId: string) {
-    return this.act('POST', `/api/v1/users/${segment(externalId)}/reset-password`);
+    return this.act(WireUser, toUser, 'POST', `/api/v1/users/${segment(externalId)}/reset-password`);
   }
 
   revokeGrant(externalId: string) {
-    return this.act('DELETE', `/api/v1/oauth-grants/${segment(externalId)}`);
+    return this.act(WireGrant, toGrant, 'DELETE', `/api/v1/oauth-grants/${segment(externalId)}`);
   }
 
   quarantineFile(externalId: string) {
-    return this.act('POST', `/api/v1/files/${segment(externalId)}/quarantine`);
+    return this.act(WireFile, toFile, 'POST', `/api/v1/files/${segment(externalId)}/quarantine`);
   }
 
   restoreFile(externalId: string) {
-    return this.act('POST', `/api/v1/files/${segment(externalId)}/restore`);
+    return this.act(WireFile, toFile, 'POST', `/api/v1/files/${segment(externalId)}/restore`);
   }
 
   trashFile(externalId: string) {
-    return this.act('POST', `/api/v1/files/${segment(externalId)}/trash`);
+    return this.act(WireFile, toFile, 'POST', `/api/v1/files/${segment(externalId)}/trash`);
   }
 
   removeExternalSharing(externalId: string) {
-    return this.act('POST', `/api/v1/files/${segment(externalId)}/remove-external-sharing`);
+    return this.act(WireFile, toFile, 'POST', `/api/v1/files/${segment(externalId)}/remove-external-sharing`);
   }
 
   overwriteFile(externalId: string, notice: string) {
-    return this.act('POST', `/api/v1/files/${segment(externalId)}/overwrite`, { notice });
+    return this.act(WireFile, toFile, 'POST', `/api/v1/files/${segment(externalId)}/overwrite`, { notice });
   }
 
   parseThrottle(response: ProviderResponseHead): ThrottleSignal {

@@ -20,6 +20,8 @@ export function toUser(u: WireUser): ProviderUser {
     status: u.status === 'active' ? 'ACTIVE' : u.status === 'suspended' ? 'SUSPENDED' : 'DISABLED',
     isAdmin: u.admin,
     privileges: u.adminRoles,
+    passwordResetRequired: u.passwordResetRequired,
+    sessionsRevokedAt: u.sessionsRevokedAt ?? null,
   };
 }
 

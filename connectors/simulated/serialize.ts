@@ -16,6 +16,7 @@ export function wireUser(u: SimUser): WireUser {
     createdAt: u.createdAt,
     lastLoginAt: u.lastLoginAt,
     passwordResetRequired: u.passwordResetRequired,
+    sessionsRevokedAt: u.sessionsRevokedAt,
   };
 }
 

@@ -110,7 +110,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       if (typeof permission === 'string' && !tenant.state.spec.permissions.includes(permission as never)) {
         throw new ApiError(403, 'insufficient_scope', `this token lacks the ${permission} permission`);
       }
+      const scripted = governance ? tenant.takeGovernanceFault() : undefined;
+      if (scripted && 'status' in scripted) {
+        throw new ApiError(scripted.status, scripted.status >= 500 ? 'unavailable' : 'scripted_fault', scripted.message ?? 'the service is temporarily unavailable, try again');
+      }
       reply = await run(found.route, found.params, req, query, { tenant, now: clock() } satisfies ApiContext);
+      if (scripted) await delay(scripted.holdMs);
       if (dropAfter) {
         tenant.requests.record(key, 'dropped', governance);
         req.socket.destroy();

@@ -28,7 +28,16 @@ export interface TenantControl {
   touchFile(externalId: string): SimFile;
   /** Deletes a user, group, file or grant for good. Throws a 404 ApiError for an unknown id. */
   delete(kind: DeletableKind, externalId: string): void;
+  /** Queues faults that the next governance calls meet, one each, in order (see {@link GovernanceFault}). */
+  queueGovernanceFaults(faults: readonly GovernanceFault[]): number;
 }
+
+/**
+ * A scripted fault for one governance call: `status` answers that error without applying the
+ * action (a 503, a 404...); `holdMs` applies the action and then holds the answer that long (the
+ * caller may die before it learns that the action was applied).
+ */
+export type GovernanceFault = { readonly status: number; readonly message?: string } | { readonly holdMs: number };
 
 /** A running tenant: its state, rate limit, request stats, webhook and live activity. */
 export class Tenant implements TenantControl {
@@ -37,6 +46,7 @@ export class Tenant implements TenantControl {
   private readonly bucket: TokenBucket;
   private readonly webhooks: WebhookSender;
   private readonly activity: ActivityTimer;
+  private readonly governanceFaults: GovernanceFault[] = [];
 
   constructor(
     private readonly resolved: ResolvedTenantSpec,
@@ -130,6 +140,16 @@ export class Tenant implements TenantControl {
 
   delete(kind: DeletableKind, externalId: string): void {
     this.state.delete(kind, externalId, this.clock());
+  }
+
+  queueGovernanceFaults(faults: readonly GovernanceFault[]): number {
+    this.governanceFaults.push(...faults);
+    return this.governanceFaults.length;
+  }
+
+  /** The next scripted fault for a governance call, if one is queued. */
+  takeGovernanceFault(): GovernanceFault | undefined {
+    return this.governanceFaults.shift();
   }
 
   /** Stops the live activity and abandons webhook deliveries in flight. */

@@ -29,6 +29,8 @@ export const WireUser = z.object({
   createdAt: time,
   lastLoginAt: time.nullable(),
   passwordResetRequired: z.boolean(),
+  /** When an admin last ended the user's sessions. */
+  sessionsRevokedAt: time.nullable().optional(),
 });
 export type WireUser = z.infer<typeof WireUser>;
 

@@ -1,3 +1,5 @@
+import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
+import { autoGovern, type AutoGovernanceServices } from './auto-governance.js';
 import type { AccountService } from '../../subgraphs/accounts/account.service.js';
 import type { ActivityService } from '../../subgraphs/activities/activity.service.js';
 import type { DetectionMatch, DetectionService } from '../../subgraphs/activities/detection.service.js';
@@ -16,6 +18,8 @@ export interface EvaluationServices {
   accounts(): AccountService;
   files(): FileService;
   grants(): AppPermissionService;
+  /** The governance log, for policies' autoGovernance (absent: no actions are requested). */
+  governance?(): GovernanceService;
 }
 
 /** How many detections one evaluation raised and extended. */
@@ -60,10 +64,19 @@ export function matchHeader(p: Enabled<unknown>, instanceId: string, subjectKey:
   return { policyId: p.policy.id, severity: p.policy.severity, title: p.policy.name, instanceId, subjectKey, windowMinutes: p.windowMinutes };
 }
 
-/** Records a match through {@link DetectionService.raiseOrExtend} and counts what it did. */
+/**
+ * Records a match through {@link DetectionService.raiseOrExtend} and counts what it did; a newly
+ * raised detection gets its policy's `autoGovernance` actions requested.
+ */
 export async function recordMatch(services: EvaluationServices, match: DetectionMatch, tally: Tally): Promise<void> {
   const result = await services.detections().raiseOrExtend(match);
-  if (result.outcome === 'raised') tally.raised += 1;
+  if (result.outcome === 'raised') {
+    tally.raised += 1;
+    if (services.governance) {
+      const [policy] = await services.policies().byIds([match.policyId]);
+      if (policy && policy.autoGovernance.length > 0) await autoGovern(services as AutoGovernanceServices, policy, result.detection);
+    }
+  }
   if (result.outcome === 'extended') tally.extended += 1;
 }
 

@@ -134,8 +134,8 @@ export class AccountService {
   }
 
   /** Sets an account's status (a governance action's effect). */
-  async setAccountStatus(accountId: string, status: AccountStatus): Promise<void> {
-    await this.knex(ACCOUNT).where('id', accountId).update({ status, updated_at: new Date() });
+  async setAccountStatus(accountId: string, status: AccountStatus, db: Knex = this.knex): Promise<void> {
+    await db(ACCOUNT).where('id', accountId).update({ status, updated_at: new Date() });
   }
 
   /** Makes `accountIds` exactly the members of `groupId` (adds the new, removes the gone). */

@@ -208,3 +208,23 @@ export class AppInstanceService {
   }
 }
 
+
+/** What a governance request needs to know about the instance its target belongs to. */
+export interface InstanceGovernance {
+  readonly name: string;
+  readonly provider: string;
+  readonly status: ConnectionStatus;
+  readonly capabilities: readonly AppCapability[];
+}
+
+/**
+ * Reads an instance's name, status and granted capabilities over any connection to the database:
+ * the files and app-permissions subgraphs check a governance request with it without the accounts ORM.
+ */
+export async function instanceGovernance(knex: Knex, instanceId: string): Promise<InstanceGovernance | null> {
+  const row: { name: string; provider: string; status: ConnectionStatus; capabilities: AppCapability[] } | undefined = await knex(INSTANCE)
+    .select('name', 'provider', 'status', 'capabilities')
+    .where('id', instanceId)
+    .first();
+  return row ? { name: row.name, provider: row.provider, status: row.status, capabilities: row.capabilities ?? [] } : null;
+}

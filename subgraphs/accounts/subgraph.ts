@@ -1,6 +1,7 @@
 import { credentialsKey } from '../shared/crypto.js';
 import { buildFederatedSchema } from '../shared/federation.js';
 import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { AccountGovernanceResolver } from './account-governance.resolver.js';
 import { AccountResolver, GroupResolver } from './account.resolver.js';
 import type { Account, Group } from './account.entity.js';
 import type { AppInstance } from './app-instance.entity.js';
@@ -14,7 +15,7 @@ export const accountsSubgraph: SubgraphDefinition = {
   module: accountsModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [AppInstanceResolver, AccountResolver, GroupResolver],
+      resolvers: [AppInstanceResolver, AccountResolver, GroupResolver, AccountGovernanceResolver],
       referenceResolvers: {
         AppInstance: (ref, ctx: AccountsContext): Promise<AppInstance | null> => loaders.instance(ctx).load(ref.id),
         Account: (ref, ctx: AccountsContext): Promise<Account | null> => loaders.account(ctx).load(ref.id),

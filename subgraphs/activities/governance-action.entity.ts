@@ -28,9 +28,21 @@ registerEnumType(GovernanceStatus, { name: 'GovernanceStatus' });
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'governance_action' })
 @Index({ properties: ['requestedAt', 'id'] })
-@Unique({ properties: ['idempotencyKey'] })
+@Unique({ properties: ['requestedBy', 'idempotencyKey'] })
+// One live (PENDING or RUNNING) action per type and target: a repeated request joins it.
+@Unique({
+  name: 'governance_action_live_target_unique',
+  expression:
+    'create unique index "governance_action_live_target_unique" on "activities"."governance_action" ("type", "target_id") where "status" in (\'PENDING\', \'RUNNING\') and not "dry_run"',
+})
+// What the dispatcher claims: PENDING, not a dry run, not yet handed to the job store.
+@Index({
+  name: 'governance_action_undispatched_index',
+  expression:
+    'create index "governance_action_undispatched_index" on "activities"."governance_action" ("requested_at") where "status" = \'PENDING\' and "dispatched_at" is null and not "dry_run"',
+})
 export class GovernanceAction {
-  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'reason' | 'dryRun' | 'attempts' | 'error' | 'requestedAt' | 'completedAt' | 'detectionId' | 'idempotencyKey' | 'inputHash';
+  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'reason' | 'dryRun' | 'attempts' | 'error' | 'requestedAt' | 'completedAt' | 'detectionId' | 'idempotencyKey' | 'inputHash' | 'dispatchedAt' | 'startedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -46,6 +58,10 @@ export class GovernanceAction {
 
   @Property({ type: 'uuid' })
   instanceId!: string;
+
+  /** The account, file or app permission acted on (whichever of the three is set). */
+  @Property({ type: 'uuid' })
+  targetId!: string;
 
   @Property({ type: 'uuid', nullable: true })
   accountId: string | null = null;
@@ -90,6 +106,14 @@ export class GovernanceAction {
   /** The caller's idempotency key: the same key answers the same action. */
   @Property({ type: 'text', nullable: true })
   idempotencyKey: string | null = null;
+
+  /** When the dispatcher handed the action to the job store (null: not yet). */
+  @Property({ type: 'timestamptz', nullable: true })
+  dispatchedAt: Date | null = null;
+
+  /** When the first attempt began: provider state changed after it may be this action's doing. */
+  @Property({ type: 'timestamptz', nullable: true })
+  startedAt: Date | null = null;
 
   /** A hash of the request, to tell a retry (same input) from a conflicting reuse of a key. */
   @Property({ type: 'text', nullable: true })

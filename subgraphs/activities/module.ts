@@ -7,6 +7,7 @@ import { Migration20261126000300 } from './migrations/Migration20261126000300.js
 import { Migration20261126100300 } from './migrations/Migration20261126100300.js';
 import { Migration20261126120000 } from './migrations/Migration20261126120000.js';
 import { Migration20261127090000 } from './migrations/Migration20261127090000.js';
+import { Migration20261127120000 } from './migrations/Migration20261127120000.js';
 import { Policy } from './policy.entity.js';
 
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
@@ -18,5 +19,6 @@ export const activitiesModule = {
     { name: 'Migration20261126100300', class: Migration20261126100300 },
     { name: 'Migration20261126120000', class: Migration20261126120000 },
     { name: 'Migration20261127090000', class: Migration20261127090000 },
+    { name: 'Migration20261127120000', class: Migration20261127120000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -90,8 +90,8 @@ export class AppPermissionService {
   }
 
   /** Marks a grant revoked (a governance action's effect). */
-  async setRevoked(id: string): Promise<void> {
-    await this.knex(GRANT).where('id', id).update({ revoked: true, updated_at: new Date() });
+  async setRevoked(id: string, db: Knex = this.knex): Promise<void> {
+    await db(GRANT).where('id', id).update({ revoked: true, updated_at: new Date() });
   }
 
   /** The instance's live, unrevoked grants of these apps (by client id), oldest grant first; at most `limit`. */

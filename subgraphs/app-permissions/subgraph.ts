@@ -1,3 +1,4 @@
+import { AppPermissionGovernanceResolver } from './app-permission-governance.resolver.js';
 import { buildFederatedSchema } from '../shared/federation.js';
 import type { SubgraphContext } from '../shared/context.js';
 import type { SubgraphDefinition } from '../shared/subgraph.js';
@@ -10,7 +11,7 @@ export const appPermissionsSubgraph: SubgraphDefinition = {
   module: appPermissionsModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [AppPermissionResolver, GrantorResolver],
+      resolvers: [AppPermissionResolver, GrantorResolver, AppPermissionGovernanceResolver],
       referenceResolvers: {
         AppPermission: (ref, ctx: SubgraphContext) => appPermissionLoaders.grant(ctx).load(ref.id),
         Account: (ref) => ({ id: ref.id }),

@@ -133,15 +133,22 @@ export class FileService {
     return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version }));
   }
 
-  /** Sets governance effects on a file. */
-  async setState(fileId: string, patch: { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel; collaborators?: readonly string[] }): Promise<void> {
-    await this.knex(FILE)
+  /** Sets governance effects on a file (in `db`: the transaction that ends the action). */
+  async setState(
+    fileId: string,
+    patch: { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel; collaborators?: readonly string[]; path?: string; modifiedAt?: Date; contentVersion?: string },
+    db: Knex = this.knex,
+  ): Promise<void> {
+    await db(FILE)
       .where('id', fileId)
       .update({
         ...(patch.trashed !== undefined ? { trashed: patch.trashed } : {}),
         ...(patch.quarantined !== undefined ? { quarantined: patch.quarantined } : {}),
         ...(patch.sharing !== undefined ? { sharing: patch.sharing } : {}),
         ...(patch.collaborators !== undefined ? { collaborators: [...patch.collaborators] } : {}),
+        ...(patch.path !== undefined ? { path: patch.path } : {}),
+        ...(patch.modifiedAt !== undefined ? { modified_at: patch.modifiedAt } : {}),
+        ...(patch.contentVersion !== undefined ? { content_version: patch.contentVersion } : {}),
         updated_at: new Date(),
       });
   }

@@ -1,6 +1,7 @@
 import { buildFederatedSchema } from '../shared/federation.js';
 import type { SubgraphContext } from '../shared/context.js';
 import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { FileGovernanceResolver } from './file-governance.resolver.js';
 import { fileLoaders, FileOwnerResolver, FileResolver } from './file.resolver.js';
 import { filesModule } from './module.js';
 
@@ -10,7 +11,7 @@ export const filesSubgraph: SubgraphDefinition = {
   module: filesModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [FileResolver, FileOwnerResolver],
+      resolvers: [FileResolver, FileOwnerResolver, FileGovernanceResolver],
       referenceResolvers: {
         File: (ref, ctx: SubgraphContext) => fileLoaders.file(ctx).load(ref.id),
         Account: (ref) => ({ id: ref.id }),

@@ -47,6 +47,12 @@ const ConfigSchema = z
     HEADROOM_PERCENT: z.coerce.number().min(0).max(90).default(10),
     /** Jobs one scheduler process runs at once. */
     SCHEDULER_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+    /** Governance jobs one scheduler process runs at once, beside SCHEDULER_CONCURRENCY scan jobs (a long scan never holds an action back). */
+    GOVERNANCE_CONCURRENCY: z.coerce.number().int().min(1).max(200).default(20),
+    /** Attempts of a governance action before it FAILS on transient provider errors (5xx, timeouts, dropped connections); a throttled call is first retried by the HTTP client after Retry-After. */
+    GOVERNANCE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    /** First wait before a governance action is retried, doubling each attempt (capped at 60 s). */
+    GOVERNANCE_RETRY_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
     /** Port of the scheduler's webhook receiver (0: a free one). */
     WEBHOOK_PORT: port.default(0),
     /** Where the demo's simulated provider listens (0: a free one). */

@@ -18,3 +18,11 @@ export function ref(id: string | null | undefined): { id: string } | null;
 export function ref(id: string | null | undefined): { id: string } | null {
   return id ? { id } : null;
 }
+
+/** The governance log's entry, owned by the activities subgraph: governance mutations answer it. */
+@ObjectType('GovernanceAction')
+@Directive('@key(fields: "id", resolvable: false)')
+export class GovernanceActionRef {
+  @Field(() => ID)
+  id!: string;
+}

@@ -1,0 +1,68 @@
+import { GraphQLError } from 'graphql';
+import type { Detection } from '../../subgraphs/activities/detection.entity.js';
+import { GOVERNANCE_ACTIONS, validateRequest, type GovernanceTarget, type GovernanceTargetKind } from '../../subgraphs/activities/governance-request.js';
+import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
+import type { Policy } from '../../subgraphs/activities/policy.entity.js';
+import { logger } from '../../subgraphs/shared/logger.js';
+import type { EvaluationServices } from './enabled.js';
+
+/** What auto-governance needs beyond evaluation: the governance log. */
+export interface AutoGovernanceServices extends EvaluationServices {
+  governance(): GovernanceService;
+}
+
+async function loadTarget(services: EvaluationServices, kind: GovernanceTargetKind, id: string): Promise<GovernanceTarget | null> {
+  if (kind === 'account') {
+    const [a] = await services.accounts().accountsByIds([id]);
+    return a ? { id, instanceId: a.instanceId, deleted: a.deletedAt !== null, label: a.email ?? a.displayName, state: { kind, status: a.status } } : null;
+  }
+  if (kind === 'file') {
+    const [f] = await services.files().byIds([id]);
+    return f ? { id, instanceId: f.instanceId, deleted: f.deletedAt !== null, label: `"${f.path}"`, state: { kind, sharing: f.sharing, trashed: f.trashed, quarantined: f.quarantined } } : null;
+  }
+  const [g] = await services.grants().byIds([id]);
+  return g ? { id, instanceId: g.instanceId, deleted: g.deletedAt !== null, label: `${g.appName} (${g.externalId})`, state: { kind, revoked: g.revoked } } : null;
+}
+
+/**
+ * Requests the policy's `autoGovernance` actions for a detection it just raised, on the subject the
+ * detection names (its account, file or app permission), as `policy:<id>` with the detection
+ * linked. The idempotency key `detection:<id>:<type>` makes a re-evaluation request nothing twice.
+ * An action the subject cannot take (already suspended, no such capability) is skipped and logged.
+ * Answers how many actions were recorded or joined.
+ */
+export async function autoGovern(services: AutoGovernanceServices, policy: Policy, detection: Detection): Promise<number> {
+  let requested = 0;
+  for (const type of policy.autoGovernance) {
+    const kind = GOVERNANCE_ACTIONS[type].target;
+    const targetId = kind === 'account' ? detection.accountId : kind === 'file' ? detection.fileId : detection.appPermissionId;
+    if (!targetId) {
+      logger.info({ policyId: policy.id, detectionId: detection.id, type }, 'auto-governance skipped: the detection names no target of that kind');
+      continue;
+    }
+    const target = await loadTarget(services, kind, targetId);
+    if (!target) continue;
+    const governance = services.governance();
+    try {
+      await governance.request(
+        {
+          type,
+          instanceId: target.instanceId,
+          accountId: kind === 'account' ? targetId : null,
+          fileId: kind === 'file' ? targetId : null,
+          appPermissionId: kind === 'appPermission' ? targetId : null,
+          requestedBy: `policy:${policy.id}`,
+          reason: `Policy "${policy.name}" raised detection ${detection.id}`,
+          detectionId: detection.id,
+          idempotencyKey: `detection:${detection.id}:${type}`,
+        },
+        () => validateRequest(governance.database, type, target),
+      );
+      requested += 1;
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      logger.info({ policyId: policy.id, detectionId: detection.id, type, reason: error.message }, 'auto-governance skipped');
+    }
+  }
+  return requested;
+}

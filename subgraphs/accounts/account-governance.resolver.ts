@@ -1,0 +1,37 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { GovernanceActionType } from '../activities/governance-action.entity.js';
+import { GovernanceInput, requestGovernance, type GovernanceTarget } from '../activities/governance-request.js';
+import { GovernanceActionRef } from '../shared/references.js';
+import type { Account } from './account.entity.js';
+import { loaders, type AccountsContext } from './context.js';
+
+const target = (ctx: AccountsContext) => async (id: string): Promise<GovernanceTarget | null> => {
+  const account: Account | null = await loaders.account(ctx).load(id);
+  return account
+    ? { id: account.id, instanceId: account.instanceId, deleted: account.deletedAt !== null, label: account.email ?? account.displayName, state: { kind: 'account', status: account.status } }
+    : null;
+};
+
+const mutation = (ctx: AccountsContext, type: GovernanceActionType, input: GovernanceInput) => requestGovernance(ctx, { type, input, load: target(ctx) });
+
+/** Account governance: recorded here, carried out at the provider by the scheduler, results streamed. */
+@Resolver()
+export class AccountGovernanceResolver {
+  @Authorized('responder')
+  @Mutation(() => GovernanceActionRef, { description: 'Suspends the account at the provider (sign-in blocked).' })
+  suspendAccount(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+    return mutation(ctx, GovernanceActionType.SUSPEND_ACCOUNT, input);
+  }
+
+  @Authorized('responder')
+  @Mutation(() => GovernanceActionRef, { description: 'Lifts a suspension at the provider.' })
+  unsuspendAccount(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+    return mutation(ctx, GovernanceActionType.UNSUSPEND_ACCOUNT, input);
+  }
+
+  @Authorized('responder')
+  @Mutation(() => GovernanceActionRef, { description: '"Revoke password": ends the account\'s sessions and forces a new password at next sign-in.' })
+  requirePasswordReset(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+    return mutation(ctx, GovernanceActionType.REQUIRE_PASSWORD_RESET, input);
+  }
+}

@@ -1,0 +1,26 @@
+import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
+import { GovernanceActionType } from '../activities/governance-action.entity.js';
+import { GovernanceInput, requestGovernance } from '../activities/governance-request.js';
+import type { SubgraphContext } from '../shared/context.js';
+import { GovernanceActionRef } from '../shared/references.js';
+import type { AppPermission } from './app-permission.entity.js';
+import { appPermissionLoaders } from './app-permission.resolver.js';
+
+/** App-permission governance: recorded here, carried out at the provider by the scheduler, results streamed. */
+@Resolver()
+export class AppPermissionGovernanceResolver {
+  @Authorized('responder')
+  @Mutation(() => GovernanceActionRef, { description: 'Revokes the OAuth grant at the provider: the app loses its access for that account.' })
+  revokeAppPermission(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+    return requestGovernance(ctx, {
+      type: GovernanceActionType.REVOKE_APP_PERMISSION,
+      input,
+      load: async (id) => {
+        const grant: AppPermission | null = await appPermissionLoaders.grant(ctx).load(id);
+        return grant
+          ? { id: grant.id, instanceId: grant.instanceId, deleted: grant.deletedAt !== null, label: `${grant.appName} (${grant.externalId})`, state: { kind: 'appPermission', revoked: grant.revoked } }
+          : null;
+      },
+    });
+  }
+}
