@@ -153,7 +153,7 @@ async function seed(f: Fixtures): Promise<Model> {
   for (let i = 0; i < 12; i++) {
     const instanceId = instances[i % 3]!.id;
     const type = GOVERNANCE_TYPES[Math.floor(i / 3) % 4]!;
-    const status = [GovernanceStatus.SUCCEEDED, GovernanceStatus.FAILED, GovernanceStatus.PENDING][i % 3]!;
+    const status = [GovernanceStatus.SUCCEEDED, GovernanceStatus.FAILED, GovernanceStatus.PENDING][(i + Math.floor(i / 3)) % 3]!;
     m.governance.push({ id: await f.governanceAction({ type, instanceId, requestedBy: 'dev-responder', status }), instanceId, type, status });
   }
   return m;
