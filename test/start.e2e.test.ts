@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../scripts/ports.js';
 import { graphql } from './harness.js';
+import { connect, disposeClients, record } from './subscription-client.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const running = new Set<ChildProcess>();
@@ -146,6 +147,40 @@ describe('npm start', { timeout: 180_000 }, () => {
       signalGroup(started.child, 'SIGINT');
     }
     await Promise.all(starts.map((s) => groupGone(s.child)));
+  });
+
+  it('lets a responder suspend a demo account through the gateway while a subscriber sees the result', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-demo-'));
+    dirs.push(dataDir);
+    const started = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+    try {
+      await ready(started);
+      const responder = await waitFor('the printed tokens', async () => printedToken(started, 'responder'), 10_000, started);
+      const analyst = printedToken(started, 'analyst')!;
+      const url = `http://127.0.0.1:${started.port}/graphql`;
+      const target = await waitFor(
+        'a demo account scanned',
+        async () => {
+          const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string } }[] } }>(url, responder, '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email } } } }');
+          return answer.data?.accounts.edges[0]?.node;
+        },
+        90_000,
+        started,
+      );
+      const subscriber = connect(url, analyst);
+      const results = record<{ governanceResult: { action: { id: string; status: string; account: { email: string } } } }>(
+        subscriber,
+        'subscription { governanceResult(filter: { type: SUSPEND_ACCOUNT }, after: "0") { cursor action { id status account { email } } } }',
+      );
+      const answer = await graphql<{ suspendAccount: { id: string; status: string } }>(url, responder, `mutation { suspendAccount(input: { targetId: "${target.id}", reason: "demo" }) { id status } }`);
+      expect(answer.errors).toBeUndefined();
+      const [event] = await results.received(1);
+      expect(event!.governanceResult.action).toEqual({ id: answer.data!.suspendAccount.id, status: 'SUCCEEDED', account: { email: target.email } });
+    } finally {
+      await disposeClients();
+      signalGroup(started.child, 'SIGINT');
+      await groupGone(started.child);
+    }
   });
 
   it('refuses a bad configuration value with a message naming it', async () => {
