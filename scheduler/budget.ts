@@ -38,11 +38,16 @@ export class RateBudget {
     private readonly wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
+  /** What this process last wrote per instance: every connector configures, but the row changes only when the limits do. */
+  private readonly configured = new Map<string, string>();
+
   /** Sets (or changes) an instance's bucket from the provider's limit and the headroom. */
   async configure(instanceId: string, limits: BudgetLimits): Promise<void> {
     const ratePerMs = (limits.requestsPerMinute * (1 - limits.headroomPercent / 100)) / 60_000;
     // At least MIN_CAPACITY: below it a slow limit (under ~2 requests/s) never lets backfill or periodic work through.
     const capacity = Math.max(MIN_CAPACITY, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
+    const key = `${ratePerMs}:${capacity}`;
+    if (this.configured.get(instanceId) === key) return;
     await this.knex.raw(
       `insert into ${TABLE} (instance_id, rate_per_ms, capacity, tokens, updated_at)
        values (?, ?, ?, ?, clock_timestamp())
@@ -50,6 +55,7 @@ export class RateBudget {
          tokens = least(${TABLE}.tokens, excluded.capacity)`,
       [instanceId, ratePerMs, capacity, capacity],
     );
+    this.configured.set(instanceId, key);
   }
 
   /** Waits until the instance's budget lets a request of `priority` go, and takes its token. */
