@@ -70,6 +70,11 @@ export class Fixtures {
     return (await new DetectionService(this.em('activities')).raise(draft)).id;
   }
 
+  /** Records a PENDING action as a mutation would, without the mutation's checks (an action recorded before its instance changed). */
+  async requestGovernance(request: GovernanceRequest): Promise<string> {
+    return (await new GovernanceService(this.em('activities')).request(request)).action.id;
+  }
+
   /** An ended action (SUCCEEDED unless `status` says otherwise) with its event; a random account id when no target is given. */
   async governanceAction(request: Omit<GovernanceRequest, 'accountId'> & { accountId?: string | null; status?: GovernanceStatus; error?: string | null }): Promise<string> {
     const targeted = request.accountId ?? request.fileId ?? request.appPermissionId;

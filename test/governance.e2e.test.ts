@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import type { Tenant } from '../connectors/simulated/tenant.js';
 import { overwriteNotice } from '../scheduler/jobs/governance.js';
+import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, record } from './subscription-client.js';
 import { allNodes, rescan, waitConnected } from './truth.js';
@@ -328,5 +329,21 @@ describe('governance mutations through the gateway', () => {
     expect(detection).toEqual({ policy: { id: createPolicy.id }, file: { id: target.id } });
     expect(['PRIVATE', 'INTERNAL']).toContain(truthFile(target.externalId).sharing);
     expect((await graphFile(target.id)).sharing).toBe(truthFile(target.externalId).sharing);
+  });
+
+  // Last: it disconnects the instance.
+  it('fails an action whose instance was disconnected before it ran, without a provider call, and refuses new ones', async () => {
+    const target = activeAccount();
+    const callsBefore = { ...tenant.stats().governance };
+    await t.query(`mutation { disconnectApp(id: "${instanceId}") { status } }`);
+    const refused = await govern('suspendAccount', { targetId: target.id });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toMatch(/app instance "gov" is disconnected/);
+    const id = await t.fixtures.requestGovernance({ type: GovernanceActionType.SUSPEND_ACCOUNT, instanceId, accountId: target.id, requestedBy: 'test' });
+    const failed = await ended(id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/disconnected before the action ran; nothing was sent/);
+    expect(tenant.stats().governance).toEqual(callsBefore);
+    expect(truthUser(target.externalId).status).toBe('ACTIVE');
   });
 });

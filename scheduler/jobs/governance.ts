@@ -2,6 +2,8 @@ import type { Knex } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { ProviderError, ThrottledError, type Connector, type ProviderFile, type ProviderGrant, type ProviderUser } from '../../connectors/contract.js';
 import { AccountStatus } from '../../subgraphs/accounts/account.entity.js';
+import { ConnectionStatus } from '../../subgraphs/accounts/app-instance.entity.js';
+import { instanceGovernance } from '../../subgraphs/accounts/app-instance.service.js';
 import { GovernanceActionType, GovernanceStatus } from '../../subgraphs/activities/governance-action.entity.js';
 import { GOVERNANCE_ACTIONS } from '../../subgraphs/activities/governance-request.js';
 import type { GovernanceRecord } from '../../subgraphs/activities/governance.service.js';
@@ -87,8 +89,13 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
     if (!action) return;
     uncertain ??= action.attempts > 1;
     try {
-      target ??= await findTarget(runtime, action);
-      if (!target) return await fail(runtime, action, 'The target is no longer known to Tenantwatch');
+      if (!target) {
+        const instance = await instanceGovernance(runtime.dbs.accounts.knex(), action.instanceId);
+        if (!instance) return await fail(runtime, action, 'The app instance no longer exists');
+        if (instance.status === ConnectionStatus.DISCONNECTED) return await fail(runtime, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
+        target = await findTarget(runtime, action);
+        if (!target) return await fail(runtime, action, 'The target is no longer known to Tenantwatch');
+      }
       connector ??= await runtime.connector(action.instanceId, 'governance', { retryTransient: false });
       let outcome: Outcome | undefined;
       if (uncertain) {
@@ -106,21 +113,22 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
       return;
     } catch (error) {
       if (runtime.stopping.aborted) throw error; // the action stays RUNNING; the job runs again and checks first
-      if (!(error instanceof ProviderError)) {
-        // Our own fault (no connector, a bad stored config...): fail clearly rather than loop.
-        logger.error({ err: error, actionId }, 'governance action failed');
-        return await fail(runtime, action, (error as Error).message);
-      }
+      // Not the provider's answer (our database, a stored config...): retried like a transient failure,
+      // with the provider's state read first, and reported in our own words when attempts run out.
+      const message = error instanceof ProviderError ? providerMessage(error) : `Tenantwatch could not carry out the action: ${firstLine((error as Error).message)}`;
+      if (!(error instanceof ProviderError)) logger.error({ err: error, actionId }, 'governance attempt failed inside Tenantwatch');
       if (error instanceof ThrottledError) uncertain = false;
-      if (!error.transient) return await fail(runtime, action, providerMessage(error));
-      if (action.attempts >= maxAttempts) return await fail(runtime, action, `Gave up after ${action.attempts} attempts: ${providerMessage(error)}`);
+      if (error instanceof ProviderError && !error.transient) return await fail(runtime, action, message);
+      if (action.attempts >= maxAttempts) return await fail(runtime, action, `Gave up after ${action.attempts} attempts: ${message}`);
       const wait = Math.min(60_000, retryMs * 2 ** (action.attempts - 1));
-      await governance.noteRetry(actionId, `Attempt ${action.attempts} of ${maxAttempts} failed (${providerMessage(error)}); retrying in ${Math.round(wait / 100) / 10} s`);
+      await governance.noteRetry(actionId, `Attempt ${action.attempts} of ${maxAttempts} failed (${message}); retrying in ${Math.round(wait / 100) / 10} s`);
       logger.warn({ actionId, type: action.type, attempt: action.attempts, err: error }, 'governance attempt failed; retrying');
       await sleep(wait, runtime.stopping);
     }
   }
 }
+
+const firstLine = (text: string) => (text.split('\n')[0] ?? '').slice(0, 300);
 
 function providerMessage(error: ProviderError): string {
   return error.status ? `provider answered ${error.status}: ${error.message}` : error.message;
