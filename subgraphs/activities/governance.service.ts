@@ -97,6 +97,28 @@ export function targetOf(request: Pick<GovernanceRequest, 'accountId' | 'fileId'
   return target;
 }
 
+/** The row a request is stored as. */
+function rowOf(request: GovernanceRequest, status: GovernanceStatus) {
+  return {
+    id: newId(),
+    type: request.type,
+    status,
+    instance_id: request.instanceId,
+    target_id: targetOf(request),
+    account_id: request.accountId ?? null,
+    file_id: request.fileId ?? null,
+    app_permission_id: request.appPermissionId ?? null,
+    requested_by: request.requestedBy,
+    reason: request.reason ?? null,
+    dry_run: request.dryRun === true,
+    attempts: 0,
+    requested_at: new Date(),
+    detection_id: request.detectionId ?? null,
+    idempotency_key: request.idempotencyKey ?? null,
+    input_hash: inputHash(request),
+  };
+}
+
 /** What makes two requests the same: a retry carries the same hash, a conflicting reuse of a key does not. */
 export function inputHash(request: GovernanceRequest): string {
   const canonical = JSON.stringify([request.type, targetOf(request), request.reason ?? null, request.dryRun === true, request.detectionId ?? null]);
@@ -153,24 +175,7 @@ export class GovernanceService {
     const found = await this.existing(request);
     if (found) return found;
     await validate();
-    const row = {
-      id: newId(),
-      type: request.type,
-      status: GovernanceStatus.PENDING,
-      instance_id: request.instanceId,
-      target_id: targetOf(request),
-      account_id: request.accountId ?? null,
-      file_id: request.fileId ?? null,
-      app_permission_id: request.appPermissionId ?? null,
-      requested_by: request.requestedBy,
-      reason: request.reason ?? null,
-      dry_run: request.dryRun === true,
-      attempts: 0,
-      requested_at: new Date(),
-      detection_id: request.detectionId ?? null,
-      idempotency_key: request.idempotencyKey ?? null,
-      input_hash: inputHash(request),
-    };
+    const row = rowOf(request, GovernanceStatus.PENDING);
     const inserted = await this.knex.transaction(async (trx) => {
       const rows: DbRow[] = await trx(ACTION).insert(row).onConflict().ignore().returning('*');
       if (rows[0] && !row.dry_run) await trx.raw('select pg_notify(?, ?)', [SCHEDULER_CHANNEL, JSON.stringify({ governanceActionId: row.id })]);
@@ -264,25 +269,7 @@ export class GovernanceService {
       const status = request.status ?? GovernanceStatus.SUCCEEDED;
       const ended = status === GovernanceStatus.SUCCEEDED || status === GovernanceStatus.FAILED;
       const [row] = (await trx(ACTION)
-        .insert({
-          id: newId(),
-          type: request.type,
-          status,
-          instance_id: request.instanceId,
-          target_id: targetOf(request),
-          account_id: request.accountId ?? null,
-          file_id: request.fileId ?? null,
-          app_permission_id: request.appPermissionId ?? null,
-          requested_by: request.requestedBy,
-          reason: request.reason ?? null,
-          dry_run: request.dryRun === true,
-          requested_at: new Date(),
-          completed_at: ended ? new Date() : null,
-          error: request.error ?? null,
-          detection_id: request.detectionId ?? null,
-          idempotency_key: request.idempotencyKey ?? null,
-          input_hash: inputHash(request),
-        })
+        .insert({ ...rowOf(request, status), completed_at: ended ? new Date() : null, error: request.error ?? null })
         .returning('*')) as DbRow[];
       if (ended) {
         await new EventLogService(this.knex).append(trx, { kind: EventKind.GOVERNANCE, entityId: row!.id as string, instanceId: request.instanceId, attributes: { type: request.type, status } });
