@@ -116,7 +116,11 @@ export class ScanJobs {
     const instances = this.runtime.instances();
     const state = await instances.scanState(instanceId, kind);
     const cursor = (state?.cursor ?? null) as { watermark?: string | null } | null;
-    const priority: Priority = kind === ScanKind.ACTIVITIES && !cursor?.watermark ? 'backfill' : (job.attrs.data.priority ?? 'periodic');
+    // Bulk work spends the budget at the lowest priority, beside each other: the first audit backfill
+    // and every data scan (one download per file). A data scan at periodic priority would take every
+    // token the backfill may use (it waits while the bucket is below half) and hold CONNECTED back.
+    const bulk = (kind === ScanKind.ACTIVITIES && !cursor?.watermark) || kind === ScanKind.DATA;
+    const priority: Priority = bulk ? 'backfill' : (job.attrs.data.priority ?? 'periodic');
     await instances.updateScan(instanceId, kind, { state: ScanRunState.RUNNING, lastStartedAt: new Date(), lastError: null });
     let outcome: ScanOutcome;
     try {
