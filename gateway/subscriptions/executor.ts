@@ -2,6 +2,7 @@ import type { GraphQLDataSource } from '@apollo/gateway';
 import { print, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import { makeResumable } from './document.js';
+import { EntityBatcher } from './entity-batcher.js';
 import { SubscriptionPlanner } from './planner.js';
 import { SubscriberQueue } from './queue.js';
 import { Upstream } from './upstream.js';
@@ -10,7 +11,7 @@ export interface ExecutorOptions {
   readonly supergraphSdl: string;
   /** Subgraph HTTP URLs by name; their graphql-ws URLs are derived (ws:// on the same path). */
   readonly subgraphUrls: Readonly<Record<string, string>>;
-  readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+  readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
   /** Events a subscriber may have waiting before it is closed as too slow. */
   readonly queueLimit: number;
 }
@@ -24,9 +25,12 @@ export interface ExecutorOptions {
 export class SubscriptionExecutor {
   private readonly planner: SubscriptionPlanner;
   private readonly upstreams = new Map<string, Upstream>();
+  /** The data sources the per-event entity fetches go through, batching concurrent completions. */
+  private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
 
   constructor(private readonly options: ExecutorOptions) {
     this.planner = new SubscriptionPlanner(options.supergraphSdl);
+    this.dataSources = Object.fromEntries(Object.entries(options.dataSources).map(([name, source]) => [name, new EntityBatcher(source)]));
   }
 
   /** The API schema clients' documents are validated against. */
@@ -61,8 +65,7 @@ export class SubscriptionExecutor {
         rootKey: resumable.rootKey,
         initialAfter: resumable.initialAfter,
         url: url.replace(/^http/, 'ws'),
-        dataSources: this.options.dataSources,
-        context,
+        dataSources: this.dataSources,
         onEmpty: () => {
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);
         },
@@ -72,7 +75,7 @@ export class SubscriptionExecutor {
     }
     const target = upstream;
     const queue: SubscriberQueue = new SubscriberQueue(this.options.queueLimit, () => target.remove(queue));
-    target.add(queue);
+    target.add(queue, context);
     return queue;
   }
 
