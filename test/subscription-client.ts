@@ -20,6 +20,8 @@ export interface Recording<T> {
 
 /** graphql-ws clients opened by a test file, disposed by {@link disposeClients}. */
 const open = new Set<Client>();
+/** Raw sockets opened by a test file ({@link rawSocket}), terminated by {@link disposeClients}. */
+const raw = new Set<WebSocket>();
 
 /** A real graphql-ws client (ws WebSocket, no retries) sending `token` in connection_init; null sends none. */
 export function connect(httpUrl: string, token: string | null, options: Partial<ClientOptions> = {}): Client {
@@ -34,9 +36,12 @@ export function connect(httpUrl: string, token: string | null, options: Partial<
   return client;
 }
 
+/** Disposes every client {@link connect} opened and terminates every socket {@link rawSocket} opened. */
 export async function disposeClients(): Promise<void> {
   const clients = [...open];
   open.clear();
+  for (const socket of raw) socket.terminate();
+  raw.clear();
   await Promise.all(clients.map((client) => client.dispose()));
 }
 
@@ -88,5 +93,52 @@ export function record<T>(client: Client, query: string, variables?: Record<stri
         waiting.push({ count, resolve, reject });
         settle();
       }),
+  };
+}
+
+/** Resolves as `promise` does, or rejects naming `what` once `ms` have passed first. */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A raw `ws` socket speaking graphql-transport-ws (nothing is sent for it), with its close and ping events to wait on. */
+export interface RawSocket {
+  readonly socket: WebSocket;
+  /** Resolves when the socket is open. */
+  readonly opened: Promise<void>;
+  /** Resolves with the close code and reason, however the socket closes. */
+  readonly closed: Promise<{ readonly code: number; readonly reason: string }>;
+  /** Resolves at the first ping frame from the server. */
+  readonly pinged: Promise<void>;
+  /** Resolves with the next graphql-ws message the server sends. */
+  nextMessage(): Promise<{ readonly type: string; readonly payload?: unknown }>;
+}
+
+/** Opens a raw websocket to `httpUrl` (ws:// on the same path) with the graphql-transport-ws subprotocol. */
+export function rawSocket(httpUrl: string, options: { readonly autoPong?: boolean } = {}): RawSocket {
+  const socket = new WebSocket(httpUrl.replace(/^http/, 'ws'), 'graphql-transport-ws', { autoPong: options.autoPong ?? true });
+  raw.add(socket);
+  const messages: { type: string; payload?: unknown }[] = [];
+  const readers: ((message: { type: string; payload?: unknown }) => void)[] = [];
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
+    const reader = readers.shift();
+    if (reader) reader(message);
+    else messages.push(message);
+  });
+  socket.on('error', () => undefined); // the close event reports how it ended
+  return {
+    socket,
+    opened: new Promise((resolve) => socket.once('open', () => resolve())),
+    closed: new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
+    pinged: new Promise((resolve) => socket.once('ping', () => resolve())),
+    nextMessage: () => {
+      const message = messages.shift();
+      return message ? Promise.resolve(message) : new Promise((resolve) => readers.push(resolve));
+    },
   };
 }

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { GraphQLError, parse, validate, type ExecutionArgs } from 'graphql';
+import { GraphQLError, parse, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -37,8 +37,11 @@ interface ConnectionState {
 /**
  * graphql-ws (subprotocol graphql-transport-ws) on the gateway's HTTP server at `/graphql`. The
  * token comes in connection_init as `{ authorization: "Bearer <jwt>" }`; analyst or above; it is
- * re-checked at every subscribe and the socket is closed with 4403 when it expires. Limits:
- * connections, subscriptions per connection, connection_init wait, keep-alive pings.
+ * re-checked at every subscribe and the socket is closed with 4403 when it expires. Limits: a
+ * connection past GATEWAY_WS_MAX_CONNECTIONS is closed with 1013; a subscribe past
+ * GATEWAY_WS_MAX_SUBSCRIPTIONS on one connection is answered BAD_USER_INPUT (the others go on);
+ * a socket without connection_init within GATEWAY_WS_INIT_TIMEOUT_MS is closed with 4408; every
+ * GATEWAY_WS_PING_MS a ping is sent, and a peer that has not answered it by the next is dropped.
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions): { executor: SubscriptionExecutor; close(): Promise<void> } {
   const { config, verify } = options;
@@ -125,6 +128,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
         const state = stateOf(ctx.extra);
         state.subscriptions = Math.max(0, state.subscriptions - 1);
       },
+      // The executor's events carry their errors already formatted (plain objects, as the subgraphs
+      // sent them); left to itself graphql-ws would call toJSON() on each and send its TypeError instead.
+      onNext: (_ctx, _id, _payload, _args, result) =>
+        result.errors ? { ...result, errors: result.errors.map((error) => (error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError))) } : undefined,
       subscribe: (args) => executor.subscribe(args),
       execute: () => ({ errors: [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket')] }),
     },

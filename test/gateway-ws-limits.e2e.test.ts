@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayServer } from '../gateway/server.js';
+import { WS_CLOSE } from '../gateway/subscriptions/server.js';
+import { SUPERGRAPH_PATH } from '../schema/path.js';
+import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
+import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
+import { signToken } from '../subgraphs/shared/auth.js';
+import { startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
+import { connect, disposeClients, rawSocket, record, within } from './subscription-client.js';
+
+// The gateway's websocket limits (gateway/subscriptions/server.ts), through the real graphql-ws
+// client and raw `ws` sockets. The stack runs with small limits so that each shows in a second.
+const INIT_TIMEOUT_MS = 300;
+const PING_MS = 1_000;
+const MAX_SUBSCRIPTIONS = 2;
+
+let t: TestStack;
+let instanceId: string;
+let accountId: string;
+let policyId: string;
+/** A gateway of its own for the connection limit, on the same subgraphs (started by that test, stopped in afterAll). */
+let limited: GatewayServer | undefined;
+
+beforeAll(async () => {
+  t = await startTestStack({
+    GATEWAY_WS_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
+    GATEWAY_WS_INIT_TIMEOUT_MS: String(INIT_TIMEOUT_MS),
+    GATEWAY_WS_PING_MS: String(PING_MS),
+  });
+  instanceId = await t.fixtures.instance('Sales org');
+  const accounts = await t.fixtures.accounts(instanceId, [
+    { externalId: 'u1', email: 'ada@org.example', displayName: 'Ada', isAdmin: false, status: AccountStatus.ACTIVE, privileges: [] },
+  ]);
+  accountId = accounts.get('u1')!;
+  policyId = await t.fixtures.policy({ name: 'Limits', kind: PolicyKind.ACTIVITY, severity: Severity.HIGH, condition: {} });
+});
+afterEach(async () => {
+  await disposeClients();
+  await waitFor('every subscription released', async () => (t.stack.gateway.subscriptions.stats().subscribers === 0 ? true : undefined), 10_000, 10);
+});
+afterAll(async () => {
+  await disposeClients();
+  await limited?.stop();
+  await t?.stop();
+});
+
+interface DetectionRaised {
+  detectionRaised: { cursor: string; detection: { title: string; account: { email: string } | null } };
+}
+const DETECTIONS = `subscription { detectionRaised { cursor detection { title account { email } } } }`;
+
+let raised = 0;
+const raise = (title = `Detection ${++raised}`) =>
+  t.fixtures.detection({ policyId, severity: Severity.HIGH, title, description: 'raised by a test', instanceId, accountId });
+
+/** Waits until the gateway holds `subscribers` client subscriptions and they have reached the activities subgraph. */
+async function live(subscribers: number, upstreams = 1): Promise<void> {
+  await waitFor(`${subscribers} subscriptions live`, async () => {
+    const gateway = t.stack.gateway.subscriptions.stats();
+    return gateway.subscribers === subscribers && t.stack.subgraphs.activities!.stats().subscribers === upstreams ? true : undefined;
+  }, 10_000, 10);
+}
+
+describe('the gateway websocket', () => {
+  it('closes a connection whose token expires with 4403; a subscriber sharing its upstream keeps receiving, every field resolved', async () => {
+    const expiring = record<DetectionRaised>(connect(t.url, await signToken(t.config, { role: 'analyst', expiresIn: '3s' })), DETECTIONS);
+    await live(1);
+    // Subscribed second, to the same operation: it shares the upstream the expiring token opened.
+    const lasting = record<DetectionRaised>(connect(t.url, t.token('analyst')), DETECTIONS);
+    await live(2);
+    await raise('before expiry');
+    await within(expiring.received(1), 5_000, 'the expiring subscriber to receive its event');
+
+    const ending = await within(expiring.ended, 5_000, 'the expired connection to close');
+    expect(ending.close).toEqual({ code: WS_CLOSE.FORBIDDEN, reason: 'Token expired' });
+    await raise('after expiry');
+    const events = await within(lasting.received(2), 10_000, 'the lasting subscriber to receive the event raised after the expiry');
+    expect(events.map((e) => e.detectionRaised.detection)).toEqual([
+      { title: 'before expiry', account: { email: 'ada@org.example' } },
+      { title: 'after expiry', account: { email: 'ada@org.example' } },
+    ]);
+  });
+
+  it(`answers the subscription past GATEWAY_WS_MAX_SUBSCRIPTIONS (${MAX_SUBSCRIPTIONS}) on one connection with BAD_USER_INPUT; the others go on`, async () => {
+    const client = connect(t.url, t.token('analyst'));
+    const kept = Array.from({ length: MAX_SUBSCRIPTIONS }, () => record<DetectionRaised>(client, DETECTIONS));
+    await live(MAX_SUBSCRIPTIONS);
+    const refused = record<DetectionRaised>(client, DETECTIONS);
+    const ending = await within(refused.ended, 5_000, 'the subscription over the limit to be refused');
+    expect(ending.errors).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(ending.errors![0]!.message).toContain('GATEWAY_WS_MAX_SUBSCRIPTIONS');
+
+    await raise();
+    for (const subscription of kept) await within(subscription.received(1), 5_000, 'a subscription within the limit to receive its event');
+    // Completing one frees its place.
+    kept[0]!.unsubscribe();
+    await live(MAX_SUBSCRIPTIONS - 1);
+    const next = record<DetectionRaised>(client, DETECTIONS);
+    await live(MAX_SUBSCRIPTIONS);
+    await raise('after a place was freed');
+    expect((await within(next.received(1), 5_000, 'the new subscription to receive its event'))[0]!.detectionRaised.detection.title).toBe('after a place was freed');
+  });
+
+  it('closes a socket that sends no connection_init within GATEWAY_WS_INIT_TIMEOUT_MS with 4408', async () => {
+    const socket = rawSocket(t.url);
+    await within(socket.opened, 5_000, 'the socket to open');
+    const opened = performance.now();
+    const closed = await within(socket.closed, 5_000, 'the server to close the silent socket');
+    expect(closed.code).toBe(4408);
+    expect(performance.now() - opened).toBeGreaterThanOrEqual(INIT_TIMEOUT_MS - 50);
+  });
+
+  it('pings every GATEWAY_WS_PING_MS and drops a peer that does not answer with a pong', async () => {
+    const token = t.token('analyst');
+    const answering = rawSocket(t.url);
+    const silent = rawSocket(t.url, { autoPong: false });
+    for (const socket of [answering, silent]) {
+      await within(socket.opened, 5_000, 'the socket to open');
+      socket.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+      expect(await within(socket.nextMessage(), 5_000, 'connection_ack')).toMatchObject({ type: 'connection_ack' });
+    }
+    await within(answering.pinged, 3 * PING_MS, 'a ping from the server');
+    await within(silent.pinged, 3 * PING_MS, 'a ping to the peer that does not answer');
+    // Terminated (no close frame: 1006) a keep-alive period after the unanswered ping.
+    expect((await within(silent.closed, 3 * PING_MS, 'the silent peer to be dropped')).code).toBe(1006);
+    expect(answering.socket.readyState).toBe(answering.socket.OPEN);
+  });
+
+  it("passes a subgraph's refusal to the client with its code", async () => {
+    const refused = record(connect(t.url, t.token('analyst')), `subscription { detectionRaised(after: "yesterday") { cursor } }`);
+    const ending = await within(refused.ended, 5_000, 'the refusal');
+    expect(ending.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', argument: 'after' } });
+  });
+});
+
+describe('the gateway websocket connection limit', () => {
+  it('closes the connection past GATEWAY_WS_MAX_CONNECTIONS (3) with 1013; the others keep working, and a freed place is taken again', async () => {
+    limited = await startGateway({
+      config: testConfig(t.config.dataDir, { GATEWAY_WS_MAX_CONNECTIONS: '3' }),
+      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
+      port: 0,
+    });
+    const url = limited.url;
+    const token = t.token('analyst');
+    const opened = Array.from({ length: 3 }, () => {
+      let connected!: () => void;
+      const ready = new Promise<void>((resolve) => (connected = resolve));
+      return { client: connect(url, token, { lazy: false, on: { connected: () => connected() } }), ready };
+    });
+    await within(Promise.all(opened.map((o) => o.ready)), 5_000, 'three connections acknowledged');
+
+    const over = rawSocket(url);
+    expect(await within(over.closed, 5_000, 'the fourth connection to be closed')).toEqual({
+      code: WS_CLOSE.TRY_AGAIN_LATER,
+      reason: 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)',
+    });
+
+    const stream = record<DetectionRaised>(opened[0]!.client, DETECTIONS);
+    await waitFor('the subscription live', async () => (limited!.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    await raise('within the connection limit');
+    expect((await within(stream.received(1), 5_000, 'an event on a connection within the limit'))[0]!.detectionRaised.detection.title).toBe('within the connection limit');
+
+    // A closed connection frees its place (once the server has seen it close: polled with a deadline).
+    await opened[2]!.client.dispose();
+    const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
+    await waitFor('a new connection to take the freed place', async () => {
+      const socket = rawSocket(url);
+      await within(socket.opened, 5_000, 'the socket to open');
+      socket.socket.send(init);
+      const first = await within(Promise.race([socket.nextMessage(), socket.closed.then(({ code }) => ({ type: `closed ${code}` }))]), 5_000, 'an answer');
+      return first.type === 'connection_ack' ? true : undefined;
+    }, 5_000, 20);
+  });
+});
