@@ -1,0 +1,243 @@
+// The subscribers of `npm run bench:subscriptions`, in a worker thread of their own so that reading
+// 1,000 sockets does not run on the event loop of the gateway they measure. Each subscriber is a real
+// graphql-ws client on its own `ws` WebSocket; every receipt is timed with the system-wide monotonic
+// clock, which the committing thread uses too.
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { percentile } from './load.js';
+import { monotonicMs, type FromSubscribers, type RunReceipts, type SubscribeSettings, type ToSubscribers } from './subscriptions.protocol.js';
+
+interface DetectionEvent {
+  readonly detectionRaised?: {
+    readonly detection?: {
+      readonly id?: string;
+      readonly title?: string;
+      readonly account?: { readonly email?: string } | null;
+      readonly file?: { readonly name?: string } | null;
+      readonly appPermission?: { readonly appName?: string } | null;
+    };
+  };
+}
+
+/** Sockets opened at once while subscribing (the gateway's accept backlog is finite). */
+const OPEN_BATCH = 100;
+const MAX_ERROR_SAMPLES = 5;
+
+/** One run: the clients, the receipt table (`seq * subscribers + subscriber` → monotonic ms), counters. */
+class Run {
+  readonly clients: Client[] = [];
+  readonly receipts: Float64Array;
+  private readonly warm: Uint8Array;
+  private warmCount = 0;
+  delivered = 0;
+  duplicates = 0;
+  incomplete = 0;
+  unexpectedCloses = 0;
+  readonly errorSamples = new Set<string>();
+  private disposing = false;
+  private readonly closed = new Set<number>();
+  private onLive?: () => void;
+  private onDelivered?: () => void;
+  private onAllClosed?: () => void;
+  target = Number.POSITIVE_INFINITY;
+  readonly startedLoop = performance.eventLoopUtilization();
+
+  constructor(readonly settings: SubscribeSettings) {
+    this.receipts = new Float64Array(settings.planned * settings.subscribers).fill(Number.NaN);
+    this.warm = new Uint8Array(settings.subscribers);
+  }
+
+  /** Opens every client and subscribes it; resolves when all are acknowledged. */
+  async open(): Promise<void> {
+    const { subscribers } = this.settings;
+    for (let first = 0; first < subscribers; first += OPEN_BATCH) {
+      const batch: Promise<void>[] = [];
+      for (let i = first; i < Math.min(subscribers, first + OPEN_BATCH); i++) batch.push(this.openOne(i));
+      await Promise.all(batch);
+    }
+  }
+
+  private openOne(index: number): Promise<void> {
+    const { url, token, query } = this.settings;
+    return new Promise((resolve, reject) => {
+      const client = createClient({
+        url,
+        webSocketImpl: WebSocket,
+        connectionParams: { authorization: `Bearer ${token}` },
+        retryAttempts: 0,
+        lazy: true,
+        on: {
+          connected: () => resolve(),
+          closed: (event) => {
+            this.closed.add(index);
+            if (this.closed.size === this.clients.length) this.onAllClosed?.();
+            if (!this.disposing) {
+              this.unexpectedCloses += 1;
+              this.sample(`socket closed: ${JSON.stringify(event)}`);
+              reject(new Error(`subscriber ${index}: socket closed before it was acknowledged`));
+            }
+          },
+        },
+      });
+      this.clients.push(client);
+      client.subscribe<DetectionEvent>(
+        { query },
+        {
+          next: (result) => this.receive(index, result.data ?? undefined, result.errors),
+          error: (error) => this.sample(`subscription error: ${JSON.stringify(error)}`),
+          complete: () => undefined,
+        },
+      );
+    });
+  }
+
+  private receive(index: number, data: DetectionEvent | undefined, errors: readonly unknown[] | undefined): void {
+    const at = monotonicMs();
+    const detection = data?.detectionRaised?.detection;
+    const parts = detection?.title?.split(':');
+    if (!parts || parts[0] !== 'bench' || parts[1] !== this.settings.run) {
+      this.incomplete += 1;
+      this.sample(`unexpected event: ${JSON.stringify({ data, errors })}`);
+      return;
+    }
+    if (parts[2] === 'warm-up') {
+      if (this.warm[index] === 0) {
+        this.warm[index] = 1;
+        if (++this.warmCount === this.settings.subscribers) this.onLive?.();
+      }
+      return;
+    }
+    const seq = Number(parts[2]);
+    const slot = seq * this.settings.subscribers + index;
+    if (!Number.isInteger(seq) || seq < 0 || seq >= this.settings.planned) {
+      this.incomplete += 1;
+      this.sample(`unexpected title ${detection!.title}`);
+      return;
+    }
+    if (!Number.isNaN(this.receipts[slot]!)) {
+      this.duplicates += 1;
+      return;
+    }
+    this.receipts[slot] = at;
+    this.delivered += 1;
+    if (errors?.length || (this.settings.checkReferences && !(detection!.account?.email && detection!.file?.name && detection!.appPermission?.appName))) {
+      this.incomplete += 1;
+      this.sample(`incomplete event: ${JSON.stringify({ data, errors })}`);
+    }
+    if (this.delivered >= this.target) this.onDelivered?.();
+  }
+
+  private sample(message: string): void {
+    if (this.errorSamples.size < MAX_ERROR_SAMPLES) this.errorSamples.add(message.slice(0, 500));
+  }
+
+  /** Resolves once every subscriber has seen a warm-up event: from then on nothing committed can be missed. */
+  live(): Promise<void> {
+    if (this.warmCount === this.settings.subscribers) return Promise.resolve();
+    return new Promise((resolve) => (this.onLive = resolve));
+  }
+
+  /** Waits until `expected` measured events have arrived or `drainMs` passed, then summarizes. */
+  async results(commitTimes: Float64Array, drainMs: number): Promise<RunReceipts> {
+    const { subscribers } = this.settings;
+    let committed = 0;
+    for (const time of commitTimes) if (!Number.isNaN(time)) committed += 1;
+    const expected = committed * subscribers;
+    this.target = expected;
+    if (this.delivered < expected) {
+      await new Promise<void>((resolve) => {
+        const deadline = setTimeout(resolve, drainMs);
+        this.onDelivered = () => {
+          clearTimeout(deadline);
+          resolve();
+        };
+      });
+    }
+    const loop = performance.eventLoopUtilization(this.startedLoop).utilization;
+    const latencies = new Float64Array(this.delivered);
+    let n = 0;
+    let early = 0;
+    let lastReceipt = Number.NaN;
+    for (let seq = 0; seq < commitTimes.length; seq++) {
+      const committedAt = commitTimes[seq]!;
+      for (let i = 0; i < subscribers; i++) {
+        const at = this.receipts[seq * subscribers + i]!;
+        if (Number.isNaN(at) || Number.isNaN(committedAt)) continue;
+        if (at < committedAt) early += 1;
+        if (!(at <= lastReceipt)) lastReceipt = at;
+        latencies[n++] = at - committedAt;
+      }
+    }
+    const sorted = Array.from(latencies.subarray(0, n).sort());
+    return {
+      expected,
+      delivered: this.delivered,
+      missing: expected - n,
+      duplicates: this.duplicates,
+      incomplete: this.incomplete,
+      early,
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      p99: percentile(sorted, 99),
+      max: sorted.at(-1) ?? Number.NaN,
+      lastReceipt,
+      unexpectedCloses: this.unexpectedCloses,
+      errorSamples: [...this.errorSamples],
+      eventLoopUtilization: loop,
+      heapUsedBytes: process.memoryUsage().heapUsed,
+    };
+  }
+
+  /** Disposes every client and resolves once every socket has closed. */
+  async dispose(): Promise<void> {
+    this.disposing = true;
+    const allClosed = new Promise<void>((resolve) => (this.onAllClosed = resolve));
+    if (this.closed.size === this.clients.length) this.onAllClosed?.();
+    await Promise.all(this.clients.map((client) => client.dispose()));
+    await allClosed;
+  }
+}
+
+if (!parentPort) throw new Error('bench/subscribers.worker.ts runs as a worker thread of bench/subscriptions.bench.ts');
+const port: MessagePort = parentPort;
+const reply = (message: FromSubscribers) => port.postMessage(message);
+let run: Run | undefined;
+
+port.on('message', (message: ToSubscribers) => {
+  void handle(message).catch((error: unknown) => reply({ type: 'failed', message: error instanceof Error ? error.stack ?? error.message : String(error) }));
+});
+
+async function handle(message: ToSubscribers): Promise<void> {
+  switch (message.type) {
+    case 'subscribe': {
+      if (run) throw new Error('a run is still subscribed');
+      const began = monotonicMs();
+      run = new Run(message);
+      await run.open();
+      reply({ type: 'subscribed', ms: monotonicMs() - began });
+      await run.live();
+      reply({ type: 'live' });
+      return;
+    }
+    case 'results':
+      if (!run) throw new Error('no run to report');
+      reply({ type: 'results', receipts: await run.results(message.commitTimes, message.drainMs) });
+      return;
+    case 'unsubscribe':
+      await run?.dispose();
+      run = undefined;
+      reply({ type: 'unsubscribed' });
+      return;
+    case 'close':
+      await run?.dispose();
+      run = undefined;
+      reply({ type: 'closed' });
+      port.close();
+      return;
+    default: {
+      const unknown: never = message;
+      throw new Error(`unknown message ${JSON.stringify(unknown)}`);
+    }
+  }
+}

@@ -1,0 +1,275 @@
+// `npm run bench:subscriptions`: BENCH_SUBSCRIBERS (default 1,000) graphql-ws subscribers on
+// `detectionRaised` through the gateway, each event completed with fields of all four subgraphs, while
+// detections are committed at BENCH_RATE (default 200/s) for BENCH_SECONDS (default 30); then the same
+// run with the subscribers straight on the activities subgraph (its own fields only) as the baseline.
+// Flags override the environment: `npm run bench:subscriptions -- --subscribers 100 --rate 50 --seconds 5`.
+// Prints delivered vs expected (committed × subscribers), commit-to-receipt latency, memory, and the
+// gateway/direct ratios. Exits 1 when any event was lost, repeated, incomplete or not committed (or
+// arrived later than BENCH_DRAIN_SECONDS after the last commit), 2 on bad settings.
+import 'reflect-metadata';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import type { Stack } from '../scripts/stack.js';
+import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import {
+  monotonicMs,
+  warmUpTitle,
+  type CommitterData,
+  type DetectionSubject,
+  type FromCommitter,
+  type FromSubscribers,
+  type ToCommitter,
+  type ToSubscribers,
+} from './subscriptions.protocol.js';
+import { printReport, type Memory, type PathReport } from './subscriptions.report.js';
+import { WorkerThread } from './worker-thread.js';
+
+// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
+process.env.LOG_LEVEL = 'silent';
+const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
+const { startStack } = await import('../scripts/stack.js');
+const { loadConfig } = await import('../subgraphs/shared/config.js');
+const { signToken } = await import('../subgraphs/shared/auth.js');
+const { Fixtures, seedDataset } = await import('../test/fixtures.js');
+
+const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
+/** Every subscriber must have seen a warm-up event within this long of subscribing. */
+const LIVE_TIMEOUT_MS = 60_000;
+/** How long stats may take to show every subscription released after the subscribers left. */
+const RELEASE_TIMEOUT_MS = 30_000;
+
+const SettingsSchema = z
+  .object({
+    BENCH_SUBSCRIBERS: z.coerce.number().int().min(1).max(10_000).default(1_000),
+    BENCH_RATE: z.coerce.number().positive().max(5_000).default(200),
+    BENCH_SECONDS: z.coerce.number().positive().max(600).default(30),
+    /** After the last commit, how long to wait for the last deliveries before counting what is missing. */
+    BENCH_DRAIN_SECONDS: z.coerce.number().positive().max(600).default(30),
+  })
+  .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * s.BENCH_SECONDS) <= 50_000_000, {
+    message: 'subscribers × rate × seconds must stay under 50,000,000 events (the receipt table is kept in memory)',
+  });
+type Settings = z.infer<typeof SettingsSchema>;
+
+/** Bad BENCH_* values or flags: the message says which and what is accepted. */
+class SettingsError extends Error {}
+
+/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds. */
+function readSettings(): Settings {
+  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds', string>>;
+  try {
+    ({ values } = parseArgs({
+      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' } },
+    }));
+  } catch (error) {
+    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds (each with a value)`);
+  }
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
+  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'] };
+  const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
+  if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
+  return parsed.data;
+}
+
+/** Fields of all four subgraphs: the gateway completes each event with entity fetches to the other three. */
+const GATEWAY_QUERY = `subscription Bench { detectionRaised { cursor detection { id title severity account { email } file { name } appPermission { appName } } } }`;
+/** The activities subgraph's own fields only. */
+const DIRECT_QUERY = `subscription Bench { detectionRaised { cursor detection { id title severity } } }`;
+
+/** One way to subscribe, and how to tell from the servers' counters that its subscriptions are gone. */
+interface PathSpec {
+  readonly name: 'gateway' | 'direct';
+  readonly url: string;
+  readonly query: string;
+  readonly checkReferences: boolean;
+  /** What the servers hold while subscribed (printed), and whether everything was let go. */
+  readonly holding: () => string;
+  /** Requests the gateway has sent to subgraphs so far (the per-event entity fetches), when it is on the path. */
+  readonly subgraphRequests?: () => number;
+  readonly released: () => boolean;
+}
+
+const memory = (): Memory => {
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss, heapUsed };
+};
+
+/** Busy and total CPU time of the whole machine (all cores), in ms. */
+function machineCpu(): { busy: number; total: number } {
+  let busy = 0;
+  let total = 0;
+  for (const { times } of os.cpus()) {
+    busy += times.user + times.nice + times.sys + times.irq;
+    total += times.user + times.nice + times.sys + times.irq + times.idle;
+  }
+  return { busy, total };
+}
+
+/** Starts counting CPU; the answer stops and tells this process's and the machine's share of all cores. */
+function cpuMeter(): () => { process: number; machine: number } {
+  const ownBefore = process.cpuUsage();
+  const machineBefore = machineCpu();
+  return () => {
+    const own = process.cpuUsage(ownBefore);
+    const machine = machineCpu();
+    const total = machine.total - machineBefore.total;
+    return { process: (own.user + own.system) / 1000 / total, machine: (machine.busy - machineBefore.busy) / total };
+  };
+}
+
+/** Polls `condition` every 20 ms until it holds, or throws naming `what` after `timeoutMs`. */
+async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Subscribes, warms up until every subscriber is live, commits at the rate, collects and unsubscribes. */
+async function measurePath(
+  spec: PathSpec,
+  settings: Settings,
+  token: string,
+  committer: WorkerThread<ToCommitter, FromCommitter>,
+  subscribers: WorkerThread<ToSubscribers, FromSubscribers>,
+): Promise<PathReport> {
+  const planned = Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
+  const run = `${spec.name}-${Date.now()}`;
+  const before = memory();
+  subscribers.send({ type: 'subscribe', run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences });
+  const { ms: subscribeMs } = await subscribers.expect('subscribed', 300_000);
+  // A subscription without `after` starts when it reaches the activities subgraph, which no client
+  // message acknowledges: warm-up detections are raised until every subscriber has received one.
+  const liveBy = monotonicMs() + LIVE_TIMEOUT_MS;
+  for (let n = 0; ; n++) {
+    committer.send({ type: 'raise', title: warmUpTitle(run, n) });
+    await committer.expect('raised', 30_000);
+    if (await subscribers.next('live', 100)) break;
+    if (monotonicMs() > liveBy) throw new Error(`${spec.name}: not every subscriber received a warm-up event within ${LIVE_TIMEOUT_MS} ms`);
+  }
+  const holding = spec.holding();
+  const loopBefore = performance.eventLoopUtilization();
+  const cpu = cpuMeter();
+  const requestsBefore = spec.subgraphRequests?.();
+  committer.send({ type: 'commit', run, count: planned, rate: settings.BENCH_RATE });
+  const { result: commits } = await committer.expect('committed', (settings.BENCH_SECONDS + 120) * 1000);
+  subscribers.send({ type: 'results', commitTimes: commits.commitTimes, drainMs: settings.BENCH_DRAIN_SECONDS * 1000 });
+  const { receipts } = await subscribers.expect('results', (settings.BENCH_DRAIN_SECONDS + 120) * 1000);
+  const mainLoop = performance.eventLoopUtilization(loopBefore).utilization;
+  const cpuShare = cpu();
+  const subgraphRequests = requestsBefore === undefined ? undefined : spec.subgraphRequests!() - requestsBefore;
+  const after = memory();
+  subscribers.send({ type: 'unsubscribe' });
+  await subscribers.expect('unsubscribed', 120_000);
+  await until(`${spec.name}: the servers to release every subscription`, spec.released, RELEASE_TIMEOUT_MS);
+  const firstCommit = commits.commitTimes.find((t) => !Number.isNaN(t)) ?? Number.NaN;
+  return { name: spec.name, subscribeMs, holding, commits, firstCommit, receipts, before, after, mainLoop, cpu: cpuShare, subgraphRequests };
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
+  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
+  fs.chmodSync(tmp, 0o711);
+  let postgres: EmbeddedPostgres | undefined;
+  let stack: Stack | undefined;
+  const threads: { close(): Promise<void> }[] = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const thread of threads) await thread.close();
+      await stack?.stop();
+      await postgres?.stop();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    })());
+  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+  try {
+    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
+    await postgres.ensureDatabase('tenantwatch_bench');
+    const config = loadConfig({
+      DATA_DIR: tmp,
+      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      GATEWAY_WS_MAX_CONNECTIONS: String(Math.max(5_000, settings.BENCH_SUBSCRIBERS)),
+    });
+    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0 });
+    const running = stack;
+    const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance: 10, perAccount: 2 });
+    const subjects = await subjectsOf(running.gateway.url, await signToken(config, { role: 'admin', subject: 'bench' }));
+    const token = await signToken(config, { role: 'analyst', subject: 'bench' });
+    const committerData: CommitterData = { databaseUrl: running.databaseUrl, policyId: data.policies[0]!, subjects };
+    const committer = new WorkerThread<ToCommitter, FromCommitter>('detections', new URL('./detections.worker.ts', import.meta.url), { type: 'close' }, committerData);
+    const subscribers = new WorkerThread<ToSubscribers, FromSubscribers>('subscribers', new URL('./subscribers.worker.ts', import.meta.url), { type: 'close' });
+    threads.push(committer, subscribers);
+    await committer.expect('ready', 60_000);
+
+    const activities = running.subgraphs.activities!;
+    const gateway = running.gateway;
+    const specs: PathSpec[] = [
+      {
+        name: 'gateway',
+        url: gateway.url,
+        query: GATEWAY_QUERY,
+        checkReferences: true,
+        holding: () => {
+          const { upstreams, subscribers: held } = gateway.subscriptions.stats();
+          return `gateway: ${held} subscriptions on ${upstreams} upstream(s); activities subgraph: ${activities.stats().subscribers} subscriber(s)`;
+        },
+        released: () => gateway.subscriptions.stats().subscribers === 0 && activities.stats().subscribers === 0,
+        subgraphRequests: () => gateway.dedup.sent + gateway.dedup.shared,
+      },
+      {
+        name: 'direct',
+        url: activities.url,
+        query: DIRECT_QUERY,
+        checkReferences: false,
+        holding: () => `activities subgraph: ${activities.stats().subscribers} subscriber(s)`,
+        released: () => activities.stats().subscribers === 0,
+      },
+    ];
+    console.log(
+      [
+        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers, ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path (Node ${process.version}).`,
+        `gateway: ${GATEWAY_QUERY}`,
+        `direct:  ${DIRECT_QUERY}`,
+        `${os.availableParallelism()} CPU cores shared by everything: the gateway and the four subgraphs run on this process's main thread,`,
+        `the committer and the subscribers in two worker threads of the same process, PostgreSQL beside them. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+      ].join('\n'),
+    );
+    const reports: PathReport[] = [];
+    for (const spec of specs) reports.push(await measurePath(spec, settings, token, committer, subscribers));
+    return printReport(reports, { p99TargetMs: 250, peakRssBytes: process.resourceUsage().maxRSS * 1024, loadAverage: os.loadavg() });
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Accounts that own a file and granted an app, as the subjects detections rotate over. */
+async function subjectsOf(url: string, token: string): Promise<DetectionSubject[]> {
+  type Page = { accounts: { edges: { node: { id: string; instance: { id: string }; files: { edges: { node: { id: string } }[] }; appPermissions: { edges: { node: { id: string } }[] } } }[] } };
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: '{ accounts(first: 20) { edges { node { id instance { id } files(first: 1) { edges { node { id } } } appPermissions(first: 1) { edges { node { id } } } } } } }' }),
+  });
+  const body = (await response.json()) as { data?: Page; errors?: unknown[] };
+  if (!body.data || body.errors?.length) throw new Error(`subjects: ${JSON.stringify(body.errors ?? body)}`);
+  const subjects = body.data.accounts.edges.flatMap(({ node }) => {
+    const fileId = node.files.edges[0]?.node.id;
+    const appPermissionId = node.appPermissions.edges[0]?.node.id;
+    return fileId && appPermissionId ? [{ instanceId: node.instance.id, accountId: node.id, fileId, appPermissionId }] : [];
+  });
+  if (subjects.length === 0) throw new Error('subjects: no seeded account owns a file and an app grant');
+  return subjects;
+}
+
+process.exitCode = await main().catch((error: unknown) => {
+  console.error(error instanceof SettingsError ? error.message : error);
+  return error instanceof SettingsError ? 2 : 1;
+});

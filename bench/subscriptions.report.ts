@@ -1,0 +1,94 @@
+// What `npm run bench:subscriptions` prints: one row per path, notes on what each run held and used,
+// the gateway/direct ratios and the verdicts against the target.
+import type { CommitRun, RunReceipts } from './subscriptions.protocol.js';
+
+export interface Memory {
+  readonly rss: number;
+  readonly heapUsed: number;
+}
+
+/** What one path measured. */
+export interface PathReport {
+  readonly name: 'gateway' | 'direct';
+  readonly subscribeMs: number;
+  /** What the servers held while subscribed. */
+  readonly holding: string;
+  readonly commits: CommitRun;
+  /** When the first measured detection's COMMIT was answered. */
+  readonly firstCommit: number;
+  readonly receipts: RunReceipts;
+  /** The process's RSS and the main thread's heap with nobody subscribed, and right after the run. */
+  readonly before: Memory;
+  readonly after: Memory;
+  /** The main thread's (gateway and subgraphs) event-loop utilization while committing and draining. */
+  readonly mainLoop: number;
+  /** This process's and the whole machine's share of all cores over the same time. */
+  readonly cpu: { readonly process: number; readonly machine: number };
+  /** Requests the gateway sent to subgraphs meanwhile (its per-event entity fetches), when on the path. */
+  readonly subgraphRequests?: number;
+}
+
+/** Delivered events per second, from the first commit to the last receipt. */
+const throughput = (r: PathReport) => r.receipts.delivered / ((r.receipts.lastReceipt - r.firstCommit) / 1000);
+const committedOf = (c: CommitRun) => c.commitTimes.length - c.failures;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const pct = (share: number) => `${(share * 100).toFixed(0)}%`;
+const ms = (value: number) => value.toFixed(1);
+const columns = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(i === 1 ? 21 : 9))).join(' ');
+
+/** Whether a path lost, repeated or mangled nothing and every planned detection was committed. */
+const complete = ({ receipts: r, commits }: PathReport) =>
+  commits.failures === 0 && r.delivered === r.expected && r.missing === 0 && r.duplicates === 0 && r.incomplete === 0 && r.unexpectedCloses === 0;
+
+function notes(report: PathReport): string[] {
+  const { commits: c, receipts: r, cpu } = report;
+  const committed = committedOf(c);
+  const requests = report.subgraphRequests === undefined ? '' : `; the gateway sent ${report.subgraphRequests} subgraph requests (${(report.subgraphRequests / Math.max(1, committed)).toFixed(2)} per event)`;
+  return [
+    `${report.name}: ${report.holding}; ${r.expected / Math.max(1, committed)} subscribers connected and subscribed in ${(report.subscribeMs / 1000).toFixed(1)} s.`,
+    `  committed ${committed} of ${c.commitTimes.length} in ${c.seconds.toFixed(1)} s (${(committed / c.seconds).toFixed(1)}/s, furthest behind schedule ${ms(c.maxLagMs)} ms${c.failures ? `, ${c.failures} failed: ${c.errorSamples.join('; ')}` : ''})${requests}.`,
+    `  memory: RSS ${mb(report.before.rss)} before subscribing, ${mb(report.after.rss)} after the run; main-thread heap ${mb(report.before.heapUsed)} -> ${mb(report.after.heapUsed)}.`,
+    `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization: main thread (gateway + subgraphs) ${pct(report.mainLoop)}, subscribers thread ${pct(r.eventLoopUtilization)} (its heap ${mb(r.heapUsedBytes)}).`,
+    ...(r.early ? [`  ${r.early} receipts were timed before their COMMIT was answered (counted with their negative latency).`] : []),
+    ...(r.unexpectedCloses ? [`  ${r.unexpectedCloses} sockets were closed on the subscribers.`] : []),
+    ...r.errorSamples.map((sample) => `  sample: ${sample}`),
+  ];
+}
+
+/** Prints the table, the notes, the ratios and the verdicts; answers the exit code (1 when a path is not complete). */
+export function printReport(
+  reports: readonly PathReport[],
+  { p99TargetMs, peakRssBytes, loadAverage }: { p99TargetMs: number; peakRssBytes: number; loadAverage: readonly number[] },
+): number {
+  const rows = [columns(['path', 'delivered / expected', 'missing', 'dup', 'bad', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'events/s'])];
+  for (const report of reports) {
+    const r = report.receipts;
+    rows.push(columns([report.name, `${r.delivered} / ${r.expected}`, String(r.missing), String(r.duplicates), String(r.incomplete), ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max), throughput(report).toFixed(0)]));
+  }
+  const gateway = reports.find((r) => r.name === 'gateway');
+  const direct = reports.find((r) => r.name === 'direct');
+  const ratios =
+    gateway && direct
+      ? [
+          `gateway/direct: p50 ${(gateway.receipts.p50 / direct.receipts.p50).toFixed(2)}x, p99 ${(gateway.receipts.p99 / direct.receipts.p99).toFixed(2)}x, throughput ${(throughput(gateway) / throughput(direct)).toFixed(2)}x` +
+            ' (latency above 1x: the gateway is slower; throughput below 1x: it delivers less).',
+        ]
+      : [];
+  const verdicts = reports.map(
+    (r) => `${r.name}: ${complete(r) ? 'nothing lost, repeated or incomplete' : 'NOT COMPLETE'}; p99 ${ms(r.receipts.p99)} ms ${r.receipts.p99 < p99TargetMs ? '<' : '>='} ${p99TargetMs} ms target.`,
+  );
+  console.log(
+    [
+      '',
+      ...rows,
+      '',
+      ...reports.flatMap(notes),
+      '',
+      ...ratios,
+      ...verdicts,
+      `Process peak RSS ${mb(peakRssBytes)}: one process holds the gateway, the subgraphs and both worker threads (PostgreSQL excluded). Load average at the end: ${loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
+      'Latency: from the committing thread seeing COMMIT answered to the subscribing thread receiving the event (one monotonic clock). bad: events with errors or an unresolved reference.',
+    ].join('\n'),
+  );
+  return reports.every(complete) ? 0 : 1;
+}
