@@ -20,6 +20,15 @@ interface DetectionEvent {
   };
 }
 
+/** A close event (code and reason; it does not serialize) or GraphQL errors, for an error sample. */
+function describe(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error) {
+    const { code, reason } = error as { code: unknown; reason?: unknown };
+    return `close ${String(code)}${reason ? ` "${String(reason)}"` : ''}`;
+  }
+  return JSON.stringify(error);
+}
+
 /** Sockets opened at once while subscribing (the gateway's accept backlog is finite). */
 const OPEN_BATCH = 100;
 const MAX_ERROR_SAMPLES = 5;
@@ -74,7 +83,7 @@ class Run {
             if (this.closed.size === this.clients.length) this.onAllClosed?.();
             if (!this.disposing) {
               this.unexpectedCloses += 1;
-              this.sample(`socket closed: ${JSON.stringify(event)}`);
+              this.sample(`socket closed: ${describe(event)}`);
               reject(new Error(`subscriber ${index}: socket closed before it was acknowledged`));
             }
           },
@@ -85,7 +94,7 @@ class Run {
         { query },
         {
           next: (result) => this.receive(index, result.data ?? undefined, result.errors),
-          error: (error) => this.sample(`subscription error: ${JSON.stringify(error)}`),
+          error: (error) => this.sample(`subscription error: ${describe(error)}`),
           complete: () => undefined,
         },
       );
