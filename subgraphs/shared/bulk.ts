@@ -57,6 +57,8 @@ export async function insertNewRows<R extends Row = Row>(
   const list = columns.map(quoteIdentifier).join(', ');
   return db.transaction(async (trx) => {
     await trx.raw(`create temp table if not exists ${quotedStaging} on commit delete rows as select ${list} from ${target} with no data`);
+    // Inside a caller's transaction an earlier call's rows are still staged: only this call's go in.
+    if (db.isTransaction) await trx.raw(`delete from ${quotedStaging}`);
     const copied = await copyRows(await driverConnection(trx), staging, columns, rows);
     if (copied === 0) return [];
     const result = await trx.raw(
