@@ -3,6 +3,7 @@
 // detections are committed at BENCH_RATE (default 200/s) for BENCH_SECONDS (default 30); then the same
 // run with the subscribers straight on the activities subgraph (its own fields only) as the baseline.
 // Flags override the environment: `npm run bench:subscriptions -- --subscribers 100 --rate 50 --seconds 5`.
+// BENCH_PATHS (`--paths`, default `gateway,direct`) runs one path alone, e.g. to profile it.
 // Prints delivered vs expected (committed × subscribers), commit-to-receipt latency, memory, and the
 // gateway/direct ratios. Exits 1 when any event was lost, repeated, incomplete or not committed (or
 // arrived later than BENCH_DRAIN_SECONDS after the last commit), 2 on bad settings.
@@ -48,6 +49,12 @@ const SettingsSchema = z
     BENCH_SECONDS: z.coerce.number().positive().max(600).default(30),
     /** After the last commit, how long to wait for the last deliveries before counting what is missing. */
     BENCH_DRAIN_SECONDS: z.coerce.number().positive().max(600).default(30),
+    /** Which paths to measure, in order: `gateway`, `direct` or both (the ratio needs both). */
+    BENCH_PATHS: z
+      .string()
+      .default('gateway,direct')
+      .transform((value) => value.split(',').map((p) => p.trim()))
+      .pipe(z.array(z.enum(['gateway', 'direct'])).min(1)),
   })
   .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * s.BENCH_SECONDS) <= 50_000_000, {
     message: 'subscribers × rate × seconds must stay under 50,000,000 events (the receipt table is kept in memory)',
@@ -57,18 +64,18 @@ type Settings = z.infer<typeof SettingsSchema>;
 /** Bad BENCH_* values or flags: the message says which and what is accepted. */
 class SettingsError extends Error {}
 
-/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds. */
+/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths. */
 function readSettings(): Settings {
-  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds', string>>;
+  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths', string>>;
   try {
     ({ values } = parseArgs({
-      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' } },
+      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' } },
     }));
   } catch (error) {
-    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds (each with a value)`);
+    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths (each with a value)`);
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'] };
+  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths };
   const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
   if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
   return parsed.data;
@@ -243,7 +250,7 @@ async function main(): Promise<number> {
       ].join('\n'),
     );
     const reports: PathReport[] = [];
-    for (const spec of specs) reports.push(await measurePath(spec, settings, token, committer, subscribers));
+    for (const name of settings.BENCH_PATHS) reports.push(await measurePath(specs.find((s) => s.name === name)!, settings, token, committer, subscribers));
     return printReport(reports, { p99TargetMs: 250, peakRssBytes: process.resourceUsage().maxRSS * 1024, loadAverage: os.loadavg() });
   } finally {
     await cleanup();

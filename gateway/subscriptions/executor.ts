@@ -4,7 +4,7 @@ import type { GatewayContext } from '../context.js';
 import { makeResumable } from './document.js';
 import { EntityBatcher } from './entity-batcher.js';
 import { SubscriptionPlanner } from './planner.js';
-import { SubscriberQueue } from './queue.js';
+import { Subscriber, type Delivery } from './subscriber.js';
 import { Upstream } from './upstream.js';
 
 export interface ExecutorOptions {
@@ -14,6 +14,13 @@ export interface ExecutorOptions {
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
   /** Events a subscriber may have waiting before it is closed as too slow. */
   readonly queueLimit: number;
+  /** Shortest time between two writes of an upstream's events (see Upstream). */
+  readonly flushMs: number;
+}
+
+/** What a gateway subscription runs as: the caller, and where its events go. */
+export interface SubscriptionContext extends GatewayContext {
+  readonly delivery: Delivery;
 }
 
 /**
@@ -25,6 +32,8 @@ export interface ExecutorOptions {
 export class SubscriptionExecutor {
   private readonly planner: SubscriptionPlanner;
   private readonly upstreams = new Map<string, Upstream>();
+  private readonly subscribers = new Set<Subscriber>();
+  private tooSlow = 0;
   /** The data sources the per-event entity fetches go through, batching concurrent completions. */
   private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
 
@@ -38,15 +47,18 @@ export class SubscriptionExecutor {
     return this.planner.schema;
   }
 
-  /** How many upstream subscriptions and client subscriptions are open (for tests and metrics). */
-  stats(): { upstreams: number; subscribers: number } {
-    let subscribers = 0;
-    for (const upstream of this.upstreams.values()) subscribers += upstream.size;
-    return { upstreams: this.upstreams.size, subscribers };
+  /**
+   * Upstream and client subscriptions open, messages written to clients and not yet taken by the
+   * kernel, and subscriptions ended as too slow since start (for tests and metrics).
+   */
+  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number } {
+    let waiting = 0;
+    for (const subscriber of this.subscribers) waiting += subscriber.waiting;
+    return { upstreams: this.upstreams.size, subscribers: this.subscribers.size, waiting, tooSlow: this.tooSlow };
   }
 
   subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
-    const context = args.contextValue as GatewayContext;
+    const context = args.contextValue as SubscriptionContext;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? undefined;
     const resumable = makeResumable(args.document, operationName, variables);
@@ -66,6 +78,7 @@ export class SubscriptionExecutor {
         initialAfter: resumable.initialAfter,
         url: url.replace(/^http/, 'ws'),
         dataSources: this.dataSources,
+        flushMs: this.options.flushMs,
         onEmpty: () => {
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);
         },
@@ -74,9 +87,14 @@ export class SubscriptionExecutor {
       this.upstreams.set(key, upstream);
     }
     const target = upstream;
-    const queue: SubscriberQueue = new SubscriberQueue(this.options.queueLimit, () => target.remove(queue));
-    target.add(queue, context);
-    return queue;
+    const subscriber = new Subscriber(context.delivery, this.options.queueLimit, (closed) => {
+      this.subscribers.delete(closed);
+      if (closed.tooSlow) this.tooSlow += 1;
+      target.remove(closed);
+    });
+    this.subscribers.add(subscriber);
+    target.add(subscriber, { principal: context.principal, authorization: context.authorization });
+    return subscriber;
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@ import { roleAtLeast, type Principal, type TokenVerifier } from '../../subgraphs
 import type { Config } from '../../subgraphs/shared/config.js';
 import { appError, ErrorCode } from '../../subgraphs/shared/errors.js';
 import { logger } from '../../subgraphs/shared/logger.js';
-import { SubscriptionExecutor } from './executor.js';
+import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
 
 /** Close codes the gateway's websocket uses besides graphql-ws's own. */
 export const WS_CLOSE = {
@@ -50,6 +50,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     subgraphUrls: options.subgraphUrls,
     dataSources: options.dataSources,
     queueLimit: config.GATEWAY_SUBSCRIBER_QUEUE_LIMIT,
+    flushMs: config.GATEWAY_SUBSCRIPTION_FLUSH_MS,
   });
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
   const states = new WeakMap<object, ConnectionState>();
@@ -90,7 +91,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       },
       onDisconnect: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
       onClose: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const state = stateOf(ctx.extra);
         try {
           // Re-checked per subscribe: an expired token subscribes no more.
@@ -121,7 +122,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           document,
           variableValues: payload.variables ?? {},
           operationName: payload.operationName ?? undefined,
-          contextValue: { principal: state.principal!, authorization: state.authorization! },
+          contextValue: { principal: state.principal!, authorization: state.authorization!, delivery: { socket: ctx.extra.socket, id } } satisfies SubscriptionContext,
         } satisfies ExecutionArgs;
       },
       onComplete: (ctx) => {

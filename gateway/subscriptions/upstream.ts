@@ -2,12 +2,12 @@ import { executeQueryPlan, type GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, print, type DocumentNode, type FormattedExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ErrorCode, formatError } from '../../subgraphs/shared/errors.js';
+import { formatError } from '../../subgraphs/shared/errors.js';
 import { logger } from '../../subgraphs/shared/logger.js';
 import type { GatewayContext } from '../context.js';
 import { AFTER_VARIABLE, CURSOR_ALIAS } from './document.js';
 import type { PlannedSubscription, SubscriptionPlanner } from './planner.js';
-import { SUBSCRIBER_TOO_SLOW, type SubscriberQueue } from './queue.js';
+import { EventBatch, SUBSCRIBER_TOO_SLOW, type Subscriber } from './subscriber.js';
 
 export interface UpstreamOptions {
   readonly planner: SubscriptionPlanner;
@@ -22,6 +22,8 @@ export interface UpstreamOptions {
   readonly url: string;
   /** The gateway's data sources, by subgraph name, for the per-event entity fetches (batched: see EntityBatcher). */
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
+  /** Shortest time between two fan-outs: events that come faster are completed and written together. */
+  readonly flushMs: number;
   readonly onEmpty: () => void;
 }
 
@@ -30,8 +32,8 @@ type UpstreamEvent = { readonly data?: Record<string, unknown> | null; readonly 
 
 /** Events completed together at most (their entity fetches go out as one request per subgraph). */
 const MAX_BATCH = 256;
-/** Events handed to subscribers before the batch loop lets the event loop turn (each starts a send). */
-const SENDS_PER_TURN = 1_000;
+/** Messages written to subscribers' sockets before the fan-out lets the event loop turn (sockets, timers, the next events). */
+const SENDS_PER_TURN = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When a caller's token expires (never, for a token without `exp`). */
@@ -50,8 +52,8 @@ const expiryOf = (context: GatewayContext) => context.principal.expiresAt ?? Num
  * lost and nothing repeated.
  */
 export class Upstream {
-  /** Each subscriber's queue and the caller it subscribed as. */
-  private readonly subscribers = new Map<SubscriberQueue, GatewayContext>();
+  /** Each client subscription and the caller it subscribed as. */
+  private readonly subscribers = new Map<Subscriber, GatewayContext>();
   private lastCursor: string | null;
   private stopped = false;
   private client?: Client;
@@ -62,6 +64,8 @@ export class Upstream {
   private waiting: UpstreamEvent[] = [];
   /** The batch loop while it runs (see completeWaiting). Never rejects. */
   private completing?: Promise<void>;
+  /** When the last fan-out began (monotonic ms). */
+  private lastFanOut = Number.NEGATIVE_INFINITY;
   /** Set when completing an event failed: later events are dropped and the upstream reopens after the last one delivered. */
   private broken?: unknown;
   private readonly query: string;
@@ -75,15 +79,15 @@ export class Upstream {
     return this.subscribers.size;
   }
 
-  add(queue: SubscriberQueue, caller: GatewayContext): void {
-    this.subscribers.set(queue, caller);
+  add(subscriber: Subscriber, caller: GatewayContext): void {
+    this.subscribers.set(subscriber, caller);
     if (this.longest && expiryOf(caller) > expiryOf(this.longest)) this.longest = caller;
     this.running ??= this.run();
   }
 
-  remove(queue: SubscriberQueue): void {
-    const caller = this.subscribers.get(queue);
-    if (!this.subscribers.delete(queue)) return;
+  remove(subscriber: Subscriber): void {
+    const caller = this.subscribers.get(subscriber);
+    if (!this.subscribers.delete(subscriber)) return;
     if (caller === this.longest) this.longest = undefined;
     if (this.subscribers.size === 0) void this.stop();
   }
@@ -147,8 +151,7 @@ export class Upstream {
       }
       if (refused) {
         // The subgraph refused the subscription itself: tell every subscriber and stop.
-        for (const queue of this.subscribers.keys()) queue.push({ errors: refused as never });
-        for (const queue of [...this.subscribers.keys()]) queue.fail('The subscription ended', refused[0]?.extensions?.code ?? ErrorCode.PROVIDER_ERROR);
+        for (const subscriber of [...this.subscribers.keys()]) subscriber.fail(refused as never);
         break;
       }
       if (this.stopped) break;
@@ -178,23 +181,21 @@ export class Upstream {
       // One turn of the event loop, so that events that came in the same read form the first batch.
       await new Promise((resolve) => setImmediate(resolve));
       while (this.waiting.length > 0 && !this.broken && !this.stopped) {
+        // Events coming faster than one per flushMs wait for the rest of the interval and go out
+        // with those that join them: one write per subscriber and one entity fetch per subgraph
+        // for all of them, where a write per event and subscriber would keep both sides' CPUs busy
+        // with system calls. An event after a quiet spell goes out at once.
+        const hold = this.lastFanOut + this.options.flushMs - performance.now();
+        if (hold > 0) await sleep(hold);
+        if (this.broken || this.stopped) break;
         const caller = this.caller();
         if (!caller) break;
         const batch = this.waiting.splice(0, MAX_BATCH);
         try {
           const results = await Promise.all(batch.map((event) => this.complete(event, caller)));
-          let sends = 0;
-          for (const result of results) {
-            if (this.stopped) break;
-            sends += this.fanOut(result);
-            if (sends >= SENDS_PER_TURN) {
-              // The sends run as promise continuations of this turn: let them and the event loop's
-              // I/O (sockets, timers, the next events) run, or a large batch to many subscribers
-              // would hold the loop for seconds.
-              await new Promise((resolve) => setImmediate(resolve));
-              sends = 0;
-            }
-          }
+          if (this.stopped) break;
+          this.lastFanOut = performance.now();
+          await this.fanOut(results);
         } catch (error) {
           this.broken = error;
           void this.client?.dispose();
@@ -207,19 +208,32 @@ export class Upstream {
     }
   }
 
-  /** Hands one completed event to every subscriber (one object for all: nothing downstream changes it); answers how many. */
-  private fanOut(result: FormattedExecutionResult): number {
-    const root = result.data?.[this.options.rootKey] as Record<string, unknown> | null | undefined;
-    if (root && typeof root === 'object') {
-      if (typeof root[CURSOR_ALIAS] === 'string') this.lastCursor = root[CURSOR_ALIAS] as string;
-      delete root[CURSOR_ALIAS];
+  /**
+   * Hands a batch of completed events to every subscriber, in order: each event is serialized once
+   * and each subscriber's share goes out in one write (see Subscriber). The event loop turns every
+   * SENDS_PER_TURN messages, so that a large batch to many subscribers does not hold it for long.
+   */
+  private async fanOut(results: readonly FormattedExecutionResult[]): Promise<void> {
+    const payloads = results.map((result) => {
+      const root = result.data?.[this.options.rootKey] as Record<string, unknown> | null | undefined;
+      if (root && typeof root === 'object') {
+        if (typeof root[CURSOR_ALIAS] === 'string') this.lastCursor = root[CURSOR_ALIAS] as string;
+        delete root[CURSOR_ALIAS];
+      }
+      return JSON.stringify(result);
+    });
+    const batch = new EventBatch(payloads);
+    let sent = 0;
+    // The subscribers of the moment: one that leaves meanwhile is skipped, one that joins meanwhile starts with the next batch.
+    for (const subscriber of [...this.subscribers.keys()]) {
+      if (this.stopped) return;
+      // A subscriber that refuses (gone, or too slow) has already removed itself.
+      if (subscriber.deliver(batch)) sent += batch.size;
+      if (sent >= SENDS_PER_TURN) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sent = 0;
+      }
     }
-    // Serialized once per subscriber: as the query plan builds it (prototype-less objects, one just
-    // lost a property) JSON.stringify takes about three times as long as on the plain copy made here.
-    const shared = JSON.parse(JSON.stringify(result)) as FormattedExecutionResult;
-    // A queue that refuses (closed, or too slow) has already removed itself.
-    for (const queue of this.subscribers.keys()) queue.push(shared as never);
-    return this.subscribers.size;
   }
 
   /** Completes one upstream event with the other subgraphs' fields, as `caller`. */

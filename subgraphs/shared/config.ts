@@ -69,6 +69,11 @@ const ConfigSchema = z
     GATEWAY_WS_PING_MS: z.coerce.number().int().min(1_000).max(300_000).default(15_000),
     /** Events a gateway subscriber may have waiting before it is closed as too slow. */
     GATEWAY_SUBSCRIBER_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+    /**
+     * Shortest time between two writes of one upstream subscription's events to its subscribers:
+     * events that come faster go out together (0: every batch at once). A trickle is never held.
+     */
+    GATEWAY_SUBSCRIPTION_FLUSH_MS: z.coerce.number().int().min(0).max(1_000).default(25),
   })
   .refine((c) => !(c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL), {
     message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both',
