@@ -1,7 +1,11 @@
 import fs from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import type { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayServer } from '../gateway/server.js';
 import { WS_CLOSE } from '../gateway/subscriptions/server.js';
+import { SUBSCRIBER_TOO_SLOW } from '../gateway/subscriptions/subscriber.js';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
 import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
@@ -19,8 +23,9 @@ let t: TestStack;
 let instanceId: string;
 let accountId: string;
 let policyId: string;
-/** A gateway of its own for the connection limit, on the same subgraphs (started by that test, stopped in afterAll). */
+/** Gateways of their own (the connection limit, the subscriber queue limit), on the same subgraphs: started by their tests, stopped in afterAll. */
 let limited: GatewayServer | undefined;
+let tight: GatewayServer | undefined;
 
 beforeAll(async () => {
   t = await startTestStack({
@@ -42,6 +47,7 @@ afterEach(async () => {
 afterAll(async () => {
   await disposeClients();
   await limited?.stop();
+  await tight?.stop();
   await t?.stop();
 });
 
@@ -172,5 +178,55 @@ describe('the gateway websocket connection limit', () => {
       const first = await within(Promise.race([socket.nextMessage(), socket.closed.then(({ code }) => ({ type: `closed ${code}` }))]), 5_000, 'an answer');
       return first.type === 'connection_ack' ? true : undefined;
     }, 5_000, 20);
+  });
+
+  it('ends a subscriber that stops reading with SUBSCRIBER_TOO_SLOW, holding at most its limit, and it resumes from its last cursor', async () => {
+    const limit = 3;
+    tight = await startGateway({
+      config: testConfig(t.config.dataDir, { GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
+      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
+      port: 0,
+    });
+    const gateway = tight;
+    const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence account { email } } } }`;
+    let socket: WebSocket | undefined;
+    const slow = record<DetectionRaised>(connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), WITH_EVIDENCE);
+    await waitFor('the subscription live', async () => (gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    socket!.pause(); // the client stops reading: the kernel's buffers fill, then the gateway's writes wait
+
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const evidence = { blob: 'x'.repeat(128 * 1024) };
+    const titles: string[] = [];
+    let mostWaiting = 0;
+    while (gateway.subscriptions.stats().tooSlow === 0) {
+      if (titles.length >= 500) throw new Error(`the subscriber was never found too slow (${gateway.subscriptions.stats().waiting} waiting)`);
+      const title = `slow ${titles.length}`;
+      titles.push(title);
+      await t.fixtures.detection({ policyId, severity: Severity.HIGH, title, description: 'raised by a test', instanceId, accountId, evidence });
+      mostWaiting = Math.max(mostWaiting, gateway.subscriptions.stats().waiting);
+    }
+    gc();
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    // Written and not taken by the kernel: at most the limit plus the events that came in together in one batch.
+    expect(mostWaiting).toBeLessThan(limit + 5);
+    expect(heapGrowth).toBeLessThan(16 * 1024 * 1024);
+    expect(gateway.subscriptions.stats()).toMatchObject({ subscribers: 0, tooSlow: 1 });
+
+    socket!.resume();
+    const ending = await within(slow.ended, 10_000, 'the slow subscription to end');
+    expect(ending.errors).toMatchObject([{ extensions: { code: SUBSCRIBER_TOO_SLOW } }]);
+    const got = slow.events.map((e) => e.detectionRaised.detection.title);
+    expect(got).toEqual(titles.slice(0, got.length));
+    expect(slow.events.every((e) => e.detectionRaised.detection.account?.email === 'ada@org.example')).toBe(true);
+
+    // Resumed with the last cursor it received: exactly the rest, in order.
+    const after = slow.events.at(-1)!.detectionRaised.cursor;
+    const resumed = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
+    const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the missed events');
+    expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
   });
 });
