@@ -26,6 +26,7 @@ let policyId: string;
 /** Gateways of their own (the connection limit, the subscriber queue limit), on the same subgraphs: started by their tests, stopped in afterAll. */
 let limited: GatewayServer | undefined;
 let tight: GatewayServer | undefined;
+let narrow: GatewayServer | undefined;
 
 beforeAll(async () => {
   t = await startTestStack({
@@ -48,6 +49,7 @@ afterAll(async () => {
   await disposeClients();
   await limited?.stop();
   await tight?.stop();
+  await narrow?.stop();
   await t?.stop();
 });
 
@@ -228,5 +230,35 @@ describe('the gateway websocket connection limit', () => {
     const resumed = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
     const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the missed events');
     expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
+  });
+
+  it('stops reading an upstream whose received events pass GATEWAY_UPSTREAM_BUFFER_LIMIT and reopens it after the last delivered: nothing lost or repeated', async () => {
+    narrow = await startGateway({
+      config: testConfig(t.config.dataDir, { GATEWAY_UPSTREAM_BUFFER_LIMIT: '2', GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
+      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
+      port: 0,
+    });
+    const gateway = narrow;
+    const stream = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS);
+    await waitFor('the subscription live', async () => (gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    // Bursts committed together arrive faster than the gateway completes them (entity fetches per batch).
+    const titles: string[] = [];
+    for (let round = 0; gateway.subscriptions.stats().upstreamOverflows === 0; round++) {
+      if (round >= 20) throw new Error('the upstream buffer never filled');
+      const burst = Array.from({ length: 10 }, (_, i) => `burst ${round}.${i}`);
+      titles.push(...burst);
+      await Promise.all(burst.map((title) => raise(title)));
+      await within(stream.received(titles.length), 20_000, `the events of round ${round}`);
+    }
+    await raise('after the bursts');
+    const events = await within(stream.received(titles.length + 1), 20_000, 'the last event');
+    expect(events.at(-1)!.detectionRaised.detection.title).toBe('after the bursts');
+    const received = events.slice(0, -1).map((e) => e.detectionRaised.detection.title);
+    expect([...received].sort()).toEqual([...titles].sort());
+    const cursors = events.map((e) => BigInt(e.detectionRaised.cursor));
+    for (let i = 1; i < cursors.length; i++) expect(cursors[i]! > cursors[i - 1]!).toBe(true);
+    expect(events.every((e) => e.detectionRaised.detection.account?.email === 'ada@org.example')).toBe(true);
+    expect(stream.events).toHaveLength(titles.length + 1);
   });
 });

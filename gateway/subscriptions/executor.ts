@@ -16,6 +16,8 @@ export interface ExecutorOptions {
   readonly queueLimit: number;
   /** Shortest time between two writes of an upstream's events (see Upstream). */
   readonly flushMs: number;
+  /** Events an upstream may hold received and not yet completed before it stops reading (see Upstream). */
+  readonly upstreamBufferLimit: number;
 }
 
 /** What a gateway subscription runs as: the caller, and where its events go. */
@@ -34,6 +36,7 @@ export class SubscriptionExecutor {
   private readonly upstreams = new Map<string, Upstream>();
   private readonly subscribers = new Set<Subscriber>();
   private tooSlow = 0;
+  private overflows = 0;
   /** The data sources the per-event entity fetches go through, batching concurrent completions. */
   private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
 
@@ -49,12 +52,13 @@ export class SubscriptionExecutor {
 
   /**
    * Upstream and client subscriptions open, messages written to clients and not yet taken by the
-   * kernel, and subscriptions ended as too slow since start (for tests and metrics).
+   * kernel, subscriptions ended as too slow and upstreams paused for a full buffer since start
+   * (for tests and metrics).
    */
-  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number } {
+  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number; upstreamOverflows: number } {
     let waiting = 0;
     for (const subscriber of this.subscribers) waiting += subscriber.waiting;
-    return { upstreams: this.upstreams.size, subscribers: this.subscribers.size, waiting, tooSlow: this.tooSlow };
+    return { upstreams: this.upstreams.size, subscribers: this.subscribers.size, waiting, tooSlow: this.tooSlow, upstreamOverflows: this.overflows };
   }
 
   subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
@@ -79,6 +83,8 @@ export class SubscriptionExecutor {
         url: url.replace(/^http/, 'ws'),
         dataSources: this.dataSources,
         flushMs: this.options.flushMs,
+        bufferLimit: this.options.upstreamBufferLimit,
+        onOverflow: () => (this.overflows += 1),
         onEmpty: () => {
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);
         },

@@ -51,6 +51,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     dataSources: options.dataSources,
     queueLimit: config.GATEWAY_SUBSCRIBER_QUEUE_LIMIT,
     flushMs: config.GATEWAY_SUBSCRIPTION_FLUSH_MS,
+    upstreamBufferLimit: config.GATEWAY_UPSTREAM_BUFFER_LIMIT,
   });
   const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
   const states = new WeakMap<object, ConnectionState>();

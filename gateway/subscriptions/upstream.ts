@@ -24,6 +24,10 @@ export interface UpstreamOptions {
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
   /** Shortest time between two fan-outs: events that come faster are completed and written together. */
   readonly flushMs: number;
+  /** Events received and not yet completed at most: past it the upstream is closed until they are delivered, then reopened after them. */
+  readonly bufferLimit: number;
+  /** Called each time the upstream is closed because `bufferLimit` events were waiting. */
+  readonly onOverflow?: () => void;
   readonly onEmpty: () => void;
 }
 
@@ -49,7 +53,9 @@ const expiryOf = (context: GatewayContext) => context.principal.expiresAt ?? Num
  * speaks for its subscribers with the token of the one whose token lives longest, so one client's
  * token expiring does not cut the others off. When the upstream is lost (the subgraph restarts, or
  * closes it as that token expires), it is opened again from the last cursor delivered: nothing is
- * lost and nothing repeated.
+ * lost and nothing repeated. Memory stays bounded: when `bufferLimit` events wait to be completed,
+ * the upstream stops reading, delivers them, and reopens after the last one (the subgraph replays
+ * what came meanwhile from its event log); each subscriber's own backlog is bounded by Subscriber.
  */
 export class Upstream {
   /** Each client subscription and the caller it subscribed as. */
@@ -66,6 +72,8 @@ export class Upstream {
   private completing?: Promise<void>;
   /** When the last fan-out began (monotonic ms). */
   private lastFanOut = Number.NEGATIVE_INFINITY;
+  /** Set when `bufferLimit` events wait: the upstream stops reading and reopens once they are delivered. */
+  private overflowed = false;
   /** Set when completing an event failed: later events are dropped and the upstream reopens after the last one delivered. */
   private broken?: unknown;
   private readonly query: string;
@@ -133,7 +141,13 @@ export class Upstream {
         for await (const event of events) {
           failures = 0;
           this.enqueue(event);
-          if (this.stopped || this.broken) break;
+          if (this.waiting.length >= this.options.bufferLimit && !this.overflowed) {
+            // Completing falls behind the subgraph: stop reading rather than buffer without bound.
+            // The events that come meanwhile are read again when the upstream reopens after the last one delivered.
+            this.overflowed = true;
+            this.options.onOverflow?.();
+          }
+          if (this.stopped || this.broken || this.overflowed) break;
         }
       } catch (error) {
         if (this.stopped) break;
@@ -155,6 +169,11 @@ export class Upstream {
         break;
       }
       if (this.stopped) break;
+      if (this.overflowed) {
+        logger.info({ url, after: this.lastCursor, bufferLimit: this.options.bufferLimit }, 'upstream subscription paused while its events were completed; reopened from the last cursor');
+        this.overflowed = false;
+        continue;
+      }
       await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures++, 6)));
     }
   }

@@ -74,6 +74,11 @@ const ConfigSchema = z
      * events that come faster go out together (0: every batch at once). A trickle is never held.
      */
     GATEWAY_SUBSCRIPTION_FLUSH_MS: z.coerce.number().int().min(0).max(1_000).default(25),
+    /**
+     * Events one upstream subscription may hold received and not yet completed: past it the gateway
+     * stops reading it until they are delivered, then reopens it after the last one (nothing lost).
+     */
+    GATEWAY_UPSTREAM_BUFFER_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   })
   .refine((c) => !(c.AUTH_JWT_SECRET && c.AUTH_JWKS_URL), {
     message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both',
