@@ -135,6 +135,32 @@ describe('the gateway websocket', () => {
     expect(answering.socket.readyState).toBe(answering.socket.OPEN);
   });
 
+  it('closes a connection that reads more than a keep-alive period behind its events with 4420, after every event sent; it resumes with its last cursor', async () => {
+    let socket: WebSocket | undefined;
+    const behind = record<DetectionRaised>(connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), DETECTIONS);
+    await live(1);
+    socket!.pause(); // alive, but reading nothing: the events and the ping wait in the connection
+    const titles: string[] = [];
+    const deadline = Date.now() + 10 * PING_MS;
+    while (t.stack.gateway.subscriptions.stats().tooSlowConnections === 0) {
+      if (Date.now() > deadline) throw new Error('the lagging connection was never closed');
+      const title = `behind ${titles.length}`;
+      titles.push(title);
+      await raise(title);
+    }
+    socket!.resume();
+    const ending = await within(behind.ended, 10_000, 'the connection to close');
+    expect(ending.close).toMatchObject({ code: WS_CLOSE.TOO_SLOW });
+    const got = behind.events.map((e) => e.detectionRaised.detection.title);
+    expect(got.length).toBeGreaterThan(0);
+    expect(got).toEqual(titles.slice(0, got.length));
+
+    const after = behind.events.at(-1)!.detectionRaised.cursor;
+    const resumed = record<DetectionRaised>(connect(t.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
+    const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the events after the last one received');
+    expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
+  });
+
   it("passes a subgraph's refusal to the client with its code", async () => {
     const refused = record(connect(t.url, t.token('analyst')), `subscription { detectionRaised(after: "yesterday") { cursor } }`);
     const ending = await within(refused.ended, 5_000, 'the refusal');

@@ -37,6 +37,7 @@ export class SubscriptionExecutor {
   private readonly subscribers = new Set<Subscriber>();
   private tooSlow = 0;
   private overflows = 0;
+  private tooSlowConnections = 0;
   /** The data sources the per-event entity fetches go through, batching concurrent completions. */
   private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
 
@@ -52,13 +53,25 @@ export class SubscriptionExecutor {
 
   /**
    * Upstream and client subscriptions open, messages written to clients and not yet taken by the
-   * kernel, subscriptions ended as too slow and upstreams paused for a full buffer since start
-   * (for tests and metrics).
+   * kernel, subscriptions ended and connections closed as too slow, and upstreams paused for a
+   * full buffer since start (for tests and metrics).
    */
-  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number; upstreamOverflows: number } {
+  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number; tooSlowConnections: number; upstreamOverflows: number } {
     let waiting = 0;
     for (const subscriber of this.subscribers) waiting += subscriber.waiting;
-    return { upstreams: this.upstreams.size, subscribers: this.subscribers.size, waiting, tooSlow: this.tooSlow, upstreamOverflows: this.overflows };
+    return {
+      upstreams: this.upstreams.size,
+      subscribers: this.subscribers.size,
+      waiting,
+      tooSlow: this.tooSlow,
+      tooSlowConnections: this.tooSlowConnections,
+      upstreamOverflows: this.overflows,
+    };
+  }
+
+  /** Counts a connection closed because its client read too far behind (see the websocket server's keep-alive). */
+  noteTooSlowConnection(): void {
+    this.tooSlowConnections += 1;
   }
 
   subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {

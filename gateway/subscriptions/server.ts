@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Socket } from 'node:net';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, parse, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -16,6 +17,11 @@ export const WS_CLOSE = {
   FORBIDDEN: CloseCode.Forbidden,
   /** Too many open connections: try again later. */
   TRY_AGAIN_LATER: 1013,
+  /**
+   * The client reads more than a keep-alive period (GATEWAY_WS_PING_MS) behind the events sent to
+   * it: the close comes after everything already sent; reconnect and resume with `after`.
+   */
+  TOO_SLOW: 4420,
 } as const;
 
 export interface SubscriptionServerOptions {
@@ -41,7 +47,8 @@ interface ConnectionState {
  * connection past GATEWAY_WS_MAX_CONNECTIONS is closed with 1013; a subscribe past
  * GATEWAY_WS_MAX_SUBSCRIPTIONS on one connection is answered BAD_USER_INPUT (the others go on);
  * a socket without connection_init within GATEWAY_WS_INIT_TIMEOUT_MS is closed with 4408; every
- * GATEWAY_WS_PING_MS a ping is sent, and a peer that has not answered it by the next is dropped.
+ * GATEWAY_WS_PING_MS a ping is sent, and a peer that has not answered it by the next is dropped
+ * (see keepAlive: one that is reading a stream of events too far behind is closed with 4420).
  */
 export function startSubscriptionServer(options: SubscriptionServerOptions): { executor: SubscriptionExecutor; close(): Promise<void> } {
   const { config, verify } = options;
@@ -138,11 +145,16 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       execute: () => ({ errors: [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket')] }),
     },
     wss,
-    config.GATEWAY_WS_PING_MS,
+    // The keep-alive is ours (below): graphql-ws's would drop a client that is only behind, and everything in flight to it.
+    0,
   );
 
   wss.on('connection', (socket) => {
-    if (wss.clients.size > config.GATEWAY_WS_MAX_CONNECTIONS) socket.close(WS_CLOSE.TRY_AGAIN_LATER, 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)');
+    if (wss.clients.size > config.GATEWAY_WS_MAX_CONNECTIONS) {
+      socket.close(WS_CLOSE.TRY_AGAIN_LATER, 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)');
+      return;
+    }
+    keepAlive(socket, config.GATEWAY_WS_PING_MS, () => executor.noteTooSlowConnection());
   });
 
   return {
@@ -154,6 +166,43 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Pings the client every `pingMs`. A ping still unanswered at the next one means one of two things.
+ * If events were written to the socket after the ping, the client is alive but reading more than
+ * `pingMs` behind the stream (the ping waits behind those events in the connection): it is closed
+ * with 4420, a close frame that comes after everything already sent, so the client reads every
+ * event it was sent, then reconnects and resumes with `after`; a client that reads nothing more
+ * is destroyed by ws's close timeout. If nothing was written, the peer is gone: the socket is
+ * terminated.
+ */
+function keepAlive(socket: WebSocket, pingMs: number, onTooSlow: () => void): void {
+  const tcp = (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
+  let unanswered = false;
+  let writtenAtPing = 0;
+  const answered = () => (unanswered = false);
+  socket.on('pong', answered);
+  const timer = setInterval(() => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (unanswered) {
+      clearInterval(timer);
+      if ((tcp?.bytesWritten ?? 0) > writtenAtPing) {
+        onTooSlow();
+        socket.close(WS_CLOSE.TOO_SLOW, 'Reading too far behind (GATEWAY_WS_PING_MS); resume with after');
+      } else {
+        socket.terminate();
+      }
+      return;
+    }
+    unanswered = true;
+    socket.ping();
+    writtenAtPing = tcp?.bytesWritten ?? 0;
+  }, pingMs);
+  socket.once('close', () => {
+    clearInterval(timer);
+    socket.off('pong', answered);
+  });
 }
 
 function executorSchema(executor: SubscriptionExecutor) {
