@@ -4,6 +4,8 @@
 // run with the subscribers straight on the activities subgraph (its own fields only) as the baseline.
 // Flags override the environment: `npm run bench:subscriptions -- --subscribers 100 --rate 50 --seconds 5`.
 // BENCH_PATHS (`--paths`, default `gateway,direct`) runs one path alone, e.g. to profile it.
+// BENCH_CLIENT (`--client`): `graphql-ws` (default, graphql-ws's client) or `light` (a raw-socket
+// client that reads each event's title and references from its text: see subscribers.worker.ts).
 // Prints delivered vs expected (committed × subscribers), commit-to-receipt latency, memory, and the
 // gateway/direct ratios. Exits 1 when any event was lost, repeated, incomplete or not committed (or
 // arrived later than BENCH_DRAIN_SECONDS after the last commit), 2 on bad settings.
@@ -55,6 +57,7 @@ const SettingsSchema = z
       .default('gateway,direct')
       .transform((value) => value.split(',').map((p) => p.trim()))
       .pipe(z.array(z.enum(['gateway', 'direct'])).min(1)),
+    BENCH_CLIENT: z.enum(['graphql-ws', 'light']).default('graphql-ws'),
   })
   .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * s.BENCH_SECONDS) <= 50_000_000, {
     message: 'subscribers × rate × seconds must stay under 50,000,000 events (the receipt table is kept in memory)',
@@ -64,18 +67,18 @@ type Settings = z.infer<typeof SettingsSchema>;
 /** Bad BENCH_* values or flags: the message says which and what is accepted. */
 class SettingsError extends Error {}
 
-/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths. */
+/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client. */
 function readSettings(): Settings {
-  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths', string>>;
+  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client', string>>;
   try {
     ({ values } = parseArgs({
-      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' } },
+      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' } },
     }));
   } catch (error) {
-    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths (each with a value)`);
+    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client (each with a value)`);
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths };
+  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client };
   const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
   if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
   return parsed.data;
@@ -147,7 +150,7 @@ async function measurePath(
   const planned = Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
   const run = `${spec.name}-${Date.now()}`;
   const before = memory();
-  subscribers.send({ type: 'subscribe', run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences });
+  subscribers.send({ type: 'subscribe', run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences, client: settings.BENCH_CLIENT });
   const { ms: subscribeMs } = await subscribers.expect('subscribed', 300_000);
   // A subscription without `after` starts when it reaches the activities subgraph, which no client
   // message acknowledges: warm-up detections are raised until every subscriber has received one.
@@ -245,7 +248,7 @@ async function main(): Promise<number> {
     ];
     console.log(
       [
-        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers, ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path (Node ${process.version}).`,
+        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path (Node ${process.version}).`,
         `gateway: ${GATEWAY_QUERY}`,
         `direct:  ${DIRECT_QUERY}`,
         `${os.availableParallelism()} CPU cores shared by everything: the gateway and the four subgraphs run on this process's main thread,`,

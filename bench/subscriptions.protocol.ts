@@ -61,6 +61,8 @@ export interface SubscribeSettings {
   readonly planned: number;
   /** Count events whose account, file or appPermission did not resolve as incomplete. */
   readonly checkReferences: boolean;
+  /** graphql-ws's client, or a raw-socket client that reads messages without parsing most of them (see subscribers.worker.ts). */
+  readonly client: 'graphql-ws' | 'light';
 }
 
 export type ToSubscribers =
