@@ -7,7 +7,7 @@ import path from 'node:path';
 import { buildSchema, graphql, type ExecutionResult } from 'graphql';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { AuthCheckerFn } from 'type-graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authChecker, createTokenVerifier, resolveJwtSecret, ROLES, signToken, type AuthContext, type Role } from './auth.js';
 import { loadConfig } from './config.js';
 
@@ -86,6 +86,22 @@ describe('createTokenVerifier with an HS256 secret', () => {
 
   it('refuses a token that is not a JWT', async () => {
     await expect(verify('Bearer not.a.jwt')).rejects.toMatchObject(UNAUTHENTICATED);
+  });
+
+  describe('remembering verified tokens', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('answers a remembered token until its expiry, then refuses it as expired', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const now = Date.now();
+      const token = await sign({ roles: ['admin'] }, { expiresAt: Math.floor(now / 1000) + 5 });
+      const fresh = createTokenVerifier(hs256Config);
+      await expect(fresh(`Bearer ${token}`)).resolves.toMatchObject({ role: 'admin' });
+      vi.setSystemTime(now + 2_000);
+      await expect(fresh(`Bearer ${token}`)).resolves.toMatchObject({ role: 'admin' });
+      vi.setSystemTime(now + 6_000);
+      await expect(fresh(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: 'Token expired' });
+    });
   });
 
   it('refuses an expired token', async () => {

@@ -47,19 +47,44 @@ export function resolveJwtSecret(config: Config): Uint8Array | undefined {
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 
+/** Tokens whose verification a verifier remembers, at most; the oldest is forgotten first. */
+export const VERIFIED_TOKENS_KEPT = 1_000;
+/** How long a verification is remembered, at most (and never past the token's expiry). */
+export const VERIFIED_TOKEN_MS = 60_000;
+
 /**
  * Verifies `Authorization: Bearer <jwt>` with jose: signature (HS256 secret or the JWKS), issuer,
  * audience and expiry. Throws UNAUTHENTICATED saying what was wrong; never FORBIDDEN.
+ *
+ * A token that passed is remembered (exactly that string: any other is verified) for
+ * VERIFIED_TOKEN_MS, never past its `exp`: the gateway forwards one caller's token with every
+ * subgraph fetch, and each subscription event completed with entity fetches would otherwise pay
+ * a signature check per fetch. A remembered verification outlives neither the token nor, by more
+ * than a minute, the check it stands for.
  */
 export function createTokenVerifier(config: Config): TokenVerifier {
   const secret = resolveJwtSecret(config);
   const jwks: JWTVerifyGetKey | undefined = config.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(config.AUTH_JWKS_URL)) : undefined;
   const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE };
+  const verified = new Map<string, { readonly principal: Principal; readonly until: number }>();
   return async (authorization) => {
     if (!authorization) throw appError(ErrorCode.UNAUTHENTICATED, 'Missing Authorization header: send "Authorization: Bearer <token>"');
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw appError(ErrorCode.UNAUTHENTICATED, 'Malformed Authorization header: expected "Bearer <token>"');
     const token = match[1]!;
+    const remembered = verified.get(token);
+    if (remembered) {
+      if (Date.now() < remembered.until) return remembered.principal;
+      verified.delete(token);
+    }
+    const principal = await verifyToken(token);
+    const until = Math.min(Date.now() + VERIFIED_TOKEN_MS, principal.expiresAt === undefined ? Number.POSITIVE_INFINITY : principal.expiresAt * 1000);
+    if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
+    verified.set(token, { principal, until });
+    return principal;
+  };
+
+  async function verifyToken(token: string): Promise<Principal> {
     try {
       const { payload } = secret
         ? await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })
@@ -77,7 +102,7 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       if (error instanceof joseErrors.JOSEError) throw appError(ErrorCode.UNAUTHENTICATED, 'Token rejected: invalid signature or format');
       throw error;
     }
-  };
+  }
 }
 
 /** Signs a development token for `role` (default lifetime 12 h) with the configured HS256 secret. */
