@@ -48,4 +48,18 @@ describe('insertNewRows', () => {
     await expect(rolledBack).rejects.toThrow('roll back');
     expect(await knex('bulk_item').whereIn('key', ['t1', 't2'])).toEqual([]);
   });
+
+  it('keeps the first of rows with the same key in one call', async () => {
+    expect((await insert(knex, [['f', 'first'], ['e', 'E'], ['f', 'second'], ['f', 'third']])).map((r) => r.key).sort()).toEqual(['e', 'f']);
+    expect((await knex('bulk_item').where('key', 'f').first())?.label).toBe('first');
+  });
+
+  it('stores rows that two calls send at once in opposite orders exactly once, without a deadlock', async () => {
+    for (let round = 0; round < 5; round++) {
+      const rows = Array.from({ length: 2_000 }, (_, i): [string, string] => [`r${round}-${String(i).padStart(4, '0')}`, 'x']);
+      const [a, b] = await Promise.all([insert(knex, rows), insert(knex, [...rows].reverse())]);
+      expect(a.length + b.length).toBe(rows.length);
+    }
+    expect(Number((await knex('bulk_item').where('key', 'like', 'r%').count({ n: '*' }))[0]!.n)).toBe(10_000);
+  });
 });

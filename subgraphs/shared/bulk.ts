@@ -39,10 +39,10 @@ export async function upsertRows<R extends Row = Row>(
  *
  * The rows are streamed with COPY into a temporary table of the session (one per table and column
  * list, emptied at every commit), then moved by one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`,
- * in one transaction (nested in `db` when it is one). Unlike a multi-row INSERT, there is no
- * statement text or bind parameter per value (nor their 65,535 limit) to build and parse: this
- * stores audit events at about the rate of a plain COPY (bench/ingest.bench.ts). Rejects with
- * PostgreSQL's error, and nothing is inserted then.
+ * in one transaction (nested in `db` when it is one), in the order of the conflict key. Unlike a
+ * multi-row INSERT, there is no statement text or bind parameter per value (nor their 65,535
+ * limit) to build and parse: this stores audit events at about the rate of a plain COPY
+ * (bench/ingest.bench.ts). Rejects with PostgreSQL's error, and nothing is inserted then.
  */
 export async function insertNewRows<R extends Row = Row>(
   db: Knex | Knex.Transaction,
@@ -61,9 +61,13 @@ export async function insertNewRows<R extends Row = Row>(
     if (db.isTransaction) await trx.raw(`delete from ${quotedStaging}`);
     const copied = await copyRows(await driverConnection(trx), staging, columns, rows);
     if (copied === 0) return [];
+    const conflict = options.conflict.map(quoteIdentifier).join(', ');
+    // In the order of the conflict key: two calls storing some of the same rows at once then take
+    // their locks in one order, and the later waits for the earlier instead of deadlocking with it.
+    // Among rows of this call with the same key, the first staged (ctid: COPY appends) is kept.
     const result = await trx.raw(
-      `insert into ${target} (${list}) select ${list} from ${quotedStaging}
-       on conflict (${options.conflict.map(quoteIdentifier).join(', ')}) do nothing
+      `insert into ${target} (${list}) select ${list} from ${quotedStaging} order by ${conflict}, ctid
+       on conflict (${conflict}) do nothing
        returning ${options.returning.map(quoteIdentifier).join(', ')}`,
     );
     return (result as { rows: R[] }).rows;
