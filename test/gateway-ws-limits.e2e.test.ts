@@ -27,6 +27,7 @@ let policyId: string;
 let limited: GatewayServer | undefined;
 let tight: GatewayServer | undefined;
 let narrow: GatewayServer | undefined;
+let crowded: GatewayServer | undefined;
 
 beforeAll(async () => {
   t = await startTestStack({
@@ -50,6 +51,7 @@ afterAll(async () => {
   await limited?.stop();
   await tight?.stop();
   await narrow?.stop();
+  await crowded?.stop();
   await t?.stop();
 });
 
@@ -286,5 +288,43 @@ describe('the gateway websocket connection limit', () => {
     for (let i = 1; i < cursors.length; i++) expect(cursors[i]! > cursors[i - 1]!).toBe(true);
     expect(events.every((e) => e.detectionRaised.detection.account?.email === 'ada@org.example')).toBe(true);
     expect(stream.events).toHaveLength(titles.length + 1);
+  });
+
+  it('holds one shared copy of the events waiting for many subscribers that stopped reading, not one copy each', async () => {
+    const limit = 20;
+    const readers = 10;
+    crowded = await startGateway({
+      config: testConfig(t.config.dataDir, { GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
+      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
+      port: 0,
+    });
+    const gateway = crowded;
+    const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence } } }`;
+    const sockets: WebSocket[] = [];
+    const streams = Array.from({ length: readers }, () =>
+      record<DetectionRaised>(connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void sockets.push(s as WebSocket) } }), WITH_EVIDENCE),
+    );
+    await waitFor('the subscriptions live', async () => (gateway.subscriptions.stats().subscribers === readers && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    for (const socket of sockets) socket.pause();
+
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const evidence = { blob: 'y'.repeat(256 * 1024) };
+    let raisedCount = 0;
+    let mostHeld = 0;
+    while (gateway.subscriptions.stats().tooSlow < readers) {
+      if (raisedCount >= 400) throw new Error(`only ${gateway.subscriptions.stats().tooSlow} of ${readers} subscribers were found too slow`);
+      await t.fixtures.detection({ policyId, severity: Severity.HIGH, title: `crowd ${raisedCount++}`, description: 'raised by a test', instanceId, accountId, evidence });
+      gc();
+      mostHeld = Math.max(mostHeld, process.memoryUsage().arrayBuffers - before);
+    }
+    // Each reader's backlog past the kernel's buffers is at most one write of its own plus the
+    // shared batches: one copy each of `limit` events would be readers × limit × 256 KiB = 50 MiB.
+    expect(mostHeld).toBeLessThan(20 * 1024 * 1024);
+    for (const socket of sockets) socket.resume();
+    for (const stream of streams) expect((await within(stream.ended, 10_000, 'a crowded subscription to end')).errors).toMatchObject([{ extensions: { code: SUBSCRIBER_TOO_SLOW } }]);
   });
 });

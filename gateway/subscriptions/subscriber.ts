@@ -34,6 +34,32 @@ export class EventBatch {
 /** Bytes of an unmasked WebSocket frame header for a payload of `length` bytes (RFC 6455, 5.2). */
 const headerBytes = (length: number) => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 
+/** Writes the header of an unmasked, unfragmented text frame of `length` payload bytes at `at`; answers where it ends. */
+function writeFrameHeader(frames: Buffer, at: number, length: number): number {
+  frames[at++] = 0x81; // FIN, opcode 1 (text)
+  if (length < 126) {
+    frames[at++] = length;
+  } else if (length < 65_536) {
+    frames[at++] = 126;
+    frames.writeUInt16BE(length, at);
+    at += 2;
+  } else {
+    frames[at++] = 127;
+    frames.writeUInt32BE(Math.floor(length / 2 ** 32), at);
+    frames.writeUInt32BE(length >>> 0, at + 4);
+    at += 8;
+  }
+  return at;
+}
+
+/** A frame's header and `head`, for a message that continues with a tail of `tailLength` bytes. */
+function frameOpening(head: Buffer, tailLength: number): Buffer {
+  const length = head.length + tailLength;
+  const opening = Buffer.allocUnsafe(headerBytes(length) + head.length);
+  head.copy(opening, writeFrameHeader(opening, 0, length));
+  return opening;
+}
+
 /**
  * The batch's events as one buffer of unmasked, unfragmented text frames (RFC 6455, 5.2: the server
  * never masks), each message being `head` followed by the event's tail.
@@ -47,20 +73,7 @@ export function encodeFrames(head: Buffer, batch: EventBatch): Buffer {
   const frames = Buffer.allocUnsafe(total);
   let at = 0;
   for (const tail of batch.tails) {
-    const length = head.length + tail.length;
-    frames[at++] = 0x81; // FIN, opcode 1 (text)
-    if (length < 126) {
-      frames[at++] = length;
-    } else if (length < 65_536) {
-      frames[at++] = 126;
-      frames.writeUInt16BE(length, at);
-      at += 2;
-    } else {
-      frames[at++] = 127;
-      frames.writeUInt32BE(Math.floor(length / 2 ** 32), at);
-      frames.writeUInt32BE(length >>> 0, at + 4);
-      at += 8;
-    }
+    at = writeFrameHeader(frames, at, head.length + tail.length);
     at += head.copy(frames, at);
     at += tail.copy(frames, at);
   }
@@ -77,15 +90,26 @@ export function encodeFrames(head: Buffer, batch: EventBatch): Buffer {
  * graphql-ws reads this object as the subscription's async iterator only to learn when it ends (it
  * then sends `complete`); it calls return() when the client completes the subscription or goes away.
  *
- * Bounded: messages written and not yet taken by the kernel count as waiting. A subscriber found
- * with `limit` or more waiting when a new batch is ready gets one last `next` carrying a
- * SUBSCRIBER_TOO_SLOW error, then `complete`; it resumes with `after` set to the last cursor it
- * received. What the gateway holds for it is at most `limit` plus one batch of messages.
+ * Bounded, and shared while a client is behind: a batch goes out at once (one buffer, copied, taken
+ * by the kernel in the same call) only while the previous write to the client has been taken;
+ * otherwise the batch itself is held (the same object every subscriber of the upstream holds, not a
+ * copy) and the held batches go out together when that write completes, as frames that point into
+ * the shared payloads (written corked, gathered by one writev). Events written and not yet taken by
+ * the kernel, and events held, count as waiting. A subscriber found with `limit` or more waiting
+ * when a new batch is ready gets one last `next` carrying a SUBSCRIBER_TOO_SLOW error (after what
+ * it was sent; what was held is dropped), then `complete`; it resumes with `after` set to the last
+ * cursor it received.
  */
 export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private readonly prefix: string;
   private readonly head: Buffer;
+  /** Events in writes the kernel has not taken yet. */
   private unflushed = 0;
+  /** Writes the kernel has not taken yet. */
+  private inFlight = 0;
+  /** Batches held while a write is in flight (shared with the upstream's other subscribers). */
+  private held: EventBatch[] = [];
+  private heldEvents = 0;
   private done = false;
   private slow = false;
   private ending?: (result: IteratorResult<ExecutionResult>) => void;
@@ -99,9 +123,9 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.head = Buffer.from(this.prefix);
   }
 
-  /** Messages written to the socket and not yet taken by the kernel. */
+  /** Events written to the socket and not yet taken by the kernel, and events held behind them. */
   get waiting(): number {
-    return this.unflushed;
+    return this.unflushed + this.heldEvents;
   }
 
   /** True once the subscription ended because its client read too slowly. */
@@ -123,13 +147,15 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
       this.close();
       return false;
     }
-    if (this.unflushed >= this.limit) {
+    const waiting = this.waiting;
+    if (waiting >= this.limit) {
       this.slow = true;
+      this.dropHeld();
       this.write([
         JSON.stringify({
           errors: [
             {
-              message: `The subscriber read too slowly (${this.unflushed} events waiting, the limit is ${this.limit}); subscribe again with "after" set to the last cursor it received`,
+              message: `The subscriber read too slowly (${waiting} events waiting, the limit is ${this.limit}); subscribe again with "after" set to the last cursor it received`,
               extensions: { code: SUBSCRIBER_TOO_SLOW },
             },
           ],
@@ -144,16 +170,67 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
       this.write(batch.tails.map((tail) => tail.toString('utf8', 0, tail.length - 1)));
       return true;
     }
-    const count = batch.size;
-    this.unflushed += count;
-    // Called once the frames are with the kernel, or with an error when the socket closed.
-    tcp.write(encodeFrames(this.head, batch), () => (this.unflushed -= count));
+    if (this.inFlight > 0) {
+      this.held.push(batch);
+      this.heldEvents += batch.size;
+      return true;
+    }
+    this.track(batch.size);
+    tcp.write(encodeFrames(this.head, batch), this.written(tcp, batch.size));
     return true;
+  }
+
+  private track(events: number): void {
+    this.unflushed += events;
+    this.inFlight += 1;
+  }
+
+  /** The callback of a write of `events` events: once the kernel has taken it (or the socket closed), the held batches follow. */
+  private written(tcp: Socket, events: number): () => void {
+    return () => {
+      this.unflushed -= events;
+      this.inFlight -= 1;
+      if (this.inFlight === 0 && this.held.length > 0) this.release(tcp);
+    };
+  }
+
+  /** Writes the held batches in order: per event a small frame opening and the shared payload, corked into one writev. */
+  private release(tcp: Socket): void {
+    if (this.done || !this.open()) {
+      this.dropHeld();
+      return;
+    }
+    const batches = this.held;
+    const events = this.heldEvents;
+    this.held = [];
+    this.heldEvents = 0;
+    this.track(events);
+    const done = this.written(tcp, events);
+    const lastBatch = batches.length - 1;
+    tcp.cork();
+    try {
+      batches.forEach((batch, b) => {
+        const lastTail = batch.tails.length - 1;
+        batch.tails.forEach((tail, t) => {
+          tcp.write(frameOpening(this.head, tail.length));
+          if (b === lastBatch && t === lastTail) tcp.write(tail, done);
+          else tcp.write(tail);
+        });
+      });
+    } finally {
+      tcp.uncork();
+    }
+  }
+
+  private dropHeld(): void {
+    this.held = [];
+    this.heldEvents = 0;
   }
 
   /** Ends the subscription with a last `next` carrying `errors` (the upstream was refused for good). */
   fail(errors: readonly GraphQLFormattedError[]): void {
     if (this.done) return;
+    this.dropHeld();
     if (this.open()) this.write([JSON.stringify({ errors })]);
     this.close();
   }
@@ -179,7 +256,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
 
   private open(): boolean {
     const { socket } = this.delivery;
-    return socket.readyState === socket.OPEN;
+    return socket.readyState === socket.OPEN && tcpOf(socket)?.destroyed !== true;
   }
 
   /** Sends messages through ws itself (a subscriber's last message, or a socket without its TCP socket at hand). */
@@ -202,6 +279,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private close(): void {
     if (this.done) return;
     this.done = true;
+    this.dropHeld();
     const ending = this.ending;
     this.ending = undefined;
     ending?.({ value: undefined, done: true });
