@@ -81,6 +81,10 @@ export class SubscriptionExecutor {
     const resumable = makeResumable(args.document, operationName, variables);
     const key = JSON.stringify([print(resumable.document), operationName ?? null, variables, context.principal.role, resumable.initialAfter]);
     let upstream = this.upstreams.get(key);
+    // A subscription resuming from a cursor joins an upstream from that cursor only before it has
+    // delivered anything: one joining later would miss the events in between. A live one (no
+    // `after`) joins at any time: it wants events from now on.
+    if (upstream && resumable.initialAfter !== null && upstream.delivered) upstream = undefined;
     if (!upstream) {
       const planned = this.planner.plan(resumable.document, operationName);
       const url = this.options.subgraphUrls[planned.primary.serviceName];

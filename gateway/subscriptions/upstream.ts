@@ -70,6 +70,7 @@ export class Upstream {
   private waiting: UpstreamEvent[] = [];
   /** The batch loop while it runs (see completeWaiting). Never rejects. */
   private completing?: Promise<void>;
+  private fannedOut = false;
   /** When the last fan-out began (monotonic ms). */
   private lastFanOut = Number.NEGATIVE_INFINITY;
   /** Set when `bufferLimit` events wait: the upstream stops reading and reopens once they are delivered. */
@@ -85,6 +86,11 @@ export class Upstream {
 
   get size(): number {
     return this.subscribers.size;
+  }
+
+  /** True once an event has been handed to subscribers: one that joins now would miss what came before. */
+  get delivered(): boolean {
+    return this.fannedOut;
   }
 
   add(subscriber: Subscriber, caller: GatewayContext): void {
@@ -214,6 +220,7 @@ export class Upstream {
           const results = await Promise.all(batch.map((event) => this.complete(event, caller)));
           if (this.stopped) break;
           this.lastFanOut = performance.now();
+          this.fannedOut = true;
           await this.fanOut(results);
         } catch (error) {
           this.broken = error;
