@@ -138,8 +138,8 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   }
 
   /**
-   * Writes a batch of events in order and in one write. Answers false once the subscriber is gone
-   * or has just been found too slow (it has then removed itself).
+   * Writes a batch of events in order, in one write, or holds it behind the write in flight. Answers
+   * false once the subscriber is gone or has just been found too slow (it has then removed itself).
    */
   deliver(batch: EventBatch): boolean {
     if (this.done) return false;
