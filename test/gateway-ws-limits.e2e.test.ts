@@ -23,11 +23,20 @@ let t: TestStack;
 let instanceId: string;
 let accountId: string;
 let policyId: string;
-/** Gateways of their own (the connection limit, the subscriber queue limit), on the same subgraphs: started by their tests, stopped in afterAll. */
-let limited: GatewayServer | undefined;
-let tight: GatewayServer | undefined;
-let narrow: GatewayServer | undefined;
-let crowded: GatewayServer | undefined;
+/** Gateways of their own (other limits), on the same subgraphs: started by their tests, stopped in afterAll. */
+const ownGateways: GatewayServer[] = [];
+
+/** Starts a gateway of its own on the stack's subgraphs, with `settings` over the test configuration. */
+async function gatewayWith(settings: Record<string, string>): Promise<GatewayServer> {
+  const gateway = await startGateway({
+    config: testConfig(t.config.dataDir, settings),
+    supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
+    subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
+    port: 0,
+  });
+  ownGateways.push(gateway);
+  return gateway;
+}
 
 beforeAll(async () => {
   t = await startTestStack({
@@ -48,10 +57,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await disposeClients();
-  await limited?.stop();
-  await tight?.stop();
-  await narrow?.stop();
-  await crowded?.stop();
+  for (const gateway of ownGateways) await gateway.stop();
   await t?.stop();
 });
 
@@ -172,12 +178,7 @@ describe('the gateway websocket', () => {
 
 describe('the gateway websocket connection limit', () => {
   it('closes the connection past GATEWAY_WS_MAX_CONNECTIONS (3) with 1013; the others keep working, and a freed place is taken again', async () => {
-    limited = await startGateway({
-      config: testConfig(t.config.dataDir, { GATEWAY_WS_MAX_CONNECTIONS: '3' }),
-      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
-      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
-      port: 0,
-    });
+    const limited = await gatewayWith({ GATEWAY_WS_MAX_CONNECTIONS: '3' });
     const url = limited.url;
     const token = t.token('analyst');
     const opened = Array.from({ length: 3 }, () => {
@@ -194,7 +195,7 @@ describe('the gateway websocket connection limit', () => {
     });
 
     const stream = record<DetectionRaised>(opened[0]!.client, DETECTIONS);
-    await waitFor('the subscription live', async () => (limited!.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    await waitFor('the subscription live', async () => (limited.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
     await raise('within the connection limit');
     expect((await within(stream.received(1), 5_000, 'an event on a connection within the limit'))[0]!.detectionRaised.detection.title).toBe('within the connection limit');
 
@@ -212,13 +213,7 @@ describe('the gateway websocket connection limit', () => {
 
   it('ends a subscriber that stops reading with SUBSCRIBER_TOO_SLOW, holding at most its limit, and it resumes from its last cursor', async () => {
     const limit = 3;
-    tight = await startGateway({
-      config: testConfig(t.config.dataDir, { GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
-      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
-      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
-      port: 0,
-    });
-    const gateway = tight;
+    const gateway = await gatewayWith({ GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });
     const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence account { email } } } }`;
     let socket: WebSocket | undefined;
     const slow = record<DetectionRaised>(connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), WITH_EVIDENCE);
@@ -261,13 +256,7 @@ describe('the gateway websocket connection limit', () => {
   });
 
   it('stops reading an upstream whose received events pass GATEWAY_UPSTREAM_BUFFER_LIMIT and reopens it after the last delivered: nothing lost or repeated', async () => {
-    narrow = await startGateway({
-      config: testConfig(t.config.dataDir, { GATEWAY_UPSTREAM_BUFFER_LIMIT: '2', GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
-      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
-      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
-      port: 0,
-    });
-    const gateway = narrow;
+    const gateway = await gatewayWith({ GATEWAY_UPSTREAM_BUFFER_LIMIT: '2', GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });
     const stream = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS);
     await waitFor('the subscription live', async () => (gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
     // Bursts committed together arrive faster than the gateway completes them (entity fetches per batch).
@@ -293,13 +282,7 @@ describe('the gateway websocket connection limit', () => {
   it('holds one shared copy of the events waiting for many subscribers that stopped reading, not one copy each', async () => {
     const limit = 20;
     const readers = 10;
-    crowded = await startGateway({
-      config: testConfig(t.config.dataDir, { GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' }),
-      supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
-      subgraphUrls: Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url])),
-      port: 0,
-    });
-    const gateway = crowded;
+    const gateway = await gatewayWith({ GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });
     const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence } } }`;
     const sockets: WebSocket[] = [];
     const streams = Array.from({ length: readers }, () =>
