@@ -302,7 +302,8 @@ class Run {
         latencies[n++] = at - committedAt;
       }
     }
-    const sorted = Array.from(latencies.subarray(0, n).sort());
+    const ascending = latencies.subarray(0, n).sort();
+    const sorted = Array.from(ascending);
     return {
       expected,
       delivered: this.delivered,
@@ -319,6 +320,7 @@ class Run {
       errorSamples: [...this.errorSamples],
       eventLoopUtilization: loop,
       heapUsedBytes: process.memoryUsage().heapUsed,
+      latencies: ascending,
     };
   }
 

@@ -4,6 +4,7 @@
 // run with the subscribers straight on the activities subgraph (its own fields only) as the baseline.
 // Flags override the environment: `npm run bench:subscriptions -- --subscribers 100 --rate 50 --seconds 5`.
 // BENCH_PATHS (`--paths`, default `gateway,direct`) runs one path alone, e.g. to profile it.
+// BENCH_SUBSCRIBER_THREADS (`--threads`, default 2): worker threads the subscribers are spread over.
 // BENCH_CLIENT (`--client`): `graphql-ws` (default, graphql-ws's client) or `light` (a raw-socket
 // client that reads each event's title and references from its text: see subscribers.worker.ts).
 // Prints delivered vs expected (committed × subscribers), commit-to-receipt latency, memory, and the
@@ -23,11 +24,10 @@ import {
   type CommitterData,
   type DetectionSubject,
   type FromCommitter,
-  type FromSubscribers,
   type ToCommitter,
-  type ToSubscribers,
 } from './subscriptions.protocol.js';
 import { printReport, type Memory, type PathReport } from './subscriptions.report.js';
+import { SubscriberThreads } from './subscriber-threads.js';
 import { WorkerThread } from './worker-thread.js';
 
 // The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
@@ -58,6 +58,8 @@ const SettingsSchema = z
       .transform((value) => value.split(',').map((p) => p.trim()))
       .pipe(z.array(z.enum(['gateway', 'direct'])).min(1)),
     BENCH_CLIENT: z.enum(['graphql-ws', 'light']).default('graphql-ws'),
+    /** Worker threads the subscribers are spread over. */
+    BENCH_SUBSCRIBER_THREADS: z.coerce.number().int().min(1).max(8).default(2),
   })
   .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * s.BENCH_SECONDS) <= 50_000_000, {
     message: 'subscribers × rate × seconds must stay under 50,000,000 events (the receipt table is kept in memory)',
@@ -67,18 +69,18 @@ type Settings = z.infer<typeof SettingsSchema>;
 /** Bad BENCH_* values or flags: the message says which and what is accepted. */
 class SettingsError extends Error {}
 
-/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client. */
+/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads. */
 function readSettings(): Settings {
-  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client', string>>;
+  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads', string>>;
   try {
     ({ values } = parseArgs({
-      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' } },
+      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' }, threads: { type: 'string' } },
     }));
   } catch (error) {
-    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client (each with a value)`);
+    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads (each with a value)`);
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client };
+  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client, BENCH_SUBSCRIBER_THREADS: values.threads };
   const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
   if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
   return parsed.data;
@@ -145,20 +147,22 @@ async function measurePath(
   settings: Settings,
   token: string,
   committer: WorkerThread<ToCommitter, FromCommitter>,
-  subscribers: WorkerThread<ToSubscribers, FromSubscribers>,
+  subscribers: SubscriberThreads,
 ): Promise<PathReport> {
   const planned = Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
   const run = `${spec.name}-${Date.now()}`;
   const before = memory();
-  subscribers.send({ type: 'subscribe', run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences, client: settings.BENCH_CLIENT });
-  const { ms: subscribeMs } = await subscribers.expect('subscribed', 300_000);
+  const subscribeMs = await subscribers.subscribe(
+    { run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences, client: settings.BENCH_CLIENT },
+    300_000,
+  );
   // A subscription without `after` starts when it reaches the activities subgraph, which no client
   // message acknowledges: warm-up detections are raised until every subscriber has received one.
   const liveBy = monotonicMs() + LIVE_TIMEOUT_MS;
   for (let n = 0; ; n++) {
     committer.send({ type: 'raise', title: warmUpTitle(run, n) });
     await committer.expect('raised', 30_000);
-    if (await subscribers.next('live', 100)) break;
+    if (await subscribers.allLive(100)) break;
     if (monotonicMs() > liveBy) throw new Error(`${spec.name}: not every subscriber received a warm-up event within ${LIVE_TIMEOUT_MS} ms`);
   }
   const holding = spec.holding();
@@ -167,14 +171,12 @@ async function measurePath(
   const requestsBefore = spec.subgraphRequests?.();
   committer.send({ type: 'commit', run, count: planned, rate: settings.BENCH_RATE });
   const { result: commits } = await committer.expect('committed', (settings.BENCH_SECONDS + 120) * 1000);
-  subscribers.send({ type: 'results', commitTimes: commits.commitTimes, drainMs: settings.BENCH_DRAIN_SECONDS * 1000 });
-  const { receipts } = await subscribers.expect('results', (settings.BENCH_DRAIN_SECONDS + 120) * 1000);
+  const receipts = await subscribers.results(commits.commitTimes, settings.BENCH_DRAIN_SECONDS * 1000, (settings.BENCH_DRAIN_SECONDS + 120) * 1000);
   const mainLoop = performance.eventLoopUtilization(loopBefore).utilization;
   const cpuShare = cpu();
   const subgraphRequests = requestsBefore === undefined ? undefined : spec.subgraphRequests!() - requestsBefore;
   const after = memory();
-  subscribers.send({ type: 'unsubscribe' });
-  await subscribers.expect('unsubscribed', 120_000);
+  await subscribers.unsubscribe(120_000);
   await until(`${spec.name}: the servers to release every subscription`, spec.released, RELEASE_TIMEOUT_MS);
   const firstCommit = commits.commitTimes.find((t) => !Number.isNaN(t)) ?? Number.NaN;
   return { name: spec.name, subscribeMs, holding, commits, firstCommit, receipts, before, after, mainLoop, cpu: cpuShare, subgraphRequests };
@@ -218,7 +220,7 @@ async function main(): Promise<number> {
     const token = await signToken(config, { role: 'analyst', subject: 'bench' });
     const committerData: CommitterData = { databaseUrl: running.databaseUrl, policyId: data.policies[0]!, subjects };
     const committer = new WorkerThread<ToCommitter, FromCommitter>('detections', new URL('./detections.worker.ts', import.meta.url), { type: 'close' }, committerData);
-    const subscribers = new WorkerThread<ToSubscribers, FromSubscribers>('subscribers', new URL('./subscribers.worker.ts', import.meta.url), { type: 'close' });
+    const subscribers = new SubscriberThreads(settings.BENCH_SUBSCRIBER_THREADS);
     threads.push(committer, subscribers);
     await committer.expect('ready', 60_000);
 
@@ -252,7 +254,7 @@ async function main(): Promise<number> {
         `gateway: ${GATEWAY_QUERY}`,
         `direct:  ${DIRECT_QUERY}`,
         `${os.availableParallelism()} CPU cores shared by everything: the gateway and the four subgraphs run on this process's main thread,`,
-        `the committer and the subscribers in two worker threads of the same process, PostgreSQL beside them. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
         `The gateway pings every 300 s (GATEWAY_WS_PING_MS): subscribers that fall behind are waited for, not closed with 4420.`,
       ].join('\n'),
     );

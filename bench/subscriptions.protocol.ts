@@ -94,6 +94,8 @@ export interface RunReceipts {
   /** The subscribing thread's event-loop utilization during the run (0..1) and its heap at the end. */
   readonly eventLoopUtilization: number;
   readonly heapUsedBytes: number;
+  /** Every measured latency (ms), ascending, for merging the threads' percentiles. */
+  readonly latencies: Float64Array;
 }
 
 export type FromSubscribers =

@@ -1,6 +1,7 @@
 // What `npm run bench:subscriptions` prints: one row per path, notes on what each run held and used,
 // the gateway/direct ratios and the verdicts against the target.
-import type { CommitRun, RunReceipts } from './subscriptions.protocol.js';
+import type { PooledReceipts } from './subscriber-threads.js';
+import type { CommitRun } from './subscriptions.protocol.js';
 
 export interface Memory {
   readonly rss: number;
@@ -16,7 +17,7 @@ export interface PathReport {
   readonly commits: CommitRun;
   /** When the first measured detection's COMMIT was answered. */
   readonly firstCommit: number;
-  readonly receipts: RunReceipts;
+  readonly receipts: PooledReceipts;
   /** The process's RSS and the main thread's heap with nobody subscribed, and right after the run. */
   readonly before: Memory;
   readonly after: Memory;
@@ -48,7 +49,7 @@ function notes(report: PathReport): string[] {
     `${report.name}: ${report.holding}; ${r.expected / Math.max(1, committed)} subscribers connected and subscribed in ${(report.subscribeMs / 1000).toFixed(1)} s.`,
     `  committed ${committed} of ${c.commitTimes.length} in ${c.seconds.toFixed(1)} s (${(committed / c.seconds).toFixed(1)}/s, furthest behind schedule ${ms(c.maxLagMs)} ms${c.failures ? `, ${c.failures} failed: ${c.errorSamples.join('; ')}` : ''})${requests}.`,
     `  memory: RSS ${mb(report.before.rss)} before subscribing, ${mb(report.after.rss)} after the run; main-thread heap ${mb(report.before.heapUsed)} -> ${mb(report.after.heapUsed)}.`,
-    `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization: main thread (gateway + subgraphs) ${pct(report.mainLoop)}, subscribers thread ${pct(r.eventLoopUtilization)} (its heap ${mb(r.heapUsedBytes)}).`,
+    `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization: main thread (gateway + subgraphs) ${pct(report.mainLoop)}, subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
     ...(r.early ? [`  ${r.early} receipts were timed before their COMMIT was answered (counted with their negative latency).`] : []),
     ...(r.unexpectedCloses ? [`  ${r.unexpectedCloses} sockets were closed on the subscribers.`] : []),
     ...r.errorSamples.map((sample) => `  sample: ${sample}`),
