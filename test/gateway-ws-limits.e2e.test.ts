@@ -147,10 +147,11 @@ describe('the gateway websocket', () => {
     let socket: WebSocket | undefined;
     const behind = record<DetectionRaised>(connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), DETECTIONS);
     await live(1);
+    const closedBefore = t.stack.gateway.subscriptions.stats().tooSlowConnections;
     socket!.pause(); // alive, but reading nothing: the events and the ping wait in the connection
     const titles: string[] = [];
     const deadline = Date.now() + 10 * PING_MS;
-    while (t.stack.gateway.subscriptions.stats().tooSlowConnections === 0) {
+    while (t.stack.gateway.subscriptions.stats().tooSlowConnections === closedBefore) {
       if (Date.now() > deadline) throw new Error('the lagging connection was never closed');
       const title = `behind ${titles.length}`;
       titles.push(title);
@@ -167,6 +168,24 @@ describe('the gateway websocket', () => {
     const resumed = record<DetectionRaised>(connect(t.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
     const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the events after the last one received');
     expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
+  });
+
+  it('closes with 4420, not drops, a client left behind by a burst once the stream has gone quiet', async () => {
+    let socket: WebSocket | undefined;
+    const behind = record<DetectionRaised>(connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), DETECTIONS.replace('title', 'title evidence'));
+    await live(1);
+    const closedBefore = t.stack.gateway.subscriptions.stats().tooSlowConnections;
+    socket!.pause();
+    // A burst larger than the connection's kernel buffers, then nothing more.
+    const evidence = { blob: 'z'.repeat(256 * 1024) };
+    const titles = Array.from({ length: 80 }, (_, i) => `burst ${i}`);
+    for (const title of titles) await t.fixtures.detection({ policyId, severity: Severity.HIGH, title, description: 'raised by a test', instanceId, accountId, evidence });
+    await waitFor('the lagging connection to be closed', async () => (t.stack.gateway.subscriptions.stats().tooSlowConnections > closedBefore ? true : undefined), 10 * PING_MS, 20);
+    socket!.resume();
+    const ending = await within(behind.ended, 20_000, 'the connection to close');
+    expect(ending.close).toMatchObject({ code: WS_CLOSE.TOO_SLOW });
+    const got = behind.events.map((e) => e.detectionRaised.detection.title);
+    expect(got).toEqual(titles.slice(0, got.length));
   });
 
   it("passes a subgraph's refusal to the client with its code", async () => {

@@ -33,7 +33,10 @@ export interface SubscriptionContext extends GatewayContext {
  */
 export class SubscriptionExecutor {
   private readonly planner: SubscriptionPlanner;
+  /** The upstream new subscriptions join, by key (see subscribe). */
   private readonly upstreams = new Map<string, Upstream>();
+  /** Every running upstream, those no longer joinable under their key included. */
+  private readonly open = new Set<Upstream>();
   private readonly subscribers = new Set<Subscriber>();
   private tooSlow = 0;
   private overflows = 0;
@@ -60,7 +63,7 @@ export class SubscriptionExecutor {
     let waiting = 0;
     for (const subscriber of this.subscribers) waiting += subscriber.waiting;
     return {
-      upstreams: this.upstreams.size,
+      upstreams: this.open.size,
       subscribers: this.subscribers.size,
       waiting,
       tooSlow: this.tooSlow,
@@ -103,11 +106,13 @@ export class SubscriptionExecutor {
         bufferLimit: this.options.upstreamBufferLimit,
         onOverflow: () => (this.overflows += 1),
         onEmpty: () => {
+          this.open.delete(created);
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);
         },
       });
       upstream = created;
       this.upstreams.set(key, upstream);
+      this.open.add(upstream);
     }
     const target = upstream;
     const subscriber = new Subscriber(context.delivery, this.options.queueLimit, (closed) => {
@@ -121,7 +126,8 @@ export class SubscriptionExecutor {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.upstreams.values()].map((u) => u.stop()));
+    await Promise.all([...this.open].map((u) => u.stop()));
     this.upstreams.clear();
+    this.open.clear();
   }
 }

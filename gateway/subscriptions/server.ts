@@ -60,7 +60,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     flushMs: config.GATEWAY_SUBSCRIPTION_FLUSH_MS,
     upstreamBufferLimit: config.GATEWAY_UPSTREAM_BUFFER_LIMIT,
   });
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql' });
+  // closeTimeout (ws 8.18+) is not in @types/ws yet.
+  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS) } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
   const stateOf = (extra: unknown) => {
     const key = extra as object;
@@ -169,28 +170,36 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
 }
 
 /**
- * Pings the client every `pingMs`. A ping still unanswered at the next one means one of two things.
- * If events were written to the socket after the ping, the client is alive but reading more than
- * `pingMs` behind the stream (the ping waits behind those events in the connection): it is closed
- * with 4420, a close frame that comes after everything already sent, so the client reads every
- * event it was sent, then reconnects and resumes with `after`; a client that reads nothing more
- * is destroyed by ws's close timeout. If nothing was written, the peer is gone: the socket is
- * terminated.
+ * Pings the client every `pingMs`; a ping still unanswered at the next tick is judged by what the
+ * connection shows. If data waits to be taken by the kernel, or data was written after the ping,
+ * the client is alive but reading more than `pingMs` behind the stream (the ping waits behind that
+ * data in the connection): it is closed with 4420, a close frame that comes after everything
+ * already sent, so the client reads what it was sent (for as long as the server's close timeout,
+ * `closeTimeoutOf`), then reconnects and resumes with `after`. A quiet connection (nothing waiting,
+ * nothing written) gets one more period, since everything it was sent may be in the kernel's
+ * buffers ahead of the ping; still unanswered then, the peer is gone and the socket is terminated.
  */
 function keepAlive(socket: WebSocket, pingMs: number, onTooSlow: () => void): void {
   const tcp = (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
+  let missed = 0;
   let unanswered = false;
   let writtenAtPing = 0;
-  const answered = () => (unanswered = false);
+  const answered = () => {
+    unanswered = false;
+    missed = 0;
+  };
   socket.on('pong', answered);
   const timer = setInterval(() => {
     if (socket.readyState !== socket.OPEN) return;
     if (unanswered) {
-      clearInterval(timer);
-      if ((tcp?.bytesWritten ?? 0) > writtenAtPing) {
+      missed += 1;
+      const behind = (tcp?.writableLength ?? 0) > 0 || (tcp?.bytesWritten ?? 0) > writtenAtPing;
+      if (behind) {
+        clearInterval(timer);
         onTooSlow();
         socket.close(WS_CLOSE.TOO_SLOW, 'Reading too far behind (GATEWAY_WS_PING_MS); resume with after');
-      } else {
+      } else if (missed >= 2) {
+        clearInterval(timer);
         socket.terminate();
       }
       return;
@@ -204,6 +213,9 @@ function keepAlive(socket: WebSocket, pingMs: number, onTooSlow: () => void): vo
     socket.off('pong', answered);
   });
 }
+
+/** How long a socket closed by the server may take to answer the close (then it is destroyed): long enough to read a keep-alive period's backlog. */
+const closeTimeoutOf = (pingMs: number) => Math.max(30_000, 4 * pingMs);
 
 function executorSchema(executor: SubscriptionExecutor) {
   return executor.schema;
