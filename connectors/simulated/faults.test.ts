@@ -32,13 +32,14 @@ async function hammer(url: string): Promise<(number | 'dropped')[]> {
 const share = (outcomes: readonly unknown[], value: unknown) => outcomes.filter((o) => o === value).length / outcomes.length;
 
 describe('fault injection', () => {
-  it('decides drops, errors and slow answers by the configured shares', () => {
-    const draws = [0.05, 0.15, 0.5, 0.1];
+  it('decides drops, errors, throttles and slow answers by the configured shares', () => {
+    const draws = [0.05, 0.15, 0.25, 0.5, 0.1];
     let i = 0;
     const random = () => draws[i++ % draws.length]!;
-    const faults = { dropRate: 0.1, errorRate: 0.1, slowRate: 0.2, slowMs: 50 };
+    const faults = { dropRate: 0.1, errorRate: 0.1, throttleRate: 0.1, slowRate: 0.2, slowMs: 50 };
     expect(decideFault(faults, random)).toEqual({ kind: 'drop' });
     expect(decideFault(faults, random)).toEqual({ kind: 'error' });
+    expect(decideFault(faults, random)).toEqual({ kind: 'throttle' });
     expect(decideFault(faults, random)).toEqual({ kind: 'slow', ms: 50 });
   });
 

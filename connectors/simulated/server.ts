@@ -104,6 +104,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         return;
       }
       if (fault.kind === 'error') throw new ApiError(503, 'unavailable', 'the service is temporarily unavailable, try again');
+      if (fault.kind === 'throttle') throw new ApiError(429, 'rate_limited', 'the organisation is over its request limit: retry after 1 s', { 'retry-after': '1' });
       if (fault.kind === 'slow') await delay(fault.ms);
       if (!found) throw noRoute(match, method, path);
       const permission = found.route.meta.permission;

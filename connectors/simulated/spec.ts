@@ -27,10 +27,17 @@ export const FaultsSchema = z.object({
   slowMs: slowMs.default(1000),
   /** Share of requests whose socket is destroyed without an answer (default 0). */
   dropRate: rate.default(0),
+  /**
+   * Share of requests answered 429 with Retry-After: 1 although the tenant's own bucket has room,
+   * as when other apps spend a shared organisation bucket (default 0).
+   */
+  throttleRate: rate.default(0),
 });
 
 /** A change to some of the fault settings (the others stay as they are). */
-const FaultsPatchSchema = z.object({ errorRate: rate.optional(), slowRate: rate.optional(), slowMs: slowMs.optional(), dropRate: rate.optional() }).strict();
+const FaultsPatchSchema = z
+  .object({ errorRate: rate.optional(), slowRate: rate.optional(), slowMs: slowMs.optional(), dropRate: rate.optional(), throttleRate: rate.optional() })
+  .strict();
 export type Faults = z.output<typeof FaultsSchema>;
 
 export const WebhookSchema = z.object({
@@ -75,7 +82,7 @@ export const TenantSpecSchema = z
   /** Permissions the token was granted (default all of {@link ALL_PERMISSIONS}). */
   permissions: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
   webhook: WebhookSchema.optional(),
-  faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0 }),
+  faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0, throttleRate: 0 }),
   })
   .strict();
 
