@@ -18,6 +18,8 @@ const MAX_ERROR_SAMPLES = 5;
 export class SubscriberThreads {
   private readonly threads: WorkerThread<ToSubscribers, FromSubscribers>[];
   private shares: number[] = [];
+  /** Threads that have reported every subscriber of theirs live. */
+  private readonly live = new Set<number>();
 
   constructor(readonly count: number) {
     this.threads = Array.from(
@@ -36,7 +38,6 @@ export class SubscriberThreads {
   }
 
   /** True once every thread has reported all its subscribers live; waits at most `timeoutMs` for the ones still pending. */
-  private readonly live = new Set<number>();
   async allLive(timeoutMs: number): Promise<boolean> {
     await Promise.all(
       this.active().map(async ({ thread, index }) => {
@@ -50,7 +51,9 @@ export class SubscriberThreads {
   async results(commitTimes: Float64Array, drainMs: number, timeoutMs: number): Promise<PooledReceipts> {
     this.active().forEach(({ thread }) => thread.send({ type: 'results', commitTimes, drainMs }));
     const all = (await Promise.all(this.active().map(({ thread }) => thread.expect('results', timeoutMs)))).map((r) => r.receipts);
-    const latencies = all.flatMap((r) => Array.from(r.latencies)).sort((a, b) => a - b);
+    const merged = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
+    all.reduce((at, r) => (merged.set(r.latencies, at), at + r.latencies.length), 0);
+    const latencies = Array.from(merged.sort());
     const sum = (pick: (r: RunReceipts) => number) => all.reduce((total, r) => total + pick(r), 0);
     const max = (pick: (r: RunReceipts) => number) => Math.max(...all.map(pick).filter((v) => !Number.isNaN(v)));
     return {

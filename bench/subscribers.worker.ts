@@ -203,7 +203,8 @@ class Run {
       }
     }
     const text = data.toString();
-    this.record(index, this.titleOf(text), this.checkInFull(text, this.titleOf(text)), () => text);
+    const title = this.titleOf(text);
+    this.record(index, title, this.checkInFull(text, title), () => text);
   }
 
   private titleOf(text: string): string | undefined {

@@ -37,7 +37,6 @@ export class SubscriptionExecutor {
   private readonly upstreams = new Map<string, Upstream>();
   /** Every running upstream, those no longer joinable under their key included. */
   private readonly open = new Set<Upstream>();
-  private readonly subscribers = new Set<Subscriber>();
   private tooSlow = 0;
   private overflows = 0;
   private tooSlowConnections = 0;
@@ -60,11 +59,15 @@ export class SubscriptionExecutor {
    * full buffer since start (for tests and metrics).
    */
   stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number; tooSlowConnections: number; upstreamOverflows: number } {
+    let subscribers = 0;
     let waiting = 0;
-    for (const subscriber of this.subscribers) waiting += subscriber.waiting;
+    for (const upstream of this.open) {
+      subscribers += upstream.size;
+      waiting += upstream.backlog;
+    }
     return {
       upstreams: this.open.size,
-      subscribers: this.subscribers.size,
+      subscribers,
       waiting,
       tooSlow: this.tooSlow,
       tooSlowConnections: this.tooSlowConnections,
@@ -116,11 +119,9 @@ export class SubscriptionExecutor {
     }
     const target = upstream;
     const subscriber = new Subscriber(context.delivery, this.options.queueLimit, (closed) => {
-      this.subscribers.delete(closed);
       if (closed.tooSlow) this.tooSlow += 1;
       target.remove(closed);
     });
-    this.subscribers.add(subscriber);
     target.add(subscriber, { principal: context.principal, authorization: context.authorization });
     return subscriber;
   }

@@ -1,5 +1,4 @@
 import type http from 'node:http';
-import type { Socket } from 'node:net';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, parse, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
@@ -10,6 +9,7 @@ import type { Config } from '../../subgraphs/shared/config.js';
 import { appError, ErrorCode } from '../../subgraphs/shared/errors.js';
 import { logger } from '../../subgraphs/shared/logger.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
+import { tcpOf } from './subscriber.js';
 
 /** Close codes the gateway's websocket uses besides graphql-ws's own. */
 export const WS_CLOSE = {
@@ -180,7 +180,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
  * buffers ahead of the ping; still unanswered then, the peer is gone and the socket is terminated.
  */
 function keepAlive(socket: WebSocket, pingMs: number, onTooSlow: () => void): void {
-  const tcp = (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
+  const tcp = tcpOf(socket);
   let missed = 0;
   let unanswered = false;
   let writtenAtPing = 0;

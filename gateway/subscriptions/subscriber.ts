@@ -12,7 +12,7 @@ export interface Delivery {
 }
 
 /** The underlying TCP socket of a ws WebSocket (not in its typings): a batch's frames are written to it at once. */
-const tcpOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
+export const tcpOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
 
 /**
  * Events ready for every subscriber of an upstream: each serialized once, as the UTF-8 bytes of the
@@ -131,10 +131,6 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   /** True once the subscription ended because its client read too slowly. */
   get tooSlow(): boolean {
     return this.slow;
-  }
-
-  get closed(): boolean {
-    return this.done;
   }
 
   /**

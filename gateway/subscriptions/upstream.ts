@@ -70,8 +70,7 @@ export class Upstream {
   private waiting: UpstreamEvent[] = [];
   /** The batch loop while it runs (see completeWaiting). Never rejects. */
   private completing?: Promise<void>;
-  private fannedOut = false;
-  /** When the last fan-out began (monotonic ms). */
+  /** When the last fan-out began (monotonic ms; -Infinity before the first). */
   private lastFanOut = Number.NEGATIVE_INFINITY;
   /** Set when `bufferLimit` events wait: the upstream stops reading and reopens once they are delivered. */
   private overflowed = false;
@@ -90,7 +89,14 @@ export class Upstream {
 
   /** True once an event has been handed to subscribers: one that joins now would miss what came before. */
   get delivered(): boolean {
-    return this.fannedOut;
+    return this.lastFanOut > Number.NEGATIVE_INFINITY;
+  }
+
+  /** Events written to this upstream's subscribers and not yet taken by their connections, or held for them. */
+  get backlog(): number {
+    let backlog = 0;
+    for (const subscriber of this.subscribers.keys()) backlog += subscriber.waiting;
+    return backlog;
   }
 
   add(subscriber: Subscriber, caller: GatewayContext): void {
@@ -220,7 +226,6 @@ export class Upstream {
           const results = await Promise.all(batch.map((event) => this.complete(event, caller)));
           if (this.stopped) break;
           this.lastFanOut = performance.now();
-          this.fannedOut = true;
           await this.fanOut(results);
         } catch (error) {
           this.broken = error;
