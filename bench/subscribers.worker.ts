@@ -6,6 +6,7 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { percentile } from './load.js';
+import { RawWebSocket } from './raw-websocket.js';
 import { monotonicMs, type FromSubscribers, type RunReceipts, type SubscribeSettings, type ToSubscribers } from './subscriptions.protocol.js';
 
 interface DetectionEvent {
@@ -36,44 +37,51 @@ const NEXT_OPENING = Buffer.from('{"id":"1","type":"next"');
 const FULL_PARSE_EVERY = 100;
 
 /**
- * A graphql-transport-ws subscriber on a raw `ws` socket (BENCH_CLIENT=light), to measure the server
- * rather than a client library: graphql-ws's client parses and validates every message, and on the
- * same two cores as the server it measures that parse was a third of the subscribers' thread's
- * time in a profile at 1,000 subscribers.
- * It speaks the protocol (connection_init, subscribe, ws-level pongs by ws itself) and hands each
- * `next` message on as bytes: the run reads the detection's number from them and parses one message
- * in FULL_PARSE_EVERY in full to check it (see Run.receiveBytes).
+ * A graphql-transport-ws subscriber on a raw socket (BENCH_CLIENT=light, see raw-websocket.ts), to
+ * measure the server rather than a client library: graphql-ws's client parses and validates every
+ * message, and on the same two cores as the server it measures that parse was a third of the
+ * subscribers' thread's time in a profile at 1,000 subscribers; `ws` itself costs ~6 µs a message.
+ * It speaks the protocol (connection_init, subscribe, pings answered) and hands each `next` message
+ * on as bytes with its chunk's receipt time: the run reads the detection's number from them and
+ * parses one message in FULL_PARSE_EVERY in full to check it (see Run.receiveBytes).
  */
 class LightClient {
-  private readonly socket: WebSocket;
+  private readonly socket: RawWebSocket;
 
   constructor(
     url: string,
     token: string,
     query: string,
-    handlers: { connected(): void; next(data: Buffer): void; other(text: string): void; closed(how: string): void },
+    handlers: { connected(): void; next(data: Buffer, start: number, end: number, at: number): void; other(text: string): void; closed(how: string): void },
   ) {
-    this.socket = new WebSocket(url, 'graphql-transport-ws');
-    this.socket.on('open', () => this.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
-    this.socket.on('message', (data: Buffer) => {
-      if (data.length > NEXT_OPENING.length && data.compare(NEXT_OPENING, 0, NEXT_OPENING.length, 0, NEXT_OPENING.length) === 0) return handlers.next(data);
-      const text = data.toString();
-      const message = JSON.parse(text) as { type?: string };
-      if (message.type === 'connection_ack') {
-        this.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
-        handlers.connected();
-      } else if (message.type === 'ping') {
-        this.socket.send(JSON.stringify({ type: 'pong' }));
-      } else if (message.type !== 'pong') {
-        handlers.other(text);
-      }
-    });
-    this.socket.on('error', () => undefined);
-    this.socket.on('close', (code, reason) => handlers.closed(`close ${code}${reason.length ? ` "${reason.toString()}"` : ''}`));
+    this.socket = new RawWebSocket(
+      url,
+      'graphql-transport-ws',
+      {
+        open: () => this.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+        message: (data, start, end, at) => {
+          if (end - start > NEXT_OPENING.length && data.compare(NEXT_OPENING, 0, NEXT_OPENING.length, start, start + NEXT_OPENING.length) === 0) {
+            handlers.next(data, start, end, at);
+            return;
+          }
+          const text = data.toString('utf8', start, end);
+          const message = JSON.parse(text) as { type?: string };
+          if (message.type === 'connection_ack') {
+            this.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+            handlers.connected();
+          } else if (message.type === 'ping') {
+            this.socket.send(JSON.stringify({ type: 'pong' }));
+          } else if (message.type !== 'pong') {
+            handlers.other(text);
+          }
+        },
+        closed: handlers.closed,
+      },
+      monotonicMs,
+    );
   }
 
   dispose(): void {
-    if (this.socket.readyState === this.socket.CLOSED) return;
     this.socket.close(1000, 'Normal Closure');
   }
 }
@@ -141,7 +149,7 @@ class Run {
       this.clients.push(
         new LightClient(url, token, query, {
           connected: resolve,
-          next: (data) => this.receiveBytes(index, data),
+          next: (data, start, end, at) => this.receiveBytes(index, data, start, end, at),
           other: (text) => this.sample(`subscription message: ${text}`),
           closed: (how) => this.closedOne(index, reject, how),
         }),
@@ -188,21 +196,21 @@ class Run {
    * subscribers as the same payload, so each event's ~1,000 copies include about ten checked ones.
    * Anything else (warm-up events, unexpected messages) takes the parsing path.
    */
-  receiveBytes(index: number, data: Buffer): void {
-    const at = data.indexOf(this.titlePrefix);
-    if (at >= 0) {
-      let i = at + this.titlePrefix.length;
+  receiveBytes(index: number, data: Buffer, start: number, end: number, at: number): void {
+    const found = data.indexOf(this.titlePrefix, start);
+    if (found >= 0 && found < end) {
+      let i = found + this.titlePrefix.length;
       let seq = 0;
       let digits = 0;
-      for (let c = data[i]; c !== undefined && c >= 0x30 && c <= 0x39; c = data[++i], digits++) seq = seq * 10 + (c - 0x30);
-      if (digits > 0 && data[i] === 0x22) {
+      for (let c = data[i]; i < end && c !== undefined && c >= 0x30 && c <= 0x39; c = data[++i], digits++) seq = seq * 10 + (c - 0x30);
+      if (digits > 0 && i < end && data[i] === 0x22) {
         const checked = ++this.lightMessages % FULL_PARSE_EVERY === 0;
-        const complete = checked ? this.checkInFull(data.toString(), `bench:${this.settings.run}:${seq}`) : true;
-        this.recordSeq(index, seq, monotonicMs(), complete, () => data.toString());
+        const complete = checked ? this.checkInFull(data.toString('utf8', start, end), `bench:${this.settings.run}:${seq}`) : true;
+        this.recordSeq(index, seq, at, complete, () => data.toString('utf8', start, end));
         return;
       }
     }
-    const text = data.toString();
+    const text = data.toString('utf8', start, end);
     const title = this.titleOf(text);
     this.record(index, title, this.checkInFull(text, title), () => text);
   }

@@ -37,6 +37,18 @@ describe('encodeFrames', () => {
     });
   });
 
+  it('gives each subscriber its own id from one batch, for ids of equal and of different lengths', async () => {
+    const payloads = ['{"data":{"n":1}}', JSON.stringify({ data: { text: 'x'.repeat(200) } }), '{"data":{"n":3}}'];
+    const batch = new EventBatch(payloads);
+    const ids = ['a1', 'b2', 'a1', 'longer-id-0001', 'c3'];
+    const outputs = ids.map((id) => encodeFrames(Buffer.from(`{"id":"${id}","type":"next","payload":`), batch));
+    for (const [i, id] of ids.entries()) {
+      const messages = (await decode(outputs[i]!)).map((m) => JSON.parse(m) as { id: string; payload: unknown });
+      expect(messages.map((m) => m.id)).toEqual([id, id, id]);
+      expect(messages.map((m) => m.payload)).toEqual(payloads.map((p) => JSON.parse(p)));
+    }
+  });
+
   it('writes nothing for an empty batch', async () => {
     expect(encodeFrames(Buffer.from('{"id":"x","type":"next","payload":'), new EventBatch([]))).toHaveLength(0);
   });

@@ -14,23 +14,6 @@ export interface Delivery {
 /** The underlying TCP socket of a ws WebSocket (not in its typings): a batch's frames are written to it at once. */
 export const tcpOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket | null })._socket ?? undefined;
 
-/**
- * Events ready for every subscriber of an upstream: each serialized once, as the UTF-8 bytes of the
- * `next` message's payload followed by the message's closing brace. Only the message's opening,
- * which carries the subscription id, differs between subscribers.
- */
-export class EventBatch {
-  readonly tails: readonly Buffer[];
-
-  constructor(payloads: readonly string[]) {
-    this.tails = payloads.map((payload) => Buffer.from(`${payload}}`));
-  }
-
-  get size(): number {
-    return this.tails.length;
-  }
-}
-
 /** Bytes of an unmasked WebSocket frame header for a payload of `length` bytes (RFC 6455, 5.2). */
 const headerBytes = (length: number) => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
 
@@ -52,6 +35,67 @@ function writeFrameHeader(frames: Buffer, at: number, length: number): number {
   return at;
 }
 
+/** A batch's frames for message openings of one length, with the openings left out and where they go. */
+interface FrameTemplate {
+  readonly frames: Buffer;
+  readonly headsAt: readonly number[];
+}
+
+/**
+ * Events ready for every subscriber of an upstream: each serialized once, as the UTF-8 bytes of the
+ * `next` message's payload followed by the message's closing brace. Only the message's opening,
+ * which carries the subscription id, differs between subscribers.
+ */
+export class EventBatch {
+  readonly tails: readonly Buffer[];
+  /** The batch's frames per opening length (ids of one length share one), built on first use. */
+  private readonly templates = new Map<number, FrameTemplate>();
+
+  constructor(payloads: readonly string[]) {
+    this.tails = payloads.map((payload) => Buffer.from(`${payload}}`));
+  }
+
+  get size(): number {
+    return this.tails.length;
+  }
+
+  /**
+   * The batch's events as one buffer of unmasked, unfragmented text frames (RFC 6455, 5.2: the
+   * server never masks), each message being `head` followed by the event's tail: a copy of the
+   * frames built once for every opening of this length, with `head` written into each.
+   */
+  framesFor(head: Buffer): Buffer {
+    const template = this.templateFor(head.length);
+    const frames = Buffer.allocUnsafe(template.frames.length);
+    frames.set(template.frames);
+    for (const at of template.headsAt) frames.set(head, at);
+    return frames;
+  }
+
+  private templateFor(headLength: number): FrameTemplate {
+    let template = this.templates.get(headLength);
+    if (template) return template;
+    let total = 0;
+    for (const tail of this.tails) {
+      const length = headLength + tail.length;
+      total += headerBytes(length) + length;
+    }
+    const frames = Buffer.allocUnsafe(total);
+    const headsAt: number[] = [];
+    let at = 0;
+    for (const tail of this.tails) {
+      at = writeFrameHeader(frames, at, headLength + tail.length);
+      headsAt.push(at);
+      at += headLength;
+      frames.set(tail, at);
+      at += tail.length;
+    }
+    template = { frames, headsAt };
+    this.templates.set(headLength, template);
+    return template;
+  }
+}
+
 /** A frame's header and `head`, for a message that continues with a tail of `tailLength` bytes. */
 function frameOpening(head: Buffer, tailLength: number): Buffer {
   const length = head.length + tailLength;
@@ -60,25 +104,8 @@ function frameOpening(head: Buffer, tailLength: number): Buffer {
   return opening;
 }
 
-/**
- * The batch's events as one buffer of unmasked, unfragmented text frames (RFC 6455, 5.2: the server
- * never masks), each message being `head` followed by the event's tail.
- */
-export function encodeFrames(head: Buffer, batch: EventBatch): Buffer {
-  let total = 0;
-  for (const tail of batch.tails) {
-    const length = head.length + tail.length;
-    total += headerBytes(length) + length;
-  }
-  const frames = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const tail of batch.tails) {
-    at = writeFrameHeader(frames, at, head.length + tail.length);
-    at += head.copy(frames, at);
-    at += tail.copy(frames, at);
-  }
-  return frames;
-}
+/** The batch's events as one buffer of text frames, each message being `head` followed by the event's tail. */
+export const encodeFrames = (head: Buffer, batch: EventBatch): Buffer => batch.framesFor(head);
 
 /**
  * One client subscription on the gateway's websocket. Its events are written straight to the
@@ -172,7 +199,7 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
       return true;
     }
     this.track(batch.size);
-    tcp.write(encodeFrames(this.head, batch), this.written(tcp, batch.size));
+    tcp.write(batch.framesFor(this.head), this.written(tcp, batch.size));
     return true;
   }
 
