@@ -5,6 +5,8 @@ import { WorkerThread } from './worker-thread.js';
 /** What a run's subscribers saw, over every thread: RunReceipts with each thread's event-loop utilization. */
 export interface PooledReceipts extends RunReceipts {
   readonly threadLoops: readonly number[];
+  /** Over every thread's warm-up receipts (NaN without a warm-up). */
+  readonly warmUp: { readonly count: number; readonly p50: number; readonly p99: number; readonly max: number };
 }
 
 const MAX_ERROR_SAMPLES = 5;
@@ -48,12 +50,13 @@ export class SubscriberThreads {
   }
 
   /** Every thread's receipts for the committed detections, merged. */
-  async results(commitTimes: Float64Array, drainMs: number, timeoutMs: number): Promise<PooledReceipts> {
-    this.active().forEach(({ thread }) => thread.send({ type: 'results', commitTimes, drainMs }));
+  async results(commitTimes: Float64Array, drainMs: number, measuredFrom: number, timeoutMs: number): Promise<PooledReceipts> {
+    this.active().forEach(({ thread }) => thread.send({ type: 'results', commitTimes, drainMs, measuredFrom }));
     const all = (await Promise.all(this.active().map(({ thread }) => thread.expect('results', timeoutMs)))).map((r) => r.receipts);
     const merged = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
     all.reduce((at, r) => (merged.set(r.latencies, at), at + r.latencies.length), 0);
     const latencies = Array.from(merged.sort());
+    const warmUp = Array.from(Float64Array.from(all.flatMap((r) => Array.from(r.warmUpLatencies))).sort());
     const sum = (pick: (r: RunReceipts) => number) => all.reduce((total, r) => total + pick(r), 0);
     const max = (pick: (r: RunReceipts) => number) => Math.max(...all.map(pick).filter((v) => !Number.isNaN(v)));
     return {
@@ -73,6 +76,8 @@ export class SubscriberThreads {
       eventLoopUtilization: max((r) => r.eventLoopUtilization),
       heapUsedBytes: sum((r) => r.heapUsedBytes),
       latencies: new Float64Array(0),
+      warmUpLatencies: new Float64Array(0),
+      warmUp: { count: warmUp.length, p50: percentile(warmUp, 50), p99: percentile(warmUp, 99), max: warmUp.at(-1) ?? Number.NaN },
       threadLoops: all.map((r) => r.eventLoopUtilization),
     };
   }

@@ -281,7 +281,7 @@ class Run {
   }
 
   /** Waits until `expected` measured events have arrived or `drainMs` passed, then summarizes. */
-  async results(commitTimes: Float64Array, drainMs: number): Promise<RunReceipts> {
+  async results(commitTimes: Float64Array, drainMs: number, measuredFrom: number): Promise<RunReceipts> {
     const { subscribers } = this.settings;
     let committed = 0;
     for (const time of commitTimes) if (!Number.isNaN(time)) committed += 1;
@@ -298,6 +298,7 @@ class Run {
     }
     const loop = performance.eventLoopUtilization(this.startedLoop).utilization;
     const latencies = new Float64Array(this.delivered);
+    const warmUpLatencies: number[] = [];
     let n = 0;
     let early = 0;
     let lastReceipt = Number.NaN;
@@ -308,7 +309,8 @@ class Run {
         if (Number.isNaN(at) || Number.isNaN(committedAt)) continue;
         if (at < committedAt) early += 1;
         if (!(at <= lastReceipt)) lastReceipt = at;
-        latencies[n++] = at - committedAt;
+        if (seq < measuredFrom) warmUpLatencies.push(at - committedAt);
+        else latencies[n++] = at - committedAt;
       }
     }
     const ascending = latencies.subarray(0, n).sort();
@@ -316,7 +318,7 @@ class Run {
     return {
       expected,
       delivered: this.delivered,
-      missing: expected - n,
+      missing: expected - n - warmUpLatencies.length,
       duplicates: this.duplicates,
       incomplete: this.incomplete,
       early,
@@ -330,6 +332,7 @@ class Run {
       eventLoopUtilization: loop,
       heapUsedBytes: process.memoryUsage().heapUsed,
       latencies: ascending,
+      warmUpLatencies: Float64Array.from(warmUpLatencies).sort(),
     };
   }
 
@@ -366,7 +369,7 @@ async function handle(message: ToSubscribers): Promise<void> {
     }
     case 'results':
       if (!run) throw new Error('no run to report');
-      reply({ type: 'results', receipts: await run.results(message.commitTimes, message.drainMs) });
+      reply({ type: 'results', receipts: await run.results(message.commitTimes, message.drainMs, message.measuredFrom) });
       return;
     case 'unsubscribe':
       await run?.dispose();

@@ -14,6 +14,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import type { Stack } from '../scripts/stack.js';
@@ -25,10 +26,15 @@ import {
   type DetectionSubject,
   type FromCommitter,
   type ToCommitter,
+  type FromGateway,
+  type GatewayWorkerData,
+  type ToGateway,
 } from './subscriptions.protocol.js';
 import { printReport, type Memory, type PathReport } from './subscriptions.report.js';
+import { watchThread, type ThreadWatch } from './thread-watch.js';
 import { SubscriberThreads } from './subscriber-threads.js';
 import { WorkerThread } from './worker-thread.js';
+import { SUPERGRAPH_PATH } from '../schema/path.js';
 
 // The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
 process.env.LOG_LEVEL = 'silent';
@@ -49,6 +55,8 @@ const SettingsSchema = z
     BENCH_SUBSCRIBERS: z.coerce.number().int().min(1).max(10_000).default(1_000),
     BENCH_RATE: z.coerce.number().positive().max(5_000).default(200),
     BENCH_SECONDS: z.coerce.number().positive().max(600).default(30),
+    /** Seconds committed at the rate before the measured ones (delivered and checked; latency reported apart). */
+    BENCH_WARMUP_SECONDS: z.coerce.number().min(0).max(600).default(5),
     /** After the last commit, how long to wait for the last deliveries before counting what is missing. */
     BENCH_DRAIN_SECONDS: z.coerce.number().positive().max(600).default(30),
     /** Which paths to measure, in order: `gateway`, `direct` or both (the ratio needs both). */
@@ -60,27 +68,29 @@ const SettingsSchema = z
     BENCH_CLIENT: z.enum(['graphql-ws', 'light']).default('graphql-ws'),
     /** Worker threads the subscribers are spread over. */
     BENCH_SUBSCRIBER_THREADS: z.coerce.number().int().min(1).max(8).default(2),
+    /** `own`: the measured gateway runs in a worker thread, as a service of its own; `main`: on the subgraphs' thread. */
+    BENCH_GATEWAY_THREAD: z.enum(['own', 'main']).default('own'),
   })
-  .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * s.BENCH_SECONDS) <= 50_000_000, {
-    message: 'subscribers × rate × seconds must stay under 50,000,000 events (the receipt table is kept in memory)',
+  .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * (s.BENCH_SECONDS + s.BENCH_WARMUP_SECONDS)) <= 50_000_000, {
+    message: 'subscribers × rate × (seconds + warm-up seconds) must stay under 50,000,000 events (the receipt table is kept in memory)',
   });
 type Settings = z.infer<typeof SettingsSchema>;
 
 /** Bad BENCH_* values or flags: the message says which and what is accepted. */
 class SettingsError extends Error {}
 
-/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads. */
+/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds. */
 function readSettings(): Settings {
-  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads', string>>;
+  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads' | 'gateway-thread' | 'warm-up-seconds', string>>;
   try {
     ({ values } = parseArgs({
-      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' }, threads: { type: 'string' } },
+      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' }, threads: { type: 'string' }, 'gateway-thread': { type: 'string' }, 'warm-up-seconds': { type: 'string' } },
     }));
   } catch (error) {
-    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads (each with a value)`);
+    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds (each with a value)`);
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client, BENCH_SUBSCRIBER_THREADS: values.threads };
+  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client, BENCH_SUBSCRIBER_THREADS: values.threads, BENCH_GATEWAY_THREAD: values['gateway-thread'], BENCH_WARMUP_SECONDS: values['warm-up-seconds'] };
   const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
   if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
   return parsed.data;
@@ -98,10 +108,12 @@ interface PathSpec {
   readonly query: string;
   readonly checkReferences: boolean;
   /** What the servers hold while subscribed (printed), and whether everything was let go. */
-  readonly holding: () => string;
+  readonly holding: () => Promise<string>;
   /** Requests the gateway has sent to subgraphs so far (the per-event entity fetches), when it is on the path. */
-  readonly subgraphRequests?: () => number;
-  readonly released: () => boolean;
+  readonly subgraphRequests?: () => Promise<number>;
+  readonly released: () => Promise<boolean>;
+  /** Starts watching the threads serving the path (named); the answer stops and reports each. */
+  readonly watch: () => Promise<() => Promise<{ name: string; watch: ThreadWatch }[]>>;
 }
 
 const memory = (): Memory => {
@@ -133,9 +145,9 @@ function cpuMeter(): () => { process: number; machine: number } {
 }
 
 /** Polls `condition` every 20 ms until it holds, or throws naming `what` after `timeoutMs`. */
-async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -149,7 +161,9 @@ async function measurePath(
   committer: WorkerThread<ToCommitter, FromCommitter>,
   subscribers: SubscriberThreads,
 ): Promise<PathReport> {
-  const planned = Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
+  // The warm-up's detections come first, at the same rate and without a pause: delivered and checked like the rest, their latency reported apart.
+  const warmUps = Math.round(settings.BENCH_RATE * settings.BENCH_WARMUP_SECONDS);
+  const planned = warmUps + Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
   const run = `${spec.name}-${Date.now()}`;
   const before = memory();
   const subscribeMs = await subscribers.subscribe(
@@ -165,21 +179,21 @@ async function measurePath(
     if (await subscribers.allLive(100)) break;
     if (monotonicMs() > liveBy) throw new Error(`${spec.name}: not every subscriber received a warm-up event within ${LIVE_TIMEOUT_MS} ms`);
   }
-  const holding = spec.holding();
-  const loopBefore = performance.eventLoopUtilization();
+  const holding = await spec.holding();
+  const watched = await spec.watch();
   const cpu = cpuMeter();
-  const requestsBefore = spec.subgraphRequests?.();
+  const requestsBefore = await spec.subgraphRequests?.();
   committer.send({ type: 'commit', run, count: planned, rate: settings.BENCH_RATE });
   const { result: commits } = await committer.expect('committed', (settings.BENCH_SECONDS + 120) * 1000);
-  const receipts = await subscribers.results(commits.commitTimes, settings.BENCH_DRAIN_SECONDS * 1000, (settings.BENCH_DRAIN_SECONDS + 120) * 1000);
-  const mainLoop = performance.eventLoopUtilization(loopBefore).utilization;
+  const receipts = await subscribers.results(commits.commitTimes, settings.BENCH_DRAIN_SECONDS * 1000, warmUps, (settings.BENCH_DRAIN_SECONDS + 120) * 1000);
+  const threads = await watched();
   const cpuShare = cpu();
-  const subgraphRequests = requestsBefore === undefined ? undefined : spec.subgraphRequests!() - requestsBefore;
+  const subgraphRequests = requestsBefore === undefined ? undefined : (await spec.subgraphRequests!()) - requestsBefore;
   const after = memory();
   await subscribers.unsubscribe(120_000);
   await until(`${spec.name}: the servers to release every subscription`, spec.released, RELEASE_TIMEOUT_MS);
   const firstCommit = commits.commitTimes.find((t) => !Number.isNaN(t)) ?? Number.NaN;
-  return { name: spec.name, subscribeMs, holding, commits, firstCommit, receipts, before, after, mainLoop, cpu: cpuShare, subgraphRequests };
+  return { name: spec.name, subscribeMs, holding, commits, warmUpSeconds: settings.BENCH_WARMUP_SECONDS, firstCommit, receipts, before, after, threads, cpu: cpuShare, subgraphRequests };
 }
 
 async function main(): Promise<number> {
@@ -203,7 +217,9 @@ async function main(): Promise<number> {
   try {
     postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
     await postgres.ensureDatabase('tenantwatch_bench');
-    const config = loadConfig({
+    const configEnv: Record<string, string> = {
+      // The gateway's subscription settings (GATEWAY_SUBSCRIPTION_FLUSH_MS, GATEWAY_SUBSCRIBER_QUEUE_LIMIT, ...) from the environment, to compare them.
+      ...Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1]))),
       DATA_DIR: tmp,
       AUTH_JWT_SECRET: BENCH_JWT_SECRET,
       HOST: '127.0.0.1',
@@ -212,7 +228,8 @@ async function main(): Promise<number> {
       // The longest keep-alive: a subscriber reading more than a keep-alive period behind would be
       // closed (4420, resumable) and its events counted as lost; here every event is waited for.
       GATEWAY_WS_PING_MS: '300000',
-    });
+    };
+    const config = loadConfig(configEnv);
     stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0 });
     const running = stack;
     const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance: 10, perAccount: 2 });
@@ -225,37 +242,77 @@ async function main(): Promise<number> {
     await committer.expect('ready', 60_000);
 
     const activities = running.subgraphs.activities!;
-    const gateway = running.gateway;
+    // The measured gateway: in a thread of its own (a separate service in a deployment), or the stack's own on the subgraphs' thread.
+    let gatewayThread: WorkerThread<ToGateway, FromGateway> | undefined;
+    let gatewayUrl = running.gateway.url;
+    if (settings.BENCH_GATEWAY_THREAD === 'own') {
+      const gatewayData: GatewayWorkerData = { env: configEnv, supergraphPath: fileURLToPath(SUPERGRAPH_PATH), subgraphUrls: Object.fromEntries(Object.entries(running.subgraphs).map(([name, s]) => [name, s.url])) };
+      gatewayThread = new WorkerThread<ToGateway, FromGateway>('gateway', new URL('./gateway.worker.ts', import.meta.url), { type: 'close' }, gatewayData);
+      threads.push(gatewayThread);
+      gatewayUrl = (await gatewayThread.expect('ready', 60_000)).url;
+    }
+    const gatewayStats = async () => {
+      if (!gatewayThread) {
+        const { upstreams, subscribers: held } = running.gateway.subscriptions.stats();
+        return { upstreams, subscribers: held, subgraphRequests: running.gateway.dedup.sent + running.gateway.dedup.shared };
+      }
+      gatewayThread.send({ type: 'stats' });
+      return gatewayThread.expect('stats', 30_000);
+    };
+    const watchMain = (name: string) => {
+      const stop = watchThread();
+      return () => ({ name, watch: stop() });
+    };
     const specs: PathSpec[] = [
       {
         name: 'gateway',
-        url: gateway.url,
+        url: gatewayUrl,
         query: GATEWAY_QUERY,
         checkReferences: true,
-        holding: () => {
-          const { upstreams, subscribers: held } = gateway.subscriptions.stats();
+        holding: async () => {
+          const { upstreams, subscribers: held } = await gatewayStats();
           return `gateway: ${held} subscriptions on ${upstreams} upstream(s); activities subgraph: ${activities.stats().subscribers} subscriber(s)`;
         },
-        released: () => gateway.subscriptions.stats().subscribers === 0 && activities.stats().subscribers === 0,
-        subgraphRequests: () => gateway.dedup.sent + gateway.dedup.shared,
+        released: async () => (await gatewayStats()).subscribers === 0 && activities.stats().subscribers === 0,
+        subgraphRequests: async () => (await gatewayStats()).subgraphRequests,
+        watch: async () => {
+          if (!gatewayThread) {
+            const main = watchMain('main thread (gateway + subgraphs)');
+            return async () => [main()];
+          }
+          const thread = gatewayThread;
+          thread.send({ type: 'watch' });
+          await thread.expect('watching', 30_000);
+          const main = watchMain('main thread (subgraphs)');
+          return async () => {
+            thread.send({ type: 'watched' });
+            const { watch } = await thread.expect('watched', 30_000);
+            return [{ name: 'gateway thread', watch }, main()];
+          };
+        },
       },
       {
         name: 'direct',
         url: activities.url,
         query: DIRECT_QUERY,
         checkReferences: false,
-        holding: () => `activities subgraph: ${activities.stats().subscribers} subscriber(s)`,
-        released: () => activities.stats().subscribers === 0,
+        holding: async () => `activities subgraph: ${activities.stats().subscribers} subscriber(s)`,
+        released: async () => activities.stats().subscribers === 0,
+        watch: async () => {
+          const main = watchMain('main thread (subgraphs)');
+          return async () => [main()];
+        },
       },
     ];
     console.log(
       [
-        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path (Node ${process.version}).`,
+        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path after ${settings.BENCH_WARMUP_SECONDS} s of warm-up at the same rate (Node ${process.version}).`,
         `gateway: ${GATEWAY_QUERY}`,
         `direct:  ${DIRECT_QUERY}`,
-        `${os.availableParallelism()} CPU cores shared by everything: the gateway and the four subgraphs run on this process's main thread,`,
+        `${os.availableParallelism()} CPU cores shared by everything: ${gatewayThread ? "the four subgraphs run on this process's main thread, the gateway in a worker thread (BENCH_GATEWAY_THREAD=own)," : "the gateway and the four subgraphs run on this process's main thread (BENCH_GATEWAY_THREAD=main),"}`,
         `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
         `The gateway pings every 300 s (GATEWAY_WS_PING_MS): subscribers that fall behind are waited for, not closed with 4420.`,
+        `It fans events out at most every ${config.GATEWAY_SUBSCRIPTION_FLUSH_MS} ms (GATEWAY_SUBSCRIPTION_FLUSH_MS; GATEWAY_* settings are read from the environment).`,
       ].join('\n'),
     );
     const reports: PathReport[] = [];

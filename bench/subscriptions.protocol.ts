@@ -1,6 +1,7 @@
 // What the three threads of `npm run bench:subscriptions` tell each other: the main thread (the stack
 // under test), the committing worker (detections.worker.ts) and the subscribing worker
 // (subscribers.worker.ts). Times are milliseconds on one clock that every thread shares.
+import type { ThreadWatch } from './thread-watch.js';
 
 /** Milliseconds on CLOCK_MONOTONIC (process.hrtime): the same clock in every thread of the process. */
 export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -67,11 +68,11 @@ export interface SubscribeSettings {
 
 export type ToSubscribers =
   | ({ readonly type: 'subscribe' } & SubscribeSettings)
-  | { readonly type: 'results'; readonly commitTimes: Float64Array; readonly drainMs: number }
+  | { readonly type: 'results'; readonly commitTimes: Float64Array; readonly drainMs: number; readonly measuredFrom: number }
   | { readonly type: 'unsubscribe' }
   | { readonly type: 'close' };
 
-/** What one run's subscribers saw. Latencies are receipt minus commit, in ms, over measured events. */
+/** What one run's subscribers saw. Latencies are receipt minus commit, in ms; p50/p95/p99/max over the measured events (after the warm-up). */
 export interface RunReceipts {
   /** Committed detections × subscribers. */
   readonly expected: number;
@@ -94,8 +95,10 @@ export interface RunReceipts {
   /** The subscribing thread's event-loop utilization during the run (0..1) and its heap at the end. */
   readonly eventLoopUtilization: number;
   readonly heapUsedBytes: number;
-  /** Every measured latency (ms), ascending, for merging the threads' percentiles. */
+  /** Every measured latency (ms), ascending, for merging the threads' percentiles: detections from `measuredFrom` on. */
   readonly latencies: Float64Array;
+  /** The latencies of the warm-up's detections (before `measuredFrom`), ascending: delivered and checked, left out of the percentiles. */
+  readonly warmUpLatencies: Float64Array;
 }
 
 export type FromSubscribers =
@@ -103,5 +106,22 @@ export type FromSubscribers =
   | { readonly type: 'live' }
   | { readonly type: 'results'; readonly receipts: RunReceipts }
   | { readonly type: 'unsubscribed' }
+  | { readonly type: 'closed' }
+  | { readonly type: 'failed'; readonly message: string };
+
+/** The gateway worker's workerData: its configuration's environment and the subgraphs it federates. */
+export interface GatewayWorkerData {
+  readonly env: Record<string, string>;
+  readonly supergraphPath: string;
+  readonly subgraphUrls: Record<string, string>;
+}
+
+export type ToGateway = { readonly type: 'stats' } | { readonly type: 'watch' } | { readonly type: 'watched' } | { readonly type: 'close' };
+
+export type FromGateway =
+  | { readonly type: 'ready'; readonly url: string }
+  | { readonly type: 'stats'; readonly upstreams: number; readonly subscribers: number; readonly subgraphRequests: number }
+  | { readonly type: 'watching' }
+  | { readonly type: 'watched'; readonly watch: ThreadWatch }
   | { readonly type: 'closed' }
   | { readonly type: 'failed'; readonly message: string };

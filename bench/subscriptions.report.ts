@@ -2,6 +2,7 @@
 // the gateway/direct ratios and the verdicts against the target.
 import type { PooledReceipts } from './subscriber-threads.js';
 import type { CommitRun } from './subscriptions.protocol.js';
+import type { ThreadWatch } from './thread-watch.js';
 
 export interface Memory {
   readonly rss: number;
@@ -15,14 +16,16 @@ export interface PathReport {
   /** What the servers held while subscribed. */
   readonly holding: string;
   readonly commits: CommitRun;
+  /** Seconds of commits at the rate before the measured ones. */
+  readonly warmUpSeconds: number;
   /** When the first measured detection's COMMIT was answered. */
   readonly firstCommit: number;
   readonly receipts: PooledReceipts;
-  /** The process's RSS and the main thread's heap with nobody subscribed, and right after the run. */
+  /** The process's RSS and the main thread's heap with nobody subscribed, and right after the run (the gateway thread's heap is in `threads`). */
   readonly before: Memory;
   readonly after: Memory;
-  /** The main thread's (gateway and subgraphs) event-loop utilization while committing and draining. */
-  readonly mainLoop: number;
+  /** The serving threads (gateway, subgraphs) while committing and draining: loop utilization, delays, GC pauses. */
+  readonly threads: readonly { readonly name: string; readonly watch: ThreadWatch }[];
   /** This process's and the whole machine's share of all cores over the same time. */
   readonly cpu: { readonly process: number; readonly machine: number };
   /** Requests the gateway sent to subgraphs meanwhile (its per-event entity fetches), when on the path. */
@@ -49,7 +52,14 @@ function notes(report: PathReport): string[] {
     `${report.name}: ${report.holding}; ${r.expected / Math.max(1, committed)} subscribers connected and subscribed in ${(report.subscribeMs / 1000).toFixed(1)} s.`,
     `  committed ${committed} of ${c.commitTimes.length} in ${c.seconds.toFixed(1)} s (${(committed / c.seconds).toFixed(1)}/s, furthest behind schedule ${ms(c.maxLagMs)} ms${c.failures ? `, ${c.failures} failed: ${c.errorSamples.join('; ')}` : ''})${requests}.`,
     `  memory: RSS ${mb(report.before.rss)} before subscribing, ${mb(report.after.rss)} after the run; main-thread heap ${mb(report.before.heapUsed)} -> ${mb(report.after.heapUsed)}.`,
-    `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization: main thread (gateway + subgraphs) ${pct(report.mainLoop)}, subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
+    `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization of the subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
+    ...(r.warmUp.count
+      ? [`  warm-up: the first ${report.warmUpSeconds} s of commits (${r.warmUp.count} receipts) are delivered and checked like the rest and left out of the percentiles: p50 ${ms(r.warmUp.p50)} ms, p99 ${ms(r.warmUp.p99)} ms, max ${ms(r.warmUp.max)} ms.`]
+      : []),
+    ...report.threads.map(
+      ({ name, watch: w }) =>
+        `  ${name}: event-loop utilization ${pct(w.loop)}, loop delay p99 ${ms(w.loopDelayP99)} ms (max ${ms(w.loopDelayMax)}); ${w.gcCount} GC pauses, ${ms(w.gcTotal)} ms in all, the longest ${ms(w.gcMax)} ms; heap ${mb(w.heapUsed)}.`,
+    ),
     ...(r.early ? [`  ${r.early} receipts were timed before their COMMIT was answered (counted with their negative latency).`] : []),
     ...(r.unexpectedCloses ? [`  ${r.unexpectedCloses} sockets were closed on the subscribers.`] : []),
     ...r.errorSamples.map((sample) => `  sample: ${sample}`),
@@ -87,7 +97,7 @@ export function printReport(
       '',
       ...ratios,
       ...verdicts,
-      `Process peak RSS ${mb(peakRssBytes)}: one process holds the gateway, the subgraphs and both worker threads (PostgreSQL excluded). Load average at the end: ${loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
+      `Process peak RSS ${mb(peakRssBytes)}: one process holds the gateway, the subgraphs, the committer and the subscribers (PostgreSQL excluded). Load average at the end: ${loadAverage.map((l) => l.toFixed(2)).join(' ')}.`,
       'Latency: from the committing thread seeing COMMIT answered to the subscribing thread receiving the event (one monotonic clock). bad: events with errors or an unresolved reference.',
     ].join('\n'),
   );

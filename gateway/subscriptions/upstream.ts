@@ -203,11 +203,14 @@ export class Upstream {
   }
 
   /**
-   * Completes the waiting events batch after batch until none wait, then fans each out in order. A
-   * failure drops the rest (they are read again when the upstream reopens after the last cursor
-   * delivered) and closes the upstream client.
+   * Completes the waiting events batch after batch until none wait, and fans each batch out in
+   * order. A batch is completed while the one before it is still being written to subscribers (its
+   * entity fetches wait on the network, the fan-out on the CPU), and fanned out once that one is
+   * done. A failure drops the rest (they are read again when the upstream reopens after the last
+   * cursor delivered) and closes the upstream client.
    */
   private async completeWaiting(): Promise<void> {
+    let fanning: Promise<void> = Promise.resolve();
     try {
       // One turn of the event loop, so that events that came in the same read form the first batch.
       await new Promise((resolve) => setImmediate(resolve));
@@ -222,16 +225,23 @@ export class Upstream {
         const caller = this.caller();
         if (!caller) break;
         const batch = this.waiting.splice(0, MAX_BATCH);
+        let results: FormattedExecutionResult[];
         try {
-          const results = await Promise.all(batch.map((event) => this.complete(event, caller)));
-          if (this.stopped) break;
-          this.lastFanOut = performance.now();
-          await this.fanOut(results);
+          results = await Promise.all(batch.map((event) => this.complete(event, caller)));
         } catch (error) {
           this.broken = error;
           void this.client?.dispose();
+          break;
         }
+        await fanning;
+        if (this.stopped) break;
+        this.lastFanOut = performance.now();
+        fanning = this.fanOut(results).catch((error: unknown) => {
+          this.broken ??= error;
+          void this.client?.dispose();
+        });
       }
+      await fanning;
       if (this.broken || this.stopped) this.waiting = [];
     } finally {
       // In the same step as the check that found nothing waiting: an event queued after it starts a new loop.
