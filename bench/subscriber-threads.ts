@@ -49,10 +49,12 @@ export class SubscriberThreads {
     return this.live.size === this.active().length;
   }
 
-  /** Every thread's receipts for the committed detections, merged. */
-  async results(commitTimes: Float64Array, drainMs: number, measuredFrom: number, timeoutMs: number): Promise<PooledReceipts> {
+  /** Every thread's receipts for the committed detections, merged; `drained` is awaited once every thread has answered, before merging. */
+  async results(commitTimes: Float64Array, drainMs: number, measuredFrom: number, timeoutMs: number, drained?: () => Promise<void>): Promise<PooledReceipts> {
     this.active().forEach(({ thread }) => thread.send({ type: 'results', commitTimes, drainMs, measuredFrom }));
     const all = (await Promise.all(this.active().map(({ thread }) => thread.expect('results', timeoutMs)))).map((r) => r.receipts);
+    // Every thread has received all it will: what follows is the benchmark's own arithmetic.
+    await drained?.();
     const merged = new Float64Array(all.reduce((n, r) => n + r.latencies.length, 0));
     all.reduce((at, r) => (merged.set(r.latencies, at), at + r.latencies.length), 0);
     const latencies = Array.from(merged.sort());
