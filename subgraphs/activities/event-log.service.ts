@@ -44,14 +44,23 @@ const toEvent = (r: Row): LoggedEvent => ({
 export class EventLogService {
   constructor(private readonly knex: Knex) {}
 
-  /** Appends one entry in `trx` (serialized by a transaction-scoped advisory lock) and notifies at commit. */
+  /**
+   * Appends one entry in `trx` and notifies at commit, in one statement: the transaction-scoped
+   * advisory lock is taken before the cursor is drawn (the insert reads its one row from the lock's
+   * CTE, and the cursor's default is computed per row read), so cursors are assigned in commit order.
+   */
   async append(trx: Knex.Transaction, event: Omit<LoggedEvent, 'cursor' | 'createdAt'>): Promise<LoggedEvent> {
-    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [APPEND_LOCK]);
-    const [row] = (await trx(TABLE)
-      .insert({ kind: event.kind, entity_id: event.entityId, instance_id: event.instanceId, attributes: JSON.stringify(event.attributes), created_at: new Date() })
-      .returning('*')) as Row[];
-    await trx.raw('select pg_notify(?, ?)', [EVENT_LOG_CHANNEL, String(row!.cursor)]);
-    return toEvent(row!);
+    const { rows } = (await trx.raw(
+      `with locked as (select pg_advisory_xact_lock(hashtextextended(?, 0))),
+       appended as (
+         insert into ${TABLE} (kind, entity_id, instance_id, attributes, created_at)
+         select ?, ?, ?, ?::jsonb, ? from locked
+         returning *
+       )
+       select appended.*, pg_notify(?, appended.cursor::text) from appended`,
+      [APPEND_LOCK, event.kind, event.entityId, event.instanceId, JSON.stringify(event.attributes), new Date(), EVENT_LOG_CHANNEL],
+    )) as { rows: Row[] };
+    return toEvent(rows[0]!);
   }
 
   /** Entries after `cursor` (exclusive), oldest first, at most `limit`. */
