@@ -7,6 +7,7 @@ import { logger } from '../../subgraphs/shared/logger.js';
 import type { GatewayContext } from '../context.js';
 import { AFTER_VARIABLE, CURSOR_ALIAS } from './document.js';
 import type { PlannedSubscription, SubscriptionPlanner } from './planner.js';
+import { BatchPipeline } from './batch-pipeline.js';
 import { EventBatch, SUBSCRIBER_TOO_SLOW, type Subscriber } from './subscriber.js';
 
 export interface UpstreamOptions {
@@ -36,8 +37,13 @@ type UpstreamEvent = { readonly data?: Record<string, unknown> | null; readonly 
 
 /** Events completed together at most (their entity fetches go out as one request per subgraph). */
 const MAX_BATCH = 256;
-/** Messages written to subscribers' sockets before the fan-out lets the event loop turn (sockets, timers, the next events). */
-const SENDS_PER_TURN = 10_000;
+/**
+ * Messages written to subscribers' sockets before the fan-out lets the event loop turn (sockets,
+ * timers, the next batch's entity fetches). At 1,000 subscribers and 200 events/s, 2,000 (a few ms of
+ * writes) gave p99 120–127 ms in bench:subscriptions where 10,000 (a whole batch in one turn, the
+ * loop held ~50 ms) gave 173–189 ms.
+ */
+const SENDS_PER_TURN = 2_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When a caller's token expires (never, for a token without `exp`). */
@@ -66,21 +72,30 @@ export class Upstream {
   private running?: Promise<void>;
   /** The caller whose token lives longest (undefined: to be found again). */
   private longest?: GatewayContext;
-  /** Events received and not yet being completed, in order. */
-  private waiting: UpstreamEvent[] = [];
-  /** The batch loop while it runs (see completeWaiting). Never rejects. */
-  private completing?: Promise<void>;
-  /** When the last fan-out began (monotonic ms; -Infinity before the first). */
-  private lastFanOut = Number.NEGATIVE_INFINITY;
+  /**
+   * Events received, completed and fanned out in order. When a step fails, later events are dropped
+   * and the upstream reopens after the last one delivered.
+   */
+  private readonly pipeline: BatchPipeline<UpstreamEvent, FormattedExecutionResult>;
   /** Set when `bufferLimit` events wait: the upstream stops reading and reopens once they are delivered. */
   private overflowed = false;
-  /** Set when completing an event failed: later events are dropped and the upstream reopens after the last one delivered. */
-  private broken?: unknown;
   private readonly query: string;
 
   constructor(private readonly options: UpstreamOptions) {
     this.lastCursor = options.initialAfter;
     this.query = print(options.document);
+    this.pipeline = new BatchPipeline({
+      flushMs: options.flushMs,
+      maxBatch: MAX_BATCH,
+      // Without a subscriber there is nobody to complete as (the upstream is stopping).
+      ready: () => this.caller() !== undefined,
+      complete: (batch) => {
+        const caller = this.caller()!;
+        return Promise.all(batch.map((event) => this.complete(event, caller)));
+      },
+      fanOut: (results) => this.fanOut(results),
+      failed: () => void this.client?.dispose(),
+    });
   }
 
   get size(): number {
@@ -89,7 +104,7 @@ export class Upstream {
 
   /** True once an event has been handed to subscribers: one that joins now would miss what came before. */
   get delivered(): boolean {
-    return this.lastFanOut > Number.NEGATIVE_INFINITY;
+    return this.pipeline.delivered;
   }
 
   /** Events written to this upstream's subscribers and not yet taken by their connections, or held for them. */
@@ -115,6 +130,7 @@ export class Upstream {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.pipeline.stop();
     this.options.onEmpty();
     await this.client?.dispose();
     await this.running;
@@ -152,14 +168,14 @@ export class Upstream {
         });
         for await (const event of events) {
           failures = 0;
-          this.enqueue(event);
-          if (this.waiting.length >= this.options.bufferLimit && !this.overflowed) {
+          this.pipeline.push(event);
+          if (this.pipeline.size >= this.options.bufferLimit && !this.overflowed) {
             // Completing falls behind the subgraph: stop reading rather than buffer without bound.
             // The events that come meanwhile are read again when the upstream reopens after the last one delivered.
             this.overflowed = true;
             this.options.onOverflow?.();
           }
-          if (this.stopped || this.broken || this.overflowed) break;
+          if (this.stopped || this.pipeline.failed || this.overflowed) break;
         }
       } catch (error) {
         if (this.stopped) break;
@@ -170,11 +186,9 @@ export class Upstream {
         await client.dispose();
       }
       // Whatever was received is delivered first: the upstream reopens after the last event delivered.
-      await this.completing;
-      if (this.broken) {
-        logger.warn({ err: this.broken, url, after: this.lastCursor }, 'completing an event failed; reopening from the last cursor delivered');
-        this.broken = undefined;
-      }
+      await this.pipeline.settled();
+      const failure = this.pipeline.recover();
+      if (failure) logger.warn({ err: failure, url, after: this.lastCursor }, 'completing an event failed; reopening from the last cursor delivered');
       if (refused) {
         // The subgraph refused the subscription itself: tell every subscriber and stop.
         for (const subscriber of [...this.subscribers.keys()]) subscriber.fail(refused as never);
@@ -194,59 +208,6 @@ export class Upstream {
     const used = new Set(this.options.planned.primary.variableUsages ?? []);
     const all = { ...this.options.variables, [AFTER_VARIABLE]: this.lastCursor };
     return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
-  }
-
-  /** Queues `event` for the next batch, starting the batch loop if it is idle. */
-  private enqueue(event: UpstreamEvent): void {
-    this.waiting.push(event);
-    this.completing ??= this.completeWaiting();
-  }
-
-  /**
-   * Completes the waiting events batch after batch until none wait, and fans each batch out in
-   * order. A batch is completed while the one before it is still being written to subscribers (its
-   * entity fetches wait on the network, the fan-out on the CPU), and fanned out once that one is
-   * done. A failure drops the rest (they are read again when the upstream reopens after the last
-   * cursor delivered) and closes the upstream client.
-   */
-  private async completeWaiting(): Promise<void> {
-    let fanning: Promise<void> = Promise.resolve();
-    try {
-      // One turn of the event loop, so that events that came in the same read form the first batch.
-      await new Promise((resolve) => setImmediate(resolve));
-      while (this.waiting.length > 0 && !this.broken && !this.stopped) {
-        // Events coming faster than one per flushMs wait for the rest of the interval and go out
-        // with those that join them: one write per subscriber and one entity fetch per subgraph
-        // for all of them, where a write per event and subscriber would keep both sides' CPUs busy
-        // with system calls. An event after a quiet spell goes out at once.
-        const hold = this.lastFanOut + this.options.flushMs - performance.now();
-        if (hold > 0) await sleep(hold);
-        if (this.broken || this.stopped) break;
-        const caller = this.caller();
-        if (!caller) break;
-        const batch = this.waiting.splice(0, MAX_BATCH);
-        let results: FormattedExecutionResult[];
-        try {
-          results = await Promise.all(batch.map((event) => this.complete(event, caller)));
-        } catch (error) {
-          this.broken = error;
-          void this.client?.dispose();
-          break;
-        }
-        await fanning;
-        if (this.stopped) break;
-        this.lastFanOut = performance.now();
-        fanning = this.fanOut(results).catch((error: unknown) => {
-          this.broken ??= error;
-          void this.client?.dispose();
-        });
-      }
-      await fanning;
-      if (this.broken || this.stopped) this.waiting = [];
-    } finally {
-      // In the same step as the check that found nothing waiting: an event queued after it starts a new loop.
-      this.completing = undefined;
-    }
   }
 
   /**
