@@ -91,7 +91,8 @@ export function printReport(
   const verdicts = reports.map((r) => {
     const role = judged.includes(r) ? '' : ' (baseline, not in the exit status)';
     const late = r.receipts.missing ? ` (${r.receipts.missing} events had not arrived ${drainSeconds} s after the last commit)` : '';
-    return `${r.name}${role}: ${complete(r) ? 'nothing lost, repeated or incomplete' : `NOT COMPLETE${late}`}; p99 ${ms(r.receipts.p99)} ms ${r.receipts.p99 < p99TargetMs ? '<' : '>='} ${p99TargetMs} ms target.`;
+    const p99 = Number.isNaN(r.receipts.p99) ? 'no measured event arrived' : `p99 ${ms(r.receipts.p99)} ms ${r.receipts.p99 < p99TargetMs ? '<' : '>='} ${p99TargetMs} ms target`;
+    return `${r.name}${role}: ${complete(r) ? 'nothing lost, repeated or incomplete' : `NOT COMPLETE${late}`}; ${p99}.`;
   });
   console.log(
     [
