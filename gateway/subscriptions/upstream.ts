@@ -39,11 +39,12 @@ type UpstreamEvent = { readonly data?: Record<string, unknown> | null; readonly 
 const MAX_BATCH = 256;
 /**
  * Messages written to subscribers' sockets before the fan-out lets the event loop turn (sockets,
- * timers, the next batch's entity fetches). At 1,000 subscribers and 200 events/s, 2,000 (a few ms of
- * writes) gave p99 120–127 ms in bench:subscriptions where 10,000 (a whole batch in one turn, the
- * loop held ~50 ms) gave 173–189 ms.
+ * timers, the next batch's entity fetches). In bench:subscriptions (1,000 subscribers, 200 events/s,
+ * runs alternated): 10,000 (a whole batch in one turn, the gateway's loop held ~50 ms) p99 173–189 ms,
+ * 2,000 p99 120–127 ms; later, on a busier machine, 2,000 p99 233–258 ms and 500 p99 194–249 ms with
+ * the loop's delay p99 15–17 ms instead of 28–29 ms.
  */
-const SENDS_PER_TURN = 2_000;
+const SENDS_PER_TURN = 500;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** When a caller's token expires (never, for a token without `exp`). */
