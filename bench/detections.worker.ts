@@ -10,6 +10,7 @@ import { activitiesModule } from '../subgraphs/activities/module.js';
 import { Severity } from '../subgraphs/activities/policy.entity.js';
 import { openDatabase } from '../subgraphs/shared/database.js';
 import { measuredTitle, monotonicMs, type CommitRun, type CommitterData, type FromCommitter, type ToCommitter } from './subscriptions.protocol.js';
+import { serveParent } from './worker-thread.js';
 
 /** Transactions in flight at once; more would only queue on the event log's append lock. */
 const MAX_IN_FLIGHT = 16;
@@ -83,7 +84,5 @@ async function handle(message: ToCommitter): Promise<void> {
   }
 }
 
-port.on('message', (message: ToCommitter) => {
-  void handle(message).catch((error: unknown) => reply({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
-});
+serveParent(port, handle);
 reply({ type: 'ready' });

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { parentPort, type MessagePort, workerData } from 'node:worker_threads';
 import { watchThread, type ThreadWatch } from './thread-watch.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from './subscriptions.protocol.js';
+import { serveParent } from './worker-thread.js';
 
 if (!parentPort) throw new Error('bench/gateway.worker.ts runs as a worker thread of bench/subscriptions.bench.ts');
 const port: MessagePort = parentPort;
@@ -49,7 +50,5 @@ async function handle(message: ToGateway): Promise<void> {
   }
 }
 
-port.on('message', (message: ToGateway) => {
-  void handle(message).catch((error: unknown) => reply({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
-});
+serveParent(port, handle);
 reply({ type: 'ready', url: gateway.url });

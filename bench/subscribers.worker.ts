@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { percentile } from './load.js';
 import { RawWebSocket } from './raw-websocket.js';
 import { monotonicMs, type FromSubscribers, type RunReceipts, type SubscribeSettings, type ToSubscribers } from './subscriptions.protocol.js';
+import { serveParent } from './worker-thread.js';
 
 interface DetectionEvent {
   readonly detectionRaised?: {
@@ -351,9 +352,7 @@ const port: MessagePort = parentPort;
 const reply = (message: FromSubscribers) => port.postMessage(message);
 let run: Run | undefined;
 
-port.on('message', (message: ToSubscribers) => {
-  void handle(message).catch((error: unknown) => reply({ type: 'failed', message: error instanceof Error ? error.stack ?? error.message : String(error) }));
-});
+serveParent(port, handle);
 
 async function handle(message: ToSubscribers): Promise<void> {
   switch (message.type) {

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { type MessagePort, Worker } from 'node:worker_threads';
 
 /** How long close() lets a worker end by itself before terminating it. */
 const CLOSE_TIMEOUT_MS = 30_000;
@@ -98,4 +98,11 @@ export class WorkerThread<In extends Message, Out extends Message> {
     this.waiter = undefined;
     waiter?.reject(error);
   }
+}
+
+/** In a worker: handles each message from the parent in turn of arrival; a failure is answered `{ type: 'failed', message }`. */
+export function serveParent<In>(port: MessagePort, handle: (message: In) => Promise<void>): void {
+  port.on('message', (message: In) => {
+    void handle(message).catch((error: unknown) => port.postMessage({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+  });
 }
