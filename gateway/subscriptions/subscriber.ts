@@ -104,9 +104,6 @@ function frameOpening(head: Buffer, tailLength: number): Buffer {
   return opening;
 }
 
-/** The batch's events as one buffer of text frames, each message being `head` followed by the event's tail. */
-export const encodeFrames = (head: Buffer, batch: EventBatch): Buffer => batch.framesFor(head);
-
 /**
  * One client subscription on the gateway's websocket. Its events are written straight to the
  * client's TCP socket as graphql-transport-ws `next` messages, framed here: the payload is
