@@ -8,7 +8,7 @@ import { parentPort, type MessagePort, workerData } from 'node:worker_threads';
 import { DetectionService } from '../subgraphs/activities/detection.service.js';
 import { activitiesModule } from '../subgraphs/activities/module.js';
 import { Severity } from '../subgraphs/activities/policy.entity.js';
-import { openDatabase } from '../subgraphs/shared/database.js';
+import { openDatabase } from '../platform/database.js';
 import { measuredTitle, monotonicMs, type CommitRun, type CommitterData, type FromCommitter, type ToCommitter } from './subscriptions.protocol.js';
 import { serveParent } from './worker-thread.js';
 

@@ -17,8 +17,8 @@ import { runLoad, type LoadRequest, type LoadResult } from './load.js';
 process.env.LOG_LEVEL = 'silent';
 const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
 const { startStack } = await import('../scripts/stack.js');
-const { loadConfig } = await import('../subgraphs/shared/config.js');
-const { signToken } = await import('../subgraphs/shared/auth.js');
+const { loadConfig } = await import('../platform/config.js');
+const { signToken } = await import('../platform/auth.js');
 const { Fixtures, seedDataset } = await import('../test/fixtures.js');
 
 const WARMUP_MS = 2_000;

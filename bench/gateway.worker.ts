@@ -14,7 +14,7 @@ const port: MessagePort = parentPort;
 const { env, supergraphPath, subgraphUrls } = workerData as GatewayWorkerData;
 // The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
 process.env.LOG_LEVEL = 'silent';
-const { loadConfig } = await import('../subgraphs/shared/config.js');
+const { loadConfig } = await import('../platform/config.js');
 const { startGateway } = await import('../gateway/server.js');
 const reply = (message: FromGateway) => port.postMessage(message);
 

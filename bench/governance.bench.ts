@@ -57,8 +57,8 @@ async function main(): Promise<number> {
   const { BENCH_ACTIONS: actions, BENCH_CLIENTS: clients, BENCH_LIMIT: limit, BENCH_TIMEOUT_SECONDS: timeoutSeconds } = parsed.data;
   const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
   const { startStack } = await import('../scripts/stack.js');
-  const { loadConfig } = await import('../subgraphs/shared/config.js');
-  const { signToken } = await import('../subgraphs/shared/auth.js');
+  const { loadConfig } = await import('../platform/config.js');
+  const { signToken } = await import('../platform/auth.js');
   const { startSimulator } = await import('../connectors/simulated/server.js');
 
   // Targets: half accounts to suspend, a quarter grants to revoke, a quarter files to quarantine.

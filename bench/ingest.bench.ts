@@ -8,7 +8,7 @@
 //   NOTHING RETURNING id, in one transaction: deduplicated, new events pending evaluation, ids answered.
 // - multi-row INSERT ×500: the path insertActivities took before (one INSERT ... VALUES with a bind
 //   parameter per value, ON CONFLICT DO NOTHING RETURNING id), for comparison in the same run.
-// - COPY: the baseline. The same rows, made (activityRows) and encoded (subgraphs/shared/copy.ts) by
+// - COPY: the baseline. The same rows, made (activityRows) and encoded (platform/copy.ts) by
 //   the same code, streamed in one `COPY activities.activity FROM STDIN` straight into the table: no
 //   deduplication, no ids back, one statement; what PostgreSQL takes at best, which the service cannot
 //   do (a re-read event would fail the whole COPY).
@@ -25,15 +25,15 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { ActivityRecord } from '../subgraphs/activities/activity.service.js';
 import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import type { Database } from '../subgraphs/shared/database.js';
+import type { Database } from '../platform/database.js';
 
 // The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
 process.env.LOG_LEVEL = 'silent';
 const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
-const { openDatabase } = await import('../subgraphs/shared/database.js');
-const { upsertRows } = await import('../subgraphs/shared/bulk.js');
-const { copyRows } = await import('../subgraphs/shared/copy.js');
-const { newId } = await import('../subgraphs/shared/ids.js');
+const { openDatabase } = await import('../platform/database.js');
+const { upsertRows } = await import('../platform/bulk.js');
+const { copyRows } = await import('../platform/copy.js');
+const { newId } = await import('../platform/ids.js');
 const { activitiesModule } = await import('../subgraphs/activities/module.js');
 const { ActivityService, ACTIVITY_COLUMNS, activityRows } = await import('../subgraphs/activities/activity.service.js');
 const { ActivityCategory } = await import('../subgraphs/activities/activity.entity.js');

@@ -401,8 +401,8 @@ async function main(): Promise<number> {
   const { BENCH_LIMIT: limit, BENCH_PAGE_SIZE: pageSize } = settings;
   const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
   const { startStack } = await import('../scripts/stack.js');
-  const { loadConfig } = await import('../subgraphs/shared/config.js');
-  const { signToken } = await import('../subgraphs/shared/auth.js');
+  const { loadConfig } = await import('../platform/config.js');
+  const { signToken } = await import('../platform/auth.js');
 
   const spec: TenantSpec = {
     ...TENANT,

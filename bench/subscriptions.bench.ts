@@ -48,8 +48,8 @@ import { SUPERGRAPH_PATH } from '../schema/path.js';
 process.env.LOG_LEVEL = 'silent';
 const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
 const { startStack } = await import('../scripts/stack.js');
-const { loadConfig } = await import('../subgraphs/shared/config.js');
-const { signToken } = await import('../subgraphs/shared/auth.js');
+const { loadConfig } = await import('../platform/config.js');
+const { signToken } = await import('../platform/auth.js');
 const { Fixtures, seedDataset } = await import('../test/fixtures.js');
 
 const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';

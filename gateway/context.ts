@@ -1,4 +1,4 @@
-import type { Principal } from '../subgraphs/shared/auth.js';
+import type { Principal } from '../platform/auth.js';
 
 /** What the gateway knows of each request: the verified caller and the header to forward. */
 export interface GatewayContext {

@@ -4,7 +4,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { ErrorCode } from '../subgraphs/shared/errors.js';
+import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 
 /** How many subgraph requests were sent and how many were answered by one already in flight. */

@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
-import { SUBGRAPH_URL_ENV } from '../subgraphs/names.js';
-import { loadConfig } from '../subgraphs/shared/config.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { SUBGRAPH_URL_ENV } from '../platform/subgraph-names.js';
+import { loadConfig } from '../platform/config.js';
+import { logger } from '../platform/logger.js';
 import { startGateway } from './server.js';
 
 /**

@@ -3,7 +3,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda, type AgendaBackend } from 'agenda';
 import type { EventEmitter } from 'node:events';
 import pg from 'pg';
-import { logger } from '../subgraphs/shared/logger.js';
+import { logger } from '../platform/logger.js';
 
 export interface AgendaOptions {
   /** MongoDB when set (production); otherwise PostgreSQL. */

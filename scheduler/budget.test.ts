@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Priority } from '../connectors/contract.js';
-import { openDatabase, type Database } from '../subgraphs/shared/database.js';
+import { openDatabase, type Database } from '../platform/database.js';
 import { freshDatabase } from '../test/harness.js';
 import { RateBudget } from './budget.js';
 import { schedulerModule } from './module.js';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { logger } from '../subgraphs/shared/logger.js';
+import { logger } from '../platform/logger.js';
 import type { SchedulerRuntime } from './runtime.js';
 import { GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';

@@ -1,8 +1,8 @@
 // The scheduler as its own process (`node dist/scheduler/index.js`): needs DATABASE_URL (and
 // MONGODB_URL for the production job store); stops gracefully on SIGINT/SIGTERM.
 import 'reflect-metadata';
-import { loadConfig } from '../subgraphs/shared/config.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { loadConfig } from '../platform/config.js';
+import { logger } from '../platform/logger.js';
 import { startScheduler } from './scheduler.js';
 
 try {

@@ -1,4 +1,4 @@
-import type { DatabaseOptions } from '../subgraphs/shared/database.js';
+import type { DatabaseOptions } from '../platform/database.js';
 import { Migration20261126110000 } from './migrations/Migration20261126110000.js';
 import { RateBudgetRow } from './rate-budget.entity.js';
 

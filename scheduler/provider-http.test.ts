@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, CursorExpiredError, PermanentError, TransientError } from '../connectors/contract.js';
 import { parseSimulatorThrottle } from '../connectors/simulated/throttle.js';
-import { openDatabase, type Database } from '../subgraphs/shared/database.js';
+import { openDatabase, type Database } from '../platform/database.js';
 import { freshDatabase } from '../test/harness.js';
 import { RateBudget } from './budget.js';
 import { schedulerModule } from './module.js';

@@ -7,8 +7,8 @@ import { GovernanceService } from '../subgraphs/activities/governance.service.js
 import { DetectionService } from '../subgraphs/activities/detection.service.js';
 import { PolicyService } from '../subgraphs/activities/policy.service.js';
 import { AppPermissionService } from '../subgraphs/app-permissions/app-permission.service.js';
-import type { Config } from '../subgraphs/shared/config.js';
-import type { Database } from '../subgraphs/shared/database.js';
+import type { Config } from '../platform/config.js';
+import type { Database } from '../platform/database.js';
 import { FileService } from '../subgraphs/files/file.service.js';
 import type { RateBudget } from './budget.js';
 import { PolicyEvaluator } from './policies/evaluator.js';

@@ -1,7 +1,7 @@
 import type { Agenda, Job } from 'agenda';
 import { CredentialError, ThrottledError, type Capability, type Priority } from '../connectors/contract.js';
 import { ConnectionStatus, ScanKind, ScanRunState } from '../subgraphs/accounts/app-instance.entity.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { logger } from '../platform/logger.js';
 import { scanActivities } from './jobs/activities.js';
 import { scanData } from './jobs/data.js';
 import { scanGrants, scanGroups, scanUsers } from './jobs/directory.js';

@@ -1,4 +1,4 @@
-import { logger } from '../subgraphs/shared/logger.js';
+import { logger } from '../platform/logger.js';
 
 /** Where usage lands: the accounts module's AppInstanceService.recordApiUsage. */
 export type UsageSink = (instanceId: string, requests: number, throttled: number, at: Date) => Promise<void>;

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import express from 'express';
 import { WebhookRejectedError } from '../connectors/contract.js';
-import { isId } from '../subgraphs/shared/ids.js';
-import { listen, localUrl } from '../subgraphs/shared/http.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { isId } from '../platform/ids.js';
+import { listen, localUrl } from '../platform/http.js';
+import { logger } from '../platform/logger.js';
 import type { SchedulerRuntime } from './runtime.js';
 
 /** What a verified notice turns into: a change-priority rescan of the file. */

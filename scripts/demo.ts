@@ -3,10 +3,10 @@ import path from 'node:path';
 import { DEMO_TENANTS } from '../connectors/simulated/demo-tenants.js';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
-import type { Config } from '../subgraphs/shared/config.js';
-import { credentialsKey } from '../subgraphs/shared/crypto.js';
-import type { Database } from '../subgraphs/shared/database.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import type { Config } from '../platform/config.js';
+import { credentialsKey } from '../platform/crypto.js';
+import type { Database } from '../platform/database.js';
+import { logger } from '../platform/logger.js';
 
 /** The demo: a simulated provider with two tenants, connected as two instances of one provider. */
 export interface Demo {

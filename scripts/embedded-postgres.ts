@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { freePort } from './ports.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { logger } from '../platform/logger.js';
 
 /** A running PostgreSQL that this process started: where to reach it and how to stop it. */
 export interface EmbeddedPostgres {

@@ -1,8 +1,8 @@
 // `npm start`: the whole of Tenantwatch in one command on embedded defaults.
 import 'reflect-metadata';
-import { ROLES, signToken } from '../subgraphs/shared/auth.js';
-import { ConfigError, loadConfig } from '../subgraphs/shared/config.js';
-import { logger } from '../subgraphs/shared/logger.js';
+import { ROLES, signToken } from '../platform/auth.js';
+import { ConfigError, loadConfig } from '../platform/config.js';
+import { logger } from '../platform/logger.js';
 import { startStack, type Stack } from './stack.js';
 
 const began = performance.now();

@@ -1,7 +1,7 @@
 // `npm run token -- --role admin [--subject alice] [--expires 12h]`: prints a signed development token.
 import { parseArgs } from 'node:util';
-import { isRole, ROLES, signToken } from '../subgraphs/shared/auth.js';
-import { ConfigError, loadConfig } from '../subgraphs/shared/config.js';
+import { isRole, ROLES, signToken } from '../platform/auth.js';
+import { ConfigError, loadConfig } from '../platform/config.js';
 
 try {
   const { values } = parseArgs({

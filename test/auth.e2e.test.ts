@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
-import { signToken } from '../subgraphs/shared/auth.js';
+import { signToken } from '../platform/auth.js';
 import { graphql, startTestStack, TEST_JWT_SECRET, type TestStack } from './harness.js';
 
 let t: TestStack;

@@ -7,14 +7,14 @@ import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
 import { ActivityService, type ActivityRecord } from '../subgraphs/activities/activity.service.js';
 import { DetectionService, type DetectionDraft } from '../subgraphs/activities/detection.service.js';
 import { GovernanceActionType, type GovernanceStatus } from '../subgraphs/activities/governance-action.entity.js';
-import { newId } from '../subgraphs/shared/ids.js';
+import { newId } from '../platform/ids.js';
 import { GovernanceService, type GovernanceRequest } from '../subgraphs/activities/governance.service.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { PolicyService, type PolicyDefinition } from '../subgraphs/activities/policy.service.js';
 import { PermissionLevel } from '../subgraphs/app-permissions/app-permission.entity.js';
 import { AppPermissionService, type AppPermissionRecord } from '../subgraphs/app-permissions/app-permission.service.js';
-import type { Config } from '../subgraphs/shared/config.js';
-import { credentialsKey } from '../subgraphs/shared/crypto.js';
+import type { Config } from '../platform/config.js';
+import { credentialsKey } from '../platform/crypto.js';
 import { SharingLevel } from '../subgraphs/files/file.entity.js';
 import { FileService, type FileRecord } from '../subgraphs/files/file.service.js';
 

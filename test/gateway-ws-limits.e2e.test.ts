@@ -9,7 +9,7 @@ import { SUBSCRIBER_TOO_SLOW } from '../gateway/subscriptions/subscriber.js';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
 import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
-import { signToken } from '../subgraphs/shared/auth.js';
+import { signToken } from '../platform/auth.js';
 import { startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, rawSocket, record, within } from './subscription-client.js';
 

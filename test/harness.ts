@@ -5,8 +5,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { startStack, type Stack } from '../scripts/stack.js';
-import { ROLES, signToken, type Role } from '../subgraphs/shared/auth.js';
-import { loadConfig, type Config } from '../subgraphs/shared/config.js';
+import { ROLES, signToken, type Role } from '../platform/auth.js';
+import { loadConfig, type Config } from '../platform/config.js';
 import { Fixtures } from './fixtures.js';
 
 /** A secret every test stack signs and verifies tokens with. */

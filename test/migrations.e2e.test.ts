@@ -2,7 +2,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulerModule } from '../scheduler/module.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
-import { openDatabase } from '../subgraphs/shared/database.js';
+import { openDatabase } from '../platform/database.js';
 import { freshDatabase } from './harness.js';
 
 let database: Awaited<ReturnType<typeof freshDatabase>>;

@@ -6,9 +6,9 @@ import WebSocket from 'ws';
 import { DetectionService } from '../subgraphs/activities/detection.service.js';
 import { activitiesModule } from '../subgraphs/activities/module.js';
 import { activitiesSubgraph } from '../subgraphs/activities/subgraph.js';
-import { openDatabase, type Database } from '../subgraphs/shared/database.js';
+import { openDatabase, type Database } from '../platform/database.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
-import { startSubgraph } from '../subgraphs/shared/subgraph.js';
+import { startSubgraph } from '../platform/subgraph.js';
 import { seedDataset } from './fixtures.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
 

@@ -10,9 +10,9 @@ import { EVENT_STREAM_APPLICATION } from '../subgraphs/activities/event-stream.j
 import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { activitiesSubgraph } from '../subgraphs/activities/subgraph.js';
-import { signToken } from '../subgraphs/shared/auth.js';
-import type { SubgraphServer } from '../subgraphs/shared/server.js';
-import { startSubgraph } from '../subgraphs/shared/subgraph.js';
+import { signToken } from '../platform/auth.js';
+import type { SubgraphServer } from '../platform/server.js';
+import { startSubgraph } from '../platform/subgraph.js';
 import { startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, record } from './subscription-client.js';
 

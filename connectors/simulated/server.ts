@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen, localUrl } from '../../subgraphs/shared/http.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { listen, localUrl } from '../../platform/http.js';
+import { logger } from '../../platform/logger.js';
 import { adminRoutes, unknownTenant, type AdminContext } from './admin-routes.js';
 import { ApiError } from './api-error.js';
 import { apiRoutes, type ApiContext } from './api-routes.js';

@@ -4,10 +4,10 @@ import { GraphQLError, parse, validate, type ExecutionArgs, type GraphQLFormatte
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { roleAtLeast, type Principal, type TokenVerifier } from '../../subgraphs/shared/auth.js';
-import type { Config } from '../../subgraphs/shared/config.js';
-import { appError, ErrorCode } from '../../subgraphs/shared/errors.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { roleAtLeast, type Principal, type TokenVerifier } from '../../platform/auth.js';
+import type { Config } from '../../platform/config.js';
+import { appError, ErrorCode } from '../../platform/errors.js';
+import { logger } from '../../platform/logger.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
 import { tcpOf } from './subscriber.js';
 

@@ -1,4 +1,4 @@
-import { newId } from '../../subgraphs/shared/ids.js';
+import { newId } from '../../platform/ids.js';
 import { AccountStatus } from '../../subgraphs/accounts/account.entity.js';
 import { PermissionLevel } from '../../subgraphs/app-permissions/app-permission.entity.js';
 import { permissionLevelOf } from '../../connectors/permission-level.js';

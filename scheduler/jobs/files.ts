@@ -1,7 +1,7 @@
 import { CursorExpiredError, type ProviderFile } from '../../connectors/contract.js';
 import { SharingLevel } from '../../subgraphs/files/file.entity.js';
 import type { FileRecord } from '../../subgraphs/files/file.service.js';
-import { newId } from '../../subgraphs/shared/ids.js';
+import { newId } from '../../platform/ids.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
 
 /**

@@ -8,7 +8,7 @@ import { GovernanceActionType, GovernanceStatus } from '../../subgraphs/activiti
 import { GOVERNANCE_ACTIONS } from '../../subgraphs/activities/governance-request.js';
 import type { GovernanceRecord } from '../../subgraphs/activities/governance.service.js';
 import { SharingLevel } from '../../subgraphs/files/file.entity.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { logger } from '../../platform/logger.js';
 import type { SchedulerRuntime } from '../runtime.js';
 import { withAdvisoryLock } from '../scan-lock.js';
 

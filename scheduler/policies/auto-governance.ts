@@ -3,7 +3,7 @@ import type { Detection } from '../../subgraphs/activities/detection.entity.js';
 import { GOVERNANCE_ACTIONS, validateRequest, type GovernanceTarget, type GovernanceTargetKind } from '../../subgraphs/activities/governance-request.js';
 import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
 import type { Policy } from '../../subgraphs/activities/policy.entity.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { logger } from '../../platform/logger.js';
 import type { EvaluationServices } from './enabled.js';
 
 /** What auto-governance needs beyond evaluation: the governance log. */

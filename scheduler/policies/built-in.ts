@@ -1,6 +1,6 @@
 import { PolicyKind, Severity } from '../../subgraphs/activities/policy.entity.js';
 import type { PolicyDefinition, PolicyService } from '../../subgraphs/activities/policy.service.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { logger } from '../../platform/logger.js';
 
 /** A policy Tenantwatch installs itself; its fixed id makes installing it idempotent. */
 export type BuiltInPolicy = PolicyDefinition & { readonly id: string };

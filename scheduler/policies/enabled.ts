@@ -8,7 +8,7 @@ import type { Policy, PolicyKind } from '../../subgraphs/activities/policy.entit
 import type { PolicyService } from '../../subgraphs/activities/policy.service.js';
 import type { AppPermissionService } from '../../subgraphs/app-permissions/app-permission.service.js';
 import type { FileService } from '../../subgraphs/files/file.service.js';
-import { logger } from '../../subgraphs/shared/logger.js';
+import { logger } from '../../platform/logger.js';
 
 /** The services evaluation reads and writes through (the scheduler runtime has them all; each call may fork). */
 export interface EvaluationServices {

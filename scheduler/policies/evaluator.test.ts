@@ -15,8 +15,8 @@ import { appPermissionsModule } from '../../subgraphs/app-permissions/module.js'
 import { SharingLevel } from '../../subgraphs/files/file.entity.js';
 import { FileService } from '../../subgraphs/files/file.service.js';
 import { filesModule } from '../../subgraphs/files/module.js';
-import { openDatabase, type Database } from '../../subgraphs/shared/database.js';
-import { newId } from '../../subgraphs/shared/ids.js';
+import { openDatabase, type Database } from '../../platform/database.js';
+import { newId } from '../../platform/ids.js';
 import { freshDatabase } from '../../test/harness.js';
 import { BUILT_IN_POLICIES } from './built-in.js';
 import { PolicyEvaluator, type EvaluationServices } from './evaluator.js';

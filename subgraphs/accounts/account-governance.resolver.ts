@@ -1,7 +1,7 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { GovernanceActionType } from '../activities/governance-action.entity.js';
 import { GovernanceInput, requestGovernance, type GovernanceTarget } from '../activities/governance-request.js';
-import { GovernanceActionRef } from '../shared/references.js';
+import { GovernanceActionRef } from '../../platform/references.js';
 import type { Account } from './account.entity.js';
 import { loaders, type AccountsContext } from './context.js';
 

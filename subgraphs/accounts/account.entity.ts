@@ -1,6 +1,6 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
 import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
-import { newId } from '../shared/ids.js';
+import { newId } from '../../platform/ids.js';
 
 export enum AccountStatus {
   ACTIVE = 'ACTIVE',

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import { badInput } from '../shared/errors.js';
-import { parseId, parseOptionalId } from '../shared/ids.js';
-import { connectionType, readPage, type Connection } from '../shared/pagination.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId, parseOptionalId } from '../../platform/ids.js';
+import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
 import { Account, AccountStatus, Group } from './account.entity.js';
 import { ACCOUNT_ORDER, GROUP_ORDER, type AccountFilter } from './account.service.js';
 import { AppInstance } from './app-instance.entity.js';

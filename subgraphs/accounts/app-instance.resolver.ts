@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { CONNECTORS, connectorFactory } from '../../connectors/registry.js';
-import { badInput } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId } from '../../platform/ids.js';
 import { ApiUsage, AppInstance, ConnectionStatus, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
 

@@ -1,5 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { decryptSecret, encryptSecret } from '../shared/crypto.js';
+import { decryptSecret, encryptSecret } from '../../platform/crypto.js';
 import { ApiUsage, AppCapability, AppInstance, ConnectionStatus, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
 
 /** What `connectApp` stores: the provider, a display name and the (secret-bearing) config. */

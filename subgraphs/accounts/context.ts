@@ -1,5 +1,5 @@
-import { byKeys, loader, type SubgraphContext } from '../shared/context.js';
-import type { Connection, PageRequest } from '../shared/pagination.js';
+import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import type { Connection, PageRequest } from '../../platform/pagination.js';
 import type { Account, Group } from './account.entity.js';
 import { AccountService } from './account.service.js';
 import type { ApiUsage, AppInstance, ScanState } from './app-instance.entity.js';

@@ -1,4 +1,4 @@
-import type { DatabaseOptions } from '../shared/database.js';
+import type { DatabaseOptions } from '../../platform/database.js';
 import { Account, Group, GroupMembership } from './account.entity.js';
 import { ApiUsageMinute, AppInstance, ScanState } from './app-instance.entity.js';
 import { Migration20261126000000 } from './migrations/Migration20261126000000.js';

@@ -1,6 +1,6 @@
-import { credentialsKey } from '../shared/crypto.js';
-import { buildFederatedSchema } from '../shared/federation.js';
-import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { credentialsKey } from '../../platform/crypto.js';
+import { buildFederatedSchema } from '../../platform/federation.js';
+import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { AccountGovernanceResolver } from './account-governance.resolver.js';
 import { AccountResolver, GroupResolver } from './account.resolver.js';
 import type { Account, Group } from './account.entity.js';

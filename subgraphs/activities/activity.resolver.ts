@@ -1,9 +1,9 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import type { SubgraphContext } from '../shared/context.js';
-import { badInput } from '../shared/errors.js';
-import { parseId, parseOptionalId } from '../shared/ids.js';
-import { connectionType, readPage, type Connection } from '../shared/pagination.js';
-import { AppInstanceRef, ref } from '../shared/references.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId, parseOptionalId } from '../../platform/ids.js';
+import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AppInstanceRef, ref } from '../../platform/references.js';
 import { Activity, ActivityCategory } from './activity.entity.js';
 import { ACTIVITY_ORDER, type ActivityFilter } from './activity.service.js';
 import { loaders, services } from './context.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../../test/harness.js';
-import { openDatabase, type Database } from '../shared/database.js';
-import { newId } from '../shared/ids.js';
+import { openDatabase, type Database } from '../../platform/database.js';
+import { newId } from '../../platform/ids.js';
 import { ActivityCategory } from './activity.entity.js';
 import { ActivityService, type ActivityRecord } from './activity.service.js';
 import { activitiesModule } from './module.js';

@@ -1,8 +1,8 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { insertNewRows } from '../shared/bulk.js';
-import type { CopyValue } from '../shared/copy.js';
-import { mapRow, mapRows, type DbRow } from '../shared/database.js';
-import { newId } from '../shared/ids.js';
+import { insertNewRows } from '../../platform/bulk.js';
+import type { CopyValue } from '../../platform/copy.js';
+import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
+import { newId } from '../../platform/ids.js';
 import {
   applyKeyset,
   countRows,
@@ -13,7 +13,7 @@ import {
   type Connection,
   type Ordering,
   type PageRequest,
-} from '../shared/pagination.js';
+} from '../../platform/pagination.js';
 import { Activity, ActivityCategory } from './activity.entity.js';
 
 /** An audit event as a connector reports it (actor and file already resolved to our ids). */

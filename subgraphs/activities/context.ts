@@ -1,5 +1,5 @@
-import { byKeys, loader, type SubgraphContext } from '../shared/context.js';
-import type { Connection, PageRequest } from '../shared/pagination.js';
+import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import type { Connection, PageRequest } from '../../platform/pagination.js';
 import type { Activity } from './activity.entity.js';
 import { ActivityService, type ActivityFilter } from './activity.service.js';
 import type { Detection } from './detection.entity.js';

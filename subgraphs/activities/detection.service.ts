@@ -1,7 +1,7 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { mapRow, mapRows, type DbRow } from '../shared/database.js';
-import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../shared/pagination.js';
-import { newId } from '../shared/ids.js';
+import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
+import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
+import { newId } from '../../platform/ids.js';
 import { Detection, DetectionStatus } from './detection.entity.js';
 import { EventKind } from './event-log.entity.js';
 import { EventLogService } from './event-log.service.js';

@@ -1,4 +1,4 @@
-import { logger } from '../shared/logger.js';
+import { logger } from '../../platform/logger.js';
 import type { EventLogService } from './event-log.service.js';
 
 const DAY_MS = 86_400_000;

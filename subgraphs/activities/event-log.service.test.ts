@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../../test/harness.js';
-import { openDatabase, type Database } from '../shared/database.js';
-import { newId } from '../shared/ids.js';
+import { openDatabase, type Database } from '../../platform/database.js';
+import { newId } from '../../platform/ids.js';
 import { EventKind } from './event-log.entity.js';
 import { EVENT_LOG_CHANNEL, EventLogService } from './event-log.service.js';
 import { activitiesModule } from './module.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { appError, ErrorCode } from '../shared/errors.js';
-import { logger } from '../shared/logger.js';
+import { appError, ErrorCode } from '../../platform/errors.js';
+import { logger } from '../../platform/logger.js';
 import type { EventKind } from './event-log.entity.js';
 import { EVENT_LOG_CHANNEL, type EventLogService, type LoggedEvent } from './event-log.service.js';
 import { EventSubscriber, type SubscriberHost } from './event-subscriber.js';

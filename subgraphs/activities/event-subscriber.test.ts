@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appError, ErrorCode } from '../shared/errors.js';
+import { appError, ErrorCode } from '../../platform/errors.js';
 import { EventKind } from './event-log.entity.js';
 import type { LoggedEvent } from './event-log.service.js';
 import { EventSubscriber, type SubscriberHost } from './event-subscriber.js';

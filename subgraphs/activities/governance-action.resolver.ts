@@ -1,8 +1,8 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import type { SubgraphContext } from '../shared/context.js';
-import { parseId, parseOptionalId } from '../shared/ids.js';
-import { connectionType, readPage, type Connection } from '../shared/pagination.js';
-import { AppInstanceRef, ref } from '../shared/references.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { parseId, parseOptionalId } from '../../platform/ids.js';
+import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AppInstanceRef, ref } from '../../platform/references.js';
 import { loaders, services } from './context.js';
 import { Detection } from './detection.entity.js';
 import { GovernanceAction, GovernanceActionType, GovernanceStatus } from './governance-action.entity.js';

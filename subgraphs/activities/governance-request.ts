@@ -2,10 +2,10 @@ import type { Knex } from '@mikro-orm/postgresql';
 import { Field, ID, InputType } from 'type-graphql';
 import { AppCapability, ConnectionStatus } from '../accounts/app-instance.entity.js';
 import { instanceGovernance } from '../accounts/app-instance.service.js';
-import type { SubgraphContext } from '../shared/context.js';
-import { badInput } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
-import type { GovernanceActionRef } from '../shared/references.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId } from '../../platform/ids.js';
+import type { GovernanceActionRef } from '../../platform/references.js';
 import { GovernanceActionType } from './governance-action.entity.js';
 import { GovernanceService, type GovernanceRequest, type RequestOutcome } from './governance.service.js';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { mapRow, mapRows, type DbRow } from '../shared/database.js';
-import { appError, ErrorCode } from '../shared/errors.js';
-import { newId } from '../shared/ids.js';
-import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../shared/pagination.js';
+import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
+import { appError, ErrorCode } from '../../platform/errors.js';
+import { newId } from '../../platform/ids.js';
+import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { EventKind } from './event-log.entity.js';
 import { EventLogService } from './event-log.service.js';
 import { GovernanceAction, GovernanceActionType, GovernanceStatus } from './governance-action.entity.js';

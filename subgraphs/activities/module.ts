@@ -1,4 +1,4 @@
-import type { DatabaseOptions } from '../shared/database.js';
+import type { DatabaseOptions } from '../../platform/database.js';
 import { Activity } from './activity.entity.js';
 import { Detection } from './detection.entity.js';
 import { EventLogEntry } from './event-log.entity.js';

@@ -1,8 +1,8 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
-import type { SubgraphContext } from '../shared/context.js';
-import { badInput } from '../shared/errors.js';
-import { parseId } from '../shared/ids.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId } from '../../platform/ids.js';
 import { services } from './context.js';
 import { GovernanceActionType } from './governance-action.entity.js';
 import { parsePolicyCondition } from './policy-condition.js';

@@ -1,5 +1,5 @@
-import type { Database } from '../shared/database.js';
-import type { StartedRuntime, SubgraphResources } from '../shared/subgraph.js';
+import type { Database } from '../../platform/database.js';
+import type { StartedRuntime, SubgraphResources } from '../../platform/subgraph.js';
 import type { ActivitiesContext } from './context.js';
 import { DetectionService } from './detection.service.js';
 import { EventKind } from './event-log.entity.js';

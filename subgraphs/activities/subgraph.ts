@@ -1,6 +1,6 @@
-import type { SubgraphContext } from '../shared/context.js';
-import { buildFederatedSchema } from '../shared/federation.js';
-import type { SubgraphDefinition } from '../shared/subgraph.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { buildFederatedSchema } from '../../platform/federation.js';
+import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { ActivityResolver, ActorResolver } from './activity.resolver.js';
 import { loaders } from './context.js';
 import { DetectionResolver } from './detection.resolver.js';

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Field, ObjectType, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { badInput } from '../shared/errors.js';
+import { badInput } from '../../platform/errors.js';
 import type { ActivitiesContext } from './context.js';
 import { Detection } from './detection.entity.js';
 import { DetectionFilterInput, readDetectionFilter } from './detection.resolver.js';

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
-import { loadConfig } from '../shared/config.js';
-import { runStandalone } from '../shared/subgraph.js';
+import { loadConfig } from '../../platform/config.js';
+import { runStandalone } from '../../platform/subgraph.js';
 import { appPermissionsSubgraph } from './subgraph.js';
 
 await runStandalone(appPermissionsSubgraph, loadConfig);

@@ -1,4 +1,4 @@
-import type { DatabaseOptions } from '../shared/database.js';
+import type { DatabaseOptions } from '../../platform/database.js';
 import { AppPermission } from './app-permission.entity.js';
 import { Migration20261126000200 } from './migrations/Migration20261126000200.js';
 import { Migration20261126100200 } from './migrations/Migration20261126100200.js';

@@ -1,7 +1,7 @@
 import { AppPermissionGovernanceResolver } from './app-permission-governance.resolver.js';
-import { buildFederatedSchema } from '../shared/federation.js';
-import type { SubgraphContext } from '../shared/context.js';
-import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { buildFederatedSchema } from '../../platform/federation.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { appPermissionLoaders, AppPermissionResolver, GrantorResolver } from './app-permission.resolver.js';
 import { appPermissionsModule } from './module.js';
 

@@ -1,8 +1,8 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
 import { GovernanceActionType } from '../activities/governance-action.entity.js';
 import { GovernanceInput, requestGovernance, type GovernanceTarget } from '../activities/governance-request.js';
-import type { SubgraphContext } from '../shared/context.js';
-import { GovernanceActionRef } from '../shared/references.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import { GovernanceActionRef } from '../../platform/references.js';
 import type { File } from './file.entity.js';
 import { fileLoaders } from './file.resolver.js';
 

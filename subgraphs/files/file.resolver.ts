@@ -1,9 +1,9 @@
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
-import { byKeys, loader, type SubgraphContext } from '../shared/context.js';
-import { badInput } from '../shared/errors.js';
-import { parseId, parseOptionalId } from '../shared/ids.js';
-import { connectionType, readPage, type Connection, type PageRequest } from '../shared/pagination.js';
-import { AppInstanceRef, ref } from '../shared/references.js';
+import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import { badInput } from '../../platform/errors.js';
+import { parseId, parseOptionalId } from '../../platform/ids.js';
+import { connectionType, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
+import { AppInstanceRef, ref } from '../../platform/references.js';
 import { File, SharingLevel } from './file.entity.js';
 import { FILE_ORDER, FileService, type FileFilter } from './file.service.js';
 

@@ -1,7 +1,7 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { likePattern, markMissingDeleted, upsertRows } from '../shared/bulk.js';
-import { mapRow, mapRows, type DbRow } from '../shared/database.js';
-import { newId } from '../shared/ids.js';
+import { likePattern, markMissingDeleted, upsertRows } from '../../platform/bulk.js';
+import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
+import { newId } from '../../platform/ids.js';
 import {
   applyKeyset,
   countRows,
@@ -12,7 +12,7 @@ import {
   type Connection,
   type Ordering,
   type PageRequest,
-} from '../shared/pagination.js';
+} from '../../platform/pagination.js';
 import { File, SharingLevel, type SensitiveMatch } from './file.entity.js';
 
 /** A file as a connector reports it (owner already resolved to our account id). */

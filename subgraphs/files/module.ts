@@ -1,4 +1,4 @@
-import type { DatabaseOptions } from '../shared/database.js';
+import type { DatabaseOptions } from '../../platform/database.js';
 import { File } from './file.entity.js';
 import { Migration20261126000100 } from './migrations/Migration20261126000100.js';
 import { Migration20261126100100 } from './migrations/Migration20261126100100.js';

@@ -1,6 +1,6 @@
-import { buildFederatedSchema } from '../shared/federation.js';
-import type { SubgraphContext } from '../shared/context.js';
-import type { SubgraphDefinition } from '../shared/subgraph.js';
+import { buildFederatedSchema } from '../../platform/federation.js';
+import type { SubgraphContext } from '../../platform/context.js';
+import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { FileGovernanceResolver } from './file-governance.resolver.js';
 import { fileLoaders, FileOwnerResolver, FileResolver } from './file.resolver.js';
 import { filesModule } from './module.js';

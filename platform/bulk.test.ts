@@ -1,7 +1,7 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../../test/harness.js';
-import { activitiesModule } from '../activities/module.js';
+import { freshDatabase } from '../test/harness.js';
+import { activitiesModule } from '../subgraphs/activities/module.js';
 import { insertNewRows } from './bulk.js';
 import { openDatabase, type Database } from './database.js';
 
