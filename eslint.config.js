@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -11,4 +12,6 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  // Prettier owns the layout (`npm run format`; `npm run lint` fails on an unformatted file): no style rule may disagree with it.
+  prettier,
 );
