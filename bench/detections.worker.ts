@@ -9,7 +9,14 @@ import { DetectionService } from '../subgraphs/activities/detection.service.js';
 import { activitiesModule } from '../subgraphs/activities/module.js';
 import { Severity } from '../subgraphs/activities/policy.entity.js';
 import { openDatabase } from '../platform/database.js';
-import { measuredTitle, monotonicMs, type CommitRun, type CommitterData, type FromCommitter, type ToCommitter } from './subscriptions.protocol.js';
+import {
+  measuredTitle,
+  monotonicMs,
+  type CommitRun,
+  type CommitterData,
+  type FromCommitter,
+  type ToCommitter,
+} from './subscriptions.protocol.js';
 import { serveParent } from './worker-thread.js';
 
 /** Transactions in flight at once; more would only queue on the event log's append lock. */

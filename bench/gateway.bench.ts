@@ -68,7 +68,8 @@ async function postGraphQL<T>(label: string, url: string, token: string, query: 
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const body = (await response.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
-  if (body.errors?.length) throw new Error(`${label}: ${body.errors.map((e) => `[${e.extensions?.code ?? 'no code'}] ${e.message}`).join('; ')}`);
+  if (body.errors?.length)
+    throw new Error(`${label}: ${body.errors.map((e) => `[${e.extensions?.code ?? 'no code'}] ${e.message}`).join('; ')}`);
   if (!body.data) throw new Error(`${label}: HTTP ${response.status} without data`);
   return body.data;
 }
@@ -86,18 +87,24 @@ const viaGateway = async (stack: Stack, token: string, after: string | null): Pr
 async function direct(stack: Stack, token: string, after: string | null): Promise<AccountPage> {
   type Node = { id: string } & Record<string, unknown>;
   const url = (name: string) => stack.subgraphs[name]!.url;
-  const { accounts } = await postGraphQL<{ accounts: { edges: { node: Node }[] } }>('accounts', url('accounts'), token, ACCOUNTS_QUERY, { after });
+  const { accounts } = await postGraphQL<{ accounts: { edges: { node: Node }[] } }>('accounts', url('accounts'), token, ACCOUNTS_QUERY, {
+    after,
+  });
   const representations = accounts.edges.map(({ node }) => ({ __typename: 'Account', id: node.id }));
   const parts = await Promise.all(
     ENTITY_QUERIES.map(async ([name, query]) => {
-      const { _entities } = await postGraphQL<{ _entities: (Record<string, unknown> | null)[] }>(name, url(name), token, query, { representations });
+      const { _entities } = await postGraphQL<{ _entities: (Record<string, unknown> | null)[] }>(name, url(name), token, query, {
+        representations,
+      });
       if (_entities.length !== representations.length || _entities.includes(null)) {
         throw new Error(`${name}: ${_entities.filter(Boolean).length} entities for ${representations.length} accounts`);
       }
       return _entities;
     }),
   );
-  const edges = accounts.edges.map(({ node: { id: _id, ...fields } }, i) => ({ node: Object.assign(fields, ...parts.map((part) => part[i])) }));
+  const edges = accounts.edges.map(({ node: { id: _id, ...fields } }, i) => ({
+    node: Object.assign(fields, ...parts.map((part) => part[i])),
+  }));
   return checkPage('direct', { accounts: { edges } });
 }
 
@@ -194,7 +201,13 @@ async function main(): Promise<number> {
     const running = stack;
     const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance, perAccount: 5 });
     const token = await signToken(config, { role: 'admin', subject: 'bench' });
-    const { accounts } = await postGraphQL<{ accounts: { edges: { cursor: string }[] } }>('cursors', running.gateway.url, token, `{ accounts(first: ${data.accounts.size}) { edges { cursor } } }`, {});
+    const { accounts } = await postGraphQL<{ accounts: { edges: { cursor: string }[] } }>(
+      'cursors',
+      running.gateway.url,
+      token,
+      `{ accounts(first: ${data.accounts.size}) { edges { cursor } } }`,
+      {},
+    );
     const cursors = accounts.edges.map((e) => e.cursor);
 
     const cores = os.availableParallelism();
@@ -204,7 +217,10 @@ async function main(): Promise<number> {
         `Data: ${data.accounts.size} accounts, ${data.activityCount} activities, ${data.fileCount} files, ${data.grantCount} grants. Each answer: ${PAGE_SIZE} accounts with instance, 3 activities, 3 files (+ totalCount), 3 grants.`,
         `Caveat: ${cores} CPU cores shared by everything. The gateway, the four subgraphs and the load generator run in this one Node process`,
         `(one event loop); PostgreSQL runs beside them on the same cores. Figures compare the two paths on this machine; they are not capacity.`,
-        `Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `Load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}.`,
       ].join('\n'),
     );
 
@@ -220,13 +236,20 @@ async function main(): Promise<number> {
         const [a, b] = await Promise.all([viaGateway(running, token, after(client)), direct(running, token, after(client))]);
         if (!isDeepStrictEqual(a, b)) {
           mismatches += 1;
-          console.error(`${name}: client ${client}: gateway and direct answers differ\n  gateway: ${JSON.stringify(a).slice(0, 400)}\n  direct:  ${JSON.stringify(b).slice(0, 400)}`);
+          console.error(
+            `${name}: client ${client}: gateway and direct answers differ\n  gateway: ${JSON.stringify(a).slice(0, 400)}\n  direct:  ${JSON.stringify(b).slice(0, 400)}`,
+          );
         }
       }
       let dedupBefore: DedupStats = { sent: 0, shared: 0 };
-      const gateway = await measure(concurrency, seconds * 1000, async (client) => void (await viaGateway(running, token, after(client))), () => {
-        dedupBefore = running.gateway.dedup;
-      });
+      const gateway = await measure(
+        concurrency,
+        seconds * 1000,
+        async (client) => void (await viaGateway(running, token, after(client))),
+        () => {
+          dedupBefore = running.gateway.dedup;
+        },
+      );
       const dedupAfter = running.gateway.dedup;
       const baseline = await measure(concurrency, seconds * 1000, async (client) => void (await direct(running, token, after(client))));
       reports.push({ name, gateway, direct: baseline, dedupBefore, dedupAfter });
@@ -248,7 +271,9 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main().catch((error: unknown) => {
-  console.error(error);
-  return 1;
-}));
+process.exit(
+  await main().catch((error: unknown) => {
+    console.error(error);
+    return 1;
+  }),
+);

@@ -18,7 +18,12 @@ const { loadConfig } = await import('../platform/config.js');
 const { startGateway } = await import('../gateway/server.js');
 const reply = (message: FromGateway) => port.postMessage(message);
 
-const gateway = await startGateway({ config: loadConfig(env), supergraphSdl: fs.readFileSync(supergraphPath, 'utf8'), subgraphUrls, port: 0 });
+const gateway = await startGateway({
+  config: loadConfig(env),
+  supergraphSdl: fs.readFileSync(supergraphPath, 'utf8'),
+  subgraphUrls,
+  port: 0,
+});
 let watching: (() => ThreadWatch) | undefined;
 
 async function handle(message: ToGateway): Promise<void> {

@@ -48,7 +48,9 @@ async function postGraphQL<T>(url: string, token: string, query: string, variabl
 }
 
 async function main(): Promise<number> {
-  const present = Object.fromEntries(Object.keys(SettingsSchema.shape).flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
+  const present = Object.fromEntries(
+    Object.keys(SettingsSchema.shape).flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])),
+  );
   const parsed = SettingsSchema.safeParse(present);
   if (!parsed.success) {
     console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
@@ -62,7 +64,11 @@ async function main(): Promise<number> {
   const { startSimulator } = await import('../connectors/simulated/server.js');
 
   // Targets: half accounts to suspend, a quarter grants to revoke, a quarter files to quarantine.
-  const plan = { accounts: Math.ceil(actions / 2), grants: Math.floor(actions / 4), files: actions - Math.ceil(actions / 2) - Math.floor(actions / 4) };
+  const plan = {
+    accounts: Math.ceil(actions / 2),
+    grants: Math.floor(actions / 4),
+    files: actions - Math.ceil(actions / 2) - Math.floor(actions / 4),
+  };
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
   fs.chmodSync(tmp, 0o711); // as root, PostgreSQL's own user must be able to enter it
   let postgres: EmbeddedPostgres | undefined;
@@ -111,13 +117,25 @@ async function main(): Promise<number> {
     const responder = await signToken(config, { role: 'responder', subject: 'bench-responder' });
     const url = stack.gateway.url;
 
-    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(url, admin, 'mutation ($input: ConnectAppInput!) { connectApp(input: $input) { id } }', {
-      input: { provider: 'simulated', name: 'Governance bench', config: { endpoint: simulator.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: 500 } },
-    });
+    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
+      url,
+      admin,
+      'mutation ($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
+      {
+        input: {
+          provider: 'simulated',
+          name: 'Governance bench',
+          config: { endpoint: simulator.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: 500 },
+        },
+      },
+    );
     const instanceId = connectApp.id;
     const connectDeadline = Date.now() + timeoutSeconds * 1000;
     for (;;) {
-      const { rows } = await db.query<{ status: string; status_message: string | null }>('select status, status_message from accounts.app_instance where id = $1', [instanceId]);
+      const { rows } = await db.query<{ status: string; status_message: string | null }>(
+        'select status, status_message from accounts.app_instance where id = $1',
+        [instanceId],
+      );
       if (rows[0]?.status === 'CONNECTED') break;
       if (rows[0]?.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${rows[0].status_message}`);
       if (Date.now() > connectDeadline) throw new Error('timed out waiting for the instance to connect');
@@ -125,16 +143,29 @@ async function main(): Promise<number> {
     }
     // The data scan downloads every file after the listing; let it finish so that only governance spends the budget.
     for (;;) {
-      const { rows } = await db.query<{ n: string }>(`select count(*) as n from files.file where instance_id = $1 and last_scanned_at is null and deleted_at is null`, [instanceId]);
+      const { rows } = await db.query<{ n: string }>(
+        `select count(*) as n from files.file where instance_id = $1 and last_scanned_at is null and deleted_at is null`,
+        [instanceId],
+      );
       if (Number(rows[0]!.n) === 0) break;
       if (Date.now() > connectDeadline) throw new Error('timed out waiting for the data scan');
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    const pickIds = async (sql: string, count: number): Promise<string[]> => (await db!.query<{ id: string }>(sql, [instanceId, count])).rows.map((r) => r.id);
-    const accountIds = await pickIds(`select id from accounts.account where instance_id = $1 and status = 'ACTIVE' and deleted_at is null order by id limit $2`, plan.accounts);
-    const grantIds = await pickIds(`select id from app_permissions.app_permission where instance_id = $1 and not revoked and deleted_at is null order by id limit $2`, plan.grants);
-    const fileIds = await pickIds(`select id from files.file where instance_id = $1 and not quarantined and deleted_at is null order by id limit $2`, plan.files);
+    const pickIds = async (sql: string, count: number): Promise<string[]> =>
+      (await db!.query<{ id: string }>(sql, [instanceId, count])).rows.map((r) => r.id);
+    const accountIds = await pickIds(
+      `select id from accounts.account where instance_id = $1 and status = 'ACTIVE' and deleted_at is null order by id limit $2`,
+      plan.accounts,
+    );
+    const grantIds = await pickIds(
+      `select id from app_permissions.app_permission where instance_id = $1 and not revoked and deleted_at is null order by id limit $2`,
+      plan.grants,
+    );
+    const fileIds = await pickIds(
+      `select id from files.file where instance_id = $1 and not quarantined and deleted_at is null order by id limit $2`,
+      plan.files,
+    );
     const work: { mutation: string; targetId: string }[] = [
       ...accountIds.map((targetId) => ({ mutation: 'suspendAccount', targetId })),
       ...grantIds.map((targetId) => ({ mutation: 'revokeAppPermission', targetId })),
@@ -152,7 +183,10 @@ async function main(): Promise<number> {
         `Tenantwatch governance benchmark (Node ${process.version}): ${actions} actions (${accountIds.length} suspendAccount, ${grantIds.length} revokeAppPermission, ${fileIds.length} quarantineFile)`,
         `sent through the gateway by ${clients} concurrent clients, each one mutation after another.`,
         `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s → provider-limit minimum ${f1(minimumSeconds)} s for ${actions} calls.`,
-        `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}.`,
       ].join('\n'),
     );
 
@@ -165,7 +199,9 @@ async function main(): Promise<number> {
         while (next < work.length) {
           const item = work[next++]!;
           const sent = performance.now();
-          await postGraphQL(url, responder, query(item.mutation), { input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` } });
+          await postGraphQL(url, responder, query(item.mutation), {
+            input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` },
+          });
           latencies.push(performance.now() - sent);
         }
       }),
@@ -174,7 +210,10 @@ async function main(): Promise<number> {
     const deadline = Date.now() + timeoutSeconds * 1000;
     let counts: Record<string, number> = {};
     for (;;) {
-      const { rows } = await db.query<{ status: string; n: string }>('select status, count(*) as n from activities.governance_action where instance_id = $1 group by status', [instanceId]);
+      const { rows } = await db.query<{ status: string; n: string }>(
+        'select status, count(*) as n from activities.governance_action where instance_id = $1 group by status',
+        [instanceId],
+      );
       counts = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
       if ((counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) >= actions) break;
       if (Date.now() > deadline) throw new Error(`timed out with ${JSON.stringify(counts)}`);
@@ -184,13 +223,23 @@ async function main(): Promise<number> {
     const after = tenant.stats();
     const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
     const sent = Object.entries(after.routes)
-      .filter(([route]) => route.startsWith('POST /api/v1/users/:id/suspend') || route.startsWith('DELETE /api/v1/oauth-grants') || route.startsWith('POST /api/v1/files/:id/quarantine'))
+      .filter(
+        ([route]) =>
+          route.startsWith('POST /api/v1/users/:id/suspend') ||
+          route.startsWith('DELETE /api/v1/oauth-grants') ||
+          route.startsWith('POST /api/v1/files/:id/quarantine'),
+      )
       .reduce((n, [route, r]) => n + r.total - (before.routes[route]?.total ?? 0), 0);
     const throttled = after.throttled - before.throttled;
-    const { rows: attemptRows } = await db.query<{ attempts: string }>('select sum(attempts) as attempts from activities.governance_action where instance_id = $1', [instanceId]);
+    const { rows: attemptRows } = await db.query<{ attempts: string }>(
+      'select sum(attempts) as attempts from activities.governance_action where instance_id = $1',
+      [instanceId],
+    );
     latencies.sort((a, b) => a - b);
     const truth = tenant.truth();
-    const appliedAtProvider = truth.events.filter((e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action)).length;
+    const appliedAtProvider = truth.events.filter(
+      (e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action),
+    ).length;
 
     const ok = (counts.SUCCEEDED ?? 0) === actions && governanceCalls === actions && appliedAtProvider === actions;
     console.log(

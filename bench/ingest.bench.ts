@@ -57,11 +57,22 @@ function generateRecords(count: number): ActivityRecord[] {
   const days = 7;
   // Active users make about 0.95 of all, each about perUserPerDay events a day; 10% spare.
   const users = Math.ceil((count * 1.1) / (days * perUserPerDay * 0.95));
-  const spec = resolveTenantSpec({ id: 'ingest', token: 'ingest-token-0', users, groups: 0, grants: 0, files: 500, backfillDays: days, backfillEventsPerUserPerDay: perUserPerDay, auditLagMs: 0 });
+  const spec = resolveTenantSpec({
+    id: 'ingest',
+    token: 'ingest-token-0',
+    users,
+    groups: 0,
+    grants: 0,
+    files: 500,
+    backfillDays: days,
+    backfillEventsPerUserPerDay: perUserPerDay,
+    auditLagMs: 0,
+  });
   const { events } = generateTenant(spec, Date.now());
   if (events.length < count) throw new Error(`the generator made ${events.length} events, fewer than ${count}`);
   const ids = new Map<string, string>();
-  const idOf = (externalId: string | null) => (externalId === null ? null : (ids.get(externalId) ?? ids.set(externalId, newId()).get(externalId)!));
+  const idOf = (externalId: string | null) =>
+    externalId === null ? null : (ids.get(externalId) ?? ids.set(externalId, newId()).get(externalId)!);
   return events.slice(0, count).map((simEvent) => {
     const e = toEvent(wireEvent(simEvent));
     return {
@@ -115,7 +126,10 @@ function postgresCpuSeconds(dataDir: string): number | null {
         continue; // ended meanwhile
       }
       // Fields after "(comm)": state ppid ... utime(14) stime(15) cutime(16) cstime(17), counted from 1.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      const fields = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
       if (Number(entry) === postmaster) ticks += fields[11]! + fields[12]! + fields[13]! + fields[14]!;
       else if (fields[1] === postmaster) ticks += fields[11]! + fields[12]!;
     }
@@ -166,12 +180,15 @@ async function main(): Promise<number> {
     const generating = performance.now();
     const records = generateRecords(rows);
     const generatedSeconds = (performance.now() - generating) / 1000;
-    const { rows: indexes } = await raw.query<{ indexname: string }>(`select indexname from pg_indexes where schemaname = 'activities' and tablename = 'activity' order by indexname`);
+    const { rows: indexes } = await raw.query<{ indexname: string }>(
+      `select indexname from pg_indexes where schemaname = 'activities' and tablename = 'activity' order by indexname`,
+    );
     const instanceId = newId();
 
     const inBatches = (size: number) => async (all: readonly ActivityRecord[]) => {
       // A fresh service (EntityManager fork) per batch, as scanActivities makes one per page.
-      for (let i = 0; i < all.length; i += size) await new ActivityService(database.fork()).insertActivities(instanceId, all.slice(i, i + size));
+      for (let i = 0; i < all.length; i += size)
+        await new ActivityService(database.fork()).insertActivities(instanceId, all.slice(i, i + size));
     };
     const methods: Method[] = [
       { name: 'insertActivities ×500', run: inBatches(500) },
@@ -199,7 +216,10 @@ async function main(): Promise<number> {
       [
         `Tenantwatch ingest benchmark (Node ${process.version}): ${rows} activities (generated in ${generatedSeconds.toFixed(1)} s), ${runs} round(s), the methods taking turns in each.`,
         `Table ${TABLE}: ${ACTIVITY_COLUMNS.length} columns written, ${indexes.length} indexes (${indexes.map((i) => i.indexname).join(', ')}); truncated and checkpointed before each run.`,
-        `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, fsync off) and whatever else runs here. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, fsync off) and whatever else runs here. Load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}.`,
       ].join('\n'),
     );
 
@@ -268,7 +288,9 @@ async function main(): Promise<number> {
   }
 }
 
-process.exit(await main().catch((error: unknown) => {
-  console.error(error);
-  return 1;
-}));
+process.exit(
+  await main().catch((error: unknown) => {
+    console.error(error);
+    return 1;
+  }),
+);

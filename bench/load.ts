@@ -50,7 +50,8 @@ export async function runLoad({ concurrency, durationMs, request }: LoadOptions)
       } catch (error) {
         errors += 1;
         const message = error instanceof Error ? error.message : String(error);
-        if (errorSamples.has(message) || errorSamples.size < MAX_ERROR_SAMPLES) errorSamples.set(message, (errorSamples.get(message) ?? 0) + 1);
+        if (errorSamples.has(message) || errorSamples.size < MAX_ERROR_SAMPLES)
+          errorSamples.set(message, (errorSamples.get(message) ?? 0) + 1);
       }
     }
   };

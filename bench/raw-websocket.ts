@@ -112,10 +112,16 @@ export class RawWebSocket {
     }
     const [status = '', ...lines] = data.toString('latin1', 0, headEnd).split('\r\n');
     if (!/^HTTP\/1\.1 101 /.test(status)) throw new Error(`upgrade refused: ${status}`);
-    const headers = new Map(lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
-    const accept = crypto.createHash('sha1').update(this.key + GUID).digest('base64');
+    const headers = new Map(
+      lines.map((line) => [line.slice(0, line.indexOf(':')).trim().toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+    );
+    const accept = crypto
+      .createHash('sha1')
+      .update(this.key + GUID)
+      .digest('base64');
     if (headers.get('sec-websocket-accept') !== accept) throw new Error('upgrade answered with a wrong Sec-WebSocket-Accept');
-    if (headers.get('sec-websocket-protocol') !== this.protocol) throw new Error(`upgrade answered with subprotocol ${headers.get('sec-websocket-protocol') ?? '(none)'}`);
+    if (headers.get('sec-websocket-protocol') !== this.protocol)
+      throw new Error(`upgrade answered with subprotocol ${headers.get('sec-websocket-protocol') ?? '(none)'}`);
     this.upgraded = true;
     this.handlers.open();
     const start = headEnd + 4;

@@ -213,7 +213,10 @@ function sentByKind(stats: StatsSnapshot): Map<Kind | 'other', Sent> {
 }
 
 const sum = (sent: Map<Kind | 'other', Sent>, kinds: readonly (Kind | 'other')[]) =>
-  kinds.reduce((acc, k) => ({ total: acc.total + (sent.get(k)?.total ?? 0), throttled: acc.throttled + (sent.get(k)?.throttled ?? 0) }), { total: 0, throttled: 0 });
+  kinds.reduce((acc, k) => ({ total: acc.total + (sent.get(k)?.total ?? 0), throttled: acc.throttled + (sent.get(k)?.throttled ?? 0) }), {
+    total: 0,
+    throttled: 0,
+  });
 
 interface ScanRow {
   readonly kind: Kind;
@@ -269,16 +272,27 @@ async function waitFor(run: Run, what: string, done: (s: InstanceState) => boole
   const deadline = run.startedAt + run.settings.BENCH_TIMEOUT_SECONDS * 1000;
   let nextProgress = performance.now() + PROGRESS_EVERY_MS;
   for (;;) {
-    const { appInstance: state } = await postGraphQL<{ appInstance: InstanceState }>(run.gatewayUrl, run.token, INSTANCE_QUERY, { id: run.instanceId });
+    const { appInstance: state } = await postGraphQL<{ appInstance: InstanceState }>(run.gatewayUrl, run.token, INSTANCE_QUERY, {
+      id: run.instanceId,
+    });
     if (done(state)) return state;
-    if (state.status === 'ERROR' || state.status === 'DISCONNECTED') throw new Error(`instance ${state.status}: ${state.statusMessage ?? ''}`);
+    if (state.status === 'ERROR' || state.status === 'DISCONNECTED')
+      throw new Error(`instance ${state.status}: ${state.statusMessage ?? ''}`);
     const now = performance.now();
-    if (now > deadline) throw new Error(`timed out after ${run.settings.BENCH_TIMEOUT_SECONDS} s waiting for ${what} (status ${state.status}: ${state.statusMessage ?? ''})`);
+    if (now > deadline)
+      throw new Error(
+        `timed out after ${run.settings.BENCH_TIMEOUT_SECONDS} s waiting for ${what} (status ${state.status}: ${state.statusMessage ?? ''})`,
+      );
     if (now >= nextProgress) {
       nextProgress = now + PROGRESS_EVERY_MS;
       const stats = await run.simulator.stats();
-      const items = state.scans.filter((s) => s.itemsScanned > 0).map((s) => `${s.kind.toLowerCase()} ${s.itemsScanned}`).join(', ');
-      console.log(`  ${((now - run.startedAt) / 1000).toFixed(0).padStart(5)} s  ${stats.total} requests (${stats.throttled} throttled)  ${items}`);
+      const items = state.scans
+        .filter((s) => s.itemsScanned > 0)
+        .map((s) => `${s.kind.toLowerCase()} ${s.itemsScanned}`)
+        .join(', ');
+      console.log(
+        `  ${((now - run.startedAt) / 1000).toFixed(0).padStart(5)} s  ${stats.total} requests (${stats.throttled} throttled)  ${items}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -295,9 +309,15 @@ function streamSeconds(scan: ScanRow | undefined): number | undefined {
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const pct = (part: number, whole: number) => (whole === 0 ? '0.00%' : `${((100 * part) / whole).toFixed(2)}%`);
-const row = (cells: readonly string[], widths: readonly number[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+const row = (cells: readonly string[], widths: readonly number[]) =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
 
-function printPhase(phase: Phase, expected: Expected, allowedPerSecond: number, kinds: readonly Kind[]): { utilization: number; throttledShare: number } {
+function printPhase(
+  phase: Phase,
+  expected: Expected,
+  allowedPerSecond: number,
+  kinds: readonly Kind[],
+): { utilization: number; throttledShare: number } {
   const sent = sentByKind(phase.stats);
   const all = phase.stats.total;
   const achieved = all / phase.seconds;
@@ -315,13 +335,22 @@ function printPhase(phase: Phase, expected: Expected, allowedPerSecond: number, 
     const seconds = streamSeconds(scan);
     lines.push(
       row(
-        [kind, scan ? String(scan.itemsScanned) : '-', String(expected.requests[kind] ?? 0), String(s.total), String(s.throttled), seconds === undefined ? '-' : f1(seconds), seconds ? f1(s.total / seconds) : '-'],
+        [
+          kind,
+          scan ? String(scan.itemsScanned) : '-',
+          String(expected.requests[kind] ?? 0),
+          String(s.total),
+          String(s.throttled),
+          seconds === undefined ? '-' : f1(seconds),
+          seconds ? f1(s.total / seconds) : '-',
+        ],
         widths,
       ),
     );
   }
   const outside = [...sent.entries()].filter(([k]) => !kinds.includes(k as Kind));
-  for (const [kind, s] of outside) lines.push(row([`(${kind.toLowerCase()})`, '-', '-', String(s.total), String(s.throttled), '-', '-'], widths));
+  for (const [kind, s] of outside)
+    lines.push(row([`(${kind.toLowerCase()})`, '-', '-', String(s.total), String(s.throttled), '-', '-'], widths));
   lines.push(
     `requests sent ${all} (${phase.stats.throttled} throttled = ${pct(phase.stats.throttled, all)}); needed ${phase.needed}`,
     `achieved ${f1(achieved)} req/s; allowed ${f1(allowedPerSecond)} req/s; utilization ${f2(utilization)}`,
@@ -348,9 +377,18 @@ async function storedCounts(db: pg.Client, instanceId: string): Promise<Record<s
 }
 
 /** The audit window the first activity scan read: its saved watermark is the window's end. */
-async function activityWindow(db: pg.Client, instanceId: string, lagSeconds: number, backfillDays: number): Promise<{ from: number; to: number }> {
-  const { rows } = await db.query<{ cursor: unknown }>(`select cursor from accounts.scan_state where instance_id = $1 and kind = 'ACTIVITIES'`, [instanceId]);
-  const cursor = (typeof rows[0]?.cursor === 'string' ? JSON.parse(rows[0].cursor) : rows[0]?.cursor) as { watermark?: string } | null | undefined;
+async function activityWindow(
+  db: pg.Client,
+  instanceId: string,
+  lagSeconds: number,
+  backfillDays: number,
+): Promise<{ from: number; to: number }> {
+  const { rows } = await db.query<{ cursor: unknown }>(
+    `select cursor from accounts.scan_state where instance_id = $1 and kind = 'ACTIVITIES'`,
+    [instanceId],
+  );
+  const cursor = (typeof rows[0]?.cursor === 'string' ? JSON.parse(rows[0].cursor) : rows[0]?.cursor) as
+    { watermark?: string } | null | undefined;
   if (!cursor?.watermark) throw new Error('the activity scan saved no watermark');
   const to = Date.parse(cursor.watermark);
   // The scan took now - lag as the end and now - backfill days as the start (scheduler/jobs/activities.ts).
@@ -358,7 +396,13 @@ async function activityWindow(db: pg.Client, instanceId: string, lagSeconds: num
 }
 
 /** One sequential client reading the simulator with no limit: ms per request per route. */
-async function rawBaseline(url: string, pageSize: number, maxPages: number, window: { from: number; to: number }, fileIds: readonly string[]) {
+async function rawBaseline(
+  url: string,
+  pageSize: number,
+  maxPages: number,
+  window: { from: number; to: number },
+  fileIds: readonly string[],
+) {
   const headers = { authorization: `Bearer ${TENANT.token}` };
   const walk = async (route: string, first: string) => {
     let next: string | null = null;
@@ -437,7 +481,13 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
   try {
     // The whole history falls inside the first activity scan's window.
-    const config = loadConfig({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent', BACKFILL_DAYS: String(settings.BENCH_DAYS + 1) });
+    const config = loadConfig({
+      DATA_DIR: tmp,
+      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      BACKFILL_DAYS: String(settings.BENCH_DAYS + 1),
+    });
     const generating = performance.now();
     const starting = SimulatorThread.start(spec).then((s) => {
       simulator = s;
@@ -461,7 +511,10 @@ async function main(): Promise<number> {
         `Tenant: ${spec.users} users, ${spec.groups} groups, ${spec.files} files, ${spec.grants} grants, ${spec.backfillDays} days × ${spec.backfillEventsPerUserPerDay} events per user per day (generated in ${f1(generatedMs / 1000)} s).`,
         `Provider limit ${limit}/min, page size ${pageSize}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
         `Caveat: ${os.availableParallelism()} CPU cores shared by everything: the gateway, subgraphs and scheduler (one event loop), the simulator`,
-        `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}.`,
       ].join('\n'),
     );
 
@@ -472,16 +525,29 @@ async function main(): Promise<number> {
       failures.set(key, (failures.get(key) ?? 0) + 1);
     });
     const startedAt = performance.now();
-    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(stack.gateway.url, token, 'mutation Connect($input: ConnectAppInput!) { connectApp(input: $input) { id } }', {
-      input: { provider: 'simulated', name: 'Scan bench', config: { endpoint: sim.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: pageSize } },
-    });
+    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
+      stack.gateway.url,
+      token,
+      'mutation Connect($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
+      {
+        input: {
+          provider: 'simulated',
+          name: 'Scan bench',
+          config: { endpoint: sim.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: pageSize },
+        },
+      },
+    );
     const run: Run = { settings, gatewayUrl: stack.gateway.url, token, instanceId: connectApp.id, simulator: sim, startedAt };
     const connected = await waitFor(run, 'CONNECTED', (s) => s.status === 'CONNECTED');
     const connectedSeconds = (performance.now() - startedAt) / 1000;
     const connectedStats = await sim.stats();
     let dataPhase: { seconds: number; stats: StatsSnapshot; instance: InstanceState } | undefined;
     if (settings.BENCH_DATA_SCAN) {
-      const instance = await waitFor(run, 'the data scan', (s) => Boolean(scanOf(s, 'DATA')?.lastCompletedAt) && scanOf(s, 'DATA')?.state === 'IDLE');
+      const instance = await waitFor(
+        run,
+        'the data scan',
+        (s) => Boolean(scanOf(s, 'DATA')?.lastCompletedAt) && scanOf(s, 'DATA')?.state === 'IDLE',
+      );
       dataPhase = { seconds: (performance.now() - startedAt) / 1000, stats: await sim.stats(), instance };
     }
     // Nothing else may spend the simulator's or the database's time from here on.
@@ -491,13 +557,38 @@ async function main(): Promise<number> {
     const expected = await sim.expected(window.from, window.to, pageSize);
     const metadataNeeded = METADATA_KINDS.reduce((n, k) => n + (expected.requests[k] ?? 0), 0);
     const results = [
-      printPhase({ name: 'Metadata scan (connectApp → CONNECTED)', seconds: connectedSeconds, stats: connectedStats, instance: connected, needed: metadataNeeded }, expected, allowed, METADATA_KINDS),
+      printPhase(
+        {
+          name: 'Metadata scan (connectApp → CONNECTED)',
+          seconds: connectedSeconds,
+          stats: connectedStats,
+          instance: connected,
+          needed: metadataNeeded,
+        },
+        expected,
+        allowed,
+        METADATA_KINDS,
+      ),
     ];
     if (dataPhase) {
-      results.push(printPhase({ name: 'Metadata and data scan (connectApp → data scan done)', ...dataPhase, needed: metadataNeeded + (expected.requests.DATA ?? 0) }, expected, allowed, KINDS));
+      results.push(
+        printPhase(
+          {
+            name: 'Metadata and data scan (connectApp → data scan done)',
+            ...dataPhase,
+            needed: metadataNeeded + (expected.requests.DATA ?? 0),
+          },
+          expected,
+          allowed,
+          KINDS,
+        ),
+      );
     }
     const inWindow = sum(sentByKind(connectedStats), ['DATA']).total;
-    if (inWindow > 0) console.log(`Of the metadata scan's requests, ${inWindow} were data-scan downloads (it starts once the file listing is done and shares the budget).`);
+    if (inWindow > 0)
+      console.log(
+        `Of the metadata scan's requests, ${inWindow} were data-scan downloads (it starts once the file listing is done and shares the budget).`,
+      );
 
     const stored = await storedCounts(db, run.instanceId);
     const checks: [string, number, number][] = Object.entries(expected.counts).map(([kind, count]) => [kind, stored[kind]!, count]);
@@ -513,15 +604,27 @@ async function main(): Promise<number> {
     );
 
     await sim.unlimit();
-    const { rows: sample } = await db.query<{ external_id: string }>('select external_id from files.file where instance_id = $1 order by external_id limit $2', [run.instanceId, settings.BENCH_RAW_PAGES]);
-    const raw = await rawBaseline(sim.url, pageSize, settings.BENCH_RAW_PAGES, window, sample.map((r) => r.external_id));
+    const { rows: sample } = await db.query<{ external_id: string }>(
+      'select external_id from files.file where instance_id = $1 order by external_id limit $2',
+      [run.instanceId, settings.BENCH_RAW_PAGES],
+    );
+    const raw = await rawBaseline(
+      sim.url,
+      pageSize,
+      settings.BENCH_RAW_PAGES,
+      window,
+      sample.map((r) => r.external_id),
+    );
     const rawRequests = raw.reduce((n, r) => n + r.requests, 0);
     const rawMs = raw.reduce((n, r) => n + r.ms, 0);
     console.log(
       [
         '',
         `Raw simulator, no limit, one sequential client (scans are sequential per kind), up to ${settings.BENCH_RAW_PAGES} requests per route:`,
-        ...raw.map((r) => `  ${r.route.padEnd(13)} ${String(r.requests).padStart(5)} requests ${f2(r.ms / r.requests).padStart(8)} ms each ${f1((1000 * r.requests) / r.ms).padStart(8)} req/s`),
+        ...raw.map(
+          (r) =>
+            `  ${r.route.padEnd(13)} ${String(r.requests).padStart(5)} requests ${f2(r.ms / r.requests).padStart(8)} ms each ${f1((1000 * r.requests) / r.ms).padStart(8)} req/s`,
+        ),
         `  all           ${String(rawRequests).padStart(5)} requests ${f2(rawMs / rawRequests).padStart(8)} ms each ${f1((1000 * rawRequests) / rawMs).padStart(8)} req/s (allowed: ${f1(allowed)} req/s)`,
       ].join('\n'),
     );

@@ -26,7 +26,10 @@ export class SubscriberThreads {
   constructor(readonly count: number) {
     this.threads = Array.from(
       { length: count },
-      (_, i) => new WorkerThread<ToSubscribers, FromSubscribers>(`subscribers ${i + 1}`, new URL('./subscribers.worker.ts', import.meta.url), { type: 'close' }),
+      (_, i) =>
+        new WorkerThread<ToSubscribers, FromSubscribers>(`subscribers ${i + 1}`, new URL('./subscribers.worker.ts', import.meta.url), {
+          type: 'close',
+        }),
     );
   }
 
@@ -50,7 +53,13 @@ export class SubscriberThreads {
   }
 
   /** Every thread's receipts for the committed detections, merged; `drained` is awaited once every thread has answered, before merging. */
-  async results(commitTimes: Float64Array, drainMs: number, measuredFrom: number, timeoutMs: number, drained?: () => Promise<void>): Promise<PooledReceipts> {
+  async results(
+    commitTimes: Float64Array,
+    drainMs: number,
+    measuredFrom: number,
+    timeoutMs: number,
+    drained?: () => Promise<void>,
+  ): Promise<PooledReceipts> {
     this.active().forEach(({ thread }) => thread.send({ type: 'results', commitTimes, drainMs, measuredFrom }));
     const all = (await Promise.all(this.active().map(({ thread }) => thread.expect('results', timeoutMs)))).map((r) => r.receipts);
     // Every thread has received all it will: what follows is the benchmark's own arithmetic.

@@ -7,7 +7,13 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { percentile } from './load.js';
 import { RawWebSocket } from './raw-websocket.js';
-import { monotonicMs, type FromSubscribers, type RunReceipts, type SubscribeSettings, type ToSubscribers } from './subscriptions.protocol.js';
+import {
+  monotonicMs,
+  type FromSubscribers,
+  type RunReceipts,
+  type SubscribeSettings,
+  type ToSubscribers,
+} from './subscriptions.protocol.js';
 import { serveParent } from './worker-thread.js';
 
 interface DetectionEvent {
@@ -53,7 +59,12 @@ class LightClient {
     url: string,
     token: string,
     query: string,
-    handlers: { connected(): void; next(data: Buffer, start: number, end: number, at: number): void; other(text: string): void; closed(how: string): void },
+    handlers: {
+      connected(): void;
+      next(data: Buffer, start: number, end: number, at: number): void;
+      other(text: string): void;
+      closed(how: string): void;
+    },
   ) {
     this.socket = new RawWebSocket(
       url,
@@ -61,7 +72,10 @@ class LightClient {
       {
         open: () => this.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
         message: (data, start, end, at) => {
-          if (end - start > NEXT_OPENING.length && data.compare(NEXT_OPENING, 0, NEXT_OPENING.length, start, start + NEXT_OPENING.length) === 0) {
+          if (
+            end - start > NEXT_OPENING.length &&
+            data.compare(NEXT_OPENING, 0, NEXT_OPENING.length, start, start + NEXT_OPENING.length) === 0
+          ) {
             handlers.next(data, start, end, at);
             return;
           }
@@ -186,7 +200,9 @@ class Run {
 
   private receive(index: number, data: DetectionEvent | undefined, errors: readonly unknown[] | undefined): void {
     const detection = data?.detectionRaised?.detection;
-    const complete = !errors?.length && (!this.settings.checkReferences || Boolean(detection?.account?.email && detection.file?.name && detection.appPermission?.appName));
+    const complete =
+      !errors?.length &&
+      (!this.settings.checkReferences || Boolean(detection?.account?.email && detection.file?.name && detection.appPermission?.appName));
     this.record(index, detection?.title, complete, () => JSON.stringify({ data, errors }));
   }
 
@@ -229,7 +245,10 @@ class Run {
       this.sample(`a message read differently in full: ${text}`);
       return false;
     }
-    return !message.payload?.errors?.length && (!this.settings.checkReferences || Boolean(detection.account?.email && detection.file?.name && detection.appPermission?.appName));
+    return (
+      !message.payload?.errors?.length &&
+      (!this.settings.checkReferences || Boolean(detection.account?.email && detection.file?.name && detection.appPermission?.appName))
+    );
   }
 
   private record(index: number, title: string | undefined, complete: boolean, describe: () => string): void {

@@ -89,18 +89,48 @@ class SettingsError extends Error {}
 
 /** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds. */
 function readSettings(): Settings {
-  let values: Partial<Record<'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads' | 'gateway-thread' | 'warm-up-seconds', string>>;
+  let values: Partial<
+    Record<
+      'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads' | 'gateway-thread' | 'warm-up-seconds',
+      string
+    >
+  >;
   try {
     ({ values } = parseArgs({
-      options: { subscribers: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'drain-seconds': { type: 'string' }, paths: { type: 'string' }, client: { type: 'string' }, threads: { type: 'string' }, 'gateway-thread': { type: 'string' }, 'warm-up-seconds': { type: 'string' } },
+      options: {
+        subscribers: { type: 'string' },
+        rate: { type: 'string' },
+        seconds: { type: 'string' },
+        'drain-seconds': { type: 'string' },
+        paths: { type: 'string' },
+        client: { type: 'string' },
+        threads: { type: 'string' },
+        'gateway-thread': { type: 'string' },
+        'warm-up-seconds': { type: 'string' },
+      },
     }));
   } catch (error) {
-    throw new SettingsError(`${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds (each with a value)`);
+    throw new SettingsError(
+      `${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds (each with a value)`,
+    );
   }
   const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = { BENCH_SUBSCRIBERS: values.subscribers, BENCH_RATE: values.rate, BENCH_SECONDS: values.seconds, BENCH_DRAIN_SECONDS: values['drain-seconds'], BENCH_PATHS: values.paths, BENCH_CLIENT: values.client, BENCH_SUBSCRIBER_THREADS: values.threads, BENCH_GATEWAY_THREAD: values['gateway-thread'], BENCH_WARMUP_SECONDS: values['warm-up-seconds'] };
+  const flags = {
+    BENCH_SUBSCRIBERS: values.subscribers,
+    BENCH_RATE: values.rate,
+    BENCH_SECONDS: values.seconds,
+    BENCH_DRAIN_SECONDS: values['drain-seconds'],
+    BENCH_PATHS: values.paths,
+    BENCH_CLIENT: values.client,
+    BENCH_SUBSCRIBER_THREADS: values.threads,
+    BENCH_GATEWAY_THREAD: values['gateway-thread'],
+    BENCH_WARMUP_SECONDS: values['warm-up-seconds'],
+  };
   const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
-  if (!parsed.success) throw new SettingsError(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`);
+  if (!parsed.success)
+    throw new SettingsError(
+      `Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`,
+    );
   return parsed.data;
 }
 
@@ -175,7 +205,16 @@ async function measurePath(
   const run = `${spec.name}-${Date.now()}`;
   const before = memory();
   const subscribeMs = await subscribers.subscribe(
-    { run, url: spec.url.replace(/^http/, 'ws'), token, subscribers: settings.BENCH_SUBSCRIBERS, query: spec.query, planned, checkReferences: spec.checkReferences, client: settings.BENCH_CLIENT },
+    {
+      run,
+      url: spec.url.replace(/^http/, 'ws'),
+      token,
+      subscribers: settings.BENCH_SUBSCRIBERS,
+      query: spec.query,
+      planned,
+      checkReferences: spec.checkReferences,
+      client: settings.BENCH_CLIENT,
+    },
     300_000,
   );
   // A subscription without `after` starts when it reaches the activities subgraph, which no client
@@ -195,16 +234,35 @@ async function measurePath(
   const { result: commits } = await committer.expect('committed', (settings.BENCH_WARMUP_SECONDS + settings.BENCH_SECONDS + 120) * 1000);
   let threads: { name: string; watch: ThreadWatch }[] = [];
   let cpuShare = { process: Number.NaN, machine: Number.NaN };
-  const receipts = await subscribers.results(commits.commitTimes, settings.BENCH_DRAIN_SECONDS * 1000, warmUps, (settings.BENCH_DRAIN_SECONDS + 120) * 1000, async () => {
-    threads = await watched();
-    cpuShare = cpu();
-  });
+  const receipts = await subscribers.results(
+    commits.commitTimes,
+    settings.BENCH_DRAIN_SECONDS * 1000,
+    warmUps,
+    (settings.BENCH_DRAIN_SECONDS + 120) * 1000,
+    async () => {
+      threads = await watched();
+      cpuShare = cpu();
+    },
+  );
   const subgraphRequests = requestsBefore === undefined ? undefined : (await spec.subgraphRequests!()) - requestsBefore;
   const after = memory();
   await subscribers.unsubscribe(120_000);
   await until(`${spec.name}: the servers to release every subscription`, spec.released, RELEASE_TIMEOUT_MS);
   const firstCommit = commits.commitTimes.find((t) => !Number.isNaN(t)) ?? Number.NaN;
-  return { name: spec.name, subscribeMs, holding, commits, warmUpSeconds: settings.BENCH_WARMUP_SECONDS, firstCommit, receipts, before, after, threads, cpu: cpuShare, subgraphRequests };
+  return {
+    name: spec.name,
+    subscribeMs,
+    holding,
+    commits,
+    warmUpSeconds: settings.BENCH_WARMUP_SECONDS,
+    firstCommit,
+    receipts,
+    before,
+    after,
+    threads,
+    cpu: cpuShare,
+    subgraphRequests,
+  };
 }
 
 async function main(): Promise<number> {
@@ -230,7 +288,9 @@ async function main(): Promise<number> {
     await postgres.ensureDatabase('tenantwatch_bench');
     const configEnv: Record<string, string> = {
       // The gateway's subscription settings (GATEWAY_SUBSCRIPTION_FLUSH_MS, GATEWAY_SUBSCRIBER_QUEUE_LIMIT, ...) from the environment, to compare them.
-      ...Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1]))),
+      ...Object.fromEntries(
+        Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1])),
+      ),
       DATA_DIR: tmp,
       AUTH_JWT_SECRET: BENCH_JWT_SECRET,
       HOST: '127.0.0.1',
@@ -247,7 +307,12 @@ async function main(): Promise<number> {
     const subjects = await subjectsOf(running.gateway.url, await signToken(config, { role: 'admin', subject: 'bench' }));
     const token = await signToken(config, { role: 'analyst', subject: 'bench' });
     const committerData: CommitterData = { databaseUrl: running.databaseUrl, policyId: data.policies[0]!, subjects };
-    const committer = new WorkerThread<ToCommitter, FromCommitter>('detections', new URL('./detections.worker.ts', import.meta.url), { type: 'close' }, committerData);
+    const committer = new WorkerThread<ToCommitter, FromCommitter>(
+      'detections',
+      new URL('./detections.worker.ts', import.meta.url),
+      { type: 'close' },
+      committerData,
+    );
     const subscribers = new SubscriberThreads(settings.BENCH_SUBSCRIBER_THREADS);
     threads.push(committer, subscribers);
     await committer.expect('ready', 60_000);
@@ -257,8 +322,17 @@ async function main(): Promise<number> {
     let gatewayThread: WorkerThread<ToGateway, FromGateway> | undefined;
     let gatewayUrl = running.gateway.url;
     if (settings.BENCH_GATEWAY_THREAD === 'own') {
-      const gatewayData: GatewayWorkerData = { env: configEnv, supergraphPath: fileURLToPath(SUPERGRAPH_PATH), subgraphUrls: Object.fromEntries(Object.entries(running.subgraphs).map(([name, s]) => [name, s.url])) };
-      gatewayThread = new WorkerThread<ToGateway, FromGateway>('gateway', new URL('./gateway.worker.ts', import.meta.url), { type: 'close' }, gatewayData);
+      const gatewayData: GatewayWorkerData = {
+        env: configEnv,
+        supergraphPath: fileURLToPath(SUPERGRAPH_PATH),
+        subgraphUrls: Object.fromEntries(Object.entries(running.subgraphs).map(([name, s]) => [name, s.url])),
+      };
+      gatewayThread = new WorkerThread<ToGateway, FromGateway>(
+        'gateway',
+        new URL('./gateway.worker.ts', import.meta.url),
+        { type: 'close' },
+        gatewayData,
+      );
       threads.push(gatewayThread);
       gatewayUrl = (await gatewayThread.expect('ready', 60_000)).url;
     }
@@ -321,14 +395,31 @@ async function main(): Promise<number> {
         `gateway: ${GATEWAY_QUERY}`,
         `direct:  ${DIRECT_QUERY}`,
         `${os.availableParallelism()} CPU cores shared by everything: ${gatewayThread ? "the four subgraphs run on this process's main thread, the gateway in a worker thread (BENCH_GATEWAY_THREAD=own)," : "the gateway and the four subgraphs run on this process's main thread (BENCH_GATEWAY_THREAD=main),"}`,
-        `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+        `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}.`,
         `The gateway pings every 300 s (GATEWAY_WS_PING_MS): subscribers that fall behind are waited for, not closed with 4420.`,
         `It fans events out at most every ${config.GATEWAY_SUBSCRIPTION_FLUSH_MS} ms (GATEWAY_SUBSCRIPTION_FLUSH_MS; GATEWAY_* settings are read from the environment).`,
       ].join('\n'),
     );
     const reports: PathReport[] = [];
-    for (const name of settings.BENCH_PATHS) reports.push(await measurePath(specs.find((s) => s.name === name)!, settings, token, committer, subscribers));
-    return printReport(reports, { p99TargetMs: 250, drainSeconds: settings.BENCH_DRAIN_SECONDS, peakRssBytes: process.resourceUsage().maxRSS * 1024, loadAverage: os.loadavg() });
+    for (const name of settings.BENCH_PATHS)
+      reports.push(
+        await measurePath(
+          specs.find((s) => s.name === name)!,
+          settings,
+          token,
+          committer,
+          subscribers,
+        ),
+      );
+    return printReport(reports, {
+      p99TargetMs: 250,
+      drainSeconds: settings.BENCH_DRAIN_SECONDS,
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      loadAverage: os.loadavg(),
+    });
   } finally {
     await cleanup();
   }
@@ -336,11 +427,25 @@ async function main(): Promise<number> {
 
 /** Accounts that own a file and granted an app, as the subjects detections rotate over. */
 async function subjectsOf(url: string, token: string): Promise<DetectionSubject[]> {
-  type Page = { accounts: { edges: { node: { id: string; instance: { id: string }; files: { edges: { node: { id: string } }[] }; appPermissions: { edges: { node: { id: string } }[] } } }[] } };
+  type Page = {
+    accounts: {
+      edges: {
+        node: {
+          id: string;
+          instance: { id: string };
+          files: { edges: { node: { id: string } }[] };
+          appPermissions: { edges: { node: { id: string } }[] };
+        };
+      }[];
+    };
+  };
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query: '{ accounts(first: 20) { edges { node { id instance { id } files(first: 1) { edges { node { id } } } appPermissions(first: 1) { edges { node { id } } } } } } }' }),
+    body: JSON.stringify({
+      query:
+        '{ accounts(first: 20) { edges { node { id instance { id } files(first: 1) { edges { node { id } } } appPermissions(first: 1) { edges { node { id } } } } } } }',
+    }),
   });
   const body = (await response.json()) as { data?: Page; errors?: unknown[] };
   if (!body.data || body.errors?.length) throw new Error(`subjects: ${JSON.stringify(body.errors ?? body)}`);

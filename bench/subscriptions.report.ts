@@ -43,19 +43,29 @@ const columns = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.p
 
 /** Whether a path lost, repeated or mangled nothing and every planned detection was committed. */
 const complete = ({ receipts: r, commits }: PathReport) =>
-  commits.failures === 0 && r.delivered === r.expected && r.missing === 0 && r.duplicates === 0 && r.incomplete === 0 && r.unexpectedCloses === 0;
+  commits.failures === 0 &&
+  r.delivered === r.expected &&
+  r.missing === 0 &&
+  r.duplicates === 0 &&
+  r.incomplete === 0 &&
+  r.unexpectedCloses === 0;
 
 function notes(report: PathReport): string[] {
   const { commits: c, receipts: r, cpu } = report;
   const committed = committedOf(c);
-  const requests = report.subgraphRequests === undefined ? '' : `; the gateway sent ${report.subgraphRequests} subgraph requests (${(report.subgraphRequests / Math.max(1, committed)).toFixed(2)} per event)`;
+  const requests =
+    report.subgraphRequests === undefined
+      ? ''
+      : `; the gateway sent ${report.subgraphRequests} subgraph requests (${(report.subgraphRequests / Math.max(1, committed)).toFixed(2)} per event)`;
   return [
     `${report.name}: ${report.holding}; ${r.expected / Math.max(1, committed)} subscribers connected and subscribed in ${(report.subscribeMs / 1000).toFixed(1)} s.`,
     `  committed ${committed} of ${c.commitTimes.length} in ${c.seconds.toFixed(1)} s (${(committed / c.seconds).toFixed(1)}/s, furthest behind schedule ${ms(c.maxLagMs)} ms${c.failures ? `, ${c.failures} failed: ${c.errorSamples.join('; ')}` : ''})${requests}.`,
     `  memory: RSS ${mb(report.before.rss)} before subscribing, ${mb(report.after.rss)} after the run; main-thread heap ${mb(report.before.heapUsed)} -> ${mb(report.after.heapUsed)}.`,
     `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization of the subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
     ...(r.warmUp.count
-      ? [`  warm-up: the first ${report.warmUpSeconds} s of commits (${r.warmUp.count} receipts) are delivered and checked like the rest and left out of the percentiles: p50 ${ms(r.warmUp.p50)} ms, p99 ${ms(r.warmUp.p99)} ms, max ${ms(r.warmUp.max)} ms.`]
+      ? [
+          `  warm-up: the first ${report.warmUpSeconds} s of commits (${r.warmUp.count} receipts) are delivered and checked like the rest and left out of the percentiles: p50 ${ms(r.warmUp.p50)} ms, p99 ${ms(r.warmUp.p99)} ms, max ${ms(r.warmUp.max)} ms.`,
+        ]
       : []),
     ...report.threads.map(
       ({ name, watch: w }) =>
@@ -70,12 +80,30 @@ function notes(report: PathReport): string[] {
 /** Prints the table, the notes, the ratios and the verdicts; answers the exit code (1 when the gateway path, or the only path run, is not complete). */
 export function printReport(
   reports: readonly PathReport[],
-  { p99TargetMs, drainSeconds, peakRssBytes, loadAverage }: { p99TargetMs: number; drainSeconds: number; peakRssBytes: number; loadAverage: readonly number[] },
+  {
+    p99TargetMs,
+    drainSeconds,
+    peakRssBytes,
+    loadAverage,
+  }: { p99TargetMs: number; drainSeconds: number; peakRssBytes: number; loadAverage: readonly number[] },
 ): number {
   const rows = [columns(['path', 'delivered / expected', 'missing', 'dup', 'bad', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'events/s'])];
   for (const report of reports) {
     const r = report.receipts;
-    rows.push(columns([report.name, `${r.delivered} / ${r.expected}`, String(r.missing), String(r.duplicates), String(r.incomplete), ms(r.p50), ms(r.p95), ms(r.p99), ms(r.max), throughput(report).toFixed(0)]));
+    rows.push(
+      columns([
+        report.name,
+        `${r.delivered} / ${r.expected}`,
+        String(r.missing),
+        String(r.duplicates),
+        String(r.incomplete),
+        ms(r.p50),
+        ms(r.p95),
+        ms(r.p99),
+        ms(r.max),
+        throughput(report).toFixed(0),
+      ]),
+    );
   }
   const gateway = reports.find((r) => r.name === 'gateway');
   const direct = reports.find((r) => r.name === 'direct');
@@ -91,7 +119,9 @@ export function printReport(
   const verdicts = reports.map((r) => {
     const role = judged.includes(r) ? '' : ' (baseline, not in the exit status)';
     const late = r.receipts.missing ? ` (${r.receipts.missing} events had not arrived ${drainSeconds} s after the last commit)` : '';
-    const p99 = Number.isNaN(r.receipts.p99) ? 'no measured event arrived' : `p99 ${ms(r.receipts.p99)} ms ${r.receipts.p99 < p99TargetMs ? '<' : '>='} ${p99TargetMs} ms target`;
+    const p99 = Number.isNaN(r.receipts.p99)
+      ? 'no measured event arrived'
+      : `p99 ${ms(r.receipts.p99)} ms ${r.receipts.p99 < p99TargetMs ? '<' : '>='} ${p99TargetMs} ms target`;
     return `${r.name}${role}: ${complete(r) ? 'nothing lost, repeated or incomplete' : `NOT COMPLETE${late}`}; ${p99}.`;
   });
   console.log(

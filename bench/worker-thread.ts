@@ -103,6 +103,8 @@ export class WorkerThread<In extends Message, Out extends Message> {
 /** In a worker: handles each message from the parent in turn of arrival; a failure is answered `{ type: 'failed', message }`. */
 export function serveParent<In>(port: MessagePort, handle: (message: In) => Promise<void>): void {
   port.on('message', (message: In) => {
-    void handle(message).catch((error: unknown) => port.postMessage({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }));
+    void handle(message).catch((error: unknown) =>
+      port.postMessage({ type: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    );
   });
 }

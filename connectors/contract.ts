@@ -21,13 +21,7 @@
 
 /** What a connector can do; mirrors the graph's `AppCapability`. */
 export type Capability =
-  | 'ACCOUNT_INFO'
-  | 'AUDIT_TRAIL'
-  | 'ACCOUNT_GOVERNANCE'
-  | 'APP_PERMISSIONS'
-  | 'APP_PERMISSION_GOVERNANCE'
-  | 'DATA_SCAN'
-  | 'DATA_GOVERNANCE';
+  'ACCOUNT_INFO' | 'AUDIT_TRAIL' | 'ACCOUNT_GOVERNANCE' | 'APP_PERMISSIONS' | 'APP_PERMISSION_GOVERNANCE' | 'DATA_SCAN' | 'DATA_GOVERNANCE';
 
 /** An opaque position in a paged list; only the connector that made it reads it. */
 export type PageToken = string;
@@ -137,8 +131,7 @@ export interface ProviderFile {
 
 /** One entry of a change feed: the file as it is now, or its deletion. */
 export type FileChange =
-  | { readonly kind: 'upsert'; readonly file: ProviderFile }
-  | { readonly kind: 'deleted'; readonly externalId: string };
+  { readonly kind: 'upsert'; readonly file: ProviderFile } | { readonly kind: 'deleted'; readonly externalId: string };
 
 /** A page of a change feed; when `next` is null, `deltaCursor` resumes from "now" next time. */
 export interface ChangePage {

@@ -81,7 +81,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 }
 
-function isSharable(options: GraphQLDataSourceProcessOptions<GatewayContext>): options is GraphQLDataSourceProcessOptions<GatewayContext> & {
+function isSharable(
+  options: GraphQLDataSourceProcessOptions<GatewayContext>,
+): options is GraphQLDataSourceProcessOptions<GatewayContext> & {
   kind: GraphQLDataSourceRequestKind.INCOMING_OPERATION;
 } {
   if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return false;

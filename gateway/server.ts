@@ -104,7 +104,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     port,
     subscriptions: subscriptions.executor,
     get dedup() {
-      return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), { sent: 0, shared: 0 });
+      return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), {
+        sent: 0,
+        shared: 0,
+      });
     },
     stop: () =>
       (stopping ??= (async () => {

@@ -71,17 +71,26 @@ describe('createTokenVerifier with an HS256 secret', () => {
   });
 
   it('refuses a missing header', async () => {
-    await expect(verify(undefined)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: expect.stringContaining('Missing Authorization header') });
+    await expect(verify(undefined)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: expect.stringContaining('Missing Authorization header'),
+    });
     await expect(verify('')).rejects.toMatchObject(UNAUTHENTICATED);
   });
 
   it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a b', 'Token abc.def.ghi'])('refuses the non-Bearer header %j', async (header) => {
-    await expect(verify(header)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: expect.stringContaining('Malformed Authorization header') });
+    await expect(verify(header)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: expect.stringContaining('Malformed Authorization header'),
+    });
   });
 
   it('refuses a token signed with another secret', async () => {
     const token = await sign({ roles: ['admin'] }, { key: new TextEncoder().encode(`${SECRET}-but-another-one`) });
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: 'Token rejected: invalid signature or format' });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: 'Token rejected: invalid signature or format',
+    });
   });
 
   it('refuses a token that is not a JWT', async () => {
@@ -111,12 +120,18 @@ describe('createTokenVerifier with an HS256 secret', () => {
 
   it('refuses a token from another issuer', async () => {
     const token = await sign({ roles: ['admin'] }, { issuer: 'someone-else' });
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: expect.stringMatching(/^Token rejected: .*"iss"/) });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: expect.stringMatching(/^Token rejected: .*"iss"/),
+    });
   });
 
   it('refuses a token for another audience', async () => {
     const token = await sign({ roles: ['admin'] }, { audience: 'another-api' });
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: expect.stringMatching(/^Token rejected: .*"aud"/) });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: expect.stringMatching(/^Token rejected: .*"aud"/),
+    });
   });
 
   it.each([
@@ -127,7 +142,10 @@ describe('createTokenVerifier with an HS256 secret', () => {
     ['a role of the wrong type', { roles: 3 }],
   ])('refuses a token with %s', async (_case, claims) => {
     const token = await sign(claims);
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: expect.stringContaining('no valid "roles" claim') });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: expect.stringContaining('no valid "roles" claim'),
+    });
   });
 });
 
@@ -166,7 +184,10 @@ describe('createTokenVerifier with a JWKS URL', () => {
   it('refuses a token signed by another key under the same key id', async () => {
     const other = await generateKeyPair('RS256');
     const token = await sign({ roles: ['admin'] }, { key: other.privateKey, alg: 'RS256', kid: 'test-key-1' });
-    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: 'Token rejected: invalid signature or format' });
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: 'Token rejected: invalid signature or format',
+    });
   });
 
   it('refuses an HS256 token, even one signed with a secret', async () => {
@@ -175,7 +196,10 @@ describe('createTokenVerifier with a JWKS URL', () => {
   });
 
   it('still checks expiry and audience', async () => {
-    const expired = await sign({ roles: ['admin'] }, { key: privateKey, alg: 'RS256', kid: 'test-key-1', expiresAt: Math.floor(Date.now() / 1000) - 60 });
+    const expired = await sign(
+      { roles: ['admin'] },
+      { key: privateKey, alg: 'RS256', kid: 'test-key-1', expiresAt: Math.floor(Date.now() / 1000) - 60 },
+    );
     await expect(verify(`Bearer ${expired}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: 'Token expired' });
     const elsewhere = await sign({ roles: ['admin'] }, { key: privateKey, alg: 'RS256', kid: 'test-key-1', audience: 'another-api' });
     await expect(verify(`Bearer ${elsewhere}`)).rejects.toMatchObject(UNAUTHENTICATED);
@@ -206,12 +230,17 @@ describe('resolveJwtSecret', () => {
     expect(again).toEqual(first);
 
     const token = await signToken(loadConfig({ DATA_DIR: dir }), { role: 'responder' });
-    await expect(createTokenVerifier(loadConfig({ DATA_DIR: dir }))(`Bearer ${token}`)).resolves.toMatchObject({ subject: 'dev-responder', role: 'responder' });
+    await expect(createTokenVerifier(loadConfig({ DATA_DIR: dir }))(`Bearer ${token}`)).resolves.toMatchObject({
+      subject: 'dev-responder',
+      role: 'responder',
+    });
     await expect(createTokenVerifier(loadConfig({ DATA_DIR: tempDir() }))(`Bearer ${token}`)).rejects.toMatchObject(UNAUTHENTICATED);
   });
 
   it('refuses to generate a secret in production', () => {
-    expect(() => resolveJwtSecret(loadConfig({ NODE_ENV: 'production', DATA_DIR: tempDir() }))).toThrow(/AUTH_JWT_SECRET or AUTH_JWKS_URL must be set in production/);
+    expect(() => resolveJwtSecret(loadConfig({ NODE_ENV: 'production', DATA_DIR: tempDir() }))).toThrow(
+      /AUTH_JWT_SECRET or AUTH_JWKS_URL must be set in production/,
+    );
   });
 });
 
@@ -224,7 +253,9 @@ describe('signToken', () => {
   });
 
   it('refuses when only a JWKS URL is configured', async () => {
-    await expect(signToken(loadConfig({ AUTH_JWKS_URL: 'https://issuer.example/jwks.json' }), { role: 'viewer' })).rejects.toThrow(/HS256 secret/);
+    await expect(signToken(loadConfig({ AUTH_JWKS_URL: 'https://issuer.example/jwks.json' }), { role: 'viewer' })).rejects.toThrow(
+      /HS256 secret/,
+    );
   });
 });
 

@@ -78,7 +78,10 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       verified.delete(token);
     }
     const principal = await verifyToken(token);
-    const until = Math.min(Date.now() + VERIFIED_TOKEN_MS, principal.expiresAt === undefined ? Number.POSITIVE_INFINITY : principal.expiresAt * 1000);
+    const until = Math.min(
+      Date.now() + VERIFIED_TOKEN_MS,
+      principal.expiresAt === undefined ? Number.POSITIVE_INFINITY : principal.expiresAt * 1000,
+    );
     if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
     verified.set(token, { principal, until });
     return principal;
@@ -91,7 +94,8 @@ export function createTokenVerifier(config: Config): TokenVerifier {
         : await jwtVerify(token, jwks!, options);
       const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.roles];
       const roles = claimed.filter(isRole);
-      if (roles.length === 0) throw appError(ErrorCode.UNAUTHENTICATED, `Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`);
+      if (roles.length === 0)
+        throw appError(ErrorCode.UNAUTHENTICATED, `Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`);
       const role = roles.reduce((a, b) => (ROLES.indexOf(b) > ROLES.indexOf(a) ? b : a));
       return { subject: payload.sub ?? 'unknown', role, expiresAt: payload.exp };
     } catch (error) {
@@ -134,5 +138,8 @@ export interface AuthContext {
 export const authChecker: AuthChecker<AuthContext, Role> = ({ context, info }, roles) => {
   const required = roles[0] ?? 'viewer';
   if (roleAtLeast(context.principal, required)) return true;
-  throw appError(ErrorCode.FORBIDDEN, `"${info.parentType.name}.${info.fieldName}" needs role ${required} or higher; the token has ${context.principal.role}`);
+  throw appError(
+    ErrorCode.FORBIDDEN,
+    `"${info.parentType.name}.${info.fieldName}" needs role ${required} or higher; the token has ${context.principal.role}`,
+  );
 };

@@ -29,10 +29,31 @@ const insert = (db: Knex | Knex.Transaction, rows: [string, string][]) =>
 
 describe('insertNewRows', () => {
   it('inserts the new rows, skips the known ones and fills the columns it was not given', async () => {
-    expect((await insert(knex, [['a', 'A'], ['b', 'B'], ['a', 'A again']])).map((r) => r.key).sort()).toEqual(['a', 'b']);
-    expect((await insert(knex, [['b', 'B again'], ['c', 'C']])).map((r) => r.key)).toEqual(['c']);
+    expect(
+      (
+        await insert(knex, [
+          ['a', 'A'],
+          ['b', 'B'],
+          ['a', 'A again'],
+        ])
+      )
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['a', 'b']);
+    expect(
+      (
+        await insert(knex, [
+          ['b', 'B again'],
+          ['c', 'C'],
+        ])
+      ).map((r) => r.key),
+    ).toEqual(['c']);
     const rows = await knex('bulk_item').select('key', 'label', 'added_at').orderBy('key');
-    expect(rows.map((r) => [r.key, r.label])).toEqual([['a', 'A'], ['b', 'B'], ['c', 'C']]);
+    expect(rows.map((r) => [r.key, r.label])).toEqual([
+      ['a', 'A'],
+      ['b', 'B'],
+      ['c', 'C'],
+    ]);
     expect(rows.every((r) => Number.isFinite(Date.parse(String(r.added_at))))).toBe(true); // the driver answers text
   });
 
@@ -50,7 +71,18 @@ describe('insertNewRows', () => {
   });
 
   it('keeps the first of rows with the same key in one call', async () => {
-    expect((await insert(knex, [['f', 'first'], ['e', 'E'], ['f', 'second'], ['f', 'third']])).map((r) => r.key).sort()).toEqual(['e', 'f']);
+    expect(
+      (
+        await insert(knex, [
+          ['f', 'first'],
+          ['e', 'E'],
+          ['f', 'second'],
+          ['f', 'third'],
+        ])
+      )
+        .map((r) => r.key)
+        .sort(),
+    ).toEqual(['e', 'f']);
     expect((await knex('bulk_item').where('key', 'f').first())?.label).toBe('first');
   });
 

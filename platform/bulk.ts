@@ -24,7 +24,9 @@ export async function upsertRows<R extends Row = Row>(
   const chunk = Math.max(1, Math.floor(MAX_PARAMETERS / perRow));
   const out: R[] = [];
   for (let i = 0; i < rows.length; i += chunk) {
-    const q = db(table).insert(rows.slice(i, i + chunk)).onConflict([...options.conflict]);
+    const q = db(table)
+      .insert(rows.slice(i, i + chunk))
+      .onConflict([...options.conflict]);
     const done = options.update.length > 0 ? q.merge([...options.update]) : q.ignore();
     const result = options.returning ? await done.returning([...options.returning]) : await done;
     if (options.returning) out.push(...(result as R[]));

@@ -32,7 +32,10 @@ const ConfigSchema = z
     FILES_URL: z.url().optional(),
     APP_PERMISSIONS_URL: z.url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-    MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').optional(),
+    MONGODB_URL: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
+      .optional(),
     DEMO: flag.default(true),
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
@@ -40,7 +43,12 @@ const ConfigSchema = z
     DATA_SCAN_INTERVAL: z.string().min(1).default('12 hours'),
     /** Audit trails are read this long behind now, and each window re-reads this much of the last. */
     AUDIT_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
-    AUDIT_OVERLAP_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3_600),
+    AUDIT_OVERLAP_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86_400)
+      .default(3_600),
     /** How far back the first activity scan of an instance reads. */
     BACKFILL_DAYS: z.coerce.number().min(0).max(180).default(7),
     /** Share of a provider's limit left unused. */

@@ -59,7 +59,12 @@ export function quoteIdentifier(name: string): string {
  * the ones already sent, so the two overlap. Resolves with the number of rows copied; rejects with
  * PostgreSQL's error (nothing is copied then, as COPY is one statement).
  */
-export async function copyRows(connection: pg.ClientBase, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<number> {
+export async function copyRows(
+  connection: pg.ClientBase,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly CopyValue[]>,
+): Promise<number> {
   const copy = connection.query(copyFrom(`copy ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) from stdin`));
   await pipeline(Readable.from(copyChunks(rows), { objectMode: false }), copy);
   return copy.rowCount;

@@ -94,7 +94,9 @@ describe('credentialsKey', () => {
 
   it('refuses to generate a key in production', () => {
     const dir = tempDir();
-    expect(() => credentialsKey(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow('CREDENTIALS_KEY must be set in production');
+    expect(() => credentialsKey(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(
+      'CREDENTIALS_KEY must be set in production',
+    );
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

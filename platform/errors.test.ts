@@ -81,7 +81,10 @@ describe('formatError: argument values refused by validation', () => {
 
   it('still answers BAD_USER_INPUT when the error carries no document to re-read', () => {
     const formatted = formatError(
-      { message: 'Value "NOPE" does not exist in "AccountStatus" enum.', extensions: { code: 'GRAPHQL_VALIDATION_FAILED', stacktrace: STACK } },
+      {
+        message: 'Value "NOPE" does not exist in "AccountStatus" enum.',
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED', stacktrace: STACK },
+      },
       new Error('not a GraphQLError'),
     );
     expect(formatted).toEqual({ message: 'Value "NOPE" does not exist in "AccountStatus" enum.', extensions: { code: 'BAD_USER_INPUT' } });
@@ -109,7 +112,10 @@ describe('formatError: codes clients rely on', () => {
   });
 
   it.each(['GRAPHQL_PARSE_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'BAD_REQUEST'])('keeps Apollo Server code %s', (code) => {
-    const formatted = formatError({ message: 'Syntax Error: Expected Name, found <EOF>.', extensions: { code, stacktrace: STACK } }, new GraphQLError('x'));
+    const formatted = formatError(
+      { message: 'Syntax Error: Expected Name, found <EOF>.', extensions: { code, stacktrace: STACK } },
+      new GraphQLError('x'),
+    );
     expect(formatted).toEqual({ message: 'Syntax Error: Expected Name, found <EOF>.', extensions: { code } });
   });
 });
@@ -119,7 +125,12 @@ describe('formatError: unexpected errors', () => {
 
   it('masks an unknown error as INTERNAL_SERVER_ERROR, keeping only path and locations', () => {
     const formatted = formatError(
-      { message: leaky, path: ['accounts', 0, 'id'], locations: [{ line: 1, column: 3 }], extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: STACK } },
+      {
+        message: leaky,
+        path: ['accounts', 0, 'id'],
+        locations: [{ line: 1, column: 3 }],
+        extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: STACK },
+      },
       new Error(leaky),
     );
     expect(formatted).toEqual({
@@ -132,7 +143,10 @@ describe('formatError: unexpected errors', () => {
   });
 
   it('masks errors with no extensions, or a code outside the registry', () => {
-    expect(formatError({ message: leaky }, new Error(leaky))).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(formatError({ message: leaky }, new Error(leaky))).toMatchObject({
+      message: 'Internal server error',
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
     const odd = formatError({ message: leaky, extensions: { code: 'ECONNREFUSED', stacktrace: STACK } }, new Error(leaky));
     expect(odd).toMatchObject({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
     expect(odd.extensions).not.toHaveProperty('stacktrace');
@@ -149,7 +163,10 @@ describe('formatError: errors from a subgraph (at the gateway)', () => {
   });
 
   it('keeps serviceName when masking a downstream error with no code', () => {
-    const formatted = formatError({ message: 'socket hang up', extensions: { serviceName: 'files', stacktrace: STACK } }, new Error('socket hang up'));
+    const formatted = formatError(
+      { message: 'socket hang up', extensions: { serviceName: 'files', stacktrace: STACK } },
+      new Error('socket hang up'),
+    );
     expect(formatted).toEqual({ message: 'Internal server error', extensions: { serviceName: 'files', code: 'INTERNAL_SERVER_ERROR' } });
   });
 });

@@ -44,7 +44,8 @@ const PASSTHROUGH_CODES = new Set([
 ]);
 
 /** Validation messages that are about an argument's value rather than the document's shape. */
-const VALUE_PROBLEM = /^(Expected value of type|Value "|Enum "|\w+ cannot represent|Field ".*" is not defined by type|Field ".*" of required type)/;
+const VALUE_PROBLEM =
+  /^(Expected value of type|Value "|Enum "|\w+ cannot represent|Field ".*" is not defined by type|Field ".*" of required type)/;
 
 /**
  * Finds the argument (as `arg` or `arg.field.sub`) whose value holds the error's position,

@@ -196,11 +196,7 @@ export async function pagesByParent<R extends Record<string, unknown>>(
 }
 
 /** `select <column>, count(*) ... group by <column>` for the parents, as a map (0 when absent). */
-export async function countsByParent(
-  query: Knex.QueryBuilder,
-  column: string,
-  parentIds: readonly string[],
-): Promise<Map<string, number>> {
+export async function countsByParent(query: Knex.QueryBuilder, column: string, parentIds: readonly string[]): Promise<Map<string, number>> {
   const rows: { parent: string; n: string | number }[] = await query
     .clearSelect()
     .clearOrder()
@@ -233,7 +229,10 @@ export function connectionsByParent<R, N>(
   let totals: Promise<Map<string, number>> | undefined;
   const out = new Map<string, Connection<N>>();
   for (const [parentId, rows] of pages) {
-    out.set(parentId, toConnection(rows, page, sortKey, toNode, async () => (await (totals ??= counts())).get(parentId) ?? 0));
+    out.set(
+      parentId,
+      toConnection(rows, page, sortKey, toNode, async () => (await (totals ??= counts())).get(parentId) ?? 0),
+    );
   }
   return out;
 }

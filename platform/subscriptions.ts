@@ -71,7 +71,10 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
         const expiry =
           principal.expiresAt === undefined
             ? undefined
-            : setTimeout(() => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt * 1000 - Date.now()))).unref();
+            : setTimeout(
+                () => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'),
+                Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt * 1000 - Date.now())),
+              ).unref();
         callers.set(ctx, { principal, authorization, expiry });
         return true;
       },
@@ -99,7 +102,9 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
     close: async () => {
       const sockets = [...wss.clients];
       const closed = Promise.all(
-        sockets.map((socket) => (socket.readyState === WebSocket.CLOSED ? undefined : new Promise((resolve) => socket.once('close', resolve)))),
+        sockets.map((socket) =>
+          socket.readyState === WebSocket.CLOSED ? undefined : new Promise((resolve) => socket.once('close', resolve)),
+        ),
       );
       for (const socket of sockets) socket.close(1001, 'Going away');
       const grace = setTimeout(() => sockets.forEach((socket) => socket.terminate()), CLOSE_GRACE_MS);

@@ -37,7 +37,12 @@ function deferred<T = void>(): Deferred<T> {
 }
 
 /** Resolves with the arguments of the next `event` that `accept` takes, or rejects after `timeoutMs`. */
-function nextEvent<A extends unknown[]>(emitter: EventEmitter, event: string, accept: (...args: A) => boolean = () => true, timeoutMs = 15_000): Promise<A> {
+function nextEvent<A extends unknown[]>(
+  emitter: EventEmitter,
+  event: string,
+  accept: (...args: A) => boolean = () => true,
+  timeoutMs = 15_000,
+): Promise<A> {
   return new Promise((resolve, reject) => {
     const listener = (...args: unknown[]) => {
       if (!accept(...(args as A))) return;
@@ -169,7 +174,10 @@ function agendaContract(openStore: () => Promise<Store>): void {
         await new Promise((resolve) => setTimeout(resolve, 5));
         active.delete(id);
       });
-    const [a, b] = await Promise.all([startScheduler('scheduler-a', define('a'), { concurrency: 3 }), startScheduler('scheduler-b', define('b'), { concurrency: 3 })]);
+    const [a, b] = await Promise.all([
+      startScheduler('scheduler-a', define('a'), { concurrency: 3 }),
+      startScheduler('scheduler-b', define('b'), { concurrency: 3 }),
+    ]);
     let completed = 0;
     const onComplete = (_job: unknown, remote?: boolean) => {
       // Each scheduler also hears the other's completions (remote); count each job once, where it ran.
@@ -178,7 +186,9 @@ function agendaContract(openStore: () => Promise<Store>): void {
     a.on(`complete:${name}`, onComplete);
     b.on(`complete:${name}`, onComplete);
 
-    const scheduled = await Promise.all(Array.from({ length: count }, (_, n) => (n % 2 === 0 ? a : b).now<ScanData>(name, { instanceId: 'instance-1', n })));
+    const scheduled = await Promise.all(
+      Array.from({ length: count }, (_, n) => (n % 2 === 0 ? a : b).now<ScanData>(name, { instanceId: 'instance-1', n })),
+    );
     await within(`${count} jobs to complete`, allDone.promise);
     await Promise.all([a.drain(), b.drain()]);
 

@@ -27,14 +27,21 @@ export async function createBackend(options: Pick<AgendaOptions, 'mongodbUrl' | 
   if (options.mongodbUrl) backend = new MongoBackend({ address: options.mongodbUrl, collection: 'agendaJobs' });
   else {
     await ensureJobTable(options.databaseUrl);
-    backend = new PostgresBackend({ connectionString: options.databaseUrl, tableName: JOB_TABLE, ensureSchema: false, poolConfig: { max: 5 } });
+    backend = new PostgresBackend({
+      connectionString: options.databaseUrl,
+      tableName: JOB_TABLE,
+      ensureSchema: false,
+      poolConfig: { max: 5 },
+    });
   }
   // Agenda's constructor connects without handling errors: connect first so that failures throw here.
   await backend.connect();
   if (backend instanceof PostgresBackend) {
     // The backend's pool has no error listener: an idle client losing its server (PostgreSQL
     // stopping first at shutdown) would crash the process with an unhandled 'error' event.
-    (backend.repository as unknown as { getPool(): pg.Pool }).getPool().on('error', (error) => logger.warn({ err: error }, 'job store connection lost'));
+    (backend.repository as unknown as { getPool(): pg.Pool })
+      .getPool()
+      .on('error', (error) => logger.warn({ err: error }, 'job store connection lost'));
     // Its LISTEN channel re-emits connection errors (it reconnects by itself): without a listener
     // PostgreSQL stopping on the same Ctrl-C would crash the process before it shuts down in order.
     (backend.notificationChannel as unknown as EventEmitter | undefined)?.on('error', (error: Error) =>
@@ -55,7 +62,12 @@ async function ensureJobTable(databaseUrl: string): Promise<void> {
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock(hashtext($1))', [`tenantwatch:agenda:${JOB_TABLE}`]);
-    const setup = new PostgresBackend({ connectionString: databaseUrl, tableName: JOB_TABLE, disableNotifications: true, poolConfig: { max: 1 } });
+    const setup = new PostgresBackend({
+      connectionString: databaseUrl,
+      tableName: JOB_TABLE,
+      disableNotifications: true,
+      poolConfig: { max: 1 },
+    });
     try {
       await setup.connect();
     } finally {

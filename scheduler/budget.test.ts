@@ -64,7 +64,9 @@ describe('RateBudget', () => {
   });
 
   const bucketOf = async (instanceId: string) => {
-    const { rows } = (await first.knex().raw('select rate_per_ms, capacity, tokens, blocked_until from scheduler.rate_budget where instance_id = ?', [instanceId])) as {
+    const { rows } = (await first
+      .knex()
+      .raw('select rate_per_ms, capacity, tokens, blocked_until from scheduler.rate_budget where instance_id = ?', [instanceId])) as {
       rows: { rate_per_ms: number; capacity: number; tokens: number; blocked_until: string | Date | null }[];
     };
     return rows;
@@ -154,7 +156,7 @@ describe('RateBudget', () => {
     const total = counts[0]! + counts[1]!;
     // One bucket: the burst plus the refill over the whole run, however many processes spend it.
     expect(total).toBeLessThanOrEqual(capacity + (allowedPerSecond * elapsed) / 1000 + 1);
-    expect(total).toBeGreaterThanOrEqual((allowedPerSecond * elapsed) / 1000 * 0.9);
+    expect(total).toBeGreaterThanOrEqual(((allowedPerSecond * elapsed) / 1000) * 0.9);
     for (const count of counts) expect(count).toBeGreaterThan(total * 0.2);
     expect(await bucketOf(instanceId)).toHaveLength(1);
   });
@@ -208,7 +210,8 @@ describe('RateBudget', () => {
     expect(bucket!.tokens).toBeLessThanOrEqual(0); // emptied
     expect(new Date(bucket!.blocked_until!).getTime()).toBeGreaterThanOrEqual(observedAt + 700);
 
-    const grantedAt = (budget: RateBudget, instanceId: string, priority: Priority) => budget.acquire(instanceId, priority).then(() => Date.now());
+    const grantedAt = (budget: RateBudget, instanceId: string, priority: Priority) =>
+      budget.acquire(instanceId, priority).then(() => Date.now());
     const granted = await Promise.all([
       grantedAt(one.budget, throttledId, 'governance'),
       grantedAt(two.budget, throttledId, 'governance'),

@@ -69,8 +69,9 @@ export class RateBudget {
 
   /** Takes a token if the bucket allows; answers 0, or how long to wait before asking again. */
   private async tryTake(instanceId: string, reserve: number): Promise<number> {
-    const result: { rows: { granted: boolean; tokens: number; rate_per_ms: number; capacity: number; blocked_ms: number | null }[] } = await this.knex.raw(
-      `with cur as (
+    const result: { rows: { granted: boolean; tokens: number; rate_per_ms: number; capacity: number; blocked_ms: number | null }[] } =
+      await this.knex.raw(
+        `with cur as (
          select instance_id, rate_per_ms, capacity, blocked_until,
                 least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens
            from ${TABLE} where instance_id = ? for update),
@@ -83,8 +84,8 @@ export class RateBudget {
         where b.instance_id = d.instance_id
        returning d.granted, d.tokens, d.rate_per_ms, d.capacity,
                  extract(epoch from d.blocked_until - clock_timestamp()) * 1000 as blocked_ms`,
-      [instanceId, reserve],
-    );
+        [instanceId, reserve],
+      );
     const row = result.rows[0];
     if (!row) throw new Error(`No rate budget configured for instance ${instanceId}`);
     if (row.granted) return 0;

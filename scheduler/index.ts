@@ -8,7 +8,11 @@ import { startScheduler } from './scheduler.js';
 try {
   const config = loadConfig();
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL must be set to run the scheduler on its own');
-  const scheduler = await startScheduler({ config, databaseUrl: config.DATABASE_URL, lockLifetimeMs: Number(process.env.JOB_LOCK_LIFETIME_MS) || undefined });
+  const scheduler = await startScheduler({
+    config,
+    databaseUrl: config.DATABASE_URL,
+    lockLifetimeMs: Number(process.env.JOB_LOCK_LIFETIME_MS) || undefined,
+  });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping scheduler: running jobs finish their page');
     await scheduler.stop();

@@ -92,13 +92,20 @@ export class BudgetedProviderHttp implements ProviderHttp {
         continue;
       }
       const bytes = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
-      const signal = this.options.parseThrottle?.({ status: response.status, headers: response.headers }) ?? { throttled: response.status === 429 };
+      const signal = this.options.parseThrottle?.({ status: response.status, headers: response.headers }) ?? {
+        throttled: response.status === 429,
+      };
       usage.record(instanceId, signal.throttled);
       await budget.observe(instanceId, signal);
-      if (response.ok && !signal.throttled) return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };
+      if (response.ok && !signal.throttled)
+        return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };
       const message = providerMessage(bytes) ?? `${response.status} ${response.statusText}`;
       if (signal.throttled) {
-        lastError = new ThrottledError(`${request.method} ${request.path}: throttled (${message})`, signal.retryAfterMs ?? 1000, response.status);
+        lastError = new ThrottledError(
+          `${request.method} ${request.path}: throttled (${message})`,
+          signal.retryAfterMs ?? 1000,
+          response.status,
+        );
         continue; // the budget now blocks the instance until Retry-After
       }
       if (response.status >= 500 || response.status === 408) {

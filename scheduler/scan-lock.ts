@@ -6,7 +6,11 @@ import pg from 'pg';
  * Agenda uses). Answers `{ ran: false }` at once when another holder has it. The lock dies with
  * the connection, so a killed scheduler never leaves it behind.
  */
-export async function withAdvisoryLock<T>(pool: pg.Pool, key: string, work: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+export async function withAdvisoryLock<T>(
+  pool: pg.Pool,
+  key: string,
+  work: () => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
   const client = await pool.connect();
   // A held client's connection errors are emitted on it, not on the pool.
   const onError = () => undefined;

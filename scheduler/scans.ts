@@ -81,7 +81,11 @@ export class ScanJobs {
       await instances.setPermissions(instanceId, report.grantedPermissions, report.capabilities as never);
       await instances.setLimit(instanceId, connector.limits.requestsPerMinute);
       if (!report.capabilities.includes('ACCOUNT_INFO')) {
-        await instances.setStatus(instanceId, ConnectionStatus.ERROR, `The credentials cannot read users; missing: ${report.missingPermissions.join(', ') || 'unknown'}`);
+        await instances.setStatus(
+          instanceId,
+          ConnectionStatus.ERROR,
+          `The credentials cannot read users; missing: ${report.missingPermissions.join(', ') || 'unknown'}`,
+        );
         return;
       }
       await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, 'Initial scan: users');
@@ -91,7 +95,11 @@ export class ScanJobs {
         await instances.setStatus(instanceId, ConnectionStatus.ERROR, error.message);
         return;
       }
-      await instances.setStatus(instanceId, ConnectionStatus.SCANNING_PERMISSIONS, `Could not reach the provider yet (will retry): ${(error as Error).message}`);
+      await instances.setStatus(
+        instanceId,
+        ConnectionStatus.SCANNING_PERMISSIONS,
+        `Could not reach the provider yet (will retry): ${(error as Error).message}`,
+      );
       throw error;
     }
   }
@@ -146,7 +154,10 @@ export class ScanJobs {
         await instances.setStatus(instanceId, ConnectionStatus.ERROR, message);
         return;
       }
-      await instances.updateScan(instanceId, kind, { state: error instanceof ThrottledError ? ScanRunState.THROTTLED : ScanRunState.FAILED, lastError: message });
+      await instances.updateScan(instanceId, kind, {
+        state: error instanceof ThrottledError ? ScanRunState.THROTTLED : ScanRunState.FAILED,
+        lastError: message,
+      });
       throw error;
     }
     if (outcome.status === 'paused') {
@@ -175,7 +186,11 @@ export class ScanJobs {
     const scans = (await instances.scansOf([instanceId])).get(instanceId) ?? [];
     const waiting = kinds.filter((k) => k !== ScanKind.DATA && !scans.find((s) => s.kind === k)?.lastCompletedAt);
     if (waiting.length > 0) {
-      await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, `Initial scan: ${waiting.map((k) => k.toLowerCase()).join(', ')}`);
+      await instances.setStatus(
+        instanceId,
+        ConnectionStatus.INITIAL_SCAN,
+        `Initial scan: ${waiting.map((k) => k.toLowerCase()).join(', ')}`,
+      );
       return;
     }
     await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
@@ -186,7 +201,12 @@ export class ScanJobs {
   async schedulePeriodic(instanceId: string, kinds: readonly ScanKind[]): Promise<void> {
     const { config } = this.runtime;
     for (const kind of kinds) {
-      const interval = kind === ScanKind.DATA ? config.DATA_SCAN_INTERVAL : kind === ScanKind.ACTIVITIES ? config.ACTIVITY_SCAN_INTERVAL : config.SCAN_INTERVAL;
+      const interval =
+        kind === ScanKind.DATA
+          ? config.DATA_SCAN_INTERVAL
+          : kind === ScanKind.ACTIVITIES
+            ? config.ACTIVITY_SCAN_INTERVAL
+            : config.SCAN_INTERVAL;
       await this.agenda
         .create<ScanJobData>(SCAN_JOB[kind], { instanceId, periodic: true })
         .unique({ 'data.instanceId': instanceId, 'data.periodic': true }, { insertOnly: true })

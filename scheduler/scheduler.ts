@@ -89,7 +89,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const retry = exponential({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
     agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
     for (const kind of Object.values(ScanKind)) {
-      agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), { backoff: retry, priority: kind === ScanKind.DATA ? 'low' : 'normal' });
+      agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), {
+        backoff: retry,
+        priority: kind === ScanKind.DATA ? 'low' : 'normal',
+      });
     }
     agenda.define<{ instanceId: string; fileExternalId: string }>(
       FILE_CHANGED_JOB,
@@ -99,7 +102,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     agenda.define<GovernanceJobData>(
       GOVERNANCE_JOB,
       (job) =>
-        executeGovernance(runtime, lockPool, { rescanFile: async (instanceId, fileExternalId) => void (await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId })) }, job.attrs.data.actionId),
+        executeGovernance(
+          runtime,
+          lockPool,
+          { rescanFile: async (instanceId, fileExternalId) => void (await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId })) },
+          job.attrs.data.actionId,
+        ),
       { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
     agenda.on('fail', (error, job, remote) => {
@@ -111,9 +119,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
     await dispatcher.start();
-    const webhooks: WebhookServer = await startWebhookServer(runtime, config.WEBHOOK_PORT, config.HOST, async (instanceId, fileExternalId) => {
-      await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
-    });
+    const webhooks: WebhookServer = await startWebhookServer(
+      runtime,
+      config.WEBHOOK_PORT,
+      config.HOST,
+      async (instanceId, fileExternalId) => {
+        await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
+      },
+    );
     logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
 
     let stopped: Promise<void> | undefined;
@@ -129,7 +142,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           await dispatcher.stop();
           // Running jobs finish their page and save their cursor; 8 s at most (PostgreSQL may be stopping
           // on the same Ctrl-C, and nothing could be saved then).
-          await agenda.drain({ timeout: 8_000, closeConnection: true }).catch((error: unknown) => logger.warn({ err: error }, 'jobs did not drain'));
+          await agenda
+            .drain({ timeout: 8_000, closeConnection: true })
+            .catch((error: unknown) => logger.warn({ err: error }, 'jobs did not drain'));
           await usage.close();
           await lockPool.end();
           for (const db of opened) await db.close();

@@ -19,7 +19,12 @@ export interface WebhookServer {
  * by the instance's connector (signature and replay window): a bad or replayed delivery answers 401
  * and enqueues nothing; a good one answers 202 and puts each changed file at the front of the queue.
  */
-export async function startWebhookServer(runtime: SchedulerRuntime, port: number, host: string, onFileChanged: FileChanged): Promise<WebhookServer> {
+export async function startWebhookServer(
+  runtime: SchedulerRuntime,
+  port: number,
+  host: string,
+  onFileChanged: FileChanged,
+): Promise<WebhookServer> {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {

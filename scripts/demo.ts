@@ -30,13 +30,22 @@ export async function startDemo(config: Config, accounts: Database, webhookBaseU
     const instances: Record<string, string> = {};
     for (const tenant of DEMO_TENANTS) {
       const secret = `demo-webhook-secret-${tenant.id}`;
-      const instanceConfig = { endpoint: simulator.url, token: tenant.token, webhookSecret: secret, rateLimitPerMinute: tenant.rateLimitPerMinute };
+      const instanceConfig = {
+        endpoint: simulator.url,
+        token: tenant.token,
+        webhookSecret: secret,
+        rateLimitPerMinute: tenant.rateLimitPerMinute,
+      };
       const existing = known[tenant.id] ? (await service.byIds([known[tenant.id]!]))[0] : undefined;
       if (existing) {
         await service.updateConfig(existing.id, instanceConfig);
         instances[tenant.id] = existing.id;
       } else {
-        const created = await service.connect({ provider: 'simulated', name: `${tenant.name ?? tenant.id} (demo)`, config: instanceConfig });
+        const created = await service.connect({
+          provider: 'simulated',
+          name: `${tenant.name ?? tenant.id} (demo)`,
+          config: instanceConfig,
+        });
         instances[tenant.id] = created.id;
         logger.info({ tenant: tenant.id, instanceId: created.id }, 'demo instance connected');
       }

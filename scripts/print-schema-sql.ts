@@ -21,9 +21,14 @@ const sql = await orm.schema.getCreateSchemaSQL({ wrap: false });
 const className = process.argv[3];
 if (className) {
   // `... accounts Migration20261126000000` prints a migration class instead of plain SQL.
-  const statements = sql.split(';\n').map((s) => s.trim()).filter((s) => s && !s.startsWith('create schema'));
+  const statements = sql
+    .split(';\n')
+    .map((s) => s.trim())
+    .filter((s) => s && !s.startsWith('create schema'));
   const lines = statements.map((s) => `    this.addSql(\`${s.replace(/;$/, '')}\`);`);
-  console.log(`import { Migration } from '@mikro-orm/migrations';\n\nexport class ${className} extends Migration {\n  override async up(): Promise<void> {\n${lines.join('\n')}\n  }\n}`);
+  console.log(
+    `import { Migration } from '@mikro-orm/migrations';\n\nexport class ${className} extends Migration {\n  override async up(): Promise<void> {\n${lines.join('\n')}\n  }\n}`,
+  );
 } else {
   console.log(sql);
 }

@@ -66,7 +66,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await postgres.ensureDatabase(DATABASE_NAME);
       databaseUrl = postgres.databaseUrl(DATABASE_NAME);
     }
-    const subgraphs = await Promise.all(SUBGRAPHS.map((definition) => startSubgraph(definition, { config, databaseUrl: databaseUrl!, port: 0 })));
+    const subgraphs = await Promise.all(
+      SUBGRAPHS.map((definition) => startSubgraph(definition, { config, databaseUrl: databaseUrl!, port: 0 })),
+    );
     started.push(...subgraphs.map((s) => named(s.name, s)));
     const gateway = await startGateway({
       config,

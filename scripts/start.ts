@@ -31,7 +31,9 @@ try {
     `Tenantwatch is ready in ${seconds} s at ${url}`,
     `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}; jobs: ${config.MONGODB_URL ? 'MongoDB' : 'PostgreSQL'}`,
     ...(stack.demo
-      ? [`  demo: simulated provider at ${stack.demo.simulator.url} with ${Object.keys(stack.demo.instances).length} instances connecting (DEMO=off disables)`]
+      ? [
+          `  demo: simulated provider at ${stack.demo.simulator.url} with ${Object.keys(stack.demo.instances).length} instances connecting (DEMO=off disables)`,
+        ]
       : []),
     '',
     'Tokens (valid 12 h; `npm run token -- --role <role>` makes more):',

@@ -14,8 +14,18 @@ beforeAll(async () => {
 afterAll(() => t?.stop());
 
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
-const sign = (claims: Record<string, unknown>, { issuer = 'tenantwatch', audience = 'tenantwatch-api', expires = '1h' as string | number } = {}) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('tester').setIssuer(issuer).setAudience(audience).setIssuedAt().setExpirationTime(expires).sign(secret);
+const sign = (
+  claims: Record<string, unknown>,
+  { issuer = 'tenantwatch', audience = 'tenantwatch-api', expires = '1h' as string | number } = {},
+) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('tester')
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(expires)
+    .sign(secret);
 
 const READ = '{ appInstances { id } }';
 const codes = (answer: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => answer.errors?.map((e) => e.extensions?.code);
@@ -29,7 +39,16 @@ describe('authentication', () => {
   });
 
   it.each([
-    ['a bad signature', () => new SignJWT({ roles: ['admin'] }).setProtectedHeader({ alg: 'HS256' }).setIssuer('tenantwatch').setAudience('tenantwatch-api').setExpirationTime('1h').sign(new TextEncoder().encode('x'.repeat(40)))],
+    [
+      'a bad signature',
+      () =>
+        new SignJWT({ roles: ['admin'] })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer('tenantwatch')
+          .setAudience('tenantwatch-api')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode('x'.repeat(40))),
+    ],
     ['an expired token', () => sign({ roles: ['admin'] }, { expires: Math.floor(Date.now() / 1000) - 60 })],
     ['another issuer', () => sign({ roles: ['admin'] }, { issuer: 'someone-else' })],
     ['another audience', () => sign({ roles: ['admin'] }, { audience: 'another-api' })],
@@ -54,7 +73,11 @@ describe('authentication', () => {
       const missing = await graphql(subgraph.url, null, '{ _service { sdl } }');
       expect(missing.status).toBe(401);
       expect(codes(missing)).toEqual(['UNAUTHENTICATED']);
-      const forged = await graphql(subgraph.url, await signToken({ ...t.config, AUTH_JWT_SECRET: 'y'.repeat(40) }, { role: 'admin' }), '{ _service { sdl } }');
+      const forged = await graphql(
+        subgraph.url,
+        await signToken({ ...t.config, AUTH_JWT_SECRET: 'y'.repeat(40) }, { role: 'admin' }),
+        '{ _service { sdl } }',
+      );
       expect(codes(forged)).toEqual(['UNAUTHENTICATED']);
       const valid = await graphql(subgraph.url, t.token('viewer'), '{ _service { sdl } }');
       expect(valid.errors).toBeUndefined();
@@ -97,7 +120,11 @@ describe('roles', () => {
   });
 
   it('lets a viewer read everything', async () => {
-    const answer = await t.request('{ appInstances { id } accounts { totalCount } activities { totalCount } files { totalCount } appPermissions { totalCount } policies { id } detections { totalCount } governanceActions { totalCount } groups { totalCount } }', undefined, t.token('viewer'));
+    const answer = await t.request(
+      '{ appInstances { id } accounts { totalCount } activities { totalCount } files { totalCount } appPermissions { totalCount } policies { id } detections { totalCount } governanceActions { totalCount } groups { totalCount } }',
+      undefined,
+      t.token('viewer'),
+    );
     expect(answer.errors).toBeUndefined();
   });
 });

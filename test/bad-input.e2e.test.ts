@@ -43,16 +43,36 @@ describe('bad input', () => {
     ['a negative first', '{ appPermissions(first: -1) { totalCount } }', 'first'],
     ['first over 500 on a nested list', '{ accounts { edges { node { activities(first: 1000) { totalCount } } } } }', 'first'],
     ['an unknown enum literal', '{ accounts(filter: { status: ASLEEP }) { totalCount } }', 'filter.status'],
-    ['an unknown enum argument', `mutation { requestScan(instanceId: "${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}", kind: EVERYTHING) { kind } }`, 'kind'],
+    [
+      'an unknown enum argument',
+      `mutation { requestScan(instanceId: "${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}", kind: EVERYTHING) { kind } }`,
+      'kind',
+    ],
     ['a bad DateTime', '{ activities(filter: { from: "yesterday" }) { totalCount } }', 'filter.from'],
     ['from after to', '{ activities(filter: { from: "2026-02-01T00:00:00Z", to: "2026-01-01T00:00:00Z" }) { totalCount } }', 'filter.from'],
     ['a wrong type in a filter', '{ files(filter: { trashed: "yes" }) { totalCount } }', 'filter.trashed'],
     ['an unknown filter field', '{ files(filter: { colour: "red" }) { totalCount } }', 'filter'],
-    ['a connectApp config that is not an object', 'mutation { connectApp(input: { provider: "simulated", name: "x", config: [1] }) { id } }', 'input.config'],
-    ['a connectApp provider with spaces', 'mutation { connectApp(input: { provider: "Sim ulated", name: "x", config: {} }) { id } }', 'input.provider'],
+    [
+      'a connectApp config that is not an object',
+      'mutation { connectApp(input: { provider: "simulated", name: "x", config: [1] }) { id } }',
+      'input.config',
+    ],
+    [
+      'a connectApp provider with spaces',
+      'mutation { connectApp(input: { provider: "Sim ulated", name: "x", config: {} }) { id } }',
+      'input.provider',
+    ],
     ['an unknown connector', 'mutation { connectApp(input: { provider: "nosuchapp", name: "x", config: {} }) { id } }', 'input.provider'],
-    ['a connector config without its endpoint', 'mutation { connectApp(input: { provider: "simulated", name: "x", config: { token: "t" } }) { id } }', 'input.config'],
-    ['a policy condition that is not an object', 'mutation { createPolicy(input: { name: "p", kind: FILE, severity: LOW, condition: "x" }) { id } }', 'input.condition'],
+    [
+      'a connector config without its endpoint',
+      'mutation { connectApp(input: { provider: "simulated", name: "x", config: { token: "t" } }) { id } }',
+      'input.config',
+    ],
+    [
+      'a policy condition that is not an object',
+      'mutation { createPolicy(input: { name: "p", kind: FILE, severity: LOW, condition: "x" }) { id } }',
+      'input.condition',
+    ],
   ])('%s → BAD_USER_INPUT naming the argument', async (_case, query, argument) => {
     expectBadInput(await t.request(query), argument);
   });
@@ -73,7 +93,11 @@ describe('bad input', () => {
   });
 
   it('answers a body that is not JSON with 400, not 500', async () => {
-    const response = await fetch(t.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('viewer')}` }, body: '{"query": ' });
+    const response = await fetch(t.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('viewer')}` },
+      body: '{"query": ',
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('BAD_REQUEST');
   });
@@ -87,7 +111,8 @@ describe('bad input', () => {
   });
 
   it('refuses a query nested deeper than the limit', async () => {
-    const deep = '{ accounts { edges { node { groups { members { edges { node { groups { members { edges { node { groups { name } } } } } } } } } } } } }';
+    const deep =
+      '{ accounts { edges { node { groups { members { edges { node { groups { members { edges { node { groups { name } } } } } } } } } } } } }';
     const answer = await t.request(deep);
     expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(answer.errors?.[0]?.message).toMatch(/QUERY_MAX_DEPTH/);

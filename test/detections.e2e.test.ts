@@ -24,7 +24,21 @@ beforeAll(async () => {
   t = await startTestStack({ AUDIT_LAG_SECONDS: '1', AUDIT_OVERLAP_SECONDS: '120', BACKFILL_DAYS: '3' }, { scheduler: true });
   simulator = await startSimulator({
     tenants: [
-      { id: 'detect', token: TOKEN, seed: 7, users: 20, groups: 2, files: 24, grants: 40, backfillDays: 2, backfillEventsPerUserPerDay: 3, activityPerMinute: 0, auditLagMs: 0, rateLimitPerMinute: 6000, maxPageSize: 40 },
+      {
+        id: 'detect',
+        token: TOKEN,
+        seed: 7,
+        users: 20,
+        groups: 2,
+        files: 24,
+        grants: 40,
+        backfillDays: 2,
+        backfillEventsPerUserPerDay: 3,
+        activityPerMinute: 0,
+        auditLagMs: 0,
+        rateLimitPerMinute: 6000,
+        maxPageSize: 40,
+      },
     ],
   });
   const { connectApp } = await t.query<{ connectApp: { id: string } }>(
@@ -69,7 +83,8 @@ const sorted = (values: Iterable<string>) => [...new Set(values)].sort();
 describe('built-in policies on the demo data', () => {
   it('are installed once, enabled', async () => {
     const { policies } = await t.query<{ policies: { id: string; name: string; enabled: boolean }[] }>('{ policies { id name enabled } }');
-    for (const policy of BUILT_IN_POLICIES) expect(policies.filter((p) => p.id === policy.id)).toEqual([{ id: policy.id, name: policy.name, enabled: true }]);
+    for (const policy of BUILT_IN_POLICIES)
+      expect(policies.filter((p) => p.id === policy.id)).toEqual([{ id: policy.id, name: policy.name, enabled: true }]);
   });
 
   it('mass download: one detection per burst, about the account that downloaded, with the downloads', async () => {
@@ -131,7 +146,9 @@ describe('built-in policies on the demo data', () => {
 
   it('sensitive file shared externally or publicly: every exposed file with planted card numbers, and only exposed sensitive files', async () => {
     const found = await detectionsOf(builtIn('Sensitive file shared externally or publicly'));
-    const exposedCards = live(truth.files).filter((f) => !f.trashed && (f.sharing === 'PUBLIC' || f.sharing === 'EXTERNAL') && f.planted.some((p) => p.kind === 'CREDIT_CARD'));
+    const exposedCards = live(truth.files).filter(
+      (f) => !f.trashed && (f.sharing === 'PUBLIC' || f.sharing === 'EXTERNAL') && f.planted.some((p) => p.kind === 'CREDIT_CARD'),
+    );
     expect(exposedCards.length).toBeGreaterThanOrEqual(3);
     expect(found.map((d) => d.file!.externalId)).toEqual(expect.arrayContaining(exposedCards.map((f) => f.id)));
     expect(new Set(found.map((d) => d.file!.externalId)).size).toBe(found.length);
@@ -162,7 +179,9 @@ describe('scanning again', () => {
   it('adds no detection and no evidence', async () => {
     const snapshot = async () =>
       sorted(
-        (await Promise.all(BUILT_IN_POLICIES.map((p) => detectionsOf(p.id)))).flat().map((d) => `${d.id}:${d.evidence.count}:${d.activities.length}`),
+        (await Promise.all(BUILT_IN_POLICIES.map((p) => detectionsOf(p.id))))
+          .flat()
+          .map((d) => `${d.id}:${d.evidence.count}:${d.activities.length}`),
       );
     const before = await snapshot();
     expect(before.length).toBeGreaterThanOrEqual(BUILT_IN_POLICIES.length);
@@ -189,7 +208,9 @@ describe('custom policies through the gateway', () => {
 
   it('accepts a good one and keeps it as written', async () => {
     const condition = { namePattern: '*.csv', sharing: 'PUBLIC', sensitiveType: 'US_SSN', minCount: 2 };
-    const { createPolicy } = await t.query<{ createPolicy: { kind: string; condition: unknown } }>(create, { input: { name: 'Public SSN exports', kind: 'FILE', severity: 'HIGH', condition } });
+    const { createPolicy } = await t.query<{ createPolicy: { kind: string; condition: unknown } }>(create, {
+      input: { name: 'Public SSN exports', kind: 'FILE', severity: 'HIGH', condition },
+    });
     expect(createPolicy).toMatchObject({ kind: 'FILE', condition });
   });
 });

@@ -13,10 +13,36 @@ import { startTestStack, type TestStack } from './harness.js';
 /** What was seeded, row by row: the expected answer of every filter is computed from this. */
 interface Model {
   instances: { id: string; provider: string }[];
-  accounts: { id: string; instanceId: string; provider: string; email: string | null; displayName: string; status: AccountStatus; isAdmin: boolean }[];
+  accounts: {
+    id: string;
+    instanceId: string;
+    provider: string;
+    email: string | null;
+    displayName: string;
+    status: AccountStatus;
+    isAdmin: boolean;
+  }[];
   groups: { id: string; instanceId: string }[];
-  activities: { id: string; instanceId: string; actorId: string | null; category: ActivityCategory; action: string; occurredAt: Date; ipAddress: string | null }[];
-  files: { id: string; instanceId: string; ownerId: string | null; sharing: SharingLevel; trashed: boolean; quarantined: boolean; hasSensitive: boolean; name: string; path: string }[];
+  activities: {
+    id: string;
+    instanceId: string;
+    actorId: string | null;
+    category: ActivityCategory;
+    action: string;
+    occurredAt: Date;
+    ipAddress: string | null;
+  }[];
+  files: {
+    id: string;
+    instanceId: string;
+    ownerId: string | null;
+    sharing: SharingLevel;
+    trashed: boolean;
+    quarantined: boolean;
+    hasSensitive: boolean;
+    name: string;
+    path: string;
+  }[];
   grants: { id: string; instanceId: string; grantedById: string; permissionLevel: PermissionLevel; revoked: boolean; appName: string }[];
   policies: string[];
   detections: { id: string; instanceId: string; severity: Severity; status: DetectionStatus; policyId: string }[];
@@ -59,7 +85,17 @@ async function seed(f: Fixtures): Promise<Model> {
     { id: await f.instance('Beta', 'simulated'), provider: 'simulated' },
     { id: await f.instance('Gamma', 'github'), provider: 'github' },
   ];
-  const m: Model = { instances, accounts: [], groups: [], activities: [], files: [], grants: [], policies: [], detections: [], governance: [] };
+  const m: Model = {
+    instances,
+    accounts: [],
+    groups: [],
+    activities: [],
+    files: [],
+    grants: [],
+    policies: [],
+    detections: [],
+    governance: [],
+  };
   for (const [n, { id: instanceId, provider }] of instances.entries()) {
     const records: AccountRecord[] = Array.from({ length: 9 }, (_, i) => ({
       externalId: `u${i}`,
@@ -82,18 +118,35 @@ async function seed(f: Fixtures): Promise<Model> {
         isAdmin: r.isAdmin ?? false,
       }),
     );
-    const groups = await f.groups(instanceId, Array.from({ length: n + 2 }, (_, g) => ({ externalId: `g${g}`, name: `Group ${g}` })));
+    const groups = await f.groups(
+      instanceId,
+      Array.from({ length: n + 2 }, (_, g) => ({ externalId: `g${g}`, name: `Group ${g}` })),
+    );
     for (const id of groups.values()) m.groups.push({ id, instanceId });
 
     // Activities: four per account plus two system events without an actor.
     const activities = accountIds.flatMap((actorId, i) =>
       Array.from({ length: 4 }, (_, k) => {
         const [category, action] = ACTIONS[(i + k) % ACTIONS.length]!;
-        return { externalId: `ev-${n}-${i}-${k}`, category, action, actorId: actorId as string | null, occurredAt: at(n * 100 + i * 4 + k), ipAddress: (i + k) % 7 === 6 ? null : `10.${n}.0.${(i + k) % 3}` };
+        return {
+          externalId: `ev-${n}-${i}-${k}`,
+          category,
+          action,
+          actorId: actorId as string | null,
+          occurredAt: at(n * 100 + i * 4 + k),
+          ipAddress: (i + k) % 7 === 6 ? null : `10.${n}.0.${(i + k) % 3}`,
+        };
       }),
     );
     activities.push(
-      ...[0, 1].map((k) => ({ externalId: `ev-${n}-sys-${k}`, category: ActivityCategory.ADMIN, action: 'admin.policy.change', actorId: null, occurredAt: at(n * 100 + 90 + k), ipAddress: null })),
+      ...[0, 1].map((k) => ({
+        externalId: `ev-${n}-sys-${k}`,
+        category: ActivityCategory.ADMIN,
+        action: 'admin.policy.change',
+        actorId: null,
+        occurredAt: at(n * 100 + 90 + k),
+        ipAddress: null,
+      })),
     );
     await f.activities(instanceId, activities);
     for (const a of activities) m.activities.push({ id: `${instanceId}/${a.externalId}`, instanceId, ...a });
@@ -112,7 +165,17 @@ async function seed(f: Fixtures): Promise<Model> {
         modifiedAt: at(n * 100 + i * 3 + k),
       })),
     );
-    files.push({ externalId: 'f-orphan', name: 'orphan.txt', path: `/shared/${n}`, sizeBytes: 1, ownerId: null, sharing: SharingLevel.PUBLIC, trashed: false, quarantined: false, modifiedAt: at(n) });
+    files.push({
+      externalId: 'f-orphan',
+      name: 'orphan.txt',
+      path: `/shared/${n}`,
+      sizeBytes: 1,
+      ownerId: null,
+      sharing: SharingLevel.PUBLIC,
+      trashed: false,
+      quarantined: false,
+      modifiedAt: at(n),
+    });
     const fileIds = await f.files(instanceId, files);
     for (const [j, file] of files.entries()) {
       const id = fileIds.get(file.externalId)!;
@@ -147,14 +210,27 @@ async function seed(f: Fixtures): Promise<Model> {
     const account = m.accounts.filter((a) => a.instanceId === instanceId)[i % 9]!;
     const severity = SEVERITY_ORDER[i % 4]!;
     const policyId = m.policies[Math.floor(i / 2) % 3]!;
-    const id = await f.detection({ policyId, severity, title: `D${i}`, description: 'seeded', instanceId, accountId: account.id, detectedAt: at(i) });
+    const id = await f.detection({
+      policyId,
+      severity,
+      title: `D${i}`,
+      description: 'seeded',
+      instanceId,
+      accountId: account.id,
+      detectedAt: at(i),
+    });
     m.detections.push({ id, instanceId, severity, status: DetectionStatus.OPEN, policyId });
   }
   for (let i = 0; i < 12; i++) {
     const instanceId = instances[i % 3]!.id;
     const type = GOVERNANCE_TYPES[Math.floor(i / 3) % 4]!;
     const status = [GovernanceStatus.SUCCEEDED, GovernanceStatus.FAILED, GovernanceStatus.PENDING][(i + Math.floor(i / 3)) % 3]!;
-    m.governance.push({ id: await f.governanceAction({ type, instanceId, requestedBy: 'dev-responder', status }), instanceId, type, status });
+    m.governance.push({
+      id: await f.governanceAction({ type, instanceId, requestedBy: 'dev-responder', status }),
+      instanceId,
+      type,
+      status,
+    });
   }
   return m;
 }
@@ -180,7 +256,11 @@ const keyOf = (node: Page['edges'][number]['node']) => (node.instance ? `${node.
 const page = (key: string) => `totalCount pageInfo { hasNextPage endCursor } edges { node { key: ${key} } }`;
 
 /** Reads a connection to its end; checks that every page agrees on totalCount and that it counts the rows. */
-async function readAll(query: string, variables: Record<string, unknown>, pick: (data: Record<string, unknown>) => Page): Promise<string[]> {
+async function readAll(
+  query: string,
+  variables: Record<string, unknown>,
+  pick: (data: Record<string, unknown>) => Page,
+): Promise<string[]> {
   const keys: string[] = [];
   let after: string | null = null;
   let total: number | undefined;
@@ -197,12 +277,14 @@ async function readAll(query: string, variables: Record<string, unknown>, pick: 
   return keys;
 }
 
-const topLevel = (field: string, filterType: string, key = 'id') => (filter: Record<string, unknown>) =>
-  readAll(
-    `query($filter: ${filterType}, $after: String) { c: ${field}(filter: $filter, first: ${PAGE_SIZE}, after: $after) { ${page(key)} } }`,
-    { filter },
-    (d) => d.c as Page,
-  );
+const topLevel =
+  (field: string, filterType: string, key = 'id') =>
+  (filter: Record<string, unknown>) =>
+    readAll(
+      `query($filter: ${filterType}, $after: String) { c: ${field}(filter: $filter, first: ${PAGE_SIZE}, after: $after) { ${page(key)} } }`,
+      { filter },
+      (d) => d.c as Page,
+    );
 const read = {
   accounts: topLevel('accounts', 'AccountFilter'),
   activities: topLevel('activities', 'ActivityFilter', 'externalId instance { id }'),
@@ -211,7 +293,11 @@ const read = {
   files: topLevel('files', 'FileFilter'),
   appPermissions: topLevel('appPermissions', 'AppPermissionFilter'),
   groups: (instanceId: string | null) =>
-    readAll(`query($instanceId: ID, $after: String) { c: groups(instanceId: $instanceId, first: 2, after: $after) { ${page('id')} } }`, { instanceId }, (d) => d.c as Page),
+    readAll(
+      `query($instanceId: ID, $after: String) { c: groups(instanceId: $instanceId, first: 2, after: $after) { ${page('id')} } }`,
+      { instanceId },
+      (d) => d.c as Page,
+    ),
   accountActivities: (id: string, filter: Record<string, unknown>) =>
     readAll(
       `query($id: ID!, $filter: ActivityFilter, $after: String) { account(id: $id) { c: activities(filter: $filter, first: 2, after: $after) { ${page('externalId instance { id }')} } } }`,
@@ -254,7 +340,10 @@ describe('accounts(filter)', () => {
       [{ isAdmin: false }, (a) => !a.isAdmin],
       [{ instanceId: alpha!.id, status: 'ACTIVE' }, (a) => a.instanceId === alpha!.id && a.status === AccountStatus.ACTIVE],
       [{ provider: 'simulated', isAdmin: true }, (a) => a.provider === 'simulated' && a.isAdmin],
-      [{ provider: 'github', status: 'SUSPENDED', isAdmin: false }, (a) => a.provider === 'github' && a.status === AccountStatus.SUSPENDED && !a.isAdmin],
+      [
+        { provider: 'github', status: 'SUSPENDED', isAdmin: false },
+        (a) => a.provider === 'github' && a.status === AccountStatus.SUSPENDED && !a.isAdmin,
+      ],
     ]);
     expect(await read.accounts({ provider: 'microsoft365' })).toEqual([]);
   });
@@ -266,7 +355,8 @@ describe('accounts(filter)', () => {
       read.accounts,
       searches.map((search) => [{ search }, (a) => contains(a.email, search) || contains(a.displayName, search)] as const),
     );
-    const idOf = (externalId: string) => m.accounts.find((a) => a.displayName === WILDCARD_ACCOUNTS.find((r) => r.externalId === externalId)!.displayName)!.id;
+    const idOf = (externalId: string) =>
+      m.accounts.find((a) => a.displayName === WILDCARD_ACCOUNTS.find((r) => r.externalId === externalId)!.displayName)!.id;
     expect(await read.accounts({ search: '%' })).toEqual([idOf('s-pct')]);
     expect((await read.accounts({ search: '_' })).sort()).toEqual([idOf('s-under'), idOf('s-mail')].sort());
     expect(await read.accounts({ search: 'e_c' })).toEqual([idOf('s-under')]);
@@ -282,7 +372,14 @@ describe('groups(instanceId)', () => {
   it('answers the groups of one instance, or all of them', async () => {
     const [all, ...perInstance] = await Promise.all([read.groups(null), ...m.instances.map(({ id }) => read.groups(id))]);
     expect(all!.sort()).toEqual(m.groups.map((g) => g.id).sort());
-    m.instances.forEach(({ id }, i) => expect(perInstance[i]!.sort()).toEqual(m.groups.filter((g) => g.instanceId === id).map((g) => g.id).sort()));
+    m.instances.forEach(({ id }, i) =>
+      expect(perInstance[i]!.sort()).toEqual(
+        m.groups
+          .filter((g) => g.instanceId === id)
+          .map((g) => g.id)
+          .sort(),
+      ),
+    );
   });
 });
 
@@ -340,7 +437,10 @@ describe('activities(filter)', () => {
       [{ from: own[1]!.occurredAt.toISOString() }, (a) => a.occurredAt >= own[1]!.occurredAt],
       [{ to: own[2]!.occurredAt.toISOString() }, (a) => a.occurredAt < own[2]!.occurredAt],
       [{ ipAddress: own[0]!.ipAddress }, (a) => a.ipAddress === own[0]!.ipAddress],
-      [{ from: own[1]!.occurredAt.toISOString(), category: 'USER' }, (a) => a.occurredAt >= own[1]!.occurredAt && a.category === ActivityCategory.USER],
+      [
+        { from: own[1]!.occurredAt.toISOString(), category: 'USER' },
+        (a) => a.occurredAt >= own[1]!.occurredAt && a.category === ActivityCategory.USER,
+      ],
     ]);
     // Filtering on another instance leaves the account nothing.
     expect(await fetchOwn({ instanceId: m.instances[0]!.id })).toEqual([]);
@@ -391,7 +491,11 @@ describe('detections(filter) and governanceActions(filter)', () => {
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     for (const [i, status] of changes) {
       const detection = m.detections[i]!;
-      const answer = await t.query<{ setDetectionStatus: { id: string; status: string } }>(mutation, { id: detection.id, status }, 'analyst');
+      const answer = await t.query<{ setDetectionStatus: { id: string; status: string } }>(
+        mutation,
+        { id: detection.id, status },
+        'analyst',
+      );
       expect(answer.setDetectionStatus).toEqual({ id: detection.id, status });
       detection.status = status;
     }
@@ -400,7 +504,10 @@ describe('detections(filter) and governanceActions(filter)', () => {
       [{ status: 'DISMISSED' }, (d) => d.status === DetectionStatus.DISMISSED],
       [{ status: 'RESOLVED' }, (d) => d.status === DetectionStatus.RESOLVED],
       [{ status: 'OPEN', severityAtLeast: 'MEDIUM' }, (d) => d.status === DetectionStatus.OPEN && SEVERITY_ORDER.indexOf(d.severity) >= 2],
-      [{ status: 'DISMISSED', instanceId: m.instances[0]!.id }, (d) => d.status === DetectionStatus.DISMISSED && d.instanceId === m.instances[0]!.id],
+      [
+        { status: 'DISMISSED', instanceId: m.instances[0]!.id },
+        (d) => d.status === DetectionStatus.DISMISSED && d.instanceId === m.instances[0]!.id,
+      ],
     ]);
   });
 
@@ -409,7 +516,10 @@ describe('detections(filter) and governanceActions(filter)', () => {
     await expectCases(m.governance, read.governanceActions, [
       [{ instanceId: gamma!.id }, (g) => g.instanceId === gamma!.id],
       [{ type: 'QUARANTINE_FILE' }, (g) => g.type === GovernanceActionType.QUARANTINE_FILE],
-      [{ instanceId: alpha!.id, type: 'SUSPEND_ACCOUNT' }, (g) => g.instanceId === alpha!.id && g.type === GovernanceActionType.SUSPEND_ACCOUNT],
+      [
+        { instanceId: alpha!.id, type: 'SUSPEND_ACCOUNT' },
+        (g) => g.instanceId === alpha!.id && g.type === GovernanceActionType.SUSPEND_ACCOUNT,
+      ],
     ]);
     await expectCases(m.governance, read.governanceActions, [
       [{ status: 'PENDING' }, (g) => g.status === GovernanceStatus.PENDING],
@@ -438,7 +548,10 @@ describe('files(filter)', () => {
       [{ hasSensitive: false }, (f) => !f.hasSensitive],
       [{ ownerId: owner, sharing: 'INTERNAL' }, (f) => f.ownerId === owner && f.sharing === SharingLevel.INTERNAL],
       [{ trashed: false, hasSensitive: true }, (f) => !f.trashed && f.hasSensitive],
-      [{ instanceId: beta!.id, quarantined: true, sharing: 'INTERNAL' }, (f) => f.instanceId === beta!.id && f.quarantined && f.sharing === SharingLevel.INTERNAL],
+      [
+        { instanceId: beta!.id, quarantined: true, sharing: 'INTERNAL' },
+        (f) => f.instanceId === beta!.id && f.quarantined && f.sharing === SharingLevel.INTERNAL,
+      ],
     ]);
   });
 
@@ -449,7 +562,9 @@ describe('files(filter)', () => {
       read.files,
       searches.map((search) => [{ search }, (f) => contains(f.name, search) || contains(f.path, search)] as const),
     );
-    await expectCases(m.files, read.files, [[{ search: 'q1', sharing: 'PRIVATE' }, (f) => contains(f.name, 'q1') && f.sharing === SharingLevel.PRIVATE]]);
+    await expectCases(m.files, read.files, [
+      [{ search: 'q1', sharing: 'PRIVATE' }, (f) => contains(f.name, 'q1') && f.sharing === SharingLevel.PRIVATE],
+    ]);
     expect(await read.files({ search: '%plan%' })).toEqual([]);
   });
 });

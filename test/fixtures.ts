@@ -76,9 +76,13 @@ export class Fixtures {
   }
 
   /** An ended action (SUCCEEDED unless `status` says otherwise) with its event; a random account id when no target is given. */
-  async governanceAction(request: Omit<GovernanceRequest, 'accountId'> & { accountId?: string | null; status?: GovernanceStatus; error?: string | null }): Promise<string> {
+  async governanceAction(
+    request: Omit<GovernanceRequest, 'accountId'> & { accountId?: string | null; status?: GovernanceStatus; error?: string | null },
+  ): Promise<string> {
     const targeted = request.accountId ?? request.fileId ?? request.appPermissionId;
-    return (await new GovernanceService(this.em('activities')).record({ ...request, accountId: targeted ? (request.accountId ?? null) : newId() })).id;
+    return (
+      await new GovernanceService(this.em('activities')).record({ ...request, accountId: targeted ? (request.accountId ?? null) : newId() })
+    ).id;
   }
 }
 
@@ -138,7 +142,11 @@ export async function seedDataset(fixtures: Fixtures, { accountsPerInstance = 12
       { externalId: 'g-admins', name: `Admins ${n}` },
     ]);
     await fixtures.members(instanceId, groupIds.get('g-all')!, accountIds);
-    await fixtures.members(instanceId, groupIds.get('g-admins')!, accountIds.filter((_, i) => i % 5 === 0));
+    await fixtures.members(
+      instanceId,
+      groupIds.get('g-admins')!,
+      accountIds.filter((_, i) => i % 5 === 0),
+    );
     groups.push(groupIds.get('g-all')!, groupIds.get('g-admins')!);
 
     const activities: ActivityRecord[] = [];
@@ -191,8 +199,18 @@ export async function seedDataset(fixtures: Fixtures, { accountsPerInstance = 12
   }
 
   const policies = [
-    await fixtures.policy({ name: 'Mass download', kind: PolicyKind.ACTIVITY, severity: Severity.HIGH, condition: { action: 'file.download' } }),
-    await fixtures.policy({ name: 'Public sensitive file', kind: PolicyKind.FILE, severity: Severity.MEDIUM, condition: { sharing: ['PUBLIC'] } }),
+    await fixtures.policy({
+      name: 'Mass download',
+      kind: PolicyKind.ACTIVITY,
+      severity: Severity.HIGH,
+      condition: { action: 'file.download' },
+    }),
+    await fixtures.policy({
+      name: 'Public sensitive file',
+      kind: PolicyKind.FILE,
+      severity: Severity.MEDIUM,
+      condition: { sharing: ['PUBLIC'] },
+    }),
   ];
   const detections: string[] = [];
   const governanceActions: string[] = [];

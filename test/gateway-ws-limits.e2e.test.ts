@@ -53,7 +53,12 @@ beforeAll(async () => {
 });
 afterEach(async () => {
   await disposeClients();
-  await waitFor('every subscription released', async () => (t.stack.gateway.subscriptions.stats().subscribers === 0 ? true : undefined), 10_000, 10);
+  await waitFor(
+    'every subscription released',
+    async () => (t.stack.gateway.subscriptions.stats().subscribers === 0 ? true : undefined),
+    10_000,
+    10,
+  );
 });
 afterAll(async () => {
   await disposeClients();
@@ -72,10 +77,15 @@ const raise = (title = `Detection ${++raised}`) =>
 
 /** Waits until the gateway holds `subscribers` client subscriptions and they have reached the activities subgraph. */
 async function live(subscribers: number, upstreams = 1): Promise<void> {
-  await waitFor(`${subscribers} subscriptions live`, async () => {
-    const gateway = t.stack.gateway.subscriptions.stats();
-    return gateway.subscribers === subscribers && t.stack.subgraphs.activities!.stats().subscribers === upstreams ? true : undefined;
-  }, 10_000, 10);
+  await waitFor(
+    `${subscribers} subscriptions live`,
+    async () => {
+      const gateway = t.stack.gateway.subscriptions.stats();
+      return gateway.subscribers === subscribers && t.stack.subgraphs.activities!.stats().subscribers === upstreams ? true : undefined;
+    },
+    10_000,
+    10,
+  );
 }
 
 describe('the gateway websocket', () => {
@@ -115,7 +125,9 @@ describe('the gateway websocket', () => {
     const next = record<DetectionRaised>(client, DETECTIONS);
     await live(MAX_SUBSCRIPTIONS);
     await raise('after a place was freed');
-    expect((await within(next.received(1), 5_000, 'the new subscription to receive its event'))[0]!.detectionRaised.detection.title).toBe('after a place was freed');
+    expect((await within(next.received(1), 5_000, 'the new subscription to receive its event'))[0]!.detectionRaised.detection.title).toBe(
+      'after a place was freed',
+    );
   });
 
   it('closes a socket that sends no connection_init within GATEWAY_WS_INIT_TIMEOUT_MS with 4408', async () => {
@@ -145,7 +157,10 @@ describe('the gateway websocket', () => {
 
   it('closes a connection that reads more than a keep-alive period behind its events with 4420, after every event sent; it resumes with its last cursor', async () => {
     let socket: WebSocket | undefined;
-    const behind = record<DetectionRaised>(connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), DETECTIONS);
+    const behind = record<DetectionRaised>(
+      connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }),
+      DETECTIONS,
+    );
     await live(1);
     const closedBefore = t.stack.gateway.subscriptions.stats().tooSlowConnections;
     socket!.pause(); // alive, but reading nothing: the events and the ping wait in the connection
@@ -165,22 +180,43 @@ describe('the gateway websocket', () => {
     expect(got).toEqual(titles.slice(0, got.length));
 
     const after = behind.events.at(-1)!.detectionRaised.cursor;
-    const resumed = record<DetectionRaised>(connect(t.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
+    const resumed = record<DetectionRaised>(
+      connect(t.url, t.token('analyst')),
+      DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'),
+      { after },
+    );
     const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the events after the last one received');
     expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
   });
 
   it('closes with 4420, not drops, a client left behind by a burst once the stream has gone quiet', async () => {
     let socket: WebSocket | undefined;
-    const behind = record<DetectionRaised>(connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), DETECTIONS.replace('title', 'title evidence'));
+    const behind = record<DetectionRaised>(
+      connect(t.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }),
+      DETECTIONS.replace('title', 'title evidence'),
+    );
     await live(1);
     const closedBefore = t.stack.gateway.subscriptions.stats().tooSlowConnections;
     socket!.pause();
     // A burst larger than the connection's kernel buffers, then nothing more.
     const evidence = { blob: 'z'.repeat(256 * 1024) };
     const titles = Array.from({ length: 80 }, (_, i) => `burst ${i}`);
-    for (const title of titles) await t.fixtures.detection({ policyId, severity: Severity.HIGH, title, description: 'raised by a test', instanceId, accountId, evidence });
-    await waitFor('the lagging connection to be closed', async () => (t.stack.gateway.subscriptions.stats().tooSlowConnections > closedBefore ? true : undefined), 10 * PING_MS, 20);
+    for (const title of titles)
+      await t.fixtures.detection({
+        policyId,
+        severity: Severity.HIGH,
+        title,
+        description: 'raised by a test',
+        instanceId,
+        accountId,
+        evidence,
+      });
+    await waitFor(
+      'the lagging connection to be closed',
+      async () => (t.stack.gateway.subscriptions.stats().tooSlowConnections > closedBefore ? true : undefined),
+      10 * PING_MS,
+      20,
+    );
     socket!.resume();
     const ending = await within(behind.ended, 20_000, 'the connection to close');
     expect(ending.close).toMatchObject({ code: WS_CLOSE.TOO_SLOW });
@@ -214,20 +250,37 @@ describe('the gateway websocket connection limit', () => {
     });
 
     const stream = record<DetectionRaised>(opened[0]!.client, DETECTIONS);
-    await waitFor('the subscription live', async () => (limited.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    await waitFor(
+      'the subscription live',
+      async () =>
+        limited.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined,
+      10_000,
+      10,
+    );
     await raise('within the connection limit');
-    expect((await within(stream.received(1), 5_000, 'an event on a connection within the limit'))[0]!.detectionRaised.detection.title).toBe('within the connection limit');
+    expect((await within(stream.received(1), 5_000, 'an event on a connection within the limit'))[0]!.detectionRaised.detection.title).toBe(
+      'within the connection limit',
+    );
 
     // A closed connection frees its place (once the server has seen it close: polled with a deadline).
     await opened[2]!.client.dispose();
     const init = JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-    await waitFor('a new connection to take the freed place', async () => {
-      const socket = rawSocket(url);
-      await within(socket.opened, 5_000, 'the socket to open');
-      socket.socket.send(init);
-      const first = await within(Promise.race([socket.nextMessage(), socket.closed.then(({ code }) => ({ type: `closed ${code}` }))]), 5_000, 'an answer');
-      return first.type === 'connection_ack' ? true : undefined;
-    }, 5_000, 20);
+    await waitFor(
+      'a new connection to take the freed place',
+      async () => {
+        const socket = rawSocket(url);
+        await within(socket.opened, 5_000, 'the socket to open');
+        socket.socket.send(init);
+        const first = await within(
+          Promise.race([socket.nextMessage(), socket.closed.then(({ code }) => ({ type: `closed ${code}` }))]),
+          5_000,
+          'an answer',
+        );
+        return first.type === 'connection_ack' ? true : undefined;
+      },
+      5_000,
+      20,
+    );
   });
 
   it('ends a subscriber that stops reading with SUBSCRIBER_TOO_SLOW, holding at most its limit, and it resumes from its last cursor', async () => {
@@ -235,8 +288,17 @@ describe('the gateway websocket connection limit', () => {
     const gateway = await gatewayWith({ GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });
     const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence account { email } } } }`;
     let socket: WebSocket | undefined;
-    const slow = record<DetectionRaised>(connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }), WITH_EVIDENCE);
-    await waitFor('the subscription live', async () => (gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    const slow = record<DetectionRaised>(
+      connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void (socket = s as WebSocket) } }),
+      WITH_EVIDENCE,
+    );
+    await waitFor(
+      'the subscription live',
+      async () =>
+        gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined,
+      10_000,
+      10,
+    );
     socket!.pause(); // the client stops reading: the kernel's buffers fill, then the gateway's writes wait
 
     v8.setFlagsFromString('--expose-gc');
@@ -247,10 +309,19 @@ describe('the gateway websocket connection limit', () => {
     const titles: string[] = [];
     let mostWaiting = 0;
     while (gateway.subscriptions.stats().tooSlow === 0) {
-      if (titles.length >= 500) throw new Error(`the subscriber was never found too slow (${gateway.subscriptions.stats().waiting} waiting)`);
+      if (titles.length >= 500)
+        throw new Error(`the subscriber was never found too slow (${gateway.subscriptions.stats().waiting} waiting)`);
       const title = `slow ${titles.length}`;
       titles.push(title);
-      await t.fixtures.detection({ policyId, severity: Severity.HIGH, title, description: 'raised by a test', instanceId, accountId, evidence });
+      await t.fixtures.detection({
+        policyId,
+        severity: Severity.HIGH,
+        title,
+        description: 'raised by a test',
+        instanceId,
+        accountId,
+        evidence,
+      });
       mostWaiting = Math.max(mostWaiting, gateway.subscriptions.stats().waiting);
     }
     gc();
@@ -269,7 +340,11 @@ describe('the gateway websocket connection limit', () => {
 
     // Resumed with the last cursor it received: exactly the rest, in order.
     const after = slow.events.at(-1)!.detectionRaised.cursor;
-    const resumed = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'), { after });
+    const resumed = record<DetectionRaised>(
+      connect(gateway.url, t.token('analyst')),
+      DETECTIONS.replace('detectionRaised', 'detectionRaised(after: $after)').replace('subscription', 'subscription ($after: String)'),
+      { after },
+    );
     const rest = await within(resumed.received(titles.length - got.length), 20_000, 'the missed events');
     expect(rest.map((e) => e.detectionRaised.detection.title)).toEqual(titles.slice(got.length));
   });
@@ -277,7 +352,13 @@ describe('the gateway websocket connection limit', () => {
   it('stops reading an upstream whose received events pass GATEWAY_UPSTREAM_BUFFER_LIMIT and reopens it after the last delivered: nothing lost or repeated', async () => {
     const gateway = await gatewayWith({ GATEWAY_UPSTREAM_BUFFER_LIMIT: '2', GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });
     const stream = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS);
-    await waitFor('the subscription live', async () => (gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    await waitFor(
+      'the subscription live',
+      async () =>
+        gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined,
+      10_000,
+      10,
+    );
     // Bursts committed together arrive faster than the gateway completes them (entity fetches per batch).
     const titles: string[] = [];
     for (let round = 0; gateway.subscriptions.stats().upstreamOverflows === 0; round++) {
@@ -305,9 +386,18 @@ describe('the gateway websocket connection limit', () => {
     const WITH_EVIDENCE = `subscription { detectionRaised { cursor detection { title evidence } } }`;
     const sockets: WebSocket[] = [];
     const streams = Array.from({ length: readers }, () =>
-      record<DetectionRaised>(connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void sockets.push(s as WebSocket) } }), WITH_EVIDENCE),
+      record<DetectionRaised>(
+        connect(gateway.url, t.token('analyst'), { on: { connected: (s) => void sockets.push(s as WebSocket) } }),
+        WITH_EVIDENCE,
+      ),
     );
-    await waitFor('the subscriptions live', async () => (gateway.subscriptions.stats().subscribers === readers && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined), 10_000, 10);
+    await waitFor(
+      'the subscriptions live',
+      async () =>
+        gateway.subscriptions.stats().subscribers === readers && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined,
+      10_000,
+      10,
+    );
     for (const socket of sockets) socket.pause();
 
     v8.setFlagsFromString('--expose-gc');
@@ -318,8 +408,17 @@ describe('the gateway websocket connection limit', () => {
     let raisedCount = 0;
     let mostHeld = 0;
     while (gateway.subscriptions.stats().tooSlow < readers) {
-      if (raisedCount >= 400) throw new Error(`only ${gateway.subscriptions.stats().tooSlow} of ${readers} subscribers were found too slow`);
-      await t.fixtures.detection({ policyId, severity: Severity.HIGH, title: `crowd ${raisedCount++}`, description: 'raised by a test', instanceId, accountId, evidence });
+      if (raisedCount >= 400)
+        throw new Error(`only ${gateway.subscriptions.stats().tooSlow} of ${readers} subscribers were found too slow`);
+      await t.fixtures.detection({
+        policyId,
+        severity: Severity.HIGH,
+        title: `crowd ${raisedCount++}`,
+        description: 'raised by a test',
+        instanceId,
+        accountId,
+        evidence,
+      });
       gc();
       mostHeld = Math.max(mostHeld, process.memoryUsage().arrayBuffers - before);
     }
@@ -327,6 +426,9 @@ describe('the gateway websocket connection limit', () => {
     // shared batches: one copy each of `limit` events would be readers × limit × 256 KiB = 50 MiB.
     expect(mostHeld).toBeLessThan(20 * 1024 * 1024);
     for (const socket of sockets) socket.resume();
-    for (const stream of streams) expect((await within(stream.ended, 10_000, 'a crowded subscription to end')).errors).toMatchObject([{ extensions: { code: SUBSCRIBER_TOO_SLOW } }]);
+    for (const stream of streams)
+      expect((await within(stream.ended, 10_000, 'a crowded subscription to end')).errors).toMatchObject([
+        { extensions: { code: SUBSCRIBER_TOO_SLOW } },
+      ]);
   });
 });

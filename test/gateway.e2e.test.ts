@@ -21,12 +21,15 @@ describe('the gateway', () => {
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({
       status: 'ready',
-      subgraphs: Object.fromEntries(['accounts', 'activities', 'files', 'app-permissions'].map((n) => [n, { status: 'ready', database: 'ok' }])),
+      subgraphs: Object.fromEntries(
+        ['accounts', 'activities', 'files', 'app-permissions'].map((n) => [n, { status: 'ready', database: 'ok' }]),
+      ),
     });
   });
 
   it('sends identical queries in flight at the same moment once and shares the answer', async () => {
-    const query = '{ accounts(first: 20) { edges { node { displayName activities(first: 2) { edges { node { action } } } files(first: 2) { totalCount } } } } }';
+    const query =
+      '{ accounts(first: 20) { edges { node { displayName activities(first: 2) { edges { node { action } } } files(first: 2) { totalCount } } } } }';
     const before = t.stack.gateway.dedup;
     const answers = await Promise.all(Array.from({ length: 20 }, () => t.request(query)));
     const after = t.stack.gateway.dedup;
@@ -49,7 +52,8 @@ describe('the gateway', () => {
 
   it('never shares mutations', async () => {
     const before = t.stack.gateway.dedup;
-    const mutation = 'mutation { connectApp(input: { provider: "simulated", name: "Same", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }';
+    const mutation =
+      'mutation { connectApp(input: { provider: "simulated", name: "Same", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }';
     const answers = await Promise.all(Array.from({ length: 5 }, () => t.query<{ connectApp: { id: string } }>(mutation)));
     const after = t.stack.gateway.dedup;
     expect(new Set(answers.map((a) => a.connectApp.id)).size).toBe(5);
@@ -57,7 +61,11 @@ describe('the gateway', () => {
   });
 
   it('passes a subgraph error on with its code and the subgraph name, never a stack trace', async () => {
-    const answer = await t.request('mutation { connectApp(input: { provider: "simulated", name: "x", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }', undefined, t.token('viewer'));
+    const answer = await t.request(
+      'mutation { connectApp(input: { provider: "simulated", name: "x", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }',
+      undefined,
+      t.token('viewer'),
+    );
     expect(answer.errors).toHaveLength(1);
     expect(answer.errors![0]!.extensions).toEqual({ code: 'FORBIDDEN', serviceName: 'accounts' });
   });

@@ -18,9 +18,27 @@ let simulator: Simulator;
 let tenant: Tenant;
 let instanceId: string;
 
-interface AccountRow { id: string; externalId: string; email: string | null; status: string; isAdmin: boolean }
-interface FileRow { id: string; externalId: string; name: string; sharing: string; trashed: boolean; quarantined: boolean }
-interface GrantRow { id: string; externalId: string; appName: string; revoked: boolean }
+interface AccountRow {
+  id: string;
+  externalId: string;
+  email: string | null;
+  status: string;
+  isAdmin: boolean;
+}
+interface FileRow {
+  id: string;
+  externalId: string;
+  name: string;
+  sharing: string;
+  trashed: boolean;
+  quarantined: boolean;
+}
+interface GrantRow {
+  id: string;
+  externalId: string;
+  appName: string;
+  revoked: boolean;
+}
 let accounts: AccountRow[];
 let files: FileRow[];
 let grants: GrantRow[];
@@ -65,7 +83,8 @@ afterAll(async () => {
   await simulator?.stop();
 });
 
-const ACTION_FIELDS = 'id type status dryRun requestedBy reason attempts error completedAt account { id } file { id } appPermission { id } detection { id }';
+const ACTION_FIELDS =
+  'id type status dryRun requestedBy reason attempts error completedAt account { id } file { id } appPermission { id } detection { id }';
 
 interface Action {
   id: string;
@@ -85,7 +104,11 @@ interface Action {
 
 /** Sends a governance mutation as `role` (default responder) and answers the whole GraphQL answer. */
 function govern(mutation: string, input: Record<string, unknown>, role: 'viewer' | 'analyst' | 'responder' | 'admin' = 'responder') {
-  return t.request<Record<string, Action>>(`mutation ($input: GovernanceInput!) { ${mutation}(input: $input) { ${ACTION_FIELDS} } }`, { input }, t.token(role));
+  return t.request<Record<string, Action>>(
+    `mutation ($input: GovernanceInput!) { ${mutation}(input: $input) { ${ACTION_FIELDS} } }`,
+    { input },
+    t.token(role),
+  );
 }
 
 async function act(mutation: string, input: Record<string, unknown>): Promise<Action> {
@@ -101,10 +124,15 @@ async function action(id: string): Promise<Action> {
 
 /** Waits until the action has ended (SUCCEEDED or FAILED) and answers it. */
 function ended(id: string): Promise<Action> {
-  return waitFor(`action ${id} to end`, async () => {
-    const a = await action(id);
-    return a.status === 'SUCCEEDED' || a.status === 'FAILED' ? a : undefined;
-  }, 30_000, 50);
+  return waitFor(
+    `action ${id} to end`,
+    async () => {
+      const a = await action(id);
+      return a.status === 'SUCCEEDED' || a.status === 'FAILED' ? a : undefined;
+    },
+    30_000,
+    50,
+  );
 }
 
 async function succeeded(mutation: string, input: Record<string, unknown>): Promise<Action> {
@@ -116,14 +144,18 @@ async function succeeded(mutation: string, input: Record<string, unknown>): Prom
 const truthUser = (externalId: string) => tenant.truth().users.find((u) => u.id === externalId)!;
 const truthFile = (externalId: string) => tenant.truth().files.find((f) => f.id === externalId)!;
 const truthGrant = (externalId: string) => tenant.truth().grants.find((g) => g.id === externalId)!;
-const graphAccount = async (id: string) => (await t.query<{ account: AccountRow }>(`{ account(id: "${id}") { id externalId email status isAdmin } }`)).account;
-const graphFile = async (id: string) => (await t.query<{ file: FileRow }>(`{ file(id: "${id}") { id externalId name sharing trashed quarantined } }`)).file;
-const graphGrant = async (id: string) => (await t.query<{ appPermission: GrantRow }>(`{ appPermission(id: "${id}") { id externalId appName revoked } }`)).appPermission;
+const graphAccount = async (id: string) =>
+  (await t.query<{ account: AccountRow }>(`{ account(id: "${id}") { id externalId email status isAdmin } }`)).account;
+const graphFile = async (id: string) =>
+  (await t.query<{ file: FileRow }>(`{ file(id: "${id}") { id externalId name sharing trashed quarantined } }`)).file;
+const graphGrant = async (id: string) =>
+  (await t.query<{ appPermission: GrantRow }>(`{ appPermission(id: "${id}") { id externalId appName revoked } }`)).appPermission;
 /** Successful calls to one governance endpoint, as the provider counted them. */
 const calls = (route: string) => tenant.stats().governance[route] ?? 0;
 const answered = (route: string, status: number) => tenant.stats().routes[route]?.statuses[String(status)] ?? 0;
 /** How many times the provider applied `action` to `target` (its own audit trail). */
-const applied = (action: string, target: string) => tenant.truth().events.filter((e) => e.action === action && e.targetId === target).length;
+const applied = (action: string, target: string) =>
+  tenant.truth().events.filter((e) => e.action === action && e.targetId === target).length;
 
 /** Hands out distinct targets so that tests never act on each other's. */
 const used = new Set<string>();
@@ -139,7 +171,19 @@ const plainFile = () => pick(files, 'file', (f) => !f.trashed && !f.quarantined)
 describe('governance mutations through the gateway', () => {
   it('carries out every action type at the provider, updates the graph, and streams each result with fields from all subgraphs', async () => {
     const subscriber = connect(t.url, t.token('analyst'));
-    const results = record<{ governanceResult: { cursor: string; action: { id: string; type: string; status: string; account: { email: string | null } | null; file: { name: string } | null; appPermission: { appName: string } | null } } }>(
+    const results = record<{
+      governanceResult: {
+        cursor: string;
+        action: {
+          id: string;
+          type: string;
+          status: string;
+          account: { email: string | null } | null;
+          file: { name: string } | null;
+          appPermission: { appName: string } | null;
+        };
+      };
+    }>(
       subscriber,
       `subscription ($filter: GovernanceFilter, $after: String) { governanceResult(filter: $filter, after: $after) { cursor action { id type status account { email } file { name } appPermission { appName } } } }`,
       // From the start of the log: this instance's first results are this test's, whenever the upstream opens.
@@ -151,7 +195,14 @@ describe('governance mutations through the gateway', () => {
     done.push(await succeeded('suspendAccount', { targetId: suspended.id, reason: 'compromised' }));
     expect(truthUser(suspended.externalId).status).toBe('SUSPENDED');
     expect((await graphAccount(suspended.id)).status).toBe('SUSPENDED');
-    expect(done[0]).toMatchObject({ type: 'SUSPEND_ACCOUNT', requestedBy: 'dev-responder', reason: 'compromised', dryRun: false, attempts: 1, account: { id: suspended.id } });
+    expect(done[0]).toMatchObject({
+      type: 'SUSPEND_ACCOUNT',
+      requestedBy: 'dev-responder',
+      reason: 'compromised',
+      dryRun: false,
+      attempts: 1,
+      account: { id: suspended.id },
+    });
 
     done.push(await succeeded('unsuspendAccount', { targetId: suspended.id }));
     expect(truthUser(suspended.externalId).status).toBe('ACTIVE');
@@ -190,7 +241,16 @@ describe('governance mutations through the gateway', () => {
     const ow = await succeeded('overwriteFile', { targetId: overwritten.id, reason: 'leaked card numbers' });
     done.push(ow);
     const afterOverwrite = truthFile(overwritten.externalId);
-    expect(afterOverwrite.content).toBe(overwriteNotice({ id: ow.id, requestedAt: new Date((await t.query<{ governanceAction: { requestedAt: string } }>(`{ governanceAction(id: "${ow.id}") { requestedAt } }`)).governanceAction.requestedAt), reason: 'leaked card numbers' }));
+    expect(afterOverwrite.content).toBe(
+      overwriteNotice({
+        id: ow.id,
+        requestedAt: new Date(
+          (await t.query<{ governanceAction: { requestedAt: string } }>(`{ governanceAction(id: "${ow.id}") { requestedAt } }`))
+            .governanceAction.requestedAt,
+        ),
+        reason: 'leaked card numbers',
+      }),
+    );
     expect(afterOverwrite.original?.content).toBe(before);
 
     // Each result reached the subscriber once, in order, enriched from accounts, files and app-permissions.
@@ -266,7 +326,7 @@ describe('governance mutations through the gateway', () => {
     expect((await graphAccount(unlucky.id)).status).toBe('ACTIVE');
   });
 
-  it('fails at once with the provider\'s message when the target is gone (404)', async () => {
+  it("fails at once with the provider's message when the target is gone (404)", async () => {
     const target = activeAccount();
     tenant.delete('user', target.externalId);
     const failed = await ended((await act('suspendAccount', { targetId: target.id })).id);
@@ -279,19 +339,27 @@ describe('governance mutations through the gateway', () => {
   it('refuses an analyst (FORBIDDEN) and the provider sees nothing', async () => {
     const target = activeAccount();
     const statsBefore = tenant.stats().governance;
-    const { governanceActions: before } = await t.query<{ governanceActions: { totalCount: number } }>('{ governanceActions { totalCount } }');
+    const { governanceActions: before } = await t.query<{ governanceActions: { totalCount: number } }>(
+      '{ governanceActions { totalCount } }',
+    );
     for (const role of ['viewer', 'analyst'] as const) {
       const answer = await govern('suspendAccount', { targetId: target.id }, role);
       expect(answer.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect(answer.errors?.[0]?.message).toContain('responder');
     }
-    const { governanceActions: after } = await t.query<{ governanceActions: { totalCount: number } }>('{ governanceActions { totalCount } }');
+    const { governanceActions: after } = await t.query<{ governanceActions: { totalCount: number } }>(
+      '{ governanceActions { totalCount } }',
+    );
     expect(after.totalCount).toBe(before.totalCount);
     expect(tenant.stats().governance).toEqual(statsBefore);
   });
 
   it('refuses bad input with BAD_USER_INPUT naming the argument and saying what is wrong', async () => {
-    const suspended = (await t.query<{ accounts: { edges: { node: { id: string } }[] } }>(`{ accounts(filter: { instanceId: "${instanceId}", status: SUSPENDED }, first: 1) { edges { node { id } } } }`)).accounts.edges[0]!.node;
+    const suspended = (
+      await t.query<{ accounts: { edges: { node: { id: string } }[] } }>(
+        `{ accounts(filter: { instanceId: "${instanceId}", status: SUSPENDED }, first: 1) { edges { node { id } } } }`,
+      )
+    ).accounts.edges[0]!.node;
     const cases: [string, Record<string, unknown>, RegExp][] = [
       ['suspendAccount', { targetId: 'not-an-id' }, /Argument "input.targetId": "not-an-id" is not a valid ID/],
       ['suspendAccount', { targetId: '00000000-0000-4000-8000-000000000000' }, /no account has id/],
@@ -299,7 +367,11 @@ describe('governance mutations through the gateway', () => {
       ['unsuspendAccount', { targetId: pick(accounts, 'active account', (a) => a.status === 'ACTIVE').id }, /is ACTIVE, not SUSPENDED/],
       ['quarantineFile', { targetId: accounts[0]!.id }, /no file has id/],
       ['restoreFile', { targetId: files.find((f) => !f.trashed && !f.quarantined)!.id }, /is neither quarantined nor trashed/],
-      ['suspendAccount', { targetId: accounts[0]!.id, reason: 'x'.repeat(1001) }, /Argument "input.reason": must be at most 1,000 characters/],
+      [
+        'suspendAccount',
+        { targetId: accounts[0]!.id, reason: 'x'.repeat(1001) },
+        /Argument "input.reason": must be at most 1,000 characters/,
+      ],
       ['suspendAccount', { targetId: accounts[0]!.id, idempotencyKey: '' }, /Argument "input.idempotencyKey"/],
     ];
     for (const [mutation, input, message] of cases) {
@@ -310,22 +382,43 @@ describe('governance mutations through the gateway', () => {
     }
   });
 
-  it('runs a policy\'s autoGovernance for its new detection, as policy:<id>, with the detection linked', async () => {
-    const target = pick(files, 'externally shared file with a plain name', (f) => (f.sharing === 'EXTERNAL' || f.sharing === 'PUBLIC') && !f.trashed && !/[*?[\]{}\\]/.test(f.name));
+  it("runs a policy's autoGovernance for its new detection, as policy:<id>, with the detection linked", async () => {
+    const target = pick(
+      files,
+      'externally shared file with a plain name',
+      (f) => (f.sharing === 'EXTERNAL' || f.sharing === 'PUBLIC') && !f.trashed && !/[*?[\]{}\\]/.test(f.name),
+    );
     const { createPolicy } = await t.query<{ createPolicy: { id: string } }>(
       `mutation ($input: PolicyInput!) { createPolicy(input: $input) { id } }`,
-      { input: { name: 'Unshare this file', kind: 'FILE', severity: 'HIGH', condition: { namePattern: target.name, sharing: ['EXTERNAL', 'PUBLIC'] }, autoGovernance: ['REMOVE_EXTERNAL_SHARING'] } },
+      {
+        input: {
+          name: 'Unshare this file',
+          kind: 'FILE',
+          severity: 'HIGH',
+          condition: { namePattern: target.name, sharing: ['EXTERNAL', 'PUBLIC'] },
+          autoGovernance: ['REMOVE_EXTERNAL_SHARING'],
+        },
+      },
     );
     // The file changes at the provider; the next file scan reads it from the change feed and evaluates it.
     tenant.touchFile(target.externalId);
     await rescan(t, instanceId, 'FILES');
-    const auto = await waitFor('the policy\'s action to end', async () => {
-      const { governanceActions } = await t.query<{ governanceActions: { edges: { node: Action }[] } }>(`{ governanceActions(filter: { instanceId: "${instanceId}", type: REMOVE_EXTERNAL_SHARING }) { edges { node { ${ACTION_FIELDS} } } } }`);
-      const found = governanceActions.edges.map((e) => e.node).find((a) => a.requestedBy === `policy:${createPolicy.id}`);
-      return found && (found.status === 'SUCCEEDED' || found.status === 'FAILED') ? found : undefined;
-    }, 60_000, 100);
+    const auto = await waitFor(
+      "the policy's action to end",
+      async () => {
+        const { governanceActions } = await t.query<{ governanceActions: { edges: { node: Action }[] } }>(
+          `{ governanceActions(filter: { instanceId: "${instanceId}", type: REMOVE_EXTERNAL_SHARING }) { edges { node { ${ACTION_FIELDS} } } } }`,
+        );
+        const found = governanceActions.edges.map((e) => e.node).find((a) => a.requestedBy === `policy:${createPolicy.id}`);
+        return found && (found.status === 'SUCCEEDED' || found.status === 'FAILED') ? found : undefined;
+      },
+      60_000,
+      100,
+    );
     expect(auto).toMatchObject({ status: 'SUCCEEDED', file: { id: target.id } });
-    const { detection } = await t.query<{ detection: { policy: { id: string }; file: { id: string } } }>(`{ detection(id: "${auto.detection!.id}") { policy { id } file { id } } }`);
+    const { detection } = await t.query<{ detection: { policy: { id: string }; file: { id: string } } }>(
+      `{ detection(id: "${auto.detection!.id}") { policy { id } file { id } } }`,
+    );
     expect(detection).toEqual({ policy: { id: createPolicy.id }, file: { id: target.id } });
     expect(['PRIVATE', 'INTERNAL']).toContain(truthFile(target.externalId).sharing);
     expect((await graphFile(target.id)).sharing).toBe(truthFile(target.externalId).sharing);
@@ -339,7 +432,12 @@ describe('governance mutations through the gateway', () => {
     const refused = await govern('suspendAccount', { targetId: target.id });
     expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(refused.errors?.[0]?.message).toMatch(/app instance "gov" is disconnected/);
-    const id = await t.fixtures.requestGovernance({ type: GovernanceActionType.SUSPEND_ACCOUNT, instanceId, accountId: target.id, requestedBy: 'test' });
+    const id = await t.fixtures.requestGovernance({
+      type: GovernanceActionType.SUSPEND_ACCOUNT,
+      instanceId,
+      accountId: target.id,
+      requestedBy: 'test',
+    });
     const failed = await ended(id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/disconnected before the action ran; nothing was sent/);

@@ -47,15 +47,22 @@ describe('the federated graph', () => {
         expect(file.instance.name).toBe('Sales org');
       }
       expect(node.appPermissions.totalCount).toBe(3);
-      for (const { node: grant } of node.appPermissions.edges) expect(grant.grantedBy).toEqual({ id: node.id, displayName: node.displayName });
+      for (const { node: grant } of node.appPermissions.edges)
+        expect(grant.grantedBy).toEqual({ id: node.id, displayName: node.displayName });
     }
   });
 
   it('resolves references from every subgraph back to accounts and instances', async () => {
     const answer = await t.query<{
       activities: { edges: { node: { actor: { displayName: string }; instance: { name: string } } }[] };
-      detections: { edges: { node: { policy: { name: string }; account: { email: string; files: { totalCount: number } }; instance: { name: string } } }[] };
-      governanceActions: { edges: { node: { type: string; account: { displayName: string }; detection: { title: string }; instance: { name: string } } }[] };
+      detections: {
+        edges: {
+          node: { policy: { name: string }; account: { email: string; files: { totalCount: number } }; instance: { name: string } };
+        }[];
+      };
+      governanceActions: {
+        edges: { node: { type: string; account: { displayName: string }; detection: { title: string }; instance: { name: string } } }[];
+      };
     }>(`{
       activities(first: 3) { edges { node { actor { displayName } instance { name } } } }
       detections(first: 3) { edges { node { policy { name } account { email files(first: 1) { totalCount } } instance { name } } } }

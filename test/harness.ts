@@ -62,13 +62,24 @@ export interface TestStack {
   /** Asks the gateway as `role` (default admin); throws if the answer has errors. */
   query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, role?: Role): Promise<T>;
   /** Asks the gateway and returns the whole answer, errors included. */
-  request<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLAnswer<T>>;
+  request<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string | null,
+  ): Promise<GraphQLAnswer<T>>;
   stop(): Promise<void>;
 }
 
 /** The test configuration: a fixed JWT secret, a temp data dir, loopback only. */
 export function testConfig(dataDir: string, extra: Record<string, string> = {}): Config {
-  return loadConfig({ DATA_DIR: dataDir, AUTH_JWT_SECRET: TEST_JWT_SECRET, HOST: '127.0.0.1', NODE_ENV: 'test', LOG_LEVEL: 'silent', ...extra });
+  return loadConfig({
+    DATA_DIR: dataDir,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    HOST: '127.0.0.1',
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    ...extra,
+  });
 }
 
 /** Creates an empty database on the run's PostgreSQL and answers its URL and a drop function. */
@@ -98,8 +109,17 @@ export async function startTestStack(
   const database = await freshDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-test-'));
   const config = testConfig(dataDir, extraConfig);
-  const stack = await startStack({ config, databaseUrl: database.url, port: 0, scheduler: options.scheduler, lockLifetimeMs: options.lockLifetimeMs });
-  const tokens = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })]))) as Record<Role, string>;
+  const stack = await startStack({
+    config,
+    databaseUrl: database.url,
+    port: 0,
+    scheduler: options.scheduler,
+    lockLifetimeMs: options.lockLifetimeMs,
+  });
+  const tokens = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })]))) as Record<
+    Role,
+    string
+  >;
   const request = <T>(query: string, variables?: Record<string, unknown>, token: string | null = tokens.admin) =>
     graphql<T>(stack.gateway.url, token, query, variables);
   return {

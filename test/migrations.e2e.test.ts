@@ -30,5 +30,4 @@ describe('committed migrations', () => {
       await orm.close(true);
     }
   });
-
 });

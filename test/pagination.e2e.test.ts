@@ -20,26 +20,60 @@ beforeAll(async () => {
   data = await seedDataset(t.fixtures, { accountsPerInstance: 10, perAccount: 9 });
   const f = t.fixtures;
   const instanceId = await f.instance('Ties');
-  const accounts = await f.accounts(instanceId, Array.from({ length: TIES }, (_, i) => ({ externalId: `same-${i}`, displayName: 'Same Name' })));
+  const accounts = await f.accounts(
+    instanceId,
+    Array.from({ length: TIES }, (_, i) => ({ externalId: `same-${i}`, displayName: 'Same Name' })),
+  );
   const accountIds = [...accounts.values()];
   const accountId = accountIds[0]!;
-  const groups = await f.groups(instanceId, Array.from({ length: 9 }, (_, i) => ({ externalId: `sg-${i}`, name: 'Same group' })));
+  const groups = await f.groups(
+    instanceId,
+    Array.from({ length: 9 }, (_, i) => ({ externalId: `sg-${i}`, name: 'Same group' })),
+  );
   const groupId = groups.get('sg-0')!;
   await f.members(instanceId, groupId, accountIds);
   await f.activities(
     instanceId,
-    Array.from({ length: TIES }, (_, i) => ({ externalId: `same-${i}`, category: ActivityCategory.USER, action: 'file.download', actorId: accountId, occurredAt: SAME_TIME })),
+    Array.from({ length: TIES }, (_, i) => ({
+      externalId: `same-${i}`,
+      category: ActivityCategory.USER,
+      action: 'file.download',
+      actorId: accountId,
+      occurredAt: SAME_TIME,
+    })),
   );
   await f.files(
     instanceId,
-    Array.from({ length: TIES }, (_, i) => ({ externalId: `same-${i}`, name: `same-${i}.txt`, path: `/same/${i}`, sizeBytes: 1, ownerId: accountId, modifiedAt: SAME_TIME })),
+    Array.from({ length: TIES }, (_, i) => ({
+      externalId: `same-${i}`,
+      name: `same-${i}.txt`,
+      path: `/same/${i}`,
+      sizeBytes: 1,
+      ownerId: accountId,
+      modifiedAt: SAME_TIME,
+    })),
   );
   await f.appPermissions(
     instanceId,
-    Array.from({ length: TIES }, (_, i) => ({ externalId: `same-${i}`, appName: 'Tie App', clientId: 'tie', scopes: [], permissionLevel: PermissionLevel.LOW, grantedById: accountId })),
+    Array.from({ length: TIES }, (_, i) => ({
+      externalId: `same-${i}`,
+      appName: 'Tie App',
+      clientId: 'tie',
+      scopes: [],
+      permissionLevel: PermissionLevel.LOW,
+      grantedById: accountId,
+    })),
   );
   for (let i = 0; i < TIES; i++) {
-    await f.detection({ policyId: data.policies[0]!, severity: Severity.LOW, title: `Tie ${i}`, description: 'tie', instanceId, accountId, detectedAt: SAME_TIME });
+    await f.detection({
+      policyId: data.policies[0]!,
+      severity: Severity.LOW,
+      title: `Tie ${i}`,
+      description: 'tie',
+      instanceId,
+      accountId,
+      detectedAt: SAME_TIME,
+    });
   }
   ties = { instanceId, accountId, groupId };
 });
@@ -59,18 +93,26 @@ const SELECTION = (sort: string) => `totalCount pageInfo { hasNextPage endCursor
 const topLevel =
   (field: string, sort: string, args = ''): Reader =>
   async (first, after) =>
-    (await t.query<{ c: Conn }>(`query($first: Int, $after: String) { c: ${field}(${args} first: $first, after: $after) { ${SELECTION(sort)} } }`, { first, after })).c;
+    (
+      await t.query<{ c: Conn }>(
+        `query($first: Int, $after: String) { c: ${field}(${args} first: $first, after: $after) { ${SELECTION(sort)} } }`,
+        { first, after },
+      )
+    ).c;
 
 /** A connection on an account: Account.activities, Account.files or Account.appPermissions. */
 const ofAccount =
   (field: string, sort: string, accountId: () => string): Reader =>
   async (first, after) =>
     (
-      await t.query<{ account: { c: Conn } }>(`query($id: ID!, $first: Int, $after: String) { account(id: $id) { c: ${field}(first: $first, after: $after) { ${SELECTION(sort)} } } }`, {
-        id: accountId(),
-        first,
-        after,
-      })
+      await t.query<{ account: { c: Conn } }>(
+        `query($id: ID!, $first: Int, $after: String) { account(id: $id) { c: ${field}(first: $first, after: $after) { ${SELECTION(sort)} } } }`,
+        {
+          id: accountId(),
+          first,
+          after,
+        },
+      )
     ).account.c;
 
 /** Group.members of one group (there is no `group(id)` query: the group is found among its instance's). */
@@ -205,21 +247,65 @@ describe('cursors are keysets, not offsets', () => {
   it('never shows rows inserted before the cursor after the first page was read, nor repeats one', async () => {
     const f = t.fixtures;
     const instanceId = await f.instance('Live');
-    const accounts = await f.accounts(instanceId, Array.from({ length: 20 }, (_, i) => ({ externalId: `m${i}`, displayName: `M ${String(i).padStart(2, '0')}` })));
+    const accounts = await f.accounts(
+      instanceId,
+      Array.from({ length: 20 }, (_, i) => ({ externalId: `m${i}`, displayName: `M ${String(i).padStart(2, '0')}` })),
+    );
     const actorId = accounts.get('m0')!;
     const minute = (m: number) => new Date(Date.UTC(2026, 11, 1) + m * 60_000);
-    const event = (id: string, m: number) => ({ externalId: id, category: ActivityCategory.USER, action: 'file.download', actorId, occurredAt: minute(m) });
-    const file = (id: string, m: number) => ({ externalId: id, name: `${id}.txt`, path: `/${id}`, sizeBytes: 1, ownerId: actorId, modifiedAt: minute(m) });
-    const grant = (id: string, appName: string) => ({ externalId: id, appName, clientId: id, scopes: [], permissionLevel: PermissionLevel.LOW, grantedById: actorId });
-    await f.activities(instanceId, Array.from({ length: 20 }, (_, i) => event(`e${i}`, i)));
-    await f.files(instanceId, Array.from({ length: 20 }, (_, i) => file(`f${i}`, i)));
-    await f.appPermissions(instanceId, Array.from({ length: 20 }, (_, i) => grant(`p${i}`, `App ${String(i).padStart(2, '0')}`)));
-    const groups = await f.groups(instanceId, Array.from({ length: 20 }, (_, i) => ({ externalId: `g${i}`, name: `Group ${String(i).padStart(2, '0')}` })));
+    const event = (id: string, m: number) => ({
+      externalId: id,
+      category: ActivityCategory.USER,
+      action: 'file.download',
+      actorId,
+      occurredAt: minute(m),
+    });
+    const file = (id: string, m: number) => ({
+      externalId: id,
+      name: `${id}.txt`,
+      path: `/${id}`,
+      sizeBytes: 1,
+      ownerId: actorId,
+      modifiedAt: minute(m),
+    });
+    const grant = (id: string, appName: string) => ({
+      externalId: id,
+      appName,
+      clientId: id,
+      scopes: [],
+      permissionLevel: PermissionLevel.LOW,
+      grantedById: actorId,
+    });
+    await f.activities(
+      instanceId,
+      Array.from({ length: 20 }, (_, i) => event(`e${i}`, i)),
+    );
+    await f.files(
+      instanceId,
+      Array.from({ length: 20 }, (_, i) => file(`f${i}`, i)),
+    );
+    await f.appPermissions(
+      instanceId,
+      Array.from({ length: 20 }, (_, i) => grant(`p${i}`, `App ${String(i).padStart(2, '0')}`)),
+    );
+    const groups = await f.groups(
+      instanceId,
+      Array.from({ length: 20 }, (_, i) => ({ externalId: `g${i}`, name: `Group ${String(i).padStart(2, '0')}` })),
+    );
     const groupId = groups.get('g0')!;
     await f.members(instanceId, groupId, [...accounts.values()]);
     const detection = (title: string, m: number) =>
-      f.detection({ policyId: data.policies[0]!, severity: Severity.HIGH, title, description: 'live', instanceId, accountId: actorId, detectedAt: minute(m) });
-    const action = () => f.governanceAction({ type: GovernanceActionType.SUSPEND_ACCOUNT, instanceId, accountId: actorId, requestedBy: 'dev-responder' });
+      f.detection({
+        policyId: data.policies[0]!,
+        severity: Severity.HIGH,
+        title,
+        description: 'live',
+        instanceId,
+        accountId: actorId,
+        detectedAt: minute(m),
+      });
+    const action = () =>
+      f.governanceAction({ type: GovernanceActionType.SUSPEND_ACCOUNT, instanceId, accountId: actorId, requestedBy: 'dev-responder' });
     for (let i = 0; i < 20; i++) await detection(`d${i}`, i);
     for (let i = 0; i < 20; i++) await action();
 
@@ -240,20 +326,38 @@ describe('cursors are keysets, not offsets', () => {
     const before = new Map<string, string[]>();
     const firstPages = new Map<string, Conn>();
     for (const [name, read] of Object.entries(readers)) {
-      before.set(name, (await read(500, null)).edges.map((e) => e.node.id));
+      before.set(
+        name,
+        (await read(500, null)).edges.map((e) => e.node.id),
+      );
       firstPages.set(name, await read(7, null));
     }
 
     // Rows that sort before every cursor above: earlier names, later times, earlier app names.
-    const earlier = await f.accounts(instanceId, Array.from({ length: 5 }, (_, i) => ({ externalId: `a${i}`, displayName: `A ${i}` })));
+    const earlier = await f.accounts(
+      instanceId,
+      Array.from({ length: 5 }, (_, i) => ({ externalId: `a${i}`, displayName: `A ${i}` })),
+    );
     await f.members(instanceId, groupId, [...accounts.values(), ...earlier.values()]);
-    await f.groups(instanceId, Array.from({ length: 5 }, (_, i) => ({ externalId: `new${i}`, name: `AAA ${i}` })));
+    await f.groups(
+      instanceId,
+      Array.from({ length: 5 }, (_, i) => ({ externalId: `new${i}`, name: `AAA ${i}` })),
+    );
     for (let i = 0; i < 5; i++) await detection(`new${i}`, 100 + i);
     // Requested now, so newer than every action above.
     for (let i = 0; i < 5; i++) await action();
-    await f.activities(instanceId, Array.from({ length: 5 }, (_, i) => event(`new${i}`, 100 + i)));
-    await f.files(instanceId, Array.from({ length: 5 }, (_, i) => file(`new${i}`, 100 + i)));
-    await f.appPermissions(instanceId, Array.from({ length: 5 }, (_, i) => grant(`new${i}`, `AAA ${i}`)));
+    await f.activities(
+      instanceId,
+      Array.from({ length: 5 }, (_, i) => event(`new${i}`, 100 + i)),
+    );
+    await f.files(
+      instanceId,
+      Array.from({ length: 5 }, (_, i) => file(`new${i}`, 100 + i)),
+    );
+    await f.appPermissions(
+      instanceId,
+      Array.from({ length: 5 }, (_, i) => grant(`new${i}`, `AAA ${i}`)),
+    );
 
     for (const [name, read] of Object.entries(readers)) {
       const first = firstPages.get(name)!;

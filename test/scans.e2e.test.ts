@@ -61,9 +61,15 @@ const expectGraphMatchesTruth = (tenant: string) => matchesTruth(t, simulator.te
 
 describe('connecting and scanning simulated instances', () => {
   it('walks both instances through the connect steps to CONNECTED with their permissions and capabilities', async () => {
-    const { appInstances } = await t.query<{ appInstances: { id: string; status: string; grantedPermissions: string[]; capabilities: string[]; scans: { kind: string; lastCompletedAt: string | null }[] }[] }>(
-      '{ appInstances { id status grantedPermissions capabilities scans { kind lastCompletedAt } } }',
-    );
+    const { appInstances } = await t.query<{
+      appInstances: {
+        id: string;
+        status: string;
+        grantedPermissions: string[];
+        capabilities: string[];
+        scans: { kind: string; lastCompletedAt: string | null }[];
+      }[];
+    }>('{ appInstances { id status grantedPermissions capabilities scans { kind lastCompletedAt } } }');
     for (const instance of appInstances) {
       expect(instance.status).toBe('CONNECTED');
       expect(instance.grantedPermissions).toContain('users.read');
@@ -118,8 +124,16 @@ describe('connecting and scanning simulated instances', () => {
 
   it('keeps instances apart: ids, data and budgets', async () => {
     const [alpha, beta] = await Promise.all([
-      all<{ externalId: string; instance: { id: string } }>('accounts', `filter: { instanceId: "${ids.alpha}" }`, 'externalId instance { id }'),
-      all<{ externalId: string; instance: { id: string } }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'externalId instance { id }'),
+      all<{ externalId: string; instance: { id: string } }>(
+        'accounts',
+        `filter: { instanceId: "${ids.alpha}" }`,
+        'externalId instance { id }',
+      ),
+      all<{ externalId: string; instance: { id: string } }>(
+        'accounts',
+        `filter: { instanceId: "${ids.beta}" }`,
+        'externalId instance { id }',
+      ),
     ]);
     expect(alpha.every((a) => a.instance.id === ids.alpha)).toBe(true);
     expect(beta.every((a) => a.instance.id === ids.beta)).toBe(true);
@@ -163,14 +177,25 @@ describe('connecting and scanning simulated instances', () => {
   });
 
   it('fills File.lastScannedAt and counts the sensitive data the provider planted, never storing content', async () => {
-    await waitFor('the data scan of alpha', async () => ((await scanOf(t, ids.alpha!, 'DATA')).lastCompletedAt ? true : undefined), 120_000);
+    await waitFor(
+      'the data scan of alpha',
+      async () => ((await scanOf(t, ids.alpha!, 'DATA')).lastCompletedAt ? true : undefined),
+      120_000,
+    );
     const truth = simulator.tenant('alpha').truth();
     const files = await all<{ externalId: string; lastScannedAt: string | null; sensitiveMatches: { type: string; count: number }[] }>(
       'files',
       `filter: { instanceId: "${ids.alpha}" }`,
       'externalId lastScannedAt sensitiveMatches { type count }',
     );
-    const TYPE: Record<string, string> = { CREDIT_CARD: 'CREDIT_CARD_NUMBER', US_SSN: 'US_SSN', IBAN: 'IBAN', AWS_ACCESS_KEY: 'AWS_ACCESS_KEY', PRIVATE_KEY: 'PRIVATE_KEY', JWT: 'JWT' };
+    const TYPE: Record<string, string> = {
+      CREDIT_CARD: 'CREDIT_CARD_NUMBER',
+      US_SSN: 'US_SSN',
+      IBAN: 'IBAN',
+      AWS_ACCESS_KEY: 'AWS_ACCESS_KEY',
+      PRIVATE_KEY: 'PRIVATE_KEY',
+      JWT: 'JWT',
+    };
     let planted = 0;
     for (const file of files) {
       expect(file.lastScannedAt).not.toBeNull();
@@ -190,15 +215,19 @@ describe('connecting and scanning simulated instances', () => {
       { config: { endpoint: simulator.url, token: 'not-a-real-token' } },
     );
     const failed = await waitFor('the bad instance in ERROR', async () => {
-      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string } }>(`{ appInstance(id: "${connectApp.id}") { status statusMessage } }`);
+      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string } }>(
+        `{ appInstance(id: "${connectApp.id}") { status statusMessage } }`,
+      );
       return appInstance.status === 'ERROR' ? appInstance : undefined;
     });
     expect(failed.statusMessage).toMatch(/refused the credentials/i);
   });
 
-  it('disconnectApp stops the instance\'s scans and keeps its data', async () => {
+  it("disconnectApp stops the instance's scans and keeps its data", async () => {
     const before = simulator.tenant('beta').stats().total;
-    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(`mutation { disconnectApp(id: "${ids.beta}") { status } }`);
+    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(
+      `mutation { disconnectApp(id: "${ids.beta}") { status } }`,
+    );
     expect(disconnectApp.status).toBe('DISCONNECTED');
     const answer = await t.request(`mutation { requestScan(instanceId: "${ids.beta}", kind: USERS) { state } }`);
     expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');

@@ -30,7 +30,19 @@ beforeAll(async () => {
         maxPageSize: 25,
         faults: { errorRate: 0.02, dropRate: 0.01, slowRate: 0, slowMs: 0 },
       },
-      { id: 'delta', token: 'delta-token-123456', seed: 8, users: 20, groups: 2, files: 20, grants: 10, backfillDays: 1, backfillEventsPerUserPerDay: 1, activityPerMinute: 0, auditLagMs: 0 },
+      {
+        id: 'delta',
+        token: 'delta-token-123456',
+        seed: 8,
+        users: 20,
+        groups: 2,
+        files: 20,
+        grants: 10,
+        backfillDays: 1,
+        backfillEventsPerUserPerDay: 1,
+        activityPerMinute: 0,
+        auditLagMs: 0,
+      },
     ],
   });
 }, 120_000);
@@ -66,7 +78,8 @@ function startSchedulerProcess(): ChildProcess & { output: () => string } {
   return Object.assign(child, { output: () => output });
 }
 
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 
 describe('a scheduler killed mid-scan', () => {
   it('resumes from the saved cursor in a new process and still ends exactly equal to the provider', async () => {
@@ -78,20 +91,30 @@ describe('a scheduler killed mid-scan', () => {
 
     // Kill 1: in the middle of the user scan.
     const first = startSchedulerProcess();
-    const users = await waitFor('the user scan under way', async () => {
-      const scan = await scanOf(t, instanceId, 'USERS');
-      return scan.state === 'RUNNING' && scan.itemsScanned >= 200 ? scan : undefined;
-    }, 90_000, 20);
+    const users = await waitFor(
+      'the user scan under way',
+      async () => {
+        const scan = await scanOf(t, instanceId, 'USERS');
+        return scan.state === 'RUNNING' && scan.itemsScanned >= 200 ? scan : undefined;
+      },
+      90_000,
+      20,
+    );
     first.kill('SIGKILL');
     await exited(first);
     expect(users.itemsScanned).toBeLessThan(1200);
 
     // Kill 2: in the middle of the audit backfill.
     const second = startSchedulerProcess();
-    await waitFor('the audit backfill under way', async () => {
-      const scan = await scanOf(t, instanceId, 'ACTIVITIES');
-      return scan.state === 'RUNNING' && scan.itemsScanned >= 300 ? scan : undefined;
-    }, 120_000, 20);
+    await waitFor(
+      'the audit backfill under way',
+      async () => {
+        const scan = await scanOf(t, instanceId, 'ACTIVITIES');
+        return scan.state === 'RUNNING' && scan.itemsScanned >= 300 ? scan : undefined;
+      },
+      120_000,
+      20,
+    );
     second.kill('SIGKILL');
     await exited(second);
 
@@ -128,18 +151,37 @@ describe('a scheduler killed mid-action', () => {
 
     // The provider applies the suspension at once and holds its answer: the scheduler dies not knowing.
     tenant.queueGovernanceFaults([{ holdMs: 120_000 }]);
-    const answer = await t.request<{ suspendAccount: { id: string } }>(`mutation { suspendAccount(input: { targetId: "${target.id}" }) { id } }`, {}, t.token('responder'));
+    const answer = await t.request<{ suspendAccount: { id: string } }>(
+      `mutation { suspendAccount(input: { targetId: "${target.id}" }) { id } }`,
+      {},
+      t.token('responder'),
+    );
     const actionId = answer.data!.suspendAccount.id;
-    const status = async () => (await t.query<{ governanceAction: { status: string; attempts: number } }>(`{ governanceAction(id: "${actionId}") { status attempts } }`)).governanceAction;
-    await waitFor('the provider to have applied the held call', async () => (applied() === 1 && (await status()).status === 'RUNNING' ? true : undefined), 30_000, 20);
+    const status = async () =>
+      (
+        await t.query<{ governanceAction: { status: string; attempts: number } }>(
+          `{ governanceAction(id: "${actionId}") { status attempts } }`,
+        )
+      ).governanceAction;
+    await waitFor(
+      'the provider to have applied the held call',
+      async () => (applied() === 1 && (await status()).status === 'RUNNING' ? true : undefined),
+      30_000,
+      20,
+    );
     first.kill('SIGKILL');
     await exited(first);
 
     const second = startSchedulerProcess();
-    const done = await waitFor('the action to end in the new scheduler', async () => {
-      const s = await status();
-      return s.status === 'SUCCEEDED' || s.status === 'FAILED' ? s : undefined;
-    }, 60_000, 100).catch((error: Error) => {
+    const done = await waitFor(
+      'the action to end in the new scheduler',
+      async () => {
+        const s = await status();
+        return s.status === 'SUCCEEDED' || s.status === 'FAILED' ? s : undefined;
+      },
+      60_000,
+      100,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${second.output().slice(-3000)}`);
     });
     expect(done).toEqual({ status: 'SUCCEEDED', attempts: 2 });

@@ -112,7 +112,11 @@ describe('npm start', { timeout: 180_000 }, () => {
     expect(first.output()).toMatch(/curl -s http:\/\/localhost:\d+\/graphql/);
     const admin = printedToken(first, 'admin')!;
     const url = `http://127.0.0.1:${first.port}/graphql`;
-    const connected = await graphql<{ connectApp: { id: string } }>(url, admin, 'mutation { connectApp(input: { provider: "simulated", name: "Kept", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }');
+    const connected = await graphql<{ connectApp: { id: string } }>(
+      url,
+      admin,
+      'mutation { connectApp(input: { provider: "simulated", name: "Kept", config: { endpoint: "http://127.0.0.1:9/api", token: "s" } }) { id } }',
+    );
     expect(connected.errors).toBeUndefined();
 
     const pid = postmasterPid(dataDir)!;
@@ -125,7 +129,11 @@ describe('npm start', { timeout: 180_000 }, () => {
     // The same data dir again: the instance is still there, and the old tokens still work.
     const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'off' });
     await ready(second);
-    const answer = await graphql<{ appInstances: { id: string; name: string }[] }>(`http://127.0.0.1:${second.port}/graphql`, admin, '{ appInstances { id name } }');
+    const answer = await graphql<{ appInstances: { id: string; name: string }[] }>(
+      `http://127.0.0.1:${second.port}/graphql`,
+      admin,
+      '{ appInstances { id name } }',
+    );
     expect(answer.data?.appInstances).toEqual([{ id: connected.data!.connectApp.id, name: 'Kept' }]);
     signalGroup(second.child, 'SIGTERM');
     await groupGone(second.child);
@@ -161,7 +169,11 @@ describe('npm start', { timeout: 180_000 }, () => {
       const target = await waitFor(
         'a demo account scanned',
         async () => {
-          const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string } }[] } }>(url, responder, '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email } } } }');
+          const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string } }[] } }>(
+            url,
+            responder,
+            '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email } } } }',
+          );
           return answer.data?.accounts.edges[0]?.node;
         },
         90_000,
@@ -172,10 +184,18 @@ describe('npm start', { timeout: 180_000 }, () => {
         subscriber,
         'subscription { governanceResult(filter: { type: SUSPEND_ACCOUNT }, after: "0") { cursor action { id status account { email } } } }',
       );
-      const answer = await graphql<{ suspendAccount: { id: string; status: string } }>(url, responder, `mutation { suspendAccount(input: { targetId: "${target.id}", reason: "demo" }) { id status } }`);
+      const answer = await graphql<{ suspendAccount: { id: string; status: string } }>(
+        url,
+        responder,
+        `mutation { suspendAccount(input: { targetId: "${target.id}", reason: "demo" }) { id status } }`,
+      );
       expect(answer.errors).toBeUndefined();
       const [event] = await results.received(1);
-      expect(event!.governanceResult.action).toEqual({ id: answer.data!.suspendAccount.id, status: 'SUCCEEDED', account: { email: target.email } });
+      expect(event!.governanceResult.action).toEqual({
+        id: answer.data!.suspendAccount.id,
+        status: 'SUCCEEDED',
+        account: { email: target.email },
+      });
     } finally {
       await disposeClients();
       signalGroup(started.child, 'SIGINT');

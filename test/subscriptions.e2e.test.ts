@@ -33,13 +33,29 @@ afterAll(async () => {
 const wsUrl = () => t.url.replace(/^http/, 'ws');
 
 function client(token: string | null = t.token('analyst')): Client {
-  const c = createClient({ url: wsUrl(), webSocketImpl: WebSocket, connectionParams: token ? { authorization: `Bearer ${token}` } : {}, retryAttempts: 0, lazy: true });
+  const c = createClient({
+    url: wsUrl(),
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+  });
   clients.push(c);
   return c;
 }
 
 interface Received {
-  detectionRaised: { cursor: string; detection: { id: string; title: string; severity: string; account: { email: string; displayName: string } | null; file: { name: string } | null; appPermission: { appName: string } | null } };
+  detectionRaised: {
+    cursor: string;
+    detection: {
+      id: string;
+      title: string;
+      severity: string;
+      account: { email: string; displayName: string } | null;
+      file: { name: string } | null;
+      appPermission: { appName: string } | null;
+    };
+  };
 }
 
 /** Collects a subscription's events; `until` resolves once `count` have arrived. */
@@ -47,25 +63,34 @@ function collect(c: Client, query: string, variables: Record<string, unknown> = 
   const events: Received[] = [];
   const errors: unknown[] = [];
   let done = false;
-  const stop = c.subscribe<Received>({ query, variables }, {
-    next: (result) => {
-      if (result.errors) errors.push(result.errors);
-      if (result.data) events.push(result.data as Received);
+  const stop = c.subscribe<Received>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(result.errors);
+        if (result.data) events.push(result.data as Received);
+      },
+      error: (error) => {
+        errors.push(error);
+        done = true;
+      },
+      complete: () => {
+        done = true;
+      },
     },
-    error: (error) => {
-      errors.push(error);
-      done = true;
-    },
-    complete: () => {
-      done = true;
-    },
-  });
+  );
   return {
     events,
     errors,
     stop,
     closed: () => done,
-    until: (count: number) => waitFor(`${count} events`, async () => (events.length >= count ? events : errors.length ? Promise.reject(new Error(JSON.stringify(errors))) : undefined), 20_000, 20),
+    until: (count: number) =>
+      waitFor(
+        `${count} events`,
+        async () => (events.length >= count ? events : errors.length ? Promise.reject(new Error(JSON.stringify(errors))) : undefined),
+        20_000,
+        20,
+      ),
   };
 }
 
@@ -92,9 +117,22 @@ async function raise(title: string, severity = Severity.HIGH) {
 }
 
 async function firstSubject() {
-  const [account] = (await t.query<{ accounts: { edges: { node: { id: string; instance: { id: string }; files: { edges: { node: { id: string } }[] }; appPermissions: { edges: { node: { id: string } }[] } } }[] } }>(
-    '{ accounts(first: 1) { edges { node { id instance { id } files(first: 1) { edges { node { id } } } appPermissions(first: 1) { edges { node { id } } } } } } }',
-  )).accounts.edges.map((e) => e.node);
+  const [account] = (
+    await t.query<{
+      accounts: {
+        edges: {
+          node: {
+            id: string;
+            instance: { id: string };
+            files: { edges: { node: { id: string } }[] };
+            appPermissions: { edges: { node: { id: string } }[] };
+          };
+        }[];
+      };
+    }>(
+      '{ accounts(first: 1) { edges { node { id instance { id } files(first: 1) { edges { node { id } } } appPermissions(first: 1) { edges { node { id } } } } } } }',
+    )
+  ).accounts.edges.map((e) => e.node);
   return {
     instanceId: account!.instance.id,
     accountId: account!.id,
@@ -129,7 +167,9 @@ describe('subscriptions through the gateway', () => {
     await upstreamsAtSubgraph(0);
     const missed = ['missed-1', 'missed-2', 'missed-3'];
     for (const title of missed) await raise(title);
-    const resumed = collect(client(), `subscription ($after: String) { detectionRaised(after: $after) { ${SELECTION} } }`, { after: seen!.detectionRaised.cursor });
+    const resumed = collect(client(), `subscription ($after: String) { detectionRaised(after: $after) { ${SELECTION} } }`, {
+      after: seen!.detectionRaised.cursor,
+    });
     await resumed.until(3);
     await raise('live-after-resume');
     const events = await resumed.until(4);
@@ -176,7 +216,12 @@ describe('subscriptions through the gateway', () => {
     (t.stack.subgraphs as Record<string, unknown>).activities = restarted;
     await raise('after-restart');
     const events = await sub.until(4);
-    expect(events.map((e) => e.detectionRaised.detection.title)).toEqual(['before-restart', 'while-down-1', 'while-down-2', 'after-restart']);
+    expect(events.map((e) => e.detectionRaised.detection.title)).toEqual([
+      'before-restart',
+      'while-down-1',
+      'while-down-2',
+      'after-restart',
+    ]);
     sub.stop();
     await upstreamsAtSubgraph(0);
   });
@@ -232,7 +277,10 @@ async function cycle(c: Client, i: number, after: string): Promise<void> {
     await stream.until(1);
     stream.stop();
   } else {
-    const stop = c.subscribe({ query: `subscription { detectionRaised { cursor } }` }, { next: () => {}, error: () => {}, complete: () => {} });
+    const stop = c.subscribe(
+      { query: `subscription { detectionRaised { cursor } }` },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
     await new Promise((resolve) => setImmediate(resolve));
     stop();
   }
@@ -241,11 +289,15 @@ async function cycle(c: Client, i: number, after: string): Promise<void> {
 /** Waits until neither the gateway nor the activities subgraph holds a subscription. */
 async function released(): Promise<void> {
   let last: unknown;
-  await waitFor('every subscription released', async () => {
-    const stats = { gateway: t.stack.gateway.subscriptions.stats(), subgraph: subgraphSubscribers() };
-    last = stats;
-    return stats.gateway.upstreams === 0 && stats.gateway.subscribers === 0 && stats.subgraph === 0 ? true : undefined;
-  }, 20_000).catch((error: Error) => {
+  await waitFor(
+    'every subscription released',
+    async () => {
+      const stats = { gateway: t.stack.gateway.subscriptions.stats(), subgraph: subgraphSubscribers() };
+      last = stats;
+      return stats.gateway.upstreams === 0 && stats.gateway.subscribers === 0 && stats.subgraph === 0 ? true : undefined;
+    },
+    20_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}: ${JSON.stringify(last)}`);
   });
 }

@@ -27,7 +27,12 @@ beforeAll(async () => {
   activities = t.stack.subgraphs.activities!;
   instances = [await t.fixtures.instance('Sales org'), await t.fixtures.instance('Support org')];
   policies = [
-    await t.fixtures.policy({ name: 'Mass download', kind: PolicyKind.ACTIVITY, severity: Severity.HIGH, condition: { action: 'file.download' } }),
+    await t.fixtures.policy({
+      name: 'Mass download',
+      kind: PolicyKind.ACTIVITY,
+      severity: Severity.HIGH,
+      condition: { action: 'file.download' },
+    }),
     await t.fixtures.policy({ name: 'Public file', kind: PolicyKind.FILE, severity: Severity.LOW, condition: { sharing: ['PUBLIC'] } }),
   ];
 });
@@ -38,7 +43,10 @@ afterEach(async () => {
 afterAll(() => t?.stop());
 
 interface DetectionRaised {
-  detectionRaised: { cursor: string; detection: { id: string; title: string; severity: string; status: string; policy: { id: string }; instance: { id: string } } };
+  detectionRaised: {
+    cursor: string;
+    detection: { id: string; title: string; severity: string; status: string; policy: { id: string }; instance: { id: string } };
+  };
 }
 const DETECTIONS = `subscription ($filter: DetectionFilter, $after: String) {
   detectionRaised(filter: $filter, after: $after) { cursor detection { id title severity status policy { id } instance { id } } } }`;
@@ -47,7 +55,14 @@ const lastCursor = (events: readonly DetectionRaised[]) => events.at(-1)!.detect
 
 let raised = 0;
 const raise = (draft: Partial<DetectionDraft> = {}) =>
-  t.fixtures.detection({ policyId: policies[0]!, severity: Severity.HIGH, title: `Detection ${++raised}`, description: 'raised by a test', instanceId: instances[0]!, ...draft });
+  t.fixtures.detection({
+    policyId: policies[0]!,
+    severity: Severity.HIGH,
+    title: `Detection ${++raised}`,
+    description: 'raised by a test',
+    instanceId: instances[0]!,
+    ...draft,
+  });
 const raiseMany = async (count: number) => {
   const raisedIds: string[] = [];
   for (let i = 0; i < count; i++) raisedIds.push(await raise());
@@ -74,7 +89,12 @@ describe('subscriptions on the activities subgraph', () => {
     expect(ids(events)).toEqual(raisedIds);
     const cursors = events.map((e) => BigInt(e.detectionRaised.cursor));
     for (let i = 1; i < cursors.length; i++) expect(cursors[i]! > cursors[i - 1]!).toBe(true);
-    expect(events[0]!.detectionRaised.detection).toMatchObject({ severity: 'HIGH', status: 'OPEN', policy: { id: policies[0] }, instance: { id: instances[0] } });
+    expect(events[0]!.detectionRaised.detection).toMatchObject({
+      severity: 'HIGH',
+      status: 'OPEN',
+      policy: { id: policies[0] },
+      instance: { id: instances[0] },
+    });
   });
 
   it('reads the log once per wake-up, however many subscribers there are', async () => {
@@ -110,7 +130,9 @@ describe('subscriptions on the activities subgraph', () => {
 
   it('streams governance actions, filtered by type', async () => {
     const query = `subscription ($filter: GovernanceFilter) { governanceResult(filter: $filter) { cursor action { id type status instance { id } } } }`;
-    type GovernanceResult = { governanceResult: { cursor: string; action: { id: string; type: string; status: string; instance: { id: string } } } };
+    type GovernanceResult = {
+      governanceResult: { cursor: string; action: { id: string; type: string; status: string; instance: { id: string } } };
+    };
     const client = connect(activities.url, t.token('analyst'));
     const suspensions = record<GovernanceResult>(client, query, { filter: { type: 'SUSPEND_ACCOUNT' } });
     const all = record<GovernanceResult>(client, query);
@@ -120,7 +142,12 @@ describe('subscriptions on the activities subgraph', () => {
     const suspend = await action(GovernanceActionType.SUSPEND_ACCOUNT);
     expect((await all.received(2)).map((e) => e.governanceResult.action.id)).toEqual([reset, suspend]);
     const [only] = await suspensions.received(1);
-    expect(only!.governanceResult.action).toEqual({ id: suspend, type: 'SUSPEND_ACCOUNT', status: 'SUCCEEDED', instance: { id: instances[0] } });
+    expect(only!.governanceResult.action).toEqual({
+      id: suspend,
+      type: 'SUSPEND_ACCOUNT',
+      status: 'SUCCEEDED',
+      instance: { id: instances[0] },
+    });
   });
 
   it('replays the events after `after` in order, then live ones, with no gap and no duplicate', async () => {
@@ -166,7 +193,12 @@ describe('subscriptions on the activities subgraph', () => {
       expect(killed.rowCount).toBe(1);
       const raisedIds = await raiseMany(3); // while the stream is down or reconnecting
       expect(ids(await stream.received(3))).toEqual(raisedIds);
-      await waitFor('the LISTEN connection back', async () => (activities.stats().reconnects === reconnects + 1 ? true : undefined), 10_000, 5);
+      await waitFor(
+        'the LISTEN connection back',
+        async () => (activities.stats().reconnects === reconnects + 1 ? true : undefined),
+        10_000,
+        5,
+      );
       expect(activities.stats().listening).toBe(1);
     } finally {
       await admin.end();
@@ -274,9 +306,10 @@ describe('bounded resources', () => {
     const admin = new pg.Client({ connectionString: t.stack.databaseUrl });
     await admin.connect();
     try {
-      const listening = await admin.query('select count(*)::int as n from pg_stat_activity where application_name = $1 and datname = current_database()', [
-        EVENT_STREAM_APPLICATION,
-      ]);
+      const listening = await admin.query(
+        'select count(*)::int as n from pg_stat_activity where application_name = $1 and datname = current_database()',
+        [EVENT_STREAM_APPLICATION],
+      );
       expect(listening.rows[0].n).toBe(1);
     } finally {
       await admin.end();
@@ -294,8 +327,11 @@ describe('event log retention', () => {
     const old = await raise();
     const recent = await raise();
     const knex = activities.db.knex();
-    await knex('activities.event_log').where('entity_id', old).update({ created_at: new Date(Date.now() - 8 * 86_400_000) });
-    const count = async (entityId: string) => Number((await knex('activities.event_log').where('entity_id', entityId).count('* as n').first())!.n);
+    await knex('activities.event_log')
+      .where('entity_id', old)
+      .update({ created_at: new Date(Date.now() - 8 * 86_400_000) });
+    const count = async (entityId: string) =>
+      Number((await knex('activities.event_log').where('entity_id', entityId).count('* as n').first())!.n);
     const retention = startEventLogRetention({ log: new EventLogService(knex), retentionDays: 7 }); // first pass at start
     try {
       await waitFor('the old entry pruned', async () => ((await count(old)) === 0 ? true : undefined), 10_000, 20);

@@ -24,7 +24,9 @@ export async function waitConnected(t: TestStack, instanceId: string, timeoutMs 
   await waitFor(
     `instance ${instanceId} CONNECTED`,
     async () => {
-      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string | null } }>(`{ appInstance(id: "${instanceId}") { status statusMessage } }`);
+      const { appInstance } = await t.query<{ appInstance: { status: string; statusMessage: string | null } }>(
+        `{ appInstance(id: "${instanceId}") { status statusMessage } }`,
+      );
       if (appInstance.status === 'ERROR') throw new Error(`ERROR: ${appInstance.statusMessage}`);
       return appInstance.status === 'CONNECTED' ? true : undefined;
     },
@@ -41,7 +43,9 @@ export interface ScanView {
 }
 
 export async function scanOf(t: TestStack, instanceId: string, kind: string): Promise<ScanView> {
-  const { appInstance } = await t.query<{ appInstance: { scans: ScanView[] } }>(`{ appInstance(id: "${instanceId}") { scans { kind state itemsScanned lastCompletedAt } } }`);
+  const { appInstance } = await t.query<{ appInstance: { scans: ScanView[] } }>(
+    `{ appInstance(id: "${instanceId}") { scans { kind state itemsScanned lastCompletedAt } } }`,
+  );
   return appInstance.scans.find((s) => s.kind === kind)!;
 }
 
@@ -73,10 +77,20 @@ export async function expectGraphMatchesTruth(t: TestStack, tenant: TenantContro
   const truth: Truth = tenant.truth();
   const filter = `filter: { instanceId: "${instanceId}" }`;
   // Memberships are read from the accounts' side: Account.groups is complete, Group.members is paged.
-  const accounts = await allNodes<{ externalId: string; groups: { externalId: string }[] }>(t, 'accounts', filter, 'externalId groups { externalId }');
+  const accounts = await allNodes<{ externalId: string; groups: { externalId: string }[] }>(
+    t,
+    'accounts',
+    filter,
+    'externalId groups { externalId }',
+  );
   expect(sorted(accounts.map((a) => a.externalId))).toEqual(sorted(live(truth.users).map((u) => u.id)));
 
-  const groups = await allNodes<{ externalId: string; memberCount: number }>(t, 'groups', `instanceId: "${instanceId}"`, 'externalId memberCount');
+  const groups = await allNodes<{ externalId: string; memberCount: number }>(
+    t,
+    'groups',
+    `instanceId: "${instanceId}"`,
+    'externalId memberCount',
+  );
   expect(sorted(groups.map((g) => g.externalId))).toEqual(sorted(live(truth.groups).map((g) => g.id)));
   const liveUsers = new Set(live(truth.users).map((u) => u.id));
   const liveGroups = new Set(live(truth.groups).map((g) => g.id));

@@ -23,7 +23,12 @@ const ActivityBody = z.object({ count: z.int().min(1).max(100_000) }).strict();
 const GovernanceFaultsBody = z
   .object({
     faults: z
-      .array(z.union([z.object({ status: z.int().min(400).max(599), message: z.string().max(500).optional() }).strict(), z.object({ holdMs: z.int().min(1).max(600_000) }).strict()]))
+      .array(
+        z.union([
+          z.object({ status: z.int().min(400).max(599), message: z.string().max(500).optional() }).strict(),
+          z.object({ holdMs: z.int().min(1).max(600_000) }).strict(),
+        ]),
+      )
       .min(1)
       .max(1000),
   })

@@ -48,15 +48,25 @@ function listRoute<T extends { id: string; deleted: boolean }, W>(
   items: (ctx: ApiContext, req: RequestInfo) => readonly T[],
   map: (item: T) => W,
 ): ApiRoute {
-  return route('GET', path, (req, ctx) => {
-    const limit = pageLimit(req.query, ctx.tenant.state.spec.maxPageSize);
-    const alive = items(ctx, req).filter((i) => !i.deleted);
-    return list(pageById(alive, path, req.query.get('pageToken') ?? undefined, limit), map);
-  }, { permission });
+  return route(
+    'GET',
+    path,
+    (req, ctx) => {
+      const limit = pageLimit(req.query, ctx.tenant.state.spec.maxPageSize);
+      const alive = items(ctx, req).filter((i) => !i.deleted);
+      return list(pageById(alive, path, req.query.get('pageToken') ?? undefined, limit), map);
+    },
+    { permission },
+  );
 }
 
 /** A governance route: changes the tenant, counted per endpoint, answers the changed record. */
-function act(method: 'POST' | 'DELETE', path: string, permission: Permission, run: (req: RequestInfo, ctx: ApiContext) => unknown): ApiRoute {
+function act(
+  method: 'POST' | 'DELETE',
+  path: string,
+  permission: Permission,
+  run: (req: RequestInfo, ctx: ApiContext) => unknown,
+): ApiRoute {
   return route(method, path, (req, ctx) => json(run(req, ctx)), { permission, governance: true });
 }
 
@@ -84,44 +94,68 @@ export const apiRoutes: readonly ApiRoute[] = [
   userAction('reset-password', ({ tenant, now }, id) => governance.resetPassword(tenant.state, id, now)),
 
   listRoute('/api/v1/groups', 'groups.read', ({ tenant }) => tenant.state.groups, wireGroup),
-  route('GET', '/api/v1/groups/:id/members', (req, { tenant }) => {
-    const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
-    const group = tenant.state.group(req.params.id!);
-    const alive = new Set(tenant.state.users.filter((u) => !u.deleted).map((u) => u.id));
-    const members = tenant.state.memberships.filter((m) => m.groupId === group.id && alive.has(m.userId)).map((m) => ({ ...m, id: m.userId }));
-    return list(pageById(members, `members:${group.id}`, req.query.get('pageToken') ?? undefined, limit), wireMember);
-  }, { permission: 'groups.read' }),
+  route(
+    'GET',
+    '/api/v1/groups/:id/members',
+    (req, { tenant }) => {
+      const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
+      const group = tenant.state.group(req.params.id!);
+      const alive = new Set(tenant.state.users.filter((u) => !u.deleted).map((u) => u.id));
+      const members = tenant.state.memberships
+        .filter((m) => m.groupId === group.id && alive.has(m.userId))
+        .map((m) => ({ ...m, id: m.userId }));
+      return list(pageById(members, `members:${group.id}`, req.query.get('pageToken') ?? undefined, limit), wireMember);
+    },
+    { permission: 'groups.read' },
+  ),
 
   listRoute('/api/v1/oauth-grants', 'grants.read', ({ tenant }) => tenant.state.grants, wireGrant),
-  route('GET', '/api/v1/oauth-grants/:id', (req, { tenant }) => json(wireGrant(tenant.state.grant(req.params.id!))), { permission: 'grants.read' }),
+  route('GET', '/api/v1/oauth-grants/:id', (req, { tenant }) => json(wireGrant(tenant.state.grant(req.params.id!))), {
+    permission: 'grants.read',
+  }),
   act('DELETE', '/api/v1/oauth-grants/:id', 'grants.write', (req, { tenant, now }) => {
     governance.revokeGrant(tenant.state, req.params.id!, now);
     return wireGrant(tenant.state.grant(req.params.id!));
   }),
 
-  route('GET', '/api/v1/audit/events', (req, { tenant, now }) => {
-    const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
-    const from = timeParam(req.query, 'from');
-    const to = timeParam(req.query, 'to');
-    if (from > to) throw new ApiError(400, 'invalid_request', 'from: must not be after to');
-    return list(tenant.state.events.page(from, to, now, req.query.get('pageToken') ?? undefined, limit), wireEvent);
-  }, { permission: 'audit.read' }),
+  route(
+    'GET',
+    '/api/v1/audit/events',
+    (req, { tenant, now }) => {
+      const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
+      const from = timeParam(req.query, 'from');
+      const to = timeParam(req.query, 'to');
+      if (from > to) throw new ApiError(400, 'invalid_request', 'from: must not be after to');
+      return list(tenant.state.events.page(from, to, now, req.query.get('pageToken') ?? undefined, limit), wireEvent);
+    },
+    { permission: 'audit.read' },
+  ),
 
   listRoute('/api/v1/files', 'files.read', ({ tenant }) => tenant.state.files, wireFile),
-  route('GET', '/api/v1/files/changes', (req, { tenant, now }) => {
-    const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
-    const page = tenant.state.changes.read(req.query.get('cursor') ?? undefined, req.query.get('pageToken') ?? undefined, limit, now);
-    const items = page.fileIds.map((id) => {
-      const file = tenant.state.files.find((f) => f.id === id);
-      return file && !file.deleted ? { type: 'file.upsert', fileId: id, file: wireFile(file) } : { type: 'file.deleted', fileId: id };
-    });
-    return json({ items, nextPageToken: page.nextPageToken, deltaCursor: page.deltaCursor });
-  }, { permission: 'files.read' }),
+  route(
+    'GET',
+    '/api/v1/files/changes',
+    (req, { tenant, now }) => {
+      const limit = pageLimit(req.query, tenant.state.spec.maxPageSize);
+      const page = tenant.state.changes.read(req.query.get('cursor') ?? undefined, req.query.get('pageToken') ?? undefined, limit, now);
+      const items = page.fileIds.map((id) => {
+        const file = tenant.state.files.find((f) => f.id === id);
+        return file && !file.deleted ? { type: 'file.upsert', fileId: id, file: wireFile(file) } : { type: 'file.deleted', fileId: id };
+      });
+      return json({ items, nextPageToken: page.nextPageToken, deltaCursor: page.deltaCursor });
+    },
+    { permission: 'files.read' },
+  ),
   route('GET', '/api/v1/files/:id', (req, { tenant }) => json(wireFile(tenant.state.file(req.params.id!))), { permission: 'files.read' }),
-  route('GET', '/api/v1/files/:id/content', (req, { tenant }) => {
-    const file = tenant.state.file(req.params.id!);
-    return { status: 200, bytes: Buffer.from(file.content), contentType: file.mimeType };
-  }, { permission: 'files.read' }),
+  route(
+    'GET',
+    '/api/v1/files/:id/content',
+    (req, { tenant }) => {
+      const file = tenant.state.file(req.params.id!);
+      return { status: 200, bytes: Buffer.from(file.content), contentType: file.mimeType };
+    },
+    { permission: 'files.read' },
+  ),
   fileAction('quarantine', ({ tenant, now }, id) => governance.quarantineFile(tenant.state, id, now)),
   fileAction('restore', ({ tenant, now }, id) => governance.restoreFile(tenant.state, id, now)),
   fileAction('trash', ({ tenant, now }, id) => governance.trashFile(tenant.state, id, now)),

@@ -51,7 +51,12 @@ describe('the tenant API', () => {
     const content = await fetch(`${sim.url}/api/v1/files/${file.id}/content`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(content.headers.get('content-type')).toBe(file.mimeType);
     expect(await content.text()).toBe(file.content);
-    for (const path of ['/api/v1/users/usr_nope', '/api/v1/files/fil_nope/content', '/api/v1/oauth-grants/gnt_nope', '/api/v1/groups/grp_nope/members']) {
+    for (const path of [
+      '/api/v1/users/usr_nope',
+      '/api/v1/files/fil_nope/content',
+      '/api/v1/oauth-grants/gnt_nope',
+      '/api/v1/groups/grp_nope/members',
+    ]) {
       const answer = await call<{ error: string; message: string }>(sim.url, path, TOKEN);
       expect(answer.status, path).toBe(404);
       expect(answer.body.error).toBe('not_found');
@@ -82,7 +87,11 @@ describe('the tenant API', () => {
     const me = await call<{ tenantId: string; permissions: string[] }>(sim.url, '/api/v1/me', TOKEN);
     expect(me.body).toMatchObject({ tenantId: 'acme', permissions: ['users.read', 'groups.read'] });
     const files = await call<{ error: string; message: string }>(sim.url, '/api/v1/files', TOKEN);
-    expect([files.status, files.body.error, files.body.message]).toEqual([403, 'insufficient_scope', 'this token lacks the files.read permission']);
+    expect([files.status, files.body.error, files.body.message]).toEqual([
+      403,
+      'insufficient_scope',
+      'this token lacks the files.read permission',
+    ]);
   });
 
   it('gives two simulators with the same seed and clock the same truth, and tenants with another token their own data', async () => {
@@ -104,7 +113,10 @@ describe('the admin API', () => {
     const truth = (await call<Truth>(sim.url, '/admin/tenants/acme/truth', null)).body;
     expect(truth.users).toHaveLength(30);
 
-    const added = await call<{ id: string; token: string; endpoint: string }>(sim.url, '/admin/tenants', null, { method: 'POST', body: smallTenant({ id: 'initech', token: 'initech-token', users: 5 }) });
+    const added = await call<{ id: string; token: string; endpoint: string }>(sim.url, '/admin/tenants', null, {
+      method: 'POST',
+      body: smallTenant({ id: 'initech', token: 'initech-token', users: 5 }),
+    });
     expect(added.status).toBe(201);
     expect(added.body).toMatchObject({ id: 'initech', endpoint: sim.url });
     expect((await readAll(sim.url, '/api/v1/users', 'initech-token', 50)).length).toBe(5);
@@ -112,29 +124,49 @@ describe('the admin API', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.message).toMatch(/tenant\.token/);
 
-    const activity = await call<{ items: { id: string }[] }>(sim.url, '/admin/tenants/acme/activity', null, { method: 'POST', body: { count: 25 } });
+    const activity = await call<{ items: { id: string }[] }>(sim.url, '/admin/tenants/acme/activity', null, {
+      method: 'POST',
+      body: { count: 25 },
+    });
     expect(activity.body.items).toHaveLength(25);
     expect(sim.tenant('acme').truth().events.length).toBeGreaterThanOrEqual(truth.events.length + 25);
 
     const victim = truth.users[4]!;
-    const deleted = await call(sim.url, '/admin/tenants/acme/delete', null, { method: 'POST', body: { kind: 'user', externalId: victim.id } });
+    const deleted = await call(sim.url, '/admin/tenants/acme/delete', null, {
+      method: 'POST',
+      body: { kind: 'user', externalId: victim.id },
+    });
     expect(deleted.status).toBe(200);
     const users = await readAll<{ id: string }>(sim.url, '/api/v1/users', TOKEN, 50);
     expect(users.map((u) => u.id)).not.toContain(victim.id);
     expect((await call(sim.url, `/api/v1/users/${victim.id}`, TOKEN)).status).toBe(404);
-    expect(sim.tenant('acme').truth().users.find((u) => u.id === victim.id)!.deleted).toBe(true);
+    expect(
+      sim
+        .tenant('acme')
+        .truth()
+        .users.find((u) => u.id === victim.id)!.deleted,
+    ).toBe(true);
     const file = truth.files[0]!;
     await call(sim.url, '/admin/tenants/acme/delete', null, { method: 'POST', body: { kind: 'file', externalId: file.id } });
     expect((await readAll<{ id: string }>(sim.url, '/api/v1/files', TOKEN, 50)).map((f) => f.id)).not.toContain(file.id);
 
-    const patched = await call<{ rateLimitPerMinute: number; faults: { errorRate: number; slowMs: number } }>(sim.url, '/admin/tenants/acme', null, { method: 'PATCH', body: { rateLimitPerMinute: 120, faults: { errorRate: 0.1 } } });
+    const patched = await call<{ rateLimitPerMinute: number; faults: { errorRate: number; slowMs: number } }>(
+      sim.url,
+      '/admin/tenants/acme',
+      null,
+      { method: 'PATCH', body: { rateLimitPerMinute: 120, faults: { errorRate: 0.1 } } },
+    );
     expect(patched.body).toMatchObject({ rateLimitPerMinute: 120, faults: { errorRate: 0.1, slowMs: 1000 } });
-    const badPatch = await call<{ message: string }>(sim.url, '/admin/tenants/acme', null, { method: 'PATCH', body: { rateLimitPerMinute: -1 } });
+    const badPatch = await call<{ message: string }>(sim.url, '/admin/tenants/acme', null, {
+      method: 'PATCH',
+      body: { rateLimitPerMinute: -1 },
+    });
     expect(badPatch.status).toBe(400);
     expect(badPatch.body.message).toMatch(/^patch\.rateLimitPerMinute:/);
 
     expect((await call(sim.url, '/admin/tenants/nope/truth', null)).status).toBe(404);
-    const stats = (await call<{ routes: Record<string, { statuses: Record<string, number> }> }>(sim.url, '/admin/tenants/acme/stats', null)).body;
+    const stats = (await call<{ routes: Record<string, { statuses: Record<string, number> }> }>(sim.url, '/admin/tenants/acme/stats', null))
+      .body;
     expect(stats.routes['GET /api/v1/users']!.statuses['200']).toBeGreaterThan(0);
     expect(stats.routes['GET /api/v1/users/:id']!.statuses['404']).toBe(1);
   });

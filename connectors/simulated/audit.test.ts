@@ -54,7 +54,11 @@ describe('the audit trail', () => {
     const expected = events.filter((e) => e.occurredAt >= from && e.occurredAt < to).map((e) => e.id);
     expect(answer.map((e) => e.id).sort()).toEqual(expected.sort());
     const first = await call<{ nextPageToken: string }>(sim.url, `/api/v1/audit/events?from=${from}&to=${to}&limit=3`, TOKEN);
-    const other = await call<{ message: string }>(sim.url, `/api/v1/audit/events?from=${events[0]!.occurredAt}&to=${to}&pageToken=${first.body.nextPageToken}`, TOKEN);
+    const other = await call<{ message: string }>(
+      sim.url,
+      `/api/v1/audit/events?from=${events[0]!.occurredAt}&to=${to}&pageToken=${first.body.nextPageToken}`,
+      TOKEN,
+    );
     expect([other.status, other.body.message]).toEqual([400, 'pageToken: belongs to another from/to window']);
   });
 
@@ -74,7 +78,10 @@ describe('the audit trail', () => {
   it('keeps generating live events at activityPerMinute while running, on its own timer', async () => {
     const sim = await simulator(track, { tenants: [smallTenant({ backfillDays: 0, activityPerMinute: 6000 })] });
     const live = await waitFor('live events', () => {
-      const events = sim.tenant('acme').truth().events.filter((e) => e.scenario === 'live');
+      const events = sim
+        .tenant('acme')
+        .truth()
+        .events.filter((e) => e.scenario === 'live');
       return events.length >= 20 && events;
     });
     expect(new Set(live.map((e) => e.id)).size).toBe(live.length);

@@ -61,7 +61,11 @@ export class ChangeFeed {
       return { fileIds: [], nextPageToken: null, deltaCursor: this.cursorAt(now) };
     }
     if (now - issued > this.retentionMs) {
-      throw new ApiError(410, 'cursor_expired', `cursor issued ${Math.round((now - issued) / 1000)} s ago is older than the feed's retention (${Math.round(this.retentionMs / 1000)} s): list all files again and start a new feed`);
+      throw new ApiError(
+        410,
+        'cursor_expired',
+        `cursor issued ${Math.round((now - issued) / 1000)} s ago is older than the feed's retention (${Math.round(this.retentionMs / 1000)} s): list all files again and start a new feed`,
+      );
     }
     this.prune(now);
     // The last record per file in (after, head]: earlier pages returned files whose last record is <= after.
@@ -70,7 +74,11 @@ export class ChangeFeed {
     const ordered = [...last.entries()].sort((a, b) => a[1] - b[1]);
     const page = ordered.slice(0, limit);
     if (ordered.length > limit) {
-      return { fileIds: page.map(([id]) => id), nextPageToken: encodeToken('delta-page', { a: page[page.length - 1]![1], h: head, t: issued }), deltaCursor: null };
+      return {
+        fileIds: page.map(([id]) => id),
+        nextPageToken: encodeToken('delta-page', { a: page[page.length - 1]![1], h: head, t: issued }),
+        deltaCursor: null,
+      };
     }
     return { fileIds: page.map(([id]) => id), nextPageToken: null, deltaCursor: encodeToken('delta', { s: head, t: now }) };
   }

@@ -43,7 +43,12 @@ describe('the file change feed', () => {
       answer = await call<ChangeAnswer>(sim.url, `/api/v1/files/changes?pageToken=${answer.body.nextPageToken}&limit=2`, TOKEN);
       seen.push(...answer.body.items);
     }
-    expect(seen.map((c) => c.fileId).sort()).toEqual(files.slice(0, 5).map((f) => f.id).sort());
+    expect(seen.map((c) => c.fileId).sort()).toEqual(
+      files
+        .slice(0, 5)
+        .map((f) => f.id)
+        .sort(),
+    );
     const upsert = seen.find((c) => c.fileId === files[0]!.id);
     expect(upsert).toMatchObject({ type: 'file.upsert', file: { revision: 3 } });
     expect(seen.find((c) => c.fileId === files[4]!.id)).toEqual({ type: 'file.deleted', fileId: files[4]!.id });
@@ -56,7 +61,10 @@ describe('the file change feed', () => {
   it('answers 410 cursor_expired for a cursor older than the retention, which the connector reports as CursorExpiredError', async () => {
     const clock = new ManualClock();
     const sim = await simulator(track, { clock: clock.now, tenants: [smallTenant({ changeRetentionMs: 60_000 })] });
-    const connector = simulatedConnectorFactory.create({ endpoint: sim.url, token: TOKEN }, directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }));
+    const connector = simulatedConnectorFactory.create(
+      { endpoint: sim.url, token: TOKEN },
+      directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }),
+    );
     const first = await connector.readFileChanges(null, null);
     clock.advance(59_000);
     const fresh = await connector.readFileChanges(first.deltaCursor, null);
@@ -101,9 +109,14 @@ describe('webhooks', () => {
     const tampered = { headers: delivery!.headers, rawBody: Buffer.from(delivery!.rawBody.toString('utf8').replace(file.id, 'fil_other')) };
     expect(rejected(tampered)).toBe('signature does not match the body and timestamp');
     const wrongSecret = new Headers(delivery!.headers);
-    wrongSecret.set('x-simulator-signature', signWebhook('another-secret', Number(delivery!.headers.get('x-simulator-timestamp')), delivery!.rawBody));
+    wrongSecret.set(
+      'x-simulator-signature',
+      signWebhook('another-secret', Number(delivery!.headers.get('x-simulator-timestamp')), delivery!.rawBody),
+    );
     expect(rejected({ headers: wrongSecret, rawBody: delivery!.rawBody })).toBe('signature does not match the body and timestamp');
-    expect(rejected(delivery!, new Date(now.getTime() + 6 * 60_000))).toMatch(/^timestamp is 36\d s old, outside the 5-minute replay window$/);
+    expect(rejected(delivery!, new Date(now.getTime() + 6 * 60_000))).toMatch(
+      /^timestamp is 36\d s old, outside the 5-minute replay window$/,
+    );
     // A replay re-signed with an old timestamp is just as old.
     const oldTs = Math.floor(now.getTime() / 1000) - 600;
     const replayed = new Headers(delivery!.headers);
@@ -115,7 +128,10 @@ describe('webhooks', () => {
     expect(rejected({ headers: unsigned, rawBody: delivery!.rawBody })).toMatch(/missing or malformed X-Simulator-Signature/);
     // Rotation: several signatures, one of them good.
     const rotated = new Headers(delivery!.headers);
-    rotated.set('x-simulator-signature', `${signWebhook('old-secret', Number(delivery!.headers.get('x-simulator-timestamp')), delivery!.rawBody)}, ${delivery!.headers.get('x-simulator-signature')}`);
+    rotated.set(
+      'x-simulator-signature',
+      `${signWebhook('old-secret', Number(delivery!.headers.get('x-simulator-timestamp')), delivery!.rawBody)}, ${delivery!.headers.get('x-simulator-signature')}`,
+    );
     expect(connector.verifyWebhook({ headers: rotated, rawBody: delivery!.rawBody }, now)).toHaveLength(1);
 
     const noSecret = simulatedConnectorFactory.create({ endpoint: sim.url, token: TOKEN }, directHttp(simulatedConnectorFactory, config));
@@ -131,13 +147,18 @@ describe('webhooks', () => {
     await call(sim.url, `/api/v1/files/${file.id}/quarantine`, TOKEN, { method: 'POST' });
     await call(sim.url, `/api/v1/users/${user.id}/suspend`, TOKEN, { method: 'POST' });
     tenant.delete('file', file.id);
-    const notices = () => receiver.deliveries.flatMap((d) => (JSON.parse(d.rawBody.toString('utf8')) as { notices: { kind: string; externalId: string }[] }).notices);
+    const notices = () =>
+      receiver.deliveries.flatMap(
+        (d) => (JSON.parse(d.rawBody.toString('utf8')) as { notices: { kind: string; externalId: string }[] }).notices,
+      );
     await waitFor('three notices', () => notices().length >= 3);
-    expect(notices()).toEqual(expect.arrayContaining([
-      { kind: 'file.changed', externalId: file.id },
-      { kind: 'user.changed', externalId: user.id },
-      { kind: 'file.deleted', externalId: file.id },
-    ]));
+    expect(notices()).toEqual(
+      expect.arrayContaining([
+        { kind: 'file.changed', externalId: file.id },
+        { kind: 'user.changed', externalId: user.id },
+        { kind: 'file.deleted', externalId: file.id },
+      ]),
+    );
     tenant.update({ webhook: null });
     tenant.touchFile(tenant.truth().files[3]!.id);
     expect(tenant.spec().webhook).toBeUndefined();

@@ -30,21 +30,31 @@ const ConfigSchema = z
       .string({ error: 'must be an http(s) URL' })
       .refine(isHttpUrl, 'must be an http(s) URL')
       .transform((s) => s.replace(/\/+$/, '')),
-    token: z.string({ error: 'must be a non-empty string (the tenant API token)' }).min(1, 'must be a non-empty string (the tenant API token)'),
+    token: z
+      .string({ error: 'must be a non-empty string (the tenant API token)' })
+      .min(1, 'must be a non-empty string (the tenant API token)'),
     webhookSecret: z.string({ error: 'must be a non-empty string' }).min(1, 'must be a non-empty string').optional(),
     rateLimitPerMinute: z.number({ error: 'must be a positive number' }).positive('must be a positive number').optional(),
-    maxPageSize: z.int({ error: 'must be an integer from 1 to 10000' }).min(1, 'must be an integer from 1 to 10000').max(10_000, 'must be an integer from 1 to 10000').optional(),
+    maxPageSize: z
+      .int({ error: 'must be an integer from 1 to 10000' })
+      .min(1, 'must be an integer from 1 to 10000')
+      .max(10_000, 'must be an integer from 1 to 10000')
+      .optional(),
   })
   .strict();
 
 /** Checks a simulated instance's config; throws an Error whose message names the bad field (`config.endpoint: must be an http(s) URL`). */
 export function validateSimulatedConfig(config: unknown): SimulatedConfig & ConnectorConfig {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new Error('config: must be an object { endpoint, token, webhookSecret? }');
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new Error('config: must be an object { endpoint, token, webhookSecret? }');
   const parsed = ConfigSchema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.');
-    const message = issue.code === 'unrecognized_keys' ? 'unknown field; accepted: endpoint, token, webhookSecret, rateLimitPerMinute, maxPageSize' : issue.message;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? 'unknown field; accepted: endpoint, token, webhookSecret, rateLimitPerMinute, maxPageSize'
+        : issue.message;
     throw new Error(`config.${field}: ${message}`);
   }
   return parsed.data;

@@ -87,8 +87,18 @@ class SimulatedConnector implements Connector {
     return parseAnswer(schema, response.body, `${request.method} ${request.path}`);
   }
 
-  private async list<S extends z.ZodType, T>(path: string, item: S, map: (wire: z.output<S>) => T, page: PageToken | null, query: ProviderRequest['query'] = {}): Promise<Page<T>> {
-    const answer = await this.call(wireList(item), { method: 'GET', path, query: { ...query, limit: this.limits.maxPageSize, pageToken: page ?? undefined } });
+  private async list<S extends z.ZodType, T>(
+    path: string,
+    item: S,
+    map: (wire: z.output<S>) => T,
+    page: PageToken | null,
+    query: ProviderRequest['query'] = {},
+  ): Promise<Page<T>> {
+    const answer = await this.call(wireList(item), {
+      method: 'GET',
+      path,
+      query: { ...query, limit: this.limits.maxPageSize, pageToken: page ?? undefined },
+    });
     return { items: answer.items.map((wire) => map(wire as z.output<S>)), next: answer.nextPageToken };
   }
 
@@ -103,7 +113,13 @@ class SimulatedConnector implements Connector {
   }
 
   /** A governance call: the simulator answers the changed record. */
-  private async act<S extends z.ZodType, T>(schema: S, map: (wire: z.output<S>) => T, method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  private async act<S extends z.ZodType, T>(
+    schema: S,
+    map: (wire: z.output<S>) => T,
+    method: 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     return map(await this.call(schema, { method, path, ...(body === undefined ? {} : { body }) }));
   }
 
@@ -146,11 +162,14 @@ class SimulatedConnector implements Connector {
       });
     } catch (error) {
       // Whatever client is in use, a 410 here means the feed must be rebuilt from a full listing.
-      if (error instanceof ProviderError && error.status === 410 && !(error instanceof CursorExpiredError)) throw new CursorExpiredError(error.message, 410);
+      if (error instanceof ProviderError && error.status === 410 && !(error instanceof CursorExpiredError))
+        throw new CursorExpiredError(error.message, 410);
       throw error;
     }
     return {
-      changes: answer.items.map((c) => (c.type === 'file.upsert' ? { kind: 'upsert' as const, file: toFile(c.file) } : { kind: 'deleted' as const, externalId: c.fileId })),
+      changes: answer.items.map((c) =>
+        c.type === 'file.upsert' ? { kind: 'upsert' as const, file: toFile(c.file) } : { kind: 'deleted' as const, externalId: c.fileId },
+      ),
       next: answer.nextPageToken,
       deltaCursor: answer.deltaCursor,
     };
@@ -171,7 +190,9 @@ class SimulatedConnector implements Connector {
   }
 
   getGrant(externalId: string): Promise<ProviderGrant | null> {
-    return this.orNull(async () => toGrant(await this.call(WireGrant, { method: 'GET', path: `/api/v1/oauth-grants/${segment(externalId)}` })));
+    return this.orNull(async () =>
+      toGrant(await this.call(WireGrant, { method: 'GET', path: `/api/v1/oauth-grants/${segment(externalId)}` })),
+    );
   }
 
   suspendUser(externalId: string) {

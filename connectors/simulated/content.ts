@@ -58,7 +58,8 @@ function renderText(rng: Rng, title: string, planted: readonly Planted[]): strin
 function renderCsv(rng: Rng, people: readonly string[], planted: readonly Planted[]): string {
   const rows = [['name', 'status', 'field', 'value', 'note']];
   const fillers = rng.int(3, 10);
-  for (let i = 0; i < fillers; i++) rows.push([rng.pick(people), rng.pick(['approved', 'draft', 'final']), 'comment', rng.pick(WORDS), sentence(rng)]);
+  for (let i = 0; i < fillers; i++)
+    rows.push([rng.pick(people), rng.pick(['approved', 'draft', 'final']), 'comment', rng.pick(WORDS), sentence(rng)]);
   for (const p of planted) rows.splice(rng.int(1, rows.length), 0, [rng.pick(people), 'final', LABELS[p.kind], p.value, sentence(rng)]);
   return `${rows.map((r) => r.map(csvCell).join(',')).join('\n')}\n`;
 }

@@ -37,9 +37,7 @@ export function cardNumber(rng: Rng): string {
   const partial = prefix + rng.digits(length - prefix.length - 1);
   const full = partial + luhnDigit(partial);
   const sep = rng.pick([' ', '-', '']);
-  return brand === 'amex'
-    ? [full.slice(0, 4), full.slice(4, 10), full.slice(10)].join(sep)
-    : (full.match(/.{4}/g) as string[]).join(sep);
+  return brand === 'amex' ? [full.slice(0, 4), full.slice(4, 10), full.slice(10)].join(sep) : (full.match(/.{4}/g) as string[]).join(sep);
 }
 
 /** A US SSN in a valid range: area not 000, 666 or 9xx; group and serial not zero. */

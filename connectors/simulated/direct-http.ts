@@ -50,7 +50,10 @@ export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): 
         }
       }
       if (response.ok) return { status: response.status, headers: response.headers, body, bytes };
-      const said = typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : response.statusText;
+      const said =
+        typeof body === 'object' && body !== null && 'message' in body
+          ? String((body as { message: unknown }).message)
+          : response.statusText;
       const message = `${what}: ${response.status} ${said}`;
       if (response.status === 401 || response.status === 403) throw new CredentialError(message, response.status);
       if (response.status === 410) throw new CursorExpiredError(message, 410);

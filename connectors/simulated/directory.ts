@@ -82,7 +82,10 @@ export function generateGroups(
       deleted: false,
     };
     groups.push(group);
-    const members = i === 0 ? [...users] : r.sample(users, Math.min(users.length, r.int(2, Math.max(2, Math.ceil((users.length * 2) / Math.max(1, count))))));
+    const members =
+      i === 0
+        ? [...users]
+        : r.sample(users, Math.min(users.length, r.int(2, Math.max(2, Math.ceil((users.length * 2) / Math.max(1, count))))));
     members.forEach((user, n) => memberships.push({ groupId: group.id, userId: user.id, role: n === 0 ? 'OWNER' : 'MEMBER' }));
   }
   return { groups, memberships };

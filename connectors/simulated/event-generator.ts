@@ -68,13 +68,20 @@ function strangePlace(rng: Rng): { ip: string; country: string; userAgent: strin
 }
 
 const ORDINARY: readonly (readonly [string, number])[] = [
-  ['file.view', 40], ['file.download', 20], ['file.edit', 15], ['file.share', 8], ['file.upload', 5], ['user.logout', 7], ['user.password.change', 2],
+  ['file.view', 40],
+  ['file.download', 20],
+  ['file.edit', 15],
+  ['file.share', 8],
+  ['file.upload', 5],
+  ['user.logout', 7],
+  ['user.password.change', 2],
 ];
 
 /** One ordinary action by `user` at `at` (a file action on one of `files`). */
 function ordinary(rng: Rng, user: SimUser, files: readonly SimFile[], at: number, scenario: EventScenario): EventInput {
   const action = rng.weighted(ORDINARY);
-  if (!action.startsWith('file.') || files.length === 0) return { category: 'USER', action: files.length ? action : 'user.logout', actor: user, occurredAt: at, scenario };
+  if (!action.startsWith('file.') || files.length === 0)
+    return { category: 'USER', action: files.length ? action : 'user.logout', actor: user, occurredAt: at, scenario };
   const file = rng.pick(files);
   const details: Record<string, string> = action === 'file.share' ? { sharing: file.sharing } : {};
   return { category: 'USER', action, actor: user, occurredAt: at, target: { type: 'file', id: file.id }, details, scenario };
@@ -125,30 +132,74 @@ export function generateBackfill(rng: Rng, input: BackfillInput): SimEvent[] {
     const t = at(anomalies);
     const place = strangePlace(anomalies);
     inputs.push({ category: 'SIGN_IN', action: 'user.login', actor: user, occurredAt: t, from: place, scenario: 'new_country' });
-    if (files.length) inputs.push({ category: 'USER', action: 'file.download', actor: user, occurredAt: t + 2 * MINUTE, from: place, target: { type: 'file', id: anomalies.pick(files).id }, scenario: 'new_country' });
+    if (files.length)
+      inputs.push({
+        category: 'USER',
+        action: 'file.download',
+        actor: user,
+        occurredAt: t + 2 * MINUTE,
+        from: place,
+        target: { type: 'file', id: anomalies.pick(files).id },
+        scenario: 'new_country',
+      });
   }
   for (const user of anomalies.sample(users, scaled(0.02))) {
     const t = at(anomalies);
     const place = strangePlace(anomalies);
     const attempts = anomalies.int(15, 40);
     for (let n = 0; n < attempts; n++) {
-      inputs.push({ category: 'SIGN_IN', action: 'user.login', actor: user, occurredAt: t + anomalies.int(0, 5 * MINUTE), succeeded: false, from: place, details: { reason: 'invalid_password' }, scenario: 'failed_storm' });
+      inputs.push({
+        category: 'SIGN_IN',
+        action: 'user.login',
+        actor: user,
+        occurredAt: t + anomalies.int(0, 5 * MINUTE),
+        succeeded: false,
+        from: place,
+        details: { reason: 'invalid_password' },
+        scenario: 'failed_storm',
+      });
     }
-    if (anomalies.chance(0.3)) inputs.push({ category: 'SIGN_IN', action: 'user.login', actor: user, occurredAt: t + 6 * MINUTE, from: place, scenario: 'failed_storm' });
+    if (anomalies.chance(0.3))
+      inputs.push({
+        category: 'SIGN_IN',
+        action: 'user.login',
+        actor: user,
+        occurredAt: t + 6 * MINUTE,
+        from: place,
+        scenario: 'failed_storm',
+      });
   }
   if (files.length) {
     for (const user of anomalies.sample(active, scaled(0.02))) {
       const t = at(anomalies);
       const downloads = anomalies.int(40, 120);
       for (let n = 0; n < downloads; n++) {
-        inputs.push({ category: 'USER', action: 'file.download', actor: user, occurredAt: t + anomalies.int(0, 10 * MINUTE), target: { type: 'file', id: anomalies.pick(files).id }, scenario: 'download_burst' });
+        inputs.push({
+          category: 'USER',
+          action: 'file.download',
+          actor: user,
+          occurredAt: t + anomalies.int(0, 10 * MINUTE),
+          target: { type: 'file', id: anomalies.pick(files).id },
+          scenario: 'download_burst',
+        });
       }
     }
   }
   const admins = active.filter((u) => u.isAdmin);
-  for (const target of anomalies.sample(active.filter((u) => !u.isAdmin), scaled(0.02))) {
+  for (const target of anomalies.sample(
+    active.filter((u) => !u.isAdmin),
+    scaled(0.02),
+  )) {
     const role = anomalies.pick(['user_management', 'security_admin', 'super_admin']);
-    inputs.push({ category: 'ADMIN', action: 'admin.role.assign', actor: anomalies.pick(admins), occurredAt: at(anomalies), target: { type: 'user', id: target.id }, details: { role }, scenario: 'role_assign' });
+    inputs.push({
+      category: 'ADMIN',
+      action: 'admin.role.assign',
+      actor: anomalies.pick(admins),
+      occurredAt: at(anomalies),
+      target: { type: 'user', id: target.id },
+      details: { role },
+      scenario: 'role_assign',
+    });
     target.isAdmin = true;
     target.privileges = [...new Set([...target.privileges, role])];
   }
@@ -173,12 +224,25 @@ export type LiveEffect =
   | { readonly kind: 'delete'; readonly fileId: string };
 
 const LIVE: readonly (readonly [string, number])[] = [
-  ['user.login', 30], ['user.login.failed', 4], ['user.logout', 6], ['file.view', 22], ['file.download', 15],
-  ['file.edit', 12], ['file.share', 5], ['file.upload', 4], ['file.delete', 1], ['admin.settings.change', 1],
+  ['user.login', 30],
+  ['user.login.failed', 4],
+  ['user.logout', 6],
+  ['file.view', 22],
+  ['file.download', 15],
+  ['file.edit', 12],
+  ['file.share', 5],
+  ['file.upload', 4],
+  ['file.delete', 1],
+  ['admin.settings.change', 1],
 ];
 
 /** One live event at `now` by a random active user, and what it does to the files. */
-export function liveEvent(rng: Rng, users: readonly SimUser[], files: readonly SimFile[], now: number): { input: EventInput; effect: LiveEffect } | null {
+export function liveEvent(
+  rng: Rng,
+  users: readonly SimUser[],
+  files: readonly SimFile[],
+  now: number,
+): { input: EventInput; effect: LiveEffect } | null {
   const active = users.filter((u) => u.status === 'ACTIVE' && !u.deleted);
   if (active.length === 0) return null;
   const user = rng.pick(active);
@@ -189,11 +253,15 @@ export function liveEvent(rng: Rng, users: readonly SimUser[], files: readonly S
   }
   if (action === 'admin.settings.change') {
     const admin = active.find((u) => u.isAdmin) ?? user;
-    return { input: { ...base, actor: admin, category: 'ADMIN', action, details: { setting: 'session_timeout' } }, effect: { kind: 'none' } };
+    return {
+      input: { ...base, actor: admin, category: 'ADMIN', action, details: { setting: 'session_timeout' } },
+      effect: { kind: 'none' },
+    };
   }
   if (action === 'file.upload') return { input: { ...base, category: 'USER', action }, effect: { kind: 'upload' } };
   const live = files.filter((f) => !f.deleted && !f.trashed);
-  if (!action.startsWith('file.') || live.length === 0) return { input: { ...base, category: 'USER', action: 'user.logout' }, effect: { kind: 'none' } };
+  if (!action.startsWith('file.') || live.length === 0)
+    return { input: { ...base, category: 'USER', action: 'user.logout' }, effect: { kind: 'none' } };
   const file = rng.pick(live);
   const input: EventInput = { ...base, category: 'USER', action, target: { type: 'file', id: file.id } };
   switch (action) {

@@ -52,7 +52,10 @@ describe('fault injection', () => {
     expect(sim.tenant('acme').stats().routes['GET /api/v1/me']!.statuses['503']).toBe(outcomes.filter((o) => o === 503).length);
 
     sim.tenant('acme').setFaults({ errorRate: 1 });
-    const connector = simulatedConnectorFactory.create({ endpoint: sim.url, token: TOKEN }, directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }));
+    const connector = simulatedConnectorFactory.create(
+      { endpoint: sim.url, token: TOKEN },
+      directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }),
+    );
     await expect(connector.verify()).rejects.toMatchObject({ name: 'TransientError', status: 503 });
     const body = await call<{ error: string }>(sim.url, '/api/v1/me', TOKEN);
     expect(body).toMatchObject({ status: 503, body: { error: 'unavailable' } });
@@ -66,7 +69,10 @@ describe('fault injection', () => {
     expect(sim.tenant('acme').stats().routes['GET /api/v1/me']!.statuses.dropped).toBe(outcomes.filter((o) => o === 'dropped').length);
 
     sim.tenant('acme').setFaults({ dropRate: 1 });
-    const connector = simulatedConnectorFactory.create({ endpoint: sim.url, token: TOKEN }, directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }));
+    const connector = simulatedConnectorFactory.create(
+      { endpoint: sim.url, token: TOKEN },
+      directHttp(simulatedConnectorFactory, { endpoint: sim.url, token: TOKEN }),
+    );
     await expect(connector.listUsers(null)).rejects.toBeInstanceOf(TransientError);
   });
 

@@ -19,14 +19,35 @@ export interface FileContext {
   readonly paths: Set<string>;
 }
 
-const FORMATS: readonly (readonly [ContentFormat, number])[] = [['text', 35], ['csv', 25], ['json', 20], ['html', 20]];
-const SHARING: readonly (readonly [SharingLevel, number])[] = [['PRIVATE', 40], ['INTERNAL', 35], ['EXTERNAL', 15], ['PUBLIC', 10]];
+const FORMATS: readonly (readonly [ContentFormat, number])[] = [
+  ['text', 35],
+  ['csv', 25],
+  ['json', 20],
+  ['html', 20],
+];
+const SHARING: readonly (readonly [SharingLevel, number])[] = [
+  ['PRIVATE', 40],
+  ['INTERNAL', 35],
+  ['EXTERNAL', 15],
+  ['PUBLIC', 10],
+];
 const KINDS: readonly (readonly [DetectableKind, number])[] = [
-  ['CREDIT_CARD', 25], ['US_SSN', 15], ['IBAN', 15], ['EMAIL', 20], ['AWS_ACCESS_KEY', 10], ['PRIVATE_KEY', 7], ['JWT', 8],
+  ['CREDIT_CARD', 25],
+  ['US_SSN', 15],
+  ['IBAN', 15],
+  ['EMAIL', 20],
+  ['AWS_ACCESS_KEY', 10],
+  ['PRIVATE_KEY', 7],
+  ['JWT', 8],
 ];
 
 function internalEmails(rng: Rng, users: readonly SimUser[], owner: SimUser, count: number): string[] {
-  return rng.sample(users.filter((u) => u.id !== owner.id), count).map((u) => u.email);
+  return rng
+    .sample(
+      users.filter((u) => u.id !== owner.id),
+      count,
+    )
+    .map((u) => u.email);
 }
 
 /** Collaborators that fit `sharing`: outsiders only when EXTERNAL. */
@@ -56,9 +77,21 @@ function uniquePath(rng: Rng, paths: Set<string>, format: ContentFormat): { name
 }
 
 /** Renders a file's body for its current `planted` list (a new revision draws a new body). */
-export function renderFile(rng: Rng, file: Pick<SimFile, 'id' | 'name' | 'revision'>, format: ContentFormat, users: readonly SimUser[], planted: readonly Planted[]): FileVersion {
+export function renderFile(
+  rng: Rng,
+  file: Pick<SimFile, 'id' | 'name' | 'revision'>,
+  format: ContentFormat,
+  users: readonly SimUser[],
+  planted: readonly Planted[],
+): FileVersion {
   const r = rng.fork(`content:${file.id}:${file.revision}`);
-  return renderContent(r, format, file.name, r.sample(users, 5).map((u) => u.displayName), planted);
+  return renderContent(
+    r,
+    format,
+    file.name,
+    r.sample(users, 5).map((u) => u.displayName),
+    planted,
+  );
 }
 
 /** One new file owned by a random user; `createdAt` between `oldest` and `ctx.now`. */

@@ -34,7 +34,9 @@ describe('the generator', () => {
   it('plants valid card numbers, SSNs, IBANs, keys and tokens, in every format, and exposes some cards publicly', () => {
     const { files } = generateTenant(spec(), NOW);
     const planted = files.flatMap((f) => f.planted.map((p) => ({ ...p, file: f })));
-    expect(new Set(planted.map((p) => p.kind))).toEqual(new Set(['CREDIT_CARD', 'US_SSN', 'IBAN', 'EMAIL', 'AWS_ACCESS_KEY', 'PRIVATE_KEY', 'JWT']));
+    expect(new Set(planted.map((p) => p.kind))).toEqual(
+      new Set(['CREDIT_CARD', 'US_SSN', 'IBAN', 'EMAIL', 'AWS_ACCESS_KEY', 'PRIVATE_KEY', 'JWT']),
+    );
     for (const p of planted) {
       expect(p.file.content).toContain(p.value);
       if (p.kind === 'CREDIT_CARD') expect(luhnValid(p.value)).toBe(true);
@@ -44,13 +46,17 @@ describe('the generator', () => {
       if (p.kind === 'PRIVATE_KEY') expect(p.value).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n[\s\S]+\n-----END RSA PRIVATE KEY-----$/);
       if (p.kind === 'JWT') expect(p.value.split('.')).toHaveLength(3);
     }
-    const exposedCards = files.filter((f) => (f.sharing === 'PUBLIC' || f.sharing === 'EXTERNAL') && !f.trashed && f.planted.some((p) => p.kind === 'CREDIT_CARD'));
+    const exposedCards = files.filter(
+      (f) => (f.sharing === 'PUBLIC' || f.sharing === 'EXTERNAL') && !f.trashed && f.planted.some((p) => p.kind === 'CREDIT_CARD'),
+    );
     expect(exposedCards.length).toBeGreaterThanOrEqual(3);
     expect(new Set(files.map((f) => f.mimeType))).toEqual(new Set(['text/plain', 'text/csv', 'application/json', 'text/html']));
     for (const f of files.filter((x) => x.mimeType === 'application/json')) expect(() => JSON.parse(f.content)).not.toThrow();
     expect(files.some((f) => f.trashed)).toBe(true);
-    for (const f of files.filter((x) => x.sharing === 'EXTERNAL')) expect(f.collaborators.some((c) => !c.endsWith('@acme.example.com'))).toBe(true);
-    for (const f of files.filter((x) => x.sharing !== 'EXTERNAL')) expect(f.collaborators.every((c) => c.endsWith('@acme.example.com'))).toBe(true);
+    for (const f of files.filter((x) => x.sharing === 'EXTERNAL'))
+      expect(f.collaborators.some((c) => !c.endsWith('@acme.example.com'))).toBe(true);
+    for (const f of files.filter((x) => x.sharing !== 'EXTERNAL'))
+      expect(f.collaborators.every((c) => c.endsWith('@acme.example.com'))).toBe(true);
   });
 
   it('grants apps of every risk level, some to many users', () => {
@@ -117,10 +123,20 @@ describe('the checks behind the planted values', () => {
 describe('tenant specs', () => {
   it('fill defaults and refuse bad fields by name', () => {
     const resolved = resolveTenantSpec({ id: 'x1', token: 'token-123' });
-    expect(resolved).toMatchObject({ seed: 1, backfillDays: 7, maxPageSize: 200, changeRetentionMs: 3_600_000, faults: { errorRate: 0, dropRate: 0 } });
-    expect(() => resolveTenantSpec({ id: 'Bad Id', token: 'token-123' })).toThrow(new SpecError('tenant.id: must be 1-63 lowercase letters, digits or dashes'));
+    expect(resolved).toMatchObject({
+      seed: 1,
+      backfillDays: 7,
+      maxPageSize: 200,
+      changeRetentionMs: 3_600_000,
+      faults: { errorRate: 0, dropRate: 0 },
+    });
+    expect(() => resolveTenantSpec({ id: 'Bad Id', token: 'token-123' })).toThrow(
+      new SpecError('tenant.id: must be 1-63 lowercase letters, digits or dashes'),
+    );
     expect(() => resolveTenantSpec({ id: 'x', token: 'short' })).toThrow(/tenant\.token: must be at least 8 characters/);
-    expect(() => resolveTenantSpec({ id: 'x', token: 'token-123', faults: { errorRate: 2 } })).toThrow(/tenant\.faults\.errorRate: must be between 0 and 1/);
+    expect(() => resolveTenantSpec({ id: 'x', token: 'token-123', faults: { errorRate: 2 } })).toThrow(
+      /tenant\.faults\.errorRate: must be between 0 and 1/,
+    );
     expect(() => resolveTenantSpec({ id: 'x', token: 'token-123', usres: 3 })).toThrow(/usres/);
   });
 });

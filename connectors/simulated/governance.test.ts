@@ -26,23 +26,43 @@ const counted = (sim: Simulator, route: string) => sim.tenant('acme').stats().go
 describe('governance through the API', () => {
   it('suspends, unsuspends and resets passwords for real, counted per endpoint', async () => {
     const { sim, connector, clock } = await setup();
-    const user = sim.tenant('acme').truth().users.find((u) => u.status === 'ACTIVE' && !u.isAdmin)!;
+    const user = sim
+      .tenant('acme')
+      .truth()
+      .users.find((u) => u.status === 'ACTIVE' && !u.isAdmin)!;
     await connector.suspendUser(user.id);
-    expect(sim.tenant('acme').truth().users.find((u) => u.id === user.id)!.status).toBe('SUSPENDED');
+    expect(
+      sim
+        .tenant('acme')
+        .truth()
+        .users.find((u) => u.id === user.id)!.status,
+    ).toBe('SUSPENDED');
     expect((await connector.getUser(user.id))!.status).toBe('SUSPENDED');
     await connector.suspendUser(user.id); // idempotent
     expect(counted(sim, 'POST /api/v1/users/:id/suspend')).toBe(2);
 
     await connector.unsuspendUser(user.id);
-    expect(sim.tenant('acme').truth().users.find((u) => u.id === user.id)!.status).toBe('ACTIVE');
+    expect(
+      sim
+        .tenant('acme')
+        .truth()
+        .users.find((u) => u.id === user.id)!.status,
+    ).toBe('ACTIVE');
     expect(counted(sim, 'POST /api/v1/users/:id/unsuspend')).toBe(1);
 
     await connector.requirePasswordReset(user.id);
-    const reset = sim.tenant('acme').truth().users.find((u) => u.id === user.id)!;
+    const reset = sim
+      .tenant('acme')
+      .truth()
+      .users.find((u) => u.id === user.id)!;
     expect(reset).toMatchObject({ passwordResetRequired: true, sessionsRevokedAt: new Date(clock.now()).toISOString() });
     expect(counted(sim, 'POST /api/v1/users/:id/reset-password')).toBe(1);
 
-    const audit = sim.tenant('acme').truth().events.filter((e) => e.scenario === 'governance').map((e) => e.action);
+    const audit = sim
+      .tenant('acme')
+      .truth()
+      .events.filter((e) => e.scenario === 'governance')
+      .map((e) => e.action);
     expect(audit).toEqual(['admin.user.suspend', 'admin.user.suspend', 'admin.user.unsuspend', 'admin.user.password_reset']);
   });
 
@@ -50,7 +70,12 @@ describe('governance through the API', () => {
     const { sim, connector } = await setup();
     const grant = sim.tenant('acme').truth().grants[0]!;
     await connector.revokeGrant(grant.id);
-    expect(sim.tenant('acme').truth().grants.find((g) => g.id === grant.id)).toMatchObject({ revoked: true, revokedAt: expect.any(String), deleted: false });
+    expect(
+      sim
+        .tenant('acme')
+        .truth()
+        .grants.find((g) => g.id === grant.id),
+    ).toMatchObject({ revoked: true, revokedAt: expect.any(String), deleted: false });
     expect((await connector.getGrant(grant.id))!.revoked).toBe(true);
     expect(counted(sim, 'DELETE /api/v1/oauth-grants/:id')).toBe(1);
   });
@@ -61,7 +86,11 @@ describe('governance through the API', () => {
     const file = truth().files.find((f) => !f.trashed)!;
 
     await connector.quarantineFile(file.id);
-    expect(truth().files.find((f) => f.id === file.id)).toMatchObject({ quarantined: true, path: `/Quarantine/${file.id}/${file.name}`, pathBeforeQuarantine: file.path });
+    expect(truth().files.find((f) => f.id === file.id)).toMatchObject({
+      quarantined: true,
+      path: `/Quarantine/${file.id}/${file.name}`,
+      pathBeforeQuarantine: file.path,
+    });
     await connector.restoreFile(file.id);
     expect(truth().files.find((f) => f.id === file.id)).toMatchObject({ quarantined: false, trashed: false, path: file.path });
 
@@ -95,21 +124,35 @@ describe('governance through the API', () => {
 
   it('overwrites content with a notice and keeps the original in quarantine, visible in the truth', async () => {
     const { sim, connector } = await setup();
-    const file = sim.tenant('acme').truth().files.find((f) => f.planted.some((p) => p.kind === 'CREDIT_CARD'))!;
+    const file = sim
+      .tenant('acme')
+      .truth()
+      .files.find((f) => f.planted.some((p) => p.kind === 'CREDIT_CARD'))!;
     const notice = 'This file was removed by your security team.';
     await connector.overwriteFile(file.id, notice);
     const content = await connector.downloadFile(file.id);
     expect(content).toEqual({ bytes: Buffer.from(notice), mimeType: 'text/plain' });
-    const after = sim.tenant('acme').truth().files.find((f) => f.id === file.id)!;
+    const after = sim
+      .tenant('acme')
+      .truth()
+      .files.find((f) => f.id === file.id)!;
     expect(after).toMatchObject({ content: notice, planted: [], revision: file.revision + 1 });
     expect(after.original).toEqual({ content: file.content, mimeType: file.mimeType, etag: file.etag, planted: file.planted });
     expect((await connector.getFile(file.id))!.contentVersion).not.toBe(file.etag);
 
     await connector.overwriteFile(file.id, 'Second notice.');
-    expect(sim.tenant('acme').truth().files.find((f) => f.id === file.id)!.original!.content).toBe(file.content);
+    expect(
+      sim
+        .tenant('acme')
+        .truth()
+        .files.find((f) => f.id === file.id)!.original!.content,
+    ).toBe(file.content);
     expect(counted(sim, 'POST /api/v1/files/:id/overwrite')).toBe(2);
 
-    const empty = await call<{ message: string }>(sim.url, `/api/v1/files/${file.id}/overwrite`, TOKEN, { method: 'POST', body: { notice: '' } });
+    const empty = await call<{ message: string }>(sim.url, `/api/v1/files/${file.id}/overwrite`, TOKEN, {
+      method: 'POST',
+      body: { notice: '' },
+    });
     expect([empty.status, empty.body.message]).toEqual([400, 'notice: must be a non-empty string of at most 10000 characters']);
   });
 

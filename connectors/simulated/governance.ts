@@ -10,7 +10,15 @@ import type { TenantState } from './tenant-state.js';
  */
 
 function audit(state: TenantState, action: string, type: TargetType, id: string, now: number, details: Record<string, string> = {}): void {
-  state.recordEvent({ category: 'ADMIN', action, actor: null, occurredAt: now, target: { type, id }, details: { via: 'api', ...details }, scenario: 'governance' });
+  state.recordEvent({
+    category: 'ADMIN',
+    action,
+    actor: null,
+    occurredAt: now,
+    target: { type, id },
+    details: { via: 'api', ...details },
+    scenario: 'governance',
+  });
 }
 
 export function suspendUser(state: TenantState, id: string, now: number): void {

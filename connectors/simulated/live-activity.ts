@@ -6,7 +6,12 @@ import type { TenantState } from './tenant-state.js';
 
 /** Generates one live event now and applies what it does (edit, reshare, upload, delete). */
 export function generateLiveEvent(state: TenantState, now: number): SimEvent | null {
-  const chosen = liveEvent(state.nextRng(), state.users, state.files.filter((f) => !f.quarantined), now);
+  const chosen = liveEvent(
+    state.nextRng(),
+    state.users,
+    state.files.filter((f) => !f.quarantined),
+    now,
+  );
   if (!chosen) return null;
   const { input, effect } = chosen;
   switch (effect.kind) {

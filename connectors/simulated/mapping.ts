@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import { PermanentError, type ProviderEvent, type ProviderFile, type ProviderGrant, type ProviderGroup, type ProviderUser } from '../contract.js';
+import {
+  PermanentError,
+  type ProviderEvent,
+  type ProviderFile,
+  type ProviderGrant,
+  type ProviderGroup,
+  type ProviderUser,
+} from '../contract.js';
 import type { WireEvent, WireFile, WireGrant, WireGroup, WireUser } from './wire.js';
 
 /** The simulator's wire records in the contract's words. */
@@ -69,7 +76,14 @@ export function toFile(f: WireFile): ProviderFile {
     mimeType: f.mimeType,
     sizeBytes: f.size,
     ownerExternalId: f.ownerId,
-    sharing: f.sharing.level === 'private' ? 'PRIVATE' : f.sharing.level === 'internal' ? 'INTERNAL' : f.sharing.level === 'external' ? 'EXTERNAL' : 'PUBLIC',
+    sharing:
+      f.sharing.level === 'private'
+        ? 'PRIVATE'
+        : f.sharing.level === 'internal'
+          ? 'INTERNAL'
+          : f.sharing.level === 'external'
+            ? 'EXTERNAL'
+            : 'PUBLIC',
     collaborators: f.sharing.with,
     trashed: f.trashed,
     quarantined: f.quarantined,

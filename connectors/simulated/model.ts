@@ -109,14 +109,7 @@ export type EventCategory = 'USER' | 'ADMIN' | 'SIGN_IN';
 export type TargetType = 'user' | 'file' | 'group' | 'grant';
 
 /** Why the generator made an event; only the ground truth shows it, never the API. */
-export type EventScenario =
-  | 'normal'
-  | 'new_country'
-  | 'failed_storm'
-  | 'download_burst'
-  | 'role_assign'
-  | 'live'
-  | 'governance';
+export type EventScenario = 'normal' | 'new_country' | 'failed_storm' | 'download_burst' | 'role_assign' | 'live' | 'governance';
 
 export interface SimEvent {
   id: string;

@@ -46,7 +46,12 @@ export interface ListPage<T> {
  * Keyset paging over items with string ids, in id order: stable while items come and go between
  * pages (a deleted item is skipped, never shifts the others).
  */
-export function pageById<T extends { id: string }>(items: readonly T[], kind: string, pageToken: string | undefined, limit: number): ListPage<T> {
+export function pageById<T extends { id: string }>(
+  items: readonly T[],
+  kind: string,
+  pageToken: string | undefined,
+  limit: number,
+): ListPage<T> {
   const after = pageToken ? tokenString(decodeToken(pageToken, kind), 'after') : '';
   // Keep only the `limit + 1` smallest ids after the cursor (one pass, a small sorted buffer):
   // sorting every remaining item per request made a 100,000-file listing cost ~230 ms a page.

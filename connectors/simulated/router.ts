@@ -41,7 +41,8 @@ export function route<C>(method: string, pattern: string, handle: Route<C>['hand
   return { method, pattern, handle, meta, regex: new RegExp(`^${source}/?$`), keys };
 }
 
-export type Match<C> = { readonly route: Route<C>; readonly params: Record<string, string> } | { readonly allowed: readonly string[] } | null;
+export type Match<C> =
+  { readonly route: Route<C>; readonly params: Record<string, string> } | { readonly allowed: readonly string[] } | null;
 
 /** The route for `method` and `path`; `{ allowed }` when only other methods match (405); null for none (404). */
 export function matchRoute<C>(routes: readonly Route<C>[], method: string, path: string): Match<C> {
@@ -64,7 +65,10 @@ export function matchRoute<C>(routes: readonly Route<C>[], method: string, path:
 
 /** The answer when no route matched. */
 export function noRoute<C>(match: Match<C>, method: string, path: string): ApiError {
-  if (match && 'allowed' in match) return new ApiError(405, 'method_not_allowed', `${method} ${path}: allowed methods are ${match.allowed.join(', ')}`, { allow: match.allowed.join(', ') });
+  if (match && 'allowed' in match)
+    return new ApiError(405, 'method_not_allowed', `${method} ${path}: allowed methods are ${match.allowed.join(', ')}`, {
+      allow: match.allowed.join(', '),
+    });
   return new ApiError(404, 'not_found', `no route ${method} ${path}`);
 }
 
@@ -96,12 +100,18 @@ export function sendReply(res: ServerResponse, reply: Reply, headers: Readonly<R
     return;
   }
   const body = Buffer.from(JSON.stringify(reply.json));
-  res.writeHead(reply.status, { ...headers, ...reply.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': body.length });
+  res.writeHead(reply.status, {
+    ...headers,
+    ...reply.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': body.length,
+  });
   res.end(body);
 }
 
 /** The JSON reply of an error: ApiErrors as they say, anything else as a 500. */
 export function errorReply(error: unknown): Reply {
-  if (error instanceof ApiError) return { status: error.status, json: { error: error.code, message: error.message }, headers: error.headers };
+  if (error instanceof ApiError)
+    return { status: error.status, json: { error: error.code, message: error.message }, headers: error.headers };
   return { status: 500, json: { error: 'internal', message: 'simulator failure' } };
 }

@@ -69,7 +69,13 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       delays.add(timer);
     });
 
-  async function run<C>(route: Route<C>, params: Record<string, string>, req: IncomingMessage, query: URLSearchParams, context: C): Promise<Reply> {
+  async function run<C>(
+    route: Route<C>,
+    params: Record<string, string>,
+    req: IncomingMessage,
+    query: URLSearchParams,
+    context: C,
+  ): Promise<Reply> {
     const body = WRITE_METHODS.has(req.method ?? '') ? await readJsonBody(req) : undefined;
     return route.handle({ method: req.method ?? 'GET', path: route.pattern, params, query, headers: req.headers, body }, context);
   }
@@ -89,11 +95,17 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const governance = found?.route.meta.governance === true;
     tenant.requests.start();
     const rate = tenant.takeToken();
-    const headers = { 'x-ratelimit-limit': String(rate.limit), 'x-ratelimit-remaining': String(rate.remaining), 'x-ratelimit-reset': String(rate.resetAt) };
+    const headers = {
+      'x-ratelimit-limit': String(rate.limit),
+      'x-ratelimit-remaining': String(rate.remaining),
+      'x-ratelimit-reset': String(rate.resetAt),
+    };
     let reply: Reply;
     try {
       if (!rate.allowed) {
-        throw new ApiError(429, 'rate_limited', `over ${rate.limit} requests per minute: retry after ${rate.retryAfterSeconds} s`, { 'retry-after': String(rate.retryAfterSeconds) });
+        throw new ApiError(429, 'rate_limited', `over ${rate.limit} requests per minute: retry after ${rate.retryAfterSeconds} s`, {
+          'retry-after': String(rate.retryAfterSeconds),
+        });
       }
       // A drop may come before or after the handler ran, as on a real network: the caller cannot tell.
       const fault = decideFault(tenant.state.spec.faults);
@@ -104,7 +116,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         return;
       }
       if (fault.kind === 'error') throw new ApiError(503, 'unavailable', 'the service is temporarily unavailable, try again');
-      if (fault.kind === 'throttle') throw new ApiError(429, 'rate_limited', 'the organisation is over its request limit: retry after 1 s', { 'retry-after': '1' });
+      if (fault.kind === 'throttle')
+        throw new ApiError(429, 'rate_limited', 'the organisation is over its request limit: retry after 1 s', { 'retry-after': '1' });
       if (fault.kind === 'slow') await delay(fault.ms);
       if (!found) throw noRoute(match, method, path);
       const permission = found.route.meta.permission;
@@ -113,7 +126,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       }
       const scripted = governance ? tenant.takeGovernanceFault() : undefined;
       if (scripted && 'status' in scripted) {
-        throw new ApiError(scripted.status, scripted.status >= 500 ? 'unavailable' : 'scripted_fault', scripted.message ?? 'the service is temporarily unavailable, try again');
+        throw new ApiError(
+          scripted.status,
+          scripted.status >= 500 ? 'unavailable' : 'scripted_fault',
+          scripted.message ?? 'the service is temporarily unavailable, try again',
+        );
       }
       reply = await run(found.route, found.params, req, query, { tenant, now: clock() } satisfies ApiContext);
       if (scripted) await delay(scripted.holdMs);
@@ -142,7 +159,8 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     let reply: Reply;
     try {
-      if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) throw new ApiError(403, 'forbidden', 'the admin API only answers loopback callers');
+      if (!LOOPBACK.has(req.socket.remoteAddress ?? ''))
+        throw new ApiError(403, 'forbidden', 'the admin API only answers loopback callers');
       const method = req.method ?? 'GET';
       const match = matchRoute(adminRoutes, method, path);
       if (!match || !('route' in match)) throw noRoute(match, method, path);

@@ -36,7 +36,13 @@ export const FaultsSchema = z.object({
 
 /** A change to some of the fault settings (the others stay as they are). */
 const FaultsPatchSchema = z
-  .object({ errorRate: rate.optional(), slowRate: rate.optional(), slowMs: slowMs.optional(), dropRate: rate.optional(), throttleRate: rate.optional() })
+  .object({
+    errorRate: rate.optional(),
+    slowRate: rate.optional(),
+    slowMs: slowMs.optional(),
+    dropRate: rate.optional(),
+    throttleRate: rate.optional(),
+  })
   .strict();
 export type Faults = z.output<typeof FaultsSchema>;
 
@@ -48,41 +54,43 @@ export const WebhookSchema = z.object({
 /** One simulated app instance. Sizes and seed decide everything generated; the rest can change at run time. */
 export const TenantSpecSchema = z
   .object({
-  id: z.string({ error: 'required: 1-63 lowercase letters, digits or dashes' }).regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lowercase letters, digits or dashes'),
-  /** Display name (default: the id, capitalised). */
-  name: z.string().min(1).optional(),
-  /** The API token that selects this tenant (`Authorization: Bearer <token>`). */
-  token: z.string({ error: 'required: a string of at least 8 characters' }).min(8, 'must be at least 8 characters'),
-  /** Seed of every generated thing (default 1). */
-  seed: z.int().default(1),
-  /** The company's mail domain (default `<id>.example.com`). */
-  domain: z
-    .string()
-    .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain name such as acme.example.com')
-    .optional(),
-  users: z.int().min(1).max(100_000).default(50),
-  groups: z.int().min(0).max(10_000).default(8),
-  files: z.int().min(0).max(100_000).default(120),
-  grants: z.int().min(0).max(100_000).default(60),
-  /** Live audit events generated per minute while running (default 6; 0 stops it). */
-  activityPerMinute: z.number().min(0).max(60_000).default(6),
-  /** Days of history generated at start (default 7). */
-  backfillDays: z.number().min(0).max(90).default(7),
-  /** Ordinary events per user per backfilled day, before anomalies (default 4). */
-  backfillEventsPerUserPerDay: z.number().min(0).max(1000).default(4),
-  rateLimitPerMinute: z.number().positive().max(1_000_000).default(600),
-  /** The token bucket holds this many seconds of the rate (default 5). */
-  burstSeconds: z.number().positive().max(3600).default(5),
-  /** Largest `limit` the API accepts (default 200). */
-  maxPageSize: z.int().min(1).max(10_000).default(200),
-  /** Max delay before an audit event becomes visible; each event's own delay is drawn in [0, auditLagMs] (default 60 000). */
-  auditLagMs: z.int().min(0).default(60_000),
-  /** How long change-feed cursors stay valid (default 1 h); older ones answer 410. */
-  changeRetentionMs: z.int().positive().default(3_600_000),
-  /** Permissions the token was granted (default all of {@link ALL_PERMISSIONS}). */
-  permissions: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
-  webhook: WebhookSchema.optional(),
-  faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0, throttleRate: 0 }),
+    id: z
+      .string({ error: 'required: 1-63 lowercase letters, digits or dashes' })
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be 1-63 lowercase letters, digits or dashes'),
+    /** Display name (default: the id, capitalised). */
+    name: z.string().min(1).optional(),
+    /** The API token that selects this tenant (`Authorization: Bearer <token>`). */
+    token: z.string({ error: 'required: a string of at least 8 characters' }).min(8, 'must be at least 8 characters'),
+    /** Seed of every generated thing (default 1). */
+    seed: z.int().default(1),
+    /** The company's mail domain (default `<id>.example.com`). */
+    domain: z
+      .string()
+      .regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'must be a domain name such as acme.example.com')
+      .optional(),
+    users: z.int().min(1).max(100_000).default(50),
+    groups: z.int().min(0).max(10_000).default(8),
+    files: z.int().min(0).max(100_000).default(120),
+    grants: z.int().min(0).max(100_000).default(60),
+    /** Live audit events generated per minute while running (default 6; 0 stops it). */
+    activityPerMinute: z.number().min(0).max(60_000).default(6),
+    /** Days of history generated at start (default 7). */
+    backfillDays: z.number().min(0).max(90).default(7),
+    /** Ordinary events per user per backfilled day, before anomalies (default 4). */
+    backfillEventsPerUserPerDay: z.number().min(0).max(1000).default(4),
+    rateLimitPerMinute: z.number().positive().max(1_000_000).default(600),
+    /** The token bucket holds this many seconds of the rate (default 5). */
+    burstSeconds: z.number().positive().max(3600).default(5),
+    /** Largest `limit` the API accepts (default 200). */
+    maxPageSize: z.int().min(1).max(10_000).default(200),
+    /** Max delay before an audit event becomes visible; each event's own delay is drawn in [0, auditLagMs] (default 60 000). */
+    auditLagMs: z.int().min(0).default(60_000),
+    /** How long change-feed cursors stay valid (default 1 h); older ones answer 410. */
+    changeRetentionMs: z.int().positive().default(3_600_000),
+    /** Permissions the token was granted (default all of {@link ALL_PERMISSIONS}). */
+    permissions: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
+    webhook: WebhookSchema.optional(),
+    faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0, throttleRate: 0 }),
   })
   .strict();
 

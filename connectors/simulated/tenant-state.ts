@@ -128,7 +128,12 @@ export class TenantState {
   private reshare(rng: Rng, file: SimFile): void {
     file.sharing = rng.pick(SHARING_LEVELS.filter((s) => s !== file.sharing));
     const owner = this.users.find((u) => u.id === file.ownerId) ?? this.users[0]!;
-    file.collaborators = collaboratorsFor(rng, file.sharing, this.users.filter((u) => !u.deleted), owner);
+    file.collaborators = collaboratorsFor(
+      rng,
+      file.sharing,
+      this.users.filter((u) => !u.deleted),
+      owner,
+    );
   }
 
   /** A new file, created now. */

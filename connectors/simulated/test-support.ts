@@ -63,10 +63,18 @@ export interface Answer<T = unknown> {
 }
 
 /** Calls the simulator: `token` (null: none) as Bearer, JSON in and out. */
-export async function call<T = unknown>(base: string, path: string, token: string | null, init: { method?: string; body?: unknown } = {}): Promise<Answer<T>> {
+export async function call<T = unknown>(
+  base: string,
+  path: string,
+  token: string | null,
+  init: { method?: string; body?: unknown } = {},
+): Promise<Answer<T>> {
   const response = await fetch(`${base}${path}`, {
     method: init.method ?? 'GET',
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await response.text();

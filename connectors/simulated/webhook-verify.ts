@@ -14,11 +14,14 @@ export const REPLAY_WINDOW_MS = 5 * 60_000;
 export function verifySimulatorWebhook(secret: string | undefined, delivery: WebhookDelivery, now: Date): readonly WebhookNotice[] {
   if (!secret) throw new WebhookRejectedError('no webhookSecret is configured for this instance, so no delivery can be verified');
   const rawTimestamp = delivery.headers.get('x-simulator-timestamp');
-  if (rawTimestamp === null || !/^\d{1,12}$/.test(rawTimestamp.trim())) throw new WebhookRejectedError('missing or malformed X-Simulator-Timestamp (epoch seconds expected)');
+  if (rawTimestamp === null || !/^\d{1,12}$/.test(rawTimestamp.trim()))
+    throw new WebhookRejectedError('missing or malformed X-Simulator-Timestamp (epoch seconds expected)');
   const timestamp = Number(rawTimestamp.trim());
   const skew = now.getTime() - timestamp * 1000;
   if (Math.abs(skew) > REPLAY_WINDOW_MS) {
-    throw new WebhookRejectedError(`timestamp is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}, outside the ${REPLAY_WINDOW_MS / 60_000}-minute replay window`);
+    throw new WebhookRejectedError(
+      `timestamp is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? 'old' : 'in the future'}, outside the ${REPLAY_WINDOW_MS / 60_000}-minute replay window`,
+    );
   }
   const candidates = (delivery.headers.get('x-simulator-signature') ?? '')
     .split(',')

@@ -45,7 +45,11 @@ export class WebhookSender {
     this.inFlight.add(controller);
     fetch(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, rawBody) },
+      headers: {
+        'content-type': 'application/json',
+        [TIMESTAMP_HEADER]: String(timestamp),
+        [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, rawBody),
+      },
       body: rawBody,
       signal: controller.signal,
     })

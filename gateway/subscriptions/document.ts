@@ -19,7 +19,11 @@ export interface ResumableSubscription {
  * gateway's own variable `$__tw_after`, and `__tw_cursor: cursor` is selected, so that when an
  * upstream subscription is lost it can be opened again from the last event delivered.
  */
-export function makeResumable(document: DocumentNode, operationName: string | undefined | null, variables: Record<string, unknown>): ResumableSubscription {
+export function makeResumable(
+  document: DocumentNode,
+  operationName: string | undefined | null,
+  variables: Record<string, unknown>,
+): ResumableSubscription {
   const operation = document.definitions.find(
     (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
   );

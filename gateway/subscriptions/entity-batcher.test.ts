@@ -43,7 +43,11 @@ describe('EntityBatcher', () => {
   it('sends the entity fetches of one turn as one request and gives each caller its slice', async () => {
     const { sent, source } = recordingSource(byId);
     const batcher = new EntityBatcher(source);
-    const answers = await Promise.all([batcher.process(request(['a', 'b'])), batcher.process(request(['c'])), batcher.process(request(['d', 'e']))]);
+    const answers = await Promise.all([
+      batcher.process(request(['a', 'b'])),
+      batcher.process(request(['c'])),
+      batcher.process(request(['d', 'e'])),
+    ]);
     expect(sent).toHaveLength(1);
     expect((sent[0]!.request.variables!.representations as { id: string }[]).map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(answers.map((a) => a.data?._entities)).toEqual([
@@ -69,7 +73,11 @@ describe('EntityBatcher', () => {
   it('keeps requests with another query or Authorization apart, and later turns in requests of their own', async () => {
     const { sent, source } = recordingSource(byId);
     const batcher = new EntityBatcher(source);
-    await Promise.all([batcher.process(request(['a'])), batcher.process(request(['b'], 'Bearer other')), batcher.process(request(['c'], 'Bearer a', `${ENTITIES} `))]);
+    await Promise.all([
+      batcher.process(request(['a'])),
+      batcher.process(request(['b'], 'Bearer other')),
+      batcher.process(request(['c'], 'Bearer a', `${ENTITIES} `)),
+    ]);
     expect(sent).toHaveLength(3);
     await batcher.process(request(['d']));
     expect(sent).toHaveLength(4);

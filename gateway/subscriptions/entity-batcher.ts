@@ -40,7 +40,8 @@ export class EntityBatcher implements GraphQLDataSource<GatewayContext> {
 
   process(options: Options): Promise<GatewayGraphQLResponse> {
     const { representations, ...variables } = (options.request.variables ?? {}) as Record<string, unknown>;
-    if (!Array.isArray(representations) || options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return this.source.process(options);
+    if (!Array.isArray(representations) || options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION)
+      return this.source.process(options);
     const key = JSON.stringify([options.request.query, options.request.operationName ?? null, variables, options.context.authorization]);
     let batch = this.pending.get(key);
     if (!batch) {

@@ -58,7 +58,14 @@ export class SubscriptionExecutor {
    * kernel, subscriptions ended and connections closed as too slow, and upstreams paused for a
    * full buffer since start (for tests and metrics).
    */
-  stats(): { upstreams: number; subscribers: number; waiting: number; tooSlow: number; tooSlowConnections: number; upstreamOverflows: number } {
+  stats(): {
+    upstreams: number;
+    subscribers: number;
+    waiting: number;
+    tooSlow: number;
+    tooSlowConnections: number;
+    upstreamOverflows: number;
+  } {
     let subscribers = 0;
     let waiting = 0;
     for (const upstream of this.open) {
@@ -85,7 +92,13 @@ export class SubscriptionExecutor {
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? undefined;
     const resumable = makeResumable(args.document, operationName, variables);
-    const key = JSON.stringify([print(resumable.document), operationName ?? null, variables, context.principal.role, resumable.initialAfter]);
+    const key = JSON.stringify([
+      print(resumable.document),
+      operationName ?? null,
+      variables,
+      context.principal.role,
+      resumable.initialAfter,
+    ]);
     let upstream = this.upstreams.get(key);
     // A subscription resuming from a cursor joins an upstream from that cursor only before it has
     // delivered anything: one joining later would miss the events in between. A live one (no

@@ -61,7 +61,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     upstreamBufferLimit: config.GATEWAY_UPSTREAM_BUFFER_LIMIT,
   });
   // closeTimeout (ws 8.18+) is not in @types/ws yet.
-  const wss = new WebSocketServer({ server: options.httpServer, path: '/graphql', closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS) } as ConstructorParameters<typeof WebSocketServer>[0]);
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: '/graphql',
+    closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS),
+  } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
   const stateOf = (extra: unknown) => {
     const key = extra as object;
@@ -71,9 +75,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
   };
 
   const authenticate = async (payload: Record<string, unknown> | undefined) => {
-    const authorization = typeof payload?.authorization === 'string' ? payload.authorization : typeof payload?.Authorization === 'string' ? payload.Authorization : undefined;
+    const authorization =
+      typeof payload?.authorization === 'string'
+        ? payload.authorization
+        : typeof payload?.Authorization === 'string'
+          ? payload.Authorization
+          : undefined;
     const principal = await verify(authorization);
-    if (!roleAtLeast(principal, 'analyst')) throw appError(ErrorCode.FORBIDDEN, `Subscriptions need role analyst or higher; the token has ${principal.role}`);
+    if (!roleAtLeast(principal, 'analyst'))
+      throw appError(ErrorCode.FORBIDDEN, `Subscriptions need role analyst or higher; the token has ${principal.role}`);
     return { principal, authorization: authorization! };
   };
 
@@ -89,7 +99,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           state.authorization = authorization;
           if (principal.expiresAt) {
             const ms = principal.expiresAt * 1000 - Date.now();
-            state.expiry = setTimeout(() => ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'Token expired'), Math.max(0, Math.min(ms, 2 ** 31 - 1)));
+            state.expiry = setTimeout(
+              () => ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'Token expired'),
+              Math.max(0, Math.min(ms, 2 ** 31 - 1)),
+            );
             state.expiry.unref();
           }
           return true;
@@ -110,7 +123,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           return [error instanceof GraphQLError ? error : appError(ErrorCode.UNAUTHENTICATED, (error as Error).message)];
         }
         if (state.subscriptions >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS) {
-          return [appError(ErrorCode.BAD_USER_INPUT, `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS} subscriptions per connection (GATEWAY_WS_MAX_SUBSCRIPTIONS)`)];
+          return [
+            appError(
+              ErrorCode.BAD_USER_INPUT,
+              `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS} subscriptions per connection (GATEWAY_WS_MAX_SUBSCRIPTIONS)`,
+            ),
+          ];
         }
         let document;
         try {
@@ -121,9 +139,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
         const schema = executor.schema;
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
-        const operation = document.definitions.find((d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName));
+        const operation = document.definitions.find(
+          (d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName),
+        );
         if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
-          return [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST')];
+          return [
+            appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST'),
+          ];
         }
         state.subscriptions += 1;
         return {
@@ -131,7 +153,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           document,
           variableValues: payload.variables ?? {},
           operationName: payload.operationName ?? undefined,
-          contextValue: { principal: state.principal!, authorization: state.authorization!, delivery: { socket: ctx.extra.socket, id } } satisfies SubscriptionContext,
+          contextValue: {
+            principal: state.principal!,
+            authorization: state.authorization!,
+            delivery: { socket: ctx.extra.socket, id },
+          } satisfies SubscriptionContext,
         } satisfies ExecutionArgs;
       },
       onComplete: (ctx) => {
@@ -141,7 +167,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       // The executor's events carry their errors already formatted (plain objects, as the subgraphs
       // sent them); left to itself graphql-ws would call toJSON() on each and send its TypeError instead.
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => (error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError))) } : undefined,
+        result.errors
+          ? {
+              ...result,
+              errors: result.errors.map((error) => (error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError))),
+            }
+          : undefined,
       subscribe: (args) => executor.subscribe(args),
       execute: () => ({ errors: [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket')] }),
     },

@@ -27,7 +27,9 @@ describe('EventBatch.framesFor', () => {
     const head = Buffer.from('{"id":"sub-1","type":"next","payload":');
     // Message lengths around the 7-bit, 16-bit and 64-bit length encodings, with multi-byte characters.
     const sizes = [0, 125 - head.length - 1, 126 - head.length - 1, 200, 65_535 - head.length - 1, 65_536 - head.length - 1, 300_000];
-    const payloads = sizes.map((size, i) => JSON.stringify({ data: { n: i, text: 'é€𝄞x'.repeat(Math.ceil(size / 4)).slice(0, Math.max(0, size - 20)) } }));
+    const payloads = sizes.map((size, i) =>
+      JSON.stringify({ data: { n: i, text: 'é€𝄞x'.repeat(Math.ceil(size / 4)).slice(0, Math.max(0, size - 20)) } }),
+    );
     const batch = new EventBatch(payloads);
     const messages = await decode(batch.framesFor(head));
     expect(messages).toHaveLength(payloads.length);

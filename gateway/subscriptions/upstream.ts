@@ -189,7 +189,8 @@ export class Upstream {
       // Whatever was received is delivered first: the upstream reopens after the last event delivered.
       await this.pipeline.settled();
       const failure = this.pipeline.recover();
-      if (failure) logger.warn({ err: failure, url, after: this.lastCursor }, 'completing an event failed; reopening from the last cursor delivered');
+      if (failure)
+        logger.warn({ err: failure, url, after: this.lastCursor }, 'completing an event failed; reopening from the last cursor delivered');
       if (refused) {
         // The subgraph refused the subscription itself: tell every subscriber and stop.
         for (const subscriber of [...this.subscribers.keys()]) subscriber.fail(refused as never);
@@ -197,7 +198,10 @@ export class Upstream {
       }
       if (this.stopped) break;
       if (this.overflowed) {
-        logger.info({ url, after: this.lastCursor, bufferLimit: this.options.bufferLimit }, 'upstream subscription paused while its events were completed; reopened from the last cursor');
+        logger.info(
+          { url, after: this.lastCursor, bufferLimit: this.options.bufferLimit },
+          'upstream subscription paused while its events were completed; reopened from the last cursor',
+        );
         this.overflowed = false;
         continue;
       }

@@ -209,12 +209,9 @@ describe('AWS_ACCESS_KEY', () => {
     expect(find(text)).toBe(1);
   });
 
-  it.each([`AKIA${body.slice(1)}`, `AKIA${body}X`, `XAKIA${body}`, `akia${body.toLowerCase()}`, `AGPA${body}`])(
-    'refuses %j',
-    (text) => {
-      expect(find(text)).toBe(0);
-    },
-  );
+  it.each([`AKIA${body.slice(1)}`, `AKIA${body}X`, `XAKIA${body}`, `akia${body.toLowerCase()}`, `AGPA${body}`])('refuses %j', (text) => {
+    expect(find(text)).toBe(0);
+  });
 });
 
 describe('PRIVATE_KEY', () => {

@@ -131,10 +131,7 @@ describe('extractText: JSON', () => {
   it('reads JSON Lines, truncated JSON and text that is not JSON', () => {
     expect(lines(extractText(utf8('{"a":"x"}\n{"a":"y"}\n'), null, 'events.jsonl'))).toEqual(['a', 'x', 'a', 'y']);
     expect(lines(extractText(utf8('{"a": "cut here'), 'application/json'))).toEqual(['a', 'cut here']);
-    expect(lines(extractText(utf8('plain words, john@example.com'), 'application/json'))).toEqual([
-      'plain words',
-      'john@example.com',
-    ]);
+    expect(lines(extractText(utf8('plain words, john@example.com'), 'application/json'))).toEqual(['plain words', 'john@example.com']);
     expect(lines(extractText(utf8('{"bad": "raw\ttab \\x"}'), 'application/json'))).toEqual(['bad', 'raw\ttab \\x']);
   });
 
@@ -156,7 +153,8 @@ describe('extractText: HTML', () => {
   });
 
   it('decodes character references', () => {
-    const html = '<p>Tom &amp; Jerry &lt;tj&gt; &quot;hi&quot; jane&#64;example.com joe&#x40;example.com ann&commat;example&period;com caf&eacute; &bogus; AT&T &amp</p>';
+    const html =
+      '<p>Tom &amp; Jerry &lt;tj&gt; &quot;hi&quot; jane&#64;example.com joe&#x40;example.com ann&commat;example&period;com caf&eacute; &bogus; AT&T &amp</p>';
     expect(lines(extractText(utf8(html), 'text/html'))).toEqual([
       'Tom & Jerry <tj> "hi" jane@example.com joe@example.com ann@example.com caf&eacute; &bogus; AT&T &',
     ]);
@@ -197,7 +195,13 @@ describe('extractText: unknown types', () => {
   });
 
   it('tolerates a few bad bytes in otherwise readable text', () => {
-    const latin1 = Buffer.concat([utf8('r'), Buffer.from([0xe9]), utf8('sum'), Buffer.from([0xe9]), utf8(' of jane@example.com, '.repeat(10))]);
+    const latin1 = Buffer.concat([
+      utf8('r'),
+      Buffer.from([0xe9]),
+      utf8('sum'),
+      Buffer.from([0xe9]),
+      utf8(' of jane@example.com, '.repeat(10)),
+    ]);
     expect(extractText(latin1, null)).toContain('jane@example.com');
   });
 });

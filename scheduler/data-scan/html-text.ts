@@ -8,26 +8,110 @@ const SKIPPED_CONTENT = new Set(['script', 'style']);
 // Phrasing elements: text on either side runs together (`<b>4111</b>1111`). Every other tag ends a line, so
 // cells and paragraphs never join into one longer word or number.
 const INLINE = new Set([
-  'a', 'abbr', 'b', 'bdi', 'bdo', 'cite', 'code', 'data', 'dfn', 'em', 'font', 'i', 'img', 'kbd', 'label',
-  'mark', 'q', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time', 'tt', 'u', 'var', 'wbr',
+  'a',
+  'abbr',
+  'b',
+  'bdi',
+  'bdo',
+  'cite',
+  'code',
+  'data',
+  'dfn',
+  'em',
+  'font',
+  'i',
+  'img',
+  'kbd',
+  'label',
+  'mark',
+  'q',
+  's',
+  'samp',
+  'small',
+  'span',
+  'strike',
+  'strong',
+  'sub',
+  'sup',
+  'time',
+  'tt',
+  'u',
+  'var',
+  'wbr',
 ]);
 
 // Named character references that matter for what the detectors look for (ASCII punctuation people use to
 // hide addresses and numbers) and the common typographic ones. Others stay as written; the full table has
 // over 2,000 names (https://html.spec.whatwg.org/multipage/named-characters.html).
 const NAMED_REFERENCES = new Map<string, string>([
-  ['amp', '&'], ['AMP', '&'], ['lt', '<'], ['LT', '<'], ['gt', '>'], ['GT', '>'], ['quot', '"'], ['QUOT', '"'],
-  ['apos', "'"], ['nbsp', '\u00a0'], ['excl', '!'], ['num', '#'], ['dollar', '$'], ['percnt', '%'], ['lpar', '('],
-  ['rpar', ')'], ['ast', '*'], ['plus', '+'], ['comma', ','], ['period', '.'], ['sol', '/'], ['colon', ':'],
-  ['semi', ';'], ['equals', '='], ['quest', '?'], ['commat', '@'], ['lsqb', '['], ['bsol', '\\'], ['rsqb', ']'],
-  ['lowbar', '_'], ['grave', '`'], ['lcub', '{'], ['verbar', '|'], ['vert', '|'], ['rcub', '}'], ['Tab', '\t'],
-  ['NewLine', '\n'], ['hyphen', '\u2010'], ['dash', '\u2010'], ['minus', '\u2212'], ['ndash', '\u2013'],
-  ['mdash', '\u2014'], ['shy', '\u00ad'], ['ZeroWidthSpace', '\u200b'], ['zwnj', '\u200c'], ['zwj', '\u200d'],
-  ['copy', '\u00a9'], ['reg', '\u00ae'], ['trade', '\u2122'], ['hellip', '\u2026'], ['lsquo', '\u2018'],
-  ['rsquo', '\u2019'], ['ldquo', '\u201c'], ['rdquo', '\u201d'], ['laquo', '\u00ab'], ['raquo', '\u00bb'],
-  ['bull', '\u2022'], ['middot', '\u00b7'], ['sect', '\u00a7'], ['para', '\u00b6'], ['deg', '\u00b0'],
-  ['euro', '\u20ac'], ['pound', '\u00a3'], ['yen', '\u00a5'], ['cent', '\u00a2'], ['times', '\u00d7'],
-  ['divide', '\u00f7'], ['plusmn', '\u00b1'],
+  ['amp', '&'],
+  ['AMP', '&'],
+  ['lt', '<'],
+  ['LT', '<'],
+  ['gt', '>'],
+  ['GT', '>'],
+  ['quot', '"'],
+  ['QUOT', '"'],
+  ['apos', "'"],
+  ['nbsp', '\u00a0'],
+  ['excl', '!'],
+  ['num', '#'],
+  ['dollar', '$'],
+  ['percnt', '%'],
+  ['lpar', '('],
+  ['rpar', ')'],
+  ['ast', '*'],
+  ['plus', '+'],
+  ['comma', ','],
+  ['period', '.'],
+  ['sol', '/'],
+  ['colon', ':'],
+  ['semi', ';'],
+  ['equals', '='],
+  ['quest', '?'],
+  ['commat', '@'],
+  ['lsqb', '['],
+  ['bsol', '\\'],
+  ['rsqb', ']'],
+  ['lowbar', '_'],
+  ['grave', '`'],
+  ['lcub', '{'],
+  ['verbar', '|'],
+  ['vert', '|'],
+  ['rcub', '}'],
+  ['Tab', '\t'],
+  ['NewLine', '\n'],
+  ['hyphen', '\u2010'],
+  ['dash', '\u2010'],
+  ['minus', '\u2212'],
+  ['ndash', '\u2013'],
+  ['mdash', '\u2014'],
+  ['shy', '\u00ad'],
+  ['ZeroWidthSpace', '\u200b'],
+  ['zwnj', '\u200c'],
+  ['zwj', '\u200d'],
+  ['copy', '\u00a9'],
+  ['reg', '\u00ae'],
+  ['trade', '\u2122'],
+  ['hellip', '\u2026'],
+  ['lsquo', '\u2018'],
+  ['rsquo', '\u2019'],
+  ['ldquo', '\u201c'],
+  ['rdquo', '\u201d'],
+  ['laquo', '\u00ab'],
+  ['raquo', '\u00bb'],
+  ['bull', '\u2022'],
+  ['middot', '\u00b7'],
+  ['sect', '\u00a7'],
+  ['para', '\u00b6'],
+  ['deg', '\u00b0'],
+  ['euro', '\u20ac'],
+  ['pound', '\u00a3'],
+  ['yen', '\u00a5'],
+  ['cent', '\u00a2'],
+  ['times', '\u00d7'],
+  ['divide', '\u00f7'],
+  ['plusmn', '\u00b1'],
 ]);
 // The legacy names a browser also decodes without the closing ';'.
 const WITHOUT_SEMICOLON = new Set(['amp', 'AMP', 'lt', 'LT', 'gt', 'GT', 'quot', 'QUOT', 'nbsp', 'copy', 'reg']);
@@ -42,15 +126,12 @@ function fromCodePoint(codePoint: number): string {
 /** Decodes numeric character references and the named ones in {@link NAMED_REFERENCES}. */
 export function decodeCharacterReferences(text: string): string {
   if (!text.includes('&')) return text;
-  return text.replace(
-    CHARACTER_REFERENCE,
-    (whole, decimal?: string, hex?: string, name?: string, semicolon?: string) => {
-      if (decimal !== undefined) return fromCodePoint(Number.parseInt(decimal, 10));
-      if (hex !== undefined) return fromCodePoint(Number.parseInt(hex, 16));
-      const decoded = NAMED_REFERENCES.get(name ?? '');
-      return decoded !== undefined && (semicolon || WITHOUT_SEMICOLON.has(name ?? '')) ? decoded : whole;
-    },
-  );
+  return text.replace(CHARACTER_REFERENCE, (whole, decimal?: string, hex?: string, name?: string, semicolon?: string) => {
+    if (decimal !== undefined) return fromCodePoint(Number.parseInt(decimal, 10));
+    if (hex !== undefined) return fromCodePoint(Number.parseInt(hex, 16));
+    const decoded = NAMED_REFERENCES.get(name ?? '');
+    return decoded !== undefined && (semicolon || WITHOUT_SEMICOLON.has(name ?? '')) ? decoded : whole;
+  });
 }
 
 const isSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 12 || c === 13;

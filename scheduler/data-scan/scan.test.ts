@@ -42,16 +42,12 @@ describe('scanContent', () => {
     const html = '<script>var ssn = "123-45-6789";</script><p>Write to jane&#64;example.com</p>';
     expect(scanContent(utf8(html), 'text/html')).toEqual([{ type: SensitiveDataType.EMAIL_ADDRESS, count: 1 }]);
     const csv = 'name,ssn\n"Doe, Jane","123-45-6789"\n';
-    expect(scanContent(utf8(csv), 'application/octet-stream', 'people.csv')).toEqual([
-      { type: SensitiveDataType.US_SSN, count: 1 },
-    ]);
+    expect(scanContent(utf8(csv), 'application/octet-stream', 'people.csv')).toEqual([{ type: SensitiveDataType.US_SSN, count: 1 }]);
   });
 
   it('scans only the first maxBytes bytes', () => {
     const content = utf8('jane@example.com 123-45-6789');
-    expect(scanContent(content, 'text/plain', undefined, { maxBytes: 16 })).toEqual([
-      { type: SensitiveDataType.EMAIL_ADDRESS, count: 1 },
-    ]);
+    expect(scanContent(content, 'text/plain', undefined, { maxBytes: 16 })).toEqual([{ type: SensitiveDataType.EMAIL_ADDRESS, count: 1 }]);
   });
 
   it('runs only the detectors it is given', () => {

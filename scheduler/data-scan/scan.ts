@@ -20,11 +20,6 @@ export function scanText(text: string, detectors: readonly Detector[] = DETECTOR
  * types found (count > 0), sorted by type; an empty list for binary or empty content. Reads at most
  * `options.maxBytes` (default 10 MiB) and throws only when that option is invalid, as {@link extractText} does.
  */
-export function scanContent(
-  bytes: Buffer,
-  mimeType: string | null,
-  name?: string,
-  options?: ExtractOptions,
-): SensitiveMatchCount[] {
+export function scanContent(bytes: Buffer, mimeType: string | null, name?: string, options?: ExtractOptions): SensitiveMatchCount[] {
   return scanText(extractText(bytes, mimeType, name, options));
 }

@@ -23,7 +23,9 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
   let items = run.cursor?.items ?? 0;
   const watermark = run.cursor?.watermark ?? null;
   const window = run.cursor?.window ?? {
-    from: new Date(watermark ? Date.parse(watermark) - config.AUDIT_OVERLAP_SECONDS * 1000 : now - config.BACKFILL_DAYS * 86_400_000).toISOString(),
+    from: new Date(
+      watermark ? Date.parse(watermark) - config.AUDIT_OVERLAP_SECONDS * 1000 : now - config.BACKFILL_DAYS * 86_400_000,
+    ).toISOString(),
     to: new Date(now - config.AUDIT_LAG_SECONDS * 1000).toISOString(),
     page: null,
   };
@@ -36,7 +38,10 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
     const actors = await accounts.accountIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.actorExternalId)));
     const fileIds = await files.fileIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.fileExternalId)));
     // A fresh EntityManager per page: one fork for a whole backfill would keep growing its identity map.
-    const stored = await run.runtime.activities().insertActivities(run.instanceId, result.items.map((e) => toRecord(e, actors, fileIds)));
+    const stored = await run.runtime.activities().insertActivities(
+      run.instanceId,
+      result.items.map((e) => toRecord(e, actors, fileIds)),
+    );
     // Before the cursor moves: what this page stored (and whatever a crash left unevaluated).
     await run.runtime.evaluator().evaluatePendingActivities(run.instanceId);
     items += stored.length;

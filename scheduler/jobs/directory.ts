@@ -33,9 +33,10 @@ export async function scanUsers(run: ScanRun<FullPassCursor>): Promise<ScanOutco
 async function linkUnresolved(run: ScanRun<unknown>): Promise<void> {
   const activities = run.runtime.activities();
   const BATCH = 10_000;
-  for (let after: string | null = null; ; ) {
+  for (let after: string | null = null; ;) {
     const unresolved = await activities.unresolvedActors(run.instanceId, BATCH, after);
-    if (unresolved.length > 0) await activities.linkActors(run.instanceId, await run.runtime.accounts().accountIdsByExternalId(run.instanceId, unresolved));
+    if (unresolved.length > 0)
+      await activities.linkActors(run.instanceId, await run.runtime.accounts().accountIdsByExternalId(run.instanceId, unresolved));
     if (unresolved.length < BATCH) return;
     after = unresolved.at(-1)!;
   }

@@ -15,7 +15,9 @@ export async function rescanChangedFile(runtime: SchedulerRuntime, instanceId: s
     await files.markDeleted(instanceId, [fileExternalId]);
     return;
   }
-  const owners = file.ownerExternalId ? await runtime.accounts().accountIdsByExternalId(instanceId, [file.ownerExternalId]) : new Map<string, string>();
+  const owners = file.ownerExternalId
+    ? await runtime.accounts().accountIdsByExternalId(instanceId, [file.ownerExternalId])
+    : new Map<string, string>();
   const ids = await files.upsertFiles(instanceId, [
     {
       externalId: file.externalId,
@@ -32,5 +34,10 @@ export async function rescanChangedFile(runtime: SchedulerRuntime, instanceId: s
       contentVersion: file.contentVersion,
     },
   ]);
-  await scanOneFile(runtime, connector, { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion }, instanceId);
+  await scanOneFile(
+    runtime,
+    connector,
+    { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion },
+    instanceId,
+  );
 }

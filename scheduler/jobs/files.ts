@@ -55,7 +55,10 @@ async function readChanges(run: ScanRun<FilesCursor>, cursor: Extract<FilesCurso
     const result = await run.connector.readFileChanges(cursor.delta, page);
     const upserts = result.changes.flatMap((c) => (c.kind === 'upsert' ? [c.file] : []));
     await saveFiles(run, upserts, null);
-    await run.runtime.files().markDeleted(run.instanceId, result.changes.flatMap((c) => (c.kind === 'deleted' ? [c.externalId] : [])));
+    await run.runtime.files().markDeleted(
+      run.instanceId,
+      result.changes.flatMap((c) => (c.kind === 'deleted' ? [c.externalId] : [])),
+    );
     items += result.changes.length;
     page = result.next;
     if (!page) {
@@ -69,10 +72,9 @@ async function readChanges(run: ScanRun<FilesCursor>, cursor: Extract<FilesCurso
 
 async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile[], pass: string | null): Promise<void> {
   if (files.length === 0) return;
-  const owners = await run.runtime.accounts().accountIdsByExternalId(
-    run.instanceId,
-    [...new Set(files.flatMap((f) => (f.ownerExternalId ? [f.ownerExternalId] : [])))],
-  );
+  const owners = await run.runtime
+    .accounts()
+    .accountIdsByExternalId(run.instanceId, [...new Set(files.flatMap((f) => (f.ownerExternalId ? [f.ownerExternalId] : [])))]);
   const records: FileRecord[] = files.map((f) => ({
     externalId: f.externalId,
     name: f.name,
@@ -98,9 +100,10 @@ async function linkUnresolvedFiles(run: ScanRun<unknown>): Promise<void> {
   const BATCH = 10_000;
   // In batches by provider id: ids of files never listed (gone before the scan) stay unresolved and
   // must not stop the walk.
-  for (let after: string | null = null; ; ) {
+  for (let after: string | null = null; ;) {
     const unresolved = await activities.unresolvedFiles(run.instanceId, BATCH, after);
-    if (unresolved.length > 0) await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
+    if (unresolved.length > 0)
+      await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
     if (unresolved.length < BATCH) return;
     after = unresolved.at(-1)!;
   }

@@ -1,6 +1,13 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import type pg from 'pg';
-import { ProviderError, ThrottledError, type Connector, type ProviderFile, type ProviderGrant, type ProviderUser } from '../../connectors/contract.js';
+import {
+  ProviderError,
+  ThrottledError,
+  type Connector,
+  type ProviderFile,
+  type ProviderGrant,
+  type ProviderUser,
+} from '../../connectors/contract.js';
 import { AccountStatus } from '../../subgraphs/accounts/account.entity.js';
 import { ConnectionStatus } from '../../subgraphs/accounts/app-instance.entity.js';
 import { instanceGovernance } from '../../subgraphs/accounts/app-instance.service.js';
@@ -71,7 +78,12 @@ const sleep = (ms: number, signal: AbortSignal) =>
  * - Success applies the effect to the owning module's data and ends the action with its
  *   `governanceResult` event in one transaction.
  */
-export async function executeGovernance(runtime: SchedulerRuntime, lockPool: pg.Pool, hooks: GovernanceHooks, actionId: string): Promise<void> {
+export async function executeGovernance(
+  runtime: SchedulerRuntime,
+  lockPool: pg.Pool,
+  hooks: GovernanceHooks,
+  actionId: string,
+): Promise<void> {
   const locked = await withAdvisoryLock(lockPool, `tenantwatch:governance:${actionId}`, () => run(runtime, hooks, actionId));
   if (!locked.ran) logger.debug({ actionId }, 'governance action already running elsewhere');
 }
@@ -92,7 +104,8 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
       if (!target) {
         const instance = await instanceGovernance(runtime.dbs.accounts.knex(), action.instanceId);
         if (!instance) return await fail(runtime, action, 'The app instance no longer exists');
-        if (instance.status === ConnectionStatus.DISCONNECTED) return await fail(runtime, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
+        if (instance.status === ConnectionStatus.DISCONNECTED)
+          return await fail(runtime, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
         target = await findTarget(runtime, action);
         if (!target) return await fail(runtime, action, 'The target is no longer known to Tenantwatch');
       }
@@ -100,28 +113,45 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
       let outcome: Outcome | undefined;
       if (uncertain) {
         const applied = await readIfApplied(connector, action, target);
-        if (applied.missing) return await fail(runtime, action, `The provider no longer has this ${GOVERNANCE_ACTIONS[action.type].target === 'appPermission' ? 'grant' : GOVERNANCE_ACTIONS[action.type].target}`);
+        if (applied.missing)
+          return await fail(
+            runtime,
+            action,
+            `The provider no longer has this ${GOVERNANCE_ACTIONS[action.type].target === 'appPermission' ? 'grant' : GOVERNANCE_ACTIONS[action.type].target}`,
+          );
         if (applied.done) {
-          logger.info({ actionId, type: action.type, attempts: action.attempts }, 'governance action found already applied at the provider; not sent again');
+          logger.info(
+            { actionId, type: action.type, attempts: action.attempts },
+            'governance action found already applied at the provider; not sent again',
+          );
           outcome = applied.record;
         }
       }
       uncertain = true; // from here on, a failure may come after the provider acted
       outcome ??= await perform(connector, action, target);
       await succeed(runtime, action, target, outcome);
-      if (action.type === GovernanceActionType.OVERWRITE_FILE) await hooks.rescanFile(action.instanceId, target.externalId).catch((error: unknown) => logger.warn({ err: error, actionId }, 'could not enqueue the rescan of an overwritten file'));
+      if (action.type === GovernanceActionType.OVERWRITE_FILE)
+        await hooks
+          .rescanFile(action.instanceId, target.externalId)
+          .catch((error: unknown) => logger.warn({ err: error, actionId }, 'could not enqueue the rescan of an overwritten file'));
       return;
     } catch (error) {
       if (runtime.stopping.aborted) throw error; // the action stays RUNNING; the job runs again and checks first
       // Not the provider's answer (our database, a stored config...): retried like a transient failure,
       // with the provider's state read first, and reported in our own words when attempts run out.
-      const message = error instanceof ProviderError ? providerMessage(error) : `Tenantwatch could not carry out the action: ${firstLine((error as Error).message)}`;
+      const message =
+        error instanceof ProviderError
+          ? providerMessage(error)
+          : `Tenantwatch could not carry out the action: ${firstLine((error as Error).message)}`;
       if (!(error instanceof ProviderError)) logger.error({ err: error, actionId }, 'governance attempt failed inside Tenantwatch');
       if (error instanceof ThrottledError) uncertain = false;
       if (error instanceof ProviderError && !error.transient) return await fail(runtime, action, message);
       if (action.attempts >= maxAttempts) return await fail(runtime, action, `Gave up after ${action.attempts} attempts: ${message}`);
       const wait = Math.min(60_000, retryMs * 2 ** (action.attempts - 1));
-      await governance.noteRetry(actionId, `Attempt ${action.attempts} of ${maxAttempts} failed (${message}); retrying in ${Math.round(wait / 100) / 10} s`);
+      await governance.noteRetry(
+        actionId,
+        `Attempt ${action.attempts} of ${maxAttempts} failed (${message}); retrying in ${Math.round(wait / 100) / 10} s`,
+      );
       logger.warn({ actionId, type: action.type, attempt: action.attempts, err: error }, 'governance attempt failed; retrying');
       await sleep(wait, runtime.stopping);
     }
@@ -179,7 +209,11 @@ function perform(connector: Connector, action: GovernanceRecord, target: Target)
 const SKEW_MS = 5_000;
 
 /** Reads the target at the provider: gone, already in the state the action leads to (with the record), or not. */
-async function readIfApplied(connector: Connector, action: GovernanceRecord, target: Target): Promise<{ missing: boolean; done: boolean; record: Outcome }> {
+async function readIfApplied(
+  connector: Connector,
+  action: GovernanceRecord,
+  target: Target,
+): Promise<{ missing: boolean; done: boolean; record: Outcome }> {
   const id = target.externalId;
   const kind = GOVERNANCE_ACTIONS[action.type].target;
   if (kind === 'account') {
@@ -231,7 +265,11 @@ const isUser = (r: Outcome): r is ProviderUser => r !== null && 'displayName' in
 const isFile = (r: Outcome): r is ProviderFile => r !== null && 'contentVersion' in r;
 const isGrant = (r: Outcome): r is ProviderGrant => r !== null && 'clientId' in r;
 
-const ACCOUNT_STATUS: Record<ProviderUser['status'], AccountStatus> = { ACTIVE: AccountStatus.ACTIVE, SUSPENDED: AccountStatus.SUSPENDED, DISABLED: AccountStatus.DISABLED };
+const ACCOUNT_STATUS: Record<ProviderUser['status'], AccountStatus> = {
+  ACTIVE: AccountStatus.ACTIVE,
+  SUSPENDED: AccountStatus.SUSPENDED,
+  DISABLED: AccountStatus.DISABLED,
+};
 
 /** Applies the effect to the owning module's data and ends the action with its event, in one transaction. */
 async function succeed(runtime: SchedulerRuntime, action: GovernanceRecord, target: Target, outcome: Outcome): Promise<void> {
@@ -243,11 +281,21 @@ async function succeed(runtime: SchedulerRuntime, action: GovernanceRecord, targ
   logger.info({ actionId: action.id, type: action.type, attempts: action.attempts }, 'governance action succeeded');
 }
 
-async function applyEffect(runtime: SchedulerRuntime, trx: Knex.Transaction, action: GovernanceRecord, target: Target, outcome: Outcome): Promise<void> {
+async function applyEffect(
+  runtime: SchedulerRuntime,
+  trx: Knex.Transaction,
+  action: GovernanceRecord,
+  target: Target,
+  outcome: Outcome,
+): Promise<void> {
   switch (action.type) {
     case GovernanceActionType.SUSPEND_ACCOUNT:
     case GovernanceActionType.UNSUSPEND_ACCOUNT: {
-      const status = isUser(outcome) ? ACCOUNT_STATUS[outcome.status] : action.type === GovernanceActionType.SUSPEND_ACCOUNT ? AccountStatus.SUSPENDED : AccountStatus.ACTIVE;
+      const status = isUser(outcome)
+        ? ACCOUNT_STATUS[outcome.status]
+        : action.type === GovernanceActionType.SUSPEND_ACCOUNT
+          ? AccountStatus.SUSPENDED
+          : AccountStatus.ACTIVE;
       return runtime.accounts().setAccountStatus(action.targetId, status, trx);
     }
     case GovernanceActionType.REQUIRE_PASSWORD_RESET:
@@ -278,7 +326,10 @@ async function applyEffect(runtime: SchedulerRuntime, trx: Knex.Transaction, act
 }
 
 /** The effect of a file action when the provider answered without the file's record. */
-function expectedFileEffect(type: GovernanceActionType, target: Target): { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel } {
+function expectedFileEffect(
+  type: GovernanceActionType,
+  target: Target,
+): { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel } {
   switch (type) {
     case GovernanceActionType.QUARANTINE_FILE:
       return { quarantined: true };
@@ -294,6 +345,8 @@ function expectedFileEffect(type: GovernanceActionType, target: Target): { trash
 }
 
 async function fail(runtime: SchedulerRuntime, action: GovernanceRecord, error: string): Promise<void> {
-  await runtime.dbs.activities.knex().transaction((trx) => runtime.governance().finish(trx, action.id, { status: GovernanceStatus.FAILED, error }));
+  await runtime.dbs.activities
+    .knex()
+    .transaction((trx) => runtime.governance().finish(trx, action.id, { status: GovernanceStatus.FAILED, error }));
   logger.warn({ actionId: action.id, type: action.type, attempts: action.attempts, error }, 'governance action failed');
 }

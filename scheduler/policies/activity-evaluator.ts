@@ -2,7 +2,17 @@ import type { Activity } from '../../subgraphs/activities/activity.entity.js';
 import { NEW_COUNTRY_BASELINE } from '../../subgraphs/activities/policy-condition.js';
 import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
 import { ActivityRule, splitByGap, thresholdRuns, type ActivityContext } from './activity-rules.js';
-import { distinct, emptyTally, enabledPolicies, groupBy, matchHeader, recordMatch, type Enabled, type EvaluationServices, type Tally } from './enabled.js';
+import {
+  distinct,
+  emptyTally,
+  enabledPolicies,
+  groupBy,
+  matchHeader,
+  recordMatch,
+  type Enabled,
+  type EvaluationServices,
+  type Tally,
+} from './enabled.js';
 
 /** Pending activities evaluated per round. */
 const BATCH = 1000;
@@ -41,7 +51,9 @@ export class ActivityEvaluator {
     const tally = emptyTally();
     for (const p of (await this.policies()).filter((q) => q.rule.needsHistory)) {
       const lookBack = (p.rule.condition.threshold?.windowMinutes ?? 0) * 60_000;
-      const candidates = await this.services.activities().eventsBetween(instanceId, null, new Date(from.getTime() - lookBack), to, p.rule.narrowing);
+      const candidates = await this.services
+        .activities()
+        .eventsBetween(instanceId, null, new Date(from.getTime() - lookBack), to, p.rule.narrowing);
       const fresh = new Set(candidates.filter((a) => a.occurredAt.getTime() >= from.getTime()).map((a) => a.id));
       await this.evaluate(instanceId, [p], candidates, fresh, 'given', tally);
     }
@@ -57,14 +69,24 @@ export class ActivityEvaluator {
    * candidates this evaluation is for (a threshold run must hold one); `history`: whether a threshold
    * needs the stored neighbours fetched ('fetch') or `candidates` already holds them ('given').
    */
-  private async evaluate(instanceId: string, policies: readonly Enabled<ActivityRule>[], candidates: readonly Activity[], fresh: ReadonlySet<string>, history: 'fetch' | 'given', tally: Tally): Promise<void> {
+  private async evaluate(
+    instanceId: string,
+    policies: readonly Enabled<ActivityRule>[],
+    candidates: readonly Activity[],
+    fresh: ReadonlySet<string>,
+    history: 'fetch' | 'given',
+    tally: Tally,
+  ): Promise<void> {
     if (policies.length === 0 || candidates.length === 0) return;
-    const accounts = new Map((await this.services.accounts().accountsByIds(distinct(candidates.map((a) => a.actorId)))).map((a) => [a.id, a]));
+    const accounts = new Map(
+      (await this.services.accounts().accountsByIds(distinct(candidates.map((a) => a.actorId)))).map((a) => [a.id, a]),
+    );
     const ctx: ActivityContext = {
       admins: new Set([...accounts.values()].filter((a) => a.isAdmin).map((a) => a.id)),
       newCountry: policies.some((p) => p.rule.needsHistory) ? await this.newCountry(candidates) : new Set(),
     };
-    const subjectOf = (a: Activity) => (a.actorId ? `account:${a.actorId}` : a.actorExternalId ? `actor:${a.actorExternalId}` : `instance:${instanceId}`);
+    const subjectOf = (a: Activity) =>
+      a.actorId ? `account:${a.actorId}` : a.actorExternalId ? `actor:${a.actorExternalId}` : `instance:${instanceId}`;
     const who = (a: Activity) => {
       const account = a.actorId ? accounts.get(a.actorId) : undefined;
       return account?.email ?? account?.displayName ?? a.actorExternalId ?? 'an unknown actor';
@@ -110,14 +132,23 @@ export class ActivityEvaluator {
   /** Ids of the candidates from a country new for their actor (see `country.newForActor`). */
   private async newCountry(candidates: readonly Activity[]): Promise<Set<string>> {
     const activities = this.services.activities();
-    const firsts = await activities.fromNewCountry(candidates.map((a) => a.id), NEW_COUNTRY_BASELINE);
+    const firsts = await activities.fromNewCountry(
+      candidates.map((a) => a.id),
+      NEW_COUNTRY_BASELINE,
+    );
     const found = candidates.filter((a) => firsts.has(a.id));
     const usual = await activities.usualCountries(distinct(found.map((a) => a.actorId)));
     return new Set(found.filter((a) => usual.get(a.actorId!) !== a.country).map((a) => a.id));
   }
 
   /** Per actor, the runs of at least `threshold.count` matches within the threshold window (counted over stored neighbours too). */
-  private async thresholdRuns(instanceId: string, p: Enabled<ActivityRule>, matched: readonly Activity[], ctx: ActivityContext, history: 'fetch' | 'given'): Promise<Activity[][]> {
+  private async thresholdRuns(
+    instanceId: string,
+    p: Enabled<ActivityRule>,
+    matched: readonly Activity[],
+    ctx: ActivityContext,
+    history: 'fetch' | 'given',
+  ): Promise<Activity[][]> {
     const { count, windowMinutes } = p.rule.condition.threshold!;
     const windowMs = windowMinutes * 60_000;
     // Thresholds count per actor: events without a known actor cannot be attributed.
@@ -127,7 +158,9 @@ export class ActivityEvaluator {
       const times = events.map((a) => a.occurredAt.getTime());
       const from = new Date(Math.min(...times) - windowMs);
       const to = new Date(Math.max(...times) + windowMs);
-      const stored = await this.services.activities().eventsBetween(instanceId, distinct(events.map((a) => a.actorId)), from, to, p.rule.narrowing);
+      const stored = await this.services
+        .activities()
+        .eventsBetween(instanceId, distinct(events.map((a) => a.actorId)), from, to, p.rule.narrowing);
       events = [...new Map([...stored, ...events].map((a) => [a.id, a])).values()].filter((a) => p.rule.matches(a, ctx));
     }
     return [...groupBy(events, (a) => a.actorId!).values()].flatMap((mine) => thresholdRuns(mine, count, windowMs));

@@ -22,7 +22,11 @@ export class ActivityRule {
 
   constructor(readonly condition: ActivityCondition) {
     this.categories = condition.category ? new Set(condition.category) : null;
-    this.countries = condition.country?.in ? new Set(condition.country.in) : condition.country?.notIn ? new Set(condition.country.notIn) : null;
+    this.countries = condition.country?.in
+      ? new Set(condition.country.in)
+      : condition.country?.notIn
+        ? new Set(condition.country.notIn)
+        : null;
     this.cidrs = condition.ipInCidr ? new CidrSet(condition.ipInCidr) : null;
   }
 
@@ -59,7 +63,8 @@ export class ActivityRule {
   }
 }
 
-const byTime = (a: ActivityFacts, b: ActivityFacts) => a.occurredAt.getTime() - b.occurredAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const byTime = (a: ActivityFacts, b: ActivityFacts) =>
+  a.occurredAt.getTime() - b.occurredAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
  * Splits matches (of one subject) into runs whose consecutive events are at most `gapMs` apart,

@@ -1,7 +1,16 @@
 import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
 import type { SensitiveMatch } from '../../subgraphs/files/file.entity.js';
 import { appObservation, AppPermissionRule, fileObservation, FileRule } from './asset-rules.js';
-import { distinct, emptyTally, enabledPolicies, groupBy, matchHeader, recordMatch, type EvaluationServices, type Tally } from './enabled.js';
+import {
+  distinct,
+  emptyTally,
+  enabledPolicies,
+  groupBy,
+  matchHeader,
+  recordMatch,
+  type EvaluationServices,
+  type Tally,
+} from './enabled.js';
 
 /**
  * FILE and APP_PERMISSION policies, on files and grants as a scan stored them. These describe state,
@@ -15,7 +24,11 @@ export class AssetEvaluator {
    * Evaluates live files; `scanned` overrides the sensitive matches of files whose data scan is about
    * to be recorded (evaluating first means a crash in between only repeats the scan).
    */
-  async evaluateFiles(instanceId: string, fileIds: readonly string[], scanned: ReadonlyMap<string, readonly SensitiveMatch[]> = new Map()): Promise<Tally> {
+  async evaluateFiles(
+    instanceId: string,
+    fileIds: readonly string[],
+    scanned: ReadonlyMap<string, readonly SensitiveMatch[]> = new Map(),
+  ): Promise<Tally> {
     const tally = emptyTally();
     if (fileIds.length === 0) return tally;
     const policies = await enabledPolicies(this.services, PolicyKind.FILE, (c) => new FileRule(c));
@@ -23,7 +36,9 @@ export class AssetEvaluator {
     const files = (await this.services.files().byIds(fileIds))
       .filter((f) => f.instanceId === instanceId && f.deletedAt === null)
       .map((f) => ({ ...f, sensitiveMatches: [...(scanned.get(f.id) ?? f.sensitiveMatches)] }));
-    const owners = policies.some((p) => p.rule.needsAdmins) ? await this.services.accounts().accountsByIds(distinct(files.map((f) => f.ownerId))) : [];
+    const owners = policies.some((p) => p.rule.needsAdmins)
+      ? await this.services.accounts().accountsByIds(distinct(files.map((f) => f.ownerId)))
+      : [];
     const admins = new Set(owners.filter((a) => a.isAdmin).map((a) => a.id));
     const now = new Date();
     for (const p of policies) {

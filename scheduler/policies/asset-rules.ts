@@ -38,14 +38,18 @@ export class FileRule {
 export function fileObservation(f: FileFacts): { key: string; evidence: Record<string, unknown> } {
   const sensitiveMatches = f.sensitiveMatches
     .filter((m) => m.count > 0)
-    .sort((a, b) => a.type.localeCompare(b.type)).map((m) => ({ type: m.type, count: m.count }));
+    .sort((a, b) => a.type.localeCompare(b.type))
+    .map((m) => ({ type: m.type, count: m.count }));
   const state = { name: f.name, path: f.path, ownerId: f.ownerId, sharing: f.sharing, trashed: f.trashed, sensitiveMatches };
   const digest = createHash('sha256').update(JSON.stringify(state)).digest('hex').slice(0, 16);
   return { key: `file:${f.id}:${digest}`, evidence: { ...state, collaborators: f.collaborators.slice(0, 20) } };
 }
 
 /** The part of a grant the rules read. */
-export type GrantFacts = Pick<AppPermission, 'id' | 'appName' | 'clientId' | 'publisher' | 'scopes' | 'permissionLevel' | 'grantedById' | 'grantedAt' | 'revoked'>;
+export type GrantFacts = Pick<
+  AppPermission,
+  'id' | 'appName' | 'clientId' | 'publisher' | 'scopes' | 'permissionLevel' | 'grantedById' | 'grantedAt' | 'revoked'
+>;
 
 /** An APP_PERMISSION condition made ready to match many grants; `grantedByAtLeast` is counted per app afterwards. */
 export class AppPermissionRule {

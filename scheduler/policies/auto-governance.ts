@@ -1,6 +1,11 @@
 import { GraphQLError } from 'graphql';
 import type { Detection } from '../../subgraphs/activities/detection.entity.js';
-import { GOVERNANCE_ACTIONS, validateRequest, type GovernanceTarget, type GovernanceTargetKind } from '../../subgraphs/activities/governance-request.js';
+import {
+  GOVERNANCE_ACTIONS,
+  validateRequest,
+  type GovernanceTarget,
+  type GovernanceTargetKind,
+} from '../../subgraphs/activities/governance-request.js';
 import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
 import type { Policy } from '../../subgraphs/activities/policy.entity.js';
 import { logger } from '../../platform/logger.js';
@@ -14,14 +19,32 @@ export interface AutoGovernanceServices extends EvaluationServices {
 async function loadTarget(services: EvaluationServices, kind: GovernanceTargetKind, id: string): Promise<GovernanceTarget | null> {
   if (kind === 'account') {
     const [a] = await services.accounts().accountsByIds([id]);
-    return a ? { id, instanceId: a.instanceId, deleted: a.deletedAt !== null, label: a.email ?? a.displayName, state: { kind, status: a.status } } : null;
+    return a
+      ? { id, instanceId: a.instanceId, deleted: a.deletedAt !== null, label: a.email ?? a.displayName, state: { kind, status: a.status } }
+      : null;
   }
   if (kind === 'file') {
     const [f] = await services.files().byIds([id]);
-    return f ? { id, instanceId: f.instanceId, deleted: f.deletedAt !== null, label: `"${f.path}"`, state: { kind, sharing: f.sharing, trashed: f.trashed, quarantined: f.quarantined } } : null;
+    return f
+      ? {
+          id,
+          instanceId: f.instanceId,
+          deleted: f.deletedAt !== null,
+          label: `"${f.path}"`,
+          state: { kind, sharing: f.sharing, trashed: f.trashed, quarantined: f.quarantined },
+        }
+      : null;
   }
   const [g] = await services.grants().byIds([id]);
-  return g ? { id, instanceId: g.instanceId, deleted: g.deletedAt !== null, label: `${g.appName} (${g.externalId})`, state: { kind, revoked: g.revoked } } : null;
+  return g
+    ? {
+        id,
+        instanceId: g.instanceId,
+        deleted: g.deletedAt !== null,
+        label: `${g.appName} (${g.externalId})`,
+        state: { kind, revoked: g.revoked },
+      }
+    : null;
 }
 
 /**
@@ -37,7 +60,10 @@ export async function autoGovern(services: AutoGovernanceServices, policy: Polic
     const kind = GOVERNANCE_ACTIONS[type].target;
     const targetId = kind === 'account' ? detection.accountId : kind === 'file' ? detection.fileId : detection.appPermissionId;
     if (!targetId) {
-      logger.info({ policyId: policy.id, detectionId: detection.id, type }, 'auto-governance skipped: the detection names no target of that kind');
+      logger.info(
+        { policyId: policy.id, detectionId: detection.id, type },
+        'auto-governance skipped: the detection names no target of that kind',
+      );
       continue;
     }
     const target = await loadTarget(services, kind, targetId);

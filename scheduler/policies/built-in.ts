@@ -35,7 +35,13 @@ export const BUILT_IN_POLICIES: readonly BuiltInPolicy[] = [
     kind: PolicyKind.ACTIVITY,
     severity: Severity.MEDIUM,
     description: 'At least 10 failed sign-ins to one account within 10 minutes.',
-    condition: { category: 'SIGN_IN', action: 'user.login', succeeded: false, threshold: { count: 10, windowMinutes: 10 }, windowMinutes: 60 },
+    condition: {
+      category: 'SIGN_IN',
+      action: 'user.login',
+      succeeded: false,
+      threshold: { count: 10, windowMinutes: 10 },
+      windowMinutes: 60,
+    },
   },
   {
     id: '7e3a0b1c-0004-4000-8000-000000000004',
@@ -63,7 +69,8 @@ export const BUILT_IN_POLICIES: readonly BuiltInPolicy[] = [
     name: 'High-permission OAuth app granted',
     kind: PolicyKind.APP_PERMISSION,
     severity: Severity.MEDIUM,
-    description: 'A third-party app holds high permissions (write, send, admin or all-of-a-resource scopes) granted by at least 3 accounts.',
+    description:
+      'A third-party app holds high permissions (write, send, admin or all-of-a-resource scopes) granted by at least 3 accounts.',
     condition: { permissionLevel: 'HIGH', grantedByAtLeast: 3 },
   },
 ];

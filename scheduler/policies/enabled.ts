@@ -44,7 +44,11 @@ export type ConditionOf<K extends PolicyKind> = Extract<PolicyCondition, { kind:
  * The enabled policies of `kind` whose stored conditions parse, each with its rule. A condition that
  * no longer parses (written before a schema change) is skipped with a warning, never fatal.
  */
-export async function enabledPolicies<K extends PolicyKind, R>(services: EvaluationServices, kind: K, rule: (condition: ConditionOf<K>) => R): Promise<Enabled<R>[]> {
+export async function enabledPolicies<K extends PolicyKind, R>(
+  services: EvaluationServices,
+  kind: K,
+  rule: (condition: ConditionOf<K>) => R,
+): Promise<Enabled<R>[]> {
   const out: Enabled<R>[] = [];
   for (const policy of await services.policies().enabledOfKind(kind)) {
     const parsed = parsePolicyCondition(kind, policy.condition);
@@ -61,7 +65,14 @@ export async function enabledPolicies<K extends PolicyKind, R>(services: Evaluat
 
 /** The parts of a match every kind shares: who raised it and about what. */
 export function matchHeader(p: Enabled<unknown>, instanceId: string, subjectKey: string) {
-  return { policyId: p.policy.id, severity: p.policy.severity, title: p.policy.name, instanceId, subjectKey, windowMinutes: p.windowMinutes };
+  return {
+    policyId: p.policy.id,
+    severity: p.policy.severity,
+    title: p.policy.name,
+    instanceId,
+    subjectKey,
+    windowMinutes: p.windowMinutes,
+  };
 }
 
 /**
@@ -80,7 +91,9 @@ export async function recordMatch(services: EvaluationServices, match: Detection
   if (result.outcome === 'extended') tally.extended += 1;
 }
 
-export const distinct = <T>(values: readonly (T | null | undefined)[]): T[] => [...new Set(values.filter((v): v is T => v !== null && v !== undefined))];
+export const distinct = <T>(values: readonly (T | null | undefined)[]): T[] => [
+  ...new Set(values.filter((v): v is T => v !== null && v !== undefined)),
+];
 
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();

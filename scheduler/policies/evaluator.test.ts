@@ -36,7 +36,9 @@ beforeAll(async () => {
   const database = await freshDatabase();
   drop = database.drop;
   const [accounts, activities, files, grants] = await Promise.all(
-    [accountsModule, activitiesModule, filesModule, appPermissionsModule].map((module) => openDatabase({ ...module, url: database.url, poolMax: 4 })),
+    [accountsModule, activitiesModule, filesModule, appPermissionsModule].map((module) =>
+      openDatabase({ ...module, url: database.url, poolMax: 4 }),
+    ),
   );
   dbs.push(accounts!, activities!, files!, grants!);
   services = {
@@ -65,7 +67,10 @@ async function policy(definition: Omit<PolicyDefinition, 'severity' | 'name'> & 
 
 async function instanceWith(people: readonly string[]): Promise<{ instanceId: string; account: Map<string, string> }> {
   const instanceId = newId();
-  const account = await services.accounts().upsertAccounts(instanceId, people.map((p) => ({ externalId: p, email: `${p}@example.com`, displayName: p })));
+  const account = await services.accounts().upsertAccounts(
+    instanceId,
+    people.map((p) => ({ externalId: p, email: `${p}@example.com`, displayName: p })),
+  );
   return { instanceId, account };
 }
 
@@ -76,9 +81,18 @@ async function detections(instanceId: string, policyId: string) {
 
 describe('ACTIVITY thresholds', () => {
   it('raises one detection when a burst crosses the threshold and extends it as older pages arrive; a re-read adds nothing', async () => {
-    const policyId = await policy({ kind: PolicyKind.ACTIVITY, condition: { action: 'file.download', threshold: { count: 10, windowMinutes: 10 } } });
+    const policyId = await policy({
+      kind: PolicyKind.ACTIVITY,
+      condition: { action: 'file.download', threshold: { count: 10, windowMinutes: 10 } },
+    });
     const { instanceId, account } = await instanceWith(['ann', 'bob']);
-    const download = (n: number, who = 'ann'): ActivityRecord => ({ externalId: `d${who}${n}`, category: ActivityCategory.USER, action: 'file.download', actorId: account.get(who)!, occurredAt: at(n / 2) });
+    const download = (n: number, who = 'ann'): ActivityRecord => ({
+      externalId: `d${who}${n}`,
+      category: ActivityCategory.USER,
+      action: 'file.download',
+      actorId: account.get(who)!,
+      occurredAt: at(n / 2),
+    });
     const newest = Array.from({ length: 12 }, (_, i) => download(20 + i));
     const older = Array.from({ length: 8 }, (_, i) => download(10 + i));
     const activities = services.activities();
@@ -93,17 +107,37 @@ describe('ACTIVITY thresholds', () => {
 
     const [detection, ...others] = await detections(instanceId, policyId);
     expect(others).toEqual([]);
-    expect(detection).toMatchObject({ accountId: account.get('ann'), subjectKey: `account:${account.get('ann')}`, status: DetectionStatus.OPEN });
+    expect(detection).toMatchObject({
+      accountId: account.get('ann'),
+      subjectKey: `account:${account.get('ann')}`,
+      status: DetectionStatus.OPEN,
+    });
     expect(detection!.activityIds).toHaveLength(20);
-    expect(detection!.evidence).toMatchObject({ count: 20, actions: ['file.download'], threshold: { count: 10, windowMinutes: 10 }, firstSeenAt: at(5).toISOString(), lastSeenAt: at(15.5).toISOString() });
+    expect(detection!.evidence).toMatchObject({
+      count: 20,
+      actions: ['file.download'],
+      threshold: { count: 10, windowMinutes: 10 },
+      firstSeenAt: at(5).toISOString(),
+      lastSeenAt: at(15.5).toISOString(),
+    });
     const log = (await new EventLogService(dbs[1]!.knex()).after('0', 1000)).filter((e) => e.entityId === detection!.id);
     expect(log.map((e) => e.attributes.change)).toEqual(['raised', 'extended']);
   });
 
   it('never raises dismissed evidence again; later evidence opens a new detection', async () => {
-    const policyId = await policy({ kind: PolicyKind.ACTIVITY, condition: { action: 'user.login', succeeded: false, threshold: { count: 3, windowMinutes: 5 } } });
+    const policyId = await policy({
+      kind: PolicyKind.ACTIVITY,
+      condition: { action: 'user.login', succeeded: false, threshold: { count: 3, windowMinutes: 5 } },
+    });
     const { instanceId, account } = await instanceWith(['cy']);
-    const failure = (minutes: number): ActivityRecord => ({ externalId: `f${minutes}`, category: ActivityCategory.SIGN_IN, action: 'user.login', actorId: account.get('cy')!, occurredAt: at(minutes), succeeded: false });
+    const failure = (minutes: number): ActivityRecord => ({
+      externalId: `f${minutes}`,
+      category: ActivityCategory.SIGN_IN,
+      action: 'user.login',
+      actorId: account.get('cy')!,
+      occurredAt: at(minutes),
+      succeeded: false,
+    });
     await services.activities().insertActivities(instanceId, [failure(0), failure(1), failure(2)]);
     await evaluator.evaluatePendingActivities(instanceId);
     const [first] = await detections(instanceId, policyId);
@@ -123,9 +157,19 @@ describe('ACTIVITY thresholds', () => {
 
 describe('ACTIVITY newForActor', () => {
   it('waits for the whole window, then flags exactly the sign-in from a new country, not a home that follows an anomaly', async () => {
-    const policyId = await policy({ kind: PolicyKind.ACTIVITY, condition: { action: 'user.login', succeeded: true, country: { newForActor: true } } });
+    const policyId = await policy({
+      kind: PolicyKind.ACTIVITY,
+      condition: { action: 'user.login', succeeded: true, country: { newForActor: true } },
+    });
     const { instanceId, account } = await instanceWith(['dee', 'eve']);
-    const login = (who: string, minutes: number, country: string): ActivityRecord => ({ externalId: `${who}${minutes}`, category: ActivityCategory.SIGN_IN, action: 'user.login', actorId: account.get(who)!, occurredAt: at(minutes), country });
+    const login = (who: string, minutes: number, country: string): ActivityRecord => ({
+      externalId: `${who}${minutes}`,
+      category: ActivityCategory.SIGN_IN,
+      action: 'user.login',
+      actorId: account.get(who)!,
+      occurredAt: at(minutes),
+      country,
+    });
     // Dee lives in the US and signs in once from Russia; Eve's history starts with an anomaly from Nigeria.
     const dee = [login('dee', 0, 'US'), login('dee', 600, 'US'), login('dee', 900, 'RU'), login('dee', 1200, 'US')];
     const eve = [login('eve', 10, 'NG'), login('eve', 200, 'US'), login('eve', 700, 'US'), login('eve', 1300, 'US')];
@@ -148,11 +192,22 @@ describe('ACTIVITY newForActor', () => {
 
 describe('FILE policies', () => {
   it('records each state of a file once: unchanged is nothing, a new scan result extends, a deleted file is ignored', async () => {
-    const policyId = await policy({ kind: PolicyKind.FILE, condition: { sharing: ['PUBLIC', 'EXTERNAL'], sensitiveType: 'CREDIT_CARD_NUMBER' } });
+    const policyId = await policy({
+      kind: PolicyKind.FILE,
+      condition: { sharing: ['PUBLIC', 'EXTERNAL'], sensitiveType: 'CREDIT_CARD_NUMBER' },
+    });
     const { instanceId, account } = await instanceWith(['fay']);
     const files = services.files();
     const ids = await files.upsertFiles(instanceId, [
-      { externalId: 'x1', name: 'cards.csv', path: '/cards.csv', sizeBytes: 10, ownerId: account.get('fay')!, sharing: SharingLevel.PUBLIC, modifiedAt: at(0) },
+      {
+        externalId: 'x1',
+        name: 'cards.csv',
+        path: '/cards.csv',
+        sizeBytes: 10,
+        ownerId: account.get('fay')!,
+        sharing: SharingLevel.PUBLIC,
+        modifiedAt: at(0),
+      },
       { externalId: 'x2', name: 'gone.csv', path: '/gone.csv', sizeBytes: 10, sharing: SharingLevel.PUBLIC, modifiedAt: at(0) },
     ]);
     for (const id of ids.values()) await files.recordScan(id, [{ type: 'CREDIT_CARD_NUMBER', count: 2 }]);
@@ -160,11 +215,23 @@ describe('FILE policies', () => {
     const all = [...ids.values()];
     expect(await evaluator.evaluateFiles(instanceId, all)).toEqual({ raised: 1, extended: 0 });
     expect(await evaluator.evaluateFiles(instanceId, all)).toEqual({ raised: 0, extended: 0 });
-    const scanned = new Map([[ids.get('x1')!, [{ type: 'CREDIT_CARD_NUMBER', count: 5 }, { type: 'JWT', count: 0 }]]]);
+    const scanned = new Map([
+      [
+        ids.get('x1')!,
+        [
+          { type: 'CREDIT_CARD_NUMBER', count: 5 },
+          { type: 'JWT', count: 0 },
+        ],
+      ],
+    ]);
     expect(await evaluator.evaluateFiles(instanceId, all, scanned)).toEqual({ raised: 0, extended: 1 });
     const [detection, ...others] = await detections(instanceId, policyId);
     expect(others).toEqual([]);
-    expect(detection).toMatchObject({ fileId: ids.get('x1'), accountId: account.get('fay'), evidence: expect.objectContaining({ count: 2, sharing: 'PUBLIC', sensitiveMatches: [{ type: 'CREDIT_CARD_NUMBER', count: 5 }] }) });
+    expect(detection).toMatchObject({
+      fileId: ids.get('x1'),
+      accountId: account.get('fay'),
+      evidence: expect.objectContaining({ count: 2, sharing: 'PUBLIC', sensitiveMatches: [{ type: 'CREDIT_CARD_NUMBER', count: 5 }] }),
+    });
   });
 });
 
@@ -172,7 +239,15 @@ describe('APP_PERMISSION policies', () => {
   it('counts grantors across pages, raises once per app when the count is reached, and re-reads add nothing', async () => {
     const policyId = await policy({ kind: PolicyKind.APP_PERMISSION, condition: { permissionLevel: 'HIGH', grantedByAtLeast: 3 } });
     const { instanceId, account } = await instanceWith(['gus', 'hal', 'ida']);
-    const grant = (who: string, app = 'Backup Buddy') => ({ externalId: `${app}:${who}`, appName: app, clientId: app, scopes: ['files.readwrite.all'], permissionLevel: PermissionLevel.HIGH, grantedById: account.get(who)!, grantedAt: at(0) });
+    const grant = (who: string, app = 'Backup Buddy') => ({
+      externalId: `${app}:${who}`,
+      appName: app,
+      clientId: app,
+      scopes: ['files.readwrite.all'],
+      permissionLevel: PermissionLevel.HIGH,
+      grantedById: account.get(who)!,
+      grantedAt: at(0),
+    });
     const grants = services.grants();
     const page1 = await grants.upsertAppPermissions(instanceId, [grant('gus'), grant('hal'), grant('gus', 'Other')]);
     expect(await evaluator.evaluateGrants(instanceId, [...page1.values()])).toEqual({ raised: 0, extended: 0 });
@@ -192,8 +267,18 @@ describe('raiseOrExtend', () => {
     const policyId = await policy({ kind: PolicyKind.FILE, condition: { trashed: true } });
     const instanceId = newId();
     const match = (n: number) => ({
-      policyId, severity: Severity.LOW, title: 't', description: 'd', instanceId, subjectKey: 'file:same', windowMinutes: 60,
-      observations: [`o${n}`], firstSeenAt: at(0), lastSeenAt: at(0), evidence: { seen: [n] }, accumulate: ['seen'],
+      policyId,
+      severity: Severity.LOW,
+      title: 't',
+      description: 'd',
+      instanceId,
+      subjectKey: 'file:same',
+      windowMinutes: 60,
+      observations: [`o${n}`],
+      firstSeenAt: at(0),
+      lastSeenAt: at(0),
+      evidence: { seen: [n] },
+      accumulate: ['seen'],
     });
     const outcomes = await Promise.all([1, 2, 3, 4].map((n) => services.detections().raiseOrExtend(match(n))));
     expect(outcomes.map((o) => o.outcome).sort()).toEqual(['extended', 'extended', 'extended', 'raised']);

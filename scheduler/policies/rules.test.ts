@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ActivityCategory } from '../../subgraphs/activities/activity.entity.js';
-import { parsePolicyCondition, type ActivityCondition, type AppPermissionCondition, type FileCondition } from '../../subgraphs/activities/policy-condition.js';
+import {
+  parsePolicyCondition,
+  type ActivityCondition,
+  type AppPermissionCondition,
+  type FileCondition,
+} from '../../subgraphs/activities/policy-condition.js';
 import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
 import { PermissionLevel } from '../../subgraphs/app-permissions/app-permission.entity.js';
 import { SharingLevel } from '../../subgraphs/files/file.entity.js';
@@ -78,7 +83,13 @@ describe('CidrSet', () => {
 
 describe('ActivityRule', () => {
   it('ANDs the fields and ORs the values of a list', () => {
-    const rule = activityRule({ action: ['file.download', 'file.share'], category: 'USER', succeeded: true, ipInCidr: '10.0.0.0/8', country: { in: ['US', 'CA'] } });
+    const rule = activityRule({
+      action: ['file.download', 'file.share'],
+      category: 'USER',
+      succeeded: true,
+      ipInCidr: '10.0.0.0/8',
+      country: { in: ['US', 'CA'] },
+    });
     expect(rule.matches(activity(), ctx())).toBe(true);
     expect(rule.matches(activity({ action: 'file.share', country: 'CA' }), ctx())).toBe(true);
     expect(rule.matches(activity({ action: 'file.view' }), ctx())).toBe(false);
@@ -104,7 +115,11 @@ describe('ActivityRule', () => {
   });
 
   it('pushes only literal actions, categories and succeeded down to the database', () => {
-    expect(activityRule({ action: ['file.download'], category: 'USER', succeeded: false, country: { in: 'US' } }).narrowing).toEqual({ actions: ['file.download'], categories: ['USER'], succeeded: false });
+    expect(activityRule({ action: ['file.download'], category: 'USER', succeeded: false, country: { in: 'US' } }).narrowing).toEqual({
+      actions: ['file.download'],
+      categories: ['USER'],
+      succeeded: false,
+    });
     expect(activityRule({ action: ['file.*'] }).narrowing).toEqual({ actions: undefined, categories: undefined, succeeded: undefined });
   });
 });
@@ -165,11 +180,32 @@ describe('FileRule', () => {
   });
 
   it('keys an observation on the state that matched, not on the order of its matches', () => {
-    const a = fileObservation(file({ sensitiveMatches: [{ type: 'IBAN', count: 1 }, { type: 'US_SSN', count: 2 }] }));
-    const b = fileObservation(file({ sensitiveMatches: [{ type: 'US_SSN', count: 2 }, { type: 'IBAN', count: 1 }, { type: 'JWT', count: 0 }] }));
+    const a = fileObservation(
+      file({
+        sensitiveMatches: [
+          { type: 'IBAN', count: 1 },
+          { type: 'US_SSN', count: 2 },
+        ],
+      }),
+    );
+    const b = fileObservation(
+      file({
+        sensitiveMatches: [
+          { type: 'US_SSN', count: 2 },
+          { type: 'IBAN', count: 1 },
+          { type: 'JWT', count: 0 },
+        ],
+      }),
+    );
     expect(a.key).toBe(b.key);
     expect(fileObservation(file({ sharing: SharingLevel.EXTERNAL })).key).not.toBe(fileObservation(file()).key);
-    expect(a.evidence).toMatchObject({ sharing: 'PUBLIC', sensitiveMatches: [{ type: 'IBAN', count: 1 }, { type: 'US_SSN', count: 2 }] });
+    expect(a.evidence).toMatchObject({
+      sharing: 'PUBLIC',
+      sensitiveMatches: [
+        { type: 'IBAN', count: 1 },
+        { type: 'US_SSN', count: 2 },
+      ],
+    });
   });
 });
 
@@ -197,8 +233,18 @@ describe('AppPermissionRule', () => {
   });
 
   it('counts distinct grantors of an app', () => {
-    const { grantors, evidence } = appObservation([grant(), grant({ id: 'g2', grantedById: 'bob' }), grant({ id: 'g3', grantedById: 'ann' }), grant({ id: 'g4', grantedById: null })]);
+    const { grantors, evidence } = appObservation([
+      grant(),
+      grant({ id: 'g2', grantedById: 'bob' }),
+      grant({ id: 'g3', grantedById: 'ann' }),
+      grant({ id: 'g4', grantedById: null }),
+    ]);
     expect(grantors).toBe(2);
-    expect(evidence).toMatchObject({ appName: 'Backup Buddy', grantedBy: 2, grantorIds: ['ann', 'bob'], appPermissionIds: ['g1', 'g2', 'g3', 'g4'] });
+    expect(evidence).toMatchObject({
+      appName: 'Backup Buddy',
+      grantedBy: 2,
+      grantorIds: ['ann', 'bob'],
+      appPermissionIds: ['g1', 'g2', 'g3', 'g4'],
+    });
   });
 });

@@ -5,14 +5,23 @@ import { GovernanceActionRef } from '../../platform/references.js';
 import type { Account } from './account.entity.js';
 import { loaders, type AccountsContext } from './context.js';
 
-const target = (ctx: AccountsContext) => async (id: string): Promise<GovernanceTarget | null> => {
-  const account: Account | null = await loaders.account(ctx).load(id);
-  return account
-    ? { id: account.id, instanceId: account.instanceId, deleted: account.deletedAt !== null, label: account.email ?? account.displayName, state: { kind: 'account', status: account.status } }
-    : null;
-};
+const target =
+  (ctx: AccountsContext) =>
+  async (id: string): Promise<GovernanceTarget | null> => {
+    const account: Account | null = await loaders.account(ctx).load(id);
+    return account
+      ? {
+          id: account.id,
+          instanceId: account.instanceId,
+          deleted: account.deletedAt !== null,
+          label: account.email ?? account.displayName,
+          state: { kind: 'account', status: account.status },
+        }
+      : null;
+  };
 
-const mutation = (ctx: AccountsContext, type: GovernanceActionType, input: GovernanceInput) => requestGovernance(ctx, { type, input, load: target(ctx) });
+const mutation = (ctx: AccountsContext, type: GovernanceActionType, input: GovernanceInput) =>
+  requestGovernance(ctx, { type, input, load: target(ctx) });
 
 /** Account governance: recorded here, carried out at the provider by the scheduler, results streamed. */
 @Resolver()
@@ -30,8 +39,13 @@ export class AccountGovernanceResolver {
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: '"Revoke password": ends the account\'s sessions and forces a new password at next sign-in.' })
-  requirePasswordReset(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description: '"Revoke password": ends the account\'s sessions and forces a new password at next sign-in.',
+  })
+  requirePasswordReset(
+    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.REQUIRE_PASSWORD_RESET, input);
   }
 }

@@ -163,18 +163,36 @@ export class AccountService {
   }
 
   async accountsByIds(ids: readonly string[]): Promise<Account[]> {
-    return mapRows(this.em, Account, await this.knex(ACCOUNT).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      Account,
+      await this.knex(ACCOUNT)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   async groupsByIds(ids: readonly string[]): Promise<Group[]> {
-    return mapRows(this.em, Group, await this.knex(GROUP).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      Group,
+      await this.knex(GROUP)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   /** Live accounts matching `filter`, one page in (displayName, id) order. */
   async listAccounts(filter: AccountFilter, page: PageRequest): Promise<Connection<Account>> {
     const base = () => this.filteredAccounts(filter);
     const rows: DbRow[] = await applyKeyset(base().select('a.*'), 'a', ACCOUNT_ORDER, page);
-    return toConnection(rows, page, accountKey, (r) => mapRow(this.em, Account, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      accountKey,
+      (r) => mapRow(this.em, Account, r),
+      () => countRows(base()),
+    );
   }
 
   private filteredAccounts(filter: AccountFilter): Knex.QueryBuilder {
@@ -197,7 +215,13 @@ export class AccountService {
       return instanceId ? qb.where('g.instance_id', instanceId) : qb;
     };
     const rows: DbRow[] = await applyKeyset(base().select('g.*'), 'g', GROUP_ORDER, page);
-    return toConnection(rows, page, (r) => [r.name as string, r.id as string], (r) => mapRow(this.em, Group, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      (r) => [r.name as string, r.id as string],
+      (r) => mapRow(this.em, Group, r),
+      () => countRows(base()),
+    );
   }
 
   /** The groups of each account, by account id. */
@@ -228,6 +252,12 @@ export class AccountService {
         .where('m.group_id', parent)
         .whereNull('a.deleted_at'),
     );
-    return connectionsByParent(pages, page, accountKey, (r) => mapRow(this.em, Account, r), () => this.memberCounts(groupIds));
+    return connectionsByParent(
+      pages,
+      page,
+      accountKey,
+      (r) => mapRow(this.em, Account, r),
+      () => this.memberCounts(groupIds),
+    );
   }
 }

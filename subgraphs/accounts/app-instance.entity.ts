@@ -48,7 +48,17 @@ registerEnumType(ScanRunState, { name: 'ScanRunState' });
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'app_instance' })
 export class AppInstance {
-  [OptionalProps]?: 'id' | 'status' | 'statusMessage' | 'grantedPermissions' | 'capabilities' | 'connectedAt' | 'updatedAt' | 'disconnectedAt' | 'limitPerMinute' | 'headroomPercent';
+  [OptionalProps]?:
+    | 'id'
+    | 'status'
+    | 'statusMessage'
+    | 'grantedPermissions'
+    | 'capabilities'
+    | 'connectedAt'
+    | 'updatedAt'
+    | 'disconnectedAt'
+    | 'limitPerMinute'
+    | 'headroomPercent';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -105,7 +115,16 @@ export class AppInstance {
 @ObjectType()
 @Entity({ tableName: 'scan_state' })
 export class ScanState {
-  [OptionalProps]?: 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor' | 'dispatchedAt';
+  [OptionalProps]?:
+    | 'state'
+    | 'lastStartedAt'
+    | 'lastCompletedAt'
+    | 'nextRunAt'
+    | 'itemsScanned'
+    | 'totalEstimate'
+    | 'lastError'
+    | 'cursor'
+    | 'dispatchedAt';
 
   @PrimaryKey({ type: 'uuid' })
   instanceId!: string;

@@ -21,7 +21,8 @@ export class ConnectAppInput {
 /** Checks connectApp's input at the edge (the connector checks its own config); throws BAD_USER_INPUT naming the bad field. */
 function readConnectInput(input: ConnectAppInput) {
   const factory = connectorFactory(input.provider);
-  if (!factory) throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${[...CONNECTORS.keys()].join(', ')}`);
+  if (!factory)
+    throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${[...CONNECTORS.keys()].join(', ')}`);
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
   if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
@@ -55,7 +56,7 @@ export class AppInstanceResolver {
   }
 
   @Authorized('admin')
-  @Mutation(() => AppInstance, { description: 'Stops the instance\'s scans; its data is kept.' })
+  @Mutation(() => AppInstance, { description: "Stops the instance's scans; its data is kept." })
   async disconnectApp(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
     const instance = await instanceService(ctx).disconnect(parseId(id, 'id'));
     if (!instance) throw badInput('id', `no app instance has id ${id}`);
@@ -71,7 +72,8 @@ export class AppInstanceResolver {
   ): Promise<ScanState> {
     const instance = await loaders.instance(ctx).load(parseId(instanceId, 'instanceId'));
     if (!instance) throw badInput('instanceId', `no app instance has id ${instanceId}`);
-    if (instance.status === ConnectionStatus.DISCONNECTED) throw badInput('instanceId', `instance ${instanceId} is disconnected; connect it again to scan it`);
+    if (instance.status === ConnectionStatus.DISCONNECTED)
+      throw badInput('instanceId', `instance ${instanceId} is disconnected; connect it again to scan it`);
     return instanceService(ctx).requestScan(instance.id, kind);
   }
 

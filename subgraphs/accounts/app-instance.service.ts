@@ -75,7 +75,9 @@ export class AppInstanceService {
       out.set(
         instanceId,
         Object.values(ScanKind).map(
-          (kind) => found.find((s) => s.instanceId === instanceId && s.kind === kind) ?? this.em.create(ScanState, { instanceId, kind }, { persist: false }),
+          (kind) =>
+            found.find((s) => s.instanceId === instanceId && s.kind === kind) ??
+            this.em.create(ScanState, { instanceId, kind }, { persist: false }),
         ),
       );
     }
@@ -90,7 +92,10 @@ export class AppInstanceService {
     const [row] = await this.knex(SCAN)
       .insert({ instance_id: instanceId, kind, state: ScanRunState.QUEUED, items_scanned: 0 })
       .onConflict(['instance_id', 'kind'])
-      .merge({ state: this.knex.raw(`case when scan_state.state = 'RUNNING' then scan_state.state else 'QUEUED' end`), dispatched_at: null })
+      .merge({
+        state: this.knex.raw(`case when scan_state.state = 'RUNNING' then scan_state.state else 'QUEUED' end`),
+        dispatched_at: null,
+      })
       .returning('*');
     await this.knex.raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ instanceId, kind })]);
     return this.em.map(ScanState, row);
@@ -98,15 +103,17 @@ export class AppInstanceService {
 
   /** Takes up to `limit` QUEUED scans no scheduler has taken yet (each is taken once). */
   async claimQueuedScans(limit = 100): Promise<{ instanceId: string; kind: ScanKind }[]> {
-    const rows: { instance_id: string; kind: ScanKind }[] = await this.knex.raw(
-      `update ${SCAN} s set dispatched_at = now()
+    const rows: { instance_id: string; kind: ScanKind }[] = await this.knex
+      .raw(
+        `update ${SCAN} s set dispatched_at = now()
         where (s.instance_id, s.kind) in (
           select instance_id, kind from ${SCAN}
            where state = 'QUEUED' and dispatched_at is null
            order by instance_id, kind limit ? for update skip locked)
         returning s.instance_id, s.kind`,
-      [limit],
-    ).then((r: { rows: { instance_id: string; kind: ScanKind }[] }) => r.rows);
+        [limit],
+      )
+      .then((r: { rows: { instance_id: string; kind: ScanKind }[] }) => r.rows);
     return rows.map((r) => ({ instanceId: r.instance_id, kind: r.kind }));
   }
 
@@ -129,7 +136,20 @@ export class AppInstanceService {
   async updateScan(
     instanceId: string,
     kind: ScanKind,
-    patch: Partial<Pick<ScanState, 'state' | 'lastStartedAt' | 'lastCompletedAt' | 'nextRunAt' | 'itemsScanned' | 'totalEstimate' | 'lastError' | 'cursor' | 'dispatchedAt'>>,
+    patch: Partial<
+      Pick<
+        ScanState,
+        | 'state'
+        | 'lastStartedAt'
+        | 'lastCompletedAt'
+        | 'nextRunAt'
+        | 'itemsScanned'
+        | 'totalEstimate'
+        | 'lastError'
+        | 'cursor'
+        | 'dispatchedAt'
+      >
+    >,
   ): Promise<void> {
     const columns: Record<string, unknown> = {};
     if (patch.dispatchedAt !== undefined) columns.dispatched_at = patch.dispatchedAt;
@@ -154,7 +174,9 @@ export class AppInstanceService {
 
   /** Replaces the instance's connect config (sealed again). */
   async updateConfig(id: string, config: Readonly<Record<string, unknown>>): Promise<void> {
-    await this.knex(INSTANCE).where('id', id).update({ sealed_config: encryptSecret(this.credentialsKey, JSON.stringify(config)), updated_at: new Date() });
+    await this.knex(INSTANCE)
+      .where('id', id)
+      .update({ sealed_config: encryptSecret(this.credentialsKey, JSON.stringify(config)), updated_at: new Date() });
   }
 
   /** The instance's decrypted connect config (endpoint and credentials). */
@@ -179,7 +201,10 @@ export class AppInstanceService {
     await this.knex(USAGE)
       .insert({ instance_id: instanceId, minute, requests, throttled })
       .onConflict(['instance_id', 'minute'])
-      .merge({ requests: this.knex.raw('api_usage_minute.requests + excluded.requests'), throttled: this.knex.raw('api_usage_minute.throttled + excluded.throttled') });
+      .merge({
+        requests: this.knex.raw('api_usage_minute.requests + excluded.requests'),
+        throttled: this.knex.raw('api_usage_minute.throttled + excluded.throttled'),
+      });
   }
 
   /** Requests and throttled requests of the last hour, with the limit and headroom, per instance. */
@@ -188,7 +213,10 @@ export class AppInstanceService {
     const rows: { instance_id: string; requests: string | null; throttled: string | null }[] = await this.knex(USAGE)
       .select('instance_id')
       .sum({ requests: 'requests', throttled: 'throttled' })
-      .whereIn('instance_id', instances.map((i) => i.id))
+      .whereIn(
+        'instance_id',
+        instances.map((i) => i.id),
+      )
       .where('minute', '>=', since)
       .groupBy('instance_id');
     return new Map(
@@ -207,7 +235,6 @@ export class AppInstanceService {
     );
   }
 }
-
 
 /** What a governance request needs to know about the instance its target belongs to. */
 export interface InstanceGovernance {

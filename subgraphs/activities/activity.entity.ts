@@ -20,22 +20,40 @@ registerEnumType(ActivityCategory, { name: 'ActivityCategory' });
 @Index({ properties: ['instanceId', 'occurredAt', 'id'] })
 @Index({
   name: 'activity_unlinked_actor_index',
-  expression: 'create index "activity_unlinked_actor_index" on "activities"."activity" ("instance_id", "actor_external_id") where "actor_id" is null',
+  expression:
+    'create index "activity_unlinked_actor_index" on "activities"."activity" ("instance_id", "actor_external_id") where "actor_id" is null',
 })
 @Index({
   name: 'activity_evaluation_pending_index',
-  expression: 'create index "activity_evaluation_pending_index" on "activities"."activity" ("instance_id", "occurred_at") where "evaluation_pending"',
+  expression:
+    'create index "activity_evaluation_pending_index" on "activities"."activity" ("instance_id", "occurred_at") where "evaluation_pending"',
 })
 @Index({
   name: 'activity_actor_country_index',
-  expression: 'create index "activity_actor_country_index" on "activities"."activity" ("actor_id", "country", "occurred_at", "id") where "succeeded"',
+  expression:
+    'create index "activity_actor_country_index" on "activities"."activity" ("actor_id", "country", "occurred_at", "id") where "succeeded"',
 })
 @Index({
   name: 'activity_unlinked_file_index',
-  expression: 'create index "activity_unlinked_file_index" on "activities"."activity" ("instance_id", "file_external_id") where "file_id" is null',
+  expression:
+    'create index "activity_unlinked_file_index" on "activities"."activity" ("instance_id", "file_external_id") where "file_id" is null',
 })
 export class Activity {
-  [OptionalProps]?: 'id' | 'actorId' | 'ingestedAt' | 'ipAddress' | 'country' | 'userAgent' | 'succeeded' | 'targetType' | 'targetId' | 'fileId' | 'raw' | 'actorExternalId' | 'fileExternalId' | 'evaluationPending';
+  [OptionalProps]?:
+    | 'id'
+    | 'actorId'
+    | 'ingestedAt'
+    | 'ipAddress'
+    | 'country'
+    | 'userAgent'
+    | 'succeeded'
+    | 'targetType'
+    | 'targetId'
+    | 'fileId'
+    | 'raw'
+    | 'actorExternalId'
+    | 'fileExternalId'
+    | 'evaluationPending';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

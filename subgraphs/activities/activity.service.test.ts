@@ -45,7 +45,12 @@ describe('insertActivities', () => {
     const instanceId = newId();
     const actorId = newId();
     const fileId = newId();
-    const raw = { id: 'evt-1', note: 'tab\there, newline\nthere, \\backslash\\ and "quotes"', nested: { n: 1.5, ok: true, none: null }, 'ключ': '✓ 🚀' };
+    const raw = {
+      id: 'evt-1',
+      note: 'tab\there, newline\nthere, \\backslash\\ and "quotes"',
+      nested: { n: 1.5, ok: true, none: null },
+      ключ: '✓ 🚀',
+    };
     const record = event(1, {
       category: ActivityCategory.SIGN_IN,
       action: 'user.login',
@@ -88,7 +93,20 @@ describe('insertActivities', () => {
     expect(Date.parse(first!.occurred_at as string)).toBe(T0 + 1000);
     expect(Date.parse(first!.ingested_at as string)).toBeGreaterThanOrEqual(before - 1000);
     // Absent optional fields: nulls, and a success.
-    expect(second).toMatchObject({ actor_id: null, actor_external_id: null, ip_address: null, country: null, user_agent: null, succeeded: true, target_type: null, target_id: null, file_id: null, file_external_id: null, raw: null, evaluation_pending: true });
+    expect(second).toMatchObject({
+      actor_id: null,
+      actor_external_id: null,
+      ip_address: null,
+      country: null,
+      user_agent: null,
+      succeeded: true,
+      target_type: null,
+      target_id: null,
+      file_id: null,
+      file_external_id: null,
+      raw: null,
+      evaluation_pending: true,
+    });
   });
 
   it('stores an event once: re-read, repeated in one call, or sent by two calls at once', async () => {
@@ -102,7 +120,10 @@ describe('insertActivities', () => {
     expect((await service().pendingEvaluation(instanceId, 10)).map((a) => [a.id, a.externalId])).toEqual([[again[0], 'evt-3']]);
 
     const overlapping = Array.from({ length: 300 }, (_, i) => event(100 + i));
-    const [a, b] = await Promise.all([service().insertActivities(instanceId, overlapping), service().insertActivities(instanceId, [...overlapping].reverse())]);
+    const [a, b] = await Promise.all([
+      service().insertActivities(instanceId, overlapping),
+      service().insertActivities(instanceId, [...overlapping].reverse()),
+    ]);
     expect(a!.length + b!.length).toBe(300);
     expect(await stored(instanceId)).toHaveLength(303);
     // The same provider id in another instance is another event.

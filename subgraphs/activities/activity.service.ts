@@ -69,8 +69,25 @@ const activityKey = (r: DbRow) => [r.occurred_at as string, r.id as string];
 
 /** What insertActivities writes for each event, in the order of {@link activityRows}' values. */
 export const ACTIVITY_COLUMNS = [
-  'id', 'instance_id', 'external_id', 'category', 'action', 'actor_id', 'occurred_at', 'ingested_at', 'ip_address', 'country',
-  'user_agent', 'succeeded', 'target_type', 'target_id', 'file_id', 'actor_external_id', 'file_external_id', 'raw', 'evaluation_pending',
+  'id',
+  'instance_id',
+  'external_id',
+  'category',
+  'action',
+  'actor_id',
+  'occurred_at',
+  'ingested_at',
+  'ip_address',
+  'country',
+  'user_agent',
+  'succeeded',
+  'target_type',
+  'target_id',
+  'file_id',
+  'actor_external_id',
+  'file_external_id',
+  'raw',
+  'evaluation_pending',
 ] as const;
 
 /**
@@ -120,10 +137,16 @@ export class ActivityService {
    */
   async insertActivities(instanceId: string, records: readonly ActivityRecord[]): Promise<string[]> {
     if (records.length === 0) return [];
-    const inserted = await insertNewRows<{ id: string }>(this.knex, ACTIVITY, ACTIVITY_COLUMNS, activityRows(instanceId, new Date(), records), {
-      conflict: ['instance_id', 'external_id'],
-      returning: ['id'],
-    });
+    const inserted = await insertNewRows<{ id: string }>(
+      this.knex,
+      ACTIVITY,
+      ACTIVITY_COLUMNS,
+      activityRows(instanceId, new Date(), records),
+      {
+        conflict: ['instance_id', 'external_id'],
+        returning: ['id'],
+      },
+    );
     return inserted.map((r) => r.id);
   }
 
@@ -174,13 +197,20 @@ export class ActivityService {
 
   /** The instance's events stored but not yet run through the policies, oldest first (at most `limit`). */
   async pendingEvaluation(instanceId: string, limit: number): Promise<Activity[]> {
-    const rows: DbRow[] = await this.knex(ACTIVITY).select('*').where({ instance_id: instanceId, evaluation_pending: true }).orderBy([{ column: 'occurred_at' }, { column: 'id' }]).limit(limit);
+    const rows: DbRow[] = await this.knex(ACTIVITY)
+      .select('*')
+      .where({ instance_id: instanceId, evaluation_pending: true })
+      .orderBy([{ column: 'occurred_at' }, { column: 'id' }])
+      .limit(limit);
     return mapRows(this.em, Activity, rows);
   }
 
   /** Marks events as run through the policies. */
   async markEvaluated(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0) await this.knex(ACTIVITY).whereIn('id', [...ids]).update({ evaluation_pending: false });
+    if (ids.length > 0)
+      await this.knex(ACTIVITY)
+        .whereIn('id', [...ids])
+        .update({ evaluation_pending: false });
   }
 
   /**
@@ -188,7 +218,14 @@ export class ActivityService {
    * narrowed by the simple parts of a policy condition; at most `limit` (a safety cap: policy
    * windows are short and narrowed).
    */
-  async eventsBetween(instanceId: string, actorIds: readonly string[] | null, from: Date, to: Date, narrow: EventNarrowing = {}, limit = 20_000): Promise<Activity[]> {
+  async eventsBetween(
+    instanceId: string,
+    actorIds: readonly string[] | null,
+    from: Date,
+    to: Date,
+    narrow: EventNarrowing = {},
+    limit = 20_000,
+  ): Promise<Activity[]> {
     if (actorIds?.length === 0) return [];
     const qb = this.knex(ACTIVITY).select('*').where('instance_id', instanceId).whereBetween('occurred_at', [from, to]);
     if (actorIds) qb.whereIn('actor_id', [...actorIds]);
@@ -240,14 +277,26 @@ export class ActivityService {
   }
 
   async byIds(ids: readonly string[]): Promise<Activity[]> {
-    return mapRows(this.em, Activity, await this.knex(ACTIVITY).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      Activity,
+      await this.knex(ACTIVITY)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   /** Events matching `filter`, newest first. */
   async list(filter: ActivityFilter, page: PageRequest): Promise<Connection<Activity>> {
     const base = () => this.filtered(this.knex(`${ACTIVITY} as e`), filter);
     const rows: DbRow[] = await applyKeyset(base().select('e.*'), 'e', ACTIVITY_ORDER, page);
-    return toConnection(rows, page, activityKey, (r) => mapRow(this.em, Activity, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      activityKey,
+      (r) => mapRow(this.em, Activity, r),
+      () => countRows(base()),
+    );
   }
 
   private filtered(qb: Knex.QueryBuilder, filter: ActivityFilter): Knex.QueryBuilder {
@@ -262,12 +311,20 @@ export class ActivityService {
   }
 
   /** One page of events per actor (with `filter`), in one statement; totalCount batched. */
-  async activitiesOfActors(actorIds: readonly string[], filter: ActivityFilter, page: PageRequest): Promise<Map<string, Connection<Activity>>> {
+  async activitiesOfActors(
+    actorIds: readonly string[],
+    filter: ActivityFilter,
+    page: PageRequest,
+  ): Promise<Map<string, Connection<Activity>>> {
     const pages = await pagesByParent<DbRow>(this.knex, actorIds, 'e', ACTIVITY_ORDER, page, (parent) =>
       this.filtered(this.knex(`${ACTIVITY} as e`).select('e.*').where('e.actor_id', parent), filter),
     );
-    return connectionsByParent(pages, page, activityKey, (r) => mapRow(this.em, Activity, r), () =>
-      countsByParent(this.filtered(this.knex(`${ACTIVITY} as e`), filter), 'e.actor_id', actorIds),
+    return connectionsByParent(
+      pages,
+      page,
+      activityKey,
+      (r) => mapRow(this.em, Activity, r),
+      () => countsByParent(this.filtered(this.knex(`${ACTIVITY} as e`), filter), 'e.actor_id', actorIds),
     );
   }
 }

@@ -18,7 +18,21 @@ registerEnumType(DetectionStatus, { name: 'DetectionStatus' });
 @Index({ properties: ['detectedAt', 'id'] })
 @Index({ properties: ['policyId', 'subjectKey', 'status'] })
 export class Detection {
-  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'activityIds' | 'evidence' | 'detectedAt' | 'updatedAt' | 'statusComment' | 'subjectKey' | 'observations' | 'firstSeenAt' | 'lastSeenAt';
+  [OptionalProps]?:
+    | 'id'
+    | 'status'
+    | 'accountId'
+    | 'fileId'
+    | 'appPermissionId'
+    | 'activityIds'
+    | 'evidence'
+    | 'detectedAt'
+    | 'updatedAt'
+    | 'statusComment'
+    | 'subjectKey'
+    | 'observations'
+    | 'firstSeenAt'
+    | 'lastSeenAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -53,7 +53,11 @@ export type RaiseOutcome =
 const EVIDENCE_LIST_CAP = 100;
 
 /** Later evidence wins, except the `accumulate` lists, which are merged (distinct, capped). */
-function mergeEvidence(before: Record<string, unknown>, after: Record<string, unknown>, accumulate: readonly string[] = []): Record<string, unknown> {
+function mergeEvidence(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  accumulate: readonly string[] = [],
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...before, ...after };
   for (const key of accumulate) {
     const value = after[key];
@@ -119,7 +123,9 @@ export class DetectionService {
    */
   async raiseOrExtend(match: DetectionMatch): Promise<RaiseOutcome> {
     return this.knex.transaction(async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`tenantwatch:detection:${match.policyId}:${match.subjectKey}`]);
+      await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [
+        `tenantwatch:detection:${match.policyId}:${match.subjectKey}`,
+      ]);
       const same = () => trx(DETECTION).where({ policy_id: match.policyId, subject_key: match.subjectKey });
       const wanted = [...new Set(match.observations)];
       const recorded: { observations: string[] }[] = await same().select('observations').whereRaw('observations && ?::text[]', [wanted]);
@@ -137,7 +143,12 @@ export class DetectionService {
         .limit(1)
         .forUpdate()) as DbRow[];
       if (!open) {
-        const detection = await this.insert(trx, { ...match, activityIds, observations: fresh, evidence: withCounts(mergeEvidence({}, match.evidence, match.accumulate), fresh.length, match.firstSeenAt, match.lastSeenAt) });
+        const detection = await this.insert(trx, {
+          ...match,
+          activityIds,
+          observations: fresh,
+          evidence: withCounts(mergeEvidence({}, match.evidence, match.accumulate), fresh.length, match.firstSeenAt, match.lastSeenAt),
+        });
         await this.announce(trx, detection, 'raised');
         return { outcome: 'raised', detection };
       }
@@ -152,7 +163,9 @@ export class DetectionService {
           activity_ids: [...new Set([...current.activityIds, ...activityIds])],
           first_seen_at: firstSeenAt,
           last_seen_at: lastSeenAt,
-          evidence: JSON.stringify(withCounts(mergeEvidence(current.evidence, match.evidence, match.accumulate), observations.length, firstSeenAt, lastSeenAt)),
+          evidence: JSON.stringify(
+            withCounts(mergeEvidence(current.evidence, match.evidence, match.accumulate), observations.length, firstSeenAt, lastSeenAt),
+          ),
           updated_at: new Date(),
         })
         .returning('*');
@@ -208,7 +221,13 @@ export class DetectionService {
   }
 
   async byIds(ids: readonly string[]): Promise<Detection[]> {
-    return mapRows(this.em, Detection, await this.knex(DETECTION).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      Detection,
+      await this.knex(DETECTION)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   async list(filter: DetectionFilter, page: PageRequest): Promise<Connection<Detection>> {
@@ -221,6 +240,12 @@ export class DetectionService {
       return qb;
     };
     const rows: DbRow[] = await applyKeyset(base().select('d.*'), 'd', DETECTION_ORDER, page);
-    return toConnection(rows, page, (r) => [r.detected_at as string, r.id as string], (r) => mapRow(this.em, Detection, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      (r) => [r.detected_at as string, r.id as string],
+      (r) => mapRow(this.em, Detection, r),
+      () => countRows(base()),
+    );
   }
 }

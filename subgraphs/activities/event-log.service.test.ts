@@ -58,7 +58,12 @@ describe('EventLogService.append', () => {
         await listener.query('select 1');
         expect(notified).toEqual([]);
       });
-      expect(answered).toMatchObject({ kind: sent.kind, entityId: sent.entityId, instanceId: sent.instanceId, attributes: sent.attributes });
+      expect(answered).toMatchObject({
+        kind: sent.kind,
+        entityId: sent.entityId,
+        instanceId: sent.instanceId,
+        attributes: sent.attributes,
+      });
       expect(answered!.cursor).toMatch(/^\d+$/);
       expect(answered!.createdAt).toBeInstanceOf(Date);
       const deadline = Date.now() + 5_000;
@@ -92,12 +97,14 @@ describe('EventLogService.append', () => {
     const committed: string[] = [];
     await Promise.all(
       Array.from({ length: 40 }, (_, n) =>
-        knex.transaction(async (trx) => {
-          const appended = await log.append(trx, entry(100 + n));
-          // Work after the append, inside the transaction, as a detection's own writes would be.
-          await trx('activities.event_log').count({ n: '*' });
-          return appended.cursor;
-        }).then((cursor) => committed.push(cursor)),
+        knex
+          .transaction(async (trx) => {
+            const appended = await log.append(trx, entry(100 + n));
+            // Work after the append, inside the transaction, as a detection's own writes would be.
+            await trx('activities.event_log').count({ n: '*' });
+            return appended.cursor;
+          })
+          .then((cursor) => committed.push(cursor)),
       ),
     );
     const stored = (await log.after(before, 100)).map((e) => e.cursor);

@@ -105,7 +105,14 @@ export class EventStream implements SubscriberHost {
       waiting += s.waiting;
       if (s.replaying) replaying += 1;
     }
-    return { subscribers: this.subscribers.size, replaying, waiting, listening: this.client ? 1 : 0, reads: this.readCount, ...this.counters };
+    return {
+      subscribers: this.subscribers.size,
+      replaying,
+      waiting,
+      listening: this.client ? 1 : 0,
+      reads: this.readCount,
+      ...this.counters,
+    };
   }
 
   /** Ends every subscription, closes the LISTEN connection and waits for a running read. */

@@ -53,7 +53,12 @@ class MemoryHost implements SubscriberHost {
   async answer(asOf = this.entries.length): Promise<void> {
     await this.replayAsked();
     const { cursor, limit, answer } = this.pending.shift()!;
-    answer(this.entries.slice(0, asOf).filter((e) => BigInt(e.cursor) > cursor).slice(0, limit));
+    answer(
+      this.entries
+        .slice(0, asOf)
+        .filter((e) => BigInt(e.cursor) > cursor)
+        .slice(0, limit),
+    );
     await new Promise((resolve) => setImmediate(resolve));
   }
 

@@ -42,7 +42,23 @@ registerEnumType(GovernanceStatus, { name: 'GovernanceStatus' });
     'create index "governance_action_undispatched_index" on "activities"."governance_action" ("requested_at") where "status" = \'PENDING\' and "dispatched_at" is null and not "dry_run"',
 })
 export class GovernanceAction {
-  [OptionalProps]?: 'id' | 'status' | 'accountId' | 'fileId' | 'appPermissionId' | 'reason' | 'dryRun' | 'attempts' | 'error' | 'requestedAt' | 'completedAt' | 'detectionId' | 'idempotencyKey' | 'inputHash' | 'dispatchedAt' | 'startedAt';
+  [OptionalProps]?:
+    | 'id'
+    | 'status'
+    | 'accountId'
+    | 'fileId'
+    | 'appPermissionId'
+    | 'reason'
+    | 'dryRun'
+    | 'attempts'
+    | 'error'
+    | 'requestedAt'
+    | 'completedAt'
+    | 'detectionId'
+    | 'idempotencyKey'
+    | 'inputHash'
+    | 'dispatchedAt'
+    | 'startedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -4,7 +4,9 @@ import { GOVERNANCE_ACTIONS, refusalOf, type TargetState } from './governance-re
 import { inputHash } from './governance.service.js';
 
 const account = (status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED'): TargetState => ({ kind: 'account', status });
-const file = (patch: Partial<{ sharing: 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC'; trashed: boolean; quarantined: boolean }> = {}): TargetState => ({
+const file = (
+  patch: Partial<{ sharing: 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC'; trashed: boolean; quarantined: boolean }> = {},
+): TargetState => ({
   kind: 'file',
   sharing: 'PRIVATE',
   trashed: false,

@@ -12,7 +12,9 @@ import { GovernanceService, type GovernanceRequest, type RequestOutcome } from '
 export type GovernanceTargetKind = 'account' | 'file' | 'appPermission';
 
 /** What each action acts on and the capability its instance's connector must have been granted. */
-export const GOVERNANCE_ACTIONS: Readonly<Record<GovernanceActionType, { readonly target: GovernanceTargetKind; readonly capability: AppCapability }>> = {
+export const GOVERNANCE_ACTIONS: Readonly<
+  Record<GovernanceActionType, { readonly target: GovernanceTargetKind; readonly capability: AppCapability }>
+> = {
   [GovernanceActionType.SUSPEND_ACCOUNT]: { target: 'account', capability: AppCapability.ACCOUNT_GOVERNANCE },
   [GovernanceActionType.UNSUSPEND_ACCOUNT]: { target: 'account', capability: AppCapability.ACCOUNT_GOVERNANCE },
   [GovernanceActionType.REQUIRE_PASSWORD_RESET]: { target: 'account', capability: AppCapability.ACCOUNT_GOVERNANCE },
@@ -36,18 +38,27 @@ export class GovernanceInput {
 
   @Field(() => String, {
     nullable: true,
-    description: 'Repeating a request with the same key (per requester) answers the same action and never acts twice; the same key with a different input is a CONFLICT.',
+    description:
+      'Repeating a request with the same key (per requester) answers the same action and never acts twice; the same key with a different input is a CONFLICT.',
   })
   idempotencyKey?: string | null;
 
-  @Field(() => Boolean, { nullable: true, description: 'Answer the action that would run, recorded as a dry run; nothing is called or changed.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Answer the action that would run, recorded as a dry run; nothing is called or changed.',
+  })
   dryRun?: boolean | null;
 }
 
 /** What the refusal rules read about a target. */
 export type TargetState =
   | { readonly kind: 'account'; readonly status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED' }
-  | { readonly kind: 'file'; readonly sharing: 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC'; readonly trashed: boolean; readonly quarantined: boolean }
+  | {
+      readonly kind: 'file';
+      readonly sharing: 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC';
+      readonly trashed: boolean;
+      readonly quarantined: boolean;
+    }
   | { readonly kind: 'appPermission'; readonly revoked: boolean };
 
 /** The target as the owning subgraph sees it. */
@@ -65,7 +76,8 @@ export interface GovernanceTarget {
 export function refusalOf(type: GovernanceActionType, state: TargetState): string | null {
   switch (state.kind) {
     case 'account':
-      if (type === GovernanceActionType.SUSPEND_ACCOUNT) return state.status === 'SUSPENDED' ? 'is already SUSPENDED' : state.status === 'DISABLED' ? 'is DISABLED at the provider' : null;
+      if (type === GovernanceActionType.SUSPEND_ACCOUNT)
+        return state.status === 'SUSPENDED' ? 'is already SUSPENDED' : state.status === 'DISABLED' ? 'is DISABLED at the provider' : null;
       if (type === GovernanceActionType.UNSUSPEND_ACCOUNT) return state.status !== 'SUSPENDED' ? `is ${state.status}, not SUSPENDED` : null;
       return state.status === 'DISABLED' ? 'is DISABLED at the provider' : null;
     case 'appPermission':
@@ -118,9 +130,13 @@ export async function checkInstance(knex: Knex, type: GovernanceActionType, inst
   const instance = await instanceGovernance(knex, instanceId);
   const { capability } = GOVERNANCE_ACTIONS[type];
   if (!instance) throw badInput('input.targetId', `the target's app instance ${instanceId} no longer exists`);
-  if (instance.status === ConnectionStatus.DISCONNECTED) throw badInput('input.targetId', `app instance "${instance.name}" is disconnected; reconnect it to act on it`);
+  if (instance.status === ConnectionStatus.DISCONNECTED)
+    throw badInput('input.targetId', `app instance "${instance.name}" is disconnected; reconnect it to act on it`);
   if (!instance.capabilities.includes(capability)) {
-    throw badInput('input.targetId', `app instance "${instance.name}" (${instance.provider}) does not allow ${type}: its connector lacks the ${capability} capability or was not granted it`);
+    throw badInput(
+      'input.targetId',
+      `app instance "${instance.name}" (${instance.provider}) does not allow ${type}: its connector lacks the ${capability} capability or was not granted it`,
+    );
   }
 }
 
@@ -147,6 +163,8 @@ export async function requestGovernance(ctx: SubgraphContext, mutation: Governan
     dryRun: input.dryRun,
     idempotencyKey: input.idempotencyKey,
   };
-  const outcome: RequestOutcome = await new GovernanceService(ctx.em).request(request, () => validateRequest(ctx.em.getKnex(), type, target));
+  const outcome: RequestOutcome = await new GovernanceService(ctx.em).request(request, () =>
+    validateRequest(ctx.em.getKnex(), type, target),
+  );
   return { id: outcome.action.id };
 }

@@ -121,7 +121,13 @@ function rowOf(request: GovernanceRequest, status: GovernanceStatus) {
 
 /** What makes two requests the same: a retry carries the same hash, a conflicting reuse of a key does not. */
 export function inputHash(request: GovernanceRequest): string {
-  const canonical = JSON.stringify([request.type, targetOf(request), request.reason ?? null, request.dryRun === true, request.detectionId ?? null]);
+  const canonical = JSON.stringify([
+    request.type,
+    targetOf(request),
+    request.reason ?? null,
+    request.dryRun === true,
+    request.detectionId ?? null,
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 
@@ -149,7 +155,9 @@ export class GovernanceService {
    */
   async existing(request: GovernanceRequest, db: Knex = this.knex): Promise<RequestOutcome | null> {
     if (request.idempotencyKey) {
-      const row: DbRow | undefined = await db(ACTION).where({ requested_by: request.requestedBy, idempotency_key: request.idempotencyKey }).first();
+      const row: DbRow | undefined = await db(ACTION)
+        .where({ requested_by: request.requestedBy, idempotency_key: request.idempotencyKey })
+        .first();
       if (row) {
         if (row.input_hash !== inputHash(request)) {
           throw appError(
@@ -162,7 +170,10 @@ export class GovernanceService {
       }
     }
     if (request.dryRun) return null;
-    const live: DbRow | undefined = await db(ACTION).where({ type: request.type, target_id: targetOf(request), dry_run: false }).whereIn('status', LIVE).first();
+    const live: DbRow | undefined = await db(ACTION)
+      .where({ type: request.type, target_id: targetOf(request), dry_run: false })
+      .whereIn('status', LIVE)
+      .first();
     return live ? { action: toRecord(live), existing: 'live' } : null;
   }
 
@@ -178,7 +189,8 @@ export class GovernanceService {
     const row = rowOf(request, GovernanceStatus.PENDING);
     const inserted = await this.knex.transaction(async (trx) => {
       const rows: DbRow[] = await trx(ACTION).insert(row).onConflict().ignore().returning('*');
-      if (rows[0] && !row.dry_run) await trx.raw('select pg_notify(?, ?)', [SCHEDULER_CHANNEL, JSON.stringify({ governanceActionId: row.id })]);
+      if (rows[0] && !row.dry_run)
+        await trx.raw('select pg_notify(?, ?)', [SCHEDULER_CHANNEL, JSON.stringify({ governanceActionId: row.id })]);
       return rows[0];
     });
     if (inserted) return { action: toRecord(inserted), existing: null };
@@ -193,7 +205,15 @@ export class GovernanceService {
     const rows: { id: string }[] = await this.knex(ACTION)
       .whereIn(
         'id',
-        this.knex(ACTION).select('id').where('status', GovernanceStatus.PENDING).whereNull('dispatched_at').where('dry_run', false).orderBy('requested_at').limit(limit).forUpdate().skipLocked(),
+        this.knex(ACTION)
+          .select('id')
+          .where('status', GovernanceStatus.PENDING)
+          .whereNull('dispatched_at')
+          .where('dry_run', false)
+          .orderBy('requested_at')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
       )
       .update({ dispatched_at: new Date() })
       .returning('id');
@@ -209,7 +229,15 @@ export class GovernanceService {
     const rows: { id: string }[] = await this.knex(ACTION)
       .whereIn(
         'id',
-        this.knex(ACTION).select('id').whereIn('status', LIVE).where('dry_run', false).where('dispatched_at', '<', before).orderBy('dispatched_at').limit(limit).forUpdate().skipLocked(),
+        this.knex(ACTION)
+          .select('id')
+          .whereIn('status', LIVE)
+          .where('dry_run', false)
+          .where('dispatched_at', '<', before)
+          .orderBy('dispatched_at')
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
       )
       .update({ dispatched_at: new Date() })
       .returning('id');
@@ -231,7 +259,12 @@ export class GovernanceService {
       .where('id', id)
       .whereIn('status', LIVE)
       .where('dry_run', false)
-      .update({ status: GovernanceStatus.RUNNING, attempts: this.knex.raw('attempts + 1'), started_at: this.knex.raw('coalesce(started_at, now())'), dispatched_at: new Date() })
+      .update({
+        status: GovernanceStatus.RUNNING,
+        attempts: this.knex.raw('attempts + 1'),
+        started_at: this.knex.raw('coalesce(started_at, now())'),
+        dispatched_at: new Date(),
+      })
       .returning('*');
     return rows[0] ? toRecord(rows[0]) : null;
   }
@@ -246,7 +279,11 @@ export class GovernanceService {
    * data — with its `governanceResult` event: both commit together or neither does. Answers false
    * (and writes nothing) when the action had already ended.
    */
-  async finish(trx: Knex.Transaction, id: string, outcome: { status: GovernanceStatus.SUCCEEDED | GovernanceStatus.FAILED; error?: string | null }): Promise<boolean> {
+  async finish(
+    trx: Knex.Transaction,
+    id: string,
+    outcome: { status: GovernanceStatus.SUCCEEDED | GovernanceStatus.FAILED; error?: string | null },
+  ): Promise<boolean> {
     const rows: DbRow[] = await trx(ACTION)
       .where('id', id)
       .whereIn('status', LIVE)
@@ -272,14 +309,25 @@ export class GovernanceService {
         .insert({ ...rowOf(request, status), completed_at: ended ? new Date() : null, error: request.error ?? null })
         .returning('*')) as DbRow[];
       if (ended) {
-        await new EventLogService(this.knex).append(trx, { kind: EventKind.GOVERNANCE, entityId: row!.id as string, instanceId: request.instanceId, attributes: { type: request.type, status } });
+        await new EventLogService(this.knex).append(trx, {
+          kind: EventKind.GOVERNANCE,
+          entityId: row!.id as string,
+          instanceId: request.instanceId,
+          attributes: { type: request.type, status },
+        });
       }
       return toRecord(row!);
     });
   }
 
   async byIds(ids: readonly string[]): Promise<GovernanceAction[]> {
-    return mapRows(this.em, GovernanceAction, await this.knex(ACTION).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      GovernanceAction,
+      await this.knex(ACTION)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   async list(filter: GovernanceFilter, page: PageRequest): Promise<Connection<GovernanceAction>> {

@@ -39,7 +39,16 @@ describe('parsePolicyCondition', () => {
         },
       },
     });
-    expect(parsePolicyCondition(FILE, { sharing: 'PUBLIC', sensitiveType: 'US_SSN', minCount: 2, trashed: false, ownerIsAdmin: true, namePattern: '*.csv' })).toMatchObject({
+    expect(
+      parsePolicyCondition(FILE, {
+        sharing: 'PUBLIC',
+        sensitiveType: 'US_SSN',
+        minCount: 2,
+        trashed: false,
+        ownerIsAdmin: true,
+        namePattern: '*.csv',
+      }),
+    ).toMatchObject({
       ok: true,
       value: { condition: { sharing: ['PUBLIC'], sensitiveType: ['US_SSN'], namePattern: ['*.csv'] } },
     });
@@ -91,15 +100,24 @@ describe('parsePolicyCondition', () => {
   });
 
   it('says what is accepted', () => {
-    expect(parsePolicyCondition(ACTIVITY, { colour: 'red' })).toMatchObject({ message: expect.stringContaining('accepted: action, category, succeeded') });
-    expect(parsePolicyCondition(ACTIVITY, { country: { near: 'US' } })).toMatchObject({ message: expect.stringContaining('accepted: in, notIn, newForActor') });
-    expect(parsePolicyCondition(FILE, { sharing: 'WORLD' })).toMatchObject({ message: 'must be one of PRIVATE, INTERNAL, EXTERNAL, PUBLIC' });
-    expect(parsePolicyCondition(ACTIVITY, { threshold: { count: 5 } })).toMatchObject({ message: 'is required: a whole number of minutes' });
+    expect(parsePolicyCondition(ACTIVITY, { colour: 'red' })).toMatchObject({
+      message: expect.stringContaining('accepted: action, category, succeeded'),
+    });
+    expect(parsePolicyCondition(ACTIVITY, { country: { near: 'US' } })).toMatchObject({
+      message: expect.stringContaining('accepted: in, notIn, newForActor'),
+    });
+    expect(parsePolicyCondition(FILE, { sharing: 'WORLD' })).toMatchObject({
+      message: 'must be one of PRIVATE, INTERNAL, EXTERNAL, PUBLIC',
+    });
+    expect(parsePolicyCondition(ACTIVITY, { threshold: { count: 5 } })).toMatchObject({
+      message: 'is required: a whole number of minutes',
+    });
     expect(parsePolicyCondition(ACTIVITY, {})).toMatchObject({ message: expect.stringMatching(/^must set at least one of action, /) });
   });
 
   it('accepts every built-in policy', () => {
-    for (const policy of BUILT_IN_POLICIES) expect(parsePolicyCondition(policy.kind, policy.condition), policy.name).toMatchObject({ ok: true });
+    for (const policy of BUILT_IN_POLICIES)
+      expect(parsePolicyCondition(policy.kind, policy.condition), policy.name).toMatchObject({ ok: true });
   });
 });
 

@@ -70,7 +70,10 @@ const CountryCondition = z
     newForActor: z.literal(true, 'must be true (leave "country" out to ignore where activities come from)'),
   })
   .partial()
-  .refine((c) => Object.values(c).filter((v) => v !== undefined).length === 1, 'must hold exactly one of "in", "notIn" or "newForActor: true"');
+  .refine(
+    (c) => Object.values(c).filter((v) => v !== undefined).length === 1,
+    'must hold exactly one of "in", "notIn" or "newForActor: true"',
+  );
 
 export const ActivityConditionSchema = z
   .strictObject({
@@ -86,7 +89,10 @@ export const ActivityConditionSchema = z
      * home country from looking new when the stored history begins (at the backfill) with an anomaly.
      */
     country: CountryCondition,
-    ipInCidr: oneOrMany(text(64).refine((c) => parseCidr(c) !== null, 'must be a CIDR block such as "10.0.0.0/8" or "2001:db8::/32"'), 100),
+    ipInCidr: oneOrMany(
+      text(64).refine((c) => parseCidr(c) !== null, 'must be a CIDR block such as "10.0.0.0/8" or "2001:db8::/32"'),
+      100,
+    ),
     /** At least `count` matching activities by the same actor within `windowMinutes`. */
     threshold: z.strictObject({
       count: int('a whole number of activities').min(2, 'must be at least 2').max(10_000, 'must be at most 10000'),
@@ -132,7 +138,8 @@ export type PolicyCondition =
   | { readonly kind: PolicyKind.APP_PERMISSION; readonly condition: AppPermissionCondition };
 
 /** A parse result: the condition, or the first problem with its field path (`threshold.count`; '' for the whole). */
-export type ConditionResult = { readonly ok: true; readonly value: PolicyCondition } | { readonly ok: false; readonly field: string; readonly message: string };
+export type ConditionResult =
+  { readonly ok: true; readonly value: PolicyCondition } | { readonly ok: false; readonly field: string; readonly message: string };
 
 const SCHEMAS = {
   ACTIVITY: ActivityConditionSchema,
@@ -151,7 +158,8 @@ const NOT_CRITERIA = new Set(['windowMinutes']);
 
 /** Validates and normalizes `value` as the condition of a `kind` policy; never throws. */
 export function parsePolicyCondition(kind: PolicyKind, value: unknown): ConditionResult {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, field: '', message: 'must be a JSON object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, field: '', message: 'must be a JSON object' };
   const schema = SCHEMAS[kind];
   const accepted = Object.keys(schema.shape);
   const parsed = schema.safeParse(value);
@@ -160,8 +168,13 @@ export function parsePolicyCondition(kind: PolicyKind, value: unknown): Conditio
     if (issue.code === 'unrecognized_keys') {
       const where = inputPath(value, issue.path);
       const field = [...where, issue.keys[0]!].join('.');
-      if (where.length === 0) return { ok: false, field, message: `is not a field of ${kind} policy conditions; accepted: ${accepted.join(', ')}` };
-      return { ok: false, field, message: `is not a field of "${where.join('.')}"; accepted: ${(NESTED_KEYS[where.join('.')] ?? []).join(', ')}` };
+      if (where.length === 0)
+        return { ok: false, field, message: `is not a field of ${kind} policy conditions; accepted: ${accepted.join(', ')}` };
+      return {
+        ok: false,
+        field,
+        message: `is not a field of "${where.join('.')}"; accepted: ${(NESTED_KEYS[where.join('.')] ?? []).join(', ')}`,
+      };
     }
     return { ok: false, field: inputPath(value, issue.path).join('.'), message: issue.message };
   }

@@ -9,7 +9,9 @@ import { EventStream } from './event-stream.js';
 import { GovernanceService } from './governance.service.js';
 
 /** The ids of the entities of `kind` that `events` announce, each once. */
-const idsOf = (events: readonly LoggedEvent[], kind: EventKind) => [...new Set(events.filter((e) => e.kind === kind).map((e) => e.entityId))];
+const idsOf = (events: readonly LoggedEvent[], kind: EventKind) => [
+  ...new Set(events.filter((e) => e.kind === kind).map((e) => e.entityId)),
+];
 
 /** Loads what `events` announce: one query per kind, on a fresh EntityManager (nothing is cached across batches). */
 async function loadAnnounced(db: Database, events: readonly LoggedEvent[]): Promise<Map<string, unknown>> {
@@ -29,7 +31,12 @@ async function loadAnnounced(db: Database, events: readonly LoggedEvent[]): Prom
  */
 export async function startActivitiesRuntime({ db, config, databaseUrl }: SubgraphResources): Promise<StartedRuntime> {
   const log = new EventLogService(db.knex());
-  const events = await EventStream.start({ databaseUrl, log, queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT, load: (batch) => loadAnnounced(db, batch) });
+  const events = await EventStream.start({
+    databaseUrl,
+    log,
+    queueLimit: config.SUBSCRIPTION_QUEUE_LIMIT,
+    load: (batch) => loadAnnounced(db, batch),
+  });
   const retention = startEventLogRetention({ log, retentionDays: config.EVENT_LOG_RETENTION_DAYS });
   return {
     subscriptions: true,

@@ -37,7 +37,8 @@ export class GovernanceEvent {
 /** Checks `after`: an event cursor is a decimal integer, as the `cursor` field gives it. */
 export function parseEventCursor(after: string | null | undefined): bigint | undefined {
   if (after === null || after === undefined) return undefined;
-  if (!/^\d{1,19}$/.test(after)) throw badInput('after', `"${after.slice(0, 64)}" is not an event cursor (send the "cursor" of an event received before)`);
+  if (!/^\d{1,19}$/.test(after))
+    throw badInput('after', `"${after.slice(0, 64)}" is not an event cursor (send the "cursor" of an event received before)`);
   return BigInt(after);
 }
 
@@ -77,7 +78,11 @@ export class SubscriptionResolver {
   @Subscription(() => DetectionEvent, {
     description: 'Detections as they are raised.',
     subscribe: ({ args, context }: SubscribeData<DetectionFilterInput>) =>
-      context.events.subscribe<Detection>(EventKind.DETECTION, matchesDetection(readDetectionFilter(args.filter)), parseEventCursor(args.after)),
+      context.events.subscribe<Detection>(
+        EventKind.DETECTION,
+        matchesDetection(readDetectionFilter(args.filter)),
+        parseEventCursor(args.after),
+      ),
   })
   detectionRaised(
     @Root() event: DeliveredEvent<Detection>,
@@ -91,7 +96,11 @@ export class SubscriptionResolver {
   @Subscription(() => GovernanceEvent, {
     description: 'Governance actions as they are recorded.',
     subscribe: ({ args, context }: SubscribeData<GovernanceFilterInput>) =>
-      context.events.subscribe<GovernanceAction>(EventKind.GOVERNANCE, matchesGovernance(readGovernanceFilter(args.filter)), parseEventCursor(args.after)),
+      context.events.subscribe<GovernanceAction>(
+        EventKind.GOVERNANCE,
+        matchesGovernance(readGovernanceFilter(args.filter)),
+        parseEventCursor(args.after),
+      ),
   })
   governanceResult(
     @Root() event: DeliveredEvent<GovernanceAction>,

@@ -10,15 +10,26 @@ import { appPermissionLoaders } from './app-permission.resolver.js';
 @Resolver()
 export class AppPermissionGovernanceResolver {
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Revokes the OAuth grant at the provider: the app loses its access for that account.' })
-  revokeAppPermission(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description: 'Revokes the OAuth grant at the provider: the app loses its access for that account.',
+  })
+  revokeAppPermission(
+    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<GovernanceActionRef> {
     return requestGovernance(ctx, {
       type: GovernanceActionType.REVOKE_APP_PERMISSION,
       input,
       load: async (id) => {
         const grant: AppPermission | null = await appPermissionLoaders.grant(ctx).load(id);
         return grant
-          ? { id: grant.id, instanceId: grant.instanceId, deleted: grant.deletedAt !== null, label: `${grant.appName} (${grant.externalId})`, state: { kind: 'appPermission', revoked: grant.revoked } }
+          ? {
+              id: grant.id,
+              instanceId: grant.instanceId,
+              deleted: grant.deletedAt !== null,
+              label: `${grant.appName} (${grant.externalId})`,
+              state: { kind: 'appPermission', revoked: grant.revoked },
+            }
           : null;
       },
     });

@@ -17,7 +17,18 @@ registerEnumType(PermissionLevel, { name: 'PermissionLevel' });
 @Index({ properties: ['appName', 'id'] })
 @Index({ properties: ['grantedById', 'appName', 'id'] })
 export class AppPermission {
-  [OptionalProps]?: 'id' | 'publisher' | 'scopes' | 'permissionLevel' | 'grantedById' | 'grantedAt' | 'lastUsedAt' | 'revoked' | 'updatedAt' | 'deletedAt' | 'scanPass';
+  [OptionalProps]?:
+    | 'id'
+    | 'publisher'
+    | 'scopes'
+    | 'permissionLevel'
+    | 'grantedById'
+    | 'grantedAt'
+    | 'lastUsedAt'
+    | 'revoked'
+    | 'updatedAt'
+    | 'deletedAt'
+    | 'scanPass';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

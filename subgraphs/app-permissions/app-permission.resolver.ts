@@ -32,7 +32,7 @@ export class AppPermissionFilterInput {
   @Field(() => Boolean, { nullable: true })
   revoked?: boolean | null;
 
-  @Field(() => String, { nullable: true, description: 'The app\'s name, matched exactly but case-insensitively.' })
+  @Field(() => String, { nullable: true, description: "The app's name, matched exactly but case-insensitively." })
   appName?: string | null;
 }
 

@@ -57,7 +57,11 @@ export class AppPermissionService {
   }
 
   /** Inserts or updates grants by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertAppPermissions(instanceId: string, records: readonly AppPermissionRecord[], pass: string | null = null): Promise<Map<string, string>> {
+  async upsertAppPermissions(
+    instanceId: string,
+    records: readonly AppPermissionRecord[],
+    pass: string | null = null,
+  ): Promise<Map<string, string>> {
     const now = new Date();
     const rows = records.map((r) => ({
       id: newId(),
@@ -78,7 +82,20 @@ export class AppPermissionService {
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, GRANT, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['app_name', 'client_id', 'publisher', 'scopes', 'permission_level', 'granted_by_id', 'granted_at', 'last_used_at', 'revoked', 'updated_at', 'deleted_at', 'scan_pass'],
+      update: [
+        'app_name',
+        'client_id',
+        'publisher',
+        'scopes',
+        'permission_level',
+        'granted_by_id',
+        'granted_at',
+        'last_used_at',
+        'revoked',
+        'updated_at',
+        'deleted_at',
+        'scan_pass',
+      ],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
@@ -108,14 +125,26 @@ export class AppPermissionService {
   }
 
   async byIds(ids: readonly string[]): Promise<AppPermission[]> {
-    return mapRows(this.em, AppPermission, await this.knex(GRANT).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      AppPermission,
+      await this.knex(GRANT)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   /** Live grants matching `filter`, by app name. */
   async list(filter: AppPermissionFilter, page: PageRequest): Promise<Connection<AppPermission>> {
     const base = () => this.filtered(filter);
     const rows: DbRow[] = await applyKeyset(base().select('p.*'), 'p', APP_PERMISSION_ORDER, page);
-    return toConnection(rows, page, grantKey, (r) => mapRow(this.em, AppPermission, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      grantKey,
+      (r) => mapRow(this.em, AppPermission, r),
+      () => countRows(base()),
+    );
   }
 
   private filtered(filter: AppPermissionFilter): Knex.QueryBuilder {
@@ -133,8 +162,12 @@ export class AppPermissionService {
     const pages = await pagesByParent<DbRow>(this.knex, accountIds, 'p', APP_PERMISSION_ORDER, page, (parent) =>
       this.knex(`${GRANT} as p`).select('p.*').where('p.granted_by_id', parent).whereNull('p.deleted_at'),
     );
-    return connectionsByParent(pages, page, grantKey, (r) => mapRow(this.em, AppPermission, r), () =>
-      countsByParent(this.knex(`${GRANT} as p`).whereNull('p.deleted_at'), 'p.granted_by_id', accountIds),
+    return connectionsByParent(
+      pages,
+      page,
+      grantKey,
+      (r) => mapRow(this.em, AppPermission, r),
+      () => countsByParent(this.knex(`${GRANT} as p`).whereNull('p.deleted_at'), 'p.granted_by_id', accountIds),
     );
   }
 }

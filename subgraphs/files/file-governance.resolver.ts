@@ -6,26 +6,29 @@ import { GovernanceActionRef } from '../../platform/references.js';
 import type { File } from './file.entity.js';
 import { fileLoaders } from './file.resolver.js';
 
-const target = (ctx: SubgraphContext) => async (id: string): Promise<GovernanceTarget | null> => {
-  const file: File | null = await fileLoaders.file(ctx).load(id);
-  return file
-    ? {
-        id: file.id,
-        instanceId: file.instanceId,
-        deleted: file.deletedAt !== null,
-        label: `"${file.path}"`,
-        state: { kind: 'file', sharing: file.sharing, trashed: file.trashed, quarantined: file.quarantined },
-      }
-    : null;
-};
+const target =
+  (ctx: SubgraphContext) =>
+  async (id: string): Promise<GovernanceTarget | null> => {
+    const file: File | null = await fileLoaders.file(ctx).load(id);
+    return file
+      ? {
+          id: file.id,
+          instanceId: file.instanceId,
+          deleted: file.deletedAt !== null,
+          label: `"${file.path}"`,
+          state: { kind: 'file', sharing: file.sharing, trashed: file.trashed, quarantined: file.quarantined },
+        }
+      : null;
+  };
 
-const mutation = (ctx: SubgraphContext, type: GovernanceActionType, input: GovernanceInput) => requestGovernance(ctx, { type, input, load: target(ctx) });
+const mutation = (ctx: SubgraphContext, type: GovernanceActionType, input: GovernanceInput) =>
+  requestGovernance(ctx, { type, input, load: target(ctx) });
 
 /** File governance: recorded here, carried out at the provider by the scheduler, results streamed. */
 @Resolver()
 export class FileGovernanceResolver {
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Moves the file into the provider\'s admin quarantine (trashed files too).' })
+  @Mutation(() => GovernanceActionRef, { description: "Moves the file into the provider's admin quarantine (trashed files too)." })
   quarantineFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.QUARANTINE_FILE, input);
   }
@@ -44,12 +47,17 @@ export class FileGovernanceResolver {
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, { description: 'Removes public links and sharing with people outside the organization.' })
-  removeExternalSharing(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  removeExternalSharing(
+    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.REMOVE_EXTERNAL_SHARING, input);
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Replaces the content with a notice; the provider keeps the original in quarantine.' })
+  @Mutation(() => GovernanceActionRef, {
+    description: 'Replaces the content with a notice; the provider keeps the original in quarantine.',
+  })
   overwriteFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.OVERWRITE_FILE, input);
   }

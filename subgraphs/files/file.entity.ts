@@ -27,7 +27,21 @@ export class SensitiveMatch {
 @Index({ properties: ['modifiedAt', 'id'] })
 @Index({ properties: ['ownerId', 'modifiedAt', 'id'] })
 export class File {
-  [OptionalProps]?: 'id' | 'mimeType' | 'ownerId' | 'sharing' | 'collaborators' | 'trashed' | 'quarantined' | 'lastScannedAt' | 'sensitiveMatches' | 'updatedAt' | 'deletedAt' | 'scanPass' | 'contentVersion' | 'scannedVersion';
+  [OptionalProps]?:
+    | 'id'
+    | 'mimeType'
+    | 'ownerId'
+    | 'sharing'
+    | 'collaborators'
+    | 'trashed'
+    | 'quarantined'
+    | 'lastScannedAt'
+    | 'sensitiveMatches'
+    | 'updatedAt'
+    | 'deletedAt'
+    | 'scanPass'
+    | 'contentVersion'
+    | 'scannedVersion';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })

@@ -59,7 +59,8 @@ function readFileFilter(filter: FileFilterInput | null | undefined): FileFilter 
 const service = (ctx: SubgraphContext) => new FileService(ctx.em);
 
 export const fileLoaders = {
-  file: (ctx: SubgraphContext) => loader<string, File | null>(ctx, 'file', async (ids) => byKeys(ids, await service(ctx).byIds(ids), (f) => f.id)),
+  file: (ctx: SubgraphContext) =>
+    loader<string, File | null>(ctx, 'file', async (ids) => byKeys(ids, await service(ctx).byIds(ids), (f) => f.id)),
   filesOfOwner: (ctx: SubgraphContext, page: PageRequest) =>
     loader<string, Connection<File>>(ctx, `filesOfOwner:${JSON.stringify(page)}`, async (ids) => {
       const found = await service(ctx).filesOfOwners(ids, page);

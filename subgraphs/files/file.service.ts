@@ -87,17 +87,41 @@ export class FileService {
     }));
     const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, FILE, rows, {
       conflict: ['instance_id', 'external_id'],
-      update: ['name', 'path', 'mime_type', 'size_bytes', 'owner_id', 'sharing', 'collaborators', 'trashed', 'quarantined', 'modified_at', 'updated_at', 'deleted_at', 'scan_pass', 'content_version'],
+      update: [
+        'name',
+        'path',
+        'mime_type',
+        'size_bytes',
+        'owner_id',
+        'sharing',
+        'collaborators',
+        'trashed',
+        'quarantined',
+        'modified_at',
+        'updated_at',
+        'deleted_at',
+        'scan_pass',
+        'content_version',
+      ],
       returning: ['id', 'external_id'],
     });
     return new Map(saved.map((r) => [r.external_id, r.id]));
   }
 
   /** Stores a data scan's result: counts per sensitive type (never content), when, and which version. */
-  async recordScan(fileId: string, matches: readonly SensitiveMatch[], version: string | null = null, scannedAt = new Date()): Promise<void> {
+  async recordScan(
+    fileId: string,
+    matches: readonly SensitiveMatch[],
+    version: string | null = null,
+    scannedAt = new Date(),
+  ): Promise<void> {
     await this.knex(FILE)
       .where('id', fileId)
-      .update({ sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)), last_scanned_at: scannedAt, scanned_version: version });
+      .update({
+        sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)),
+        last_scanned_at: scannedAt,
+        scanned_version: version,
+      });
   }
 
   /** Marks deleted the instance's files that the finished full pass `pass` did not see. */
@@ -108,7 +132,11 @@ export class FileService {
   /** Marks deleted the files the provider's change feed reported deleted. */
   async markDeleted(instanceId: string, externalIds: readonly string[]): Promise<number> {
     if (externalIds.length === 0) return 0;
-    return this.knex(FILE).where('instance_id', instanceId).whereIn('external_id', [...externalIds]).whereNull('deleted_at').update({ deleted_at: new Date() });
+    return this.knex(FILE)
+      .where('instance_id', instanceId)
+      .whereIn('external_id', [...externalIds])
+      .whereNull('deleted_at')
+      .update({ deleted_at: new Date() });
   }
 
   /** Answers externalId → id for the provider's file ids of one instance (unknown ones are absent). */
@@ -136,7 +164,15 @@ export class FileService {
   /** Sets governance effects on a file (in `db`: the transaction that ends the action). */
   async setState(
     fileId: string,
-    patch: { trashed?: boolean; quarantined?: boolean; sharing?: SharingLevel; collaborators?: readonly string[]; path?: string; modifiedAt?: Date; contentVersion?: string },
+    patch: {
+      trashed?: boolean;
+      quarantined?: boolean;
+      sharing?: SharingLevel;
+      collaborators?: readonly string[];
+      path?: string;
+      modifiedAt?: Date;
+      contentVersion?: string;
+    },
     db: Knex = this.knex,
   ): Promise<void> {
     await db(FILE)
@@ -154,14 +190,26 @@ export class FileService {
   }
 
   async byIds(ids: readonly string[]): Promise<File[]> {
-    return mapRows(this.em, File, await this.knex(FILE).select('*').whereIn('id', [...ids]));
+    return mapRows(
+      this.em,
+      File,
+      await this.knex(FILE)
+        .select('*')
+        .whereIn('id', [...ids]),
+    );
   }
 
   /** Live files matching `filter`, newest change first. */
   async list(filter: FileFilter, page: PageRequest): Promise<Connection<File>> {
     const base = () => this.filtered(filter);
     const rows: DbRow[] = await applyKeyset(base().select('f.*'), 'f', FILE_ORDER, page);
-    return toConnection(rows, page, fileKey, (r) => mapRow(this.em, File, r), () => countRows(base()));
+    return toConnection(
+      rows,
+      page,
+      fileKey,
+      (r) => mapRow(this.em, File, r),
+      () => countRows(base()),
+    );
   }
 
   private filtered(filter: FileFilter): Knex.QueryBuilder {
@@ -186,8 +234,12 @@ export class FileService {
     const pages = await pagesByParent<DbRow>(this.knex, ownerIds, 'f', FILE_ORDER, page, (parent) =>
       this.knex(`${FILE} as f`).select('f.*').where('f.owner_id', parent).whereNull('f.deleted_at'),
     );
-    return connectionsByParent(pages, page, fileKey, (r) => mapRow(this.em, File, r), () =>
-      countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds),
+    return connectionsByParent(
+      pages,
+      page,
+      fileKey,
+      (r) => mapRow(this.em, File, r),
+      () => countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds),
     );
   }
 }

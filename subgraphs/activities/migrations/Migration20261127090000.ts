@@ -9,9 +9,15 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261127090000 extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "activities"."detection" add column "observations" text[] not null default '{}', add column "first_seen_at" timestamptz null, add column "last_seen_at" timestamptz null`);
+    this.addSql(
+      `alter table "activities"."detection" add column "observations" text[] not null default '{}', add column "first_seen_at" timestamptz null, add column "last_seen_at" timestamptz null`,
+    );
     this.addSql(`alter table "activities"."activity" add column "evaluation_pending" boolean not null default false`);
-    this.addSql(`create index "activity_evaluation_pending_index" on "activities"."activity" ("instance_id", "occurred_at") where "evaluation_pending"`);
-    this.addSql(`create index "activity_actor_country_index" on "activities"."activity" ("actor_id", "country", "occurred_at", "id") where "succeeded"`);
+    this.addSql(
+      `create index "activity_evaluation_pending_index" on "activities"."activity" ("instance_id", "occurred_at") where "evaluation_pending"`,
+    );
+    this.addSql(
+      `create index "activity_actor_country_index" on "activities"."activity" ("actor_id", "country", "occurred_at", "id") where "succeeded"`,
+    );
   }
 }
