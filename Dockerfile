@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for every Tenantwatch service (see docker-compose.yml): each service picks its entry,
-# `node dist/subgraphs/<name>/index.js` or `node dist/gateway/index.js` (the default).
+# `node dist/subgraphs/serve.js <name>` or `node dist/gateway/index.js` (the default).
 
 # --- build: all dependencies, tsc, the supergraph copied into dist/schema/ ---
 FROM node:20-bookworm-slim AS build

@@ -5,9 +5,7 @@
 import 'reflect-metadata';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parentPort, type MessagePort, workerData } from 'node:worker_threads';
-import { DetectionService } from '../subgraphs/activities/detection.service.js';
-import { activitiesModule } from '../subgraphs/activities/module.js';
-import { Severity } from '../subgraphs/activities/policy.entity.js';
+import { activitiesModule, DetectionService, Severity } from '../subgraphs/activities/public.js';
 import { openDatabase } from '../platform/database.js';
 import {
   measuredTitle,

@@ -19,9 +19,15 @@
  *   report a credential problem loudly.
  */
 
-/** What a connector can do; mirrors the graph's `AppCapability`. */
-export type Capability =
-  'ACCOUNT_INFO' | 'AUDIT_TRAIL' | 'ACCOUNT_GOVERNANCE' | 'APP_PERMISSIONS' | 'APP_PERMISSION_GOVERNANCE' | 'DATA_SCAN' | 'DATA_GOVERNANCE';
+import type { AccountStatus } from '../platform/vocabulary/account-status.js';
+import type { ActivityCategory } from '../platform/vocabulary/activity-category.js';
+import type { AppCapability } from '../platform/vocabulary/instance.js';
+import type { SharingLevel } from '../platform/vocabulary/sharing.js';
+
+export type { SharingLevel };
+
+/** What a connector can do: the graph's `AppCapability`. */
+export type Capability = AppCapability;
 
 /** An opaque position in a paged list; only the connector that made it reads it. */
 export type PageToken = string;
@@ -61,7 +67,7 @@ export interface ProviderUser {
   readonly externalId: string;
   readonly email: string | null;
   readonly displayName: string;
-  readonly status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED';
+  readonly status: AccountStatus;
   readonly isAdmin: boolean;
   readonly privileges: readonly string[];
   /** The user must set a new password at next sign-in (Google changePasswordAtNextLogin, Graph forceChangePasswordNextSignIn, Okta PASSWORD_EXPIRED), when the provider tells. */
@@ -92,7 +98,7 @@ export interface ProviderGrant {
 export interface ProviderEvent {
   /** The provider's event id: the deduplication key with the instance. */
   readonly externalId: string;
-  readonly category: 'USER' | 'ADMIN' | 'SIGN_IN';
+  readonly category: ActivityCategory;
   /** Normalized, e.g. "user.login", "file.download", "admin.role.assign". */
   readonly action: string;
   readonly actorExternalId: string | null;
@@ -109,8 +115,6 @@ export interface ProviderEvent {
   /** The provider's record, kept for investigation. */
   readonly raw: unknown;
 }
-
-export type SharingLevel = 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC';
 
 export interface ProviderFile {
   readonly externalId: string;

@@ -1,3 +1,4 @@
+import type { ConnectorCatalog } from '../platform/ports.js';
 import type { ConnectorFactory } from './contract.js';
 import { simulatedConnectorFactory } from './simulated/connector.js';
 
@@ -7,3 +8,13 @@ export const CONNECTORS: ReadonlyMap<string, ConnectorFactory> = new Map([[simul
 export function connectorFactory(provider: string): ConnectorFactory | undefined {
   return CONNECTORS.get(provider);
 }
+
+/** The connectors as the platform's {@link ConnectorCatalog} port: what the accounts subgraph checks `connectApp` with. */
+export const connectorCatalog: ConnectorCatalog = {
+  providers: [...CONNECTORS.keys()],
+  validateConfig(provider, config) {
+    const factory = connectorFactory(provider);
+    if (!factory) throw new Error(`no connector named "${provider}"`);
+    return factory.validateConfig(config);
+  },
+};

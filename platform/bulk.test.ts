@@ -1,11 +1,13 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../test/harness.js';
-import { activitiesModule } from '../subgraphs/activities/module.js';
 import { insertNewRows } from './bulk.js';
 import { openDatabase, type Database } from './database.js';
 
 /** insertNewRows on a real PostgreSQL, through a module's knex as the services use it, on a table of its own. */
+
+/** A module of its own: no entities, no migrations, a schema nobody else uses. */
+const bulkTestModule = { schema: 'bulk_test', entities: [], migrations: [] };
 
 let drop: () => Promise<void>;
 let db: Database;
@@ -14,7 +16,7 @@ let knex: Knex;
 beforeAll(async () => {
   const database = await freshDatabase();
   drop = database.drop;
-  db = await openDatabase({ ...activitiesModule, url: database.url, poolMax: 2 });
+  db = await openDatabase({ ...bulkTestModule, url: database.url, poolMax: 2 });
   knex = db.knex();
   await knex.raw(`create table bulk_item (key text primary key, label text not null, added_at timestamptz not null default now())`);
 });

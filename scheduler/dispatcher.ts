@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { logger } from '../platform/logger.js';
-import type { SchedulerRuntime } from './runtime.js';
+import type { SchedulerServices } from './services.js';
 import { GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';
 import type { Agenda } from 'agenda';
@@ -18,7 +18,7 @@ export class Dispatcher {
   private closed = false;
 
   constructor(
-    private readonly runtime: SchedulerRuntime,
+    private readonly services: Pick<SchedulerServices, 'instances' | 'governance' | 'stopping'>,
     private readonly agenda: Agenda,
     private readonly databaseUrl: string,
     private readonly pollMs = 2_000,
@@ -46,19 +46,19 @@ export class Dispatcher {
   }
 
   private async dispatch(): Promise<void> {
-    if (this.closed || this.runtime.stopping.aborted) return;
-    const instances = this.runtime.instances();
+    if (this.closed || this.services.stopping.aborted) return;
+    const instances = this.services.instances();
     for (const instanceId of await instances.claimConnecting()) {
       await this.agenda.now(CONNECT_JOB, { instanceId });
     }
     for (const { instanceId, kind } of await instances.claimQueuedScans()) {
       await this.agenda.now(SCAN_JOB[kind], { instanceId, priority: 'periodic' } satisfies ScanJobData);
     }
-    const governance = this.runtime.governance();
+    const governance = this.services.governance();
     for (;;) {
       const claimed = await governance.claimUndispatched();
       await Promise.all(claimed.map((actionId) => this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData)));
-      if (claimed.length === 0 || this.closed || this.runtime.stopping.aborted) break;
+      if (claimed.length === 0 || this.closed || this.services.stopping.aborted) break;
     }
     // A live action whose job went missing (its scheduler died between the claim and the job
     // store) is dispatched again; a running job refreshes the mark at every attempt, and a

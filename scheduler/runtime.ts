@@ -1,18 +1,17 @@
+import type { Knex } from '@mikro-orm/postgresql';
 import type { Connector, Priority } from '../connectors/contract.js';
 import { connectorFactory } from '../connectors/registry.js';
-import { AccountService } from '../subgraphs/accounts/account.service.js';
-import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
-import { ActivityService } from '../subgraphs/activities/activity.service.js';
-import { GovernanceService } from '../subgraphs/activities/governance.service.js';
-import { DetectionService } from '../subgraphs/activities/detection.service.js';
-import { PolicyService } from '../subgraphs/activities/policy.service.js';
-import { AppPermissionService } from '../subgraphs/app-permissions/app-permission.service.js';
 import type { Config } from '../platform/config.js';
 import type { Database } from '../platform/database.js';
-import { FileService } from '../subgraphs/files/file.service.js';
+import type { InstanceDirectory } from '../platform/governance/instances.js';
+import { AccountService, AppInstanceService, instanceDirectory } from '../subgraphs/accounts/public.js';
+import { ActivityService, DetectionService, GovernanceService, PolicyService } from '../subgraphs/activities/public.js';
+import { AppPermissionService } from '../subgraphs/app-permissions/public.js';
+import { FileService } from '../subgraphs/files/public.js';
 import type { RateBudget } from './budget.js';
 import { PolicyEvaluator } from './policies/evaluator.js';
 import { BudgetedProviderHttp } from './provider-http.js';
+import type { SchedulerServices } from './services.js';
 import type { UsageRecorder } from './usage.js';
 
 /** The module databases the scheduler writes through their services. */
@@ -24,15 +23,17 @@ export interface SchedulerDatabases {
   readonly scheduler: Database;
 }
 
-/** What every job gets: the modules' services, the policy evaluator, the rate budget and a connector factory. */
-export class SchedulerRuntime {
+/**
+ * The scheduler's one place that builds the modules' services (through each subgraph's public
+ * surface), connectors and the policy evaluator; jobs get it typed as the narrow part they use.
+ */
+export class SchedulerRuntime implements SchedulerServices {
   constructor(
     readonly config: Config,
-    readonly dbs: SchedulerDatabases,
-    readonly budget: RateBudget,
-    readonly usage: UsageRecorder,
-    readonly credentialsKey: Buffer,
-    /** Aborted when the scheduler is asked to stop: jobs finish their page, save their cursor and return. */
+    private readonly dbs: SchedulerDatabases,
+    private readonly budget: RateBudget,
+    private readonly usage: UsageRecorder,
+    private readonly credentialsKey: Buffer,
     readonly stopping: AbortSignal,
   ) {}
 
@@ -68,15 +69,23 @@ export class SchedulerRuntime {
     return new GovernanceService(this.dbs.activities.fork());
   }
 
-  /** Runs what scans store through the enabled policies. */
+  instanceDirectory(): InstanceDirectory {
+    return instanceDirectory(this.dbs.accounts.fork());
+  }
+
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.dbs.activities.knex().transaction(work);
+  }
+
+  /** Whether the database answers (the scheduler's /readyz). */
+  ping(): Promise<void> {
+    return this.dbs.scheduler.ping();
+  }
+
   evaluator(): PolicyEvaluator {
     return new PolicyEvaluator(this);
   }
 
-  /**
-   * A connector for the instance whose requests spend its budget at `priority`. Throws when the
-   * instance is unknown or its provider has no connector.
-   */
   async connector(instanceId: string, priority: Priority, options: { retryTransient?: boolean } = {}): Promise<Connector> {
     const instances = this.instances();
     const [instance] = await instances.byIds([instanceId]);

@@ -1,15 +1,16 @@
 import type { Agenda, Job } from 'agenda';
 import { CredentialError, ThrottledError, type Capability, type Priority } from '../connectors/contract.js';
-import { ConnectionStatus, ScanKind, ScanRunState } from '../subgraphs/accounts/app-instance.entity.js';
+import { ScanKind, ScanRunState } from '../subgraphs/accounts/public.js';
 import { logger } from '../platform/logger.js';
 import { scanActivities } from './jobs/activities.js';
 import { scanData } from './jobs/data.js';
 import { scanGrants, scanGroups, scanUsers } from './jobs/directory.js';
 import { scanFiles } from './jobs/files.js';
 import type { ScanOutcome, ScanRun, Scanner } from './jobs/scan-run.js';
-import type { SchedulerRuntime } from './runtime.js';
+import type { SchedulerServices } from './services.js';
 import { withAdvisoryLock } from './scan-lock.js';
 import type pg from 'pg';
+import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 
 /** Agenda job names, namespaced by kind. */
 export const SCAN_JOB: Readonly<Record<ScanKind, string>> = {
@@ -59,24 +60,24 @@ export function supportedKinds(capabilities: readonly string[]): ScanKind[] {
 /** Runs the connect flow and the scans as Agenda jobs. */
 export class ScanJobs {
   constructor(
-    private readonly runtime: SchedulerRuntime,
+    private readonly services: SchedulerServices,
     private readonly agenda: Agenda,
     private readonly lockPool: pg.Pool,
   ) {}
 
   /** Queues a scan now (a requested or follow-up run, not the periodic one). */
   async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic'): Promise<void> {
-    await this.runtime.instances().updateScan(instanceId, kind, { state: ScanRunState.QUEUED, dispatchedAt: new Date() });
+    await this.services.instances().updateScan(instanceId, kind, { state: ScanRunState.QUEUED, dispatchedAt: new Date() });
     await this.agenda.now(SCAN_JOB[kind], { instanceId, priority } satisfies ScanJobData);
   }
 
   /** `instance.connect`: check the credentials and granted permissions, then start the initial scans. */
   async connect(job: Job<{ instanceId: string }>): Promise<void> {
     const { instanceId } = job.attrs.data;
-    const instances = this.runtime.instances();
+    const instances = this.services.instances();
     await instances.setStatus(instanceId, ConnectionStatus.SCANNING_PERMISSIONS, 'Checking the granted permissions');
     try {
-      const connector = await this.runtime.connector(instanceId, 'periodic');
+      const connector = await this.services.connector(instanceId, 'periodic');
       const report = await connector.verify();
       await instances.setPermissions(instanceId, report.grantedPermissions, report.capabilities as never);
       await instances.setLimit(instanceId, connector.limits.requestsPerMinute);
@@ -107,7 +108,7 @@ export class ScanJobs {
   /** `scan.<kind>`: one run of one kind for one instance, resumed from its saved cursor. */
   async scan(kind: ScanKind, job: Job<ScanJobData>): Promise<void> {
     const { instanceId } = job.attrs.data;
-    const [instance] = await this.runtime.instances().byIds([instanceId]);
+    const [instance] = await this.services.instances().byIds([instanceId]);
     if (!instance || instance.status === ConnectionStatus.DISCONNECTED || instance.status === ConnectionStatus.ERROR) {
       if (job.attrs.data.periodic) await job.remove();
       return;
@@ -121,7 +122,7 @@ export class ScanJobs {
 
   private async run(kind: ScanKind, job: Job<ScanJobData>): Promise<void> {
     const { instanceId } = job.attrs.data;
-    const instances = this.runtime.instances();
+    const instances = this.services.instances();
     const state = await instances.scanState(instanceId, kind);
     const cursor = (state?.cursor ?? null) as { watermark?: string | null } | null;
     // Bulk work spends the budget at the lowest priority, beside each other: the first audit backfill
@@ -132,9 +133,8 @@ export class ScanJobs {
     await instances.updateScan(instanceId, kind, { state: ScanRunState.RUNNING, lastStartedAt: new Date(), lastError: null });
     let outcome: ScanOutcome;
     try {
-      const connector = await this.runtime.connector(instanceId, priority);
+      const connector = await this.services.connector(instanceId, priority);
       const run: ScanRun<never> = {
-        runtime: this.runtime,
         instanceId,
         kind,
         connector,
@@ -143,9 +143,9 @@ export class ScanJobs {
           await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
           await job.touch();
         },
-        stopping: () => this.runtime.stopping.aborted,
+        stopping: () => this.services.stopping.aborted,
       };
-      outcome = await SCANNERS[kind](run);
+      outcome = await SCANNERS[kind](run, this.services);
     } catch (error) {
       const message = (error as Error).message;
       logger.warn({ err: error, instanceId, kind, attempt: (job.attrs.failCount ?? 0) + 1 }, 'scan failed');
@@ -172,7 +172,7 @@ export class ScanJobs {
 
   /** Moves the connect flow on: users first, then the other kinds, then CONNECTED and periodic runs. */
   private async afterScan(instanceId: string, kind: ScanKind): Promise<void> {
-    const instances = this.runtime.instances();
+    const instances = this.services.instances();
     const [instance] = await instances.byIds([instanceId]);
     if (!instance || instance.status !== ConnectionStatus.INITIAL_SCAN) return;
     const kinds = supportedKinds(instance.capabilities);
@@ -199,7 +199,7 @@ export class ScanJobs {
 
   /** One repeating job per instance and kind (insert-only: a second scheduler does not duplicate it). */
   async schedulePeriodic(instanceId: string, kinds: readonly ScanKind[]): Promise<void> {
-    const { config } = this.runtime;
+    const { config } = this.services;
     for (const kind of kinds) {
       const interval =
         kind === ScanKind.DATA

@@ -2,16 +2,14 @@ import os from 'node:os';
 import { exponential } from 'agenda';
 import type { Agenda } from 'agenda';
 import pg from 'pg';
-import { accountsModule } from '../subgraphs/accounts/module.js';
-import { ScanKind } from '../subgraphs/accounts/app-instance.entity.js';
-import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
-import { activitiesModule } from '../subgraphs/activities/module.js';
-import { appPermissionsModule } from '../subgraphs/app-permissions/module.js';
+import { accountsModule, AppInstanceService, ScanKind } from '../subgraphs/accounts/public.js';
+import { activitiesModule } from '../subgraphs/activities/public.js';
+import { appPermissionsModule } from '../subgraphs/app-permissions/public.js';
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../platform/database.js';
 import { logger } from '../platform/logger.js';
-import { filesModule } from '../subgraphs/files/module.js';
+import { filesModule } from '../subgraphs/files/public.js';
 import { createAgenda } from './agenda.js';
 import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
@@ -121,6 +119,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await dispatcher.start();
     const webhooks: WebhookServer = await startWebhookServer(
       runtime,
+      () => runtime.ping(),
       config.WEBHOOK_PORT,
       config.HOST,
       async (instanceId, fileExternalId) => {

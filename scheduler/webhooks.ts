@@ -4,7 +4,7 @@ import { WebhookRejectedError } from '../connectors/contract.js';
 import { isId } from '../platform/ids.js';
 import { listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
-import type { SchedulerRuntime } from './runtime.js';
+import type { SchedulerServices } from './services.js';
 
 /** What a verified notice turns into: a change-priority rescan of the file. */
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
@@ -20,7 +20,9 @@ export interface WebhookServer {
  * and enqueues nothing; a good one answers 202 and puts each changed file at the front of the queue.
  */
 export async function startWebhookServer(
-  runtime: SchedulerRuntime,
+  services: Pick<SchedulerServices, 'connector'>,
+  /** Resolves when the database answers (`/readyz`). */
+  ready: () => Promise<void>,
   port: number,
   host: string,
   onFileChanged: FileChanged,
@@ -32,7 +34,7 @@ export async function startWebhookServer(
   });
   app.get('/readyz', async (_req, res) => {
     try {
-      await runtime.dbs.accounts.ping();
+      await ready();
       res.json({ status: 'ready', database: 'ok' });
     } catch (error) {
       res.status(503).json({ status: 'unready', database: (error as Error).message });
@@ -45,7 +47,7 @@ export async function startWebhookServer(
       return;
     }
     try {
-      const connector = await runtime.connector(instanceId, 'change');
+      const connector = await services.connector(instanceId, 'change');
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
       const notices = connector.verifyWebhook({ headers, rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEMO_TENANTS } from '../connectors/simulated/demo-tenants.js';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
-import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
+import { AppInstanceService } from '../subgraphs/accounts/public.js';
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
 import type { Database } from '../platform/database.js';

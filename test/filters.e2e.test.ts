@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import type { AccountRecord } from '../subgraphs/accounts/account.service.js';
-import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
 import { DetectionStatus } from '../subgraphs/activities/detection.entity.js';
-import { GovernanceActionType, GovernanceStatus } from '../subgraphs/activities/governance-action.entity.js';
 import { PolicyKind, SEVERITY_ORDER, Severity } from '../subgraphs/activities/policy.entity.js';
-import { PermissionLevel } from '../subgraphs/app-permissions/app-permission.entity.js';
-import { SharingLevel } from '../subgraphs/files/file.entity.js';
 import type { Fixtures } from './fixtures.js';
 import { startTestStack, type TestStack } from './harness.js';
+import { SharingLevel } from '../platform/vocabulary/sharing.js';
+import { AccountStatus } from '../platform/vocabulary/account-status.js';
+import { PermissionLevel } from '../platform/vocabulary/permission-level.js';
+import { ActivityCategory } from '../platform/vocabulary/activity-category.js';
+import { GovernanceActionType, GovernanceStatus } from '../platform/governance/actions.js';
 
 /** What was seeded, row by row: the expected answer of every filter is computed from this. */
 interface Model {

@@ -1,22 +1,23 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Stack } from '../scripts/stack.js';
-import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import { AccountService, type AccountRecord, type GroupRecord } from '../subgraphs/accounts/account.service.js';
 import { AppInstanceService } from '../subgraphs/accounts/app-instance.service.js';
-import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
 import { ActivityService, type ActivityRecord } from '../subgraphs/activities/activity.service.js';
 import { DetectionService, type DetectionDraft } from '../subgraphs/activities/detection.service.js';
-import { GovernanceActionType, type GovernanceStatus } from '../subgraphs/activities/governance-action.entity.js';
 import { newId } from '../platform/ids.js';
-import { GovernanceService, type GovernanceRequest } from '../subgraphs/activities/governance.service.js';
+import { GovernanceService } from '../subgraphs/activities/governance.service.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { PolicyService, type PolicyDefinition } from '../subgraphs/activities/policy.service.js';
-import { PermissionLevel } from '../subgraphs/app-permissions/app-permission.entity.js';
 import { AppPermissionService, type AppPermissionRecord } from '../subgraphs/app-permissions/app-permission.service.js';
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
-import { SharingLevel } from '../subgraphs/files/file.entity.js';
 import { FileService, type FileRecord } from '../subgraphs/files/file.service.js';
+import { SharingLevel } from '../platform/vocabulary/sharing.js';
+import { AccountStatus } from '../platform/vocabulary/account-status.js';
+import { PermissionLevel } from '../platform/vocabulary/permission-level.js';
+import { ActivityCategory } from '../platform/vocabulary/activity-category.js';
+import { GovernanceActionType, GovernanceStatus } from '../platform/governance/actions.js';
+import { type GovernanceRequest } from '../platform/governance/log.js';
 
 /** Writes test data through each module's service (never raw SQL), as connectors will. */
 export class Fixtures {
@@ -75,14 +76,24 @@ export class Fixtures {
     return (await new GovernanceService(this.em('activities')).request(request)).action.id;
   }
 
-  /** An ended action (SUCCEEDED unless `status` says otherwise) with its event; a random account id when no target is given. */
+  /**
+   * An action in `status` (SUCCEEDED unless it says otherwise) by the governance log's own steps: the
+   * request, an attempt, the end with its event; a random account id when no target is given. Only
+   * for stacks without a scheduler, which would take the request up and carry it out.
+   */
   async governanceAction(
     request: Omit<GovernanceRequest, 'accountId'> & { accountId?: string | null; status?: GovernanceStatus; error?: string | null },
   ): Promise<string> {
-    const targeted = request.accountId ?? request.fileId ?? request.appPermissionId;
-    return (
-      await new GovernanceService(this.em('activities')).record({ ...request, accountId: targeted ? (request.accountId ?? null) : newId() })
-    ).id;
+    const { status = GovernanceStatus.SUCCEEDED, error = null, ...rest } = request;
+    const targeted = rest.accountId ?? rest.fileId ?? rest.appPermissionId;
+    const em = this.em('activities');
+    const log = new GovernanceService(em);
+    const { action } = await log.request({ ...rest, accountId: targeted ? (rest.accountId ?? null) : newId() });
+    if (status === GovernanceStatus.PENDING) return action.id;
+    await log.beginAttempt(action.id);
+    if (status === GovernanceStatus.RUNNING) return action.id;
+    await em.getKnex().transaction((trx) => log.finish(trx, action.id, { status, error }));
+    return action.id;
   }
 }
 

@@ -7,11 +7,11 @@ import { startGateway, type GatewayServer } from '../gateway/server.js';
 import { WS_CLOSE } from '../gateway/subscriptions/server.js';
 import { SUBSCRIBER_TOO_SLOW } from '../gateway/subscriptions/subscriber.js';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
-import { AccountStatus } from '../subgraphs/accounts/account.entity.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { signToken } from '../platform/auth.js';
 import { startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, rawSocket, record, within } from './subscription-client.js';
+import { AccountStatus } from '../platform/vocabulary/account-status.js';
 
 // The gateway's websocket limits (gateway/subscriptions/server.ts), through the real graphql-ws
 // client and raw `ws` sockets. The stack runs with small limits so that each shows in a second.

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import type { Tenant } from '../connectors/simulated/tenant.js';
 import { overwriteNotice } from '../scheduler/jobs/governance.js';
-import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, record } from './subscription-client.js';
 import { allNodes, rescan, waitConnected } from './truth.js';
+import { GovernanceActionType } from '../platform/governance/actions.js';
 
 /**
  * Governance end to end: mutations through the gateway, the scheduler's job at the simulated

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActivityCategory } from '../subgraphs/activities/activity.entity.js';
-import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
 import { Severity } from '../subgraphs/activities/policy.entity.js';
-import { PermissionLevel } from '../subgraphs/app-permissions/app-permission.entity.js';
 import { seedDataset, type Dataset } from './fixtures.js';
 import { startTestStack, type TestStack } from './harness.js';
+import { PermissionLevel } from '../platform/vocabulary/permission-level.js';
+import { ActivityCategory } from '../platform/vocabulary/activity-category.js';
+import { GovernanceActionType } from '../platform/governance/actions.js';
 
 let t: TestStack;
 let data: Dataset;

@@ -7,7 +7,6 @@ import type { DetectionDraft } from '../subgraphs/activities/detection.service.j
 import { startEventLogRetention } from '../subgraphs/activities/event-log.retention.js';
 import { EventLogService } from '../subgraphs/activities/event-log.service.js';
 import { EVENT_STREAM_APPLICATION } from '../subgraphs/activities/event-stream.js';
-import { GovernanceActionType } from '../subgraphs/activities/governance-action.entity.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { activitiesSubgraph } from '../subgraphs/activities/subgraph.js';
 import { signToken } from '../platform/auth.js';
@@ -15,6 +14,7 @@ import type { SubgraphServer } from '../platform/server.js';
 import { startSubgraph } from '../platform/subgraph.js';
 import { startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
 import { connect, disposeClients, record } from './subscription-client.js';
+import { GovernanceActionType } from '../platform/governance/actions.js';
 
 // Straight to the activities subgraph over graphql-ws (the gateway's executor is tested elsewhere).
 let t: TestStack;

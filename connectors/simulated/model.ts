@@ -4,7 +4,13 @@
  * Times are ISO 8601 strings.
  */
 
-export type UserStatus = 'ACTIVE' | 'SUSPENDED' | 'DISABLED';
+import type { AccountStatus } from '../../platform/vocabulary/account-status.js';
+import type { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
+import type { SharingLevel } from '../../platform/vocabulary/sharing.js';
+
+export type { SharingLevel };
+
+export type UserStatus = AccountStatus;
 
 export interface SimUser {
   id: string;
@@ -40,8 +46,6 @@ export interface Membership {
   userId: string;
   role: 'OWNER' | 'MEMBER';
 }
-
-export type SharingLevel = 'PRIVATE' | 'INTERNAL' | 'EXTERNAL' | 'PUBLIC';
 
 /** Kinds of sensitive values planted in file content. */
 export type DetectableKind = 'CREDIT_CARD' | 'US_SSN' | 'IBAN' | 'EMAIL' | 'AWS_ACCESS_KEY' | 'PRIVATE_KEY' | 'JWT';
@@ -105,7 +109,7 @@ export interface SimGrant {
   deleted: boolean;
 }
 
-export type EventCategory = 'USER' | 'ADMIN' | 'SIGN_IN';
+export type EventCategory = ActivityCategory;
 export type TargetType = 'user' | 'file' | 'group' | 'grant';
 
 /** Why the generator made an event; only the ground truth shows it, never the API. */

@@ -4,7 +4,8 @@ import { makeEvent, type EventInput } from './event-generator.js';
 import { EventLog } from './event-log.js';
 import { collaboratorsFor, editedVersion, makeFile, versionFields, type FileContext } from './file-generator.js';
 import { domainOf, generateTenant } from './generator.js';
-import type { Membership, SharingLevel, SimEvent, SimFile, SimGrant, SimGroup, SimUser, Truth } from './model.js';
+import { SHARING_LEVELS } from '../../platform/vocabulary/sharing.js';
+import type { Membership, SimEvent, SimFile, SimGrant, SimGroup, SimUser, Truth } from './model.js';
 import { Rng } from './prng.js';
 import type { ResolvedTenantSpec } from './spec.js';
 
@@ -16,8 +17,6 @@ export interface Notice {
 
 /** What `POST /admin/tenants/:id/delete` can delete. */
 export type DeletableKind = 'user' | 'group' | 'file' | 'grant';
-
-const SHARING_LEVELS: readonly SharingLevel[] = ['PRIVATE', 'INTERNAL', 'EXTERNAL', 'PUBLIC'];
 
 /**
  * One tenant's data and the changes to it. Every change to a file goes to the change feed and to

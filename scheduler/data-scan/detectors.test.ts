@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { hasKnownIin, isCardNumber, passesLuhn } from './card.js';
-import { DETECTORS, SensitiveDataType } from './detectors.js';
+import { DETECTORS } from './detectors.js';
 import { isIban } from './iban.js';
+import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 function detector(type: SensitiveDataType): (text: string) => number {
   const found = DETECTORS.find((d) => d.type === type);

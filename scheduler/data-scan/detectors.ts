@@ -1,17 +1,6 @@
 import { isCardNumber } from './card.js';
 import { IBAN_LENGTHS, isIban } from './iban.js';
-
-/** The kinds of sensitive information a data scan counts; the same words as `SensitiveMatch.type`. */
-export enum SensitiveDataType {
-  API_TOKEN = 'API_TOKEN',
-  AWS_ACCESS_KEY = 'AWS_ACCESS_KEY',
-  CREDIT_CARD_NUMBER = 'CREDIT_CARD_NUMBER',
-  EMAIL_ADDRESS = 'EMAIL_ADDRESS',
-  IBAN = 'IBAN',
-  JWT = 'JWT',
-  PRIVATE_KEY = 'PRIVATE_KEY',
-  US_SSN = 'US_SSN',
-}
+import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 /** Finds one kind of sensitive information in text. */
 export interface Detector {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DETECTORS, SensitiveDataType } from './detectors.js';
+import { DETECTORS } from './detectors.js';
 import { scanContent, scanText } from './scan.js';
+import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 const utf8 = (text: string): Buffer => Buffer.from(text, 'utf8');
 const jwt = [{ alg: 'HS256', typ: 'JWT' }, { sub: 'user-1' }]

@@ -1,5 +1,6 @@
-import { DETECTORS, type Detector, type SensitiveDataType } from './detectors.js';
+import { DETECTORS, type Detector } from './detectors.js';
 import { extractText, type ExtractOptions } from './extract.js';
+import { type SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 /** How many matches of one kind of sensitive information content holds; never the matches themselves. */
 export interface SensitiveMatchCount {

@@ -1,6 +1,7 @@
 import type { ProviderEvent } from '../../connectors/contract.js';
-import { ActivityCategory } from '../../subgraphs/activities/activity.entity.js';
+import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /**
  * Where the audit trail stands: everything that occurred before `watermark` has been read at least
@@ -17,8 +18,11 @@ export interface ActivitiesCursor {
  * cap on the first run) to now less the lag. Providers deliver events late and out of order, so
  * windows overlap and every event is stored once by `(instance, provider event id)`.
  */
-export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<ScanOutcome> {
-  const { config } = run.runtime;
+export async function scanActivities(
+  run: ScanRun<ActivitiesCursor>,
+  services: Pick<SchedulerServices, 'config' | 'accounts' | 'files' | 'activities' | 'evaluator'>,
+): Promise<ScanOutcome> {
+  const { config } = services;
   const now = Date.now();
   let items = run.cursor?.items ?? 0;
   const watermark = run.cursor?.watermark ?? null;
@@ -30,20 +34,20 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
     page: null,
   };
   if (Date.parse(window.from) >= Date.parse(window.to)) return { status: 'done', items };
-  const accounts = run.runtime.accounts();
-  const files = run.runtime.files();
+  const accounts = services.accounts();
+  const files = services.files();
   let page = window.page;
   for (;;) {
     const result = await run.connector.readAuditEvents({ from: new Date(window.from), to: new Date(window.to) }, page);
     const actors = await accounts.accountIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.actorExternalId)));
     const fileIds = await files.fileIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.fileExternalId)));
     // A fresh EntityManager per page: one fork for a whole backfill would keep growing its identity map.
-    const stored = await run.runtime.activities().insertActivities(
+    const stored = await services.activities().insertActivities(
       run.instanceId,
       result.items.map((e) => toRecord(e, actors, fileIds)),
     );
     // Before the cursor moves: what this page stored (and whatever a crash left unevaluated).
-    await run.runtime.evaluator().evaluatePendingActivities(run.instanceId);
+    await services.evaluator().evaluatePendingActivities(run.instanceId);
     items += stored.length;
     page = result.next;
     if (!page) break;
@@ -51,7 +55,7 @@ export async function scanActivities(run: ScanRun<ActivitiesCursor>): Promise<Sc
     if (run.stopping()) return { status: 'paused', items };
   }
   // The whole window is stored now: judge where actors have been (before the watermark moves, so a crash repeats it).
-  await run.runtime.evaluator().evaluateActivityWindow(run.instanceId, new Date(window.from), new Date(window.to));
+  await services.evaluator().evaluateActivityWindow(run.instanceId, new Date(window.from), new Date(window.to));
   // Advance only after the whole window is read: a crash re-reads it, and dedup absorbs the overlap.
   await run.save({ watermark: window.to, window: null, items }, items);
   return { status: 'done', items };

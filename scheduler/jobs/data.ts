@@ -1,6 +1,6 @@
 import { scanContent } from '../data-scan/scan.js';
 import type { Connector } from '../../connectors/contract.js';
-import type { SchedulerRuntime } from '../runtime.js';
+import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
 
 /** Files scanned per batch before the stop flag is looked at again. */
@@ -11,14 +11,17 @@ const BATCH = 20;
  * is downloaded and run through the sensitive-information detectors; only counts per type are
  * stored. State lives on the files themselves, so there is no cursor to lose.
  */
-export async function scanData(run: ScanRun<null>): Promise<ScanOutcome> {
+/** What a data scan reads and writes. */
+type DataScanServices = Pick<SchedulerServices, 'files' | 'evaluator'>;
+
+export async function scanData(run: ScanRun<null>, services: DataScanServices): Promise<ScanOutcome> {
   let items = 0;
-  const files = run.runtime.files();
+  const files = services.files();
   for (;;) {
     const batch = await files.filesToScan(run.instanceId, BATCH);
     if (batch.length === 0) return { status: 'done', items };
     for (const file of batch) {
-      await scanOneFile(run.runtime, run.connector, file, run.instanceId);
+      await scanOneFile(services, run.connector, file, run.instanceId);
       items += 1;
     }
     await run.save(null, items);
@@ -31,17 +34,17 @@ export async function scanData(run: ScanRun<null>): Promise<ScanOutcome> {
  * its content). A file gone at the provider is marked deleted.
  */
 export async function scanOneFile(
-  runtime: SchedulerRuntime,
+  services: DataScanServices,
   connector: Connector,
   file: { id: string; externalId: string; contentVersion: string | null },
   instanceId: string,
 ): Promise<void> {
-  const files = runtime.files();
+  const files = services.files();
   try {
     const content = await connector.downloadFile(file.externalId);
     const matches = scanContent(content.bytes, content.mimeType);
     // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
-    await runtime.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
+    await services.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
     await files.recordScan(file.id, matches, file.contentVersion);
   } catch (error) {
     if ((error as { status?: number }).status === 404) {

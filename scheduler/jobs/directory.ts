@@ -1,15 +1,19 @@
 import { newId } from '../../platform/ids.js';
-import { AccountStatus } from '../../subgraphs/accounts/account.entity.js';
-import { PermissionLevel } from '../../subgraphs/app-permissions/app-permission.entity.js';
 import { permissionLevelOf } from '../../connectors/permission-level.js';
+import type { SchedulerServices } from '../services.js';
 import type { FullPassCursor, ScanOutcome, ScanRun } from './scan-run.js';
+import { AccountStatus } from '../../platform/vocabulary/account-status.js';
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 /** Users: a full listing per run; accounts the provider no longer lists are marked deleted. */
-export async function scanUsers(run: ScanRun<FullPassCursor>): Promise<ScanOutcome> {
+export async function scanUsers(
+  run: ScanRun<FullPassCursor>,
+  services: Pick<SchedulerServices, 'accounts' | 'activities'>,
+): Promise<ScanOutcome> {
   const pass = run.cursor?.pass ?? newId();
   let page = run.cursor?.page ?? null;
   let items = run.cursor?.items ?? 0;
-  const accounts = run.runtime.accounts();
+  const accounts = services.accounts();
   for (;;) {
     const result = await run.connector.listUsers(page);
     await accounts.upsertAccounts(
@@ -24,19 +28,19 @@ export async function scanUsers(run: ScanRun<FullPassCursor>): Promise<ScanOutco
     if (run.stopping()) return { status: 'paused', items };
   }
   await accounts.markAccountsMissingFrom(run.instanceId, pass);
-  await linkUnresolved(run);
+  await linkUnresolved(run, services);
   await run.save(null, items);
   return { status: 'done', items };
 }
 
 /** Events stored before their actor's account existed get linked once it does. */
-async function linkUnresolved(run: ScanRun<unknown>): Promise<void> {
-  const activities = run.runtime.activities();
+async function linkUnresolved(run: ScanRun<unknown>, services: Pick<SchedulerServices, 'accounts' | 'activities'>): Promise<void> {
+  const activities = services.activities();
   const BATCH = 10_000;
   for (let after: string | null = null; ;) {
     const unresolved = await activities.unresolvedActors(run.instanceId, BATCH, after);
     if (unresolved.length > 0)
-      await activities.linkActors(run.instanceId, await run.runtime.accounts().accountIdsByExternalId(run.instanceId, unresolved));
+      await activities.linkActors(run.instanceId, await services.accounts().accountIdsByExternalId(run.instanceId, unresolved));
     if (unresolved.length < BATCH) return;
     after = unresolved.at(-1)!;
   }
@@ -52,9 +56,9 @@ interface GroupsCursor {
 }
 
 /** Groups, then each group's members (a group's memberships are replaced as a whole). */
-export async function scanGroups(run: ScanRun<GroupsCursor>): Promise<ScanOutcome> {
+export async function scanGroups(run: ScanRun<GroupsCursor>, services: Pick<SchedulerServices, 'accounts'>): Promise<ScanOutcome> {
   const pass = run.cursor?.pass ?? newId();
-  const accounts = run.runtime.accounts();
+  const accounts = services.accounts();
   let items = run.cursor?.items ?? 0;
   if ((run.cursor?.phase ?? 'groups') === 'groups') {
     let page = run.cursor?.page ?? null;
@@ -95,12 +99,15 @@ export async function scanGroups(run: ScanRun<GroupsCursor>): Promise<ScanOutcom
 }
 
 /** OAuth grants: a full listing per run; grants no longer listed are marked deleted. */
-export async function scanGrants(run: ScanRun<FullPassCursor>): Promise<ScanOutcome> {
+export async function scanGrants(
+  run: ScanRun<FullPassCursor>,
+  services: Pick<SchedulerServices, 'accounts' | 'grants' | 'evaluator'>,
+): Promise<ScanOutcome> {
   const pass = run.cursor?.pass ?? newId();
   let page = run.cursor?.page ?? null;
   let items = run.cursor?.items ?? 0;
-  const grants = run.runtime.grants();
-  const accounts = run.runtime.accounts();
+  const grants = services.grants();
+  const accounts = services.accounts();
   for (;;) {
     const result = await run.connector.listGrants(page);
     const grantors = await accounts.accountIdsByExternalId(
@@ -124,7 +131,7 @@ export async function scanGrants(run: ScanRun<FullPassCursor>): Promise<ScanOutc
       pass,
     );
     // Every listing re-reads every grant: detections record each grant once.
-    await run.runtime.evaluator().evaluateGrants(run.instanceId, [...ids.values()]);
+    await services.evaluator().evaluateGrants(run.instanceId, [...ids.values()]);
     items += result.items.length;
     page = result.next;
     if (!page) break;

@@ -1,22 +1,26 @@
-import { SharingLevel } from '../../subgraphs/files/file.entity.js';
-import type { SchedulerRuntime } from '../runtime.js';
+import type { SchedulerServices } from '../services.js';
 import { scanOneFile } from './data.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 /**
  * `scan.data.file`: a webhook said one file changed. Its metadata is read again at change priority,
  * stored, and its content rescanned at once; a file gone at the provider is marked deleted.
  * Webhooks are hints: the periodic scans reconcile whatever one misses.
  */
-export async function rescanChangedFile(runtime: SchedulerRuntime, instanceId: string, fileExternalId: string): Promise<void> {
-  const connector = await runtime.connector(instanceId, 'change');
-  const files = runtime.files();
+export async function rescanChangedFile(
+  services: Pick<SchedulerServices, 'connector' | 'accounts' | 'files' | 'evaluator'>,
+  instanceId: string,
+  fileExternalId: string,
+): Promise<void> {
+  const connector = await services.connector(instanceId, 'change');
+  const files = services.files();
   const file = await connector.getFile(fileExternalId);
   if (!file) {
     await files.markDeleted(instanceId, [fileExternalId]);
     return;
   }
   const owners = file.ownerExternalId
-    ? await runtime.accounts().accountIdsByExternalId(instanceId, [file.ownerExternalId])
+    ? await services.accounts().accountIdsByExternalId(instanceId, [file.ownerExternalId])
     : new Map<string, string>();
   const ids = await files.upsertFiles(instanceId, [
     {
@@ -35,7 +39,7 @@ export async function rescanChangedFile(runtime: SchedulerRuntime, instanceId: s
     },
   ]);
   await scanOneFile(
-    runtime,
+    services,
     connector,
     { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion },
     instanceId,

@@ -1,8 +1,12 @@
 import { CursorExpiredError, type ProviderFile } from '../../connectors/contract.js';
-import { SharingLevel } from '../../subgraphs/files/file.entity.js';
-import type { FileRecord } from '../../subgraphs/files/file.service.js';
+import type { FileRecord } from '../../subgraphs/files/public.js';
 import { newId } from '../../platform/ids.js';
+import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
+
+/** What the files scan reads and writes. */
+type FileScanServices = Pick<SchedulerServices, 'accounts' | 'files' | 'activities' | 'evaluator'>;
 
 /**
  * A full listing (`full`: pass, page, and the change-feed cursor taken before it began, so that no
@@ -13,21 +17,21 @@ export type FilesCursor =
   | { readonly mode: 'delta'; readonly delta: string; readonly page: string | null; readonly items: number };
 
 /** Files: the change feed when there is a cursor, a full listing otherwise or when it expired. */
-export async function scanFiles(run: ScanRun<FilesCursor>): Promise<ScanOutcome> {
+export async function scanFiles(run: ScanRun<FilesCursor>, services: FileScanServices): Promise<ScanOutcome> {
   const cursor = run.cursor;
   if (cursor?.mode === 'delta') {
     try {
-      return await readChanges(run, cursor);
+      return await readChanges(run, services, cursor);
     } catch (error) {
       if (!(error instanceof CursorExpiredError)) throw error;
       // The feed forgot our position: resynchronise from a full listing.
-      return fullListing({ ...run, cursor: null });
+      return fullListing({ ...run, cursor: null }, services);
     }
   }
-  return fullListing(run);
+  return fullListing(run, services);
 }
 
-async function fullListing(run: ScanRun<FilesCursor>): Promise<ScanOutcome> {
+async function fullListing(run: ScanRun<FilesCursor>, services: FileScanServices): Promise<ScanOutcome> {
   const resume = run.cursor?.mode === 'full' ? run.cursor : null;
   const pass = resume?.pass ?? newId();
   const delta = resume ? resume.delta : (await run.connector.readFileChanges(null, null)).deltaCursor;
@@ -35,27 +39,31 @@ async function fullListing(run: ScanRun<FilesCursor>): Promise<ScanOutcome> {
   let items = resume?.items ?? 0;
   for (;;) {
     const result = await run.connector.listFiles(page);
-    await saveFiles(run, result.items, pass);
+    await saveFiles(run, services, result.items, pass);
     items += result.items.length;
     page = result.next;
     if (!page) break;
     await run.save({ mode: 'full', pass, page, delta, items }, items);
     if (run.stopping()) return { status: 'paused', items };
   }
-  await run.runtime.files().markMissingFrom(run.instanceId, pass);
-  await linkUnresolvedFiles(run);
+  await services.files().markMissingFrom(run.instanceId, pass);
+  await linkUnresolvedFiles(run, services);
   await run.save(delta ? { mode: 'delta', delta, page: null, items } : null, items);
   return { status: 'done', items };
 }
 
-async function readChanges(run: ScanRun<FilesCursor>, cursor: Extract<FilesCursor, { mode: 'delta' }>): Promise<ScanOutcome> {
+async function readChanges(
+  run: ScanRun<FilesCursor>,
+  services: FileScanServices,
+  cursor: Extract<FilesCursor, { mode: 'delta' }>,
+): Promise<ScanOutcome> {
   let page = cursor.page;
   let items = cursor.items;
   for (;;) {
     const result = await run.connector.readFileChanges(cursor.delta, page);
     const upserts = result.changes.flatMap((c) => (c.kind === 'upsert' ? [c.file] : []));
-    await saveFiles(run, upserts, null);
-    await run.runtime.files().markDeleted(
+    await saveFiles(run, services, upserts, null);
+    await services.files().markDeleted(
       run.instanceId,
       result.changes.flatMap((c) => (c.kind === 'deleted' ? [c.externalId] : [])),
     );
@@ -70,9 +78,14 @@ async function readChanges(run: ScanRun<FilesCursor>, cursor: Extract<FilesCurso
   }
 }
 
-async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile[], pass: string | null): Promise<void> {
+async function saveFiles(
+  run: ScanRun<FilesCursor>,
+  services: FileScanServices,
+  files: readonly ProviderFile[],
+  pass: string | null,
+): Promise<void> {
   if (files.length === 0) return;
-  const owners = await run.runtime
+  const owners = await services
     .accounts()
     .accountIdsByExternalId(run.instanceId, [...new Set(files.flatMap((f) => (f.ownerExternalId ? [f.ownerExternalId] : [])))]);
   const records: FileRecord[] = files.map((f) => ({
@@ -89,21 +102,21 @@ async function saveFiles(run: ScanRun<FilesCursor>, files: readonly ProviderFile
     modifiedAt: new Date(f.modifiedAt),
     contentVersion: f.contentVersion,
   }));
-  const ids = await run.runtime.files().upsertFiles(run.instanceId, records, pass);
+  const ids = await services.files().upsertFiles(run.instanceId, records, pass);
   // Re-read pages are evaluated again: detections record each file state once.
-  await run.runtime.evaluator().evaluateFiles(run.instanceId, [...ids.values()]);
+  await services.evaluator().evaluateFiles(run.instanceId, [...ids.values()]);
 }
 
 /** Events stored before their file was known get linked once it is. */
-async function linkUnresolvedFiles(run: ScanRun<unknown>): Promise<void> {
-  const activities = run.runtime.activities();
+async function linkUnresolvedFiles(run: ScanRun<unknown>, services: FileScanServices): Promise<void> {
+  const activities = services.activities();
   const BATCH = 10_000;
   // In batches by provider id: ids of files never listed (gone before the scan) stay unresolved and
   // must not stop the walk.
   for (let after: string | null = null; ;) {
     const unresolved = await activities.unresolvedFiles(run.instanceId, BATCH, after);
     if (unresolved.length > 0)
-      await activities.linkFiles(run.instanceId, await run.runtime.files().fileIdsByExternalId(run.instanceId, unresolved));
+      await activities.linkFiles(run.instanceId, await services.files().fileIdsByExternalId(run.instanceId, unresolved));
     if (unresolved.length < BATCH) return;
     after = unresolved.at(-1)!;
   }

@@ -8,18 +8,22 @@ import {
   type ProviderGrant,
   type ProviderUser,
 } from '../../connectors/contract.js';
-import { AccountStatus } from '../../subgraphs/accounts/account.entity.js';
-import { ConnectionStatus } from '../../subgraphs/accounts/app-instance.entity.js';
-import { instanceGovernance } from '../../subgraphs/accounts/app-instance.service.js';
-import { GovernanceActionType, GovernanceStatus } from '../../subgraphs/activities/governance-action.entity.js';
-import { GOVERNANCE_ACTIONS } from '../../subgraphs/activities/governance-request.js';
-import type { GovernanceRecord } from '../../subgraphs/activities/governance.service.js';
-import { SharingLevel } from '../../subgraphs/files/file.entity.js';
 import { logger } from '../../platform/logger.js';
-import type { SchedulerRuntime } from '../runtime.js';
+import type { SchedulerServices } from '../services.js';
 import { withAdvisoryLock } from '../scan-lock.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
+import { AccountStatus } from '../../platform/vocabulary/account-status.js';
+import { ConnectionStatus } from '../../platform/vocabulary/instance.js';
+import { GovernanceActionType, GovernanceStatus, GOVERNANCE_ACTIONS } from '../../platform/governance/actions.js';
+import { type GovernanceRecord } from '../../platform/governance/log.js';
 
 export const GOVERNANCE_JOB = 'governance.execute';
+
+/** What carrying out an action reads and writes. */
+export type GovernanceServices = Pick<
+  SchedulerServices,
+  'config' | 'stopping' | 'connector' | 'governance' | 'instanceDirectory' | 'accounts' | 'files' | 'grants' | 'transaction'
+>;
 
 export interface GovernanceJobData {
   readonly actionId: string;
@@ -79,18 +83,18 @@ const sleep = (ms: number, signal: AbortSignal) =>
  *   `governanceResult` event in one transaction.
  */
 export async function executeGovernance(
-  runtime: SchedulerRuntime,
+  services: GovernanceServices,
   lockPool: pg.Pool,
   hooks: GovernanceHooks,
   actionId: string,
 ): Promise<void> {
-  const locked = await withAdvisoryLock(lockPool, `tenantwatch:governance:${actionId}`, () => run(runtime, hooks, actionId));
+  const locked = await withAdvisoryLock(lockPool, `tenantwatch:governance:${actionId}`, () => run(services, hooks, actionId));
   if (!locked.ran) logger.debug({ actionId }, 'governance action already running elsewhere');
 }
 
-async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: string): Promise<void> {
-  const governance = runtime.governance();
-  const { GOVERNANCE_MAX_ATTEMPTS: maxAttempts, GOVERNANCE_RETRY_MS: retryMs } = runtime.config;
+async function run(services: GovernanceServices, hooks: GovernanceHooks, actionId: string): Promise<void> {
+  const governance = services.governance();
+  const { GOVERNANCE_MAX_ATTEMPTS: maxAttempts, GOVERNANCE_RETRY_MS: retryMs } = services.config;
   let connector: Connector | undefined;
   let target: Target | null | undefined;
   // Whether the previous attempt may have reached the provider. A new run cannot know what an
@@ -102,20 +106,20 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
     uncertain ??= action.attempts > 1;
     try {
       if (!target) {
-        const instance = await instanceGovernance(runtime.dbs.accounts.knex(), action.instanceId);
-        if (!instance) return await fail(runtime, action, 'The app instance no longer exists');
+        const instance = await services.instanceDirectory().governanceView(action.instanceId);
+        if (!instance) return await fail(services, action, 'The app instance no longer exists');
         if (instance.status === ConnectionStatus.DISCONNECTED)
-          return await fail(runtime, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
-        target = await findTarget(runtime, action);
-        if (!target) return await fail(runtime, action, 'The target is no longer known to Tenantwatch');
+          return await fail(services, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
+        target = await findTarget(services, action);
+        if (!target) return await fail(services, action, 'The target is no longer known to Tenantwatch');
       }
-      connector ??= await runtime.connector(action.instanceId, 'governance', { retryTransient: false });
+      connector ??= await services.connector(action.instanceId, 'governance', { retryTransient: false });
       let outcome: Outcome | undefined;
       if (uncertain) {
         const applied = await readIfApplied(connector, action, target);
         if (applied.missing)
           return await fail(
-            runtime,
+            services,
             action,
             `The provider no longer has this ${GOVERNANCE_ACTIONS[action.type].target === 'appPermission' ? 'grant' : GOVERNANCE_ACTIONS[action.type].target}`,
           );
@@ -129,14 +133,14 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
       }
       uncertain = true; // from here on, a failure may come after the provider acted
       outcome ??= await perform(connector, action, target);
-      await succeed(runtime, action, target, outcome);
+      await succeed(services, action, target, outcome);
       if (action.type === GovernanceActionType.OVERWRITE_FILE)
         await hooks
           .rescanFile(action.instanceId, target.externalId)
           .catch((error: unknown) => logger.warn({ err: error, actionId }, 'could not enqueue the rescan of an overwritten file'));
       return;
     } catch (error) {
-      if (runtime.stopping.aborted) throw error; // the action stays RUNNING; the job runs again and checks first
+      if (services.stopping.aborted) throw error; // the action stays RUNNING; the job runs again and checks first
       // Not the provider's answer (our database, a stored config...): retried like a transient failure,
       // with the provider's state read first, and reported in our own words when attempts run out.
       const message =
@@ -145,15 +149,15 @@ async function run(runtime: SchedulerRuntime, hooks: GovernanceHooks, actionId: 
           : `Tenantwatch could not carry out the action: ${firstLine((error as Error).message)}`;
       if (!(error instanceof ProviderError)) logger.error({ err: error, actionId }, 'governance attempt failed inside Tenantwatch');
       if (error instanceof ThrottledError) uncertain = false;
-      if (error instanceof ProviderError && !error.transient) return await fail(runtime, action, message);
-      if (action.attempts >= maxAttempts) return await fail(runtime, action, `Gave up after ${action.attempts} attempts: ${message}`);
+      if (error instanceof ProviderError && !error.transient) return await fail(services, action, message);
+      if (action.attempts >= maxAttempts) return await fail(services, action, `Gave up after ${action.attempts} attempts: ${message}`);
       const wait = Math.min(60_000, retryMs * 2 ** (action.attempts - 1));
       await governance.noteRetry(
         actionId,
         `Attempt ${action.attempts} of ${maxAttempts} failed (${message}); retrying in ${Math.round(wait / 100) / 10} s`,
       );
       logger.warn({ actionId, type: action.type, attempt: action.attempts, err: error }, 'governance attempt failed; retrying');
-      await sleep(wait, runtime.stopping);
+      await sleep(wait, services.stopping);
     }
   }
 }
@@ -164,18 +168,18 @@ function providerMessage(error: ProviderError): string {
   return error.status ? `provider answered ${error.status}: ${error.message}` : error.message;
 }
 
-async function findTarget(runtime: SchedulerRuntime, action: GovernanceRecord): Promise<Target | null> {
+async function findTarget(services: GovernanceServices, action: GovernanceRecord): Promise<Target | null> {
   switch (GOVERNANCE_ACTIONS[action.type].target) {
     case 'account': {
-      const [account] = await runtime.accounts().accountsByIds([action.targetId]);
+      const [account] = await services.accounts().accountsByIds([action.targetId]);
       return account ? { externalId: account.externalId } : null;
     }
     case 'file': {
-      const [file] = await runtime.files().byIds([action.targetId]);
+      const [file] = await services.files().byIds([action.targetId]);
       return file ? { externalId: file.externalId, sharing: file.sharing } : null;
     }
     case 'appPermission': {
-      const [grant] = await runtime.grants().byIds([action.targetId]);
+      const [grant] = await services.grants().byIds([action.targetId]);
       return grant ? { externalId: grant.externalId } : null;
     }
   }
@@ -272,17 +276,16 @@ const ACCOUNT_STATUS: Record<ProviderUser['status'], AccountStatus> = {
 };
 
 /** Applies the effect to the owning module's data and ends the action with its event, in one transaction. */
-async function succeed(runtime: SchedulerRuntime, action: GovernanceRecord, target: Target, outcome: Outcome): Promise<void> {
-  const knex: Knex = runtime.dbs.activities.knex();
-  await knex.transaction(async (trx) => {
-    await applyEffect(runtime, trx, action, target, outcome);
-    await runtime.governance().finish(trx, action.id, { status: GovernanceStatus.SUCCEEDED });
+async function succeed(services: GovernanceServices, action: GovernanceRecord, target: Target, outcome: Outcome): Promise<void> {
+  await services.transaction(async (trx) => {
+    await applyEffect(services, trx, action, target, outcome);
+    await services.governance().finish(trx, action.id, { status: GovernanceStatus.SUCCEEDED });
   });
   logger.info({ actionId: action.id, type: action.type, attempts: action.attempts }, 'governance action succeeded');
 }
 
 async function applyEffect(
-  runtime: SchedulerRuntime,
+  services: GovernanceServices,
   trx: Knex.Transaction,
   action: GovernanceRecord,
   target: Target,
@@ -296,15 +299,15 @@ async function applyEffect(
         : action.type === GovernanceActionType.SUSPEND_ACCOUNT
           ? AccountStatus.SUSPENDED
           : AccountStatus.ACTIVE;
-      return runtime.accounts().setAccountStatus(action.targetId, status, trx);
+      return services.accounts().setAccountStatus(action.targetId, status, trx);
     }
     case GovernanceActionType.REQUIRE_PASSWORD_RESET:
       return; // sessions and passwords live at the provider; the governance log records it
     case GovernanceActionType.REVOKE_APP_PERMISSION:
-      if (!isGrant(outcome) || outcome.revoked) await runtime.grants().setRevoked(action.targetId, trx);
+      if (!isGrant(outcome) || outcome.revoked) await services.grants().setRevoked(action.targetId, trx);
       return;
     default: {
-      const files = runtime.files();
+      const files = services.files();
       if (isFile(outcome)) {
         return files.setState(
           action.targetId,
@@ -344,9 +347,7 @@ function expectedFileEffect(
   }
 }
 
-async function fail(runtime: SchedulerRuntime, action: GovernanceRecord, error: string): Promise<void> {
-  await runtime.dbs.activities
-    .knex()
-    .transaction((trx) => runtime.governance().finish(trx, action.id, { status: GovernanceStatus.FAILED, error }));
+async function fail(services: GovernanceServices, action: GovernanceRecord, error: string): Promise<void> {
+  await services.transaction((trx) => services.governance().finish(trx, action.id, { status: GovernanceStatus.FAILED, error }));
   logger.warn({ actionId: action.id, type: action.type, attempts: action.attempts, error }, 'governance action failed');
 }

@@ -1,10 +1,9 @@
 import type { Connector, PageToken } from '../../connectors/contract.js';
-import type { ScanKind } from '../../subgraphs/accounts/app-instance.entity.js';
-import type { SchedulerRuntime } from '../runtime.js';
+import type { ScanKind } from '../../subgraphs/accounts/public.js';
+import type { SchedulerServices } from '../services.js';
 
 /** What a scanner gets for one run: the connector, where the last run stopped, and how to save. */
 export interface ScanRun<C> {
-  readonly runtime: SchedulerRuntime;
   readonly instanceId: string;
   readonly kind: ScanKind;
   readonly connector: Connector;
@@ -19,7 +18,8 @@ export interface ScanRun<C> {
 /** How a run ended: everything read, or paused at a saved cursor to be resumed. */
 export type ScanOutcome = { readonly status: 'done'; readonly items: number } | { readonly status: 'paused'; readonly items: number };
 
-export type Scanner<C> = (run: ScanRun<C>) => Promise<ScanOutcome>;
+/** One kind of scan; it takes the services it uses (a scanner names them with `Pick<SchedulerServices, ...>`). */
+export type Scanner<C> = (run: ScanRun<C>, services: SchedulerServices) => Promise<ScanOutcome>;
 
 /** A full listing walked page by page under one pass id (rows the pass did not see are deleted). */
 export interface FullPassCursor {

@@ -1,6 +1,4 @@
-import type { Activity } from '../../subgraphs/activities/activity.entity.js';
-import { NEW_COUNTRY_BASELINE } from '../../subgraphs/activities/policy-condition.js';
-import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
+import { type Activity, NEW_COUNTRY_BASELINE, PolicyKind } from '../../subgraphs/activities/public.js';
 import { ActivityRule, splitByGap, thresholdRuns, type ActivityContext } from './activity-rules.js';
 import {
   distinct,

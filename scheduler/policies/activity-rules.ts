@@ -1,6 +1,4 @@
-import type { Activity } from '../../subgraphs/activities/activity.entity.js';
-import type { EventNarrowing } from '../../subgraphs/activities/activity.service.js';
-import type { ActivityCondition } from '../../subgraphs/activities/policy-condition.js';
+import type { Activity, ActivityCondition, EventNarrowing } from '../../subgraphs/activities/public.js';
 import { anyGlob, CidrSet, isLiteral } from './match.js';
 
 /** The part of an activity the rules read. */

@@ -1,5 +1,5 @@
-import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
-import type { SensitiveMatch } from '../../subgraphs/files/file.entity.js';
+import { PolicyKind } from '../../subgraphs/activities/public.js';
+import type { SensitiveMatch } from '../../subgraphs/files/public.js';
 import { appObservation, AppPermissionRule, fileObservation, FileRule } from './asset-rules.js';
 import {
   distinct,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { AppPermission } from '../../subgraphs/app-permissions/app-permission.entity.js';
-import type { AppPermissionCondition, FileCondition } from '../../subgraphs/activities/policy-condition.js';
-import type { File } from '../../subgraphs/files/file.entity.js';
+import type { AppPermission } from '../../subgraphs/app-permissions/public.js';
+import type { AppPermissionCondition, FileCondition } from '../../subgraphs/activities/public.js';
+import type { File } from '../../subgraphs/files/public.js';
 import { anyGlob } from './match.js';
 
 /** The part of a file the rules read. */

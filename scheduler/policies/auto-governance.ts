@@ -1,20 +1,13 @@
 import { GraphQLError } from 'graphql';
-import type { Detection } from '../../subgraphs/activities/detection.entity.js';
-import {
-  GOVERNANCE_ACTIONS,
-  validateRequest,
-  type GovernanceTarget,
-  type GovernanceTargetKind,
-} from '../../subgraphs/activities/governance-request.js';
-import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
-import type { Policy } from '../../subgraphs/activities/policy.entity.js';
+import type { Detection, Policy } from '../../subgraphs/activities/public.js';
+import type { ModuleServices } from '../services.js';
 import { logger } from '../../platform/logger.js';
 import type { EvaluationServices } from './enabled.js';
+import { GOVERNANCE_ACTIONS, type GovernanceTarget, type GovernanceTargetKind } from '../../platform/governance/actions.js';
+import { validateRequest } from '../../platform/governance/request.js';
 
-/** What auto-governance needs beyond evaluation: the governance log. */
-export interface AutoGovernanceServices extends EvaluationServices {
-  governance(): GovernanceService;
-}
+/** What auto-governance needs beyond evaluation: the governance log and the instance directory. */
+export type AutoGovernanceServices = EvaluationServices & Pick<ModuleServices, 'governance' | 'instanceDirectory'>;
 
 async function loadTarget(services: EvaluationServices, kind: GovernanceTargetKind, id: string): Promise<GovernanceTarget | null> {
   if (kind === 'account') {
@@ -82,7 +75,7 @@ export async function autoGovern(services: AutoGovernanceServices, policy: Polic
           detectionId: detection.id,
           idempotencyKey: `detection:${detection.id}:${type}`,
         },
-        () => validateRequest(governance.database, type, target),
+        () => validateRequest(services.instanceDirectory(), type, target),
       );
       requested += 1;
     } catch (error) {

@@ -1,5 +1,4 @@
-import { PolicyKind, Severity } from '../../subgraphs/activities/policy.entity.js';
-import type { PolicyDefinition, PolicyService } from '../../subgraphs/activities/policy.service.js';
+import { type PolicyDefinition, PolicyKind, type PolicyService, Severity } from '../../subgraphs/activities/public.js';
 import { logger } from '../../platform/logger.js';
 
 /** A policy Tenantwatch installs itself; its fixed id makes installing it idempotent. */

@@ -1,26 +1,22 @@
-import type { GovernanceService } from '../../subgraphs/activities/governance.service.js';
+import {
+  DEFAULT_WINDOW_MINUTES,
+  type DetectionMatch,
+  parsePolicyCondition,
+  type Policy,
+  type PolicyCondition,
+  type PolicyKind,
+} from '../../subgraphs/activities/public.js';
+import type { ModuleServices } from '../services.js';
 import { autoGovern, type AutoGovernanceServices } from './auto-governance.js';
-import type { AccountService } from '../../subgraphs/accounts/account.service.js';
-import type { ActivityService } from '../../subgraphs/activities/activity.service.js';
-import type { DetectionMatch, DetectionService } from '../../subgraphs/activities/detection.service.js';
-import { DEFAULT_WINDOW_MINUTES, parsePolicyCondition, type PolicyCondition } from '../../subgraphs/activities/policy-condition.js';
-import type { Policy, PolicyKind } from '../../subgraphs/activities/policy.entity.js';
-import type { PolicyService } from '../../subgraphs/activities/policy.service.js';
-import type { AppPermissionService } from '../../subgraphs/app-permissions/app-permission.service.js';
-import type { FileService } from '../../subgraphs/files/file.service.js';
 import { logger } from '../../platform/logger.js';
 
-/** The services evaluation reads and writes through (the scheduler runtime has them all; each call may fork). */
-export interface EvaluationServices {
-  policies(): PolicyService;
-  detections(): DetectionService;
-  activities(): ActivityService;
-  accounts(): AccountService;
-  files(): FileService;
-  grants(): AppPermissionService;
-  /** The governance log, for policies' autoGovernance (absent: no actions are requested). */
-  governance?(): GovernanceService;
-}
+/**
+ * The services evaluation reads and writes through (the scheduler's runtime has them all; each call
+ * may fork). Policies' `autoGovernance` needs the governance log and the instance directory too;
+ * without them no action is requested.
+ */
+export type EvaluationServices = Pick<ModuleServices, 'policies' | 'detections' | 'activities' | 'accounts' | 'files' | 'grants'> &
+  Partial<Pick<ModuleServices, 'governance' | 'instanceDirectory'>>;
 
 /** How many detections one evaluation raised and extended. */
 export interface Tally {
@@ -83,7 +79,7 @@ export async function recordMatch(services: EvaluationServices, match: Detection
   const result = await services.detections().raiseOrExtend(match);
   if (result.outcome === 'raised') {
     tally.raised += 1;
-    if (services.governance) {
+    if (services.governance && services.instanceDirectory) {
       const [policy] = await services.policies().byIds([match.policyId]);
       if (policy && policy.autoGovernance.length > 0) await autoGovern(services as AutoGovernanceServices, policy, result.detection);
     }

@@ -1,25 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accountsModule } from '../../subgraphs/accounts/module.js';
-import { AccountService } from '../../subgraphs/accounts/account.service.js';
-import { ActivityCategory } from '../../subgraphs/activities/activity.entity.js';
-import { ActivityService, type ActivityRecord } from '../../subgraphs/activities/activity.service.js';
-import { DetectionStatus } from '../../subgraphs/activities/detection.entity.js';
-import { DetectionService } from '../../subgraphs/activities/detection.service.js';
-import { EventLogService } from '../../subgraphs/activities/event-log.service.js';
-import { activitiesModule } from '../../subgraphs/activities/module.js';
-import { PolicyKind, Severity } from '../../subgraphs/activities/policy.entity.js';
-import { PolicyService, type PolicyDefinition } from '../../subgraphs/activities/policy.service.js';
-import { PermissionLevel } from '../../subgraphs/app-permissions/app-permission.entity.js';
-import { AppPermissionService } from '../../subgraphs/app-permissions/app-permission.service.js';
-import { appPermissionsModule } from '../../subgraphs/app-permissions/module.js';
-import { SharingLevel } from '../../subgraphs/files/file.entity.js';
-import { FileService } from '../../subgraphs/files/file.service.js';
-import { filesModule } from '../../subgraphs/files/module.js';
+import { AccountService, accountsModule } from '../../subgraphs/accounts/public.js';
+import {
+  activitiesModule,
+  type ActivityRecord,
+  ActivityService,
+  DetectionService,
+  DetectionStatus,
+  EventLogService,
+  type PolicyDefinition,
+  PolicyKind,
+  PolicyService,
+  Severity,
+} from '../../subgraphs/activities/public.js';
+import { AppPermissionService, appPermissionsModule } from '../../subgraphs/app-permissions/public.js';
+import { FileService, filesModule } from '../../subgraphs/files/public.js';
 import { openDatabase, type Database } from '../../platform/database.js';
 import { newId } from '../../platform/ids.js';
 import { freshDatabase } from '../../test/harness.js';
 import { BUILT_IN_POLICIES } from './built-in.js';
 import { PolicyEvaluator, type EvaluationServices } from './evaluator.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /**
  * Policy evaluation on a real PostgreSQL, through the modules' services: what is raised, extended and

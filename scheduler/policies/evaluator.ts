@@ -1,4 +1,4 @@
-import type { SensitiveMatch } from '../../subgraphs/files/file.entity.js';
+import type { SensitiveMatch } from '../../subgraphs/files/public.js';
 import { ActivityEvaluator } from './activity-evaluator.js';
 import { AssetEvaluator } from './asset-evaluator.js';
 import type { EvaluationServices, Tally } from './enabled.js';

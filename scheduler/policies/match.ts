@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { parseCidr } from '../../subgraphs/activities/policy-condition.js';
+import { parseCidr } from '../../subgraphs/activities/public.js';
 
 /**
  * Matches `text` against a glob (`*` any run, `?` one character), case-insensitively, in

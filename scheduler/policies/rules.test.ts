@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { ActivityCategory } from '../../subgraphs/activities/activity.entity.js';
 import {
-  parsePolicyCondition,
   type ActivityCondition,
   type AppPermissionCondition,
   type FileCondition,
-} from '../../subgraphs/activities/policy-condition.js';
-import { PolicyKind } from '../../subgraphs/activities/policy.entity.js';
-import { PermissionLevel } from '../../subgraphs/app-permissions/app-permission.entity.js';
-import { SharingLevel } from '../../subgraphs/files/file.entity.js';
+  parsePolicyCondition,
+  PolicyKind,
+} from '../../subgraphs/activities/public.js';
 import { ActivityRule, splitByGap, thresholdRuns, type ActivityContext, type ActivityFacts } from './activity-rules.js';
 import { appObservation, AppPermissionRule, fileObservation, FileRule, type FileFacts, type GrantFacts } from './asset-rules.js';
 import { CidrSet, globMatch } from './match.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /** The pure half of policy evaluation: matching one item, and counting thresholds over many. */
 

@@ -1,9 +1,10 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionType } from '../activities/governance-action.entity.js';
-import { GovernanceInput, requestGovernance, type GovernanceTarget } from '../activities/governance-request.js';
 import { GovernanceActionRef } from '../../platform/references.js';
 import type { Account } from './account.entity.js';
 import { loaders, type AccountsContext } from './context.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { type GovernanceTarget } from '../../platform/governance/actions.js';
+import { GovernanceInput, requestGovernance } from '../../platform/governance/request.js';
 
 const target =
   (ctx: AccountsContext) =>

@@ -1,13 +1,7 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-
-export enum AccountStatus {
-  ACTIVE = 'ACTIVE',
-  SUSPENDED = 'SUSPENDED',
-  DISABLED = 'DISABLED',
-}
-registerEnumType(AccountStatus, { name: 'AccountStatus' });
+import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 
 /** A user account inside one app instance. */
 @ObjectType({ description: 'A user account inside one app instance.' })

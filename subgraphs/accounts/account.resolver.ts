@@ -2,10 +2,11 @@ import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, 
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
-import { Account, AccountStatus, Group } from './account.entity.js';
+import { Account, Group } from './account.entity.js';
 import { ACCOUNT_ORDER, GROUP_ORDER, type AccountFilter } from './account.service.js';
 import { AppInstance } from './app-instance.entity.js';
 import { accountService, loaders, type AccountsContext } from './context.js';
+import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 
 @ObjectType()
 export class AccountConnection extends connectionType(Account, 'Account') {}

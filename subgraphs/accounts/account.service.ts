@@ -13,7 +13,8 @@ import {
   type Ordering,
   type PageRequest,
 } from '../../platform/pagination.js';
-import { Account, AccountStatus, Group } from './account.entity.js';
+import { Account, Group } from './account.entity.js';
+import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 
 /** An account as a connector reports it (ids are the provider's). */
 export interface AccountRecord {

@@ -1,28 +1,7 @@
 import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgresql';
 import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-
-export enum ConnectionStatus {
-  CONNECTING = 'CONNECTING',
-  SCANNING_PERMISSIONS = 'SCANNING_PERMISSIONS',
-  INITIAL_SCAN = 'INITIAL_SCAN',
-  CONNECTED = 'CONNECTED',
-  DEGRADED = 'DEGRADED',
-  ERROR = 'ERROR',
-  DISCONNECTED = 'DISCONNECTED',
-}
-registerEnumType(ConnectionStatus, { name: 'ConnectionStatus' });
-
-export enum AppCapability {
-  ACCOUNT_INFO = 'ACCOUNT_INFO',
-  AUDIT_TRAIL = 'AUDIT_TRAIL',
-  ACCOUNT_GOVERNANCE = 'ACCOUNT_GOVERNANCE',
-  APP_PERMISSIONS = 'APP_PERMISSIONS',
-  APP_PERMISSION_GOVERNANCE = 'APP_PERMISSION_GOVERNANCE',
-  DATA_SCAN = 'DATA_SCAN',
-  DATA_GOVERNANCE = 'DATA_GOVERNANCE',
-}
-registerEnumType(AppCapability, { name: 'AppCapability' });
+import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
 export enum ScanKind {
   USERS = 'USERS',

@@ -1,10 +1,11 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { CONNECTORS, connectorFactory } from '../../connectors/registry.js';
 import { badInput } from '../../platform/errors.js';
+import type { ConnectorCatalog } from '../../platform/ports.js';
 import { parseId } from '../../platform/ids.js';
-import { ApiUsage, AppInstance, ConnectionStatus, ScanKind, ScanState } from './app-instance.entity.js';
+import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
+import { ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
 @InputType()
 export class ConnectAppInput {
@@ -19,10 +20,9 @@ export class ConnectAppInput {
 }
 
 /** Checks connectApp's input at the edge (the connector checks its own config); throws BAD_USER_INPUT naming the bad field. */
-function readConnectInput(input: ConnectAppInput) {
-  const factory = connectorFactory(input.provider);
-  if (!factory)
-    throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${[...CONNECTORS.keys()].join(', ')}`);
+function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog) {
+  if (!connectors.providers.includes(input.provider))
+    throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${connectors.providers.join(', ')}`);
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
   if (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config)) {
@@ -30,7 +30,7 @@ function readConnectInput(input: ConnectAppInput) {
   }
   let config: Record<string, unknown>;
   try {
-    config = { ...factory.validateConfig(input.config) };
+    config = { ...connectors.validateConfig(input.provider, input.config) };
   } catch (error) {
     throw badInput('input.config', (error as Error).message);
   }
@@ -52,7 +52,7 @@ export class AppInstanceResolver {
   @Authorized('admin')
   @Mutation(() => AppInstance, { description: 'Stores a new instance (credentials encrypted) and starts connecting it.' })
   async connectApp(@Arg('input', () => ConnectAppInput) input: ConnectAppInput, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
-    return instanceService(ctx).connect(readConnectInput(input));
+    return instanceService(ctx).connect(readConnectInput(input, ctx.connectors));
   }
 
   @Authorized('admin')

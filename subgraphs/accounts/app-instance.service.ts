@@ -1,6 +1,8 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { decryptSecret, encryptSecret } from '../../platform/crypto.js';
-import { ApiUsage, AppCapability, AppInstance, ConnectionStatus, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
+import { ApiUsage, AppInstance, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
+import type { InstanceDirectory, InstanceGovernance } from '../../platform/governance/instances.js';
+import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
 /** What `connectApp` stores: the provider, a display name and the (secret-bearing) config. */
 export interface ConnectRequest {
@@ -236,22 +238,19 @@ export class AppInstanceService {
   }
 }
 
-/** What a governance request needs to know about the instance its target belongs to. */
-export interface InstanceGovernance {
-  readonly name: string;
-  readonly provider: string;
-  readonly status: ConnectionStatus;
-  readonly capabilities: readonly AppCapability[];
-}
-
 /**
  * Reads an instance's name, status and granted capabilities over any connection to the database:
  * the files and app-permissions subgraphs check a governance request with it without the accounts ORM.
  */
-export async function instanceGovernance(knex: Knex, instanceId: string): Promise<InstanceGovernance | null> {
+async function instanceGovernance(knex: Knex, instanceId: string): Promise<InstanceGovernance | null> {
   const row: { name: string; provider: string; status: ConnectionStatus; capabilities: AppCapability[] } | undefined = await knex(INSTANCE)
     .select('name', 'provider', 'status', 'capabilities')
     .where('id', instanceId)
     .first();
   return row ? { name: row.name, provider: row.provider, status: row.status, capabilities: row.capabilities ?? [] } : null;
+}
+
+/** The accounts module's side of the platform's {@link InstanceDirectory} port, on any EntityManager. */
+export function instanceDirectory(em: EntityManager): InstanceDirectory {
+  return { governanceView: (instanceId) => instanceGovernance(em.getKnex(), instanceId) };
 }

@@ -1,13 +1,16 @@
-import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import { byKeys, loader } from '../../platform/context.js';
+import type { GovernanceContext } from '../../platform/governance/request.js';
+import type { ConnectorCatalog } from '../../platform/ports.js';
 import type { Connection, PageRequest } from '../../platform/pagination.js';
 import type { Account, Group } from './account.entity.js';
 import { AccountService } from './account.service.js';
 import type { ApiUsage, AppInstance, ScanState } from './app-instance.entity.js';
 import { AppInstanceService } from './app-instance.service.js';
 
-/** The accounts subgraph's request context: the shared one plus the credentials key. */
-export interface AccountsContext extends SubgraphContext {
+/** The accounts subgraph's request context: the shared one, the governance ports, the credentials key and the connectors. */
+export interface AccountsContext extends GovernanceContext {
   readonly credentialsKey: Buffer;
+  readonly connectors: ConnectorCatalog;
 }
 
 export const accountService = (ctx: AccountsContext) => new AccountService(ctx.em);

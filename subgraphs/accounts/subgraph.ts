@@ -1,6 +1,9 @@
 import { credentialsKey } from '../../platform/crypto.js';
 import { buildFederatedSchema } from '../../platform/federation.js';
+import { withGovernance } from '../../platform/governance/request.js';
+import type { SubgraphPorts } from '../../platform/ports.js';
 import type { SubgraphDefinition } from '../../platform/subgraph.js';
+import { instanceDirectory } from './app-instance.service.js';
 import { AccountGovernanceResolver } from './account-governance.resolver.js';
 import { AccountResolver, GroupResolver } from './account.resolver.js';
 import type { Account, Group } from './account.entity.js';
@@ -10,7 +13,7 @@ import { loaders, type AccountsContext } from './context.js';
 import { accountsModule } from './module.js';
 
 /** The accounts subgraph: app instances, accounts and groups. */
-export const accountsSubgraph: SubgraphDefinition = {
+export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'connectors'>): SubgraphDefinition => ({
   name: 'accounts',
   module: accountsModule,
   buildSchema: () =>
@@ -24,6 +27,7 @@ export const accountsSubgraph: SubgraphDefinition = {
     }),
   context: (config) => {
     const key = credentialsKey(config);
-    return (base) => ({ ...base, credentialsKey: key }) satisfies AccountsContext;
+    const governance = withGovernance({ governanceLog: ports.governanceLog, instances: instanceDirectory });
+    return (base) => ({ ...governance(base), credentialsKey: key, connectors: ports.connectors }) satisfies AccountsContext;
   },
-};
+});

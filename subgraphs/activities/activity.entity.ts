@@ -1,14 +1,8 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
 import { GraphQLJSON } from 'graphql-scalars';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-
-export enum ActivityCategory {
-  USER = 'USER',
-  ADMIN = 'ADMIN',
-  SIGN_IN = 'SIGN_IN',
-}
-registerEnumType(ActivityCategory, { name: 'ActivityCategory' });
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /** One audit event of one app instance, deduplicated on the provider's event id. */
 @ObjectType({ description: 'One audit event of one app instance.' })

@@ -4,10 +4,11 @@ import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
-import { Activity, ActivityCategory } from './activity.entity.js';
+import { Activity } from './activity.entity.js';
 import { ACTIVITY_ORDER, type ActivityFilter } from './activity.service.js';
 import { loaders, services } from './context.js';
 import { Actor, FileRef } from './references.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 @ObjectType()
 export class ActivityConnection extends connectionType(Activity, 'Activity') {}

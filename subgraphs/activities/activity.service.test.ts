@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../../test/harness.js';
 import { openDatabase, type Database } from '../../platform/database.js';
 import { newId } from '../../platform/ids.js';
-import { ActivityCategory } from './activity.entity.js';
 import { ActivityService, type ActivityRecord } from './activity.service.js';
 import { activitiesModule } from './module.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /**
  * insertActivities on a real PostgreSQL: what a stored event holds, and that a re-read, a repeat

@@ -14,7 +14,8 @@ import {
   type Ordering,
   type PageRequest,
 } from '../../platform/pagination.js';
-import { Activity, ActivityCategory } from './activity.entity.js';
+import { Activity } from './activity.entity.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /** An audit event as a connector reports it (actor and file already resolved to our ids). */
 export interface ActivityRecord {

@@ -1,27 +1,7 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
-import { Directive, Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
+import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
 import { newId } from '../../platform/ids.js';
-
-export enum GovernanceActionType {
-  SUSPEND_ACCOUNT = 'SUSPEND_ACCOUNT',
-  UNSUSPEND_ACCOUNT = 'UNSUSPEND_ACCOUNT',
-  REQUIRE_PASSWORD_RESET = 'REQUIRE_PASSWORD_RESET',
-  REVOKE_APP_PERMISSION = 'REVOKE_APP_PERMISSION',
-  QUARANTINE_FILE = 'QUARANTINE_FILE',
-  RESTORE_FILE = 'RESTORE_FILE',
-  TRASH_FILE = 'TRASH_FILE',
-  REMOVE_EXTERNAL_SHARING = 'REMOVE_EXTERNAL_SHARING',
-  OVERWRITE_FILE = 'OVERWRITE_FILE',
-}
-registerEnumType(GovernanceActionType, { name: 'GovernanceActionType' });
-
-export enum GovernanceStatus {
-  PENDING = 'PENDING',
-  RUNNING = 'RUNNING',
-  SUCCEEDED = 'SUCCEEDED',
-  FAILED = 'FAILED',
-}
-registerEnumType(GovernanceStatus, { name: 'GovernanceStatus' });
 
 /** One entry of the governance log: an action on an account, a file or an app permission. */
 @ObjectType({ description: 'One entry of the governance log.' })

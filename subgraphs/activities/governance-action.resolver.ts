@@ -5,9 +5,10 @@ import { connectionType, readPage, type Connection } from '../../platform/pagina
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { loaders, services } from './context.js';
 import { Detection } from './detection.entity.js';
-import { GovernanceAction, GovernanceActionType, GovernanceStatus } from './governance-action.entity.js';
+import { GovernanceAction } from './governance-action.entity.js';
 import { GOVERNANCE_ORDER, type GovernanceFilter } from './governance.service.js';
 import { Actor, AppPermissionRef, FileRef } from './references.js';
+import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
 
 @ObjectType()
 export class GovernanceActionConnection extends connectionType(GovernanceAction, 'GovernanceAction') {}

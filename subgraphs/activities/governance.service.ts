@@ -6,54 +6,14 @@ import { newId } from '../../platform/ids.js';
 import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { EventKind } from './event-log.entity.js';
 import { EventLogService } from './event-log.service.js';
-import { GovernanceAction, GovernanceActionType, GovernanceStatus } from './governance-action.entity.js';
-
-/** A governance request, as a mutation or a policy makes it. */
-export interface GovernanceRequest {
-  readonly type: GovernanceActionType;
-  readonly instanceId: string;
-  readonly accountId?: string | null;
-  readonly fileId?: string | null;
-  readonly appPermissionId?: string | null;
-  readonly requestedBy: string;
-  readonly reason?: string | null;
-  readonly dryRun?: boolean;
-  readonly detectionId?: string | null;
-  readonly idempotencyKey?: string | null;
-}
+import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
+import type { GovernanceLog, GovernanceRecord, GovernanceRequest, RequestOutcome } from '../../platform/governance/log.js';
+import { GovernanceAction } from './governance-action.entity.js';
 
 export interface GovernanceFilter {
   readonly instanceId?: string;
   readonly type?: GovernanceActionType;
   readonly status?: GovernanceStatus;
-}
-
-/** One governance action as its writers and the job read it (no ORM metadata needed). */
-export interface GovernanceRecord {
-  readonly id: string;
-  readonly type: GovernanceActionType;
-  readonly status: GovernanceStatus;
-  readonly instanceId: string;
-  readonly targetId: string;
-  readonly accountId: string | null;
-  readonly fileId: string | null;
-  readonly appPermissionId: string | null;
-  readonly requestedBy: string;
-  readonly reason: string | null;
-  readonly dryRun: boolean;
-  readonly attempts: number;
-  readonly error: string | null;
-  readonly requestedAt: Date;
-  readonly startedAt: Date | null;
-  readonly completedAt: Date | null;
-  readonly detectionId: string | null;
-}
-
-/** What {@link GovernanceService.request} did: recorded a new action, or answered an existing one. */
-export interface RequestOutcome {
-  readonly action: GovernanceRecord;
-  /** `key`: the same idempotency key answered; `live`: the same action on the same target is underway. */
-  readonly existing: 'key' | 'live' | null;
 }
 
 /** Newest request first. */
@@ -132,20 +92,16 @@ export function inputHash(request: GovernanceRequest): string {
 }
 
 /**
- * The only writer of the governance log; also its reads. Writes go through knex on the caller's
- * connection (a subgraph that owns the target records the action in the same database), so the
- * accounts, files and app-permissions subgraphs can record actions without the activities ORM.
+ * The only writer of the governance log; also its reads. It implements the platform's
+ * {@link GovernanceLog} port: writes go through knex on the caller's connection (a subgraph that owns
+ * the target records the action in the same database), so the accounts, files and app-permissions
+ * subgraphs record actions without the activities ORM, through the port they are handed.
  */
-export class GovernanceService {
+export class GovernanceService implements GovernanceLog {
   constructor(private readonly em: EntityManager) {}
 
   private get knex(): Knex {
     return this.em.getKnex();
-  }
-
-  /** The connection its writes use (checks of a request read through it too). */
-  get database(): Knex {
-    return this.knex;
   }
 
   /**
@@ -282,7 +238,7 @@ export class GovernanceService {
   async finish(
     trx: Knex.Transaction,
     id: string,
-    outcome: { status: GovernanceStatus.SUCCEEDED | GovernanceStatus.FAILED; error?: string | null },
+    outcome: { status: Extract<GovernanceStatus, 'SUCCEEDED' | 'FAILED'>; error?: string | null },
   ): Promise<boolean> {
     const rows: DbRow[] = await trx(ACTION)
       .where('id', id)
@@ -298,26 +254,6 @@ export class GovernanceService {
       attributes: { type: action.type, status: outcome.status },
     });
     return true;
-  }
-
-  /** Stores an action as given, already ended (imports and test fixtures); its event is appended when it has ended. */
-  async record(request: GovernanceRequest & { status?: GovernanceStatus; error?: string | null }): Promise<GovernanceRecord> {
-    return this.knex.transaction(async (trx) => {
-      const status = request.status ?? GovernanceStatus.SUCCEEDED;
-      const ended = status === GovernanceStatus.SUCCEEDED || status === GovernanceStatus.FAILED;
-      const [row] = (await trx(ACTION)
-        .insert({ ...rowOf(request, status), completed_at: ended ? new Date() : null, error: request.error ?? null })
-        .returning('*')) as DbRow[];
-      if (ended) {
-        await new EventLogService(this.knex).append(trx, {
-          kind: EventKind.GOVERNANCE,
-          entityId: row!.id as string,
-          instanceId: request.instanceId,
-          attributes: { type: request.type, status },
-        });
-      }
-      return toRecord(row!);
-    });
   }
 
   async byIds(ids: readonly string[]): Promise<GovernanceAction[]> {

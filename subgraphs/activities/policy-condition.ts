@@ -1,8 +1,10 @@
 import net from 'node:net';
 import { z } from 'zod';
-import { SensitiveDataType } from '../../scheduler/data-scan/detectors.js';
-import { ActivityCategory } from './activity.entity.js';
 import { PolicyKind } from './policy.entity.js';
+import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
+import { PERMISSION_LEVELS, PermissionLevel } from '../../platform/vocabulary/permission-level.js';
+import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
+import { SHARING_LEVELS, SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 /**
  * What a policy's `condition` may say, per kind, as zod schemas. Every field is optional; the ones
@@ -23,9 +25,6 @@ export const DEFAULT_WINDOW_MINUTES: Readonly<Record<PolicyKind, number>> = {
  * "new" for it: an actor's first place is its baseline, never news.
  */
 export const NEW_COUNTRY_BASELINE = 1;
-
-export const SHARING_LEVELS = ['PRIVATE', 'INTERNAL', 'EXTERNAL', 'PUBLIC'] as const;
-export const PERMISSION_LEVELS = ['LOW', 'MEDIUM', 'HIGH'] as const;
 
 /** One value or a non-empty list of at most `max`; always a list once parsed. */
 function oneOrMany<T extends z.ZodType>(item: T, max: number) {
@@ -104,7 +103,7 @@ export const ActivityConditionSchema = z
 
 export const FileConditionSchema = z
   .strictObject({
-    sharing: oneOrMany(z.enum(SHARING_LEVELS, `must be one of ${SHARING_LEVELS.join(', ')}`), 4),
+    sharing: oneOrMany(z.enum(SharingLevel, `must be one of ${SHARING_LEVELS.join(', ')}`), 4),
     /** Any of these types with at least `minCount` matches (any type when left out). */
     sensitiveType: oneOrMany(z.enum(SensitiveDataType, `must be one of ${Object.values(SensitiveDataType).join(', ')}`), 20),
     minCount: int('a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'),
@@ -118,7 +117,7 @@ export const FileConditionSchema = z
 
 export const AppPermissionConditionSchema = z
   .strictObject({
-    permissionLevel: oneOrMany(z.enum(PERMISSION_LEVELS, `must be one of ${PERMISSION_LEVELS.join(', ')}`), 3),
+    permissionLevel: oneOrMany(z.enum(PermissionLevel, `must be one of ${PERMISSION_LEVELS.join(', ')}`), 3),
     /** Any scope containing any of these, case-insensitive. */
     scopeContains: oneOrMany(text(200), 50),
     /** At least this many accounts hold a live grant of the same app (client id). */

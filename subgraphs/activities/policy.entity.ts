@@ -2,7 +2,7 @@ import { Entity, OptionalProps, PrimaryKey, Property } from '@mikro-orm/postgres
 import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-import { GovernanceActionType } from './governance-action.entity.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
 
 export enum PolicyKind {
   ACTIVITY = 'ACTIVITY',

@@ -4,10 +4,10 @@ import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId } from '../../platform/ids.js';
 import { services } from './context.js';
-import { GovernanceActionType } from './governance-action.entity.js';
 import { parsePolicyCondition } from './policy-condition.js';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import type { PolicyDefinition } from './policy.service.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
 
 @InputType()
 export class PolicyInput {

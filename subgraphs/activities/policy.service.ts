@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { GovernanceActionType } from './governance-action.entity.js';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
 
 /** What an administrator writes to create or replace a policy. */
 export interface PolicyDefinition {

@@ -1,10 +1,9 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionType } from '../activities/governance-action.entity.js';
-import { GovernanceInput, requestGovernance } from '../activities/governance-request.js';
-import type { SubgraphContext } from '../../platform/context.js';
 import { GovernanceActionRef } from '../../platform/references.js';
 import type { AppPermission } from './app-permission.entity.js';
 import { appPermissionLoaders } from './app-permission.resolver.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { GovernanceInput, requestGovernance, type GovernanceContext } from '../../platform/governance/request.js';
 
 /** App-permission governance: recorded here, carried out at the provider by the scheduler, results streamed. */
 @Resolver()
@@ -15,7 +14,7 @@ export class AppPermissionGovernanceResolver {
   })
   revokeAppPermission(
     @Arg('input', () => GovernanceInput) input: GovernanceInput,
-    @Ctx() ctx: SubgraphContext,
+    @Ctx() ctx: GovernanceContext,
   ): Promise<GovernanceActionRef> {
     return requestGovernance(ctx, {
       type: GovernanceActionType.REVOKE_APP_PERMISSION,

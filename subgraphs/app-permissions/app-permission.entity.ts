@@ -1,13 +1,7 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
-import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-
-export enum PermissionLevel {
-  LOW = 'LOW',
-  MEDIUM = 'MEDIUM',
-  HIGH = 'HIGH',
-}
-registerEnumType(PermissionLevel, { name: 'PermissionLevel' });
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 /** One OAuth grant of a third-party app by one account. */
 @ObjectType({ description: 'One OAuth grant of a third-party app by one account.' })

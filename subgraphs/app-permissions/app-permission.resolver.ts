@@ -4,8 +4,9 @@ import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { connectionType, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
-import { AppPermission, PermissionLevel } from './app-permission.entity.js';
+import { AppPermission } from './app-permission.entity.js';
 import { APP_PERMISSION_ORDER, AppPermissionService, type AppPermissionFilter } from './app-permission.service.js';
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 @ObjectType()
 export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission') {}

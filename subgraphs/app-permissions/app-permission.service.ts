@@ -13,7 +13,8 @@ import {
   type Ordering,
   type PageRequest,
 } from '../../platform/pagination.js';
-import { AppPermission, PermissionLevel } from './app-permission.entity.js';
+import { AppPermission } from './app-permission.entity.js';
+import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 /** An OAuth grant as a connector reports it (grantor already resolved to our account id). */
 export interface AppPermissionRecord {

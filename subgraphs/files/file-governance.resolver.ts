@@ -1,13 +1,13 @@
 import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionType } from '../activities/governance-action.entity.js';
-import { GovernanceInput, requestGovernance, type GovernanceTarget } from '../activities/governance-request.js';
-import type { SubgraphContext } from '../../platform/context.js';
 import { GovernanceActionRef } from '../../platform/references.js';
 import type { File } from './file.entity.js';
 import { fileLoaders } from './file.resolver.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { type GovernanceTarget } from '../../platform/governance/actions.js';
+import { GovernanceInput, requestGovernance, type GovernanceContext } from '../../platform/governance/request.js';
 
 const target =
-  (ctx: SubgraphContext) =>
+  (ctx: GovernanceContext) =>
   async (id: string): Promise<GovernanceTarget | null> => {
     const file: File | null = await fileLoaders.file(ctx).load(id);
     return file
@@ -21,7 +21,7 @@ const target =
       : null;
   };
 
-const mutation = (ctx: SubgraphContext, type: GovernanceActionType, input: GovernanceInput) =>
+const mutation = (ctx: GovernanceContext, type: GovernanceActionType, input: GovernanceInput) =>
   requestGovernance(ctx, { type, input, load: target(ctx) });
 
 /** File governance: recorded here, carried out at the provider by the scheduler, results streamed. */
@@ -29,19 +29,19 @@ const mutation = (ctx: SubgraphContext, type: GovernanceActionType, input: Gover
 export class FileGovernanceResolver {
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, { description: "Moves the file into the provider's admin quarantine (trashed files too)." })
-  quarantineFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  quarantineFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.QUARANTINE_FILE, input);
   }
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, { description: 'Takes the file out of quarantine and out of the trash.' })
-  restoreFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  restoreFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.RESTORE_FILE, input);
   }
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, { description: 'Moves the file to the trash.' })
-  trashFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  trashFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.TRASH_FILE, input);
   }
 
@@ -49,7 +49,7 @@ export class FileGovernanceResolver {
   @Mutation(() => GovernanceActionRef, { description: 'Removes public links and sharing with people outside the organization.' })
   removeExternalSharing(
     @Arg('input', () => GovernanceInput) input: GovernanceInput,
-    @Ctx() ctx: SubgraphContext,
+    @Ctx() ctx: GovernanceContext,
   ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.REMOVE_EXTERNAL_SHARING, input);
   }
@@ -58,7 +58,7 @@ export class FileGovernanceResolver {
   @Mutation(() => GovernanceActionRef, {
     description: 'Replaces the content with a notice; the provider keeps the original in quarantine.',
   })
-  overwriteFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: SubgraphContext): Promise<GovernanceActionRef> {
+  overwriteFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.OVERWRITE_FILE, input);
   }
 }

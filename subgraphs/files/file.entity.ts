@@ -1,14 +1,7 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
-import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
-
-export enum SharingLevel {
-  PRIVATE = 'PRIVATE',
-  INTERNAL = 'INTERNAL',
-  EXTERNAL = 'EXTERNAL',
-  PUBLIC = 'PUBLIC',
-}
-registerEnumType(SharingLevel, { name: 'SharingLevel' });
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 @ObjectType({ description: 'How many matches of one kind of sensitive information a file holds.' })
 export class SensitiveMatch {

@@ -4,8 +4,9 @@ import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { connectionType, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
-import { File, SharingLevel } from './file.entity.js';
+import { File } from './file.entity.js';
 import { FILE_ORDER, FileService, type FileFilter } from './file.service.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 @ObjectType()
 export class FileConnection extends connectionType(File, 'File') {}

@@ -13,7 +13,8 @@ import {
   type Ordering,
   type PageRequest,
 } from '../../platform/pagination.js';
-import { File, SharingLevel, type SensitiveMatch } from './file.entity.js';
+import { File, type SensitiveMatch } from './file.entity.js';
+import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 /** A file as a connector reports it (owner already resolved to our account id). */
 export interface FileRecord {

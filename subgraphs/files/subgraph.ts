@@ -1,12 +1,14 @@
 import { buildFederatedSchema } from '../../platform/federation.js';
 import type { SubgraphContext } from '../../platform/context.js';
+import { withGovernance } from '../../platform/governance/request.js';
+import type { SubgraphPorts } from '../../platform/ports.js';
 import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { FileGovernanceResolver } from './file-governance.resolver.js';
 import { fileLoaders, FileOwnerResolver, FileResolver } from './file.resolver.js';
 import { filesModule } from './module.js';
 
 /** The files subgraph: files, their sharing and sensitive matches; contributes Account.files. */
-export const filesSubgraph: SubgraphDefinition = {
+export const filesSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'instances'>): SubgraphDefinition => ({
   name: 'files',
   module: filesModule,
   buildSchema: () =>
@@ -17,4 +19,5 @@ export const filesSubgraph: SubgraphDefinition = {
         Account: (ref) => ({ id: ref.id }),
       },
     }),
-};
+  context: () => withGovernance(ports),
+});

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GovernanceActionType as T } from './governance-action.entity.js';
-import { GOVERNANCE_ACTIONS, refusalOf, type TargetState } from './governance-request.js';
-import { inputHash } from './governance.service.js';
+import { GOVERNANCE_ACTIONS, GovernanceActionType as T, refusalOf, type TargetState } from './actions.js';
 
 const account = (status: 'ACTIVE' | 'SUSPENDED' | 'DISABLED'): TargetState => ({ kind: 'account', status });
 const file = (
@@ -14,7 +12,7 @@ const file = (
   ...patch,
 });
 
-describe('governance requests', () => {
+describe('governance actions', () => {
   it('names a target kind and a capability for every action type', () => {
     for (const type of Object.values(T)) expect(GOVERNANCE_ACTIONS[type]).toBeDefined();
   });
@@ -36,15 +34,5 @@ describe('governance requests', () => {
     expect(refusalOf(T.REMOVE_EXTERNAL_SHARING, file({ sharing: 'INTERNAL' }))).toBe('is not shared externally (sharing INTERNAL)');
     expect(refusalOf(T.REMOVE_EXTERNAL_SHARING, file({ sharing: 'PUBLIC' }))).toBeNull();
     expect(refusalOf(T.OVERWRITE_FILE, file({ quarantined: true, trashed: true }))).toBeNull();
-  });
-
-  it('hashes what makes a request the same: type, target, reason, dry run and detection', () => {
-    const base = { type: T.SUSPEND_ACCOUNT, instanceId: 'i', accountId: 'a', requestedBy: 'alice', reason: 'phished' };
-    expect(inputHash(base)).toBe(inputHash({ ...base, idempotencyKey: 'k' }));
-    expect(inputHash(base)).toBe(inputHash({ ...base, requestedBy: 'bob' })); // the key is scoped by requester apart
-    expect(inputHash(base)).not.toBe(inputHash({ ...base, reason: 'other' }));
-    expect(inputHash(base)).not.toBe(inputHash({ ...base, accountId: 'b' }));
-    expect(inputHash(base)).not.toBe(inputHash({ ...base, type: T.UNSUSPEND_ACCOUNT }));
-    expect(inputHash(base)).not.toBe(inputHash({ ...base, dryRun: true }));
   });
 });

@@ -1,0 +1,32 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { InstanceDirectory } from './governance/instances.js';
+import type { GovernanceLog } from './governance/log.js';
+
+/**
+ * The connectors Tenantwatch ships, as the accounts subgraph needs them to check `connectApp`'s
+ * input. The connectors' registry implements it.
+ */
+export interface ConnectorCatalog {
+  /** The provider names a connector exists for, as `connectApp`'s `provider` takes them. */
+  readonly providers: readonly string[];
+  /**
+   * The named connector's check of an instance's config (endpoint and credentials): answers the
+   * config as the connector will read it, or throws an Error whose message says what is wrong.
+   * Throws too when no connector has that name (check {@link providers} first).
+   */
+  validateConfig(provider: string, config: unknown): Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What a subgraph may reach of another module, each through a port defined in the platform. The
+ * process that composes the subgraphs (subgraphs/index.ts) wires the implementations; a subgraph's
+ * definition names the ports it takes.
+ */
+export interface SubgraphPorts {
+  /** The governance log on a request's EntityManager (the activities subgraph implements it). */
+  readonly governanceLog: (em: EntityManager) => GovernanceLog;
+  /** App instances' status and capabilities on a request's EntityManager (the accounts subgraph implements it). */
+  readonly instances: (em: EntityManager) => InstanceDirectory;
+  /** The connectors (connectors/registry.ts implements it). */
+  readonly connectors: ConnectorCatalog;
+}
