@@ -108,15 +108,3 @@ export function textArray(values: readonly string[] | undefined | null): string[
 export function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
-
-/**
- * Marks deleted every live row of the instance that the finished full scan pass `pass` did not see
- * (the provider no longer lists it). Answers how many rows it marked.
- */
-export async function markMissingDeleted(db: Knex, table: string, instanceId: string, pass: string): Promise<number> {
-  return db(table)
-    .where('instance_id', instanceId)
-    .whereNull('deleted_at')
-    .where((q) => q.whereNull('scan_pass').orWhereNot('scan_pass', pass))
-    .update({ deleted_at: new Date() });
-}

@@ -142,7 +142,8 @@ export function applyKeyset<Q extends Knex.QueryBuilder>(qb: Q, alias: string, o
   return qb.limit(page.first + 1) as Q;
 }
 
-type SortValue = string | number | Date | bigint;
+/** A sort column's value as a row carries it. */
+export type SortValue = string | number | Date | bigint;
 
 /**
  * Turns up to `first + 1` ordered rows into a connection. `sortKey` gives a row's values for the

@@ -1,20 +1,10 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { likePattern, markMissingDeleted, upsertRows } from '../../platform/bulk.js';
-import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
-import { newId } from '../../platform/ids.js';
-import {
-  applyKeyset,
-  countRows,
-  countsByParent,
-  connectionsByParent,
-  pagesByParent,
-  toConnection,
-  type Connection,
-  type Ordering,
-  type PageRequest,
-} from '../../platform/pagination.js';
-import { Account, Group } from './account.entity.js';
+import { likePattern, upsertRows } from '../../platform/bulk.js';
+import type { DbRow } from '../../platform/database.js';
+import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
+import { Account, Group } from './account.entity.js';
 
 /** An account as a connector reports it (ids are the provider's). */
 export interface AccountRecord {
@@ -55,15 +45,37 @@ export const GROUP_ORDER: Ordering = {
   ],
 };
 
-const accountKey = (r: DbRow) => [r.display_name as string, r.id as string];
-
 const ACCOUNT = 'accounts.account';
 const GROUP = 'accounts.group';
 const MEMBERSHIP = 'accounts.group_membership';
 
+const ACCOUNTS: MirrorTable<Account> = {
+  table: ACCOUNT,
+  entity: Account,
+  alias: 'a',
+  ordering: ACCOUNT_ORDER,
+  sortKey: (r: DbRow) => [r.display_name as string, r.id as string],
+  updatable: ['email', 'display_name', 'status', 'is_admin', 'privileges'],
+};
+
+const GROUPS: MirrorTable<Group> = {
+  table: GROUP,
+  entity: Group,
+  alias: 'g',
+  ordering: GROUP_ORDER,
+  sortKey: (r: DbRow) => [r.name as string, r.id as string],
+  updatable: ['name'],
+};
+
 /** The only writer of accounts, groups and memberships; also their reads. */
 export class AccountService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly accounts: ProviderMirror<Account>;
+  private readonly groups: ProviderMirror<Group>;
+
+  constructor(private readonly em: EntityManager) {
+    this.accounts = new ProviderMirror(em, ACCOUNTS);
+    this.groups = new ProviderMirror(em, GROUPS);
+  }
 
   private get knex(): Knex {
     return this.em.getKnex();
@@ -73,57 +85,35 @@ export class AccountService {
    * Inserts or updates accounts by `(instance, externalId)` in bulk; answers externalId → id.
    * `pass` names the full scan pass that saw them (see {@link markAccountsMissingFrom}).
    */
-  async upsertAccounts(instanceId: string, records: readonly AccountRecord[], pass: string | null = null): Promise<Map<string, string>> {
-    const now = new Date();
+  upsertAccounts(instanceId: string, records: readonly AccountRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const rows = records.map((r) => ({
-      id: newId(),
-      instance_id: instanceId,
       external_id: r.externalId,
       email: r.email ?? null,
       display_name: r.displayName,
       status: r.status ?? AccountStatus.ACTIVE,
       is_admin: r.isAdmin ?? false,
       privileges: [...(r.privileges ?? [])],
-      updated_at: now,
-      deleted_at: null,
-      scan_pass: pass,
     }));
-    const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, ACCOUNT, rows, {
-      conflict: ['instance_id', 'external_id'],
-      update: ['email', 'display_name', 'status', 'is_admin', 'privileges', 'updated_at', 'deleted_at', 'scan_pass'],
-      returning: ['id', 'external_id'],
-    });
-    return new Map(saved.map((r) => [r.external_id, r.id]));
+    return this.accounts.upsert(instanceId, rows, pass);
   }
 
   /** Inserts or updates groups by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertGroups(instanceId: string, records: readonly GroupRecord[], pass: string | null = null): Promise<Map<string, string>> {
-    const now = new Date();
-    const rows = records.map((r) => ({
-      id: newId(),
-      instance_id: instanceId,
-      external_id: r.externalId,
-      name: r.name,
-      updated_at: now,
-      deleted_at: null,
-      scan_pass: pass,
-    }));
-    const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, GROUP, rows, {
-      conflict: ['instance_id', 'external_id'],
-      update: ['name', 'updated_at', 'deleted_at', 'scan_pass'],
-      returning: ['id', 'external_id'],
-    });
-    return new Map(saved.map((r) => [r.external_id, r.id]));
+  upsertGroups(instanceId: string, records: readonly GroupRecord[], pass: string | null = null): Promise<Map<string, string>> {
+    return this.groups.upsert(
+      instanceId,
+      records.map((r) => ({ external_id: r.externalId, name: r.name })),
+      pass,
+    );
   }
 
   /** Marks deleted the instance's accounts that the finished full pass `pass` did not see. */
   markAccountsMissingFrom(instanceId: string, pass: string): Promise<number> {
-    return markMissingDeleted(this.knex, ACCOUNT, instanceId, pass);
+    return this.accounts.markMissingFrom(instanceId, pass);
   }
 
   /** Marks deleted the instance's groups that the finished full pass `pass` did not see. */
   markGroupsMissingFrom(instanceId: string, pass: string): Promise<number> {
-    return markMissingDeleted(this.knex, GROUP, instanceId, pass);
+    return this.groups.markMissingFrom(instanceId, pass);
   }
 
   /** The instance's live groups after `afterExternalId`, by external id (for walking memberships). */
@@ -155,49 +145,25 @@ export class AccountService {
   }
 
   /** Answers accountId → id for the provider's ids of one instance (unknown ones are absent). */
-  async accountIdsByExternalId(instanceId: string, externalIds: readonly string[]): Promise<Map<string, string>> {
-    const rows: { id: string; external_id: string }[] = await this.knex(ACCOUNT)
-      .select('id', 'external_id')
-      .where('instance_id', instanceId)
-      .whereIn('external_id', [...externalIds]);
-    return new Map(rows.map((r) => [r.external_id, r.id]));
+  accountIdsByExternalId(instanceId: string, externalIds: readonly string[]): Promise<Map<string, string>> {
+    return this.accounts.idsByExternalId(instanceId, externalIds);
   }
 
-  async accountsByIds(ids: readonly string[]): Promise<Account[]> {
-    return mapRows(
-      this.em,
-      Account,
-      await this.knex(ACCOUNT)
-        .select('*')
-        .whereIn('id', [...ids]),
-    );
+  accountsByIds(ids: readonly string[]): Promise<Account[]> {
+    return this.accounts.byIds(ids);
   }
 
-  async groupsByIds(ids: readonly string[]): Promise<Group[]> {
-    return mapRows(
-      this.em,
-      Group,
-      await this.knex(GROUP)
-        .select('*')
-        .whereIn('id', [...ids]),
-    );
+  groupsByIds(ids: readonly string[]): Promise<Group[]> {
+    return this.groups.byIds(ids);
   }
 
   /** Live accounts matching `filter`, one page in (displayName, id) order. */
-  async listAccounts(filter: AccountFilter, page: PageRequest): Promise<Connection<Account>> {
-    const base = () => this.filteredAccounts(filter);
-    const rows: DbRow[] = await applyKeyset(base().select('a.*'), 'a', ACCOUNT_ORDER, page);
-    return toConnection(
-      rows,
-      page,
-      accountKey,
-      (r) => mapRow(this.em, Account, r),
-      () => countRows(base()),
-    );
+  listAccounts(filter: AccountFilter, page: PageRequest): Promise<Connection<Account>> {
+    return this.accounts.list(() => this.filteredAccounts(filter), page);
   }
 
   private filteredAccounts(filter: AccountFilter): Knex.QueryBuilder {
-    const qb = this.knex(`${ACCOUNT} as a`).whereNull('a.deleted_at');
+    const qb = this.accounts.from().whereNull('a.deleted_at');
     if (filter.instanceId) qb.where('a.instance_id', filter.instanceId);
     if (filter.provider) qb.whereIn('a.instance_id', this.knex('accounts.app_instance').select('id').where('provider', filter.provider));
     if (filter.status) qb.where('a.status', filter.status);
@@ -210,19 +176,11 @@ export class AccountService {
   }
 
   /** Live groups (of one instance, when given), one page in (name, id) order. */
-  async listGroups(instanceId: string | undefined, page: PageRequest): Promise<Connection<Group>> {
-    const base = () => {
-      const qb = this.knex(`${GROUP} as g`).whereNull('g.deleted_at');
+  listGroups(instanceId: string | undefined, page: PageRequest): Promise<Connection<Group>> {
+    return this.groups.list(() => {
+      const qb = this.groups.from().whereNull('g.deleted_at');
       return instanceId ? qb.where('g.instance_id', instanceId) : qb;
-    };
-    const rows: DbRow[] = await applyKeyset(base().select('g.*'), 'g', GROUP_ORDER, page);
-    return toConnection(
-      rows,
-      page,
-      (r) => [r.name as string, r.id as string],
-      (r) => mapRow(this.em, Group, r),
-      () => countRows(base()),
-    );
+    }, page);
   }
 
   /** The groups of each account, by account id. */
@@ -234,7 +192,7 @@ export class AccountService {
       .select('g.*', 'm.account_id as __account')
       .orderBy(['g.name', 'g.id']);
     const out = new Map<string, Group[]>(accountIds.map((id) => [id, []]));
-    for (const { __account, ...row } of rows) out.get(__account as string)?.push(mapRow(this.em, Group, row));
+    for (const { __account, ...row } of rows) out.get(__account as string)?.push(this.groups.hydrate(row));
     return out;
   }
 
@@ -245,19 +203,17 @@ export class AccountService {
   }
 
   /** One page of live members per group, in one statement. */
-  async membersOfGroups(groupIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<Account>>> {
-    const pages = await pagesByParent<DbRow>(this.knex, groupIds, 'a', ACCOUNT_ORDER, page, (parent) =>
-      this.knex(`${ACCOUNT} as a`)
-        .select('a.*')
-        .join(`${MEMBERSHIP} as m`, 'm.account_id', 'a.id')
-        .where('m.group_id', parent)
-        .whereNull('a.deleted_at'),
-    );
-    return connectionsByParent(
-      pages,
+  membersOfGroups(groupIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<Account>>> {
+    return this.accounts.listByParent(
+      groupIds,
       page,
-      accountKey,
-      (r) => mapRow(this.em, Account, r),
+      (parent) =>
+        this.accounts
+          .from()
+          .select('a.*')
+          .join(`${MEMBERSHIP} as m`, 'm.account_id', 'a.id')
+          .where('m.group_id', parent)
+          .whereNull('a.deleted_at'),
       () => this.memberCounts(groupIds),
     );
   }

@@ -1,21 +1,12 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { insertNewRows } from '../../platform/bulk.js';
 import type { CopyValue } from '../../platform/copy.js';
-import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
+import { mapRows, type DbRow } from '../../platform/database.js';
 import { newId } from '../../platform/ids.js';
-import {
-  applyKeyset,
-  countRows,
-  countsByParent,
-  connectionsByParent,
-  pagesByParent,
-  toConnection,
-  type Connection,
-  type Ordering,
-  type PageRequest,
-} from '../../platform/pagination.js';
+import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
+import type { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 import { Activity } from './activity.entity.js';
-import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /** An audit event as a connector reports it (actor and file already resolved to our ids). */
 export interface ActivityRecord {
@@ -66,7 +57,16 @@ export const ACTIVITY_ORDER: Ordering = {
 };
 
 const ACTIVITY = 'activities.activity';
-const activityKey = (r: DbRow) => [r.occurred_at as string, r.id as string];
+
+/** The audit trail mirrors the provider's, append-only: events are stored once and never updated or deleted. */
+const ACTIVITIES: MirrorTable<Activity> = {
+  table: ACTIVITY,
+  entity: Activity,
+  alias: 'e',
+  ordering: ACTIVITY_ORDER,
+  sortKey: (r: DbRow) => [r.occurred_at as string, r.id as string],
+  updatable: [],
+};
 
 /** What insertActivities writes for each event, in the order of {@link activityRows}' values. */
 export const ACTIVITY_COLUMNS = [
@@ -124,7 +124,11 @@ export function* activityRows(instanceId: string, ingestedAt: Date, records: rea
 
 /** The only writer of the audit trail; also its reads. */
 export class ActivityService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly mirror: ProviderMirror<Activity>;
+
+  constructor(private readonly em: EntityManager) {
+    this.mirror = new ProviderMirror(em, ACTIVITIES);
+  }
 
   private get knex(): Knex {
     return this.em.getKnex();
@@ -277,27 +281,13 @@ export class ActivityService {
     return new Map(rows.map((r) => [r.actor_id, r.country]));
   }
 
-  async byIds(ids: readonly string[]): Promise<Activity[]> {
-    return mapRows(
-      this.em,
-      Activity,
-      await this.knex(ACTIVITY)
-        .select('*')
-        .whereIn('id', [...ids]),
-    );
+  byIds(ids: readonly string[]): Promise<Activity[]> {
+    return this.mirror.byIds(ids);
   }
 
   /** Events matching `filter`, newest first. */
-  async list(filter: ActivityFilter, page: PageRequest): Promise<Connection<Activity>> {
-    const base = () => this.filtered(this.knex(`${ACTIVITY} as e`), filter);
-    const rows: DbRow[] = await applyKeyset(base().select('e.*'), 'e', ACTIVITY_ORDER, page);
-    return toConnection(
-      rows,
-      page,
-      activityKey,
-      (r) => mapRow(this.em, Activity, r),
-      () => countRows(base()),
-    );
+  list(filter: ActivityFilter, page: PageRequest): Promise<Connection<Activity>> {
+    return this.mirror.list(() => this.filtered(this.mirror.from(), filter), page);
   }
 
   private filtered(qb: Knex.QueryBuilder, filter: ActivityFilter): Knex.QueryBuilder {
@@ -312,20 +302,12 @@ export class ActivityService {
   }
 
   /** One page of events per actor (with `filter`), in one statement; totalCount batched. */
-  async activitiesOfActors(
-    actorIds: readonly string[],
-    filter: ActivityFilter,
-    page: PageRequest,
-  ): Promise<Map<string, Connection<Activity>>> {
-    const pages = await pagesByParent<DbRow>(this.knex, actorIds, 'e', ACTIVITY_ORDER, page, (parent) =>
-      this.filtered(this.knex(`${ACTIVITY} as e`).select('e.*').where('e.actor_id', parent), filter),
-    );
-    return connectionsByParent(
-      pages,
+  activitiesOfActors(actorIds: readonly string[], filter: ActivityFilter, page: PageRequest): Promise<Map<string, Connection<Activity>>> {
+    return this.mirror.listByParent(
+      actorIds,
       page,
-      activityKey,
-      (r) => mapRow(this.em, Activity, r),
-      () => countsByParent(this.filtered(this.knex(`${ACTIVITY} as e`), filter), 'e.actor_id', actorIds),
+      (parent) => this.filtered(this.mirror.from().select('e.*').where('e.actor_id', parent), filter),
+      () => countsByParent(this.filtered(this.mirror.from(), filter), 'e.actor_id', actorIds),
     );
   }
 }

@@ -1,20 +1,9 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { markMissingDeleted, upsertRows } from '../../platform/bulk.js';
-import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
-import { newId } from '../../platform/ids.js';
-import {
-  applyKeyset,
-  countRows,
-  countsByParent,
-  connectionsByParent,
-  pagesByParent,
-  toConnection,
-  type Connection,
-  type Ordering,
-  type PageRequest,
-} from '../../platform/pagination.js';
+import { mapRows, type DbRow } from '../../platform/database.js';
+import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
+import type { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 import { AppPermission } from './app-permission.entity.js';
-import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 /** An OAuth grant as a connector reports it (grantor already resolved to our account id). */
 export interface AppPermissionRecord {
@@ -47,26 +36,35 @@ export const APP_PERMISSION_ORDER: Ordering = {
 };
 
 const GRANT = 'app_permissions.app_permission';
-const grantKey = (r: DbRow) => [r.app_name as string, r.id as string];
+
+const GRANTS: MirrorTable<AppPermission> = {
+  table: GRANT,
+  entity: AppPermission,
+  alias: 'p',
+  ordering: APP_PERMISSION_ORDER,
+  sortKey: (r: DbRow) => [r.app_name as string, r.id as string],
+  updatable: ['app_name', 'client_id', 'publisher', 'scopes', 'permission_level', 'granted_by_id', 'granted_at', 'last_used_at', 'revoked'],
+};
 
 /** The only writer of OAuth app grants; also their reads. */
 export class AppPermissionService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly mirror: ProviderMirror<AppPermission>;
+
+  constructor(private readonly em: EntityManager) {
+    this.mirror = new ProviderMirror(em, GRANTS);
+  }
 
   private get knex(): Knex {
     return this.em.getKnex();
   }
 
   /** Inserts or updates grants by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertAppPermissions(
+  upsertAppPermissions(
     instanceId: string,
     records: readonly AppPermissionRecord[],
     pass: string | null = null,
   ): Promise<Map<string, string>> {
-    const now = new Date();
     const rows = records.map((r) => ({
-      id: newId(),
-      instance_id: instanceId,
       external_id: r.externalId,
       app_name: r.appName,
       client_id: r.clientId,
@@ -77,34 +75,13 @@ export class AppPermissionService {
       granted_at: r.grantedAt ?? null,
       last_used_at: r.lastUsedAt ?? null,
       revoked: r.revoked ?? false,
-      updated_at: now,
-      deleted_at: null,
-      scan_pass: pass,
     }));
-    const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, GRANT, rows, {
-      conflict: ['instance_id', 'external_id'],
-      update: [
-        'app_name',
-        'client_id',
-        'publisher',
-        'scopes',
-        'permission_level',
-        'granted_by_id',
-        'granted_at',
-        'last_used_at',
-        'revoked',
-        'updated_at',
-        'deleted_at',
-        'scan_pass',
-      ],
-      returning: ['id', 'external_id'],
-    });
-    return new Map(saved.map((r) => [r.external_id, r.id]));
+    return this.mirror.upsert(instanceId, rows, pass);
   }
 
   /** Marks deleted the instance's grants that the finished full pass `pass` did not see. */
   markMissingFrom(instanceId: string, pass: string): Promise<number> {
-    return markMissingDeleted(this.knex, GRANT, instanceId, pass);
+    return this.mirror.markMissingFrom(instanceId, pass);
   }
 
   /** Marks a grant revoked (a governance action's effect). */
@@ -125,31 +102,17 @@ export class AppPermissionService {
     return mapRows(this.em, AppPermission, rows);
   }
 
-  async byIds(ids: readonly string[]): Promise<AppPermission[]> {
-    return mapRows(
-      this.em,
-      AppPermission,
-      await this.knex(GRANT)
-        .select('*')
-        .whereIn('id', [...ids]),
-    );
+  byIds(ids: readonly string[]): Promise<AppPermission[]> {
+    return this.mirror.byIds(ids);
   }
 
   /** Live grants matching `filter`, by app name. */
-  async list(filter: AppPermissionFilter, page: PageRequest): Promise<Connection<AppPermission>> {
-    const base = () => this.filtered(filter);
-    const rows: DbRow[] = await applyKeyset(base().select('p.*'), 'p', APP_PERMISSION_ORDER, page);
-    return toConnection(
-      rows,
-      page,
-      grantKey,
-      (r) => mapRow(this.em, AppPermission, r),
-      () => countRows(base()),
-    );
+  list(filter: AppPermissionFilter, page: PageRequest): Promise<Connection<AppPermission>> {
+    return this.mirror.list(() => this.filtered(filter), page);
   }
 
   private filtered(filter: AppPermissionFilter): Knex.QueryBuilder {
-    const qb = this.knex(`${GRANT} as p`).whereNull('p.deleted_at');
+    const qb = this.mirror.from().whereNull('p.deleted_at');
     if (filter.instanceId) qb.where('p.instance_id', filter.instanceId);
     if (filter.grantedById) qb.where('p.granted_by_id', filter.grantedById);
     if (filter.permissionLevel) qb.where('p.permission_level', filter.permissionLevel);
@@ -159,16 +122,13 @@ export class AppPermissionService {
   }
 
   /** One page of live grants per grantor, in one statement; totalCount batched over the grantors. */
-  async grantsOfAccounts(accountIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<AppPermission>>> {
-    const pages = await pagesByParent<DbRow>(this.knex, accountIds, 'p', APP_PERMISSION_ORDER, page, (parent) =>
-      this.knex(`${GRANT} as p`).select('p.*').where('p.granted_by_id', parent).whereNull('p.deleted_at'),
-    );
-    return connectionsByParent(
-      pages,
+  grantsOfAccounts(accountIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<AppPermission>>> {
+    const live = () => this.mirror.from().whereNull('p.deleted_at');
+    return this.mirror.listByParent(
+      accountIds,
       page,
-      grantKey,
-      (r) => mapRow(this.em, AppPermission, r),
-      () => countsByParent(this.knex(`${GRANT} as p`).whereNull('p.deleted_at'), 'p.granted_by_id', accountIds),
+      (parent) => live().select('p.*').where('p.granted_by_id', parent),
+      () => countsByParent(live(), 'p.granted_by_id', accountIds),
     );
   }
 }

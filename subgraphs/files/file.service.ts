@@ -1,20 +1,10 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
-import { likePattern, markMissingDeleted, upsertRows } from '../../platform/bulk.js';
-import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
-import { newId } from '../../platform/ids.js';
-import {
-  applyKeyset,
-  countRows,
-  countsByParent,
-  connectionsByParent,
-  pagesByParent,
-  toConnection,
-  type Connection,
-  type Ordering,
-  type PageRequest,
-} from '../../platform/pagination.js';
-import { File, type SensitiveMatch } from './file.entity.js';
+import { likePattern } from '../../platform/bulk.js';
+import type { DbRow } from '../../platform/database.js';
+import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
+import { File, type SensitiveMatch } from './file.entity.js';
 
 /** A file as a connector reports it (owner already resolved to our account id). */
 export interface FileRecord {
@@ -53,22 +43,43 @@ export const FILE_ORDER: Ordering = {
 };
 
 const FILE = 'files.file';
-const fileKey = (r: DbRow) => [r.modified_at as string, r.id as string];
+
+const FILES: MirrorTable<File> = {
+  table: FILE,
+  entity: File,
+  alias: 'f',
+  ordering: FILE_ORDER,
+  sortKey: (r: DbRow) => [r.modified_at as string, r.id as string],
+  updatable: [
+    'name',
+    'path',
+    'mime_type',
+    'size_bytes',
+    'owner_id',
+    'sharing',
+    'collaborators',
+    'trashed',
+    'quarantined',
+    'modified_at',
+    'content_version',
+  ],
+};
 
 /** The only writer of files; also their reads. */
 export class FileService {
-  constructor(private readonly em: EntityManager) {}
+  private readonly mirror: ProviderMirror<File>;
+
+  constructor(private readonly em: EntityManager) {
+    this.mirror = new ProviderMirror(em, FILES);
+  }
 
   private get knex(): Knex {
     return this.em.getKnex();
   }
 
   /** Inserts or updates files by `(instance, externalId)` in bulk; answers externalId → id. */
-  async upsertFiles(instanceId: string, records: readonly FileRecord[], pass: string | null = null): Promise<Map<string, string>> {
-    const now = new Date();
+  upsertFiles(instanceId: string, records: readonly FileRecord[], pass: string | null = null): Promise<Map<string, string>> {
     const rows = records.map((r) => ({
-      id: newId(),
-      instance_id: instanceId,
       external_id: r.externalId,
       name: r.name,
       path: r.path,
@@ -81,32 +92,9 @@ export class FileService {
       quarantined: r.quarantined ?? false,
       modified_at: r.modifiedAt,
       sensitive_matches: JSON.stringify([]),
-      updated_at: now,
-      deleted_at: null,
-      scan_pass: pass,
       content_version: r.contentVersion ?? null,
     }));
-    const saved = await upsertRows<{ id: string; external_id: string }>(this.knex, FILE, rows, {
-      conflict: ['instance_id', 'external_id'],
-      update: [
-        'name',
-        'path',
-        'mime_type',
-        'size_bytes',
-        'owner_id',
-        'sharing',
-        'collaborators',
-        'trashed',
-        'quarantined',
-        'modified_at',
-        'updated_at',
-        'deleted_at',
-        'scan_pass',
-        'content_version',
-      ],
-      returning: ['id', 'external_id'],
-    });
-    return new Map(saved.map((r) => [r.external_id, r.id]));
+    return this.mirror.upsert(instanceId, rows, pass);
   }
 
   /** Stores a data scan's result: counts per sensitive type (never content), when, and which version. */
@@ -127,27 +115,17 @@ export class FileService {
 
   /** Marks deleted the instance's files that the finished full pass `pass` did not see. */
   markMissingFrom(instanceId: string, pass: string): Promise<number> {
-    return markMissingDeleted(this.knex, FILE, instanceId, pass);
+    return this.mirror.markMissingFrom(instanceId, pass);
   }
 
   /** Marks deleted the files the provider's change feed reported deleted. */
-  async markDeleted(instanceId: string, externalIds: readonly string[]): Promise<number> {
-    if (externalIds.length === 0) return 0;
-    return this.knex(FILE)
-      .where('instance_id', instanceId)
-      .whereIn('external_id', [...externalIds])
-      .whereNull('deleted_at')
-      .update({ deleted_at: new Date() });
+  markDeleted(instanceId: string, externalIds: readonly string[]): Promise<number> {
+    return this.mirror.markDeleted(instanceId, externalIds);
   }
 
   /** Answers externalId → id for the provider's file ids of one instance (unknown ones are absent). */
-  async fileIdsByExternalId(instanceId: string, externalIds: readonly string[]): Promise<Map<string, string>> {
-    if (externalIds.length === 0) return new Map();
-    const rows: { id: string; external_id: string }[] = await this.knex(FILE)
-      .select('id', 'external_id')
-      .where('instance_id', instanceId)
-      .whereIn('external_id', [...externalIds]);
-    return new Map(rows.map((r) => [r.external_id, r.id]));
+  fileIdsByExternalId(instanceId: string, externalIds: readonly string[]): Promise<Map<string, string>> {
+    return this.mirror.idsByExternalId(instanceId, externalIds);
   }
 
   /** Live files whose content changed since their last data scan (or never scanned), oldest change first. */
@@ -190,31 +168,17 @@ export class FileService {
       });
   }
 
-  async byIds(ids: readonly string[]): Promise<File[]> {
-    return mapRows(
-      this.em,
-      File,
-      await this.knex(FILE)
-        .select('*')
-        .whereIn('id', [...ids]),
-    );
+  byIds(ids: readonly string[]): Promise<File[]> {
+    return this.mirror.byIds(ids);
   }
 
   /** Live files matching `filter`, newest change first. */
-  async list(filter: FileFilter, page: PageRequest): Promise<Connection<File>> {
-    const base = () => this.filtered(filter);
-    const rows: DbRow[] = await applyKeyset(base().select('f.*'), 'f', FILE_ORDER, page);
-    return toConnection(
-      rows,
-      page,
-      fileKey,
-      (r) => mapRow(this.em, File, r),
-      () => countRows(base()),
-    );
+  list(filter: FileFilter, page: PageRequest): Promise<Connection<File>> {
+    return this.mirror.list(() => this.filtered(filter), page);
   }
 
   private filtered(filter: FileFilter): Knex.QueryBuilder {
-    const qb = this.knex(`${FILE} as f`).whereNull('f.deleted_at');
+    const qb = this.mirror.from().whereNull('f.deleted_at');
     if (filter.instanceId) qb.where('f.instance_id', filter.instanceId);
     if (filter.ownerId) qb.where('f.owner_id', filter.ownerId);
     if (filter.sharing) qb.where('f.sharing', filter.sharing);
@@ -231,16 +195,13 @@ export class FileService {
   }
 
   /** One page of live files per owner, in one statement; totalCount batched over the owners. */
-  async filesOfOwners(ownerIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<File>>> {
-    const pages = await pagesByParent<DbRow>(this.knex, ownerIds, 'f', FILE_ORDER, page, (parent) =>
-      this.knex(`${FILE} as f`).select('f.*').where('f.owner_id', parent).whereNull('f.deleted_at'),
-    );
-    return connectionsByParent(
-      pages,
+  filesOfOwners(ownerIds: readonly string[], page: PageRequest): Promise<Map<string, Connection<File>>> {
+    const live = () => this.mirror.from().whereNull('f.deleted_at');
+    return this.mirror.listByParent(
+      ownerIds,
       page,
-      fileKey,
-      (r) => mapRow(this.em, File, r),
-      () => countsByParent(this.knex(`${FILE} as f`).whereNull('f.deleted_at'), 'f.owner_id', ownerIds),
+      (parent) => live().select('f.*').where('f.owner_id', parent),
+      () => countsByParent(live(), 'f.owner_id', ownerIds),
     );
   }
 }
