@@ -11,6 +11,7 @@ import {
   type ProviderResponseHead,
   type ThrottleSignal,
 } from '../connectors/contract.js';
+import { backoffDelay, sleep } from '../platform/retry.js';
 import type { RateBudget } from './budget.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -37,21 +38,6 @@ export interface ProviderHttpOptions {
   readonly backoffMs?: number;
   readonly signal?: AbortSignal;
 }
-
-/** Waits `ms`, or rejects at once when `signal` aborts (a stopping scheduler does not sit out a backoff). */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * The scheduler's HTTP client for one instance at one priority: every request first spends the
@@ -130,8 +116,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
   }
 
   private backoff(attempt: number): number {
-    const base = Math.min(30_000, (this.options.backoffMs ?? 250) * 2 ** (attempt - 1));
-    return base / 2 + Math.random() * (base / 2);
+    return backoffDelay({ initialMs: this.options.backoffMs ?? 250, maxMs: 30_000, jitter: 0.5 }, attempt);
   }
 }
 

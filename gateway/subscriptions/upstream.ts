@@ -4,6 +4,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { formatError } from '../../platform/errors.js';
 import { logger } from '../../platform/logger.js';
+import { backoffDelay, sleep } from '../../platform/retry.js';
 import type { GatewayContext } from '../context.js';
 import { AFTER_VARIABLE, CURSOR_ALIAS } from './document.js';
 import type { PlannedSubscription, SubscriptionPlanner } from './planner.js';
@@ -46,7 +47,9 @@ const MAX_BATCH = 256;
  */
 const SENDS_PER_TURN = 500;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the upstream waits before reopening after the subgraph went away: 100 ms, doubling, at most 5 s. */
+const REOPEN_BACKOFF = { initialMs: 100, maxMs: 5_000 } as const;
+
 /** When a caller's token expires (never, for a token without `exp`). */
 const expiryOf = (context: GatewayContext) => context.principal.expiresAt ?? Number.POSITIVE_INFINITY;
 
@@ -69,6 +72,8 @@ export class Upstream {
   private readonly subscribers = new Map<Subscriber, GatewayContext>();
   private lastCursor: string | null;
   private stopped = false;
+  /** Aborted by stop(): ends a wait before reopening at once. */
+  private readonly stopping = new AbortController();
   private client?: Client;
   private running?: Promise<void>;
   /** The caller whose token lives longest (undefined: to be found again). */
@@ -131,6 +136,7 @@ export class Upstream {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     this.pipeline.stop();
     this.options.onEmpty();
     await this.client?.dispose();
@@ -205,7 +211,8 @@ export class Upstream {
         this.overflowed = false;
         continue;
       }
-      await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures++, 6)));
+      // A stop ends the wait at once.
+      await sleep(backoffDelay(REOPEN_BACKOFF, ++failures), this.stopping.signal).catch(() => undefined);
     }
   }
 

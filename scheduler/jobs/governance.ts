@@ -9,6 +9,7 @@ import {
   type ProviderUser,
 } from '../../connectors/contract.js';
 import { logger } from '../../platform/logger.js';
+import { backoffDelay, sleep } from '../../platform/retry.js';
 import type { SchedulerServices } from '../services.js';
 import { withAdvisoryLock } from '../scan-lock.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
@@ -54,20 +55,6 @@ export function overwriteNotice(action: Pick<GovernanceRecord, 'id' | 'requested
     '',
   ].join('\n');
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 
 /**
  * `governance.execute`: carries out one recorded action at the provider, exactly once.
@@ -151,7 +138,7 @@ async function run(services: GovernanceServices, hooks: GovernanceHooks, actionI
       if (error instanceof ThrottledError) uncertain = false;
       if (error instanceof ProviderError && !error.transient) return await fail(services, action, message);
       if (action.attempts >= maxAttempts) return await fail(services, action, `Gave up after ${action.attempts} attempts: ${message}`);
-      const wait = Math.min(60_000, retryMs * 2 ** (action.attempts - 1));
+      const wait = backoffDelay({ initialMs: retryMs, maxMs: 60_000 }, action.attempts);
       await governance.noteRetry(
         actionId,
         `Attempt ${action.attempts} of ${maxAttempts} failed (${message}); retrying in ${Math.round(wait / 100) / 10} s`,

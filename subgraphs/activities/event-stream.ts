@@ -4,6 +4,7 @@ import { logger } from '../../platform/logger.js';
 import type { EventKind } from './event-log.entity.js';
 import { EVENT_LOG_CHANNEL, type EventLogService, type LoggedEvent } from './event-log.service.js';
 import { EventSubscriber, type SubscriberHost } from './event-subscriber.js';
+import { backoffDelay } from '../../platform/retry.js';
 
 /** Entries read from the log per query, for live fan-out. */
 const PAGE = 500;
@@ -182,7 +183,7 @@ export class EventStream implements SubscriberHost {
   }
 
   private reconnectLater(): void {
-    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** this.attempts);
+    const delay = backoffDelay({ initialMs: RECONNECT_MIN_MS, maxMs: RECONNECT_MAX_MS }, this.attempts + 1);
     this.reconnectTimer = setTimeout(() => {
       this.connect().then(
         () => {
