@@ -39,11 +39,9 @@ type UpstreamEvent = { readonly data?: Record<string, unknown> | null; readonly 
 /** Events completed together at most (their entity fetches go out as one request per subgraph). */
 const MAX_BATCH = 256;
 /**
- * Messages written to subscribers' sockets before the fan-out lets the event loop turn (sockets,
- * timers, the next batch's entity fetches). In bench:subscriptions (1,000 subscribers, 200 events/s,
- * runs alternated): 10,000 (a whole batch in one turn, the gateway's loop held ~50 ms) p99 173–189 ms,
- * 2,000 p99 120–127 ms; later, on a busier machine, 2,000 p99 233–258 ms and 500 p99 194–249 ms with
- * the loop's delay p99 15–17 ms instead of 28–29 ms.
+ * Messages written to subscribers' sockets before the fan-out lets the event loop turn, so that a
+ * large batch to many subscribers does not hold the loop while sockets, timers and the next batch's
+ * entity fetches wait. The number is measured in bench:subscriptions: see bench/README.md.
  */
 const SENDS_PER_TURN = 500;
 
