@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Truth } from '../connectors/simulated/model.js';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { SCAN_JOB } from '../scheduler/scans.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
@@ -53,6 +55,34 @@ afterAll(async () => {
   await t?.stop();
   await simulator?.stop();
 });
+
+type Tenant = keyof typeof TENANTS;
+const TENANT_IDS = Object.keys(TENANTS) as Tenant[];
+const otherThan = (tenant: Tenant): Tenant => (tenant === 'alpha' ? 'beta' : 'alpha');
+
+/** The provider ids a tenant's instance must list, per graph field: live users, files and grants, every audit event. */
+const providerIds = (truth: Truth): Record<'accounts' | 'files' | 'activities' | 'appPermissions', string[]> => ({
+  accounts: live(truth.users).map((u) => u.id),
+  files: live(truth.files).map((f) => f.id),
+  activities: truth.events.map((e) => e.id),
+  appPermissions: live(truth.grants).map((g) => g.id),
+});
+
+/** An instance's row in the scheduler's rate budget table (`scheduler/budget.ts`). */
+async function budgetOf(db: pg.Client, instanceId: string): Promise<{ ratePerMs: number; blockedUntil: Date | null } | undefined> {
+  const { rows } = await db.query<{ rate_per_ms: number; blocked_until: Date | null }>(
+    'select rate_per_ms, blocked_until from scheduler.rate_budget where instance_id = $1',
+    [instanceId],
+  );
+  return rows[0] && { ratePerMs: rows[0].rate_per_ms, blockedUntil: rows[0].blocked_until };
+}
+
+interface ApiUsage {
+  requestsLastHour: number;
+  throttledLastHour: number;
+  limitPerMinute: number | null;
+  headroomPercent: number;
+}
 
 const connected = (instanceId: string) => waitConnected(t, instanceId);
 const all = <T>(field: string, args: string, selection: string) => allNodes<T>(t, field, args, selection);
@@ -123,21 +153,96 @@ describe('connecting and scanning simulated instances', () => {
   });
 
   it('keeps instances apart: ids, data and budgets', async () => {
-    const [alpha, beta] = await Promise.all([
-      all<{ externalId: string; instance: { id: string } }>(
-        'accounts',
-        `filter: { instanceId: "${ids.alpha}" }`,
-        'externalId instance { id }',
-      ),
-      all<{ externalId: string; instance: { id: string } }>(
-        'accounts',
-        `filter: { instanceId: "${ids.beta}" }`,
-        'externalId instance { id }',
-      ),
-    ]);
-    expect(alpha.every((a) => a.instance.id === ids.alpha)).toBe(true);
-    expect(beta.every((a) => a.instance.id === ids.beta)).toBe(true);
+    // Data. The tests above leave both instances exactly at their tenant's truth, as connecting does.
+    const listedUnder = new Map<string, Tenant>();
+    for (const tenant of TENANT_IDS) {
+      const expected = providerIds(simulator.tenant(tenant).truth());
+      const foreign = new Set(Object.values(providerIds(simulator.tenant(otherThan(tenant)).truth())).flat());
+      for (const [field, externalIds] of Object.entries(expected)) {
+        const what = `${field} of ${tenant}`;
+        const items = await all<{ id: string; externalId: string; instance: { id: string } }>(
+          field,
+          `filter: { instanceId: "${ids[tenant]}" }`,
+          'id externalId instance { id }',
+        );
+        expect(externalIds.length, `${what} in the truth`).toBeGreaterThan(0);
+        expect(items.length, what).toBeGreaterThanOrEqual(externalIds.length);
+        expect(items.map((i) => i.externalId).sort(), what).toEqual([...externalIds].sort());
+        expect(
+          items.filter((i) => foreign.has(i.externalId)),
+          `${what} with the other tenant's ids`,
+        ).toEqual([]);
+        expect(
+          items.filter((i) => i.instance.id !== ids[tenant]),
+          `${what} under another instance`,
+        ).toEqual([]);
+        for (const { id } of items) {
+          expect(listedUnder.get(id), `${what}: ${id} already listed`).toBeUndefined();
+          listedUnder.set(id, tenant);
+        }
+      }
+    }
+
+    // Usage: each instance's own requests; beta's 429s are beta's alone (alpha's provider never throttled it).
+    const beta = simulator.tenant('beta');
+    const betaThrottled = beta.stats().throttled;
+    expect(betaThrottled).toBeGreaterThan(0);
     expect(simulator.tenant('alpha').stats().throttled).toBe(0);
+    // Usage is written once a second: wait until it holds every 429 the provider answered beta so far.
+    const usage = await waitFor(
+      "beta's 429s in beta's apiUsage",
+      async () => {
+        const { appInstances } = await t.query<{ appInstances: { id: string; apiUsage: ApiUsage }[] }>(
+          '{ appInstances { id apiUsage { requestsLastHour throttledLastHour limitPerMinute headroomPercent } } }',
+        );
+        const of = (tenant: Tenant) => appInstances.find((i) => i.id === ids[tenant])!.apiUsage;
+        return of('beta').throttledLastHour >= betaThrottled ? of : undefined;
+      },
+      10_000,
+    );
+    expect(usage('alpha').throttledLastHour).toBe(0);
+
+    // Budgets: one row per instance in the scheduler's table, at its own limit less the headroom.
+    const db = new pg.Client({ connectionString: t.stack.databaseUrl });
+    await db.connect();
+    const { rateLimitPerMinute, burstSeconds } = beta.spec();
+    try {
+      for (const tenant of TENANT_IDS) {
+        const { requestsLastHour, limitPerMinute, headroomPercent } = usage(tenant);
+        expect(requestsLastHour, `${tenant}'s requests`).toBeGreaterThan(0);
+        const budget = await budgetOf(db, ids[tenant]!);
+        expect(budget, `${tenant}'s budget`).toBeDefined();
+        expect(budget!.ratePerMs).toBeCloseTo((limitPerMinute! * (1 - headroomPercent / 100)) / 60_000, 12);
+      }
+
+      // Blocking one does not block the other. Beta's provider is left one request per 5 s: one request
+      // through beta's budget empties the provider's window, which blocks beta's budget until it resets.
+      // Meanwhile a scan of alpha runs to its end; beta's scan waits for the reset.
+      beta.update({ rateLimitPerMinute: 12, burstSeconds: 1 });
+      await (await t.stack.scheduler!.runtime.connector(ids.beta!, 'governance')).verify();
+      const blockedUntil = await waitFor(
+        "beta's budget blocked by its provider",
+        async () => {
+          const until = (await budgetOf(db, ids.beta!))?.blockedUntil?.getTime() ?? 0;
+          return until > Date.now() + 3_000 ? until : undefined;
+        },
+        20_000,
+      );
+      // The budget remembers the reset: beta waits for it although its provider allows more again.
+      beta.update({ rateLimitPerMinute, burstSeconds });
+      const alphaBudget = await budgetOf(db, ids.alpha!);
+      expect((alphaBudget?.blockedUntil?.getTime() ?? 0) <= Date.now(), "alpha's budget blocked with beta's").toBe(true);
+      const alphaRequests = simulator.tenant('alpha').stats().total;
+      const [alphaDone, betaDone] = await Promise.all(
+        (['alpha', 'beta'] as const).map((tenant) => rescan(ids[tenant]!, 'USERS').then(() => Date.now())),
+      );
+      expect(alphaDone, 'alpha scanned before beta may send again').toBeLessThan(blockedUntil);
+      expect(simulator.tenant('alpha').stats().total).toBeGreaterThan(alphaRequests);
+      expect(betaDone, 'beta scanned once its window reset').toBeGreaterThan(blockedUntil);
+    } finally {
+      beta.update({ rateLimitPerMinute, burstSeconds });
+      await db.end();
+    }
   });
 
   it('rescans a file at once when a verified webhook says it changed', async () => {
