@@ -3,28 +3,18 @@
 // BENCH_CONCURRENCY (default 16) clients, BENCH_SECONDS (default 10) per measured run after a 2 s
 // warm-up. Exits 1 when any answer had errors or the two paths disagree on the data.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { DedupStats } from '../gateway/data-source.js';
+import { loadConfig } from '../platform/config.js';
 import type { Stack } from '../scripts/stack.js';
-import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { runBenchmark } from './harness.js';
 import { runLoad, type LoadRequest, type LoadResult } from './load.js';
-
-// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
-process.env.LOG_LEVEL = 'silent';
-const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
-const { startStack } = await import('../scripts/stack.js');
-const { loadConfig } = await import('../platform/config.js');
-const { signToken } = await import('../platform/auth.js');
-const { Fixtures, seedDataset } = await import('../test/fixtures.js');
 
 const WARMUP_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const PAGE_SIZE = 20;
-const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
 
 const SettingsSchema = z.object({
   BENCH_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
@@ -168,112 +158,81 @@ function printReport(reports: readonly PhaseReport[]): void {
   );
 }
 
-async function main(): Promise<number> {
-  const present = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const parsed = SettingsSchema.safeParse(present);
-  if (!parsed.success) {
-    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-    return 2;
-  }
-  const { BENCH_CONCURRENCY: concurrency, BENCH_SECONDS: seconds } = parsed.data;
+await runBenchmark({ settings: SettingsSchema }, async (bench) => {
+  // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads).
+  const { signToken } = await import('../platform/auth.js');
+  const { Fixtures, seedDataset } = await import('../test/fixtures.js');
+  const { BENCH_CONCURRENCY: concurrency, BENCH_SECONDS: seconds } = bench.settings;
   // Enough accounts that every client's page (starting after account `client`) is full and its own.
   const accountsPerInstance = Math.max(50, Math.ceil((concurrency + PAGE_SIZE) / 2));
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
-  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
-  fs.chmodSync(tmp, 0o711);
-  let postgres: EmbeddedPostgres | undefined;
-  let stack: Stack | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await stack?.stop();
-      await postgres?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-  try {
-    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
-    await postgres.ensureDatabase('tenantwatch_bench');
-    const config = loadConfig({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0 });
-    const running = stack;
-    const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance, perAccount: 5 });
-    const token = await signToken(config, { role: 'admin', subject: 'bench' });
-    const { accounts } = await postGraphQL<{ accounts: { edges: { cursor: string }[] } }>(
-      'cursors',
-      running.gateway.url,
-      token,
-      `{ accounts(first: ${data.accounts.size}) { edges { cursor } } }`,
-      {},
-    );
-    const cursors = accounts.edges.map((e) => e.cursor);
+  const config = loadConfig(bench.configEnv());
+  const stack = await bench.startStack(config);
+  const data = await seedDataset(new Fixtures(stack, config), { accountsPerInstance, perAccount: 5 });
+  const token = await signToken(config, { role: 'admin', subject: 'bench' });
+  const { accounts } = await postGraphQL<{ accounts: { edges: { cursor: string }[] } }>(
+    'cursors',
+    stack.gateway.url,
+    token,
+    `{ accounts(first: ${data.accounts.size}) { edges { cursor } } }`,
+    {},
+  );
+  const cursors = accounts.edges.map((e) => e.cursor);
 
-    const cores = os.availableParallelism();
-    console.log(
-      [
-        `Tenantwatch gateway benchmark: ${concurrency} concurrent clients, ${seconds} s per measured run after a ${WARMUP_MS / 1000} s warm-up (Node ${process.version}).`,
-        `Data: ${data.accounts.size} accounts, ${data.activityCount} activities, ${data.fileCount} files, ${data.grantCount} grants. Each answer: ${PAGE_SIZE} accounts with instance, 3 activities, 3 files (+ totalCount), 3 grants.`,
-        `Caveat: ${cores} CPU cores shared by everything. The gateway, the four subgraphs and the load generator run in this one Node process`,
-        `(one event loop); PostgreSQL runs beside them on the same cores. Figures compare the two paths on this machine; they are not capacity.`,
-        `Load average at start: ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}.`,
-      ].join('\n'),
-    );
+  const cores = os.availableParallelism();
+  console.log(
+    [
+      `Tenantwatch gateway benchmark: ${concurrency} concurrent clients, ${seconds} s per measured run after a ${WARMUP_MS / 1000} s warm-up (Node ${process.version}).`,
+      `Data: ${data.accounts.size} accounts, ${data.activityCount} activities, ${data.fileCount} files, ${data.grantCount} grants. Each answer: ${PAGE_SIZE} accounts with instance, 3 activities, 3 files (+ totalCount), 3 grants.`,
+      `Caveat: ${cores} CPU cores shared by everything. The gateway, the four subgraphs and the load generator run in this one Node process`,
+      `(one event loop); PostgreSQL runs beside them on the same cores. Figures compare the two paths on this machine; they are not capacity.`,
+      `Load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+    ].join('\n'),
+  );
 
-    const workloads: readonly { name: string; after: (client: number) => string | null }[] = [
-      { name: 'identical query', after: () => null },
-      { name: 'distinct pages', after: (client) => cursors[client]! },
-    ];
-    const reports: PhaseReport[] = [];
-    let mismatches = 0;
-    for (const { name, after } of workloads) {
-      // The baseline must be the same data: compare one answer of each path before loading them.
-      for (const client of new Set([0, concurrency - 1])) {
-        const [a, b] = await Promise.all([viaGateway(running, token, after(client)), direct(running, token, after(client))]);
-        if (!isDeepStrictEqual(a, b)) {
-          mismatches += 1;
-          console.error(
-            `${name}: client ${client}: gateway and direct answers differ\n  gateway: ${JSON.stringify(a).slice(0, 400)}\n  direct:  ${JSON.stringify(b).slice(0, 400)}`,
-          );
-        }
-      }
-      let dedupBefore: DedupStats = { sent: 0, shared: 0 };
-      const gateway = await measure(
-        concurrency,
-        seconds * 1000,
-        async (client) => void (await viaGateway(running, token, after(client))),
-        () => {
-          dedupBefore = running.gateway.dedup;
-        },
-      );
-      const dedupAfter = running.gateway.dedup;
-      const baseline = await measure(concurrency, seconds * 1000, async (client) => void (await direct(running, token, after(client))));
-      reports.push({ name, gateway, direct: baseline, dedupBefore, dedupAfter });
-    }
-    printReport(reports);
-
-    const errors = reports.reduce((sum, r) => sum + errorsOf(r.gateway) + errorsOf(r.direct), 0);
-    for (const report of reports) {
-      for (const label of ['gateway', 'direct'] as const) {
-        for (const run of [report[label].warmup, report[label].measured]) {
-          for (const [message, count] of run.errorSamples) console.error(`${report.name} ${label}: ${count}× ${message}`);
-        }
+  const workloads: readonly { name: string; after: (client: number) => string | null }[] = [
+    { name: 'identical query', after: () => null },
+    { name: 'distinct pages', after: (client) => cursors[client]! },
+  ];
+  const reports: PhaseReport[] = [];
+  let mismatches = 0;
+  for (const { name, after } of workloads) {
+    // The baseline must be the same data: compare one answer of each path before loading them.
+    for (const client of new Set([0, concurrency - 1])) {
+      const [a, b] = await Promise.all([viaGateway(stack, token, after(client)), direct(stack, token, after(client))]);
+      if (!isDeepStrictEqual(a, b)) {
+        mismatches += 1;
+        console.error(
+          `${name}: client ${client}: gateway and direct answers differ\n  gateway: ${JSON.stringify(a).slice(0, 400)}\n  direct:  ${JSON.stringify(b).slice(0, 400)}`,
+        );
       }
     }
-    console.log(`Errors: ${errors}; data mismatches: ${mismatches}.`);
-    return errors + mismatches > 0 ? 1 : 0;
-  } finally {
-    await cleanup();
+    let dedupBefore: DedupStats = { sent: 0, shared: 0 };
+    const gateway = await measure(
+      concurrency,
+      seconds * 1000,
+      async (client) => void (await viaGateway(stack, token, after(client))),
+      () => {
+        dedupBefore = stack.gateway.dedup;
+      },
+    );
+    const dedupAfter = stack.gateway.dedup;
+    const baseline = await measure(concurrency, seconds * 1000, async (client) => void (await direct(stack, token, after(client))));
+    reports.push({ name, gateway, direct: baseline, dedupBefore, dedupAfter });
   }
-}
+  printReport(reports);
 
-process.exit(
-  await main().catch((error: unknown) => {
-    console.error(error);
-    return 1;
-  }),
-);
+  const errors = reports.reduce((sum, r) => sum + errorsOf(r.gateway) + errorsOf(r.direct), 0);
+  for (const report of reports) {
+    for (const label of ['gateway', 'direct'] as const) {
+      for (const run of [report[label].warmup, report[label].measured]) {
+        for (const [message, count] of run.errorSamples) console.error(`${report.name} ${label}: ${count}× ${message}`);
+      }
+    }
+  }
+  console.log(`Errors: ${errors}; data mismatches: ${mismatches}.`);
+  return errors + mismatches > 0 ? 1 : 0;
+});

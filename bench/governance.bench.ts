@@ -7,20 +7,12 @@
 // or a timeout exits 1. Everything runs in this process (gateway, subgraphs, scheduler, simulator) with
 // embedded PostgreSQL beside it.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { z } from 'zod';
-import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import type { Stack } from '../scripts/stack.js';
-import type { Simulator } from '../connectors/simulated/server.js';
+import { loadConfig } from '../platform/config.js';
+import { runBenchmark } from './harness.js';
 import { percentile } from './load.js';
 
-// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
-process.env.LOG_LEVEL = 'silent';
-
-const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
 const TENANT = { id: 'govbench', token: 'govbench-token-0123456789' } as const;
 
 const SettingsSchema = z.object({
@@ -47,218 +39,179 @@ async function postGraphQL<T>(url: string, token: string, query: string, variabl
   return body.data;
 }
 
-async function main(): Promise<number> {
-  const present = Object.fromEntries(
-    Object.keys(SettingsSchema.shape).flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])),
-  );
-  const parsed = SettingsSchema.safeParse(present);
-  if (!parsed.success) {
-    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-    return 2;
-  }
-  const { BENCH_ACTIONS: actions, BENCH_CLIENTS: clients, BENCH_LIMIT: limit, BENCH_TIMEOUT_SECONDS: timeoutSeconds } = parsed.data;
-  const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
-  const { startStack } = await import('../scripts/stack.js');
-  const { loadConfig } = await import('../platform/config.js');
+await runBenchmark({ settings: SettingsSchema }, async (bench) => {
+  // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads).
   const { signToken } = await import('../platform/auth.js');
   const { startSimulator } = await import('../connectors/simulated/server.js');
-
+  const { BENCH_ACTIONS: actions, BENCH_CLIENTS: clients, BENCH_LIMIT: limit, BENCH_TIMEOUT_SECONDS: timeoutSeconds } = bench.settings;
   // Targets: half accounts to suspend, a quarter grants to revoke, a quarter files to quarantine.
   const plan = {
     accounts: Math.ceil(actions / 2),
     grants: Math.floor(actions / 4),
     files: actions - Math.ceil(actions / 2) - Math.floor(actions / 4),
   };
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
-  fs.chmodSync(tmp, 0o711); // as root, PostgreSQL's own user must be able to enter it
-  let postgres: EmbeddedPostgres | undefined;
-  let stack: Stack | undefined;
-  let simulator: Simulator | undefined;
-  let db: pg.Client | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await db?.end().catch(() => undefined);
-      await stack?.stop();
-      await simulator?.stop();
-      await postgres?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-  try {
-    // Room for suspended and admin accounts the generator makes, which are not targets.
-    simulator = await startSimulator({
-      tenants: [
-        {
-          ...TENANT,
-          seed: 11,
-          users: Math.ceil(plan.accounts * 1.3) + 20,
-          groups: 5,
-          files: plan.files + 20,
-          grants: plan.grants + 20,
-          backfillDays: 1,
-          backfillEventsPerUserPerDay: 1,
-          activityPerMinute: 0,
-          auditLagMs: 0,
-          rateLimitPerMinute: limit,
-          maxPageSize: 500,
-        },
-      ],
-    });
-    const tenant = simulator.tenant(TENANT.id);
-    const config = loadConfig({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
-    await postgres.ensureDatabase('tenantwatch_bench');
-    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0, scheduler: true });
-    db = new pg.Client({ connectionString: stack.databaseUrl });
-    await db.connect();
-    const admin = await signToken(config, { role: 'admin', subject: 'bench' });
-    const responder = await signToken(config, { role: 'responder', subject: 'bench-responder' });
-    const url = stack.gateway.url;
-
-    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
-      url,
-      admin,
-      'mutation ($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
+  // Room for suspended and admin accounts the generator makes, which are not targets.
+  const simulator = await startSimulator({
+    tenants: [
       {
-        input: {
-          provider: 'simulated',
-          name: 'Governance bench',
-          config: { endpoint: simulator.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: 500 },
-        },
+        ...TENANT,
+        seed: 11,
+        users: Math.ceil(plan.accounts * 1.3) + 20,
+        groups: 5,
+        files: plan.files + 20,
+        grants: plan.grants + 20,
+        backfillDays: 1,
+        backfillEventsPerUserPerDay: 1,
+        activityPerMinute: 0,
+        auditLagMs: 0,
+        rateLimitPerMinute: limit,
+        maxPageSize: 500,
       },
-    );
-    const instanceId = connectApp.id;
-    const connectDeadline = Date.now() + timeoutSeconds * 1000;
-    for (;;) {
-      const { rows } = await db.query<{ status: string; status_message: string | null }>(
-        'select status, status_message from accounts.app_instance where id = $1',
-        [instanceId],
-      );
-      if (rows[0]?.status === 'CONNECTED') break;
-      if (rows[0]?.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${rows[0].status_message}`);
-      if (Date.now() > connectDeadline) throw new Error('timed out waiting for the instance to connect');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    // The data scan downloads every file after the listing; let it finish so that only governance spends the budget.
-    for (;;) {
-      const { rows } = await db.query<{ n: string }>(
-        `select count(*) as n from files.file where instance_id = $1 and last_scanned_at is null and deleted_at is null`,
-        [instanceId],
-      );
-      if (Number(rows[0]!.n) === 0) break;
-      if (Date.now() > connectDeadline) throw new Error('timed out waiting for the data scan');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    ],
+  });
+  bench.defer(() => simulator.stop());
+  const tenant = simulator.tenant(TENANT.id);
+  const config = loadConfig(bench.configEnv());
+  const stack = await bench.startStack(config, { scheduler: true });
+  const db = await bench.client();
+  const admin = await signToken(config, { role: 'admin', subject: 'bench' });
+  const responder = await signToken(config, { role: 'responder', subject: 'bench-responder' });
+  const url = stack.gateway.url;
 
-    const pickIds = async (sql: string, count: number): Promise<string[]> =>
-      (await db!.query<{ id: string }>(sql, [instanceId, count])).rows.map((r) => r.id);
-    const accountIds = await pickIds(
-      `select id from accounts.account where instance_id = $1 and status = 'ACTIVE' and deleted_at is null order by id limit $2`,
-      plan.accounts,
-    );
-    const grantIds = await pickIds(
-      `select id from app_permissions.app_permission where instance_id = $1 and not revoked and deleted_at is null order by id limit $2`,
-      plan.grants,
-    );
-    const fileIds = await pickIds(
-      `select id from files.file where instance_id = $1 and not quarantined and deleted_at is null order by id limit $2`,
-      plan.files,
-    );
-    const work: { mutation: string; targetId: string }[] = [
-      ...accountIds.map((targetId) => ({ mutation: 'suspendAccount', targetId })),
-      ...grantIds.map((targetId) => ({ mutation: 'revokeAppPermission', targetId })),
-      ...fileIds.map((targetId) => ({ mutation: 'quarantineFile', targetId })),
-    ];
-    // Interleave the kinds, as real automation would send them.
-    work.sort((a, b) => (a.targetId < b.targetId ? -1 : 1));
-    if (work.length !== actions) throw new Error(`the tenant offers ${work.length} targets, not ${actions}`);
-
-    const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
-    const minimumSeconds = actions / allowed;
-    const before = tenant.stats();
-    console.log(
-      [
-        `Tenantwatch governance benchmark (Node ${process.version}): ${actions} actions (${accountIds.length} suspendAccount, ${grantIds.length} revokeAppPermission, ${fileIds.length} quarantineFile)`,
-        `sent through the gateway by ${clients} concurrent clients, each one mutation after another.`,
-        `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s → provider-limit minimum ${f1(minimumSeconds)} s for ${actions} calls.`,
-        `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}.`,
-      ].join('\n'),
-    );
-
-    const latencies: number[] = [];
-    const started = performance.now();
-    let next = 0;
-    const query = (mutation: string) => `mutation ($input: GovernanceInput!) { ${mutation}(input: $input) { id status } }`;
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (next < work.length) {
-          const item = work[next++]!;
-          const sent = performance.now();
-          await postGraphQL(url, responder, query(item.mutation), {
-            input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` },
-          });
-          latencies.push(performance.now() - sent);
-        }
-      }),
-    );
-    const issuedSeconds = (performance.now() - started) / 1000;
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let counts: Record<string, number> = {};
-    for (;;) {
-      const { rows } = await db.query<{ status: string; n: string }>(
-        'select status, count(*) as n from activities.governance_action where instance_id = $1 group by status',
-        [instanceId],
-      );
-      counts = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-      if ((counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) >= actions) break;
-      if (Date.now() > deadline) throw new Error(`timed out with ${JSON.stringify(counts)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const doneSeconds = (performance.now() - started) / 1000;
-    const after = tenant.stats();
-    const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
-    const sent = Object.entries(after.routes)
-      .filter(
-        ([route]) =>
-          route.startsWith('POST /api/v1/users/:id/suspend') ||
-          route.startsWith('DELETE /api/v1/oauth-grants') ||
-          route.startsWith('POST /api/v1/files/:id/quarantine'),
-      )
-      .reduce((n, [route, r]) => n + r.total - (before.routes[route]?.total ?? 0), 0);
-    const throttled = after.throttled - before.throttled;
-    const { rows: attemptRows } = await db.query<{ attempts: string }>(
-      'select sum(attempts) as attempts from activities.governance_action where instance_id = $1',
+  const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
+    url,
+    admin,
+    'mutation ($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
+    {
+      input: {
+        provider: 'simulated',
+        name: 'Governance bench',
+        config: { endpoint: simulator.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: 500 },
+      },
+    },
+  );
+  const instanceId = connectApp.id;
+  const connectDeadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    const { rows } = await db.query<{ status: string; status_message: string | null }>(
+      'select status, status_message from accounts.app_instance where id = $1',
       [instanceId],
     );
-    latencies.sort((a, b) => a - b);
-    const truth = tenant.truth();
-    const appliedAtProvider = truth.events.filter(
-      (e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action),
-    ).length;
-
-    const ok = (counts.SUCCEEDED ?? 0) === actions && governanceCalls === actions && appliedAtProvider === actions;
-    console.log(
-      [
-        '',
-        `Mutations answered in ${f1(issuedSeconds)} s: p50 ${f1(percentile(latencies, 50))} ms, p95 ${f1(percentile(latencies, 95))} ms, p99 ${f1(percentile(latencies, 99))} ms.`,
-        `All ${actions} actions ended ${f1(doneSeconds)} s after the first mutation: ${JSON.stringify(counts)}.`,
-        `Time to all SUCCEEDED ÷ provider-limit minimum: ${f1(doneSeconds)} s ÷ ${f1(minimumSeconds)} s = ${f2(doneSeconds / minimumSeconds)} (1.00 is the limit; achieved ${f1(actions / doneSeconds)} actions/s of ${f1(allowed)} allowed).`,
-        `Provider calls vs actions: ${governanceCalls} successful governance calls, ${sent} sent (${throttled} answered 429), ${Number(attemptRows[0]!.attempts)} attempts recorded, ${appliedAtProvider} applied in the provider's audit trail, for ${actions} actions: ${governanceCalls === actions && appliedAtProvider === actions ? 'equal' : 'NOT EQUAL'}.`,
-        ok ? 'Result: every action applied exactly once.' : 'Result: FAILED (see above).',
-      ].join('\n'),
-    );
-    return ok ? 0 : 1;
-  } catch (error) {
-    console.error(`Benchmark failed: ${(error as Error).stack ?? String(error)}`);
-    return 1;
-  } finally {
-    await cleanup();
+    if (rows[0]?.status === 'CONNECTED') break;
+    if (rows[0]?.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${rows[0].status_message}`);
+    if (Date.now() > connectDeadline) throw new Error('timed out waiting for the instance to connect');
+    await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
+  // The data scan downloads every file after the listing; let it finish so that only governance spends the budget.
+  for (;;) {
+    const { rows } = await db.query<{ n: string }>(
+      `select count(*) as n from files.file where instance_id = $1 and last_scanned_at is null and deleted_at is null`,
+      [instanceId],
+    );
+    if (Number(rows[0]!.n) === 0) break;
+    if (Date.now() > connectDeadline) throw new Error('timed out waiting for the data scan');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 
-process.exitCode = await main();
+  const pickIds = async (sql: string, count: number): Promise<string[]> =>
+    (await db.query<{ id: string }>(sql, [instanceId, count])).rows.map((r) => r.id);
+  const accountIds = await pickIds(
+    `select id from accounts.account where instance_id = $1 and status = 'ACTIVE' and deleted_at is null order by id limit $2`,
+    plan.accounts,
+  );
+  const grantIds = await pickIds(
+    `select id from app_permissions.app_permission where instance_id = $1 and not revoked and deleted_at is null order by id limit $2`,
+    plan.grants,
+  );
+  const fileIds = await pickIds(
+    `select id from files.file where instance_id = $1 and not quarantined and deleted_at is null order by id limit $2`,
+    plan.files,
+  );
+  const work: { mutation: string; targetId: string }[] = [
+    ...accountIds.map((targetId) => ({ mutation: 'suspendAccount', targetId })),
+    ...grantIds.map((targetId) => ({ mutation: 'revokeAppPermission', targetId })),
+    ...fileIds.map((targetId) => ({ mutation: 'quarantineFile', targetId })),
+  ];
+  // Interleave the kinds, as real automation would send them.
+  work.sort((a, b) => (a.targetId < b.targetId ? -1 : 1));
+  if (work.length !== actions) throw new Error(`the tenant offers ${work.length} targets, not ${actions}`);
+
+  const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
+  const minimumSeconds = actions / allowed;
+  const before = tenant.stats();
+  console.log(
+    [
+      `Tenantwatch governance benchmark (Node ${process.version}): ${actions} actions (${accountIds.length} suspendAccount, ${grantIds.length} revokeAppPermission, ${fileIds.length} quarantineFile)`,
+      `sent through the gateway by ${clients} concurrent clients, each one mutation after another.`,
+      `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s → provider-limit minimum ${f1(minimumSeconds)} s for ${actions} calls.`,
+      `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+    ].join('\n'),
+  );
+
+  const latencies: number[] = [];
+  const started = performance.now();
+  let next = 0;
+  const query = (mutation: string) => `mutation ($input: GovernanceInput!) { ${mutation}(input: $input) { id status } }`;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < work.length) {
+        const item = work[next++]!;
+        const sent = performance.now();
+        await postGraphQL(url, responder, query(item.mutation), {
+          input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` },
+        });
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  const issuedSeconds = (performance.now() - started) / 1000;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let counts: Record<string, number> = {};
+  for (;;) {
+    const { rows } = await db.query<{ status: string; n: string }>(
+      'select status, count(*) as n from activities.governance_action where instance_id = $1 group by status',
+      [instanceId],
+    );
+    counts = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    if ((counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) >= actions) break;
+    if (Date.now() > deadline) throw new Error(`timed out with ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const doneSeconds = (performance.now() - started) / 1000;
+  const after = tenant.stats();
+  const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
+  const sent = Object.entries(after.routes)
+    .filter(
+      ([route]) =>
+        route.startsWith('POST /api/v1/users/:id/suspend') ||
+        route.startsWith('DELETE /api/v1/oauth-grants') ||
+        route.startsWith('POST /api/v1/files/:id/quarantine'),
+    )
+    .reduce((n, [route, r]) => n + r.total - (before.routes[route]?.total ?? 0), 0);
+  const throttled = after.throttled - before.throttled;
+  const { rows: attemptRows } = await db.query<{ attempts: string }>(
+    'select sum(attempts) as attempts from activities.governance_action where instance_id = $1',
+    [instanceId],
+  );
+  latencies.sort((a, b) => a - b);
+  const truth = tenant.truth();
+  const appliedAtProvider = truth.events.filter(
+    (e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action),
+  ).length;
+
+  const ok = (counts.SUCCEEDED ?? 0) === actions && governanceCalls === actions && appliedAtProvider === actions;
+  console.log(
+    [
+      '',
+      `Mutations answered in ${f1(issuedSeconds)} s: p50 ${f1(percentile(latencies, 50))} ms, p95 ${f1(percentile(latencies, 95))} ms, p99 ${f1(percentile(latencies, 99))} ms.`,
+      `All ${actions} actions ended ${f1(doneSeconds)} s after the first mutation: ${JSON.stringify(counts)}.`,
+      `Time to all SUCCEEDED ÷ provider-limit minimum: ${f1(doneSeconds)} s ÷ ${f1(minimumSeconds)} s = ${f2(doneSeconds / minimumSeconds)} (1.00 is the limit; achieved ${f1(actions / doneSeconds)} actions/s of ${f1(allowed)} allowed).`,
+      `Provider calls vs actions: ${governanceCalls} successful governance calls, ${sent} sent (${throttled} answered 429), ${Number(attemptRows[0]!.attempts)} attempts recorded, ${appliedAtProvider} applied in the provider's audit trail, for ${actions} actions: ${governanceCalls === actions && appliedAtProvider === actions ? 'equal' : 'NOT EQUAL'}.`,
+      ok ? 'Result: every action applied exactly once.' : 'Result: FAILED (see above).',
+    ].join('\n'),
+  );
+  return ok ? 0 : 1;
+});

@@ -21,15 +21,11 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { z } from 'zod';
 import type { ActivityRecord } from '../subgraphs/activities/activity.service.js';
-import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import type { Database } from '../platform/database.js';
+import { runBenchmark } from './harness.js';
 
-// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
-process.env.LOG_LEVEL = 'silent';
-const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
+// Modules that log are imported after harness.js (a static import, evaluated first) has set LOG_LEVEL: the logger reads it when it loads.
 const { openDatabase } = await import('../platform/database.js');
 const { upsertRows } = await import('../platform/bulk.js');
 const { copyRows } = await import('../platform/copy.js');
@@ -145,152 +141,116 @@ const median = (values: readonly number[]) => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-async function main(): Promise<number> {
-  const present = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const parsed = SettingsSchema.safeParse(present);
-  if (!parsed.success) {
-    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-    return 2;
-  }
-  const { BENCH_ROWS: rows, BENCH_RUNS: runs } = parsed.data;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
-  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
-  fs.chmodSync(tmp, 0o711);
-  const dataDir = path.join(tmp, 'postgres');
-  let postgres: EmbeddedPostgres | undefined;
-  let db: Database | undefined;
-  let client: pg.Client | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await client?.end().catch(() => undefined);
-      await db?.close();
-      await postgres?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-  try {
-    postgres = await startEmbeddedPostgres(dataDir);
-    await postgres.ensureDatabase('tenantwatch_bench');
-    const url = postgres.databaseUrl('tenantwatch_bench');
-    const database = (db = await openDatabase({ ...activitiesModule, url, poolMax: 5 }));
-    const raw = (client = new pg.Client({ connectionString: url }));
-    await raw.connect();
-    const generating = performance.now();
-    const records = generateRecords(rows);
-    const generatedSeconds = (performance.now() - generating) / 1000;
-    const { rows: indexes } = await raw.query<{ indexname: string }>(
-      `select indexname from pg_indexes where schemaname = 'activities' and tablename = 'activity' order by indexname`,
-    );
-    const instanceId = newId();
+await runBenchmark({ settings: SettingsSchema }, async (bench) => {
+  const { BENCH_ROWS: rows, BENCH_RUNS: runs } = bench.settings;
+  const url = await bench.database();
+  const database = await openDatabase({ ...activitiesModule, url, poolMax: 5 });
+  bench.defer(() => database.close());
+  const raw = await bench.client();
+  const generating = performance.now();
+  const records = generateRecords(rows);
+  const generatedSeconds = (performance.now() - generating) / 1000;
+  const { rows: indexes } = await raw.query<{ indexname: string }>(
+    `select indexname from pg_indexes where schemaname = 'activities' and tablename = 'activity' order by indexname`,
+  );
+  const instanceId = newId();
 
-    const inBatches = (size: number) => async (all: readonly ActivityRecord[]) => {
-      // A fresh service (EntityManager fork) per batch, as scanActivities makes one per page.
-      for (let i = 0; i < all.length; i += size)
-        await new ActivityService(database.fork()).insertActivities(instanceId, all.slice(i, i + size));
-    };
-    const methods: Method[] = [
-      { name: 'insertActivities ×500', run: inBatches(500) },
-      { name: 'insertActivities ×5000', run: inBatches(5_000) },
-      {
-        name: 'multi-row INSERT ×500 (before)',
-        run: async (all) => {
-          const knex = database.knex();
-          for (let i = 0; i < all.length; i += 500) {
-            const values = [...activityRows(instanceId, new Date(), all.slice(i, i + 500))];
-            const batch = values.map((v) => Object.fromEntries(ACTIVITY_COLUMNS.map((name, c) => [name, v[c]])));
-            await upsertRows(knex, TABLE, batch, { conflict: ['instance_id', 'external_id'], update: [], returning: ['id'] });
-          }
-        },
-      },
-      {
-        name: 'COPY, one statement',
-        run: async (all) => {
-          await copyRows(raw, TABLE, ACTIVITY_COLUMNS, activityRows(instanceId, new Date(), all));
-        },
-      },
-    ];
-
-    console.log(
-      [
-        `Tenantwatch ingest benchmark (Node ${process.version}): ${rows} activities (generated in ${generatedSeconds.toFixed(1)} s), ${runs} round(s), the methods taking turns in each.`,
-        `Table ${TABLE}: ${ACTIVITY_COLUMNS.length} columns written, ${indexes.length} indexes (${indexes.map((i) => i.indexname).join(', ')}); truncated and checkpointed before each run.`,
-        `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, fsync off) and whatever else runs here. Load average at start: ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}.`,
-      ].join('\n'),
-    );
-
-    const measured = new Map<string, Run[]>(methods.map((m) => [m.name, []]));
-    let wrong = 0;
-    for (let round = 0; round < runs; round++) {
-      // Each round starts with another method, so none always runs first or last.
-      const order = methods.map((_, i) => methods[(i + round) % methods.length]!);
-      for (const method of order) {
-        await raw.query(`truncate ${TABLE}`);
-        await raw.query('checkpoint');
-        const postgresBefore = postgresCpuSeconds(dataDir);
-        const nodeBefore = process.cpuUsage();
-        const started = performance.now();
-        await method.run(records);
-        const seconds = (performance.now() - started) / 1000;
-        const node = process.cpuUsage(nodeBefore);
-        const postgresAfter = postgresCpuSeconds(dataDir);
-        measured.get(method.name)!.push({
-          seconds,
-          nodeCpu: (node.user + node.system) / 1e6,
-          postgresCpu: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
-        });
-        const { rows: counted } = await raw.query<{ n: string }>(`select count(*) as n from ${TABLE}`);
-        if (Number(counted[0]!.n) !== rows) {
-          wrong += 1;
-          console.error(`${method.name}: stored ${counted[0]!.n} rows, expected ${rows}`);
+  const inBatches = (size: number) => async (all: readonly ActivityRecord[]) => {
+    // A fresh service (EntityManager fork) per batch, as scanActivities makes one per page.
+    for (let i = 0; i < all.length; i += size)
+      await new ActivityService(database.fork()).insertActivities(instanceId, all.slice(i, i + size));
+  };
+  const methods: Method[] = [
+    { name: 'insertActivities ×500', run: inBatches(500) },
+    { name: 'insertActivities ×5000', run: inBatches(5_000) },
+    {
+      name: 'multi-row INSERT ×500 (before)',
+      run: async (all) => {
+        const knex = database.knex();
+        for (let i = 0; i < all.length; i += 500) {
+          const values = [...activityRows(instanceId, new Date(), all.slice(i, i + 500))];
+          const batch = values.map((v) => Object.fromEntries(ACTIVITY_COLUMNS.map((name, c) => [name, v[c]])));
+          await upsertRows(knex, TABLE, batch, { conflict: ['instance_id', 'external_id'], update: [], returning: ['id'] });
         }
+      },
+    },
+    {
+      name: 'COPY, one statement',
+      run: async (all) => {
+        await copyRows(raw, TABLE, ACTIVITY_COLUMNS, activityRows(instanceId, new Date(), all));
+      },
+    },
+  ];
+
+  console.log(
+    [
+      `Tenantwatch ingest benchmark (Node ${process.version}): ${rows} activities (generated in ${generatedSeconds.toFixed(1)} s), ${runs} round(s), the methods taking turns in each.`,
+      `Table ${TABLE}: ${ACTIVITY_COLUMNS.length} columns written, ${indexes.length} indexes (${indexes.map((i) => i.indexname).join(', ')}); truncated and checkpointed before each run.`,
+      `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, fsync off) and whatever else runs here. Load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+    ].join('\n'),
+  );
+
+  const measured = new Map<string, Run[]>(methods.map((m) => [m.name, []]));
+  let wrong = 0;
+  for (let round = 0; round < runs; round++) {
+    // Each round starts with another method, so none always runs first or last.
+    const order = methods.map((_, i) => methods[(i + round) % methods.length]!);
+    for (const method of order) {
+      await raw.query(`truncate ${TABLE}`);
+      await raw.query('checkpoint');
+      const postgresBefore = postgresCpuSeconds(bench.postgresDir);
+      const nodeBefore = process.cpuUsage();
+      const started = performance.now();
+      await method.run(records);
+      const seconds = (performance.now() - started) / 1000;
+      const node = process.cpuUsage(nodeBefore);
+      const postgresAfter = postgresCpuSeconds(bench.postgresDir);
+      measured.get(method.name)!.push({
+        seconds,
+        nodeCpu: (node.user + node.system) / 1e6,
+        postgresCpu: postgresBefore === null || postgresAfter === null ? null : postgresAfter - postgresBefore,
+      });
+      const { rows: counted } = await raw.query<{ n: string }>(`select count(*) as n from ${TABLE}`);
+      if (Number(counted[0]!.n) !== rows) {
+        wrong += 1;
+        console.error(`${method.name}: stored ${counted[0]!.n} rows, expected ${rows}`);
       }
     }
-
-    const rate = (name: string, pick: (seconds: readonly number[]) => number) => rows / pick(measured.get(name)!.map((r) => r.seconds));
-    const best = (seconds: readonly number[]) => Math.min(...seconds);
-    const copy = methods.find((m) => m.name.startsWith('COPY'))!.name;
-    const widths = [32, 9, 9, 9, 9, 10, 10, 22];
-    const row = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
-    const cpu = (value: number | null) => (value === null ? 'n/a' : value.toFixed(1));
-    const lines = ['', row(['method', 'best/s', '÷ COPY', 'median/s', '÷ COPY', 'node cpu', 'pg cpu', 'runs (s)'])];
-    for (const method of methods) {
-      const measuredRuns = measured.get(method.name)!;
-      const postgresCpus = measuredRuns.map((r) => r.postgresCpu);
-      lines.push(
-        row([
-          method.name,
-          rate(method.name, best).toFixed(0),
-          (rate(method.name, best) / rate(copy, best)).toFixed(2),
-          rate(method.name, median).toFixed(0),
-          (rate(method.name, median) / rate(copy, median)).toFixed(2),
-          cpu(median(measuredRuns.map((r) => r.nodeCpu))),
-          cpu(postgresCpus.includes(null) ? null : median(postgresCpus as number[])),
-          measuredRuns.map((r) => r.seconds.toFixed(1)).join(' / '),
-        ]),
-      );
-    }
-    const service = methods.filter((m) => m.name.startsWith('insertActivities')).map((m) => rate(m.name, median) / rate(copy, median));
-    lines.push(
-      '',
-      'rows/s over the best and the median run; ÷ COPY against the same statistic of COPY; CPU seconds (median run) of this process and of PostgreSQL.',
-      `Target: insertActivities ≥ 0.50 of COPY (medians): ${service.map((r) => r.toFixed(2)).join(' (×500), ')} (×5000): ${service.every((r) => r >= 0.5) ? 'met' : 'MISSED'}.`,
-      `Stored counts: ${wrong === 0 ? 'every run stored every row' : `${wrong} run(s) stored a wrong count`}.`,
-    );
-    console.log(lines.join('\n'));
-    return wrong > 0 ? 1 : 0;
-  } finally {
-    await cleanup();
   }
-}
 
-process.exit(
-  await main().catch((error: unknown) => {
-    console.error(error);
-    return 1;
-  }),
-);
+  const rate = (name: string, pick: (seconds: readonly number[]) => number) => rows / pick(measured.get(name)!.map((r) => r.seconds));
+  const best = (seconds: readonly number[]) => Math.min(...seconds);
+  const copy = methods.find((m) => m.name.startsWith('COPY'))!.name;
+  const widths = [32, 9, 9, 9, 9, 10, 10, 22];
+  const row = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+  const cpu = (value: number | null) => (value === null ? 'n/a' : value.toFixed(1));
+  const lines = ['', row(['method', 'best/s', '÷ COPY', 'median/s', '÷ COPY', 'node cpu', 'pg cpu', 'runs (s)'])];
+  for (const method of methods) {
+    const measuredRuns = measured.get(method.name)!;
+    const postgresCpus = measuredRuns.map((r) => r.postgresCpu);
+    lines.push(
+      row([
+        method.name,
+        rate(method.name, best).toFixed(0),
+        (rate(method.name, best) / rate(copy, best)).toFixed(2),
+        rate(method.name, median).toFixed(0),
+        (rate(method.name, median) / rate(copy, median)).toFixed(2),
+        cpu(median(measuredRuns.map((r) => r.nodeCpu))),
+        cpu(postgresCpus.includes(null) ? null : median(postgresCpus as number[])),
+        measuredRuns.map((r) => r.seconds.toFixed(1)).join(' / '),
+      ]),
+    );
+  }
+  const service = methods.filter((m) => m.name.startsWith('insertActivities')).map((m) => rate(m.name, median) / rate(copy, median));
+  lines.push(
+    '',
+    'rows/s over the best and the median run; ÷ COPY against the same statistic of COPY; CPU seconds (median run) of this process and of PostgreSQL.',
+    `Target: insertActivities ≥ 0.50 of COPY (medians): ${service.map((r) => r.toFixed(2)).join(' (×500), ')} (×5000): ${service.every((r) => r >= 0.5) ? 'met' : 'MISSED'}.`,
+    `Stored counts: ${wrong === 0 ? 'every run stored every row' : `${wrong} run(s) stored a wrong count`}.`,
+  );
+  console.log(lines.join('\n'));
+  return wrong > 0 ? 1 : 0;
+});

@@ -8,25 +8,19 @@
 // checked against the simulator's ground truth; a mismatch, a failed scan or a timeout exits 1.
 // The simulator runs in a worker thread of this process, as a provider on its own event loop would.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import pg from 'pg';
+import type pg from 'pg';
 import { z } from 'zod';
 import type { Truth } from '../connectors/simulated/model.js';
 import type { StatsSnapshot } from '../connectors/simulated/stats.js';
 import type { TenantSpec } from '../connectors/simulated/spec.js';
-import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import type { Stack } from '../scripts/stack.js';
-
-// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
-process.env.LOG_LEVEL = 'silent';
+import { loadConfig } from '../platform/config.js';
+import { runBenchmark, type Bench } from './harness.js';
 
 const DAY_MS = 86_400_000;
 const POLL_MS = 250;
 const PROGRESS_EVERY_MS = 15_000;
-const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
 const TENANT = { id: 'bench', token: 'bench-token-0123456789' } as const;
 
 const flag = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
@@ -434,18 +428,12 @@ async function rawBaseline(
   return results;
 }
 
-async function main(): Promise<number> {
-  const present = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const parsed = SettingsSchema.safeParse(present);
-  if (!parsed.success) {
-    console.error(`Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
-    return 2;
-  }
-  const settings = parsed.data;
+/** The benchmark itself, on the main thread; answers the exit status. */
+async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
+  const { settings } = bench;
   const { BENCH_LIMIT: limit, BENCH_PAGE_SIZE: pageSize } = settings;
-  const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
-  const { startStack } = await import('../scripts/stack.js');
-  const { loadConfig } = await import('../platform/config.js');
+  // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads), and not at
+  // the top level: the simulator's thread loads this module too.
   const { signToken } = await import('../platform/auth.js');
 
   const spec: TenantSpec = {
@@ -461,196 +449,158 @@ async function main(): Promise<number> {
     rateLimitPerMinute: limit,
     maxPageSize: pageSize,
   };
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
-  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
-  fs.chmodSync(tmp, 0o711);
-  let postgres: EmbeddedPostgres | undefined;
-  let stack: Stack | undefined;
-  let simulator: SimulatorThread | undefined;
-  let db: pg.Client | undefined;
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      await db?.end().catch(() => undefined);
-      await stack?.stop();
-      await simulator?.stop();
-      await postgres?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-  try {
-    // The whole history falls inside the first activity scan's window.
-    const config = loadConfig({
-      DATA_DIR: tmp,
-      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      BACKFILL_DAYS: String(settings.BENCH_DAYS + 1),
-    });
-    const generating = performance.now();
-    const starting = SimulatorThread.start(spec).then((s) => {
-      simulator = s;
-      return performance.now() - generating;
-    });
-    // Awaited below; until then a failure must not count as an unhandled rejection.
-    starting.catch(() => undefined);
-    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
-    await postgres.ensureDatabase('tenantwatch_bench');
-    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0, scheduler: true });
-    const generatedMs = await starting;
-    const sim = simulator!;
-    db = new pg.Client({ connectionString: stack.databaseUrl });
-    await db.connect();
-    const token = await signToken(config, { role: 'admin', subject: 'bench' });
-    const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
+  // The whole history falls inside the first activity scan's window.
+  const config = loadConfig(bench.configEnv({ BACKFILL_DAYS: String(settings.BENCH_DAYS + 1) }));
+  const generating = performance.now();
+  // The tenant is generated while PostgreSQL and the stack start; its thread is closed at the end once it listens.
+  const starting = SimulatorThread.start(spec).then((simulator) => {
+    bench.defer(() => simulator.stop());
+    return { simulator, generatedMs: performance.now() - generating };
+  });
+  // Awaited below; until then a failure must not count as an unhandled rejection.
+  starting.catch(() => undefined);
+  const stack = await bench.startStack(config, { scheduler: true });
+  const { simulator: sim, generatedMs } = await starting;
+  const db = await bench.client();
+  const token = await signToken(config, { role: 'admin', subject: 'bench' });
+  const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
 
-    console.log(
-      [
-        `Tenantwatch scan benchmark (Node ${process.version}): one simulated tenant, connected through the gateway, scanned by the scheduler.`,
-        `Tenant: ${spec.users} users, ${spec.groups} groups, ${spec.files} files, ${spec.grants} grants, ${spec.backfillDays} days × ${spec.backfillEventsPerUserPerDay} events per user per day (generated in ${f1(generatedMs / 1000)} s).`,
-        `Provider limit ${limit}/min, page size ${pageSize}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
-        `Caveat: ${os.availableParallelism()} CPU cores shared by everything: the gateway, subgraphs and scheduler (one event loop), the simulator`,
-        `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}.`,
-      ].join('\n'),
-    );
+  console.log(
+    [
+      `Tenantwatch scan benchmark (Node ${process.version}): one simulated tenant, connected through the gateway, scanned by the scheduler.`,
+      `Tenant: ${spec.users} users, ${spec.groups} groups, ${spec.files} files, ${spec.grants} grants, ${spec.backfillDays} days × ${spec.backfillEventsPerUserPerDay} events per user per day (generated in ${f1(generatedMs / 1000)} s).`,
+      `Provider limit ${limit}/min, page size ${pageSize}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
+      `Caveat: ${os.availableParallelism()} CPU cores shared by everything: the gateway, subgraphs and scheduler (one event loop), the simulator`,
+      `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+    ].join('\n'),
+  );
 
-    // Failed jobs are retried by Agenda and logged (silently here): count them, they cost requests and time.
-    const failures = new Map<string, number>();
-    stack.scheduler?.agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => {
-      const key = `${job.attrs.name}: ${error.message.slice(0, 200)}`;
-      failures.set(key, (failures.get(key) ?? 0) + 1);
-    });
-    const startedAt = performance.now();
-    const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
-      stack.gateway.url,
-      token,
-      'mutation Connect($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
-      {
-        input: {
-          provider: 'simulated',
-          name: 'Scan bench',
-          config: { endpoint: sim.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: pageSize },
-        },
+  // Failed jobs are retried by Agenda and logged (silently here): count them, they cost requests and time.
+  const failures = new Map<string, number>();
+  stack.scheduler?.agenda.on('fail', (error: Error, job: { attrs: { name: string } }) => {
+    const key = `${job.attrs.name}: ${error.message.slice(0, 200)}`;
+    failures.set(key, (failures.get(key) ?? 0) + 1);
+  });
+  const startedAt = performance.now();
+  const { connectApp } = await postGraphQL<{ connectApp: { id: string } }>(
+    stack.gateway.url,
+    token,
+    'mutation Connect($input: ConnectAppInput!) { connectApp(input: $input) { id } }',
+    {
+      input: {
+        provider: 'simulated',
+        name: 'Scan bench',
+        config: { endpoint: sim.url, token: TENANT.token, rateLimitPerMinute: limit, maxPageSize: pageSize },
       },
+    },
+  );
+  const run: Run = { settings, gatewayUrl: stack.gateway.url, token, instanceId: connectApp.id, simulator: sim, startedAt };
+  const connected = await waitFor(run, 'CONNECTED', (s) => s.status === 'CONNECTED');
+  const connectedSeconds = (performance.now() - startedAt) / 1000;
+  const connectedStats = await sim.stats();
+  let dataPhase: { seconds: number; stats: StatsSnapshot; instance: InstanceState } | undefined;
+  if (settings.BENCH_DATA_SCAN) {
+    const instance = await waitFor(
+      run,
+      'the data scan',
+      (s) => Boolean(scanOf(s, 'DATA')?.lastCompletedAt) && scanOf(s, 'DATA')?.state === 'IDLE',
     );
-    const run: Run = { settings, gatewayUrl: stack.gateway.url, token, instanceId: connectApp.id, simulator: sim, startedAt };
-    const connected = await waitFor(run, 'CONNECTED', (s) => s.status === 'CONNECTED');
-    const connectedSeconds = (performance.now() - startedAt) / 1000;
-    const connectedStats = await sim.stats();
-    let dataPhase: { seconds: number; stats: StatsSnapshot; instance: InstanceState } | undefined;
-    if (settings.BENCH_DATA_SCAN) {
-      const instance = await waitFor(
-        run,
-        'the data scan',
-        (s) => Boolean(scanOf(s, 'DATA')?.lastCompletedAt) && scanOf(s, 'DATA')?.state === 'IDLE',
-      );
-      dataPhase = { seconds: (performance.now() - startedAt) / 1000, stats: await sim.stats(), instance };
-    }
-    // Nothing else may spend the simulator's or the database's time from here on.
-    await stack.scheduler?.stop();
+    dataPhase = { seconds: (performance.now() - startedAt) / 1000, stats: await sim.stats(), instance };
+  }
+  // Nothing else may spend the simulator's or the database's time from here on.
+  await stack.scheduler?.stop();
 
-    const window = await activityWindow(db, run.instanceId, config.AUDIT_LAG_SECONDS, config.BACKFILL_DAYS);
-    const expected = await sim.expected(window.from, window.to, pageSize);
-    const metadataNeeded = METADATA_KINDS.reduce((n, k) => n + (expected.requests[k] ?? 0), 0);
-    const results = [
+  const window = await activityWindow(db, run.instanceId, config.AUDIT_LAG_SECONDS, config.BACKFILL_DAYS);
+  const expected = await sim.expected(window.from, window.to, pageSize);
+  const metadataNeeded = METADATA_KINDS.reduce((n, k) => n + (expected.requests[k] ?? 0), 0);
+  const results = [
+    printPhase(
+      {
+        name: 'Metadata scan (connectApp → CONNECTED)',
+        seconds: connectedSeconds,
+        stats: connectedStats,
+        instance: connected,
+        needed: metadataNeeded,
+      },
+      expected,
+      allowed,
+      METADATA_KINDS,
+    ),
+  ];
+  if (dataPhase) {
+    results.push(
       printPhase(
         {
-          name: 'Metadata scan (connectApp → CONNECTED)',
-          seconds: connectedSeconds,
-          stats: connectedStats,
-          instance: connected,
-          needed: metadataNeeded,
+          name: 'Metadata and data scan (connectApp → data scan done)',
+          ...dataPhase,
+          needed: metadataNeeded + (expected.requests.DATA ?? 0),
         },
         expected,
         allowed,
-        METADATA_KINDS,
+        KINDS,
       ),
-    ];
-    if (dataPhase) {
-      results.push(
-        printPhase(
-          {
-            name: 'Metadata and data scan (connectApp → data scan done)',
-            ...dataPhase,
-            needed: metadataNeeded + (expected.requests.DATA ?? 0),
-          },
-          expected,
-          allowed,
-          KINDS,
-        ),
-      );
-    }
-    const inWindow = sum(sentByKind(connectedStats), ['DATA']).total;
-    if (inWindow > 0)
-      console.log(
-        `Of the metadata scan's requests, ${inWindow} were data-scan downloads (it starts once the file listing is done and shares the budget).`,
-      );
-
-    const stored = await storedCounts(db, run.instanceId);
-    const checks: [string, number, number][] = Object.entries(expected.counts).map(([kind, count]) => [kind, stored[kind]!, count]);
-    if (dataPhase) checks.push(['scanned files', stored.scanned_files!, expected.counts.files]);
-    const mismatches = checks.filter(([, got, want]) => got !== want);
-    console.log(
-      [
-        '',
-        `Stored vs truth: ${checks.map(([kind, got, want]) => `${kind} ${got}${got === want ? '' : ` (truth ${want}: MISMATCH)`}`).join(', ')}.`,
-        `Activities stored without their account: ${stored.unlinked_actors}; without their file: ${stored.unlinked_files}.`,
-        `Failed jobs (retried): ${[...failures.values()].reduce((n, c) => n + c, 0)}${[...failures].map(([m, c]) => `\n  ${c}× ${m}`).join('')}`,
-      ].join('\n'),
     );
-
-    await sim.unlimit();
-    const { rows: sample } = await db.query<{ external_id: string }>(
-      'select external_id from files.file where instance_id = $1 order by external_id limit $2',
-      [run.instanceId, settings.BENCH_RAW_PAGES],
-    );
-    const raw = await rawBaseline(
-      sim.url,
-      pageSize,
-      settings.BENCH_RAW_PAGES,
-      window,
-      sample.map((r) => r.external_id),
-    );
-    const rawRequests = raw.reduce((n, r) => n + r.requests, 0);
-    const rawMs = raw.reduce((n, r) => n + r.ms, 0);
-    console.log(
-      [
-        '',
-        `Raw simulator, no limit, one sequential client (scans are sequential per kind), up to ${settings.BENCH_RAW_PAGES} requests per route:`,
-        ...raw.map(
-          (r) =>
-            `  ${r.route.padEnd(13)} ${String(r.requests).padStart(5)} requests ${f2(r.ms / r.requests).padStart(8)} ms each ${f1((1000 * r.requests) / r.ms).padStart(8)} req/s`,
-        ),
-        `  all           ${String(rawRequests).padStart(5)} requests ${f2(rawMs / rawRequests).padStart(8)} ms each ${f1((1000 * rawRequests) / rawMs).padStart(8)} req/s (allowed: ${f1(allowed)} req/s)`,
-      ].join('\n'),
-    );
-
-    const [main] = results;
-    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-    console.log(
-      [
-        '',
-        `Targets (metadata scan): utilization ${f2(main!.utilization)} ≥ 0.90: ${verdict(main!.utilization >= 0.9)}; throttled ${pct(main!.throttledShare, 1)} < 1%: ${verdict(main!.throttledShare < 0.01)}.`,
-        `Exactness: ${mismatches.length === 0 ? 'every count matches the ground truth' : `${mismatches.length} mismatch(es)`}.`,
-      ].join('\n'),
-    );
-    return mismatches.length > 0 ? 1 : 0;
-  } finally {
-    await cleanup();
   }
+  const inWindow = sum(sentByKind(connectedStats), ['DATA']).total;
+  if (inWindow > 0)
+    console.log(
+      `Of the metadata scan's requests, ${inWindow} were data-scan downloads (it starts once the file listing is done and shares the budget).`,
+    );
+
+  const stored = await storedCounts(db, run.instanceId);
+  const checks: [string, number, number][] = Object.entries(expected.counts).map(([kind, count]) => [kind, stored[kind]!, count]);
+  if (dataPhase) checks.push(['scanned files', stored.scanned_files!, expected.counts.files]);
+  const mismatches = checks.filter(([, got, want]) => got !== want);
+  console.log(
+    [
+      '',
+      `Stored vs truth: ${checks.map(([kind, got, want]) => `${kind} ${got}${got === want ? '' : ` (truth ${want}: MISMATCH)`}`).join(', ')}.`,
+      `Activities stored without their account: ${stored.unlinked_actors}; without their file: ${stored.unlinked_files}.`,
+      `Failed jobs (retried): ${[...failures.values()].reduce((n, c) => n + c, 0)}${[...failures].map(([m, c]) => `\n  ${c}× ${m}`).join('')}`,
+    ].join('\n'),
+  );
+
+  await sim.unlimit();
+  const { rows: sample } = await db.query<{ external_id: string }>(
+    'select external_id from files.file where instance_id = $1 order by external_id limit $2',
+    [run.instanceId, settings.BENCH_RAW_PAGES],
+  );
+  const raw = await rawBaseline(
+    sim.url,
+    pageSize,
+    settings.BENCH_RAW_PAGES,
+    window,
+    sample.map((r) => r.external_id),
+  );
+  const rawRequests = raw.reduce((n, r) => n + r.requests, 0);
+  const rawMs = raw.reduce((n, r) => n + r.ms, 0);
+  console.log(
+    [
+      '',
+      `Raw simulator, no limit, one sequential client (scans are sequential per kind), up to ${settings.BENCH_RAW_PAGES} requests per route:`,
+      ...raw.map(
+        (r) =>
+          `  ${r.route.padEnd(13)} ${String(r.requests).padStart(5)} requests ${f2(r.ms / r.requests).padStart(8)} ms each ${f1((1000 * r.requests) / r.ms).padStart(8)} req/s`,
+      ),
+      `  all           ${String(rawRequests).padStart(5)} requests ${f2(rawMs / rawRequests).padStart(8)} ms each ${f1((1000 * rawRequests) / rawMs).padStart(8)} req/s (allowed: ${f1(allowed)} req/s)`,
+    ].join('\n'),
+  );
+
+  const [main] = results;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log(
+    [
+      '',
+      `Targets (metadata scan): utilization ${f2(main!.utilization)} ≥ 0.90: ${verdict(main!.utilization >= 0.9)}; throttled ${pct(main!.throttledShare, 1)} < 1%: ${verdict(main!.throttledShare < 0.01)}.`,
+      `Exactness: ${mismatches.length === 0 ? 'every count matches the ground truth' : `${mismatches.length} mismatch(es)`}.`,
+    ].join('\n'),
+  );
+  return mismatches.length > 0 ? 1 : 0;
 }
 
-if (isMainThread) {
-  process.exit(
-    await main().catch((error: unknown) => {
-      console.error(error);
-      return 1;
-    }),
-  );
-} else {
-  await simulatorThread(parentPort!);
-}
+// The simulator's worker thread loads this module too, and serves the tenant instead.
+if (isMainThread) await runBenchmark({ settings: SettingsSchema }, scanBenchmark);
+else await simulatorThread(parentPort!);

@@ -19,14 +19,11 @@
 // last commit), 2 on bad settings. The direct baseline falls behind at 1,000 subscribers × 200/s
 // (one GraphQL execution per subscriber and event): its losses are printed, not in the exit status.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import type { Stack } from '../scripts/stack.js';
-import type { EmbeddedPostgres } from '../scripts/embedded-postgres.js';
+import { loadConfig } from '../platform/config.js';
+import { runBenchmark } from './harness.js';
 import {
   monotonicMs,
   warmUpTitle,
@@ -44,15 +41,6 @@ import { SubscriberThreads } from './subscriber-threads.js';
 import { WorkerThread } from './worker-thread.js';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
 
-// The logger reads LOG_LEVEL when its module loads, so everything that logs is imported after this.
-process.env.LOG_LEVEL = 'silent';
-const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
-const { startStack } = await import('../scripts/stack.js');
-const { loadConfig } = await import('../platform/config.js');
-const { signToken } = await import('../platform/auth.js');
-const { Fixtures, seedDataset } = await import('../test/fixtures.js');
-
-const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
 /** Every subscriber must have seen a warm-up event within this long of subscribing. */
 const LIVE_TIMEOUT_MS = 60_000;
 /** How long stats may take to show every subscription released after the subscribers left. */
@@ -84,55 +72,18 @@ const SettingsSchema = z
   });
 type Settings = z.infer<typeof SettingsSchema>;
 
-/** Bad BENCH_* values or flags: the message says which and what is accepted. */
-class SettingsError extends Error {}
-
-/** Reads BENCH_* from the environment, overridden by --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds. */
-function readSettings(): Settings {
-  let values: Partial<
-    Record<
-      'subscribers' | 'rate' | 'seconds' | 'drain-seconds' | 'paths' | 'client' | 'threads' | 'gateway-thread' | 'warm-up-seconds',
-      string
-    >
-  >;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        subscribers: { type: 'string' },
-        rate: { type: 'string' },
-        seconds: { type: 'string' },
-        'drain-seconds': { type: 'string' },
-        paths: { type: 'string' },
-        client: { type: 'string' },
-        threads: { type: 'string' },
-        'gateway-thread': { type: 'string' },
-        'warm-up-seconds': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    throw new SettingsError(
-      `${(error as Error).message}; accepted: --subscribers, --rate, --seconds, --drain-seconds, --paths, --client, --threads, --gateway-thread, --warm-up-seconds (each with a value)`,
-    );
-  }
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
-  const flags = {
-    BENCH_SUBSCRIBERS: values.subscribers,
-    BENCH_RATE: values.rate,
-    BENCH_SECONDS: values.seconds,
-    BENCH_DRAIN_SECONDS: values['drain-seconds'],
-    BENCH_PATHS: values.paths,
-    BENCH_CLIENT: values.client,
-    BENCH_SUBSCRIBER_THREADS: values.threads,
-    BENCH_GATEWAY_THREAD: values['gateway-thread'],
-    BENCH_WARMUP_SECONDS: values['warm-up-seconds'],
-  };
-  const parsed = SettingsSchema.safeParse({ ...env, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) });
-  if (!parsed.success)
-    throw new SettingsError(
-      `Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`,
-    );
-  return parsed.data;
-}
+/** Flags and the settings they override (a flag wins over the variable). */
+const FLAGS = {
+  subscribers: 'BENCH_SUBSCRIBERS',
+  rate: 'BENCH_RATE',
+  seconds: 'BENCH_SECONDS',
+  'drain-seconds': 'BENCH_DRAIN_SECONDS',
+  paths: 'BENCH_PATHS',
+  client: 'BENCH_CLIENT',
+  threads: 'BENCH_SUBSCRIBER_THREADS',
+  'gateway-thread': 'BENCH_GATEWAY_THREAD',
+  'warm-up-seconds': 'BENCH_WARMUP_SECONDS',
+} as const;
 
 /** Fields of all four subgraphs: the gateway completes each event with entity fetches to the other three. */
 const GATEWAY_QUERY = `subscription Bench { detectionRaised { cursor detection { id title severity account { email } file { name } appPermission { appName } } } }`;
@@ -265,166 +216,6 @@ async function measurePath(
   };
 }
 
-async function main(): Promise<number> {
-  const settings = readSettings();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
-  // When run as root, embedded-postgres initialises `<tmp>/postgres` as the `postgres` user, who must be able to enter tmp.
-  fs.chmodSync(tmp, 0o711);
-  let postgres: EmbeddedPostgres | undefined;
-  let stack: Stack | undefined;
-  const threads: { close(): Promise<void> }[] = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const thread of threads) await thread.close();
-      await stack?.stop();
-      await postgres?.stop();
-      fs.rmSync(tmp, { recursive: true, force: true });
-    })());
-  const interrupt = (signal: NodeJS.Signals) => void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
-  try {
-    postgres = await startEmbeddedPostgres(path.join(tmp, 'postgres'));
-    await postgres.ensureDatabase('tenantwatch_bench');
-    const configEnv: Record<string, string> = {
-      // The gateway's subscription settings (GATEWAY_SUBSCRIPTION_FLUSH_MS, GATEWAY_SUBSCRIBER_QUEUE_LIMIT, ...) from the environment, to compare them.
-      ...Object.fromEntries(
-        Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1])),
-      ),
-      DATA_DIR: tmp,
-      AUTH_JWT_SECRET: BENCH_JWT_SECRET,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      GATEWAY_WS_MAX_CONNECTIONS: String(Math.max(5_000, settings.BENCH_SUBSCRIBERS)),
-      // The longest keep-alive: a subscriber reading more than a keep-alive period behind would be
-      // closed (4420, resumable) and its events counted as lost; here every event is waited for.
-      GATEWAY_WS_PING_MS: '300000',
-    };
-    const config = loadConfig(configEnv);
-    stack = await startStack({ config, databaseUrl: postgres.databaseUrl('tenantwatch_bench'), port: 0 });
-    const running = stack;
-    const data = await seedDataset(new Fixtures(running, config), { accountsPerInstance: 10, perAccount: 2 });
-    const subjects = await subjectsOf(running.gateway.url, await signToken(config, { role: 'admin', subject: 'bench' }));
-    const token = await signToken(config, { role: 'analyst', subject: 'bench' });
-    const committerData: CommitterData = { databaseUrl: running.databaseUrl, policyId: data.policies[0]!, subjects };
-    const committer = new WorkerThread<ToCommitter, FromCommitter>(
-      'detections',
-      new URL('./detections.worker.ts', import.meta.url),
-      { type: 'close' },
-      committerData,
-    );
-    const subscribers = new SubscriberThreads(settings.BENCH_SUBSCRIBER_THREADS);
-    threads.push(committer, subscribers);
-    await committer.expect('ready', 60_000);
-
-    const activities = running.subgraphs.activities!;
-    // The measured gateway: in a thread of its own (a separate service in a deployment), or the stack's own on the subgraphs' thread.
-    let gatewayThread: WorkerThread<ToGateway, FromGateway> | undefined;
-    let gatewayUrl = running.gateway.url;
-    if (settings.BENCH_GATEWAY_THREAD === 'own') {
-      const gatewayData: GatewayWorkerData = {
-        env: configEnv,
-        supergraphPath: fileURLToPath(SUPERGRAPH_PATH),
-        subgraphUrls: Object.fromEntries(Object.entries(running.subgraphs).map(([name, s]) => [name, s.url])),
-      };
-      gatewayThread = new WorkerThread<ToGateway, FromGateway>(
-        'gateway',
-        new URL('./gateway.worker.ts', import.meta.url),
-        { type: 'close' },
-        gatewayData,
-      );
-      threads.push(gatewayThread);
-      gatewayUrl = (await gatewayThread.expect('ready', 60_000)).url;
-    }
-    const gatewayStats = async () => {
-      if (!gatewayThread) {
-        const { upstreams, subscribers: held } = running.gateway.subscriptions.stats();
-        return { upstreams, subscribers: held, subgraphRequests: running.gateway.dedup.sent + running.gateway.dedup.shared };
-      }
-      gatewayThread.send({ type: 'stats' });
-      return gatewayThread.expect('stats', 30_000);
-    };
-    const watchMain = (name: string) => {
-      const stop = watchThread();
-      return () => ({ name, watch: stop() });
-    };
-    const specs: PathSpec[] = [
-      {
-        name: 'gateway',
-        url: gatewayUrl,
-        query: GATEWAY_QUERY,
-        checkReferences: true,
-        holding: async () => {
-          const { upstreams, subscribers: held } = await gatewayStats();
-          return `gateway: ${held} subscriptions on ${upstreams} upstream(s); activities subgraph: ${activities.stats().subscribers} subscriber(s)`;
-        },
-        released: async () => (await gatewayStats()).subscribers === 0 && activities.stats().subscribers === 0,
-        subgraphRequests: async () => (await gatewayStats()).subgraphRequests,
-        watch: async () => {
-          if (!gatewayThread) {
-            const main = watchMain('main thread (gateway + subgraphs)');
-            return async () => [main()];
-          }
-          const thread = gatewayThread;
-          thread.send({ type: 'watch' });
-          await thread.expect('watching', 30_000);
-          const main = watchMain('main thread (subgraphs)');
-          return async () => {
-            thread.send({ type: 'watched' });
-            const { watch } = await thread.expect('watched', 30_000);
-            return [{ name: 'gateway thread', watch }, main()];
-          };
-        },
-      },
-      {
-        name: 'direct',
-        url: activities.url,
-        query: DIRECT_QUERY,
-        checkReferences: false,
-        holding: async () => `activities subgraph: ${activities.stats().subscribers} subscriber(s)`,
-        released: async () => activities.stats().subscribers === 0,
-        watch: async () => {
-          const main = watchMain('main thread (subgraphs)');
-          return async () => [main()];
-        },
-      },
-    ];
-    console.log(
-      [
-        `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path after ${settings.BENCH_WARMUP_SECONDS} s of warm-up at the same rate (Node ${process.version}).`,
-        `gateway: ${GATEWAY_QUERY}`,
-        `direct:  ${DIRECT_QUERY}`,
-        `${os.availableParallelism()} CPU cores shared by everything: ${gatewayThread ? "the four subgraphs run on this process's main thread, the gateway in a worker thread (BENCH_GATEWAY_THREAD=own)," : "the gateway and the four subgraphs run on this process's main thread (BENCH_GATEWAY_THREAD=main),"}`,
-        `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os
-          .loadavg()
-          .map((l) => l.toFixed(2))
-          .join(' ')}.`,
-        `The gateway pings every 300 s (GATEWAY_WS_PING_MS): subscribers that fall behind are waited for, not closed with 4420.`,
-        `It fans events out at most every ${config.GATEWAY_SUBSCRIPTION_FLUSH_MS} ms (GATEWAY_SUBSCRIPTION_FLUSH_MS; GATEWAY_* settings are read from the environment).`,
-      ].join('\n'),
-    );
-    const reports: PathReport[] = [];
-    for (const name of settings.BENCH_PATHS)
-      reports.push(
-        await measurePath(
-          specs.find((s) => s.name === name)!,
-          settings,
-          token,
-          committer,
-          subscribers,
-        ),
-      );
-    return printReport(reports, {
-      p99TargetMs: 250,
-      drainSeconds: settings.BENCH_DRAIN_SECONDS,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      loadAverage: os.loadavg(),
-    });
-  } finally {
-    await cleanup();
-  }
-}
-
 /** Accounts that own a file and granted an app, as the subjects detections rotate over. */
 async function subjectsOf(url: string, token: string): Promise<DetectionSubject[]> {
   type Page = {
@@ -458,7 +249,143 @@ async function subjectsOf(url: string, token: string): Promise<DetectionSubject[
   return subjects;
 }
 
-process.exitCode = await main().catch((error: unknown) => {
-  console.error(error instanceof SettingsError ? error.message : error);
-  return error instanceof SettingsError ? 2 : 1;
+await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => {
+  // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads).
+  const { signToken } = await import('../platform/auth.js');
+  const { Fixtures, seedDataset } = await import('../test/fixtures.js');
+  const { settings } = bench;
+  const configEnv = bench.configEnv({
+    // The gateway's subscription settings (GATEWAY_SUBSCRIPTION_FLUSH_MS, GATEWAY_SUBSCRIBER_QUEUE_LIMIT, ...) from the environment, to compare them.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1])),
+    ),
+    GATEWAY_WS_MAX_CONNECTIONS: String(Math.max(5_000, settings.BENCH_SUBSCRIBERS)),
+    // The longest keep-alive: a subscriber reading more than a keep-alive period behind would be
+    // closed (4420, resumable) and its events counted as lost; here every event is waited for.
+    GATEWAY_WS_PING_MS: '300000',
+  });
+  const config = loadConfig(configEnv);
+  const stack = await bench.startStack(config);
+  // Closed in the order they start, before the stack: the committer, then the subscribers, then the gateway they are connected to.
+  const threads: { close(): Promise<void> }[] = [];
+  bench.defer(async () => {
+    for (const thread of threads) await thread.close();
+  });
+  const data = await seedDataset(new Fixtures(stack, config), { accountsPerInstance: 10, perAccount: 2 });
+  const subjects = await subjectsOf(stack.gateway.url, await signToken(config, { role: 'admin', subject: 'bench' }));
+  const token = await signToken(config, { role: 'analyst', subject: 'bench' });
+  const committerData: CommitterData = { databaseUrl: stack.databaseUrl, policyId: data.policies[0]!, subjects };
+  const committer = new WorkerThread<ToCommitter, FromCommitter>(
+    'detections',
+    new URL('./detections.worker.ts', import.meta.url),
+    { type: 'close' },
+    committerData,
+  );
+  const subscribers = new SubscriberThreads(settings.BENCH_SUBSCRIBER_THREADS);
+  threads.push(committer, subscribers);
+  await committer.expect('ready', 60_000);
+
+  const activities = stack.subgraphs.activities!;
+  // The measured gateway: in a thread of its own (a separate service in a deployment), or the stack's own on the subgraphs' thread.
+  let gatewayThread: WorkerThread<ToGateway, FromGateway> | undefined;
+  let gatewayUrl = stack.gateway.url;
+  if (settings.BENCH_GATEWAY_THREAD === 'own') {
+    const gatewayData: GatewayWorkerData = {
+      env: configEnv,
+      supergraphPath: fileURLToPath(SUPERGRAPH_PATH),
+      subgraphUrls: Object.fromEntries(Object.entries(stack.subgraphs).map(([name, s]) => [name, s.url])),
+    };
+    gatewayThread = new WorkerThread<ToGateway, FromGateway>(
+      'gateway',
+      new URL('./gateway.worker.ts', import.meta.url),
+      { type: 'close' },
+      gatewayData,
+    );
+    threads.push(gatewayThread);
+    gatewayUrl = (await gatewayThread.expect('ready', 60_000)).url;
+  }
+  const gatewayStats = async () => {
+    if (!gatewayThread) {
+      const { upstreams, subscribers: held } = stack.gateway.subscriptions.stats();
+      return { upstreams, subscribers: held, subgraphRequests: stack.gateway.dedup.sent + stack.gateway.dedup.shared };
+    }
+    gatewayThread.send({ type: 'stats' });
+    return gatewayThread.expect('stats', 30_000);
+  };
+  const watchMain = (name: string) => {
+    const stop = watchThread();
+    return () => ({ name, watch: stop() });
+  };
+  const specs: PathSpec[] = [
+    {
+      name: 'gateway',
+      url: gatewayUrl,
+      query: GATEWAY_QUERY,
+      checkReferences: true,
+      holding: async () => {
+        const { upstreams, subscribers: held } = await gatewayStats();
+        return `gateway: ${held} subscriptions on ${upstreams} upstream(s); activities subgraph: ${activities.stats().subscribers} subscriber(s)`;
+      },
+      released: async () => (await gatewayStats()).subscribers === 0 && activities.stats().subscribers === 0,
+      subgraphRequests: async () => (await gatewayStats()).subgraphRequests,
+      watch: async () => {
+        if (!gatewayThread) {
+          const main = watchMain('main thread (gateway + subgraphs)');
+          return async () => [main()];
+        }
+        const thread = gatewayThread;
+        thread.send({ type: 'watch' });
+        await thread.expect('watching', 30_000);
+        const main = watchMain('main thread (subgraphs)');
+        return async () => {
+          thread.send({ type: 'watched' });
+          const { watch } = await thread.expect('watched', 30_000);
+          return [{ name: 'gateway thread', watch }, main()];
+        };
+      },
+    },
+    {
+      name: 'direct',
+      url: activities.url,
+      query: DIRECT_QUERY,
+      checkReferences: false,
+      holding: async () => `activities subgraph: ${activities.stats().subscribers} subscriber(s)`,
+      released: async () => activities.stats().subscribers === 0,
+      watch: async () => {
+        const main = watchMain('main thread (subgraphs)');
+        return async () => [main()];
+      },
+    },
+  ];
+  console.log(
+    [
+      `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path after ${settings.BENCH_WARMUP_SECONDS} s of warm-up at the same rate (Node ${process.version}).`,
+      `gateway: ${GATEWAY_QUERY}`,
+      `direct:  ${DIRECT_QUERY}`,
+      `${os.availableParallelism()} CPU cores shared by everything: ${gatewayThread ? "the four subgraphs run on this process's main thread, the gateway in a worker thread (BENCH_GATEWAY_THREAD=own)," : "the gateway and the four subgraphs run on this process's main thread (BENCH_GATEWAY_THREAD=main),"}`,
+      `the committer in a worker thread and the subscribers in ${settings.BENCH_SUBSCRIBER_THREADS} of the same process, PostgreSQL beside them. Load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}.`,
+      `The gateway pings every 300 s (GATEWAY_WS_PING_MS): subscribers that fall behind are waited for, not closed with 4420.`,
+      `It fans events out at most every ${config.GATEWAY_SUBSCRIPTION_FLUSH_MS} ms (GATEWAY_SUBSCRIPTION_FLUSH_MS; GATEWAY_* settings are read from the environment).`,
+    ].join('\n'),
+  );
+  const reports: PathReport[] = [];
+  for (const name of settings.BENCH_PATHS)
+    reports.push(
+      await measurePath(
+        specs.find((s) => s.name === name)!,
+        settings,
+        token,
+        committer,
+        subscribers,
+      ),
+    );
+  return printReport(reports, {
+    p99TargetMs: 250,
+    drainSeconds: settings.BENCH_DRAIN_SECONDS,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loadAverage: os.loadavg(),
+  });
 });

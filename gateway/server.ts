@@ -63,6 +63,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     gateway,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The process that starts this server stops it on SIGINT/SIGTERM, in order with what it depends on.
+    // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
+    // process before the rest has closed.
+    stopOnTerminationSignals: false,
     validationRules: [depthLimit(config.QUERY_MAX_DEPTH)],
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });

@@ -62,6 +62,10 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     schema: options.schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    // The process that starts this server stops it on SIGINT/SIGTERM, in order with what it depends on.
+    // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
+    // process before the rest has closed.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();

@@ -1,0 +1,204 @@
+// What every `npm run bench:*` main shares: settings read once, a temp dir, the embedded PostgreSQL and
+// the stack started on demand, everything closed in reverse order however the run ends (return, throw,
+// uncaught error, SIGINT, SIGTERM), and one exit status: the body's, 1 when it throws, 2 on bad
+// settings, 130 / 143 on SIGINT / SIGTERM.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import type { z } from 'zod';
+import type { Config } from '../platform/config.js';
+import type { Stack } from '../scripts/stack.js';
+
+// The logger reads LOG_LEVEL when its module loads. This module loads no module that logs; a benchmark
+// imports those with `await import(...)` in its body (or at its top level, after this static import).
+process.env.LOG_LEVEL = 'silent';
+
+/** The database every benchmark uses inside its embedded PostgreSQL. */
+const DATABASE_NAME = 'tenantwatch_bench';
+const BENCH_JWT_SECRET = 'tenantwatch-bench-secret-0123456789abcdef';
+const SIGNAL_STATUS: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
+
+/** What a benchmark body is given. Whatever it starts through it, or registers with {@link defer}, is closed when the run ends. */
+export interface Bench<Settings> {
+  readonly settings: Settings;
+  /** A private folder of this run, removed last. */
+  readonly tmp: string;
+  /** Where the embedded PostgreSQL keeps its data: `<tmp>/postgres`. */
+  readonly postgresDir: string;
+  /** URL of the benchmark's database. The first call starts the embedded PostgreSQL and creates the database. */
+  database(): Promise<string>;
+  /** A client connected to the benchmark's database, ended at the end. */
+  client(): Promise<pg.Client>;
+  /** Configuration variables of a benchmark's stack (data in `tmp`, a fixed JWT secret, loopback, silent logs); `extra` adds or overrides. */
+  configEnv(extra?: Readonly<Record<string, string>>): Record<string, string>;
+  /** Starts the whole graph on the benchmark's database, its gateway on a free port; stopped at the end. */
+  startStack(config: Config, options?: { readonly scheduler?: boolean }): Promise<Stack>;
+  /** Runs `close` when the run ends, before whatever was registered earlier. A `close` that throws is printed and makes a status of 0 a 1. */
+  defer(close: () => Promise<unknown>): void;
+}
+
+export interface BenchmarkOptions<Schema extends z.ZodType> {
+  /** Read from the BENCH_* environment variables (an empty one counts as unset), overridden by `flags`. */
+  readonly settings: Schema;
+  /** Command-line flags (`--name value`) by the setting they override; without flags the arguments are not read. */
+  readonly flags?: Readonly<Record<string, Extract<keyof z.input<Schema>, string>>>;
+}
+
+/** Bad BENCH_* values or flags: the message says which and what is accepted. */
+class SettingsError extends Error {}
+
+function readSettings<Schema extends z.ZodType>({ settings, flags = {} }: BenchmarkOptions<Schema>): z.output<Schema> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('BENCH_') && v));
+  const parsed = settings.safeParse({ ...env, ...readFlags(flags) });
+  if (!parsed.success)
+    throw new SettingsError(
+      `Invalid settings:\n${parsed.error.issues.map((i) => `  ${i.path.join('.') || '(settings)'}: ${i.message}`).join('\n')}`,
+    );
+  return parsed.data;
+}
+
+/** The given flags' values by the setting each overrides. */
+function readFlags(flags: Readonly<Record<string, string>>): Record<string, string> {
+  const names = Object.keys(flags);
+  if (names.length === 0) return {};
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ options: Object.fromEntries(names.map((name) => [name, { type: 'string' as const }])) }));
+  } catch (error) {
+    throw new SettingsError(`${(error as Error).message}; accepted: ${names.map((name) => `--${name}`).join(', ')} (each with a value)`);
+  }
+  return Object.fromEntries(names.flatMap((name) => (typeof values[name] === 'string' ? [[flags[name]!, values[name]]] : [])));
+}
+
+/**
+ * How a run ends: the first of the body's status, a signal or an uncaught error sets the exit status;
+ * then everything registered is closed, the latest first, and the process exits.
+ */
+class Ending {
+  private readonly closers: (() => Promise<unknown>)[] = [];
+  private closing?: Promise<void>;
+  private status?: number;
+  /** A close threw, or an error nothing caught: a status of 0 becomes 1. */
+  private failed = false;
+  private interrupted = false;
+
+  /** Ends the run on SIGINT / SIGTERM (a second one kills at once, should closing hang) and on an uncaught error. */
+  constructor() {
+    const interrupt = (signal: keyof typeof SIGNAL_STATUS) => {
+      this.interrupted = true;
+      void this.end(SIGNAL_STATUS[signal]);
+    };
+    process.once('SIGINT', interrupt).once('SIGTERM', interrupt);
+    // An 'error' event without a listener, a write to a closed pipe: PostgreSQL is a child process and
+    // would outlive a crash, so these end the run as a throw does.
+    const crash = (error: unknown) => {
+      this.failed = true;
+      this.report(error);
+      void this.end(1);
+    };
+    process.on('uncaughtException', crash).on('unhandledRejection', crash);
+  }
+
+  defer(close: () => Promise<unknown>): void {
+    this.closers.push(close);
+  }
+
+  /** Prints what went wrong, unless a signal is tearing the run down under the body (then failures are expected). */
+  report(error: unknown): void {
+    if (!this.interrupted) console.error(error);
+  }
+
+  end(status: number): Promise<never> {
+    this.status ??= status;
+    return this.closeAll().then(() => process.exit(this.status === 0 && this.failed ? 1 : this.status));
+  }
+
+  private closeAll(): Promise<void> {
+    return (this.closing ??= (async () => {
+      // Popped one at a time: what the body registers meanwhile is closed too.
+      while (this.closers.length > 0) {
+        const close = this.closers.pop()!;
+        try {
+          await close();
+        } catch (error) {
+          this.failed = true;
+          console.error(error);
+        }
+      }
+    })());
+  }
+}
+
+/**
+ * Runs a benchmark main: reads its settings, runs `body` and exits with the status it answers, after
+ * closing everything it started. Bad settings exit 2 with the message; a throw (or an uncaught error) is
+ * printed and exits 1; SIGINT and SIGTERM close everything and exit 130 and 143.
+ */
+export async function runBenchmark<Schema extends z.ZodType>(
+  options: BenchmarkOptions<Schema>,
+  body: (bench: Bench<z.output<Schema>>) => Promise<number>,
+): Promise<never> {
+  let settings: z.output<Schema>;
+  try {
+    settings = readSettings(options);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    console.error(error.message);
+    process.exit(2);
+  }
+  const ending = new Ending();
+  const defer = (close: () => Promise<unknown>) => ending.defer(close);
+
+  // Loaded before the body and what it imports: compiling them never overlaps what a body times (scan
+  // times its simulator thread's start), and the heap figures a body prints (subscriptions) do not move
+  // with the order modules load in.
+  const { startEmbeddedPostgres } = await import('../scripts/embedded-postgres.js');
+  const { startStack } = await import('../scripts/stack.js');
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
+  defer(() => fs.promises.rm(tmp, { recursive: true, force: true }));
+  const postgresDir = path.join(tmp, 'postgres');
+  let databaseUrl: Promise<string> | undefined;
+  const database = () =>
+    (databaseUrl ??= (async () => {
+      const starting = startEmbeddedPostgres(postgresDir);
+      // Registered before it has started: a run that ends meanwhile waits for it, so no PostgreSQL outlives the run.
+      defer(async () => (await starting.catch(() => undefined))?.stop());
+      const postgres = await starting;
+      await postgres.ensureDatabase(DATABASE_NAME);
+      return postgres.databaseUrl(DATABASE_NAME);
+    })());
+  const bench: Bench<z.output<Schema>> = {
+    settings,
+    tmp,
+    postgresDir,
+    database,
+    client: async () => {
+      const client = new pg.Client({ connectionString: await database() });
+      // A lost connection (Ctrl-C in a terminal reaches PostgreSQL too) fails the client's next query, which
+      // says so where the body can tell; and a client that never connected, or lost it, has nothing to end.
+      client.on('error', () => undefined);
+      defer(() => client.end().catch(() => undefined));
+      await client.connect();
+      return client;
+    },
+    configEnv: (extra = {}) => ({ DATA_DIR: tmp, AUTH_JWT_SECRET: BENCH_JWT_SECRET, HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...extra }),
+    startStack: async (config, { scheduler = false } = {}) => {
+      const stack = await startStack({ config, databaseUrl: await database(), port: 0, scheduler });
+      defer(() => stack.stop());
+      return stack;
+    },
+    defer,
+  };
+
+  let status: number;
+  try {
+    status = await body(bench);
+  } catch (error) {
+    ending.report(error);
+    status = 1;
+  }
+  return ending.end(status);
+}
