@@ -112,4 +112,22 @@ describe('loadConfig', () => {
       expect(refusal({ DEMO: 'maybe' }).message).toMatch(/^\s+DEMO: /m);
     });
   });
+
+  describe('production defaults', () => {
+    it('runs no demo and refuses private connector endpoints in production unless asked', () => {
+      expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ DEMO: false, CONNECTOR_ALLOW_PRIVATE: false });
+      expect(loadConfig({ NODE_ENV: 'production', DEMO: 'on', CONNECTOR_ALLOW_PRIVATE: 'true' })).toMatchObject({
+        DEMO: true,
+        CONNECTOR_ALLOW_PRIVATE: true,
+      });
+    });
+
+    it('runs the demo and allows private endpoints elsewhere unless turned off', () => {
+      expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO: true, CONNECTOR_ALLOW_PRIVATE: true });
+      expect(loadConfig({ NODE_ENV: 'test', DEMO: 'off', CONNECTOR_ALLOW_PRIVATE: 'no' })).toMatchObject({
+        DEMO: false,
+        CONNECTOR_ALLOW_PRIVATE: false,
+      });
+    });
+  });
 });

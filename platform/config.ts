@@ -36,7 +36,8 @@ const ConfigSchema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
       .optional(),
-    DEMO: flag.default(true),
+    /** The simulated provider with two demo instances on `npm start` (default: on, except in production). */
+    DEMO: flag.optional(),
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
     ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('5 minutes'),
@@ -63,9 +64,33 @@ const ConfigSchema = z
     GOVERNANCE_RETRY_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
     /** Port of the scheduler's webhook receiver (0: a free one). */
     WEBHOOK_PORT: port.default(0),
+    /** Interface the webhook receiver binds (loopback unless a proxy or the providers must reach it directly). */
+    WEBHOOK_HOST: z.string().min(1).default('127.0.0.1'),
+    /** A webhook delivery larger than this is refused before it is parsed. */
+    WEBHOOK_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .max(64 * 1_048_576)
+      .default(1_048_576),
+    /** A webhook delivery naming more notices than this is refused and enqueues nothing. */
+    WEBHOOK_MAX_NOTICES: z.coerce.number().int().min(1).max(100_000).default(1_000),
+    /** Webhook deliveries accepted per instance and minute; more answer 429. */
+    WEBHOOK_RATE_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    /** Interface the subgraphs bind (loopback unless they run apart from the gateway). */
+    SUBGRAPH_HOST: z.string().min(1).default('127.0.0.1'),
+    /** When set, the gateway sends it to the subgraphs and the subgraphs refuse requests without it. */
+    GATEWAY_SHARED_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    /** Connector endpoints may be private, loopback or link-local addresses (default: yes outside production, no in production). */
+    CONNECTOR_ALLOW_PRIVATE: flag.optional(),
     /** Where the demo's simulated provider listens (0: a free one). */
     SIMULATOR_PORT: port.default(0),
+    /** Query limits (gateway and subgraphs, HTTP and websocket): nesting depth (connections' edges/node not counted), estimated cost (lists weigh their `first`), aliases, directives and tokens per document. */
     QUERY_MAX_DEPTH: z.coerce.number().int().min(2).max(50).default(12),
+    QUERY_MAX_COST: z.coerce.number().int().min(100).max(100_000_000).default(50_000),
+    QUERY_MAX_ALIASES: z.coerce.number().int().min(1).max(10_000).default(30),
+    QUERY_MAX_DIRECTIVES: z.coerce.number().int().min(1).max(10_000).default(50),
+    QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
     /** Event-log entries older than this many days are pruned (subscribers cannot resume from before). */
     EVENT_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
     /** Events one subscription may have waiting; beyond it the subscription ends with SUBSCRIBER_TOO_SLOW. */
@@ -75,6 +100,15 @@ const ConfigSchema = z
     GATEWAY_WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(1_000).default(50),
     GATEWAY_WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     GATEWAY_WS_PING_MS: z.coerce.number().int().min(1_000).max(300_000).default(15_000),
+    /** Websockets one source address may hold open before their connection_init is accepted. */
+    GATEWAY_WS_MAX_PENDING_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(20),
+    /** Websockets and subscriptions one token subject may hold open at once. */
+    GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT: z.coerce.number().int().min(1).max(100_000).default(100),
+    GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT: z.coerce.number().int().min(1).max(1_000_000).default(500),
+    /** Requests one token subject may make per minute at the gateway; more answer 429 with Retry-After. */
+    GATEWAY_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(10_000_000).default(1_200),
+    /** Failed authentications one source address may make per minute; more answer 429 until the minute ends. */
+    AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
     /** Events a gateway subscriber may have waiting before it is closed as too slow. */
     GATEWAY_SUBSCRIBER_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
     /**
@@ -93,7 +127,13 @@ const ConfigSchema = z
     path: ['AUTH_JWKS_URL'],
   });
 
-export type Config = z.infer<typeof ConfigSchema> & { readonly dataDir: string };
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLOW_PRIVATE'> & {
+  readonly dataDir: string;
+  /** On unless NODE_ENV=production (where it must be asked for with DEMO=on). */
+  readonly DEMO: boolean;
+  /** Off in production unless CONNECTOR_ALLOW_PRIVATE=true; on elsewhere unless turned off. */
+  readonly CONNECTOR_ALLOW_PRIVATE: boolean;
+};
 
 /** Raised when the environment holds a bad value; the message lists every bad variable. */
 export class ConfigError extends Error {
@@ -111,5 +151,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
-  return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+  const production = parsed.data.NODE_ENV === 'production';
+  return {
+    ...parsed.data,
+    dataDir: path.resolve(parsed.data.DATA_DIR),
+    DEMO: parsed.data.DEMO ?? !production,
+    CONNECTOR_ALLOW_PRIVATE: parsed.data.CONNECTOR_ALLOW_PRIVATE ?? !production,
+  };
 }
