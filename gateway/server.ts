@@ -8,9 +8,9 @@ import type { Config } from '../platform/config.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
+import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
-import { depthLimit } from './limits.js';
 import { checkSubgraphs } from './readiness.js';
 import type { SubscriptionExecutor } from './subscriptions/executor.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
@@ -43,6 +43,7 @@ export interface GatewayServer {
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
   const { config, subgraphUrls } = options;
   const verify = createTokenVerifier(config);
+  const limits = queryLimitsOf(config);
   const sources: SubgraphDataSource[] = [];
   // @apollo/gateway otherwise reports usage metrics to Apollo's servers and probes cloud metadata
   // endpoints (169.254.169.254) to describe the host: Tenantwatch sends nothing anywhere by itself.
@@ -67,8 +68,11 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
     // process before the rest has closed.
     stopOnTerminationSignals: false,
-    validationRules: [depthLimit(config.QUERY_MAX_DEPTH)],
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+    hideSchemaDetailsFromClientErrors: config.NODE_ENV === 'production',
+    // Query limits before anything runs: tokens while parsing, depth, aliases and directives in validation, the cost once the variables are known.
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: queryLimitRules(limits),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
   });
   await apollo.start();
 

@@ -13,11 +13,13 @@ export const ErrorCode = {
   SUBGRAPH_UNAVAILABLE: 'SUBGRAPH_UNAVAILABLE',
   /** A subscription fell too far behind and was ended; subscribe again with `after` = the last cursor received. */
   SUBSCRIBER_TOO_SLOW: 'SUBSCRIBER_TOO_SLOW',
+  /** The document is over a query limit (depth, cost, aliases, directives or tokens); `extensions.limit` names its config key. */
+  QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, QUERY_TOO_COMPLEX: 400 };
 
 /** Builds a client-facing error with a stable code. */
 export function appError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
@@ -85,6 +87,18 @@ function argumentAt(error: GraphQLError): string | undefined {
   return found;
 }
 
+/** graphql-js's message when a document has more tokens than the parser's maxTokens. */
+export const TOKEN_LIMIT = /Document contains more th(?:an|at) (\d+) tokens/;
+
+/** "Did you mean ...?" suggestions name fields and types of the schema: production hides them. */
+const SUGGESTION = / ?Did you mean .+\?/g;
+
+/** The error without the schema's field and type suggestions (production answers). */
+export function hideSuggestions(error: GraphQLFormattedError): GraphQLFormattedError {
+  const message = error.message.replace(SUGGESTION, '').trim();
+  return message === error.message ? error : { ...error, message };
+}
+
 /**
  * Apollo Server `formatError`: keeps client codes, turns argument-value validation failures into
  * BAD_USER_INPUT naming the argument, masks anything unexpected as INTERNAL_SERVER_ERROR (logged
@@ -93,6 +107,14 @@ function argumentAt(error: GraphQLError): string | undefined {
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const { stacktrace: _stack, ...extensions } = (formatted.extensions ?? {}) as Record<string, unknown>;
   const code = typeof extensions.code === 'string' ? extensions.code : undefined;
+  const tokens = code === 'GRAPHQL_PARSE_FAILED' ? TOKEN_LIMIT.exec(formatted.message)?.[1] : undefined;
+  if (tokens !== undefined) {
+    // graphql-js stopped parsing at the token limit (QUERY_MAX_TOKENS, given to the parser as maxTokens).
+    return {
+      message: `The document has more than ${tokens} tokens; the limit is ${tokens} (QUERY_MAX_TOKENS)`,
+      extensions: { ...extensions, code: ErrorCode.QUERY_TOO_COMPLEX, limit: 'QUERY_MAX_TOKENS', max: Number(tokens) },
+    };
+  }
   const original = (error as { originalError?: { extensions?: Record<string, unknown> } } | undefined)?.originalError;
   const ruleCode = original?.extensions?.code;
   if (code === 'GRAPHQL_VALIDATION_FAILED' && typeof ruleCode === 'string' && CLIENT_CODES.has(ruleCode)) {

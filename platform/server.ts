@@ -11,6 +11,7 @@ import type { Database } from './database.js';
 import { formatError } from './errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
+import { queryCostPlugin, queryLimitRules, queryLimitsOf } from './query-limits.js';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.js';
 
 /** What a subgraph runs beside its server while it serves: a LISTEN connection, timers... */
@@ -55,6 +56,7 @@ export interface SubgraphServer {
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
   const verify = createTokenVerifier(config);
+  const limits = queryLimitsOf(config);
   const app = createApp();
   const httpServer = http.createServer(app);
   const extend = options.extendContext ?? ((base: SubgraphContext) => base as C);
@@ -62,11 +64,14 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     schema: options.schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.NODE_ENV === 'production',
+    parseOptions: { maxTokens: limits.maxTokens },
+    validationRules: queryLimitRules(limits),
     // The process that starts this server stops it on SIGINT/SIGTERM, in order with what it depends on.
     // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
     // process before the rest has closed.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer })],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
   });
   await apollo.start();
 
@@ -92,7 +97,15 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     }),
   );
   const subscriptions: SubscriptionServer | undefined = options.subscriptions
-    ? serveSubscriptions({ httpServer, path: '/graphql', schema: options.schema, verify, context })
+    ? serveSubscriptions({
+        httpServer,
+        path: '/graphql',
+        schema: options.schema,
+        verify,
+        context,
+        limits,
+        hideSchemaDetails: config.NODE_ENV === 'production',
+      })
     : undefined;
   app.use(jsonErrorHandler);
 

@@ -1,11 +1,22 @@
 import type http from 'node:http';
-import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  GraphQLError,
+  specifiedRules,
+  validate,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Principal, TokenVerifier } from './auth.js';
 import type { SubgraphContext } from './context.js';
-import { formatError } from './errors.js';
+import { formatError, hideSuggestions } from './errors.js';
+import { checkQueryCost, parseLimited, queryLimitRules, type QueryLimits } from './query-limits.js';
 
 /** How long stop() lets clients answer the close handshake before dropping their sockets. */
 const CLOSE_GRACE_MS = 1_000;
@@ -22,6 +33,10 @@ export interface SubscriptionServerOptions<C extends SubgraphContext> {
   readonly verify: TokenVerifier;
   /** Builds a fresh context: one for the subscribe call, then one per event, so that no cache outlives an event. */
   readonly context: (principal: Principal, authorization: string) => C;
+  /** The query limits a subscribe's document must hold to (as over HTTP). */
+  readonly limits: QueryLimits;
+  /** Production: error messages leave out the schema's "Did you mean ...?" suggestions. */
+  readonly hideSchemaDetails: boolean;
 }
 
 /** graphql-ws on a subgraph's HTTP server: how many sockets are open, and close(). */
@@ -50,6 +65,11 @@ const reason = (text: string) => (text.length > 120 ? `${text.slice(0, 117)}...`
  */
 export function serveSubscriptions<C extends SubgraphContext>(options: SubscriptionServerOptions<C>): SubscriptionServer {
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: MAX_MESSAGE_BYTES });
+  const rules = [...specifiedRules, ...queryLimitRules(options.limits)];
+  const format = (error: GraphQLError): GraphQLFormattedError => {
+    const formatted = formatError(error.toJSON(), error);
+    return options.hideSchemaDetails ? hideSuggestions(formatted) : formatted;
+  };
   const callers = new WeakMap<Context<Record<string, unknown>, Extra>, Caller>();
   const server = useServer<Record<string, unknown>>(
     {
@@ -85,15 +105,32 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
         const caller = callers.get(ctx)!;
         return options.context(caller.principal, caller.authorization);
       },
+      // The same limits as over HTTP: tokens while parsing, then depth, aliases and directives, then the cost.
+      onSubscribe: (_ctx, _id, payload) => {
+        try {
+          const document = parseLimited(payload.query, options.limits);
+          const errors = validate(options.schema, document, rules);
+          if (errors.length > 0) return errors;
+          checkQueryCost(options.limits, options.schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+          return {
+            schema: options.schema,
+            document,
+            variableValues: payload.variables,
+            operationName: payload.operationName,
+          } satisfies Omit<ExecutionArgs, 'contextValue'> as ExecutionArgs;
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+      },
       subscribe: async (args) => {
         const stream = await createSourceEventStream(args);
         if (!(Symbol.asyncIterator in stream)) return stream;
         const { principal, authorization } = args.contextValue as C;
         return executePerEvent(stream, args, () => options.context(principal, authorization));
       },
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => formatError(error.toJSON(), error)),
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
     wss,
   );

@@ -110,11 +110,19 @@ describe('bad input', () => {
     expect(field.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 
-  it('refuses a query nested deeper than the limit', async () => {
-    const deep =
-      '{ accounts { edges { node { groups { members { edges { node { groups { members { edges { node { groups { name } } } } } } } } } } } } }';
-    const answer = await t.request(deep);
-    expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(answer.errors?.[0]?.message).toMatch(/QUERY_MAX_DEPTH/);
+  it("refuses a query nested deeper than the limit, counting the graph's levels and not a connection's edges and node", async () => {
+    // accounts > (groups > members) × 6 > name: 14 levels.
+    const hops = (n: number, inner: string): string =>
+      n === 0 ? inner : `groups { members { edges { node { ${hops(n - 1, inner)} } } } }`;
+    const answer = await t.request(`{ accounts { edges { node { ${hops(6, 'displayName')} } } } }`);
+    expect(answer.status).toBe(400);
+    expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', limit: 'QUERY_MAX_DEPTH', max: 12, actual: 14 });
+    expect(answer.errors?.[0]?.message).toBe('Operation is 14 fields deep; the limit is 12 (QUERY_MAX_DEPTH)');
+    // Five hops through connections: 15 fields deep, 7 levels of the graph.
+    const fiveHops = await t.request(
+      `{ accounts(first: 2) { edges { node { ${hops(2, 'activities(first: 2) { edges { node { action } } }').replace(/members \{/g, 'members(first: 2) {')} } } } }`,
+    );
+    expect(fiveHops.errors).toBeUndefined();
+    expect(fiveHops.status).toBe(200);
   });
 });

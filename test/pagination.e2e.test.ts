@@ -115,16 +115,26 @@ const ofAccount =
       )
     ).account.c;
 
-/** Group.members of one group (there is no `group(id)` query: the group is found among its instance's). */
+/**
+ * Group.members of one group. There is no `group(id)` query: the group is found among its instance's,
+ * and read as the one page of `first: 1` after the group before it (a page of 500 groups each with 500
+ * members would be over the query cost limit).
+ */
 const membersOf =
   (group: () => { instanceId: string; groupId: string }): Reader =>
   async (first, after) => {
     const { instanceId, groupId } = group();
-    const answer = await t.query<{ groups: { edges: { node: { id: string; c: Conn } }[] } }>(
-      `query($instanceId: ID, $first: Int, $after: String) { groups(instanceId: $instanceId, first: 500) { edges { node { id c: members(first: $first, after: $after) { ${SELECTION('displayName')} } } } } }`,
-      { instanceId, first, after },
+    const { groups } = await t.query<{ groups: { edges: { cursor: string; node: { id: string } }[] } }>(
+      `query($instanceId: ID) { groups(instanceId: $instanceId, first: 500) { edges { cursor node { id } } } }`,
+      { instanceId },
     );
-    return answer.groups.edges.find((e) => e.node.id === groupId)!.node.c;
+    const index = groups.edges.findIndex((e) => e.node.id === groupId);
+    const answer = await t.query<{ groups: { edges: { node: { id: string; c: Conn } }[] } }>(
+      `query($instanceId: ID, $group: String, $first: Int, $after: String) { groups(instanceId: $instanceId, first: 1, after: $group) { edges { node { id c: members(first: $first, after: $after) { ${SELECTION('displayName')} } } } } }`,
+      { instanceId, group: index > 0 ? groups.edges[index - 1]!.cursor : null, first, after },
+    );
+    expect(answer.groups.edges[0]?.node.id).toBe(groupId);
+    return answer.groups.edges[0]!.node.c;
   };
 
 /**

@@ -1,13 +1,14 @@
 import type http from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { GraphQLError, parse, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { roleAtLeast, type Principal, type TokenVerifier } from '../../platform/auth.js';
 import type { Config } from '../../platform/config.js';
-import { appError, ErrorCode } from '../../platform/errors.js';
+import { appError, ErrorCode, hideSuggestions } from '../../platform/errors.js';
 import { logger } from '../../platform/logger.js';
+import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
 import { tcpOf } from './subscriber.js';
 
@@ -61,9 +62,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     upstreamBufferLimit: config.GATEWAY_UPSTREAM_BUFFER_LIMIT,
   });
   // closeTimeout (ws 8.18+) is not in @types/ws yet.
+  const limits = queryLimitsOf(config);
+  const rules = [...specifiedRules, ...queryLimitRules(limits)];
+  const production = config.NODE_ENV === 'production';
   const wss = new WebSocketServer({
     server: options.httpServer,
     path: '/graphql',
+    // A subscribe carries one operation: as over HTTP (whose body is capped at 1 MB), nothing larger is read.
+    maxPayload: MAX_MESSAGE_BYTES,
     closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS),
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
@@ -130,15 +136,21 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
             ),
           ];
         }
+        // The query limits as over HTTP: tokens while parsing, depth, aliases and directives, then the cost.
+        const schema = executor.schema;
         let document;
         try {
-          document = parse(payload.query);
+          document = parseLimited(payload.query, limits);
         } catch (error) {
           return [error as GraphQLError];
         }
-        const schema = executor.schema;
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return production ? errors.map(withoutSuggestions) : errors;
+        try {
+          checkQueryCost(limits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+        } catch (error) {
+          return [error as GraphQLError];
+        }
         const operation = document.definitions.find(
           (d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName),
         );
@@ -243,6 +255,15 @@ function keepAlive(socket: WebSocket, pingMs: number, onTooSlow: () => void): vo
     clearInterval(timer);
     socket.off('pong', answered);
   });
+}
+
+/** The largest message a client may send. */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** A validation error without the schema's "Did you mean ...?" suggestions (production). */
+function withoutSuggestions(error: GraphQLError): GraphQLError {
+  const message = hideSuggestions({ message: error.message }).message;
+  return message === error.message ? error : new GraphQLError(message, { nodes: error.nodes, extensions: error.extensions });
 }
 
 /** How long a socket closed by the server may take to answer the close (then it is destroyed): long enough to read a keep-alive period's backlog. */
