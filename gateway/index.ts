@@ -22,6 +22,7 @@ try {
     supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
     subgraphUrls: Object.fromEntries(entries.map(([name, variable]) => [name, config[variable]!])),
     port: config.PORT,
+    databaseUrl: config.DATABASE_URL,
   });
   const stop = async (signal: string) => {
     logger.info({ signal }, 'stopping gateway');

@@ -3,7 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { expressMiddleware } from '@as-integrations/express5';
-import { createTokenVerifier } from '../platform/auth.js';
+import { createTokenVerifier, type TokenVerifier } from '../platform/auth.js';
 import type { Config } from '../platform/config.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
@@ -11,6 +11,7 @@ import { logger } from '../platform/logger.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
+import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import type { SubscriptionExecutor } from './subscriptions/executor.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   readonly subgraphUrls: Readonly<Record<string, string>>;
   /** 0 picks a free port. */
   readonly port: number;
+  /** Where the rate-limit counters live, shared with other gateways (in memory without one). */
+  readonly databaseUrl?: string;
 }
 
 /** A running gateway: its URL, the in-flight deduplication counters, and stop(). */
@@ -41,8 +44,18 @@ export interface GatewayServer {
  * process is alive and `/readyz` when every subgraph and its database answer.
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
+  const verify = createTokenVerifier(options.config);
+  const rateLimits = await createRateLimits(options.config, verify, options.databaseUrl);
+  try {
+    return await serve(options, verify, rateLimits);
+  } catch (error) {
+    await rateLimits.close();
+    throw error;
+  }
+}
+
+async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits: RateLimits): Promise<GatewayServer> {
   const { config, subgraphUrls } = options;
-  const verify = createTokenVerifier(config);
   const limits = queryLimitsOf(config);
   const sources: SubgraphDataSource[] = [];
   // @apollo/gateway otherwise reports usage metrics to Apollo's servers and probes cloud metadata
@@ -86,6 +99,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   });
   app.use(
     '/graphql',
+    rateLimits.http,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const authorization = req.headers.authorization ?? '';
@@ -102,8 +116,16 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     supergraphSdl: options.supergraphSdl,
     subgraphUrls,
     dataSources: Object.fromEntries(sources.map((s) => [s.name, s])),
+    rateLimits,
   });
-  const port = await listen(httpServer, options.port, config.HOST);
+  let port: number;
+  try {
+    port = await listen(httpServer, options.port, config.HOST);
+  } catch (error) {
+    await subscriptions.close();
+    await apollo.stop();
+    throw error;
+  }
   const url = localUrl(config.HOST, port);
   logger.info({ url }, 'gateway listening');
   let stopping: Promise<void> | undefined;
@@ -121,6 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       (stopping ??= (async () => {
         await subscriptions.close();
         await apollo.stop();
+        await rateLimits.close();
       })()),
   };
 }

@@ -75,6 +75,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       supergraphSdl: fs.readFileSync(SUPERGRAPH_PATH, 'utf8'),
       subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
       port: options.port,
+      databaseUrl,
     });
     started.push(named('gateway', gateway));
     let scheduler: Scheduler | undefined;

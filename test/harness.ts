@@ -78,6 +78,13 @@ export function testConfig(dataDir: string, extra: Record<string, string> = {}):
     HOST: '127.0.0.1',
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
+    // Tests send many requests with one token, and bad tokens on purpose, from one address: the rate
+    // limits are raised out of their way; the security tests set their own.
+    GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
+    AUTH_FAILURES_PER_MINUTE: '1000000',
+    GATEWAY_WS_MAX_PENDING_PER_ADDRESS: '10000',
+    GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT: '10000',
+    GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT: '100000',
     ...extra,
   });
 }

@@ -9,6 +9,7 @@ import type { Config } from '../../platform/config.js';
 import { appError, ErrorCode, hideSuggestions } from '../../platform/errors.js';
 import { logger } from '../../platform/logger.js';
 import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
+import type { RateLimits } from '../rate-limits.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
 import { tcpOf } from './subscriber.js';
 
@@ -32,6 +33,8 @@ export interface SubscriptionServerOptions {
   readonly supergraphSdl: string;
   readonly subgraphUrls: Readonly<Record<string, string>>;
   readonly dataSources: Readonly<Record<string, GraphQLDataSource>>;
+  /** Failed authentications per source address, shared with the HTTP endpoint. */
+  readonly rateLimits: Pick<RateLimits, 'authBlockedFor' | 'noteAuthFailure'>;
 }
 
 interface ConnectionState {
@@ -39,6 +42,25 @@ interface ConnectionState {
   authorization?: string;
   subscriptions: number;
   expiry?: NodeJS.Timeout;
+}
+
+/** Counts per key (source address, token subject) that go back to zero and are forgotten. */
+class Counts {
+  private readonly counts = new Map<string, number>();
+
+  of(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: string): void {
+    this.counts.set(key, this.of(key) + 1);
+  }
+
+  remove(key: string): void {
+    const left = this.of(key) - 1;
+    if (left > 0) this.counts.set(key, left);
+    else this.counts.delete(key);
+  }
 }
 
 /**
@@ -73,6 +95,16 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS),
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
+  // Sockets whose connection_init has not been accepted yet, by source address; accepted sockets and
+  // open subscriptions by token subject. Counted in this process: each gateway holds its own share.
+  const pendingByAddress = new Counts();
+  const addressOf = new WeakMap<WebSocket, string>();
+  const pending = new WeakSet<WebSocket>();
+  const connectionsBySubject = new Counts();
+  const subscriptionsBySubject = new Counts();
+  const accepted = (socket: WebSocket) => {
+    if (pending.delete(socket)) pendingByAddress.remove(addressOf.get(socket)!);
+  };
   const stateOf = (extra: unknown) => {
     const key = extra as object;
     let state = states.get(key);
@@ -98,9 +130,24 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       schema: executorSchema(executor),
       connectionInitWaitTimeout: config.GATEWAY_WS_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
         try {
           const { principal, authorization } = await authenticate(ctx.connectionParams);
+          accepted(socket);
+          if (connectionsBySubject.of(principal.subject) >= config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT) {
+            socket.close(
+              WS_CLOSE.TRY_AGAIN_LATER,
+              `Too many connections for this token (GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT=${config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT})`,
+            );
+            return false;
+          }
+          connectionsBySubject.add(principal.subject);
           const state = stateOf(ctx.extra);
+          socket.once('close', () => {
+            connectionsBySubject.remove(principal.subject);
+            // Whatever graphql-ws did not complete ends with the socket.
+            for (; state.subscriptions > 0; state.subscriptions--) subscriptionsBySubject.remove(principal.subject);
+          });
           state.principal = principal;
           state.authorization = authorization;
           if (principal.expiresAt) {
@@ -114,6 +161,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           return true;
         } catch (error) {
           logger.info({ reason: (error as Error).message }, 'websocket connection refused');
+          await options.rateLimits.noteAuthFailure(addressOf.get(socket) ?? 'unknown');
           return false;
         }
       },
@@ -127,6 +175,15 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           state.principal = principal;
         } catch (error) {
           return [error instanceof GraphQLError ? error : appError(ErrorCode.UNAUTHENTICATED, (error as Error).message)];
+        }
+        const subject = state.principal!.subject;
+        if (subscriptionsBySubject.of(subject) >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT) {
+          return [
+            appError(
+              ErrorCode.RATE_LIMITED,
+              `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT} subscriptions per token (GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT); complete one first`,
+            ),
+          ];
         }
         if (state.subscriptions >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS) {
           return [
@@ -160,6 +217,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
           ];
         }
         state.subscriptions += 1;
+        subscriptionsBySubject.add(subject);
         return {
           schema,
           document,
@@ -174,7 +232,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
       },
       onComplete: (ctx) => {
         const state = stateOf(ctx.extra);
-        state.subscriptions = Math.max(0, state.subscriptions - 1);
+        if (state.subscriptions === 0) return;
+        state.subscriptions -= 1;
+        subscriptionsBySubject.remove(state.principal!.subject);
       },
       // The executor's events carry their errors already formatted (plain objects, as the subgraphs
       // sent them); left to itself graphql-ws would call toJSON() on each and send its TypeError instead.
@@ -193,11 +253,31 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     0,
   );
 
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     if (wss.clients.size > config.GATEWAY_WS_MAX_CONNECTIONS) {
       socket.close(WS_CLOSE.TRY_AGAIN_LATER, 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)');
       return;
     }
+    const address = request.socket.remoteAddress ?? 'unknown';
+    if (pendingByAddress.of(address) >= config.GATEWAY_WS_MAX_PENDING_PER_ADDRESS) {
+      socket.close(
+        WS_CLOSE.TRY_AGAIN_LATER,
+        'Too many connections waiting for connection_init from this address (GATEWAY_WS_MAX_PENDING_PER_ADDRESS)',
+      );
+      return;
+    }
+    addressOf.set(socket, address);
+    pending.add(socket);
+    pendingByAddress.add(address);
+    socket.once('close', () => accepted(socket));
+    void options.rateLimits.authBlockedFor(address).then(
+      (seconds) => {
+        if (seconds > 0 && socket.readyState === socket.OPEN) {
+          socket.close(WS_CLOSE.TRY_AGAIN_LATER, `Too many failed authentications from this address; try again in ${seconds} s`);
+        }
+      },
+      (error: unknown) => logger.warn({ err: error }, 'could not read the failed authentications of an address'),
+    );
     keepAlive(socket, config.GATEWAY_WS_PING_MS, () => executor.noteTooSlowConnection());
   });
 
