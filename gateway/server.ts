@@ -82,6 +82,8 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     // process before the rest has closed.
     stopOnTerminationSignals: false,
     hideSchemaDetailsFromClientErrors: config.NODE_ENV === 'production',
+    // From the configuration, not Apollo's own reading of process.env.NODE_ENV: production answers no introspection.
+    introspection: config.NODE_ENV !== 'production',
     // Query limits before anything runs: tokens while parsing, depth, aliases and directives in validation, the cost once the variables are known.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: queryLimitRules(limits),

@@ -120,6 +120,8 @@ export function queryLimitRules(limits: QueryLimits): ValidationRule[] {
     depthLimit(limits.maxDepth),
     maxAliasesRule({
       n: limits.maxAliases,
+      // Aliases of __typename count too: they cost little each, but nothing bounds how many.
+      allowList: [],
       propagateOnRejection: false,
       onReject: [report('QUERY_MAX_ALIASES', limits.maxAliases, 'aliases')],
     }),

@@ -65,6 +65,8 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     formatError,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.NODE_ENV === 'production',
+    // From the configuration, not Apollo's own reading of process.env.NODE_ENV: production answers no introspection.
+    introspection: config.NODE_ENV !== 'production',
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: queryLimitRules(limits),
     // The process that starts this server stops it on SIGINT/SIGTERM, in order with what it depends on.
