@@ -11,7 +11,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { serveGraphqlWs, type Extra } from './graphql-ws.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Principal, TokenVerifier } from './auth.js';
 import type { SubgraphContext } from './context.js';
@@ -71,7 +71,7 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
     return options.hideSchemaDetails ? hideSuggestions(formatted) : formatted;
   };
   const callers = new WeakMap<Context<Record<string, unknown>, Extra>, Caller>();
-  const server = useServer<Record<string, unknown>>(
+  const server = serveGraphqlWs<Record<string, unknown>>(
     {
       schema: options.schema,
       onConnect: async (ctx) => {
@@ -133,6 +133,8 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },
     wss,
+    // graphql-ws's keep-alive: a ping every 12 s, a peer silent for as long again is dropped.
+    12_000,
   );
   return {
     sockets: () => wss.clients.size,

@@ -2,11 +2,11 @@ import type http from 'node:http';
 import type { GraphQLDataSource } from '@apollo/gateway';
 import { GraphQLError, specifiedRules, validate, type ExecutionArgs, type GraphQLFormattedError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { roleAtLeast, type Principal, type TokenVerifier } from '../../platform/auth.js';
 import type { Config } from '../../platform/config.js';
 import { appError, ErrorCode, hideSuggestions } from '../../platform/errors.js';
+import { serveGraphqlWs } from '../../platform/graphql-ws.js';
 import { logger } from '../../platform/logger.js';
 import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
 import type { RateLimits } from '../rate-limits.js';
@@ -125,7 +125,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     return { principal, authorization: authorization! };
   };
 
-  const serverCleanup = useServer<Record<string, unknown>, { socket: WebSocket }>(
+  const serverCleanup = serveGraphqlWs<Record<string, unknown>>(
     {
       schema: executorSchema(executor),
       connectionInitWaitTimeout: config.GATEWAY_WS_INIT_TIMEOUT_MS,
