@@ -50,7 +50,7 @@ export async function startWebhookServer(
       const connector = await services.connector(instanceId, 'change');
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      const notices = connector.verifyWebhook({ headers, rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
+      const { notices } = connector.verifyWebhook({ headers, rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
       for (const notice of notices) {
         if (notice.kind === 'file.changed' || notice.kind === 'file.deleted') await onFileChanged(instanceId, notice.externalId);
       }
