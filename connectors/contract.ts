@@ -180,6 +180,30 @@ export interface WebhookNotice {
   readonly externalId: string;
 }
 
+/**
+ * A delivery the connector verified: its id (the key replays are refused by), how long its signature
+ * stays valid, and what changed.
+ */
+export interface VerifiedWebhook {
+  /**
+   * The provider's id of this delivery, 1 to 200 characters; the receiver refuses a second delivery
+   * with the same id for the instance until {@link VerifiedWebhook.expiresAt}. It must be covered by
+   * the signature, or a replay could simply change it: the simulator's `deliveryId`, Stripe's event
+   * `id` and Box's payload `id` are in the signed body (Box's `BOX-DELIVERY-ID` header is not signed
+   * and changes on retries: https://developer.box.com/guides/webhooks/v2/). Where the only id travels
+   * in an unsigned header (GitHub's `X-GitHub-Delivery`), answer a digest of the signed bytes instead
+   * (`sha256:<hex>`), which every byte-for-byte replay repeats.
+   */
+  readonly deliveryId: string;
+  /**
+   * When the signature stops verifying: the signed timestamp plus the replay window (Box: 10 minutes).
+   * A provider that signs no timestamp (GitHub) answers the time until which its connector chooses to
+   * remember deliveries, and says why.
+   */
+  readonly expiresAt: Date;
+  readonly notices: readonly WebhookNotice[];
+}
+
 /** A received webhook delivery, as the HTTP layer hands it over (raw body, for signatures). */
 export interface WebhookDelivery {
   readonly headers: Headers;
@@ -264,9 +288,10 @@ export interface Connector {
   parseThrottle(response: ProviderResponseHead): ThrottleSignal;
   /**
    * Verifies a webhook delivery (signature over the raw body, timestamp within the replay window)
-   * and answers what changed. Throws {@link WebhookRejectedError} when it is not authentic.
+   * and answers its id, its signature's expiry and what changed. Throws {@link WebhookRejectedError}
+   * when it is not authentic. Remembering ids to refuse replays is the receiver's part.
    */
-  verifyWebhook(delivery: WebhookDelivery, now?: Date): readonly WebhookNotice[];
+  verifyWebhook(delivery: WebhookDelivery, now?: Date): VerifiedWebhook;
 }
 
 /** Builds a connector for one instance from its decrypted config and the scheduler's HTTP client. */

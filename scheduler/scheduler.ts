@@ -117,15 +117,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
     await dispatcher.start();
-    const webhooks: WebhookServer = await startWebhookServer(
-      runtime,
-      () => runtime.ping(),
-      config.WEBHOOK_PORT,
-      config.HOST,
-      async (instanceId, fileExternalId) => {
+    const webhooks: WebhookServer = await startWebhookServer({
+      services: runtime,
+      databaseUrl,
+      ready: () => runtime.ping(),
+      onFileChanged: async (instanceId, fileExternalId) => {
         await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
       },
-    );
+    });
     logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
 
     let stopped: Promise<void> | undefined;

@@ -1,10 +1,14 @@
 import http from 'node:http';
-import express from 'express';
-import { WebhookRejectedError } from '../connectors/contract.js';
+import express, { type Request, type RequestHandler, type Response } from 'express';
+import pg from 'pg';
+import { WebhookRejectedError, type VerifiedWebhook, type WebhookNotice } from '../connectors/contract.js';
 import { isId } from '../platform/ids.js';
 import { listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
 import type { SchedulerServices } from './services.js';
+import { WebhookDeliveries } from './webhook-deliveries.js';
+import { notFound, refuse, webhookErrorHandler } from './webhook-errors.js';
+import { WebhookRateLimit } from './webhook-rate.js';
 
 /** What a verified notice turns into: a change-priority rescan of the file. */
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
@@ -14,19 +18,143 @@ export interface WebhookServer {
   stop(): Promise<void>;
 }
 
-/**
- * Receives providers' change webhooks at `POST /webhooks/<instanceId>`. The raw body is verified
- * by the instance's connector (signature and replay window): a bad or replayed delivery answers 401
- * and enqueues nothing; a good one answers 202 and puts each changed file at the front of the queue.
- */
-export async function startWebhookServer(
-  services: Pick<SchedulerServices, 'connector'>,
+export interface WebhookServerOptions {
+  /** WEBHOOK_HOST, WEBHOOK_PORT and the limits come from `services.config`. */
+  readonly services: Pick<SchedulerServices, 'config' | 'connector' | 'instances'>;
+  /** The scheduler's database: delivery ids and delivery rates are kept there, shared by every scheduler. */
+  readonly databaseUrl: string;
   /** Resolves when the database answers (`/readyz`). */
-  ready: () => Promise<void>,
-  port: number,
-  host: string,
-  onFileChanged: FileChanged,
-): Promise<WebhookServer> {
+  readonly ready: () => Promise<void>;
+  readonly onFileChanged: FileChanged;
+}
+
+/** Rescans enqueued at once for one delivery (each is one insert into the job store). */
+const ENQUEUE_CONCURRENCY = 8;
+
+/** How often expired delivery ids are deleted. */
+const PRUNE_EVERY_MS = 60_000;
+
+/**
+ * A request's headers, and the whole request, must arrive within these. A provider sends a delivery
+ * of a few kilobytes at once; body-parser drains an oversized chunked body before answering 413, and
+ * Node's defaults (60 s, 300 s) would let a slow sender hold a connection that long.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The files a delivery's notices name, each once: a change and a deletion of one file are one rescan, which sees either. */
+export function changedFiles(notices: readonly WebhookNotice[]): string[] {
+  const files = new Set<string>();
+  for (const notice of notices) if (notice.kind === 'file.changed' || notice.kind === 'file.deleted') files.add(notice.externalId);
+  return [...files];
+}
+
+/** The request's headers as the connector contract takes them; a value `Headers` refuses is left out (and its check fails). */
+function headersOf(req: Request): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value !== 'string') continue;
+    try {
+      headers.set(name, value);
+    } catch {
+      // Not a valid header value for fetch's Headers: the signature check that needs it will say so.
+    }
+  }
+  return headers;
+}
+
+/** Runs `work` for every item, at most `concurrency` at a time; rejects with the first failure. */
+async function eachLimited<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/**
+ * Receives providers' change webhooks at `POST /webhooks/<instanceId>` on WEBHOOK_HOST:WEBHOOK_PORT.
+ * In order, each delivery is refused:
+ * 413 when its Content-Length exceeds WEBHOOK_MAX_BYTES; 404 for an unknown instance; 429 with
+ * Retry-After past WEBHOOK_RATE_PER_MINUTE for the instance (counted before the body is read);
+ * 413 when the body read exceeds WEBHOOK_MAX_BYTES; 401 when the instance's connector does not
+ * verify it (signature, replay window, shape); 413 past WEBHOOK_MAX_NOTICES; 409 when the instance
+ * already received its delivery id. Nothing is enqueued then. Otherwise it answers 202 after one
+ * change-priority rescan per file named. Every refusal is `{ error, message }` JSON.
+ */
+export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
+  const { services, ready, onFileChanged } = options;
+  const config = services.config;
+  const maxBytes = config.WEBHOOK_MAX_BYTES;
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
+  pool.on('error', (error) => logger.warn({ err: error }, 'webhook database connection lost'));
+  const deliveries = new WebhookDeliveries(pool);
+  const rateLimit = new WebhookRateLimit(pool, config.WEBHOOK_RATE_PER_MINUTE);
+
+  /** The admitted instance's id (lower case), set by `admit`. */
+  const instanceOf = (res: Response): string => res.locals.instanceId as string;
+
+  /** The cheap checks, before the body is read: declared size, a known instance, the instance's rate. */
+  const admit: RequestHandler<{ instanceId: string }> = async (req, res, next) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBytes)
+      return refuse(res, 'body_too_large', `the body is larger than WEBHOOK_MAX_BYTES (${maxBytes} bytes)`, { declared });
+    const raw = req.params.instanceId;
+    // Unknown ids are answered before the rate limit, so they never create its rows.
+    const instanceId = isId(raw) ? raw.toLowerCase() : undefined;
+    if (!instanceId || (await services.instances().byIds([instanceId])).length === 0)
+      return refuse(res, 'unknown_instance', 'no app instance has this id', { instanceId: raw.slice(0, 64) });
+    const decision = await rateLimit.take(instanceId);
+    if (!decision.allowed) {
+      res.set('Retry-After', String(decision.retryAfterSeconds));
+      return refuse(
+        res,
+        'rate_limited',
+        `more than WEBHOOK_RATE_PER_MINUTE (${config.WEBHOOK_RATE_PER_MINUTE}) deliveries this minute for this instance; retry after ${decision.retryAfterSeconds} s`,
+        { instanceId },
+      );
+    }
+    res.locals.instanceId = instanceId;
+    next();
+  };
+
+  const receive: RequestHandler = async (req, res) => {
+    const instanceId = instanceOf(res);
+    const connector = await services.connector(instanceId, 'change');
+    let verified: VerifiedWebhook;
+    try {
+      verified = connector.verifyWebhook({ headers: headersOf(req), rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
+    } catch (error) {
+      if (error instanceof WebhookRejectedError) return refuse(res, 'unverified_delivery', error.message, { instanceId });
+      throw error;
+    }
+    const { deliveryId, notices } = verified;
+    if (notices.length > config.WEBHOOK_MAX_NOTICES) {
+      return refuse(
+        res,
+        'too_many_notices',
+        `the delivery names ${notices.length} notices; at most WEBHOOK_MAX_NOTICES (${config.WEBHOOK_MAX_NOTICES}) are accepted`,
+        { instanceId, deliveryId },
+      );
+    }
+    // Only a verified delivery's id is recorded: an unsigned request cannot burn a legitimate one.
+    if (!(await deliveries.remember(instanceId, deliveryId, verified.expiresAt))) {
+      return refuse(res, 'replayed_delivery', `delivery "${deliveryId}" was already received for this instance: a replay is refused`, {
+        instanceId,
+        deliveryId,
+      });
+    }
+    const files = changedFiles(notices);
+    try {
+      await eachLimited(files, ENQUEUE_CONCURRENCY, (file) => onFileChanged(instanceId, file));
+    } catch (error) {
+      // Let the provider's retry of this delivery through: rescans it repeats are harmless.
+      await deliveries.forget(instanceId, deliveryId).catch((e: unknown) => logger.warn({ err: e, instanceId }, 'delivery id kept'));
+      throw error;
+    }
+    res.status(202).json({ accepted: notices.length, rescans: files.length });
+  };
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => {
@@ -40,35 +168,28 @@ export async function startWebhookServer(
       res.status(503).json({ status: 'unready', database: (error as Error).message });
     }
   });
-  app.post('/webhooks/:instanceId', express.raw({ type: '*/*', limit: '1mb' }), async (req, res) => {
-    const instanceId = req.params.instanceId;
-    if (!isId(instanceId)) {
-      res.status(404).json({ error: 'unknown instance' });
-      return;
-    }
-    try {
-      const connector = await services.connector(instanceId, 'change');
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      const notices = connector.verifyWebhook({ headers, rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
-      for (const notice of notices) {
-        if (notice.kind === 'file.changed' || notice.kind === 'file.deleted') await onFileChanged(instanceId, notice.externalId);
-      }
-      res.status(202).json({ accepted: notices.length });
-    } catch (error) {
-      if (error instanceof WebhookRejectedError) {
-        logger.warn({ instanceId, reason: error.message }, 'webhook refused');
-        res.status(401).json({ error: 'invalid signature', message: error.message });
-        return;
-      }
-      logger.error({ err: error, instanceId }, 'webhook failed');
-      res.status(/^No app instance/.test((error as Error).message) ? 404 : 500).json({ error: (error as Error).message });
-    }
-  });
-  const server = http.createServer(app);
-  const bound = await listen(server, port, host);
+  app.post('/webhooks/:instanceId', admit, express.raw({ type: () => true, limit: maxBytes }), receive);
+  app.use(notFound);
+  app.use(webhookErrorHandler(maxBytes));
+
+  const server = http.createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS }, app);
+  let bound: number;
+  try {
+    bound = await listen(server, config.WEBHOOK_PORT, config.WEBHOOK_HOST);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  const pruning = setInterval(() => {
+    deliveries.prune().catch((error: unknown) => logger.warn({ err: error }, 'pruning webhook delivery ids failed'));
+  }, PRUNE_EVERY_MS);
+  pruning.unref();
   return {
-    url: localUrl(host, bound, '/webhooks'),
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    url: localUrl(config.WEBHOOK_HOST, bound, '/webhooks'),
+    stop: async () => {
+      clearInterval(pruning);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.end();
+    },
   };
 }

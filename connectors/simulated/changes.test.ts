@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CursorExpiredError, WebhookRejectedError, type WebhookDelivery } from '../contract.js';
 import { simulatedConnectorFactory } from './connector.js';
 import { directHttp } from './direct-http.js';
+import { MAX_DELIVERY_ID_LENGTH, REPLAY_WINDOW_MS } from './webhook-verify.js';
 import { signWebhook } from './webhooks.js';
 import type { WireChange } from './wire.js';
 import { call, ManualClock, simulator, smallTenant, waitFor, webhookReceiver } from './test-support.js';
@@ -95,7 +96,13 @@ describe('webhooks', () => {
     const config = { endpoint: sim.url, token: TOKEN, webhookSecret: SECRET };
     const connector = simulatedConnectorFactory.create(config, directHttp(simulatedConnectorFactory, config));
     const now = new Date(clock.now());
-    expect(connector.verifyWebhook(delivery!, now)).toEqual([{ kind: 'file.changed', externalId: file.id }]);
+    const signedAt = Number(delivery!.headers.get('x-simulator-timestamp'));
+    // The delivery id is the signed body's, and the receiver must remember it until the signature expires.
+    expect(connector.verifyWebhook(delivery!, now)).toEqual({
+      deliveryId: body.deliveryId,
+      expiresAt: new Date(signedAt * 1000 + REPLAY_WINDOW_MS),
+      notices: [{ kind: 'file.changed', externalId: file.id }],
+    });
 
     const rejected = (d: WebhookDelivery, at = now) => {
       try {
@@ -132,7 +139,14 @@ describe('webhooks', () => {
       'x-simulator-signature',
       `${signWebhook('old-secret', Number(delivery!.headers.get('x-simulator-timestamp')), delivery!.rawBody)}, ${delivery!.headers.get('x-simulator-signature')}`,
     );
-    expect(connector.verifyWebhook({ headers: rotated, rawBody: delivery!.rawBody }, now)).toHaveLength(1);
+    expect(connector.verifyWebhook({ headers: rotated, rawBody: delivery!.rawBody }, now).notices).toHaveLength(1);
+    // A delivery id outside the contract's bounds is refused, however well signed.
+    for (const deliveryId of ['', 'x'.repeat(MAX_DELIVERY_ID_LENGTH + 1)]) {
+      const rawBody = Buffer.from(JSON.stringify({ ...body, deliveryId }));
+      const headers = new Headers(delivery!.headers);
+      headers.set('x-simulator-signature', signWebhook(SECRET, signedAt, rawBody));
+      expect(rejected({ headers, rawBody })).toBe(`deliveryId must be 1 to ${MAX_DELIVERY_ID_LENGTH} characters`);
+    }
 
     const noSecret = simulatedConnectorFactory.create({ endpoint: sim.url, token: TOKEN }, directHttp(simulatedConnectorFactory, config));
     expect(() => noSecret.verifyWebhook(delivery!, now)).toThrow(/no webhookSecret is configured/);

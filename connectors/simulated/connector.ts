@@ -20,8 +20,8 @@ import {
   type ProviderUser,
   type ThrottleSignal,
   type TimeWindow,
+  type VerifiedWebhook,
   type WebhookDelivery,
-  type WebhookNotice,
 } from '../contract.js';
 import { validateSimulatedConfig, type SimulatedConfig } from './connector-config.js';
 import { parseAnswer, toEvent, toFile, toGrant, toGroup, toUser } from './mapping.js';
@@ -235,7 +235,7 @@ class SimulatedConnector implements Connector {
     return parseSimulatorThrottle(response);
   }
 
-  verifyWebhook(delivery: WebhookDelivery, now: Date = new Date()): readonly WebhookNotice[] {
+  verifyWebhook(delivery: WebhookDelivery, now: Date = new Date()): VerifiedWebhook {
     return verifySimulatorWebhook(this.config.webhookSecret, delivery, now);
   }
 }

@@ -1,17 +1,21 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { WebhookRejectedError, type WebhookDelivery, type WebhookNotice } from '../contract.js';
+import { WebhookRejectedError, type VerifiedWebhook, type WebhookDelivery, type WebhookNotice } from '../contract.js';
 import { WireNoticeKind, WireWebhook } from './wire.js';
 
 /** Deliveries older (or newer) than this are replays: Box uses 10 minutes, Stripe 5. */
 export const REPLAY_WINDOW_MS = 5 * 60_000;
 
+/** The longest `deliveryId` accepted (the contract's bound on delivery ids). */
+export const MAX_DELIVERY_ID_LENGTH = 200;
+
 /**
  * Verifies a simulator webhook: `X-Simulator-Signature: v1=<hex>` (several comma-separated values
  * are accepted, for secret rotation) must be HMAC-SHA256(secret, "<timestamp>.<raw body>"), compared
- * in constant time, and `X-Simulator-Timestamp` within {@link REPLAY_WINDOW_MS} of `now`.
- * Throws {@link WebhookRejectedError} saying which check failed.
+ * in constant time, and `X-Simulator-Timestamp` within {@link REPLAY_WINDOW_MS} of `now`. Answers
+ * the body's `deliveryId` (signed with the body, as Stripe's event id) and the moment the signature
+ * stops verifying (timestamp + window). Throws {@link WebhookRejectedError} saying which check failed.
  */
-export function verifySimulatorWebhook(secret: string | undefined, delivery: WebhookDelivery, now: Date): readonly WebhookNotice[] {
+export function verifySimulatorWebhook(secret: string | undefined, delivery: WebhookDelivery, now: Date): VerifiedWebhook {
   if (!secret) throw new WebhookRejectedError('no webhookSecret is configured for this instance, so no delivery can be verified');
   const rawTimestamp = delivery.headers.get('x-simulator-timestamp');
   if (rawTimestamp === null || !/^\d{1,12}$/.test(rawTimestamp.trim()))
@@ -41,10 +45,13 @@ export function verifySimulatorWebhook(secret: string | undefined, delivery: Web
   }
   const parsed = WireWebhook.safeParse(body);
   if (!parsed.success) throw new WebhookRejectedError('body is not a simulator delivery { tenantId, deliveryId, notices }');
+  const { deliveryId } = parsed.data;
+  if (deliveryId.length === 0 || deliveryId.length > MAX_DELIVERY_ID_LENGTH)
+    throw new WebhookRejectedError(`deliveryId must be 1 to ${MAX_DELIVERY_ID_LENGTH} characters`);
   const notices: WebhookNotice[] = [];
   for (const notice of parsed.data.notices) {
     const kind = WireNoticeKind.safeParse(notice.kind);
     if (kind.success) notices.push({ kind: kind.data, externalId: notice.externalId });
   }
-  return notices;
+  return { deliveryId, expiresAt: new Date(timestamp * 1000 + REPLAY_WINDOW_MS), notices };
 }

@@ -3,8 +3,11 @@ import type { Notice } from './tenant-state.js';
 
 /**
  * Change notifications, signed like Stripe's and Box's: `X-Simulator-Timestamp: <epoch s>` and
- * `X-Simulator-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`. Deliveries are
- * fire-and-forget: a failed one is not retried (webhooks are hints; the scans reconcile).
+ * `X-Simulator-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`. The body
+ * `{ tenantId, deliveryId, notices }` carries a fresh `deliveryId` (a UUID) inside the signed bytes,
+ * as Stripe's event `id` and Box's payload `id` are: a receiver refuses a second delivery with the
+ * same id. Deliveries are fire-and-forget: a failed one is not retried (webhooks are hints; the scans
+ * reconcile).
  */
 
 export const TIMESTAMP_HEADER = 'x-simulator-timestamp';
