@@ -52,7 +52,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     buildService: ({ name }) => {
       const url = subgraphUrls[name];
       if (!url) throw new Error(`No URL for subgraph "${name}"`);
-      const source = new SubgraphDataSource({ url, name });
+      const source = new SubgraphDataSource({ url, name, sharedSecret: config.GATEWAY_SHARED_SECRET });
       sources.push(source);
       return source;
     },
