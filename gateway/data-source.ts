@@ -4,6 +4,7 @@ import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/t
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
+import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM } from '../platform/auth.js';
 import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 
@@ -14,7 +15,16 @@ export interface DedupStats {
 }
 
 /**
- * A subgraph data source that forwards the caller's Authorization header and sends identical
+ * The `connection_init` payload of the gateway's graphql-ws upstream to a subgraph: the caller's
+ * Authorization, and GATEWAY_SHARED_SECRET when configured (the subgraph refuses the socket without it).
+ */
+export function upstreamConnectionParams(authorization: string, sharedSecret: string | undefined): Record<string, string> {
+  return sharedSecret ? { authorization, [GATEWAY_SECRET_PARAM]: sharedSecret } : { authorization };
+}
+
+/**
+ * A subgraph data source that forwards the caller's Authorization header (and, when configured,
+ * sends GATEWAY_SHARED_SECRET, without which the subgraphs refuse every request) and sends identical
  * queries in flight at the same moment once, sharing the answer. The key is everything that can
  * change the answer: the subgraph's URL, the query text, the variables and the forwarded
  * Authorization. Mutations (and anything run for a client mutation) are never shared. Each caller
@@ -25,16 +35,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private readonly inFlight = new Map<string, Promise<GatewayGraphQLResponse>>();
   /** The subgraph's name in the supergraph, added to errors as `serviceName`. */
   readonly name: string;
+  private readonly sharedSecret: string | undefined;
 
-  constructor(options: { readonly url: string; readonly name: string }) {
+  constructor(options: { readonly url: string; readonly name: string; readonly sharedSecret?: string }) {
     super({ url: options.url });
     this.name = options.name;
+    this.sharedSecret = options.sharedSecret;
   }
   readonly stats: DedupStats = { sent: 0, shared: 0 };
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     const authorization = options.context?.authorization;
     if (authorization) options.request.http?.headers.set('authorization', authorization);
+    if (this.sharedSecret) options.request.http?.headers.set(GATEWAY_SECRET_HEADER, this.sharedSecret);
   }
 
   /**

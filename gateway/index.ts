@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import fs from 'node:fs';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
+import { requireProductionSecrets } from '../platform/auth.js';
 import { SUBGRAPH_URL_ENV } from '../platform/subgraph-names.js';
 import { loadConfig } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
@@ -8,10 +9,15 @@ import { startGateway } from './server.js';
 
 /**
  * The gateway as its own process (`node dist/gateway/index.js`): reads the config, needs every
- * subgraph's *_URL, serves the committed supergraph on PORT, stops cleanly on SIGINT/SIGTERM.
+ * subgraph's *_URL (and, in production, AUTH_JWT_SECRET or AUTH_JWKS_URL), serves the committed
+ * supergraph on PORT, stops cleanly on SIGINT/SIGTERM; exits 1 when it cannot start.
  */
 try {
   const config = loadConfig();
+  requireProductionSecrets(config, { tokens: true });
+  if (config.NODE_ENV === 'production' && !config.GATEWAY_SHARED_SECRET) {
+    logger.warn('GATEWAY_SHARED_SECRET is not set: the subgraphs accept any valid token from whoever reaches them, not only this gateway');
+  }
   const entries = Object.entries(SUBGRAPH_URL_ENV);
   const missing = entries.filter(([, variable]) => !config[variable]).map(([, variable]) => variable);
   if (missing.length > 0) {

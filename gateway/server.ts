@@ -66,7 +66,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     buildService: ({ name }) => {
       const url = subgraphUrls[name];
       if (!url) throw new Error(`No URL for subgraph "${name}"`);
-      const source = new SubgraphDataSource({ url, name });
+      const source = new SubgraphDataSource({ url, name, sharedSecret: config.GATEWAY_SHARED_SECRET });
       sources.push(source);
       return source;
     },

@@ -8,7 +8,18 @@ import { buildSchema, graphql, type ExecutionResult } from 'graphql';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import type { AuthCheckerFn } from 'type-graphql';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { authChecker, createTokenVerifier, resolveJwtSecret, ROLES, signToken, type AuthContext, type Role } from './auth.js';
+import {
+  authChecker,
+  createTokenVerifier,
+  isGatewaySecret,
+  MissingSecretsError,
+  requireProductionSecrets,
+  resolveJwtSecret,
+  ROLES,
+  signToken,
+  type AuthContext,
+  type Role,
+} from './auth.js';
 import { loadConfig } from './config.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
@@ -110,6 +121,20 @@ describe('createTokenVerifier with an HS256 secret', () => {
       await expect(fresh(`Bearer ${token}`)).resolves.toMatchObject({ role: 'admin' });
       vi.setSystemTime(now + 6_000);
       await expect(fresh(`Bearer ${token}`)).rejects.toMatchObject({ ...UNAUTHENTICATED, message: 'Token expired' });
+    });
+  });
+
+  it('refuses a token without exp, saying that it must carry an expiry', async () => {
+    const token = await new SignJWT({ roles: ['admin'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-1')
+      .setIssuer('tenantwatch')
+      .setAudience('tenantwatch-api')
+      .setIssuedAt()
+      .sign(hs256Key);
+    await expect(verify(`Bearer ${token}`)).rejects.toMatchObject({
+      ...UNAUTHENTICATED,
+      message: 'Token rejected: a token must carry an expiry (the "exp" claim); sign one that expires',
     });
   });
 
@@ -237,10 +262,54 @@ describe('resolveJwtSecret', () => {
     await expect(createTokenVerifier(loadConfig({ DATA_DIR: tempDir() }))(`Bearer ${token}`)).rejects.toMatchObject(UNAUTHENTICATED);
   });
 
-  it('refuses to generate a secret in production', () => {
-    expect(() => resolveJwtSecret(loadConfig({ NODE_ENV: 'production', DATA_DIR: tempDir() }))).toThrow(
-      /AUTH_JWT_SECRET or AUTH_JWKS_URL must be set in production/,
+  it('refuses to generate a secret in production, writing nothing', () => {
+    const dir = tempDir();
+    expect(() => resolveJwtSecret(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(MissingSecretsError);
+    expect(() => resolveJwtSecret(loadConfig({ NODE_ENV: 'production', DATA_DIR: dir }))).toThrow(
+      /AUTH_JWT_SECRET must be set in production[^]*or AUTH_JWKS_URL/,
     );
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('requireProductionSecrets', () => {
+  const production = (env: Record<string, string> = {}) => loadConfig({ NODE_ENV: 'production', ...env });
+  const missing = (run: () => void) => {
+    try {
+      run();
+      return [];
+    } catch (error) {
+      return (error as MissingSecretsError).missing;
+    }
+  };
+
+  it('names every missing variable at once, and only those the process needs', () => {
+    expect(missing(() => requireProductionSecrets(production(), { tokens: true, credentials: true }))).toEqual([
+      'AUTH_JWT_SECRET',
+      'CREDENTIALS_KEY',
+    ]);
+    expect(() => requireProductionSecrets(production(), { tokens: true, credentials: true })).toThrow(
+      /^AUTH_JWT_SECRET and CREDENTIALS_KEY must be set in production/,
+    );
+    expect(missing(() => requireProductionSecrets(production(), { tokens: true }))).toEqual(['AUTH_JWT_SECRET']);
+    expect(missing(() => requireProductionSecrets(production(), { credentials: true }))).toEqual(['CREDENTIALS_KEY']);
+  });
+
+  it('accepts AUTH_JWKS_URL instead of AUTH_JWT_SECRET, and asks nothing outside production', () => {
+    expect(() =>
+      requireProductionSecrets(production({ AUTH_JWKS_URL: 'https://issuer.example/jwks.json', CREDENTIALS_KEY: 'ab'.repeat(32) }), {
+        tokens: true,
+        credentials: true,
+      }),
+    ).not.toThrow();
+    expect(() => requireProductionSecrets(loadConfig({}), { tokens: true, credentials: true })).not.toThrow();
+  });
+});
+
+describe('isGatewaySecret', () => {
+  it('accepts exactly the secret', () => {
+    expect(isGatewaySecret(SECRET, SECRET)).toBe(true);
+    for (const other of [`${SECRET}x`, SECRET.slice(1), '', undefined, ['a'], 42]) expect(isGatewaySecret(SECRET, other)).toBe(false);
   });
 });
 
@@ -249,7 +318,7 @@ describe('signToken', () => {
     const token = await signToken(hs256Config, { role: 'admin' });
     const principal = await createTokenVerifier(hs256Config)(`Bearer ${token}`);
     expect(principal).toMatchObject({ subject: 'dev-admin', role: 'admin' });
-    expect(principal.expiresAt! - Date.now() / 1000).toBeCloseTo(12 * 3600, -2);
+    expect(principal.expiresAt - Date.now() / 1000).toBeCloseTo(12 * 3600, -2);
   });
 
   it('refuses when only a JWKS URL is configured', async () => {

@@ -1,20 +1,20 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthChecker } from 'type-graphql';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { appError, ErrorCode } from './errors.js';
 
 /** Roles from API.md, lowest first: each includes what the ones before it may do. */
 export const ROLES = ['viewer', 'analyst', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Who is calling: the token's subject and its highest role. */
+/** Who is calling: the token's subject, its highest role and when it expires (seconds since the epoch). */
 export interface Principal {
   readonly subject: string;
   readonly role: Role;
-  readonly expiresAt?: number;
+  readonly expiresAt: number;
 }
 
 export function isRole(value: unknown): value is Role {
@@ -25,16 +25,55 @@ export function roleAtLeast(principal: Principal, required: Role): boolean {
   return ROLES.indexOf(principal.role) >= ROLES.indexOf(required);
 }
 
+/** What a process needs configured in production, where no development secret is generated. */
+export interface SecretNeeds {
+  /** Verifies or signs tokens: AUTH_JWT_SECRET, or AUTH_JWKS_URL. */
+  readonly tokens?: boolean;
+  /** Seals or opens app credentials: CREDENTIALS_KEY. */
+  readonly credentials?: boolean;
+}
+
+/** What each secret is, for the message that asks for it. */
+const HOW_TO_SET: Readonly<Record<string, string>> = {
+  AUTH_JWT_SECRET: 'the HS256 secret tokens are signed with, at least 32 characters (openssl rand -base64 48); or AUTH_JWKS_URL',
+  CREDENTIALS_KEY: 'the AES-256 key for app credentials at rest, 64 hex characters (openssl rand -hex 32)',
+};
+
+/** Raised in production when secrets a process needs are not configured; `missing` names their variables. */
+export class MissingSecretsError extends ConfigError {
+  constructor(readonly missing: readonly string[]) {
+    super(
+      [
+        `${missing.join(' and ')} must be set in production (NODE_ENV=production generates no development secrets):`,
+        ...missing.map((variable) => `  ${variable}: ${HOW_TO_SET[variable]}`),
+      ].join('\n'),
+    );
+  }
+}
+
 /**
- * The HS256 secret: AUTH_JWT_SECRET when set; otherwise, in development, one generated once into
- * `<DATA_DIR>/jwt-secret` and reused on every start. Returns undefined when a JWKS URL is configured.
+ * In production, throws a {@link MissingSecretsError} naming every variable that `needs` calls for
+ * and that is not set; does nothing elsewhere (development secrets are generated into DATA_DIR).
+ * Every entry point calls it right after reading the config, before it opens or listens on anything.
+ */
+export function requireProductionSecrets(config: Config, needs: SecretNeeds): void {
+  if (config.NODE_ENV !== 'production') return;
+  const missing = [
+    ...(needs.tokens && !config.AUTH_JWT_SECRET && !config.AUTH_JWKS_URL ? ['AUTH_JWT_SECRET'] : []),
+    ...(needs.credentials && !config.CREDENTIALS_KEY ? ['CREDENTIALS_KEY'] : []),
+  ];
+  if (missing.length > 0) throw new MissingSecretsError(missing);
+}
+
+/**
+ * The HS256 secret: AUTH_JWT_SECRET when set; otherwise, outside production, one generated once into
+ * `<DATA_DIR>/jwt-secret` and reused on every start (in production: a {@link MissingSecretsError},
+ * nothing written). Returns undefined when a JWKS URL is configured.
  */
 export function resolveJwtSecret(config: Config): Uint8Array | undefined {
   if (config.AUTH_JWKS_URL) return undefined;
   if (config.AUTH_JWT_SECRET) return new TextEncoder().encode(config.AUTH_JWT_SECRET);
-  if (config.NODE_ENV === 'production') {
-    throw new Error('AUTH_JWT_SECRET or AUTH_JWKS_URL must be set in production');
-  }
+  requireProductionSecrets(config, { tokens: true });
   const file = path.join(config.dataDir, 'jwt-secret');
   fs.mkdirSync(config.dataDir, { recursive: true });
   try {
@@ -54,7 +93,8 @@ export const VERIFIED_TOKEN_MS = 60_000;
 
 /**
  * Verifies `Authorization: Bearer <jwt>` with jose: signature (HS256 secret or the JWKS), issuer,
- * audience and expiry. Throws UNAUTHENTICATED saying what was wrong; never FORBIDDEN.
+ * audience and expiry; a token without `exp` is refused, whoever signed it (it would never expire).
+ * Throws UNAUTHENTICATED saying what was wrong; never FORBIDDEN.
  *
  * A token that passed is remembered (exactly that string: any other is verified) for
  * VERIFIED_TOKEN_MS, never past its `exp`: the gateway forwards one caller's token with every
@@ -78,10 +118,7 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       verified.delete(token);
     }
     const principal = await verifyToken(token);
-    const until = Math.min(
-      Date.now() + VERIFIED_TOKEN_MS,
-      principal.expiresAt === undefined ? Number.POSITIVE_INFINITY : principal.expiresAt * 1000,
-    );
+    const until = Math.min(Date.now() + VERIFIED_TOKEN_MS, principal.expiresAt * 1000);
     if (verified.size >= VERIFIED_TOKENS_KEPT) verified.delete(verified.keys().next().value!);
     verified.set(token, { principal, until });
     return principal;
@@ -92,6 +129,8 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       const { payload } = secret
         ? await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })
         : await jwtVerify(token, jwks!, options);
+      if (typeof payload.exp !== 'number')
+        throw appError(ErrorCode.UNAUTHENTICATED, 'Token rejected: a token must carry an expiry (the "exp" claim); sign one that expires');
       const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.roles];
       const roles = claimed.filter(isRole);
       if (roles.length === 0)
@@ -109,7 +148,10 @@ export function createTokenVerifier(config: Config): TokenVerifier {
   }
 }
 
-/** Signs a development token for `role` (default lifetime 12 h) with the configured HS256 secret. */
+/**
+ * Signs a token for `role` with the configured HS256 secret; it always expires (default 12 h; a
+ * duration like "1h" or seconds since the epoch). Throws a TypeError for a lifetime jose cannot read.
+ */
 export async function signToken(
   config: Config,
   { role, subject = `dev-${role}`, expiresIn = '12h' }: { role: Role; subject?: string; expiresIn?: string | number },
@@ -124,6 +166,23 @@ export async function signToken(
     .setIssuedAt()
     .setExpirationTime(expiresIn)
     .sign(secret);
+}
+
+/** The header on the gateway's HTTP requests to the subgraphs that carries GATEWAY_SHARED_SECRET. */
+export const GATEWAY_SECRET_HEADER = 'x-tenantwatch-gateway-secret';
+/** The `connection_init` payload field that carries it on the gateway's graphql-ws upstreams. */
+export const GATEWAY_SECRET_PARAM = 'gatewaySecret';
+/** Why a subgraph refuses a request without it (HTTP 401, websocket close 4401). */
+export const GATEWAY_ONLY = 'Unauthorized: this subgraph answers only the gateway (gateway secret missing or wrong)';
+
+/**
+ * True when `presented` is the shared secret. Compares SHA-256 digests with timingSafeEqual, so
+ * neither the content nor the length of the secret shows in how long a refusal takes.
+ */
+export function isGatewaySecret(expected: string, presented: unknown): boolean {
+  if (typeof presented !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(expected), digest(presented));
 }
 
 /** What every subgraph resolver sees of the caller. */

@@ -1,17 +1,19 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { requireProductionSecrets } from './auth.js';
 import type { Config } from './config.js';
 
 const VERSION = 'v1';
 
 /**
  * The AES-256 key for credentials at rest: CREDENTIALS_KEY (64 hex characters) when set; otherwise,
- * outside production, one generated once into `<DATA_DIR>/credentials-key`.
+ * outside production, one generated once into `<DATA_DIR>/credentials-key` (in production: a
+ * MissingSecretsError, nothing written).
  */
 export function credentialsKey(config: Config): Buffer {
   if (config.CREDENTIALS_KEY) return Buffer.from(config.CREDENTIALS_KEY, 'hex');
-  if (config.NODE_ENV === 'production') throw new Error('CREDENTIALS_KEY must be set in production');
+  requireProductionSecrets(config, { credentials: true });
   const file = path.join(config.dataDir, 'credentials-key');
   fs.mkdirSync(config.dataDir, { recursive: true });
   try {

@@ -3,12 +3,13 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import type { GraphQLSchema } from 'graphql';
-import { createTokenVerifier, type Principal } from './auth.js';
+import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type { RequestHandler } from 'express';
+import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
 import type { Database } from './database.js';
-import { formatError } from './errors.js';
+import { ErrorCode, formatError } from './errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from './query-limits.js';
@@ -48,10 +49,37 @@ export interface SubgraphServer {
   stop(): Promise<void>;
 }
 
+/** Refuses, before anything else runs, a `/graphql` request that does not carry GATEWAY_SHARED_SECRET. */
+const gatewayOnly =
+  (secret: string): RequestHandler =>
+  (req, res, next) => {
+    if (isGatewaySecret(secret, req.headers[GATEWAY_SECRET_HEADER])) return next();
+    res.status(401).json({ errors: [{ message: GATEWAY_ONLY, extensions: { code: ErrorCode.UNAUTHENTICATED } }] });
+  };
+
 /**
- * Serves one subgraph over HTTP: `POST /graphql` (every request needs a valid token),
- * `GET /healthz` (alive) and `GET /readyz` (the database answers); with `subscriptions`, graphql-ws
- * on the same path. stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
+ * Refuses `_service { sdl }`, federation's query for the subgraph's whole schema (internal fields
+ * included): only composition tooling needs it, and the gateway runs on the committed supergraph.
+ */
+const serviceQueryRefused: ValidationRule = (context) => ({
+  Field(node) {
+    if (node.name.value !== '_service' || context.getParentType() !== context.getSchema().getQueryType()) return;
+    context.reportError(
+      new GraphQLError('"_service" (the subgraph\'s schema) is answered only to the gateway: set GATEWAY_SHARED_SECRET', {
+        nodes: node,
+        extensions: { code: ErrorCode.FORBIDDEN },
+      }),
+    );
+  },
+});
+
+/**
+ * Serves one subgraph over HTTP on SUBGRAPH_HOST: `POST /graphql` (every request needs a valid
+ * token), `GET /healthz` (alive) and `GET /readyz` (the database answers); with `subscriptions`,
+ * graphql-ws on the same path. With GATEWAY_SHARED_SECRET set, `/graphql` (HTTP and websocket)
+ * answers only requests carrying it, which also makes `_service { sdl }` the gateway's alone;
+ * without it, `_service` is refused in production and any valid token is served (a warning says
+ * so). stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
  */
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
@@ -60,15 +88,25 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
   const app = createApp();
   const httpServer = http.createServer(app);
   const extend = options.extendContext ?? ((base: SubgraphContext) => base as C);
+  const production = config.NODE_ENV === 'production';
+  const secret = config.GATEWAY_SHARED_SECRET;
+  if (production && !secret) {
+    logger.warn(
+      { subgraph: name },
+      'GATEWAY_SHARED_SECRET is not set: this subgraph answers any valid token, not only the gateway (set it on the gateway and every subgraph)',
+    );
+  }
+  // Beside the query limits: without a shared secret, a production subgraph does not tell its schema (`_service { sdl }`).
+  const validationRules = production && !secret ? [serviceQueryRefused] : [];
   const apollo = new ApolloServer<C>({
     schema: options.schema,
     formatError,
     includeStacktraceInErrorResponses: false,
-    hideSchemaDetailsFromClientErrors: config.NODE_ENV === 'production',
+    hideSchemaDetailsFromClientErrors: production,
     // From the configuration, not Apollo's own reading of process.env.NODE_ENV: production answers no introspection.
-    introspection: config.NODE_ENV !== 'production',
+    introspection: !production,
     parseOptions: { maxTokens: limits.maxTokens },
-    validationRules: queryLimitRules(limits),
+    validationRules: [...queryLimitRules(limits), ...validationRules],
     // The process that starts this server stops it on SIGINT/SIGTERM, in order with what it depends on.
     // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
     // process before the rest has closed.
@@ -85,10 +123,13 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       await db.ping();
       res.json({ status: 'ready', subgraph: name, database: 'ok' });
     } catch (error) {
-      res.status(503).json({ status: 'unready', subgraph: name, database: (error as Error).message });
+      // The database's own message names hosts, users and databases: logged, not answered, in production.
+      logger.warn({ err: error, subgraph: name }, 'readiness: the database does not answer');
+      res.status(503).json({ status: 'unready', subgraph: name, database: production ? 'unavailable' : (error as Error).message });
     }
   });
   const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
+  if (secret) app.use('/graphql', gatewayOnly(secret));
   app.use(
     '/graphql',
     expressMiddleware(apollo, {
@@ -106,13 +147,15 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
         verify,
         context,
         limits,
-        hideSchemaDetails: config.NODE_ENV === 'production',
+        hideSchemaDetails: production,
+        gatewaySecret: secret,
+        validationRules,
       })
     : undefined;
   app.use(jsonErrorHandler);
 
-  const port = await listen(httpServer, options.port, config.HOST);
-  const url = localUrl(config.HOST, port);
+  const port = await listen(httpServer, options.port, config.SUBGRAPH_HOST);
+  const url = localUrl(config.SUBGRAPH_HOST, port);
   logger.info({ subgraph: name, url }, 'subgraph listening');
   let stopping: Promise<void> | undefined;
   return {

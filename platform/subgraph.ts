@@ -1,3 +1,4 @@
+import { requireProductionSecrets } from './auth.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
 import { openDatabase, type Database, type DatabaseOptions } from './database.js';
@@ -67,12 +68,14 @@ export async function startSubgraph(definition: SubgraphDefinition, options: Sta
 }
 
 /**
- * Runs one subgraph as its own process (`node dist/subgraphs/<name>/index.js`): reads the config,
- * needs DATABASE_URL, listens on PORT, stops cleanly on SIGINT/SIGTERM.
+ * Runs one subgraph as its own process (`node dist/subgraphs/serve.js <name>`): reads the config,
+ * needs DATABASE_URL (and, in production, AUTH_JWT_SECRET or AUTH_JWKS_URL and CREDENTIALS_KEY),
+ * listens on PORT at SUBGRAPH_HOST, stops cleanly on SIGINT/SIGTERM; exits 1 when it cannot start.
  */
 export async function runStandalone(definition: SubgraphDefinition, loadConfig: () => Config): Promise<void> {
   try {
     const config = loadConfig();
+    requireProductionSecrets(config, { tokens: true, credentials: true });
     if (!config.DATABASE_URL) throw new Error('DATABASE_URL must be set to run a subgraph on its own');
     const server = await startSubgraph(definition, { config, databaseUrl: config.DATABASE_URL, port: config.PORT });
     const stop = async (signal: string) => {

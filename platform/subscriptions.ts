@@ -9,11 +9,12 @@ import {
   type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
+  type ValidationRule,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import { serveGraphqlWs, type Extra } from './graphql-ws.js';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Principal, TokenVerifier } from './auth.js';
+import { GATEWAY_ONLY, GATEWAY_SECRET_PARAM, isGatewaySecret, type Principal, type TokenVerifier } from './auth.js';
 import type { SubgraphContext } from './context.js';
 import { formatError, hideSuggestions } from './errors.js';
 import { checkQueryCost, parseLimited, queryLimitRules, type QueryLimits } from './query-limits.js';
@@ -31,6 +32,10 @@ export interface SubscriptionServerOptions<C extends SubgraphContext> {
   readonly path: string;
   readonly schema: GraphQLSchema;
   readonly verify: TokenVerifier;
+  /** When set, a connection_init without it as `gatewaySecret` is closed with 4401 before its token is looked at. */
+  readonly gatewaySecret?: string;
+  /** Validation rules beside graphql-js's own (the same as the subgraph's HTTP endpoint). */
+  readonly validationRules?: readonly ValidationRule[];
   /** Builds a fresh context: one for the subscribe call, then one per event, so that no cache outlives an event. */
   readonly context: (principal: Principal, authorization: string) => C;
   /** The query limits a subscribe's document must hold to (as over HTTP). */
@@ -49,7 +54,7 @@ export interface SubscriptionServer {
 interface Caller {
   readonly principal: Principal;
   readonly authorization: string;
-  readonly expiry?: NodeJS.Timeout;
+  readonly expiry: NodeJS.Timeout;
 }
 
 /** Close reasons are limited to 123 bytes by the WebSocket protocol. */
@@ -58,14 +63,16 @@ const reason = (text: string) => (text.length > 120 ? `${text.slice(0, 117)}...`
 /**
  * Serves graphql-ws (subprotocol `graphql-transport-ws`) on the subgraph's HTTP server and path.
  * The token comes in the `connection_init` payload as `{ authorization: "Bearer <jwt>" }` (the
- * gateway forwards its client's). Close codes: 4401 when it is missing or invalid, 4403 when it
+ * gateway forwards its client's), with `gatewaySecret` when the subgraph requires the gateway's
+ * shared secret. Close codes: 4401 when either is missing or invalid, 4403 when the token
  * expires while connected, 1001 when the subgraph stops; graphql-ws's own 4400 (bad message),
  * 4406 (subprotocol) and 4408 (no connection_init within 3 s). Roles are checked per field by the
  * schema (`@Authorized`), answering FORBIDDEN. Errors are formatted like HTTP answers (formatError).
  */
 export function serveSubscriptions<C extends SubgraphContext>(options: SubscriptionServerOptions<C>): SubscriptionServer {
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: MAX_MESSAGE_BYTES });
-  const rules = [...specifiedRules, ...queryLimitRules(options.limits)];
+  const rules = [...specifiedRules, ...queryLimitRules(options.limits), ...(options.validationRules ?? [])];
+  const { gatewaySecret } = options;
   const format = (error: GraphQLError): GraphQLFormattedError => {
     const formatted = formatError(error.toJSON(), error);
     return options.hideSchemaDetails ? hideSuggestions(formatted) : formatted;
@@ -76,6 +83,10 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
       schema: options.schema,
       onConnect: async (ctx) => {
         const { socket } = ctx.extra;
+        if (gatewaySecret !== undefined && !isGatewaySecret(gatewaySecret, ctx.connectionParams?.[GATEWAY_SECRET_PARAM])) {
+          socket.close(CloseCode.Unauthorized, GATEWAY_ONLY);
+          return false;
+        }
         const authorization = ctx.connectionParams?.authorization;
         if (typeof authorization !== 'string' || authorization === '') {
           socket.close(CloseCode.Unauthorized, 'Unauthorized: send { "authorization": "Bearer <token>" } in connection_init');
@@ -88,13 +99,10 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
           socket.close(CloseCode.Unauthorized, reason(`Unauthorized: ${(error as Error).message}`));
           return false;
         }
-        const expiry =
-          principal.expiresAt === undefined
-            ? undefined
-            : setTimeout(
-                () => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'),
-                Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt * 1000 - Date.now())),
-              ).unref();
+        const expiry = setTimeout(
+          () => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'),
+          Math.min(MAX_TIMER_MS, Math.max(0, principal.expiresAt * 1000 - Date.now())),
+        ).unref();
         callers.set(ctx, { principal, authorization, expiry });
         return true;
       },

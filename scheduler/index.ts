@@ -1,12 +1,15 @@
 // The scheduler as its own process (`node dist/scheduler/index.js`): needs DATABASE_URL (and
-// MONGODB_URL for the production job store); stops gracefully on SIGINT/SIGTERM.
+// MONGODB_URL for the production job store; CREDENTIALS_KEY in production, checked before anything
+// opens); stops gracefully on SIGINT/SIGTERM.
 import 'reflect-metadata';
+import { requireProductionSecrets } from '../platform/auth.js';
 import { loadConfig } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
 import { startScheduler } from './scheduler.js';
 
 try {
   const config = loadConfig();
+  requireProductionSecrets(config, { credentials: true });
   if (!config.DATABASE_URL) throw new Error('DATABASE_URL must be set to run the scheduler on its own');
   const scheduler = await startScheduler({
     config,

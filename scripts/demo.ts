@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEMO_TENANTS } from '../connectors/simulated/demo-tenants.js';
@@ -16,20 +17,26 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
+/** A secret made for this start: 256 random bits, base64url. */
+const fresh = () => randomBytes(32).toString('base64url');
+
 /**
- * Starts the simulated provider with the demo tenants and connects each as an app instance the
- * first time (their ids are kept in `<DATA_DIR>/demo.json`); on later starts the instances are
- * pointed at the simulator's new address. Webhooks go to the scheduler's receiver.
+ * Starts the simulated provider (on loopback) with the demo tenants and connects each as an app
+ * instance the first time (their ids are kept in `<DATA_DIR>/demo.json`); on later starts the
+ * instances are pointed at the simulator's new address. Webhooks go to the scheduler's receiver.
+ * Each tenant's API token and webhook secret are made anew on every start, never the published
+ * defaults: whoever reaches the scheduler's webhook receiver cannot sign a delivery it accepts.
  */
 export async function startDemo(config: Config, accounts: Database, webhookBaseUrl: string): Promise<Demo> {
-  const simulator = await startSimulator({ port: config.SIMULATOR_PORT, tenants: DEMO_TENANTS });
+  const tenants = DEMO_TENANTS.map((tenant) => ({ ...tenant, token: `${tenant.id}-${fresh()}` }));
+  const simulator = await startSimulator({ port: config.SIMULATOR_PORT, host: '127.0.0.1', tenants });
   try {
     const file = path.join(config.dataDir, 'demo.json');
     const known = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>) : {};
     const service = new AppInstanceService(accounts.fork(), credentialsKey(config));
     const instances: Record<string, string> = {};
-    for (const tenant of DEMO_TENANTS) {
-      const secret = `demo-webhook-secret-${tenant.id}`;
+    for (const tenant of tenants) {
+      const secret = fresh();
       const instanceConfig = {
         endpoint: simulator.url,
         token: tenant.token,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startGateway, type GatewayServer } from '../gateway/server.js';
@@ -42,11 +43,16 @@ export interface Stack {
 
 /**
  * Starts the whole graph: the database (DATABASE_URL, or embedded PostgreSQL in `<DATA_DIR>/postgres`),
- * the four subgraphs on free ports (each migrating its schema) and the gateway on `port`.
+ * the four subgraphs on free ports at SUBGRAPH_HOST (each migrating its schema) and the gateway on
+ * `port`; the scheduler and the demo when asked. In production without GATEWAY_SHARED_SECRET, the
+ * gateway and the subgraphs share one made for this start: the subgraphs answer only this gateway.
  * Whatever started is stopped again when a later step fails.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { config } = options;
+  const config =
+    options.config.NODE_ENV === 'production' && !options.config.GATEWAY_SHARED_SECRET
+      ? { ...options.config, GATEWAY_SHARED_SECRET: randomBytes(32).toString('base64url') }
+      : options.config;
   const started: { name: string; stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const part of started.reverse()) {

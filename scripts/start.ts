@@ -1,7 +1,7 @@
 // `npm start`: the whole of Tenantwatch in one command on embedded defaults.
 import 'reflect-metadata';
-import { ROLES, signToken } from '../platform/auth.js';
-import { ConfigError, loadConfig } from '../platform/config.js';
+import { requireProductionSecrets, ROLES, signToken } from '../platform/auth.js';
+import { ConfigError, loadConfig, type Config } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
 import { startStack, type Stack } from './stack.js';
 
@@ -21,11 +21,11 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
   const config = loadConfig();
+  // Checked before anything starts: in production nothing is generated, opened or listened on without them.
+  requireProductionSecrets(config, { tokens: true, credentials: true });
   stack = await startStack({ config, port: config.PORT, scheduler: true, demo: config.DEMO });
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
-  const tokens = await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })] as const));
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');
-  const admin = tokens.find(([role]) => role === 'admin')![1];
   const lines = [
     '',
     `Tenantwatch is ready in ${seconds} s at ${url}`,
@@ -36,12 +36,7 @@ try {
         ]
       : []),
     '',
-    'Tokens (valid 12 h; `npm run token -- --role <role>` makes more):',
-    ...tokens.map(([role, token]) => `  ${role.padEnd(9)} ${token}`),
-    '',
-    'Try it:',
-    `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${admin}' \\`,
-    `    --data '{"query":"{ appInstances { id name status } }"}'`,
+    ...(config.NODE_ENV === 'production' ? howToSignTokens(config, url) : await developmentTokens(config, url)),
     '',
     'Ctrl-C stops everything.',
     '',
@@ -55,4 +50,33 @@ try {
   }
   await stack?.stop();
   process.exit(1);
+}
+
+/** Outside production: a 12-hour token per role, and a curl line that works as is. */
+async function developmentTokens(config: Config, url: string): Promise<string[]> {
+  const tokens = await Promise.all(ROLES.map(async (role) => [role, await signToken(config, { role })] as const));
+  const admin = tokens.find(([role]) => role === 'admin')![1];
+  return [
+    'Tokens (valid 12 h; `npm run token -- --role <role>` makes more):',
+    ...tokens.map(([role, token]) => `  ${role.padEnd(9)} ${token}`),
+    '',
+    'Try it:',
+    `  curl -s ${url} -H 'content-type: application/json' -H 'authorization: Bearer ${admin}' \\`,
+    `    --data '{"query":"{ appInstances { id name status } }"}'`,
+  ];
+}
+
+/** In production no token is printed (the output ends up in logs): how to get one instead. */
+function howToSignTokens(config: Config, url: string): string[] {
+  const get = config.AUTH_JWT_SECRET
+    ? [
+        'Tokens: none printed in production. Sign one with the configured secret, e.g. for an hour:',
+        '  TOKEN=$(NODE_ENV=production AUTH_JWT_SECRET=<the secret> npm run -s token -- --role viewer --expires 1h)',
+      ]
+    : ['Tokens: none printed in production; they come from the issuer of AUTH_JWKS_URL (with an "exp" and a "roles" claim).'];
+  return [
+    ...get,
+    `  curl -s ${url} -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
+    `    --data '{"query":"{ appInstances { id name status } }"}'`,
+  ];
 }

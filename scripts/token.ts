@@ -1,6 +1,8 @@
-// `npm run token -- --role admin [--subject alice] [--expires 12h]`: prints a signed development token.
+// `npm run token -- --role admin [--subject alice] [--expires 12h]`: prints a signed token. Every token
+// expires (the verifiers refuse one without `exp`). Outside production it is signed with the development
+// secret in DATA_DIR (generated on first use); in production AUTH_JWT_SECRET must be set (exit 1 otherwise).
 import { parseArgs } from 'node:util';
-import { isRole, ROLES, signToken } from '../platform/auth.js';
+import { isRole, MissingSecretsError, ROLES, signToken } from '../platform/auth.js';
 import { ConfigError, loadConfig } from '../platform/config.js';
 
 try {
@@ -12,5 +14,5 @@ try {
   process.stdout.write(`${await signToken(config, { role: values.role, subject: values.subject, expiresIn: values.expires })}\n`);
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n`);
-  process.exit(error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
+  process.exit(error instanceof MissingSecretsError ? 1 : error instanceof ConfigError || error instanceof TypeError ? 2 : 1);
 }

@@ -18,6 +18,8 @@ export interface ExecutorOptions {
   readonly flushMs: number;
   /** Events an upstream may hold received and not yet completed before it stops reading (see Upstream). */
   readonly upstreamBufferLimit: number;
+  /** GATEWAY_SHARED_SECRET: every upstream sends it to the subgraph (see Upstream). */
+  readonly sharedSecret?: string;
 }
 
 /** What a gateway subscription runs as: the caller, and where its events go. */
@@ -117,6 +119,7 @@ export class SubscriptionExecutor {
         rootKey: resumable.rootKey,
         initialAfter: resumable.initialAfter,
         url: url.replace(/^http/, 'ws'),
+        sharedSecret: this.options.sharedSecret,
         dataSources: this.dataSources,
         flushMs: this.options.flushMs,
         bufferLimit: this.options.upstreamBufferLimit,

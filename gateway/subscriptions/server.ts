@@ -82,6 +82,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     queueLimit: config.GATEWAY_SUBSCRIBER_QUEUE_LIMIT,
     flushMs: config.GATEWAY_SUBSCRIPTION_FLUSH_MS,
     upstreamBufferLimit: config.GATEWAY_UPSTREAM_BUFFER_LIMIT,
+    sharedSecret: config.GATEWAY_SHARED_SECRET,
   });
   // closeTimeout (ws 8.18+) is not in @types/ws yet.
   const limits = queryLimitsOf(config);

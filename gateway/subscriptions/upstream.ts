@@ -6,6 +6,7 @@ import { formatError } from '../../platform/errors.js';
 import { logger } from '../../platform/logger.js';
 import { backoffDelay, sleep } from '../../platform/retry.js';
 import type { GatewayContext } from '../context.js';
+import { upstreamConnectionParams } from '../data-source.js';
 import { AFTER_VARIABLE, CURSOR_ALIAS } from './document.js';
 import type { PlannedSubscription, SubscriptionPlanner } from './planner.js';
 import { BatchPipeline } from './batch-pipeline.js';
@@ -22,6 +23,8 @@ export interface UpstreamOptions {
   readonly initialAfter: string | null;
   /** The owning subgraph's graphql-ws URL. */
   readonly url: string;
+  /** GATEWAY_SHARED_SECRET, sent in connection_init when set (see upstreamConnectionParams). */
+  readonly sharedSecret?: string;
   /** The gateway's data sources, by subgraph name, for the per-event entity fetches (batched: see EntityBatcher). */
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
   /** Shortest time between two fan-outs: events that come faster are completed and written together. */
@@ -158,7 +161,7 @@ export class Upstream {
       const client = createClient({
         url,
         webSocketImpl: WebSocket,
-        connectionParams: { authorization: caller.authorization },
+        connectionParams: upstreamConnectionParams(caller.authorization, this.options.sharedSecret),
         retryAttempts: 0,
         lazy: true,
         keepAlive: 10_000,
