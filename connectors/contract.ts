@@ -342,13 +342,25 @@ export class CredentialError extends ProviderError {
   readonly transient = false;
 }
 
-/** 404 and other 4xx a retry will not fix; `message` carries the provider's own words. */
+/**
+ * 404 and other 4xx a retry will not fix. Its message is shown to users (a status message, a
+ * governance action's error): Tenantwatch's words and the HTTP status, never the provider's body,
+ * which goes to the log.
+ */
 export class PermanentError extends ProviderError {
   readonly transient = false;
 }
 
 /** The change feed's cursor expired (410 Gone, Dropbox reset): resynchronise from a full listing. */
 export class CursorExpiredError extends ProviderError {
+  readonly transient = false;
+}
+
+/**
+ * The endpoint is refused by Tenantwatch's outbound policy (a private, loopback or link-local
+ * address while CONNECTOR_ALLOW_PRIVATE is off): nothing was sent; the instance's config must change.
+ */
+export class EndpointRefusedError extends ProviderError {
   readonly transient = false;
 }
 

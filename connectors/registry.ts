@@ -17,4 +17,9 @@ export const connectorCatalog: ConnectorCatalog = {
     if (!factory) throw new Error(`no connector named "${provider}"`);
     return factory.validateConfig(config);
   },
+  endpointOf(provider, config) {
+    const factory = connectorFactory(provider);
+    if (!factory) throw new Error(`no connector named "${provider}"`);
+    return factory.endpointOf(config as never);
+  },
 };

@@ -15,6 +15,8 @@ export interface ConnectorCatalog {
    * Throws too when no connector has that name (check {@link providers} first).
    */
   validateConfig(provider: string, config: unknown): Readonly<Record<string, unknown>>;
+  /** The endpoint a validated config points the connector at (checked against the outbound policy). */
+  endpointOf(provider: string, config: Readonly<Record<string, unknown>>): string;
 }
 
 /**

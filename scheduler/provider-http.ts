@@ -1,6 +1,7 @@
 import {
   CredentialError,
   CursorExpiredError,
+  EndpointRefusedError,
   PermanentError,
   ThrottledError,
   TransientError,
@@ -11,6 +12,9 @@ import {
   type ProviderResponseHead,
   type ThrottleSignal,
 } from '../connectors/contract.js';
+import type { Dispatcher } from 'undici';
+import { logger } from '../platform/logger.js';
+import { outboundRefusalOf } from '../platform/outbound.js';
 import { backoffDelay, sleep } from '../platform/retry.js';
 import type { RateBudget } from './budget.js';
 import type { UsageRecorder } from './usage.js';
@@ -36,6 +40,8 @@ export interface ProviderHttpOptions {
   readonly timeoutMs?: number;
   /** First backoff for transient failures (default 250 ms, doubling, capped at 30 s). */
   readonly backoffMs?: number;
+  /** The outbound policy's connection pool (platform/outbound.ts); Node's default without one. */
+  readonly dispatcher?: Dispatcher;
   readonly signal?: AbortSignal;
 }
 
@@ -62,6 +68,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
       let response: Response;
       try {
         response = await fetch(this.url(request), {
+          dispatcher: this.options.dispatcher,
           method: request.method,
           headers: { ...this.options.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
@@ -72,7 +79,11 @@ export class BudgetedProviderHttp implements ProviderHttp {
       } catch (error) {
         usage.record(instanceId, false);
         this.options.signal?.throwIfAborted();
-        lastError = new TransientError(`${request.method} ${request.path}: ${(error as Error).message}`);
+        const refusal = outboundRefusalOf(error);
+        if (refusal) throw new EndpointRefusedError(`The endpoint is refused: ${refusal.message}`);
+        const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+        logger.info({ instanceId, method: request.method, path: request.path, err: error }, 'provider unreachable');
+        lastError = new TransientError(`The provider could not be reached${typeof cause === 'string' ? ` (${cause})` : ''}`);
         if (this.options.retryTransient === false) throw lastError;
         await sleep(this.backoff(attempt), this.options.signal);
         continue;
@@ -85,27 +96,28 @@ export class BudgetedProviderHttp implements ProviderHttp {
       await budget.observe(instanceId, signal);
       if (response.ok && !signal.throttled)
         return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };
-      const message = providerMessage(bytes) ?? `${response.status} ${response.statusText}`;
+      // The provider's own words go to the log only: what users see says what failed in ours.
+      const status = response.status;
+      const logged = { instanceId, method: request.method, path: request.path, status, detail: providerMessage(bytes) };
       if (signal.throttled) {
-        lastError = new ThrottledError(
-          `${request.method} ${request.path}: throttled (${message})`,
-          signal.retryAfterMs ?? 1000,
-          response.status,
-        );
+        logger.debug(logged, 'provider throttled a request');
+        lastError = new ThrottledError(`The provider throttled the request (HTTP ${status})`, signal.retryAfterMs ?? 1000, status);
         continue; // the budget now blocks the instance until Retry-After
       }
-      if (response.status >= 500 || response.status === 408) {
-        lastError = new TransientError(`${request.method} ${request.path}: ${message}`, response.status);
+      if (status >= 500 || status === 408) {
+        logger.debug(logged, 'provider failed a request');
+        lastError = new TransientError(`The provider answered HTTP ${status}`, status);
         if (this.options.retryTransient === false) throw lastError;
         await sleep(this.backoff(attempt), this.options.signal);
         continue;
       }
-      if (response.status === 401) throw new CredentialError(`The provider refused the credentials: ${message}`, 401);
-      if (response.status === 403) throw new CredentialError(`The credentials lack a permission: ${message}`, 403);
-      if (response.status === 410) throw new CursorExpiredError(`${request.path}: ${message}`, 410);
-      throw new PermanentError(message, response.status);
+      logger.warn(logged, 'provider refused a request');
+      if (status === 401) throw new CredentialError('The provider refused the credentials (HTTP 401)', 401);
+      if (status === 403) throw new CredentialError('The credentials lack a permission the connector needs (HTTP 403)', 403);
+      if (status === 410) throw new CursorExpiredError("The provider's change feed no longer knows this position (HTTP 410)", 410);
+      throw new PermanentError(`The provider refused the request${REFUSAL[status] ?? ''} (HTTP ${status})`, status);
     }
-    throw lastError ?? new TransientError(`${request.method} ${request.path}: no attempt made`);
+    throw lastError ?? new TransientError('No request was made to the provider');
   }
 
   private url(request: ProviderRequest): string {
@@ -119,6 +131,17 @@ export class BudgetedProviderHttp implements ProviderHttp {
     return backoffDelay({ initialMs: this.options.backoffMs ?? 250, maxMs: 30_000, jitter: 0.5 }, attempt);
   }
 }
+
+/** How a refusal reads, by HTTP status. */
+const REFUSAL: Readonly<Record<number, string>> = {
+  400: ' as invalid',
+  404: ': it has no such item',
+  405: ' as not allowed',
+  409: ' as conflicting with its state',
+  412: ' as out of date',
+  413: ' as too large',
+  422: ' as invalid',
+};
 
 function parseBody(headers: Headers, bytes: Buffer): unknown {
   if (!(headers.get('content-type') ?? '').includes('json')) return bytes;

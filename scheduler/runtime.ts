@@ -2,7 +2,9 @@ import type { Knex } from '@mikro-orm/postgresql';
 import type { Connector, Priority } from '../connectors/contract.js';
 import { connectorFactory } from '../connectors/registry.js';
 import type { Config } from '../platform/config.js';
+import type { Dispatcher } from 'undici';
 import type { Database } from '../platform/database.js';
+import { outboundDispatcher } from '../platform/outbound.js';
 import type { InstanceDirectory } from '../platform/governance/instances.js';
 import { AccountService, AppInstanceService, instanceDirectory } from '../subgraphs/accounts/public.js';
 import { ActivityService, DetectionService, GovernanceService, PolicyService } from '../subgraphs/activities/public.js';
@@ -28,6 +30,9 @@ export interface SchedulerDatabases {
  * surface), connectors and the policy evaluator; jobs get it typed as the narrow part they use.
  */
 export class SchedulerRuntime implements SchedulerServices {
+  /** Calls to providers go through the outbound policy (CONNECTOR_ALLOW_PRIVATE off: public addresses only). */
+  private readonly outbound: Dispatcher | undefined;
+
   constructor(
     readonly config: Config,
     private readonly dbs: SchedulerDatabases,
@@ -35,7 +40,14 @@ export class SchedulerRuntime implements SchedulerServices {
     private readonly usage: UsageRecorder,
     private readonly credentialsKey: Buffer,
     readonly stopping: AbortSignal,
-  ) {}
+  ) {
+    this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE);
+  }
+
+  /** Closes the outbound connection pool (after the jobs have drained). */
+  async close(): Promise<void> {
+    await this.outbound?.close();
+  }
 
   instances(): AppInstanceService {
     return new AppInstanceService(this.dbs.accounts.fork(), this.credentialsKey);
@@ -101,6 +113,7 @@ export class SchedulerRuntime implements SchedulerServices {
       budget: this.budget,
       usage: this.usage,
       signal: this.stopping,
+      dispatcher: this.outbound,
       ...options,
     });
     const connector = factory.create(config, http);

@@ -1,5 +1,12 @@
 import type { Agenda, Job } from 'agenda';
-import { CredentialError, ThrottledError, type Capability, type Priority } from '../connectors/contract.js';
+import {
+  CredentialError,
+  EndpointRefusedError,
+  ProviderError,
+  ThrottledError,
+  type Capability,
+  type Priority,
+} from '../connectors/contract.js';
 import { ScanKind, ScanRunState } from '../subgraphs/accounts/public.js';
 import { logger } from '../platform/logger.js';
 import { scanActivities } from './jobs/activities.js';
@@ -57,6 +64,18 @@ export function supportedKinds(capabilities: readonly string[]): ScanKind[] {
   return Object.values(ScanKind).filter((kind) => capabilities.includes(NEEDS[kind]));
 }
 
+/** A failure only a change of the instance's credentials or endpoint fixes: the instance goes to ERROR. */
+const needsNewConfig = (error: unknown): error is CredentialError | EndpointRefusedError =>
+  error instanceof CredentialError || error instanceof EndpointRefusedError;
+
+/**
+ * What a status message or a scan's lastError says of a failure (viewers read them): a provider's
+ * answer in Tenantwatch's words with its HTTP status (ProviderError messages are written so), never
+ * our own internals, which go to the log.
+ */
+const shownMessage = (error: unknown): string =>
+  error instanceof ProviderError ? error.message : 'an internal error of Tenantwatch (logged with the instance id)';
+
 /** Runs the connect flow and the scans as Agenda jobs. */
 export class ScanJobs {
   constructor(
@@ -92,14 +111,14 @@ export class ScanJobs {
       await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, 'Initial scan: users');
       await this.enqueue(instanceId, ScanKind.USERS);
     } catch (error) {
-      if (error instanceof CredentialError) {
+      if (needsNewConfig(error)) {
         await instances.setStatus(instanceId, ConnectionStatus.ERROR, error.message);
         return;
       }
       await instances.setStatus(
         instanceId,
         ConnectionStatus.SCANNING_PERMISSIONS,
-        `Could not reach the provider yet (will retry): ${(error as Error).message}`,
+        `Could not reach the provider yet (will retry): ${shownMessage(error)}`,
       );
       throw error;
     }
@@ -147,9 +166,9 @@ export class ScanJobs {
       };
       outcome = await SCANNERS[kind](run, this.services);
     } catch (error) {
-      const message = (error as Error).message;
+      const message = shownMessage(error);
       logger.warn({ err: error, instanceId, kind, attempt: (job.attrs.failCount ?? 0) + 1 }, 'scan failed');
-      if (error instanceof CredentialError) {
+      if (needsNewConfig(error)) {
         await instances.updateScan(instanceId, kind, { state: ScanRunState.FAILED, lastError: message });
         await instances.setStatus(instanceId, ConnectionStatus.ERROR, message);
         return;

@@ -144,6 +144,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
             .drain({ timeout: 8_000, closeConnection: true })
             .catch((error: unknown) => logger.warn({ err: error }, 'jobs did not drain'));
           await usage.close();
+          await runtime.close();
           await lockPool.end();
           for (const db of opened) await db.close();
         })()),

@@ -23,6 +23,12 @@ try {
   const config = loadConfig();
   // Checked before anything starts: in production nothing is generated, opened or listened on without them.
   requireProductionSecrets(config, { tokens: true, credentials: true });
+  if (config.DEMO && !config.CONNECTOR_ALLOW_PRIVATE) {
+    // The demo's simulated provider listens on 127.0.0.1, which the outbound policy refuses.
+    throw new ConfigError(
+      'Invalid configuration:\n  DEMO: the demo connects to a simulated provider on 127.0.0.1; set CONNECTOR_ALLOW_PRIVATE=true with DEMO=on in production',
+    );
+  }
   stack = await startStack({ config, port: config.PORT, scheduler: true, demo: config.DEMO });
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');

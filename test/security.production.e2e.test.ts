@@ -339,7 +339,7 @@ describe('production entry points', { timeout: 180_000 }, () => {
   });
 
   it('npm start with DEMO=on runs the simulator on loopback with webhook secrets and tokens made for this start', async () => {
-    const started = await startProduction({ DEMO: 'on' });
+    const started = await startProduction({ DEMO: 'on', CONNECTOR_ALLOW_PRIVATE: 'true' });
     try {
       expect(started.output()).not.toMatch(/eyJ/);
       const simulator = /demo: simulated provider at (http:\/\/\S+) /.exec(started.output())?.[1];

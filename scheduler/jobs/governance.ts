@@ -130,10 +130,12 @@ async function run(services: GovernanceServices, hooks: GovernanceHooks, actionI
       if (services.stopping.aborted) throw error; // the action stays RUNNING; the job runs again and checks first
       // Not the provider's answer (our database, a stored config...): retried like a transient failure,
       // with the provider's state read first, and reported in our own words when attempts run out.
+      // Either way the message is in Tenantwatch's words: a provider's answer by its HTTP status (its
+      // body went to the log), our own failure without its internals (its stack goes to the log).
       const message =
         error instanceof ProviderError
-          ? providerMessage(error)
-          : `Tenantwatch could not carry out the action: ${firstLine((error as Error).message)}`;
+          ? `${error.message}${target ? ` (the target is ${target.externalId} at the provider)` : ''}`
+          : 'Tenantwatch could not carry out the action: an internal error, logged with the action id';
       if (!(error instanceof ProviderError)) logger.error({ err: error, actionId }, 'governance attempt failed inside Tenantwatch');
       if (error instanceof ThrottledError) uncertain = false;
       if (error instanceof ProviderError && !error.transient) return await fail(services, action, message);
@@ -147,12 +149,6 @@ async function run(services: GovernanceServices, hooks: GovernanceHooks, actionI
       await sleep(wait, services.stopping);
     }
   }
-}
-
-const firstLine = (text: string) => (text.split('\n')[0] ?? '').slice(0, 300);
-
-function providerMessage(error: ProviderError): string {
-  return error.status ? `provider answered ${error.status}: ${error.message}` : error.message;
 }
 
 async function findTarget(services: GovernanceServices, action: GovernanceRecord): Promise<Target | null> {

@@ -1,6 +1,7 @@
 import { GraphQLJSON } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../platform/errors.js';
+import { endpointRefusal } from '../../platform/outbound.js';
 import type { ConnectorCatalog } from '../../platform/ports.js';
 import { parseId } from '../../platform/ids.js';
 import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
@@ -20,7 +21,7 @@ export class ConnectAppInput {
 }
 
 /** Checks connectApp's input at the edge (the connector checks its own config); throws BAD_USER_INPUT naming the bad field. */
-function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog) {
+function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog, allowPrivate: boolean) {
   if (!connectors.providers.includes(input.provider))
     throw badInput('input.provider', `no connector named "${input.provider.slice(0, 40)}"; known: ${connectors.providers.join(', ')}`);
   const name = input.name.trim();
@@ -34,6 +35,9 @@ function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog) 
   } catch (error) {
     throw badInput('input.config', (error as Error).message);
   }
+  // The connection-time check is the real guard (a name may resolve anywhere later); this one answers at once.
+  const refusal = endpointRefusal(connectors.endpointOf(input.provider, config), allowPrivate);
+  if (refusal) throw badInput('input.config.endpoint', refusal);
   return { provider: input.provider, name, config };
 }
 
@@ -52,7 +56,7 @@ export class AppInstanceResolver {
   @Authorized('admin')
   @Mutation(() => AppInstance, { description: 'Stores a new instance (credentials encrypted) and starts connecting it.' })
   async connectApp(@Arg('input', () => ConnectAppInput) input: ConnectAppInput, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
-    return instanceService(ctx).connect(readConnectInput(input, ctx.connectors));
+    return instanceService(ctx).connect(readConnectInput(input, ctx.connectors, ctx.allowPrivateEndpoints));
   }
 
   @Authorized('admin')

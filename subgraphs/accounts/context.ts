@@ -11,6 +11,8 @@ import { AppInstanceService } from './app-instance.service.js';
 export interface AccountsContext extends GovernanceContext {
   readonly credentialsKey: Buffer;
   readonly connectors: ConnectorCatalog;
+  /** CONNECTOR_ALLOW_PRIVATE: whether a connector endpoint may be a private address. */
+  readonly allowPrivateEndpoints: boolean;
 }
 
 export const accountService = (ctx: AccountsContext) => new AccountService(ctx.em);

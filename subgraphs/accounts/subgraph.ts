@@ -28,6 +28,12 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
   context: (config) => {
     const key = credentialsKey(config);
     const governance = withGovernance({ governanceLog: ports.governanceLog, instances: instanceDirectory });
-    return (base) => ({ ...governance(base), credentialsKey: key, connectors: ports.connectors }) satisfies AccountsContext;
+    return (base) =>
+      ({
+        ...governance(base),
+        credentialsKey: key,
+        connectors: ports.connectors,
+        allowPrivateEndpoints: config.CONNECTOR_ALLOW_PRIVATE,
+      }) satisfies AccountsContext;
   },
 });
