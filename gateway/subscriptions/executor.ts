@@ -1,6 +1,5 @@
 import type { GraphQLDataSource } from '@apollo/gateway';
-import { print, type ExecutionArgs, type ExecutionResult, type GraphQLError } from 'graphql';
-import { parseEventCursor } from '../../platform/event-cursor.js';
+import { print, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { GatewayContext } from '../context.js';
 import { makeResumable } from './document.js';
 import { EntityBatcher } from './entity-batcher.js';
@@ -90,21 +89,11 @@ export class SubscriptionExecutor {
     this.tooSlowConnections += 1;
   }
 
-  /**
-   * A client subscription: joins or opens the upstream for its operation. A bad `after` is refused
-   * here with one BAD_USER_INPUT (graphql-ws sends it and completes the subscription): no upstream
-   * is opened for it.
-   */
-  subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> | ExecutionResult {
+  subscribe(args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
     const context = args.contextValue as SubscriptionContext;
     const variables = (args.variableValues ?? {}) as Record<string, unknown>;
     const operationName = args.operationName ?? undefined;
     const resumable = makeResumable(args.document, operationName, variables);
-    try {
-      parseEventCursor(resumable.initialAfter);
-    } catch (error) {
-      return { errors: [error as GraphQLError] };
-    }
     const key = JSON.stringify([
       print(resumable.document),
       operationName ?? null,

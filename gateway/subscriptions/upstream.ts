@@ -175,14 +175,6 @@ export class Upstream {
           variables: this.upstreamVariables(),
         });
         for await (const event of events) {
-          if (event.data === undefined && event.errors?.length) {
-            // Errors without data: the subgraph refused the subscription itself (a bad argument, a
-            // role it lacks). Not an event: nothing to complete or count, and reopening would only be
-            // refused again.
-            refused = event.errors as { message: string; extensions?: { code?: string } }[];
-            break;
-          }
-          // Only a real event shows the upstream is healthy again.
           failures = 0;
           this.pipeline.push(event);
           if (this.pipeline.size >= this.options.bufferLimit && !this.overflowed) {
