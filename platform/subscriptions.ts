@@ -2,9 +2,14 @@ import type http from 'node:http';
 import {
   createSourceEventStream,
   execute,
+  getOperationAST,
+  getVariableValues,
   GraphQLError,
+  Kind,
+  OperationTypeNode,
   specifiedRules,
   validate,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
   type GraphQLFormattedError,
@@ -16,7 +21,7 @@ import { serveGraphqlWs, type Extra } from './graphql-ws.js';
 import { WebSocket, WebSocketServer } from 'ws';
 import { GATEWAY_ONLY, GATEWAY_SECRET_PARAM, isGatewaySecret, type Principal, type TokenVerifier } from './auth.js';
 import type { SubgraphContext } from './context.js';
-import { formatError, hideSuggestions } from './errors.js';
+import { appError, ErrorCode, formatError, hideSuggestions } from './errors.js';
 import { checkQueryCost, parseLimited, queryLimitRules, type QueryLimits } from './query-limits.js';
 
 /** How long stop() lets clients answer the close handshake before dropping their sockets. */
@@ -68,6 +73,8 @@ const reason = (text: string) => (text.length > 120 ? `${text.slice(0, 117)}...`
  * expires while connected, 1001 when the subgraph stops; graphql-ws's own 4400 (bad message),
  * 4406 (subprotocol) and 4408 (no connection_init within 3 s). Roles are checked per field by the
  * schema (`@Authorized`), answering FORBIDDEN. Errors are formatted like HTTP answers (formatError).
+ * A subscription refused before its first event (a bad document or variable, an argument its
+ * resolver refuses, a role too low) ends with one `error` message, graphql-ws's terminal one.
  */
 export function serveSubscriptions<C extends SubgraphContext>(options: SubscriptionServerOptions<C>): SubscriptionServer {
   const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: MAX_MESSAGE_BYTES });
@@ -78,6 +85,8 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
     return options.hideSchemaDetails ? hideSuggestions(formatted) : formatted;
   };
   const callers = new WeakMap<Context<Record<string, unknown>, Extra>, Caller>();
+  /** Source streams opened by onSubscribe, until graphql-ws hands their arguments to subscribe. */
+  const opened = new WeakMap<ExecutionArgs, AsyncIterable<unknown>>();
   const server = serveGraphqlWs<Record<string, unknown>>(
     {
       schema: options.schema,
@@ -109,31 +118,41 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
       onClose: (ctx) => {
         clearTimeout(callers.get(ctx)?.expiry);
       },
-      context: (ctx) => {
-        const caller = callers.get(ctx)!;
-        return options.context(caller.principal, caller.authorization);
-      },
-      // The same limits as over HTTP: tokens while parsing, then depth, aliases and directives, then the cost.
-      onSubscribe: (_ctx, _id, payload) => {
+      // The same limits as over HTTP: tokens while parsing, then depth, aliases and directives, then
+      // the cost. A subscription's source stream is opened here: a refusal before its first event (a
+      // variable that does not fit, an argument the resolver refuses, a role too low) is answered
+      // with graphql-ws's `error` message, which ends the operation, where graphql-ws would send a
+      // `next` carrying the errors and then `complete`.
+      onSubscribe: async (ctx, _id, payload) => {
         try {
           const document = parseLimited(payload.query, options.limits);
           const errors = validate(options.schema, document, rules);
           if (errors.length > 0) return errors;
           checkQueryCost(options.limits, options.schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
-          return {
+          const refused = variableErrors(options.schema, document, payload.operationName, payload.variables);
+          if (refused.length > 0) return refused;
+          const caller = callers.get(ctx)!;
+          const args: ExecutionArgs = {
             schema: options.schema,
             document,
             variableValues: payload.variables,
             operationName: payload.operationName,
-          } satisfies Omit<ExecutionArgs, 'contextValue'> as ExecutionArgs;
+            contextValue: options.context(caller.principal, caller.authorization),
+          };
+          if (getOperationAST(document, payload.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) return args;
+          const stream = await createSourceEventStream(args);
+          if (!(Symbol.asyncIterator in stream)) return stream.errors ?? [new GraphQLError('The subscription was refused')];
+          opened.set(args, stream);
+          return args;
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
         }
       },
-      subscribe: async (args) => {
-        const stream = await createSourceEventStream(args);
-        if (!(Symbol.asyncIterator in stream)) return stream;
+      // graphql-ws calls this with the arguments onSubscribe answered, whose source stream is open.
+      subscribe: (args) => {
+        const stream = opened.get(args)!;
+        opened.delete(args);
         const { principal, authorization } = args.contextValue as C;
         return executePerEvent(stream, args, () => options.context(principal, authorization));
       },
@@ -160,6 +179,30 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
       await server.dispose();
     },
   };
+}
+
+/**
+ * The operation's variables that do not fit their declared types, as BAD_USER_INPUT naming the
+ * variable (graphql-js's own errors carry no code, and would be masked as internal ones). Empty when
+ * all fit, or when no operation is found (graphql-ws answers that itself).
+ */
+export function variableErrors(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): GraphQLError[] {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return [];
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {}, { maxErrors: 10 });
+  return (coerced.errors ?? []).map((error) => {
+    const node = error.nodes?.[0];
+    return appError(
+      ErrorCode.BAD_USER_INPUT,
+      error.message,
+      node?.kind === Kind.VARIABLE_DEFINITION ? { variable: node.variable.name.value } : {},
+    );
+  });
 }
 
 /**

@@ -1,4 +1,15 @@
-import { Kind, visit, type DocumentNode, type FieldNode, type OperationDefinitionNode, type ValueNode } from 'graphql';
+import {
+  GraphQLError,
+  Kind,
+  valueFromASTUntyped,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { parseEventCursor } from '../../platform/event-cursor.js';
+import { variableErrors } from '../../platform/subscriptions.js';
 
 /** The variable the gateway owns on every subscription root field: where the upstream resumes. */
 export const AFTER_VARIABLE = '__tw_after';
@@ -24,13 +35,10 @@ export function makeResumable(
   operationName: string | undefined | null,
   variables: Record<string, unknown>,
 ): ResumableSubscription {
-  const operation = document.definitions.find(
-    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
-  );
-  const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+  const { operation, root } = rootOf(document, operationName);
   if (!operation || !root) throw new Error('No subscription field to run');
-  const given = root.arguments?.find((a) => a.name.value === 'after')?.value;
-  const initialAfter = valueOf(given, variables);
+  const after = afterOf(operation, root, variables);
+  const initialAfter = typeof after === 'string' ? after : null;
   const rewritten = visit(document, {
     OperationDefinition(node) {
       if (node !== operation) return undefined;
@@ -71,12 +79,47 @@ export function makeResumable(
   return { document: rewritten, rootKey: root.alias?.value ?? root.name.value, initialAfter };
 }
 
-function valueOf(node: ValueNode | undefined, variables: Record<string, unknown>): string | null {
-  if (!node) return null;
-  if (node.kind === Kind.STRING) return node.value;
-  if (node.kind === Kind.VARIABLE) {
-    const value = variables[node.name.value];
-    return typeof value === 'string' ? value : null;
+/**
+ * What the gateway refuses in a (validated) subscription before opening anything for it: variables
+ * that do not fit their declared types, and an `after` that is not an event cursor (the format the
+ * owning subgraph reads, shared through platform/event-cursor.ts), each as BAD_USER_INPUT. Empty
+ * when the subscription may run.
+ */
+export function refusalsOf(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | undefined | null,
+  variables: Record<string, unknown>,
+): GraphQLError[] {
+  const refused = variableErrors(schema, document, operationName, variables);
+  if (refused.length > 0) return refused;
+  const { operation, root } = rootOf(document, operationName);
+  if (!operation || !root) return [];
+  try {
+    parseEventCursor(afterOf(operation, root, variables));
+    return [];
+  } catch (error) {
+    if (error instanceof GraphQLError) return [error];
+    throw error;
   }
-  return null;
+}
+
+/** The operation to run and its (first) root field. */
+function rootOf(document: DocumentNode, operationName: string | undefined | null) {
+  const operation = document.definitions.find(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION && (!operationName || d.name?.value === operationName),
+  );
+  const root = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+  return { operation, root };
+}
+
+/** The root field's `after` as the subgraph would read it: a literal, or its variable's value, or that variable's default. */
+function afterOf(operation: OperationDefinitionNode, root: FieldNode, variables: Record<string, unknown>): unknown {
+  const node = root.arguments?.find((a) => a.name.value === 'after')?.value;
+  if (!node) return null;
+  if (node.kind !== Kind.VARIABLE) return valueFromASTUntyped(node);
+  const name = node.name.value;
+  if (Object.hasOwn(variables, name)) return variables[name];
+  const declared = operation.variableDefinitions?.find((d) => d.variable.name.value === name)?.defaultValue;
+  return declared ? valueFromASTUntyped(declared) : null;
 }

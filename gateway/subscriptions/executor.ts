@@ -41,6 +41,7 @@ export class SubscriptionExecutor {
   private readonly open = new Set<Upstream>();
   private tooSlow = 0;
   private overflows = 0;
+  private opens = 0;
   private tooSlowConnections = 0;
   /** The data sources the per-event entity fetches go through, batching concurrent completions. */
   private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
@@ -57,8 +58,9 @@ export class SubscriptionExecutor {
 
   /**
    * Upstream and client subscriptions open, messages written to clients and not yet taken by the
-   * kernel, subscriptions ended and connections closed as too slow, and upstreams paused for a
-   * full buffer since start (for tests and metrics).
+   * kernel, subscriptions ended and connections closed as too slow, upstreams paused for a full
+   * buffer, and upstream subscriptions opened on subgraphs (reopenings included) since start (for
+   * tests and metrics).
    */
   stats(): {
     upstreams: number;
@@ -67,6 +69,7 @@ export class SubscriptionExecutor {
     tooSlow: number;
     tooSlowConnections: number;
     upstreamOverflows: number;
+    upstreamOpens: number;
   } {
     let subscribers = 0;
     let waiting = 0;
@@ -81,6 +84,7 @@ export class SubscriptionExecutor {
       tooSlow: this.tooSlow,
       tooSlowConnections: this.tooSlowConnections,
       upstreamOverflows: this.overflows,
+      upstreamOpens: this.opens,
     };
   }
 
@@ -124,6 +128,7 @@ export class SubscriptionExecutor {
         flushMs: this.options.flushMs,
         bufferLimit: this.options.upstreamBufferLimit,
         onOverflow: () => (this.overflows += 1),
+        onOpen: () => (this.opens += 1),
         onEmpty: () => {
           this.open.delete(created);
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);

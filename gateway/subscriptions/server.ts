@@ -10,8 +10,9 @@ import { serveGraphqlWs } from '../../platform/graphql-ws.js';
 import { logger } from '../../platform/logger.js';
 import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
 import type { RateLimits } from '../rate-limits.js';
+import { refusalsOf } from './document.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
-import { tcpOf } from './subscriber.js';
+import { SubscriptionRefused, tcpOf } from './subscriber.js';
 
 /** Close codes the gateway's websocket uses besides graphql-ws's own. */
 export const WS_CLOSE = {
@@ -217,6 +218,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
             appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST'),
           ];
         }
+        // Refused here, with graphql-ws's `error` message that ends the subscription, before any upstream is opened.
+        const refused = refusalsOf(schema, document, payload.operationName, payload.variables ?? {});
+        if (refused.length > 0) return production ? refused.map(withoutSuggestions) : refused;
         state.subscriptions += 1;
         subscriptionsBySubject.add(subject);
         return {
@@ -246,6 +250,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
               errors: result.errors.map((error) => (error instanceof GraphQLError ? error.toJSON() : (error as GraphQLFormattedError))),
             }
           : undefined,
+      // A subscription whose upstream was refused ends with the subgraph's errors as they were sent (see
+      // Subscriber.fail); graphql-ws wraps the one error its iterator threw, whichever it was.
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.flatMap((error) => (error.originalError instanceof SubscriptionRefused ? error.originalError.errors : [error.toJSON()])),
       subscribe: (args) => executor.subscribe(args),
       execute: () => ({ errors: [appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket')] }),
     },

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EventBatch, SUBSCRIBER_TOO_SLOW, Subscriber, tcpOf } from './subscriber.js';
+import { EventBatch, SUBSCRIBER_TOO_SLOW, Subscriber, SubscriptionRefused, tcpOf } from './subscriber.js';
 
 // Subscriber on a real ws connection over loopback: the server's end is the gateway's socket the
 // subscriber writes to, the client's end records what arrives. A write is "in flight" from the
@@ -376,21 +376,43 @@ describe('Subscriber', () => {
     expect(numbers(c.received.slice(0, 2))).toEqual([1, 2]);
   });
 
-  it('fails with one last next carrying the upstream’s errors, after what it was sent, dropping what it held', async () => {
+  it('fails with the upstream’s errors as its ending, after what it was sent, dropping what it held and writing nothing more', async () => {
     const c = await connection();
     const { subscriber, closed } = subscribe(c);
+    const ending = subscriber.next();
     subscriber.deliver(batchOf(1));
     subscriber.deliver(batchOf(2));
-    const errors = [{ message: 'Subscriptions need role analyst or higher', extensions: { code: 'FORBIDDEN' } }];
+    const errors = [
+      { message: 'Argument "after": "abc" is not an event cursor', extensions: { code: 'BAD_USER_INPUT', argument: 'after' } },
+    ];
     subscriber.fail(errors);
     expect(closed).toEqual([subscriber]);
-    await receive(c, 2);
+    // graphql-ws sends the refusal as the subscription's `error` message (see the gateway's onError), and no `complete`.
+    const refusal = await within(
+      ending.then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+      'the subscription to end',
+    );
+    expect(refusal).toBeInstanceOf(SubscriptionRefused);
+    expect((refusal as SubscriptionRefused).errors).toEqual(errors);
+    expect(await subscriber.next()).toEqual({ value: undefined, done: true });
+    subscriber.fail(errors);
+    expect(subscriber.deliver(batchOf(3))).toBe(false);
+    expect(closed).toEqual([subscriber]);
+    await receive(c, 1);
     c.server.send('probe');
-    await receive(c, 3);
+    await receive(c, 2);
     expect(numbers(c.received.slice(0, 1))).toEqual([1]);
-    expect(c.received.slice(1).map((m) => (m === 'probe' ? m : JSON.parse(m)))).toEqual([
-      { id: ID, type: 'next', payload: { errors } },
-      'probe',
-    ]);
+    expect(c.received[1]).toBe('probe');
+  });
+
+  it('fails a subscription that was not waiting on next() at its next call', async () => {
+    const c = await connection();
+    const { subscriber } = subscribe(c);
+    subscriber.fail([{ message: 'refused', extensions: { code: 'FORBIDDEN' } }]);
+    await expect(subscriber.next()).rejects.toBeInstanceOf(SubscriptionRefused);
+    expect(await subscriber.next()).toEqual({ value: undefined, done: true });
   });
 });

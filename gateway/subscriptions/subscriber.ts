@@ -5,6 +5,18 @@ import type { WebSocket } from 'ws';
 /** Error code of a subscription ended because its client read too slowly (it can resume with its last cursor). */
 export const SUBSCRIBER_TOO_SLOW = 'SUBSCRIBER_TOO_SLOW';
 
+/**
+ * Why a subscription ended because its upstream was refused for good: `errors` are the owning
+ * subgraph's. Subscriber's next() rejects with it, and the gateway's graphql-ws server answers it
+ * with an `error` message carrying `errors` (see its onError), graphql-ws's terminal message.
+ */
+export class SubscriptionRefused extends Error {
+  constructor(readonly errors: readonly GraphQLFormattedError[]) {
+    super(errors.map((error) => error.message).join('; ') || 'The subscription was refused');
+    this.name = 'SubscriptionRefused';
+  }
+}
+
 /** Where one client subscription's events go: the client's socket and the id it subscribed with. */
 export interface Delivery {
   readonly socket: WebSocket;
@@ -112,7 +124,8 @@ function frameOpening(head: Buffer, tailLength: number): Buffer {
  * and a promise per event and subscriber. (ws writes its own frames synchronously, in call order,
  * while permessage-deflate is off, as on this server, so frames written beside it stay in order.)
  * graphql-ws reads this object as the subscription's async iterator only to learn when it ends (it
- * then sends `complete`); it calls return() when the client completes the subscription or goes away.
+ * then sends `complete`, or `error` when the upstream was refused: see fail); it calls return() when
+ * the client completes the subscription or goes away.
  *
  * Bounded, and shared while a client is behind: a batch goes out at once (one buffer, copied, taken
  * by the kernel in the same call) only while the previous write to the client has been taken;
@@ -136,7 +149,9 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
   private heldEvents = 0;
   private done = false;
   private slow = false;
-  private ending?: (result: IteratorResult<ExecutionResult>) => void;
+  /** Set by fail(): the next (or pending) next() rejects with it, once. */
+  private refusal?: SubscriptionRefused;
+  private ending?: { resolve(result: IteratorResult<ExecutionResult>): void; reject(error: SubscriptionRefused): void };
 
   constructor(
     private readonly delivery: Delivery,
@@ -247,17 +262,20 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.heldEvents = 0;
   }
 
-  /** Ends the subscription with a last `next` carrying `errors` (the upstream was refused for good). */
+  /**
+   * Ends the subscription because the upstream was refused for good: what was held is dropped, and
+   * next() rejects with a SubscriptionRefused carrying `errors`, which graphql-ws sends as the
+   * subscription's `error` message after what it was sent (no `complete` follows).
+   */
   fail(errors: readonly GraphQLFormattedError[]): void {
     if (this.done) return;
-    this.dropHeld();
-    if (this.open()) this.write([JSON.stringify({ errors })]);
+    this.refusal = new SubscriptionRefused(errors);
     this.close();
   }
 
   next(): Promise<IteratorResult<ExecutionResult>> {
-    if (this.done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.ending = resolve));
+    if (this.done) return this.ended();
+    return new Promise((resolve, reject) => (this.ending = { resolve, reject }));
   }
 
   return(): Promise<IteratorResult<ExecutionResult>> {
@@ -302,7 +320,14 @@ export class Subscriber implements AsyncIterableIterator<ExecutionResult> {
     this.dropHeld();
     const ending = this.ending;
     this.ending = undefined;
-    ending?.({ value: undefined, done: true });
+    if (ending) this.ended().then(ending.resolve, ending.reject);
     this.onClose(this);
+  }
+
+  /** How an ended subscription's next() answers: its refusal the first time, if it was refused; done after. */
+  private ended(): Promise<IteratorResult<ExecutionResult>> {
+    const refusal = this.refusal;
+    this.refusal = undefined;
+    return refusal ? Promise.reject(refusal) : Promise.resolve({ value: undefined, done: true });
   }
 }

@@ -4,13 +4,14 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { formatError } from '../../platform/errors.js';
 import { logger } from '../../platform/logger.js';
-import { backoffDelay, sleep } from '../../platform/retry.js';
+import { backoffDelay, sleep, type BackoffPolicy } from '../../platform/retry.js';
 import type { GatewayContext } from '../context.js';
 import { upstreamConnectionParams } from '../data-source.js';
 import { AFTER_VARIABLE, CURSOR_ALIAS } from './document.js';
 import type { PlannedSubscription, SubscriptionPlanner } from './planner.js';
 import { BatchPipeline } from './batch-pipeline.js';
-import { EventBatch, SUBSCRIBER_TOO_SLOW, type Subscriber } from './subscriber.js';
+import { EventBatch, type Subscriber } from './subscriber.js';
+import { endingOf, logEnding, UpstreamEndingKind, type UpstreamEnding } from './upstream-ending.js';
 
 export interface UpstreamOptions {
   readonly planner: SubscriptionPlanner;
@@ -33,6 +34,10 @@ export interface UpstreamOptions {
   readonly bufferLimit: number;
   /** Called each time the upstream is closed because `bufferLimit` events were waiting. */
   readonly onOverflow?: () => void;
+  /** Called each time the subscription is opened on the subgraph, with how long the upstream waited before (0 the first time). */
+  readonly onOpen?: (waitedMs: number) => void;
+  /** The wait before reopening after a failure; REOPEN_BACKOFF unless set (tests). */
+  readonly reopenBackoff?: BackoffPolicy;
   readonly onEmpty: () => void;
 }
 
@@ -48,8 +53,11 @@ const MAX_BATCH = 256;
  */
 const SENDS_PER_TURN = 500;
 
-/** How long the upstream waits before reopening after the subgraph went away: 100 ms, doubling, at most 5 s. */
-const REOPEN_BACKOFF = { initialMs: 100, maxMs: 5_000 } as const;
+/**
+ * How long the upstream waits before reopening after the subgraph went away or failed it: 100 ms,
+ * doubling with each opening in a row that delivered no event, at most 5 s.
+ */
+const REOPEN_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000 };
 
 /** When a caller's token expires (never, for a token without `exp`). */
 const expiryOf = (context: GatewayContext) => context.principal.expiresAt ?? Number.POSITIVE_INFINITY;
@@ -86,6 +94,8 @@ export class Upstream {
   private readonly pipeline: BatchPipeline<UpstreamEvent, FormattedExecutionResult>;
   /** Set when `bufferLimit` events wait: the upstream stops reading and reopens once they are delivered. */
   private overflowed = false;
+  /** Events fanned out to subscribers since the upstream started. */
+  private eventsDelivered = 0;
   private readonly query: string;
 
   constructor(private readonly options: UpstreamOptions) {
@@ -152,68 +162,89 @@ export class Upstream {
     return this.longest;
   }
 
+  /**
+   * Opens the subscription on the subgraph and reads it, again and again from the last cursor
+   * delivered, until it is stopped or refused. Only a result with data is an event: one without
+   * (the subgraph's errors) ends that opening, as a refusal (every subscriber gets the errors, and
+   * the upstream stops) or as a failure (it reopens). The wait before reopening grows with each
+   * opening in a row that delivered no event, so a subgraph that fails every opening is asked at
+   * most every REOPEN_BACKOFF.maxMs.
+   */
   private async run(): Promise<void> {
-    const { planned, url } = this.options;
+    const { url } = this.options;
     let failures = 0;
+    let waited = 0;
     while (!this.stopped) {
       const caller = this.caller();
       if (!caller) break;
-      const client = createClient({
-        url,
-        webSocketImpl: WebSocket,
-        connectionParams: upstreamConnectionParams(caller.authorization, this.options.sharedSecret),
-        retryAttempts: 0,
-        lazy: true,
-        keepAlive: 10_000,
-      });
-      this.client = client;
-      let refused: { message: string; extensions?: { code?: string } }[] | undefined;
-      try {
-        const events = client.iterate({
-          query: planned.primary.operation,
-          operationName: planned.primary.operationName,
-          variables: this.upstreamVariables(),
-        });
-        for await (const event of events) {
-          failures = 0;
-          this.pipeline.push(event);
-          if (this.pipeline.size >= this.options.bufferLimit && !this.overflowed) {
-            // Completing falls behind the subgraph: stop reading rather than buffer without bound.
-            // The events that come meanwhile are read again when the upstream reopens after the last one delivered.
-            this.overflowed = true;
-            this.options.onOverflow?.();
-          }
-          if (this.stopped || this.pipeline.failed || this.overflowed) break;
-        }
-      } catch (error) {
-        if (this.stopped) break;
-        const errors = Array.isArray(error) ? (error as { message: string; extensions?: { code?: string } }[]) : null;
-        if (errors && !errors.some((e) => e.extensions?.code === SUBSCRIBER_TOO_SLOW)) refused = errors;
-        else logger.warn({ err: error, url, after: this.lastCursor }, 'upstream subscription lost; reopening from the last cursor');
-      } finally {
-        await client.dispose();
-      }
+      const deliveredBefore = this.eventsDelivered;
+      this.options.onOpen?.(waited);
+      const ending = await this.follow(caller);
       // Whatever was received is delivered first: the upstream reopens after the last event delivered.
       await this.pipeline.settled();
       const failure = this.pipeline.recover();
       if (failure)
         logger.warn({ err: failure, url, after: this.lastCursor }, 'completing an event failed; reopening from the last cursor delivered');
-      if (refused) {
+      if (this.stopped) break;
+      if (ending.kind === UpstreamEndingKind.REFUSED) {
         // The subgraph refused the subscription itself: tell every subscriber and stop.
-        for (const subscriber of [...this.subscribers.keys()]) subscriber.fail(refused as never);
+        for (const subscriber of [...this.subscribers.keys()]) subscriber.fail(ending.errors);
         break;
       }
-      if (this.stopped) break;
+      if (this.eventsDelivered > deliveredBefore) failures = 0;
       if (this.overflowed) {
         logger.info(
           { url, after: this.lastCursor, bufferLimit: this.options.bufferLimit },
           'upstream subscription paused while its events were completed; reopened from the last cursor',
         );
         this.overflowed = false;
+        waited = 0;
         continue;
       }
+      waited = backoffDelay(this.options.reopenBackoff ?? REOPEN_BACKOFF, ++failures);
+      logEnding(ending, { url, after: this.lastCursor, failures, reopenInMs: waited });
       // A stop ends the wait at once.
-      await sleep(backoffDelay(REOPEN_BACKOFF, ++failures), this.stopping.signal).catch(() => undefined);
+      await sleep(waited, this.stopping.signal).catch(() => undefined);
+    }
+  }
+
+  /** Opens the subscription on the subgraph as `caller` and reads it until it ends: how it ended. */
+  private async follow(caller: GatewayContext): Promise<UpstreamEnding> {
+    const { planned, url } = this.options;
+    const client = createClient({
+      url,
+      webSocketImpl: WebSocket,
+      connectionParams: upstreamConnectionParams(caller.authorization, this.options.sharedSecret),
+      retryAttempts: 0,
+      lazy: true,
+      keepAlive: 10_000,
+    });
+    this.client = client;
+    try {
+      const results = client.iterate({
+        query: planned.primary.operation,
+        operationName: planned.primary.operationName,
+        variables: this.upstreamVariables(),
+      });
+      for await (const result of results) {
+        // No data, no event: the subgraph's errors (graphql-ws's shape for an operation refused before its
+        // first event) are not completed, fanned out, counted as delivered, or taken for a cursor.
+        if (result.data === null || result.data === undefined) return endingOf(result.errors ?? []);
+        this.pipeline.push(result);
+        if (this.pipeline.size >= this.options.bufferLimit && !this.overflowed) {
+          // Completing falls behind the subgraph: stop reading rather than buffer without bound.
+          // The events that come meanwhile are read again when the upstream reopens after the last one delivered.
+          this.overflowed = true;
+          this.options.onOverflow?.();
+        }
+        if (this.stopped || this.pipeline.failed || this.overflowed) break;
+      }
+      return { kind: UpstreamEndingKind.COMPLETED };
+    } catch (error) {
+      // graphql-ws throws an `error` message's payload as it is, and a lost socket as its close event.
+      return Array.isArray(error) ? endingOf(error) : { kind: UpstreamEndingKind.LOST, error };
+    } finally {
+      await client.dispose();
     }
   }
 
@@ -238,6 +269,7 @@ export class Upstream {
       return JSON.stringify(result);
     });
     const batch = new EventBatch(payloads);
+    this.eventsDelivered += batch.size;
     let sent = 0;
     // The subscribers of the moment: one that leaves meanwhile is skipped, one that joins meanwhile starts with the next batch.
     for (const subscriber of [...this.subscribers.keys()]) {

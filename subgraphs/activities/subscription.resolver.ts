@@ -1,5 +1,5 @@
 import { Arg, Authorized, Field, ObjectType, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import { badInput } from '../../platform/errors.js';
+import { parseEventCursor } from '../../platform/event-cursor.js';
 import type { ActivitiesContext } from './context.js';
 import { Detection } from './detection.entity.js';
 import { DetectionFilterInput, readDetectionFilter } from './detection.resolver.js';
@@ -32,14 +32,6 @@ export class GovernanceEvent {
 
   @Field(() => GovernanceAction)
   action!: GovernanceAction;
-}
-
-/** Checks `after`: an event cursor is a decimal integer, as the `cursor` field gives it. */
-export function parseEventCursor(after: string | null | undefined): bigint | undefined {
-  if (after === null || after === undefined) return undefined;
-  if (!/^\d{1,19}$/.test(after))
-    throw badInput('after', `"${after.slice(0, 64)}" is not an event cursor (send the "cursor" of an event received before)`);
-  return BigInt(after);
 }
 
 /** Whether a detection's log entry matches `filter` (on the attributes recorded when it was raised). */
