@@ -214,6 +214,8 @@ export interface WebhookDelivery {
 export type Priority = 'governance' | 'change' | 'periodic' | 'backfill';
 
 export interface ProviderRequest {
+  /** The provider's API the request goes to, when it has several with budgets and tokens of their own. */
+  readonly service?: string;
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Relative to the instance's endpoint, e.g. `/api/v1/users`. */
   readonly path: string;
@@ -236,6 +238,30 @@ export interface ProviderResponse {
  */
 export interface ProviderHttp {
   request(request: ProviderRequest): Promise<ProviderResponse>;
+}
+
+/**
+ * Token requests (OAuth 2.0 token endpoints), made through the scheduler's outbound policy but not
+ * its rate budget: acquiring a token is the identity provider's business, not the API's.
+ */
+export interface TokenHttp {
+  /** POSTs `form` as application/x-www-form-urlencoded to `url`; answers the status and the parsed JSON body (or the text). */
+  postForm(url: string, form: Readonly<Record<string, string>>): Promise<{ readonly status: number; readonly body: unknown }>;
+}
+
+/**
+ * How requests to one instance are authenticated. The scheduler keeps one per instance (and
+ * config), asks {@link headers} before every request, and calls {@link invalidate} when the provider
+ * answers 401 — then retries that request once with fresh headers. Credentials that expire (OAuth
+ * client credentials, JWT bearer assertions, certificates) are acquired on first use, cached and
+ * refreshed before they expire; concurrent requests share one acquisition. An acquisition the
+ * identity provider refuses throws {@link CredentialError} in Tenantwatch's words.
+ */
+export interface ConnectorCredentials {
+  /** The headers that authenticate a request to `service` (the connector's default service when omitted). */
+  headers(service?: string): Promise<Readonly<Record<string, string>>>;
+  /** Forgets the token for `service`: the provider refused it. */
+  invalidate(service?: string): void;
 }
 
 /** The stored config of an instance (decrypted): the endpoint and the credentials. */
@@ -302,8 +328,11 @@ export interface ConnectorFactory {
   validateConfig(config: unknown): ConnectorConfig;
   /** The endpoint requests go to (for the HTTP client). */
   endpointOf(config: ConnectorConfig): string;
-  /** Headers that authenticate every request (the API token), added by the HTTP client. */
-  authHeaders(config: ConnectorConfig): Readonly<Record<string, string>>;
+  /**
+   * The instance's credentials (a static API token, or tokens acquired from the provider's token
+   * endpoint through `tokens`); the HTTP client asks them before every request.
+   */
+  credentials(config: ConnectorConfig, tokens: TokenHttp): ConnectorCredentials;
   create(config: ConnectorConfig, http: ProviderHttp): Connector;
 }
 

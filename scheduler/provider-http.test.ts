@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, CursorExpiredError, PermanentError, TransientError } from '../connectors/contract.js';
+import { StaticTokenCredentials } from '../connectors/credentials.js';
 import { parseSimulatorThrottle } from '../connectors/simulated/throttle.js';
 import { openDatabase, type Database } from '../platform/database.js';
 import { freshDatabase } from '../test/harness.js';
@@ -100,7 +101,7 @@ describe('BudgetedProviderHttp', () => {
     new BudgetedProviderHttp({
       instanceId,
       endpoint,
-      headers: { authorization: 'Bearer test-token' },
+      credentials: new StaticTokenCredentials('test-token'),
       priority: 'periodic',
       budget,
       usage,
@@ -155,8 +156,12 @@ describe('BudgetedProviderHttp', () => {
     expect(await usageTotals()).toEqual({ requests: 2, throttled: 1 });
   });
 
-  it('turns 401 and 403 into a CredentialError, without retrying', async () => {
-    script = [json(401, { error: 'invalid_token' }), json(403, { message: 'Missing scope: audit.read' })];
+  it('asks for fresh credentials once on a 401, then turns a second 401 into a CredentialError; a 403 is final at once', async () => {
+    script = [
+      json(401, { error: 'invalid_token' }),
+      json(401, { error: 'invalid_token' }),
+      json(403, { message: 'Missing scope: audit.read' }),
+    ];
     await expect(client().request({ method: 'GET', path: '/v1/users' })).rejects.toSatisfy(
       (error) =>
         error instanceof CredentialError && error.status === 401 && error.message === 'The provider refused the credentials (HTTP 401)',
@@ -167,7 +172,33 @@ describe('BudgetedProviderHttp', () => {
         error.status === 403 &&
         error.message === 'The credentials lack a permission the connector needs (HTTP 403)',
     );
-    expect(received).toHaveLength(2);
+    expect(received).toHaveLength(3);
+  });
+
+  it('retries a 401 with the token the credentials acquire after being told the old one was refused', async () => {
+    let issued = 0;
+    const seen: string[] = [];
+    const credentials = {
+      headers: async () => ({ authorization: `Bearer t-${issued}` }),
+      invalidate: (service?: string) => {
+        seen.push(service ?? 'default');
+        issued++;
+      },
+    };
+    script = [json(401, { error: 'invalid_token' }), json(200, { ok: true })];
+    const http = new BudgetedProviderHttp({
+      instanceId,
+      endpoint,
+      credentials,
+      priority: 'periodic',
+      budget,
+      usage,
+      parseThrottle: parseSimulatorThrottle,
+      backoffMs: 5,
+    });
+    await expect(http.request({ method: 'GET', path: '/v1/users', service: 'directory' })).resolves.toMatchObject({ body: { ok: true } });
+    expect(received.map((r) => r.authorization)).toEqual(['Bearer t-0', 'Bearer t-1']);
+    expect(seen).toEqual(['directory']);
   });
 
   it("turns a 404 into a PermanentError in Tenantwatch's words, the provider's message left to the log", async () => {

@@ -5,6 +5,7 @@ import {
   PermanentError,
   ThrottledError,
   TransientError,
+  type ConnectorCredentials,
   type Priority,
   type ProviderHttp,
   type ProviderRequest,
@@ -22,7 +23,8 @@ import type { UsageRecorder } from './usage.js';
 export interface ProviderHttpOptions {
   readonly instanceId: string;
   readonly endpoint: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Authenticate every request; asked before each attempt, invalidated once per request on a 401. */
+  readonly credentials: ConnectorCredentials;
   readonly priority: Priority;
   readonly budget: RateBudget;
   readonly usage: UsageRecorder;
@@ -62,15 +64,18 @@ export class BudgetedProviderHttp implements ProviderHttp {
     const { budget, instanceId, priority, usage } = this.options;
     const maxAttempts = this.options.maxAttempts ?? 8;
     let lastError: Error | undefined;
+    // A 401 may mean the access token expired since it was cached: one fresh token per request, then it is final.
+    let reauthorized = false;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       this.options.signal?.throwIfAborted();
+      const auth = await this.options.credentials.headers(request.service);
       await budget.acquire(instanceId, priority);
       let response: Response;
       try {
         response = await fetch(this.url(request), {
           dispatcher: this.options.dispatcher,
           method: request.method,
-          headers: { ...this.options.headers, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          headers: { ...auth, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
           signal: this.options.signal
             ? AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), this.options.signal])
@@ -109,6 +114,12 @@ export class BudgetedProviderHttp implements ProviderHttp {
         lastError = new TransientError(`The provider answered HTTP ${status}`, status);
         if (this.options.retryTransient === false) throw lastError;
         await sleep(this.backoff(attempt), this.options.signal);
+        continue;
+      }
+      if (status === 401 && !reauthorized) {
+        logger.debug(logged, 'provider refused the access token; acquiring a new one');
+        this.options.credentials.invalidate(request.service);
+        reauthorized = true;
         continue;
       }
       logger.warn(logged, 'provider refused a request');

@@ -1,5 +1,5 @@
 import type { Knex } from '@mikro-orm/postgresql';
-import type { Connector, Priority } from '../connectors/contract.js';
+import type { Connector, ConnectorConfig, ConnectorCredentials, ConnectorFactory, Priority } from '../connectors/contract.js';
 import { connectorFactory } from '../connectors/registry.js';
 import type { Config } from '../platform/config.js';
 import type { Dispatcher } from 'undici';
@@ -13,6 +13,7 @@ import { FileService } from '../subgraphs/files/public.js';
 import type { RateBudget } from './budget.js';
 import { PolicyEvaluator } from './policies/evaluator.js';
 import { BudgetedProviderHttp } from './provider-http.js';
+import { fetchTokenHttp } from './token-http.js';
 import type { SchedulerServices } from './services.js';
 import type { UsageRecorder } from './usage.js';
 
@@ -32,6 +33,11 @@ export interface SchedulerDatabases {
 export class SchedulerRuntime implements SchedulerServices {
   /** Calls to providers go through the outbound policy (CONNECTOR_ALLOW_PRIVATE off: public addresses only). */
   private readonly outbound: Dispatcher | undefined;
+  /**
+   * Each instance's credentials, kept across jobs so that an access token is acquired once and shared
+   * until it is refreshed; a changed config (new credentials) gets new ones.
+   */
+  private readonly credentials = new Map<string, { readonly config: string; readonly credentials: ConnectorCredentials }>();
 
   constructor(
     readonly config: Config,
@@ -42,6 +48,15 @@ export class SchedulerRuntime implements SchedulerServices {
     readonly stopping: AbortSignal,
   ) {
     this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE);
+  }
+
+  private credentialsOf(instanceId: string, factory: ConnectorFactory, config: ConnectorConfig): ConnectorCredentials {
+    const key = JSON.stringify(config);
+    const kept = this.credentials.get(instanceId);
+    if (kept?.config === key) return kept.credentials;
+    const credentials = factory.credentials(config, fetchTokenHttp(this.outbound, this.stopping));
+    this.credentials.set(instanceId, { config: key, credentials });
+    return credentials;
   }
 
   /** Closes the outbound connection pool (after the jobs have drained). */
@@ -108,7 +123,7 @@ export class SchedulerRuntime implements SchedulerServices {
     const http = new BudgetedProviderHttp({
       instanceId,
       endpoint: factory.endpointOf(config),
-      headers: factory.authHeaders(config),
+      credentials: this.credentialsOf(instanceId, factory, config),
       priority,
       budget: this.budget,
       usage: this.usage,

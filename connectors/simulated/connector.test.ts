@@ -43,25 +43,35 @@ describe('simulatedConnectorFactory', () => {
     ]);
   });
 
-  it('validates the config, naming the bad field', () => {
+  it('validates the config, naming the bad field', async () => {
     const ok = factory.validateConfig({ endpoint: 'http://127.0.0.1:4900/', token: 't', webhookSecret: 's' });
     expect(ok).toEqual({ endpoint: 'http://127.0.0.1:4900', token: 't', webhookSecret: 's' });
     expect(factory.endpointOf(ok)).toBe('http://127.0.0.1:4900');
-    expect(factory.authHeaders(ok)).toEqual({ authorization: 'Bearer t' });
+    await expect(factory.credentials(ok, { postForm: () => Promise.reject(new Error('unused')) }).headers()).resolves.toEqual({
+      authorization: 'Bearer t',
+    });
     const cases: [unknown, string][] = [
       [{ endpoint: 'ftp://x', token: 't' }, 'config.endpoint: must be an http(s) URL'],
       [{ endpoint: 'not a url', token: 't' }, 'config.endpoint: must be an http(s) URL'],
       [{ token: 't' }, 'config.endpoint: must be an http(s) URL'],
-      [{ endpoint: 'https://sim.example.com' }, 'config.token: must be a non-empty string (the tenant API token)'],
+      [{ endpoint: 'https://sim.example.com' }, 'config.token: required: the tenant API token, or clientId and clientSecret'],
+      [
+        { endpoint: 'https://sim.example.com', token: 't', clientId: 'c', clientSecret: 's' },
+        'config.token: give the API token or clientId and clientSecret, not both',
+      ],
+      [
+        { endpoint: 'https://sim.example.com', clientId: 'c' },
+        'config.clientSecret: required with the other: an OAuth client is clientId and clientSecret',
+      ],
       [{ endpoint: 'https://sim.example.com', token: '' }, 'config.token: must be a non-empty string (the tenant API token)'],
       [{ endpoint: 'https://sim.example.com', token: 't', webhookSecret: 5 }, 'config.webhookSecret: must be a non-empty string'],
       [{ endpoint: 'https://sim.example.com', token: 't', rateLimitPerMinute: 0 }, 'config.rateLimitPerMinute: must be a positive number'],
       [
         { endpoint: 'https://sim.example.com', token: 't', tokne: 'x' },
-        'config.tokne: unknown field; accepted: endpoint, token, webhookSecret, rateLimitPerMinute, maxPageSize',
+        'config.tokne: unknown field; accepted: endpoint, token, clientId, clientSecret, webhookSecret, rateLimitPerMinute, maxPageSize',
       ],
-      [[1], 'config: must be an object { endpoint, token, webhookSecret? }'],
-      [null, 'config: must be an object { endpoint, token, webhookSecret? }'],
+      [[1], 'config: must be an object { endpoint, token (or clientId and clientSecret), webhookSecret? }'],
+      [null, 'config: must be an object { endpoint, token (or clientId and clientSecret), webhookSecret? }'],
     ];
     for (const [config, message] of cases) expect(() => factory.validateConfig(config), JSON.stringify(config)).toThrow(new Error(message));
   });

@@ -6,6 +6,7 @@ import {
   type ChangePage,
   type Connector,
   type ConnectorConfig,
+  type ConnectorCredentials,
   type ConnectorFactory,
   type FileContent,
   type Page,
@@ -20,9 +21,11 @@ import {
   type ProviderUser,
   type ThrottleSignal,
   type TimeWindow,
+  type TokenHttp,
   type VerifiedWebhook,
   type WebhookDelivery,
 } from '../contract.js';
+import { ClientCredentialsTokens, StaticTokenCredentials } from '../credentials.js';
 import { validateSimulatedConfig, type SimulatedConfig } from './connector-config.js';
 import { parseAnswer, toEvent, toFile, toGrant, toGroup, toUser } from './mapping.js';
 import { parseSimulatorThrottle } from './throttle.js';
@@ -240,12 +243,21 @@ class SimulatedConnector implements Connector {
   }
 }
 
-/** The simulated provider's connector factory: all seven capabilities, config `{ endpoint, token, webhookSecret? }`. */
+/** A fixed token, or an OAuth client whose tokens come from the simulator's token endpoint (`POST /oauth/token`). */
+export function simulatedCredentials(config: SimulatedConfig, tokens: TokenHttp): ConnectorCredentials {
+  if (config.token !== undefined) return new StaticTokenCredentials(config.token);
+  return new ClientCredentialsTokens(
+    { tokenUrl: `${config.endpoint}/oauth/token`, clientId: config.clientId!, clientAuth: { secret: config.clientSecret! } },
+    tokens,
+  );
+}
+
+/** The simulated provider's connector factory: all seven capabilities, config `{ endpoint, token or clientId and clientSecret, webhookSecret? }`. */
 export const simulatedConnectorFactory: ConnectorFactory = {
   provider: SIMULATED_PROVIDER,
   capabilities: SIMULATED_CAPABILITIES,
   validateConfig: validateSimulatedConfig,
   endpointOf: (config: ConnectorConfig) => validateSimulatedConfig(config).endpoint,
-  authHeaders: (config: ConnectorConfig) => ({ authorization: `Bearer ${validateSimulatedConfig(config).token}` }),
+  credentials: (config: ConnectorConfig, tokens: TokenHttp) => simulatedCredentials(validateSimulatedConfig(config), tokens),
   create: (config: ConnectorConfig, http: ProviderHttp) => new SimulatedConnector(validateSimulatedConfig(config), http),
 };

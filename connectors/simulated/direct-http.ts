@@ -9,8 +9,22 @@ import {
   type ProviderHttp,
   type ProviderRequest,
   type ProviderResponse,
+  type TokenHttp,
 } from '../contract.js';
 import { retryAfterMs } from './throttle.js';
+
+/** Token requests over plain fetch (tests only). */
+const plainTokenHttp: TokenHttp = {
+  async postForm(url, form) {
+    const response = await fetch(url, { method: 'POST', body: new URLSearchParams(form) });
+    const text = await response.text();
+    try {
+      return { status: response.status, body: JSON.parse(text) as unknown };
+    } catch {
+      return { status: response.status, body: text };
+    }
+  },
+};
 
 /**
  * A ProviderHttp over plain fetch, for tests only: base URL and auth headers from the factory, JSON
@@ -18,7 +32,7 @@ import { retryAfterMs } from './throttle.js';
  */
 export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): ProviderHttp {
   const endpoint = factory.endpointOf(config).replace(/\/+$/, '');
-  const auth = factory.authHeaders(config);
+  const credentials = factory.credentials(config, plainTokenHttp);
   return {
     async request(request: ProviderRequest): Promise<ProviderResponse> {
       const url = new URL(endpoint + request.path);
@@ -28,7 +42,10 @@ export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): 
       try {
         response = await fetch(url, {
           method: request.method,
-          headers: { ...auth, ...(request.body === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            ...(await credentials.headers(request.service)),
+            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
           body: request.body === undefined ? undefined : JSON.stringify(request.body),
         });
       } catch (error) {

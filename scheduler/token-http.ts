@@ -1,0 +1,41 @@
+import type { Dispatcher } from 'undici';
+import { EndpointRefusedError, TransientError, type TokenHttp } from '../connectors/contract.js';
+import { outboundRefusalOf } from '../platform/outbound.js';
+
+/** How long a token endpoint may take to answer. */
+const TOKEN_TIMEOUT_MS = 30_000;
+
+/**
+ * Token requests over fetch, through the outbound policy's dispatcher (a token endpoint is an
+ * endpoint too) and never the rate budget. An unreachable endpoint is a TransientError (the step is
+ * retried later); one the policy refuses, an EndpointRefusedError.
+ */
+export function fetchTokenHttp(dispatcher: Dispatcher | undefined, signal?: AbortSignal): TokenHttp {
+  return {
+    async postForm(url, form) {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          dispatcher,
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams(form).toString(),
+          signal: signal ? AbortSignal.any([AbortSignal.timeout(TOKEN_TIMEOUT_MS), signal]) : AbortSignal.timeout(TOKEN_TIMEOUT_MS),
+        } as RequestInit);
+      } catch (error) {
+        signal?.throwIfAborted();
+        const refusal = outboundRefusalOf(error);
+        if (refusal) throw new EndpointRefusedError(`The token endpoint is refused: ${refusal.message}`);
+        throw new TransientError('The identity provider could not be reached');
+      }
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // Not JSON: the caller sees the text and refuses it as an answer without a token.
+      }
+      return { status: response.status, body };
+    },
+  };
+}
