@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CredentialError, CursorExpiredError, PermanentError, TransientError } from '../connectors/contract.js';
-import { StaticTokenCredentials } from '../connectors/credentials.js';
 import { parseSimulatorThrottle } from '../connectors/simulated/throttle.js';
 import { openDatabase, type Database } from '../platform/database.js';
 import { freshDatabase } from '../test/harness.js';
@@ -101,7 +100,7 @@ describe('BudgetedProviderHttp', () => {
     new BudgetedProviderHttp({
       instanceId,
       endpoint,
-      credentials: new StaticTokenCredentials('test-token'),
+      credentials: { headers: async () => ({ authorization: 'Bearer test-token' }), invalidate: () => {} },
       priority: 'periodic',
       budget,
       usage,
