@@ -14,6 +14,8 @@ export interface AdminContext {
   tenants(): readonly Tenant[];
   /** Adds a tenant from an unvalidated spec; throws a SpecError. */
   addTenant(spec: unknown): Tenant;
+  /** Expires every access token issued to the tenant's OAuth client now; answers how many. */
+  expireTokens(id: string): number;
   readonly url: string;
 }
 
@@ -63,6 +65,7 @@ export const adminRoutes: readonly AdminRoute[] = [
     const { faults } = parseSpec(GovernanceFaultsBody, req.body, 'body');
     return json({ queued: ctx.tenant(req.params.id!).queueGovernanceFaults(faults) });
   }),
+  route('POST', '/admin/tenants/:id/oauth/expire', (req, ctx) => json({ expired: ctx.expireTokens(req.params.id!) })),
   route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!))),
 ];
 

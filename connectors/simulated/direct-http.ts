@@ -14,7 +14,7 @@ import {
 import { retryAfterMs } from './throttle.js';
 
 /** Token requests over plain fetch (tests only). */
-const plainTokenHttp: TokenHttp = {
+export const plainTokenHttp: TokenHttp = {
   async postForm(url, form) {
     const response = await fetch(url, { method: 'POST', body: new URLSearchParams(form) });
     const text = await response.text();

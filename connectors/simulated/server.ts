@@ -4,6 +4,7 @@ import { logger } from '../../platform/logger.js';
 import { adminRoutes, unknownTenant, type AdminContext } from './admin-routes.js';
 import { ApiError } from './api-error.js';
 import { apiRoutes, type ApiContext } from './api-routes.js';
+import { AccessTokens, oauthErrorReply } from './oauth.js';
 import { decideFault } from './faults.js';
 import { errorReply, matchRoute, noRoute, readJsonBody, sendReply, type Reply, type Route } from './router.js';
 import { resolveTenantSpec, SpecError, type TenantSpec } from './spec.js';
@@ -44,12 +45,16 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const byId = new Map<string, Tenant>();
   const byToken = new Map<string, Tenant>();
   const delays = new Set<NodeJS.Timeout>();
+  const accessTokens = new AccessTokens(() => byId.values());
   let url = '';
 
   const addTenant = (input: unknown): Tenant => {
     const spec = resolveTenantSpec(input);
     if (byId.has(spec.id)) throw new SpecError(`tenant.id: ${spec.id} is already hosted`);
     if (byToken.has(spec.token)) throw new SpecError('tenant.token: already used by another tenant');
+    if (spec.oauth && [...byId.values()].some((t) => t.state.spec.oauth?.clientId === spec.oauth!.clientId)) {
+      throw new SpecError('tenant.oauth.clientId: already used by another tenant');
+    }
     const tenant = new Tenant(spec, clock);
     byId.set(spec.id, tenant);
     byToken.set(spec.token, tenant);
@@ -83,9 +88,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   async function handleApi(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
     const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    const tenant = bearer ? byToken.get(bearer) : undefined;
+    const issued = bearer ? accessTokens.lookup(bearer, clock()) : undefined;
+    const tenant = bearer ? (byToken.get(bearer) ?? (issued && 'tenant' in issued ? issued.tenant : undefined)) : undefined;
     if (!tenant) {
-      const message = bearer ? 'the token is not valid for any tenant' : 'missing Authorization: Bearer <token>';
+      const message = !bearer
+        ? 'missing Authorization: Bearer <token>'
+        : issued && 'expired' in issued
+          ? 'the access token expired'
+          : 'the token is not valid for any tenant';
       sendReply(res, { status: 401, json: { error: 'invalid_token', message } }, { 'www-authenticate': 'Bearer error="invalid_token"' });
       return;
     }
@@ -147,8 +157,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     tenant.requests.record(key, reply.status, governance);
   }
 
+  async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await accessTokens.grant(req, clock());
+    } catch (error) {
+      reply = oauthErrorReply(error) ?? errorReply(error);
+    }
+    sendReply(res, reply);
+  }
+
   const admin: AdminContext = {
     tenant: tenantById,
+    expireTokens: (id) => accessTokens.expireAll(tenantById(id)),
     tenants: () => [...byId.values()],
     addTenant,
     get url() {
@@ -174,7 +195,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
 
   const server = http.createServer((req, res) => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://simulator');
-    const handler = pathname.startsWith('/api/') ? handleApi : pathname.startsWith('/admin/') ? handleAdmin : null;
+    const handler =
+      pathname === '/oauth/token'
+        ? (request: IncomingMessage, response: ServerResponse) => handleToken(request, response)
+        : pathname.startsWith('/api/')
+          ? handleApi
+          : pathname.startsWith('/admin/')
+            ? handleAdmin
+            : null;
     if (!handler) {
       sendReply(res, errorReply(new ApiError(404, 'not_found', `no route ${req.method} ${pathname}`)));
       return;

@@ -51,6 +51,19 @@ export const WebhookSchema = z.object({
   secret: z.string().min(1, 'must not be empty'),
 });
 
+/**
+ * An OAuth client of the tenant (RFC 6749 §4.4 client credentials): `POST /oauth/token` issues access
+ * tokens that expire after `tokenLifetimeSeconds`, as an identity provider does.
+ */
+export const OAuthClientSchema = z
+  .object({
+    clientId: z.string({ error: 'required: a string' }).min(1, 'must not be empty'),
+    clientSecret: z.string({ error: 'required: a string of at least 8 characters' }).min(8, 'must be at least 8 characters'),
+    /** Lifetime of an issued access token (default 3600 s). */
+    tokenLifetimeSeconds: z.int().min(1).max(86_400).default(3600),
+  })
+  .strict();
+
 /** One simulated app instance. Sizes and seed decide everything generated; the rest can change at run time. */
 export const TenantSpecSchema = z
   .object({
@@ -90,6 +103,8 @@ export const TenantSpecSchema = z
     /** Permissions the token was granted (default all of {@link ALL_PERMISSIONS}). */
     permissions: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
     webhook: WebhookSchema.optional(),
+    /** An OAuth client whose access tokens expire; the fixed `token` keeps working beside it. */
+    oauth: OAuthClientSchema.optional(),
     faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0, throttleRate: 0 }),
   })
   .strict();
@@ -115,6 +130,8 @@ export const TenantPatchSchema = z
     permissions: z.array(z.enum(ALL_PERMISSIONS)).optional(),
     faults: FaultsPatchSchema.optional(),
     webhook: WebhookSchema.nullable().optional(),
+    /** A new OAuth client (a rotated secret: tokens already issued stay valid until they expire), or null to remove it. */
+    oauth: OAuthClientSchema.nullable().optional(),
   })
   .strict();
 export type TenantPatch = z.input<typeof TenantPatchSchema>;

@@ -103,6 +103,8 @@ export class Tenant implements TenantControl {
     }
     if (p.webhook === null) delete spec.webhook;
     else if (p.webhook) spec.webhook = p.webhook;
+    if (p.oauth === null) delete spec.oauth;
+    else if (p.oauth) spec.oauth = p.oauth;
     return this.spec();
   }
 
