@@ -1,14 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
-import { startTestStack, TEST_JWT_SECRET, waitFor, type TestStack } from './harness.js';
+import { startTestStack, waitFor, type TestStack } from './harness.js';
+import { exited, killSchedulers, startSchedulerProcess } from './scheduler-process.js';
 import { expectGraphMatchesTruth, scanOf, waitConnected } from './truth.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 let t: TestStack;
 let simulator: Simulator;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   t = await startTestStack({}, { scheduler: false });
@@ -48,38 +45,12 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  await killSchedulers();
   await t?.stop();
   await simulator?.stop();
 });
 
-/** A scheduler as its own process, as production runs it, on the test stack's database and data dir. */
-function startSchedulerProcess(): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'scheduler/index.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: t.stack.databaseUrl,
-      DATA_DIR: t.config.dataDir,
-      AUTH_JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JOB_LOCK_LIFETIME_MS: '3000',
-      AUDIT_LAG_SECONDS: '1',
-      AUDIT_OVERLAP_SECONDS: '60',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return Object.assign(child, { output: () => output });
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const startScheduler = () => startSchedulerProcess(t);
 
 describe('a scheduler killed mid-scan', () => {
   it('resumes from the saved cursor in a new process and still ends exactly equal to the provider', async () => {
@@ -90,7 +61,7 @@ describe('a scheduler killed mid-scan', () => {
     const instanceId = connectApp.id;
 
     // Kill 1: in the middle of the user scan.
-    const first = startSchedulerProcess();
+    const first = startScheduler();
     const users = await waitFor(
       'the user scan under way',
       async () => {
@@ -105,7 +76,7 @@ describe('a scheduler killed mid-scan', () => {
     expect(users.itemsScanned).toBeLessThan(1200);
 
     // Kill 2: in the middle of the audit backfill.
-    const second = startSchedulerProcess();
+    const second = startScheduler();
     await waitFor(
       'the audit backfill under way',
       async () => {
@@ -118,7 +89,7 @@ describe('a scheduler killed mid-scan', () => {
     second.kill('SIGKILL');
     await exited(second);
 
-    const third = startSchedulerProcess();
+    const third = startScheduler();
     await waitConnected(t, instanceId, 180_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${third.output().slice(-3000)}`);
     });
@@ -137,7 +108,7 @@ describe('a scheduler killed mid-action', () => {
       { config: { endpoint: simulator.url, token: 'delta-token-123456' } },
     );
     const instanceId = connectApp.id;
-    const first = startSchedulerProcess();
+    const first = startScheduler();
     await waitConnected(t, instanceId, 120_000).catch((error: Error) => {
       throw new Error(`${error.message}\n${first.output().slice(-3000)}`);
     });
@@ -172,7 +143,7 @@ describe('a scheduler killed mid-action', () => {
     first.kill('SIGKILL');
     await exited(first);
 
-    const second = startSchedulerProcess();
+    const second = startScheduler();
     const done = await waitFor(
       'the action to end in the new scheduler',
       async () => {
