@@ -72,10 +72,22 @@ const walls = [
     from: ['./subgraphs', './scheduler', './gateway', './schema', './scripts', './bench', './console'],
     message: 'A connector imports platform/ and the connectors folder only.',
   },
+  // A provider emulator stands on platform/ only (it knows nothing of the connector it is tested with),
+  // and only tests, benchmarks and scripts (the demo) start one.
+  {
+    target: './emulators',
+    from: ['./subgraphs', './scheduler', './gateway', './connectors', './schema', './scripts', './bench', './console'],
+    message: 'An emulator imports platform/ and its own folder only: it follows the provider, not the connector.',
+  },
+  {
+    target: ['./platform', './subgraphs', './scheduler', './gateway', './connectors', './schema'],
+    from: './emulators',
+    message: 'Only tests, benchmarks and scripts start a provider emulator.',
+  },
   // platform/ imports no folder above it.
   {
     target: './platform',
-    from: ['./subgraphs', './gateway', './scheduler', './connectors', './schema', './scripts', './bench', './console'],
+    from: ['./subgraphs', './gateway', './scheduler', './connectors', './schema', './scripts', './bench', './console', './emulators'],
     message: 'platform/ is the ground floor: it imports no folder above it.',
   },
 ];

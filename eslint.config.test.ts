@@ -43,6 +43,8 @@ describe('the walls between folders', () => {
     ['the platform importing the connectors', 'platform/governance/x.ts', '../../connectors/contract.js', 'TransientError'],
     ['a connector importing the scheduler', 'connectors/simulated/x.ts', '../../scheduler/budget.js', 'RateBudget'],
     ['production code importing the test harness', 'scheduler/x.ts', '../test/harness.js', 'waitFor'],
+    ['an emulator importing its connector', 'emulators/m365/x.ts', '../../connectors/contract.js', 'TransientError'],
+    ['a connector importing its emulator', 'connectors/simulated/x.ts', '../../emulators/m365/index.js', 'startM365Emulator'],
   ])('refuses %s', async (_what, path, specifier, name) => {
     expect(await wallMessages(path, use(specifier, name))).toEqual([expect.stringMatching(/^import-x\/no-restricted-paths: /)]);
   });
@@ -56,6 +58,8 @@ describe('the walls between folders', () => {
     ['the gateway importing the platform', 'gateway/x.ts', '../platform/auth.js', 'signToken'],
     ['a connector importing the platform', 'connectors/simulated/x.ts', '../../platform/vocabulary/sharing.js', 'SharingLevel'],
     ['a test beside the scheduler importing the harness', 'scheduler/x.test.ts', '../test/harness.js', 'waitFor'],
+    ['an emulator importing the platform', 'emulators/m365/x.ts', '../../platform/http.js', 'listen'],
+    ['an end-to-end test starting an emulator', 'test/x.test.ts', '../emulators/m365/index.js', 'startM365Emulator'],
   ])('allows %s', async (_what, path, specifier, name) => {
     expect(await wallMessages(path, use(specifier, name))).toEqual([]);
   });

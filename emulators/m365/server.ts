@@ -1,0 +1,1192 @@
+import { createHmac, createPublicKey, createVerify, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen, localUrl } from '../../platform/http.js';
+import { logger } from '../../platform/logger.js';
+import {
+  GRAPH_PERMISSIONS,
+  M365SpecError,
+  resolveM365Spec,
+  type GraphPermission,
+  type M365TenantSpec,
+  type ResolvedM365Spec,
+} from './spec.js';
+import { TenantState, type EmuItem, type M365Truth } from './tenant.js';
+import { wireAudit, wireGrant, wireGroup, wireItem, wireMember, wirePermission, wireSignIn, wireUser } from './wire.js';
+
+const log = logger.child({ component: 'm365-emulator' });
+
+/** Services with a budget of their own (README: throttling). */
+export type M365Service = 'directory' | 'audit' | 'files';
+
+export interface M365EmulatorOptions {
+  readonly port?: number;
+  readonly host?: string;
+  readonly tenants: readonly M365TenantSpec[];
+  readonly clock?: () => number;
+}
+
+/** In-process control of one emulated tenant (the admin API offers the same over HTTP). */
+export interface M365TenantControl {
+  readonly tenantId: string;
+  readonly state: TenantState;
+  truth(): M365Truth;
+  /** Requests per service and status, and 429s sent. */
+  stats(): { readonly requests: Record<string, Record<string, number>>; readonly throttled: number };
+  /** Invalidates every access token issued so far (as a revoked session or rotated key does). */
+  expireTokens(): number;
+  /** Changes run-time settings: throttling, a client's secret or roles, audit latency, limits. */
+  update(patch: {
+    throttleRate?: number;
+    auditLatencyMs?: number;
+    clients?: M365TenantSpec['clients'];
+    limits?: Partial<ResolvedM365Spec['limits']>;
+  }): void;
+  /** Sign-ins and directory audits that happen now and become visible up to `lateMs` later. */
+  lateRecords(count: number, lateMs: number): string[];
+  /** Deletes a user, group, grant or file outside any governance (as another admin would). */
+  remove(kind: 'user' | 'group' | 'grant' | 'file', id: string): void;
+  /** A new version of a file's content, with change notifications to the drive's subscribers. */
+  changeFile(itemId: string): void;
+}
+
+export interface M365Emulator {
+  /** Base URL; the identity platform (`authorityHost`), Graph (`graphEndpoint`) and the admin API share it. */
+  readonly url: string;
+  /** Replaces https://login.microsoftonline.com: the token endpoint is `${authorityHost}/<tenant>/oauth2/v2.0/token`. */
+  readonly authorityHost: string;
+  /** Replaces https://graph.microsoft.com: requests go to `${graphEndpoint}/v1.0/...`. */
+  readonly graphEndpoint: string;
+  tenant(tenantId: string): M365TenantControl;
+  stop(): Promise<void>;
+}
+
+interface Subscription {
+  id: string;
+  resource: string;
+  driveId: string;
+  changeType: string;
+  notificationUrl: string;
+  lifecycleNotificationUrl: string | null;
+  clientState: string | null;
+  expirationDateTime: string;
+  appId: string;
+}
+
+class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const b64url = (value: Buffer | string) => Buffer.from(value).toString('base64url');
+const MAX_BODY = 5_000_000;
+
+/** The bucket of one service: `perMinute` with ten seconds of burst. */
+class Bucket {
+  private tokens: number;
+  private at: number;
+  constructor(
+    private perMinute: number,
+    now: number,
+  ) {
+    this.tokens = this.capacity;
+    this.at = now;
+  }
+  get capacity(): number {
+    return Math.max(1, this.perMinute / 6);
+  }
+  setLimit(perMinute: number): void {
+    this.perMinute = perMinute;
+    this.tokens = Math.min(this.tokens, this.capacity);
+  }
+  take(now: number): { allowed: boolean; retryAfterSeconds: number; remaining: number; resetSeconds: number } {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) * this.perMinute) / 60_000);
+    this.at = now;
+    const refillMs = 60_000 / this.perMinute;
+    if (this.tokens < 1)
+      return {
+        allowed: false,
+        retryAfterSeconds: Math.max(1, Math.ceil(((1 - this.tokens) * refillMs) / 1000)),
+        remaining: 0,
+        resetSeconds: Math.ceil(refillMs / 1000),
+      };
+    this.tokens -= 1;
+    return {
+      allowed: true,
+      retryAfterSeconds: 0,
+      remaining: Math.floor(this.tokens),
+      resetSeconds: Math.ceil(((this.capacity - this.tokens) * refillMs) / 1000),
+    };
+  }
+}
+
+class Tenant implements M365TenantControl {
+  readonly state: TenantState;
+  readonly buckets: Record<M365Service, Bucket>;
+  readonly requests: Record<string, Record<string, number>> = {};
+  throttledCount = 0;
+  /** Tokens issued before this instant (epoch s, `iat`) are refused. */
+  tokensValidAfter = 0;
+  readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(
+    readonly spec: ResolvedM365Spec,
+    private readonly clock: () => number,
+    private readonly notify: (tenant: Tenant, driveId: string) => void,
+  ) {
+    this.state = new TenantState(spec, clock());
+    this.buckets = {
+      directory: new Bucket(spec.limits.directory, clock()),
+      audit: new Bucket(spec.limits.audit, clock()),
+      files: new Bucket(spec.limits.files, clock()),
+    };
+  }
+  get tenantId(): string {
+    return this.spec.tenantId;
+  }
+  truth(): M365Truth {
+    return this.state.truth();
+  }
+  stats() {
+    return structuredClone({ requests: this.requests, throttled: this.throttledCount });
+  }
+  count(key: string, status: number): void {
+    const entry = (this.requests[key] ??= {});
+    entry[String(status)] = (entry[String(status)] ?? 0) + 1;
+    if (status === 429) this.throttledCount++;
+  }
+  expireTokens(): number {
+    this.tokensValidAfter = Math.floor(this.clock() / 1000) + 1;
+    return this.tokensValidAfter;
+  }
+  update(patch: Parameters<M365TenantControl['update']>[0]): void {
+    const next = resolveM365Spec({ ...this.spec, ...patch, limits: { ...this.spec.limits, ...patch.limits } });
+    Object.assign(this.spec, {
+      throttleRate: next.throttleRate,
+      auditLatencyMs: next.auditLatencyMs,
+      clients: next.clients,
+      limits: next.limits,
+    });
+    for (const service of Object.keys(this.buckets) as M365Service[]) this.buckets[service].setLimit(next.limits[service]);
+  }
+  lateRecords(count: number, lateMs: number): string[] {
+    return this.state.lateRecords(count, lateMs, this.clock());
+  }
+  remove(kind: 'user' | 'group' | 'grant' | 'file', id: string): void {
+    const now = this.clock();
+    const found =
+      kind === 'user'
+        ? this.state.user(id)
+        : kind === 'group'
+          ? this.state.groups.find((g) => g.id === id && !g.deleted)
+          : kind === 'grant'
+            ? this.state.grants.find((g) => g.id === id && !g.deleted)
+            : this.state.item(id);
+    if (!found) throw new GraphError(404, 'Request_ResourceNotFound', `${kind} ${id} does not exist`);
+    found.deleted = true;
+    if (kind === 'file') {
+      this.state.touch(found as EmuItem, now, false);
+      this.notify(this, (found as EmuItem).driveId);
+    }
+  }
+  changeFile(itemId: string): void {
+    const item = this.state.item(itemId);
+    if (!item || item.folder) throw new GraphError(404, 'itemNotFound', `item ${itemId} does not exist`);
+    item.content = Buffer.concat([item.content, Buffer.from(`\nEdited at ${new Date(this.clock()).toISOString()}\n`)]);
+    this.state.touch(item, this.clock(), true);
+    this.notify(this, item.driveId);
+  }
+}
+
+interface Caller {
+  readonly tenant: Tenant;
+  readonly appId: string;
+  readonly roles: readonly string[];
+}
+
+/** Starts the emulator. Throws an M365SpecError for a bad tenant spec. */
+export async function startM365Emulator(options: M365EmulatorOptions): Promise<M365Emulator> {
+  const clock = options.clock ?? Date.now;
+  const host = options.host ?? '127.0.0.1';
+  const signingKey = randomBytes(32);
+  const tenants = new Map<string, Tenant>();
+  const downloads = new Map<string, { itemId: string; tenant: Tenant; expires: number }>();
+  const inFlight = new Set<AbortController>();
+  let url = '';
+
+  const post = (target: string, body: string, contentType = 'application/json', timeoutMs = 10_000) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    inFlight.add(controller);
+    return fetch(target, { method: 'POST', headers: { 'content-type': contentType }, body, signal: controller.signal }).finally(() => {
+      clearTimeout(timer);
+      inFlight.delete(controller);
+    });
+  };
+
+  /** Change notifications to every live subscription on the drive (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks). */
+  const notify = (tenant: Tenant, driveId: string) => {
+    const now = clock();
+    for (const sub of tenant.subscriptions.values()) {
+      if (sub.driveId !== driveId || Date.parse(sub.expirationDateTime) <= now) continue;
+      const body = JSON.stringify({
+        value: [
+          {
+            subscriptionId: sub.id,
+            clientState: sub.clientState,
+            changeType: 'updated',
+            resource: sub.resource,
+            subscriptionExpirationDateTime: sub.expirationDateTime,
+            tenantId: tenant.tenantId,
+            resourceData: null,
+          },
+        ],
+      });
+      post(sub.notificationUrl, body)
+        .then((r) => r.body?.cancel())
+        .catch(() => undefined);
+    }
+  };
+
+  for (const input of options.tenants) {
+    const spec = resolveM365Spec(input);
+    if (tenants.has(spec.tenantId)) throw new M365SpecError(`tenant.tenantId: ${spec.tenantId} is already hosted`);
+    tenants.set(spec.tenantId, new Tenant(spec, clock, notify));
+  }
+  const tenantById = (id: string): Tenant => {
+    const tenant = tenants.get(id);
+    if (!tenant) throw new GraphError(404, 'Request_ResourceNotFound', `tenant ${id} is not hosted`);
+    return tenant;
+  };
+
+  // ------------------------------------------------------------------ tokens
+
+  const signJwt = (payload: Record<string, unknown>) => {
+    const head = b64url(JSON.stringify({ typ: 'JWT', alg: 'HS256', kid: 'emulator' }));
+    const body = b64url(JSON.stringify(payload));
+    return `${head}.${body}.${b64url(createHmac('sha256', signingKey).update(`${head}.${body}`).digest())}`;
+  };
+
+  const readJwt = (token: string): Record<string, unknown> | null => {
+    const [head, body, signature] = token.split('.');
+    if (!head || !body || !signature) return null;
+    const expected = createHmac('sha256', signingKey).update(`${head}.${body}`).digest();
+    const given = Buffer.from(signature, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+    try {
+      return JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  };
+
+  /** Entra's token error shape (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#error-response). */
+  const tokenError = (status: number, error: string, code: number, description: string) =>
+    new GraphError(status, error, `AADSTS${code}: ${description}`);
+
+  /** Verifies a client assertion signed with the client's certificate (https://learn.microsoft.com/en-us/entra/identity-platform/certificate-credentials). */
+  const assertionValid = (assertion: string, certificatePem: string, clientId: string, audience: string): boolean => {
+    const [head, body, signature] = assertion.split('.');
+    if (!head || !body || !signature) return false;
+    try {
+      const header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { alg?: string };
+      const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>;
+      const alg = header.alg === 'PS256' ? 'PS256' : header.alg === 'RS256' ? 'RS256' : null;
+      if (!alg) return false;
+      const key = createPublicKey(certificatePem);
+      const verifier = createVerify('sha256').update(`${head}.${body}`);
+      const ok =
+        alg === 'RS256'
+          ? verifier.verify(key, Buffer.from(signature, 'base64url'))
+          : verifier.verify({ key, padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 }, Buffer.from(signature, 'base64url'));
+      const now = clock() / 1000;
+      return (
+        ok &&
+        claims.iss === clientId &&
+        claims.sub === clientId &&
+        claims.aud === audience &&
+        typeof claims.exp === 'number' &&
+        claims.exp > now
+      );
+    } catch {
+      return false;
+    }
+  };
+
+  const issueToken = async (tenantId: string, req: IncomingMessage): Promise<Record<string, unknown>> => {
+    const tenant = tenants.get(tenantId);
+    if (!tenant) throw tokenError(400, 'invalid_request', 90002, `Tenant '${tenantId}' not found.`);
+    if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() !== 'application/x-www-form-urlencoded')
+      throw tokenError(400, 'invalid_request', 900144, "The request body must contain the following parameter: 'grant_type'.");
+    const form = new URLSearchParams((await readBody(req)).toString('utf8'));
+    if (form.get('grant_type') !== 'client_credentials')
+      throw tokenError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+    const scope = form.get('scope') ?? '';
+    if (!/^https:\/\/graph\.microsoft\.com\/\.default$/.test(scope) && !/\/\.default$/.test(scope))
+      throw tokenError(
+        400,
+        'invalid_scope',
+        1002012,
+        'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.',
+      );
+    const clientId = form.get('client_id') ?? '';
+    const client = tenant.spec.clients.find((c) => c.clientId === clientId);
+    if (!client)
+      throw tokenError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+    const secret = form.get('client_secret');
+    const assertion = form.get('client_assertion');
+    const audience = `${url}/${tenantId}/oauth2/v2.0/token`;
+    const authenticated = secret
+      ? client.clientSecret !== undefined &&
+        secret.length === client.clientSecret.length &&
+        timingSafeEqual(Buffer.from(secret), Buffer.from(client.clientSecret))
+      : assertion && form.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer' && client.certificatePem
+        ? assertionValid(assertion, client.certificatePem, clientId, audience)
+        : false;
+    if (!authenticated) throw tokenError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
+    const now = Math.floor(clock() / 1000);
+    const lifetime = tenant.spec.tokenLifetimeSeconds;
+    const accessToken = signJwt({
+      aud: 'https://graph.microsoft.com',
+      iss: `https://sts.windows.net/${tenantId}/`,
+      iat: now,
+      nbf: now,
+      exp: now + lifetime,
+      tid: tenantId,
+      appid: clientId,
+      idtyp: 'app',
+      roles: client.roles,
+      ver: '1.0',
+    });
+    return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
+  };
+
+  const authenticate = (req: IncomingMessage): Caller => {
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!bearer) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token is empty.');
+    const claims = readJwt(bearer);
+    if (!claims) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
+    const tenant = tenants.get(String(claims.tid));
+    if (!tenant) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
+    const now = clock() / 1000;
+    if (typeof claims.exp !== 'number' || claims.exp <= now || (claims.iat as number) < tenant.tokensValidAfter)
+      throw new GraphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.');
+    return { tenant, appId: String(claims.appid), roles: (claims.roles as string[]) ?? [] };
+  };
+
+  // ------------------------------------------------------------------ Graph routes
+
+  type Handler = (ctx: {
+    caller: Caller;
+    params: string[];
+    query: URLSearchParams;
+    req: IncomingMessage;
+    body: () => Promise<Buffer>;
+  }) => Promise<Reply> | Reply;
+  type Reply = { status: number; json?: unknown; bytes?: Buffer; contentType?: string; headers?: Record<string, string> };
+  interface GraphRoute {
+    method: string;
+    pattern: RegExp;
+    service: M365Service;
+    /** Any one of these application permissions lets the call through (Graph permissions reference per API page). */
+    needs: readonly GraphPermission[];
+    handle: Handler;
+  }
+
+  const READ_USERS: GraphPermission[] = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+  const READ_FILES: GraphPermission[] = ['Files.Read.All', 'Files.ReadWrite.All', 'Sites.Read.All', 'Sites.ReadWrite.All'];
+  const WRITE_FILES: GraphPermission[] = ['Files.ReadWrite.All', 'Sites.ReadWrite.All'];
+
+  const graphBase = () => `${url}/v1.0`;
+
+  /** One page of `items` by `$top` and `$skiptoken` (https://learn.microsoft.com/en-us/graph/paging). */
+  const page = <T>(items: readonly T[], query: URLSearchParams, path: string, max: number, wire: (t: T) => unknown): Reply => {
+    const top = Math.min(max, Math.max(1, Number(query.get('$top') ?? max) || max));
+    const skip = query.get('$skiptoken') ? Number(Buffer.from(query.get('$skiptoken')!, 'base64url').toString('utf8')) : 0;
+    if (!Number.isInteger(skip) || skip < 0) throw new GraphError(400, 'Request_BadRequest', 'Invalid $skiptoken.');
+    const slice = items.slice(skip, skip + top);
+    const next = new URLSearchParams(query);
+    next.set('$skiptoken', b64url(String(skip + top)));
+    return {
+      status: 200,
+      json: {
+        '@odata.context': `${graphBase()}/$metadata#${path}`,
+        value: slice.map(wire),
+        ...(skip + top < items.length ? { '@odata.nextLink': `${graphBase()}/${path}?${next.toString()}` } : {}),
+      },
+    };
+  };
+
+  /** `createdDateTime ge X and createdDateTime le Y` (the filter the audit APIs document). */
+  const timeFilter = (query: URLSearchParams, field: string): ((iso: string) => boolean) => {
+    const filter = query.get('$filter');
+    if (!filter) return () => true;
+    const bounds: ((iso: string) => boolean)[] = [];
+    for (const clause of filter.split(/\s+and\s+/i)) {
+      const m = new RegExp(`^\\(?${field}\\s+(ge|le|gt|lt)\\s+([0-9T:.Z-]+)\\)?$`).exec(clause.trim());
+      if (!m)
+        throw new GraphError(
+          400,
+          'Request_UnsupportedQuery',
+          `Unsupported or invalid query filter clause specified for property '${field}'.`,
+        );
+      const at = Date.parse(m[2]!);
+      if (Number.isNaN(at)) throw new GraphError(400, 'Request_BadRequest', `Invalid DateTimeOffset '${m[2]}'.`);
+      const op = m[1];
+      bounds.push((iso) => {
+        const t = Date.parse(iso);
+        return op === 'ge' ? t >= at : op === 'le' ? t <= at : op === 'gt' ? t > at : t < at;
+      });
+    }
+    return (iso) => bounds.every((b) => b(iso));
+  };
+
+  const userOr404 = (caller: Caller, id: string) => {
+    const user = caller.tenant.state.user(decodeURIComponent(id));
+    if (!user)
+      throw new GraphError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    return user;
+  };
+  const itemOr404 = (caller: Caller, driveId: string, itemId: string) => {
+    const item = caller.tenant.state.item(itemId);
+    if (!item || item.driveId !== driveId) throw new GraphError(404, 'itemNotFound', 'The resource could not be found.');
+    return item;
+  };
+  const json = (value: unknown, status = 200): Reply => ({ status, json: value });
+  const readJson = async (body: () => Promise<Buffer>) => {
+    try {
+      return JSON.parse((await body()).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload.');
+    }
+  };
+  const writeItem = (caller: Caller, item: EmuItem, operation: string, content: boolean) => {
+    const now = clock();
+    caller.tenant.state.touch(item, now, content);
+    caller.tenant.state.record(operation, item.id, now);
+    notify(caller.tenant, item.driveId);
+  };
+
+  const routes: GraphRoute[] = [
+    {
+      method: 'GET',
+      pattern: /^\/organization$/,
+      service: 'directory',
+      needs: [],
+      handle: ({ caller }) =>
+        json({
+          value: [
+            {
+              id: caller.tenant.tenantId,
+              displayName: caller.tenant.spec.displayName,
+              verifiedDomains: [{ name: caller.tenant.spec.domain, isDefault: true }],
+            },
+          ],
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/users$/,
+      service: 'directory',
+      needs: READ_USERS,
+      handle: ({ caller, query }) =>
+        page(
+          caller.tenant.state.users.filter((u) => !u.deleted),
+          query,
+          'users',
+          Math.min(999, caller.tenant.spec.maxPageSize),
+          wireUser,
+        ),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/users\/([^/]+)$/,
+      service: 'directory',
+      needs: READ_USERS,
+      handle: ({ caller, params }) => json(wireUser(userOr404(caller, params[0]!))),
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/users\/([^/]+)$/,
+      service: 'directory',
+      needs: ['User.ReadWrite.All', 'Directory.ReadWrite.All', 'User.EnableDisableAccount.All', 'User-PasswordProfile.ReadWrite.All'],
+      handle: async ({ caller, params, body }) => {
+        const user = userOr404(caller, params[0]!);
+        const patch = await readJson(body);
+        const roles = caller.roles;
+        const general = roles.includes('User.ReadWrite.All') || roles.includes('Directory.ReadWrite.All');
+        if ('accountEnabled' in patch) {
+          if (!general && !roles.includes('User.EnableDisableAccount.All'))
+            throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+          if (typeof patch.accountEnabled !== 'boolean')
+            throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'accountEnabled' of resource 'User'.");
+          user.accountEnabled = patch.accountEnabled;
+          caller.tenant.state.record(patch.accountEnabled ? 'user.enable' : 'user.disable', user.id, clock());
+        }
+        if ('passwordProfile' in patch) {
+          if (!general && !roles.includes('User-PasswordProfile.ReadWrite.All'))
+            throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+          const profile = patch.passwordProfile as { forceChangePasswordNextSignIn?: unknown } | null;
+          if (typeof profile?.forceChangePasswordNextSignIn !== 'boolean')
+            throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'passwordProfile' of resource 'User'.");
+          user.forceChangePasswordNextSignIn = profile.forceChangePasswordNextSignIn;
+          caller.tenant.state.record('user.forcePasswordChange', user.id, clock());
+        }
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/users\/([^/]+)\/revokeSignInSessions$/,
+      service: 'directory',
+      needs: ['User.RevokeSessions.All', 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params }) => {
+        const user = userOr404(caller, params[0]!);
+        user.signInSessionsValidFromDateTime = new Date(clock()).toISOString();
+        caller.tenant.state.record('user.revokeSignInSessions', user.id, clock());
+        return json({ '@odata.context': `${graphBase()}/$metadata#Edm.Boolean`, value: true });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/groups$/,
+      service: 'directory',
+      needs: ['Group.Read.All', 'GroupMember.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, query }) =>
+        page(
+          caller.tenant.state.groups.filter((g) => !g.deleted),
+          query,
+          'groups',
+          999,
+          wireGroup,
+        ),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/groups\/([^/]+)\/members$/,
+      service: 'directory',
+      needs: ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params, query }) => {
+        const group = caller.tenant.state.groups.find((g) => g.id === params[0] && !g.deleted);
+        if (!group) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+        const members = group.members.map((id) => caller.tenant.state.user(id)).filter((u) => u !== undefined);
+        return page(members, query, `groups/${group.id}/members`, 999, wireMember);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/directoryRoles$/,
+      service: 'directory',
+      needs: ['RoleManagement.Read.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller }) =>
+        json({
+          value: [
+            {
+              id: caller.tenant.state.adminRole.id,
+              displayName: caller.tenant.state.adminRole.displayName,
+              roleTemplateId: caller.tenant.state.adminRole.roleTemplateId,
+            },
+          ],
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/directoryRoles\/([^/]+)\/members$/,
+      service: 'directory',
+      needs: ['RoleManagement.Read.Directory', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params, query }) => {
+        const role = caller.tenant.state.adminRole;
+        if (params[0] !== role.id && params[0] !== `roleTemplateId=${role.roleTemplateId}`)
+          throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+        const members = role.members.map((id) => caller.tenant.state.user(id)).filter((u) => u !== undefined);
+        return page(members, query, `directoryRoles/${role.id}/members`, 999, wireMember);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/servicePrincipals$/,
+      service: 'directory',
+      needs: ['Application.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, query }) =>
+        page(caller.tenant.state.apps, query, 'servicePrincipals', 999, (a) => ({
+          id: a.id,
+          appId: a.appId,
+          appDisplayName: a.displayName,
+          displayName: a.displayName,
+          publisherName: a.publisherName,
+        })),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/oauth2PermissionGrants$/,
+      service: 'directory',
+      needs: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, query }) =>
+        page(
+          caller.tenant.state.grants.filter((g) => !g.deleted),
+          query,
+          'oauth2PermissionGrants',
+          999,
+          wireGrant,
+        ),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/oauth2PermissionGrants\/([^/]+)$/,
+      service: 'directory',
+      needs: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params }) => {
+        const grant = caller.tenant.state.grants.find((g) => g.id === params[0] && !g.deleted);
+        if (!grant) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+        return json(wireGrant(grant));
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/oauth2PermissionGrants\/([^/]+)$/,
+      service: 'directory',
+      needs: ['DelegatedPermissionGrant.ReadWrite.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params }) => {
+        const grant = caller.tenant.state.grants.find((g) => g.id === params[0] && !g.deleted);
+        if (!grant) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+        grant.deleted = true;
+        caller.tenant.state.record('grant.delete', grant.id, clock());
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/auditLogs\/signIns$/,
+      service: 'audit',
+      needs: ['AuditLog.Read.All'],
+      handle: ({ caller, query }) => {
+        const now = clock();
+        const inWindow = timeFilter(query, 'createdDateTime');
+        const visible = caller.tenant.state.signIns.filter((s) => s.visibleAt <= now && inWindow(s.createdDateTime));
+        // Newest first, as the API documents.
+        visible.sort((a, b) =>
+          a.createdDateTime < b.createdDateTime ? 1 : a.createdDateTime > b.createdDateTime ? -1 : a.id < b.id ? -1 : 1,
+        );
+        return page(visible, query, 'auditLogs/signIns', Math.min(1000, caller.tenant.spec.maxPageSize), wireSignIn);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/auditLogs\/directoryAudits$/,
+      service: 'audit',
+      needs: ['AuditLog.Read.All'],
+      handle: ({ caller, query }) => {
+        const now = clock();
+        const inWindow = timeFilter(query, 'activityDateTime');
+        const visible = caller.tenant.state.audits.filter((a) => a.visibleAt <= now && inWindow(a.activityDateTime));
+        visible.sort((a, b) =>
+          a.activityDateTime < b.activityDateTime ? 1 : a.activityDateTime > b.activityDateTime ? -1 : a.id < b.id ? -1 : 1,
+        );
+        return page(visible, query, 'auditLogs/directoryAudits', Math.min(1000, caller.tenant.spec.maxPageSize), wireAudit);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/sites\/root\/drives$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller }) =>
+        json({ value: caller.tenant.state.drives.map((d) => ({ id: d.id, name: d.name, driveType: 'documentLibrary' })) }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/root\/delta$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params, query }) => {
+        const state = caller.tenant.state;
+        const drive = state.drive(params[0]!);
+        if (!drive) throw new GraphError(404, 'itemNotFound', 'The resource could not be found.');
+        const base = `${graphBase()}/drives/${drive.id}/root/delta`;
+        const token = query.get('token');
+        if (token === 'latest') return json({ value: [], '@odata.deltaLink': `${base}?token=${b64url(String(state.changeMark))}` });
+        // A page token carries the listing's start mark, the change mark it lists after, and the offset.
+        const resume = query.get('$skiptoken');
+        let mark: number;
+        let since: number | null;
+        let offset: number;
+        try {
+          const decoded = resume
+            ? (JSON.parse(Buffer.from(resume, 'base64url').toString('utf8')) as [number, number | null, number])
+            : null;
+          mark = decoded ? decoded[0] : state.changeMark;
+          since = decoded ? decoded[1] : token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : null;
+          offset = decoded ? decoded[2] : 0;
+          if (!Number.isInteger(mark) || (since !== null && !Number.isInteger(since)) || !Number.isInteger(offset))
+            throw new Error('bad token');
+        } catch {
+          throw new GraphError(410, 'resyncRequired', 'The delta token is no longer valid; restart the sync without a token.', {});
+        }
+        const items = [...state.items.values()]
+          .filter((i) => i.driveId === drive.id && (since === null ? !i.deleted : i.changedAt > since))
+          .sort((a, b) => (a.id < b.id ? -1 : 1));
+        const top = Math.min(1000, Number(query.get('$top') ?? 200) || 200);
+        const slice = items.slice(offset, offset + top);
+        const done = offset + top >= items.length;
+        return json({
+          value: slice.map((i) => wireItem(state, i)),
+          ...(done
+            ? { '@odata.deltaLink': `${base}?token=${b64url(String(mark))}` }
+            : { '@odata.nextLink': `${base}?$skiptoken=${b64url(JSON.stringify([mark, since, offset + top]))}` }),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params }) => json(wireItem(caller.tenant.state, itemOr404(caller, params[0]!, params[1]!))),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/root:\/([^/:]+):?$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params }) => {
+        const drive = caller.tenant.state.drive(params[0]!);
+        const name = decodeURIComponent(params[1]!);
+        const item =
+          drive &&
+          [...caller.tenant.state.items.values()].find(
+            (i) => i.driveId === drive.id && i.parentId === drive.rootId && i.name === name && !i.deleted,
+          );
+        if (!item) throw new GraphError(404, 'itemNotFound', 'The resource could not be found.');
+        return json(wireItem(caller.tenant.state, item));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)\/children$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: async ({ caller, params, body }) => {
+        const parent = itemOr404(caller, params[0]!, params[1]!);
+        const input = await readJson(body);
+        if (typeof input.name !== 'string' || !input.folder)
+          throw new GraphError(400, 'invalidRequest', 'A folder needs a name and the folder facet.');
+        const drive = caller.tenant.state.drive(parent.driveId)!;
+        const folder = caller.tenant.state.newItem(drive, parent.id, input.name, true, Buffer.alloc(0), '', '', clock());
+        return json(wireItem(caller.tenant.state, folder), 201);
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: async ({ caller, params, body }) => {
+        const item = itemOr404(caller, params[0]!, params[1]!);
+        const patch = await readJson(body);
+        const parent = (patch.parentReference as { id?: unknown } | undefined)?.id;
+        if (parent !== undefined) {
+          const target = typeof parent === 'string' ? caller.tenant.state.item(parent) : undefined;
+          if (!target || !target.folder || target.driveId !== item.driveId)
+            throw new GraphError(400, 'invalidRequest', 'Invalid parentReference.');
+          item.parentId = target.id;
+        }
+        if (typeof patch.name === 'string') item.name = patch.name;
+        if (patch.description === null || typeof patch.description === 'string') item.description = patch.description;
+        writeItem(caller, item, parent !== undefined ? 'item.move' : 'item.update', false);
+        return json(wireItem(caller.tenant.state, item));
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: ({ caller, params }) => {
+        const item = itemOr404(caller, params[0]!, params[1]!);
+        item.deleted = true;
+        writeItem(caller, item, 'item.delete', false);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)\/permissions$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params }) => json({ value: itemOr404(caller, params[0]!, params[1]!).permissions.map(wirePermission) }),
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)\/permissions\/([^/]+)$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: ({ caller, params }) => {
+        const item = itemOr404(caller, params[0]!, params[1]!);
+        const index = item.permissions.findIndex((p) => p.id === params[2]);
+        if (index < 0) throw new GraphError(404, 'itemNotFound', 'The permission could not be found.');
+        if (item.permissions[index]!.roles.includes('owner'))
+          throw new GraphError(403, 'accessDenied', 'Inherited or owner permissions cannot be removed.');
+        item.permissions.splice(index, 1);
+        writeItem(caller, item, 'permission.delete', false);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/]+)\/content$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params }) => {
+        const item = itemOr404(caller, params[0]!, params[1]!);
+        const token = randomUUID();
+        downloads.set(token, { itemId: item.id, tenant: caller.tenant, expires: clock() + 3_600_000 });
+        // A pre-authenticated, short-lived download URL (https://learn.microsoft.com/en-us/graph/api/driveitem-get-content).
+        return { status: 302, headers: { location: `${url}/download/${token}` } };
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/:]+)\/content$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: async ({ caller, params, body, req }) => {
+        const item = itemOr404(caller, params[0]!, params[1]!);
+        item.content = await body();
+        item.mimeType = (req.headers['content-type'] ?? item.mimeType).split(';')[0]!;
+        writeItem(caller, item, 'item.content', true);
+        return json(wireItem(caller.tenant.state, item));
+      },
+    },
+    {
+      method: 'PUT',
+      pattern: /^\/drives\/([^/]+)\/items\/([^/:]+):\/([^/:]+):\/content$/,
+      service: 'files',
+      needs: WRITE_FILES,
+      handle: async ({ caller, params, body, req }) => {
+        const parent = itemOr404(caller, params[0]!, params[1]!);
+        if (!parent.folder) throw new GraphError(400, 'invalidRequest', 'The parent is not a folder.');
+        const name = decodeURIComponent(params[2]!);
+        const state = caller.tenant.state;
+        const existing = [...state.items.values()].find((i) => i.parentId === parent.id && i.name === name && !i.deleted);
+        const bytes = await body();
+        const mime = (req.headers['content-type'] ?? 'application/octet-stream').split(';')[0]!;
+        if (existing) {
+          existing.content = bytes;
+          writeItem(caller, existing, 'item.content', true);
+          return json(wireItem(state, existing));
+        }
+        const created = state.newItem(state.drive(parent.driveId)!, parent.id, name, false, bytes, mime, '', clock());
+        state.record('item.create', created.id, clock());
+        notify(caller.tenant, created.driveId);
+        return json(wireItem(state, created), 201);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/subscriptions$/,
+      service: 'directory',
+      needs: [],
+      handle: async ({ caller, body }) => {
+        const input = await readJson(body);
+        const resource = typeof input.resource === 'string' ? input.resource : '';
+        const driveId = /^\/?drives\/([^/]+)\/root$/.exec(resource)?.[1];
+        if (!driveId || !caller.tenant.state.drive(driveId))
+          throw new GraphError(
+            400,
+            'ExtensionError',
+            `Operation: Create; Exception: [Status Code: BadRequest; Reason: Invalid resource '${resource}']`,
+          );
+        if (!caller.roles.some((r) => READ_FILES.includes(r as GraphPermission)))
+          throw new GraphError(
+            403,
+            'ExtensionError',
+            'Operation: Create; Exception: [Status Code: Forbidden; Reason: Insufficient privileges]',
+          );
+        if (input.changeType !== 'updated')
+          throw new GraphError(
+            400,
+            'ExtensionError',
+            "Operation: Create; Exception: [Status Code: BadRequest; Reason: driveItem supports changeType 'updated' only]",
+          );
+        const expiration = Date.parse(String(input.expirationDateTime));
+        const max = clock() + caller.tenant.spec.maxSubscriptionMinutes * 60_000;
+        if (Number.isNaN(expiration) || expiration <= clock() || expiration > max)
+          throw new GraphError(
+            400,
+            'ExtensionError',
+            `Operation: Create; Exception: [Status Code: BadRequest; Reason: Subscription expiration can only be ${caller.tenant.spec.maxSubscriptionMinutes} minutes in the future.]`,
+          );
+        const notificationUrl = String(input.notificationUrl ?? '');
+        if (!/^https?:\/\//.test(notificationUrl))
+          throw new GraphError(
+            400,
+            'ExtensionError',
+            'Operation: Create; Exception: [Status Code: BadRequest; Reason: Invalid notificationUrl]',
+          );
+        if (typeof input.clientState === 'string' && input.clientState.length > 128)
+          throw new GraphError(400, 'ExtensionError', 'clientState must be at most 128 characters.');
+        // The validation handshake: the endpoint must echo the token as text/plain within 10 seconds.
+        const validationToken = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
+        const echoed = await fetch(
+          `${notificationUrl}${notificationUrl.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(validationToken)}`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+            signal: AbortSignal.timeout(10_000),
+          },
+        )
+          .then(async (r) => (r.status === 200 ? await r.text() : null))
+          .catch(() => null);
+        if (echoed !== validationToken)
+          throw new GraphError(
+            400,
+            'ValidationError',
+            'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+          );
+        const sub: Subscription = {
+          id: randomUUID(),
+          resource,
+          driveId,
+          changeType: 'updated',
+          notificationUrl,
+          lifecycleNotificationUrl: typeof input.lifecycleNotificationUrl === 'string' ? input.lifecycleNotificationUrl : null,
+          clientState: typeof input.clientState === 'string' ? input.clientState : null,
+          expirationDateTime: new Date(expiration).toISOString(),
+          appId: caller.appId,
+        };
+        caller.tenant.subscriptions.set(sub.id, sub);
+        return json({ ...sub, driveId: undefined, appId: undefined, applicationId: sub.appId }, 201);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/subscriptions$/,
+      service: 'directory',
+      needs: [],
+      handle: ({ caller }) => json({ value: [...caller.tenant.subscriptions.values()].filter((s) => s.appId === caller.appId) }),
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/subscriptions\/([^/]+)$/,
+      service: 'directory',
+      needs: [],
+      handle: async ({ caller, params, body }) => {
+        const sub = caller.tenant.subscriptions.get(params[0]!);
+        if (!sub || sub.appId !== caller.appId) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
+        const expiration = Date.parse(String((await readJson(body)).expirationDateTime));
+        if (Number.isNaN(expiration) || expiration > clock() + caller.tenant.spec.maxSubscriptionMinutes * 60_000)
+          throw new GraphError(400, 'ExtensionError', 'Invalid expirationDateTime.');
+        sub.expirationDateTime = new Date(expiration).toISOString();
+        return json(sub);
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: /^\/subscriptions\/([^/]+)$/,
+      service: 'directory',
+      needs: [],
+      handle: ({ caller, params }) => {
+        const sub = caller.tenant.subscriptions.get(params[0]!);
+        if (!sub || sub.appId !== caller.appId) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
+        caller.tenant.subscriptions.delete(sub.id);
+        return { status: 204 };
+      },
+    },
+  ];
+
+  const errorReply = (error: GraphError): Reply => ({
+    status: error.status,
+    headers: error.headers,
+    json: {
+      error: {
+        code: error.code,
+        message: error.message,
+        innerError: { date: new Date(clock()).toISOString().slice(0, 19), 'request-id': randomUUID(), 'client-request-id': randomUUID() },
+      },
+    },
+  });
+
+  async function handleGraph(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
+    const caller = authenticate(req);
+    const method = req.method ?? 'GET';
+    let params: string[] = [];
+    const route = routes.find((r) => {
+      if (r.method !== method) return false;
+      const m = r.pattern.exec(path);
+      if (m) params = m.slice(1);
+      return m !== null;
+    });
+    const service: M365Service =
+      route?.service ?? (path.startsWith('/drives') ? 'files' : path.startsWith('/auditLogs') ? 'audit' : 'directory');
+    const key = `${service} ${method} ${route ? route.pattern.source : '(no route)'}`;
+    const tenant = caller.tenant;
+    const now = clock();
+    const decision = tenant.buckets[service].take(now);
+    // OneDrive and SharePoint tell the remaining budget before they throttle (RateLimit headers at 80% use).
+    const rateHeaders: Record<string, string> =
+      service === 'files' && decision.remaining < tenant.buckets.files.capacity * 0.2
+        ? {
+            'ratelimit-limit': String(Math.floor(tenant.buckets.files.capacity)),
+            'ratelimit-remaining': String(decision.remaining),
+            'ratelimit-reset': String(decision.resetSeconds),
+          }
+        : {};
+    let reply: Reply;
+    try {
+      if (!decision.allowed)
+        throw new GraphError(429, 'TooManyRequests', 'Too many requests. Please retry after the time in Retry-After.', {
+          'retry-after': String(decision.retryAfterSeconds),
+        });
+      if (tenant.spec.throttleRate > 0 && Math.random() < tenant.spec.throttleRate)
+        throw new GraphError(429, 'TooManyRequests', 'Application is over its resource limits.', { 'retry-after': '1' });
+      if (!route) throw new GraphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/')[1] ?? ''}'.`);
+      if (route.needs.length && !route.needs.some((p) => caller.roles.includes(p)))
+        throw new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+      reply = await route.handle({ caller, params, query, req, body: () => readBody(req) });
+    } catch (error) {
+      if (!(error instanceof GraphError)) log.error({ err: error, path }, 'emulator route failed');
+      reply = errorReply(error instanceof GraphError ? error : new GraphError(500, 'generalException', 'An unexpected error occurred.'));
+    }
+    tenant.count(key, reply.status);
+    return { ...reply, headers: { ...rateHeaders, ...reply.headers } };
+  }
+
+  // ------------------------------------------------------------------ admin
+
+  async function handleAdmin(req: IncomingMessage, path: string): Promise<Reply> {
+    const m = /^\/admin\/tenants\/([^/]+)(\/[a-z-]+)?$/.exec(path);
+    if (!m) throw new GraphError(404, 'NotFound', `no admin route ${path}`);
+    const tenant = tenantById(m[1]!);
+    const action = `${req.method} ${m[2] ?? ''}`;
+    const input =
+      req.method === 'POST' || req.method === 'PATCH'
+        ? (JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>)
+        : {};
+    switch (action) {
+      case 'GET /truth':
+        return json(tenant.truth());
+      case 'GET /stats':
+        return json(tenant.stats());
+      case 'PATCH ':
+        tenant.update(input as never);
+        return json({ updated: true });
+      case 'POST /expire-tokens':
+        return json({ validAfter: tenant.expireTokens() });
+      case 'POST /late-records':
+        return json({ ids: tenant.lateRecords(Number(input.count ?? 10), Number(input.lateMs ?? 60_000)) });
+      case 'POST /remove':
+        tenant.remove(input.kind as never, String(input.id));
+        return json({ removed: true });
+      case 'POST /change-file':
+        tenant.changeFile(String(input.id));
+        return json({ changed: true });
+      default:
+        throw new GraphError(404, 'NotFound', `no admin route ${req.method} ${path}`);
+    }
+  }
+
+  const send = (res: ServerResponse, reply: Reply) => {
+    if (reply.json !== undefined) {
+      const body = Buffer.from(JSON.stringify(reply.json));
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        'content-type': 'application/json; odata.metadata=minimal; charset=utf-8',
+        'content-length': body.length,
+      });
+      res.end(body);
+    } else {
+      res.writeHead(reply.status, {
+        ...reply.headers,
+        ...(reply.bytes ? { 'content-type': reply.contentType ?? 'application/octet-stream', 'content-length': reply.bytes.length } : {}),
+      });
+      res.end(reply.bytes);
+    }
+  };
+
+  const server = http.createServer((req, res) => {
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://emulator');
+    const route = async (): Promise<Reply> => {
+      const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(pathname);
+      if (token && req.method === 'POST') {
+        try {
+          return json(await issueToken(token[1]!, req));
+        } catch (error) {
+          if (!(error instanceof GraphError)) throw error;
+          return {
+            status: error.status,
+            json: {
+              error: error.code,
+              error_description: error.message,
+              error_codes: [Number(/AADSTS(\d+)/.exec(error.message)?.[1] ?? 0)],
+              timestamp: new Date(clock()).toISOString(),
+              trace_id: randomUUID(),
+              correlation_id: randomUUID(),
+            },
+          };
+        }
+      }
+      if (pathname.startsWith('/v1.0/')) return handleGraph(req, pathname.slice('/v1.0'.length), searchParams);
+      if (pathname.startsWith('/download/')) {
+        const entry = downloads.get(pathname.slice('/download/'.length));
+        const item = entry && entry.expires > clock() ? entry.tenant.state.item(entry.itemId) : undefined;
+        if (!item)
+          return { status: 404, json: { error: { code: 'itemNotFound', message: 'The download URL expired or the item is gone.' } } };
+        return { status: 200, bytes: item.content, contentType: item.mimeType || 'application/octet-stream' };
+      }
+      if (pathname.startsWith('/admin/')) {
+        if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? ''))
+          throw new GraphError(403, 'Forbidden', 'the admin API answers loopback callers only');
+        return handleAdmin(req, pathname);
+      }
+      throw new GraphError(404, 'NotFound', `no route ${req.method} ${pathname}`);
+    };
+    route()
+      .then((reply) => send(res, reply))
+      .catch((error: unknown) => {
+        if (!(error instanceof GraphError)) log.error({ err: error }, 'emulator request failed');
+        if (!res.headersSent)
+          send(
+            res,
+            errorReply(error instanceof GraphError ? error : new GraphError(500, 'generalException', 'An unexpected error occurred.')),
+          );
+      });
+  });
+
+  const port = await listen(server, options.port ?? 0, host);
+  url = localUrl(host, port, '');
+  return {
+    url,
+    authorityHost: url,
+    graphEndpoint: url,
+    tenant: (id) => tenantById(id),
+    async stop() {
+      for (const controller of inFlight) controller.abort();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new GraphError(413, 'requestTooLarge', `The request body is over ${MAX_BODY} bytes.`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+export { GRAPH_PERMISSIONS };
