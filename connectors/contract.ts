@@ -176,7 +176,12 @@ export interface ProviderResponseHead {
 
 /** A change the provider announced through a (verified) webhook: a hint, the scans reconcile. */
 export interface WebhookNotice {
-  readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed';
+  /**
+   * `files.changed` says only that something changed in a container of files (Graph's notifications
+   * on a drive root name no item): its `externalId` is the container's, and the file change feed is
+   * read at once.
+   */
+  readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed' | 'files.changed';
   readonly externalId: string;
 }
 
@@ -220,7 +225,10 @@ export interface ProviderRequest {
   /** Relative to the instance's endpoint, e.g. `/api/v1/users`. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | undefined>>;
+  /** A JSON body. */
   readonly body?: unknown;
+  /** A body sent as it is (file content), instead of `body`. */
+  readonly rawBody?: { readonly contentType: string; readonly bytes: Buffer };
 }
 
 export interface ProviderResponse {
@@ -333,7 +341,8 @@ export interface ConnectorFactory {
    * endpoint through `tokens`); the HTTP client asks them before every request.
    */
   credentials(config: ConnectorConfig, tokens: TokenHttp): ConnectorCredentials;
-  create(config: ConnectorConfig, http: ProviderHttp): Connector;
+  /** `credentials` are the instance's (as {@link credentials} made them): a connector reads granted permissions from its token. */
+  create(config: ConnectorConfig, http: ProviderHttp, credentials?: ConnectorCredentials): Connector;
 }
 
 /** Base of every failure a connector or its HTTP client reports. */

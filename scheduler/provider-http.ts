@@ -75,8 +75,15 @@ export class BudgetedProviderHttp implements ProviderHttp {
         response = await fetch(this.url(request), {
           dispatcher: this.options.dispatcher,
           method: request.method,
-          headers: { ...auth, ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}) },
-          body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
+          headers: {
+            ...auth,
+            ...(request.rawBody
+              ? { 'content-type': request.rawBody.contentType }
+              : request.body !== undefined
+                ? { 'content-type': 'application/json' }
+                : {}),
+          },
+          body: request.rawBody ? request.rawBody.bytes : request.body !== undefined ? JSON.stringify(request.body) : undefined,
           signal: this.options.signal
             ? AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs ?? 30_000), this.options.signal])
             : AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
@@ -132,8 +139,11 @@ export class BudgetedProviderHttp implements ProviderHttp {
   }
 
   private url(request: ProviderRequest): string {
-    const url = new URL(request.path, this.options.endpoint.endsWith('/') ? this.options.endpoint : `${this.options.endpoint}/`);
-    if (request.path.startsWith('/')) url.pathname = new URL(this.options.endpoint).pathname.replace(/\/$/, '') + request.path;
+    // The path may carry a query of its own (a provider's next-page link, e.g. Graph's `@odata.nextLink`).
+    const [path = '', search] = request.path.split(/\?(.*)/s, 2);
+    const url = new URL(path, this.options.endpoint.endsWith('/') ? this.options.endpoint : `${this.options.endpoint}/`);
+    if (path.startsWith('/')) url.pathname = new URL(this.options.endpoint).pathname.replace(/\/$/, '') + path;
+    if (search !== undefined) url.search = search;
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     return url.toString();
   }

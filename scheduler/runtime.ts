@@ -120,10 +120,11 @@ export class SchedulerRuntime implements SchedulerServices {
     const factory = connectorFactory(instance.provider);
     if (!factory) throw new Error(`No connector for provider "${instance.provider}"`);
     const config = factory.validateConfig(await instances.readConfig(instanceId));
+    const credentials = this.credentialsOf(instanceId, factory, config);
     const http = new BudgetedProviderHttp({
       instanceId,
       endpoint: factory.endpointOf(config),
-      credentials: this.credentialsOf(instanceId, factory, config),
+      credentials,
       priority,
       budget: this.budget,
       usage: this.usage,
@@ -131,7 +132,7 @@ export class SchedulerRuntime implements SchedulerServices {
       dispatcher: this.outbound,
       ...options,
     });
-    const connector = factory.create(config, http);
+    const connector = factory.create(config, http, credentials);
     http.parseThrottle = (response) => connector.parseThrottle(response);
     await this.budget.configure(instanceId, {
       requestsPerMinute: instance.limitPerMinute ?? connector.limits.requestsPerMinute,

@@ -186,15 +186,26 @@ export class ScanJobs {
       return;
     }
     await instances.updateScan(instanceId, kind, { state: ScanRunState.IDLE, lastCompletedAt: new Date(), itemsScanned: outcome.items });
-    await this.afterScan(instanceId, kind);
+    await this.afterScan(instanceId, kind, job.attrs.data.priority);
   }
 
   /** Moves the connect flow on: users first, then the other kinds, then CONNECTED and periodic runs. */
-  private async afterScan(instanceId: string, kind: ScanKind): Promise<void> {
+  private async afterScan(instanceId: string, kind: ScanKind, priority?: Priority): Promise<void> {
     const instances = this.services.instances();
     const [instance] = await instances.byIds([instanceId]);
-    if (!instance || instance.status !== ConnectionStatus.INITIAL_SCAN) return;
+    if (!instance) return;
     const kinds = supportedKinds(instance.capabilities);
+    // A change notification read the file change feed: what changed is scanned now, not at the next periodic data scan.
+    if (
+      instance.status === ConnectionStatus.CONNECTED &&
+      kind === ScanKind.FILES &&
+      priority === 'change' &&
+      kinds.includes(ScanKind.DATA)
+    ) {
+      await this.enqueue(instanceId, ScanKind.DATA, 'change');
+      return;
+    }
+    if (instance.status !== ConnectionStatus.INITIAL_SCAN) return;
     if (kind === ScanKind.USERS) {
       const next = INITIAL_AFTER_USERS.filter((k) => kinds.includes(k));
       await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, `Initial scan: ${next.map((k) => k.toLowerCase()).join(', ')}`);

@@ -124,6 +124,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       onFileChanged: async (instanceId, fileExternalId) => {
         await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
       },
+      // The file scan follows the change feed (a full listing only the first time): the data scan of what changed follows it.
+      onFilesChanged: (instanceId) => jobs.enqueue(instanceId, ScanKind.FILES, 'change'),
     });
     logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
 

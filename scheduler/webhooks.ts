@@ -12,6 +12,8 @@ import { WebhookRateLimit } from './webhook-rate.js';
 
 /** What a verified notice turns into: a change-priority rescan of the file. */
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
+/** Something changed in a container of files (a drive): read the file change feed now. */
+export type FilesChanged = (instanceId: string) => Promise<void>;
 
 export interface WebhookServer {
   readonly url: string;
@@ -26,10 +28,14 @@ export interface WebhookServerOptions {
   /** Resolves when the database answers (`/readyz`). */
   readonly ready: () => Promise<void>;
   readonly onFileChanged: FileChanged;
+  readonly onFilesChanged: FilesChanged;
 }
 
 /** Rescans enqueued at once for one delivery (each is one insert into the job store). */
 const ENQUEUE_CONCURRENCY = 8;
+
+/** The longest subscription validation token echoed (Graph's are about 100 characters). */
+const MAX_VALIDATION_TOKEN = 1024;
 
 /** How often expired delivery ids are deleted. */
 const PRUNE_EVERY_MS = 60_000;
@@ -83,7 +89,7 @@ async function eachLimited<T>(items: readonly T[], concurrency: number, work: (i
  * change-priority rescan per file named. Every refusal is `{ error, message }` JSON.
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { services, ready, onFileChanged } = options;
+  const { services, ready, onFileChanged, onFilesChanged } = options;
   const config = services.config;
   const maxBytes = config.WEBHOOK_MAX_BYTES;
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
@@ -120,6 +126,17 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
 
   const receive: RequestHandler = async (req, res) => {
     const instanceId = instanceOf(res);
+    // A subscription's validation handshake (Microsoft Graph): the provider POSTs a token in the query
+    // and expects it back as text/plain within 10 s. Only for a known instance, within its rate, capped.
+    const validationToken = req.query.validationToken;
+    if (validationToken !== undefined) {
+      if (typeof validationToken !== 'string' || validationToken.length === 0 || validationToken.length > MAX_VALIDATION_TOKEN)
+        return refuse(res, 'unverified_delivery', `validationToken must be one value of 1 to ${MAX_VALIDATION_TOKEN} characters`, {
+          instanceId,
+        });
+      res.status(200).set({ 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).send(validationToken);
+      return;
+    }
     const connector = await services.connector(instanceId, 'change');
     let verified: VerifiedWebhook;
     try {
@@ -145,8 +162,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       });
     }
     const files = changedFiles(notices);
+    const feed = notices.some((notice) => notice.kind === 'files.changed');
     try {
       await eachLimited(files, ENQUEUE_CONCURRENCY, (file) => onFileChanged(instanceId, file));
+      if (feed) await onFilesChanged(instanceId);
     } catch (error) {
       // Let the provider's retry of this delivery through: rescans it repeats are harmless.
       await deliveries.forget(instanceId, deliveryId).catch((e: unknown) => logger.warn({ err: e, instanceId }, 'delivery id kept'));

@@ -44,9 +44,13 @@ export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): 
           method: request.method,
           headers: {
             ...(await credentials.headers(request.service)),
-            ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(request.rawBody
+              ? { 'content-type': request.rawBody.contentType }
+              : request.body === undefined
+                ? {}
+                : { 'content-type': 'application/json' }),
           },
-          body: request.body === undefined ? undefined : JSON.stringify(request.body),
+          body: request.rawBody ? request.rawBody.bytes : request.body === undefined ? undefined : JSON.stringify(request.body),
         });
       } catch (error) {
         throw new TransientError(`${what}: ${(error as Error).message}`);

@@ -130,8 +130,8 @@ class Tenant implements M365TenantControl {
   readonly buckets: Record<M365Service, Bucket>;
   readonly requests: Record<string, Record<string, number>> = {};
   throttledCount = 0;
-  /** Tokens issued before this instant (epoch s, `iat`) are refused. */
-  tokensValidAfter = 0;
+  /** Tokens carry the generation they were issued in; expiring tokens starts a new one. */
+  generation = 0;
   readonly subscriptions = new Map<string, Subscription>();
 
   constructor(
@@ -161,8 +161,7 @@ class Tenant implements M365TenantControl {
     if (status === 429) this.throttledCount++;
   }
   expireTokens(): number {
-    this.tokensValidAfter = Math.floor(this.clock() / 1000) + 1;
-    return this.tokensValidAfter;
+    return ++this.generation;
   }
   update(patch: Parameters<M365TenantControl['update']>[0]): void {
     const next = resolveM365Spec({ ...this.spec, ...patch, limits: { ...this.spec.limits, ...patch.limits } });
@@ -362,6 +361,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       idtyp: 'app',
       roles: client.roles,
       ver: '1.0',
+      // Not an Entra claim: the emulator's own mark, so that the admin API can invalidate what it issued.
+      emu_gen: tenant.generation,
     });
     return { token_type: 'Bearer', expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken };
   };
@@ -374,7 +375,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     const tenant = tenants.get(String(claims.tid));
     if (!tenant) throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure.');
     const now = clock() / 1000;
-    if (typeof claims.exp !== 'number' || claims.exp <= now || (claims.iat as number) < tenant.tokensValidAfter)
+    if (typeof claims.exp !== 'number' || claims.exp <= now || claims.emu_gen !== tenant.generation)
       throw new GraphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.');
     return { tenant, appId: String(claims.appid), roles: (claims.roles as string[]) ?? [] };
   };
@@ -469,10 +470,10 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       throw new GraphError(400, 'BadRequest', 'Unable to read JSON request payload.');
     }
   };
-  const writeItem = (caller: Caller, item: EmuItem, operation: string, content: boolean) => {
+  const writeItem = (caller: Caller, item: EmuItem, operation: string, content: boolean, detail?: string) => {
     const now = clock();
     caller.tenant.state.touch(item, now, content);
-    caller.tenant.state.record(operation, item.id, now);
+    caller.tenant.state.record(operation, item.id, now, detail);
     notify(caller.tenant, item.driveId);
   };
 
@@ -747,6 +748,17 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     },
     {
       method: 'GET',
+      pattern: /^\/drives\/([^/]+)\/root$/,
+      service: 'files',
+      needs: READ_FILES,
+      handle: ({ caller, params }) => {
+        const drive = caller.tenant.state.drive(params[0]!);
+        if (!drive) throw new GraphError(404, 'itemNotFound', 'The resource could not be found.');
+        return json(wireItem(caller.tenant.state, caller.tenant.state.items.get(drive.rootId)!));
+      },
+    },
+    {
+      method: 'GET',
       pattern: /^\/drives\/([^/]+)\/items\/([^/]+)$/,
       service: 'files',
       needs: READ_FILES,
@@ -801,7 +813,13 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
         }
         if (typeof patch.name === 'string') item.name = patch.name;
         if (patch.description === null || typeof patch.description === 'string') item.description = patch.description;
-        writeItem(caller, item, parent !== undefined ? 'item.move' : 'item.update', false);
+        writeItem(
+          caller,
+          item,
+          parent !== undefined ? 'item.move' : 'item.update',
+          false,
+          parent !== undefined ? item.parentId : undefined,
+        );
         return json(wireItem(caller.tenant.state, item));
       },
     },

@@ -104,6 +104,8 @@ export interface GovernanceRecord {
   readonly operation: string;
   readonly targetId: string;
   readonly at: string;
+  /** What the operation set, where it matters (a move: the new parent folder's id). */
+  readonly detail?: string;
 }
 
 const FIRST = [
@@ -412,8 +414,8 @@ export class TenantState {
     return ids;
   }
 
-  record(operation: string, targetId: string, now: number): void {
-    this.governance.push({ operation, targetId, at: new Date(now).toISOString() });
+  record(operation: string, targetId: string, now: number, detail?: string): void {
+    this.governance.push({ operation, targetId, at: new Date(now).toISOString(), ...(detail ? { detail } : {}) });
   }
 
   user(id: string): EmuUser | undefined {

@@ -34,6 +34,9 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
         GOVERNANCE_RETRY_MS: '50',
         // Long enough for a page of the data scan between touches; a killed scheduler's jobs wait this long to be taken over.
         JOB_LOCK_LIFETIME_MS: '10000',
+        // Periodic scans far apart: a file rescanned within the suite's deadlines was rescanned by its notification.
+        SCAN_INTERVAL: '1 hour',
+        DATA_SCAN_INTERVAL: '12 hours',
         ...target.schedulerEnv,
       });
       return scheduler;
@@ -97,7 +100,6 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
       );
       expect(connectApp.status).toBe('CONNECTING');
       instanceId = connectApp.id;
-      await target.afterConnect(instanceId, `http://127.0.0.1:${webhookPort}/webhooks`);
 
       const first = startScheduler();
       await waitFor(
@@ -114,6 +116,8 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
 
       startScheduler();
       await waitConnected(t, instanceId, 240_000).catch(withOutput);
+      // Wiring that needs the scheduler's webhook receiver up (a subscription's validation handshake).
+      await target.afterConnect(instanceId, `http://127.0.0.1:${webhookPort}/webhooks`);
       const done = await scans();
       const users = done.find((s) => s.kind === 'USERS')!;
       // Users first (the other scans resolve people by provider id), then the rest; DATA after FILES.
@@ -311,7 +315,8 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
     }, 240_000);
 
     it('rescans a changed file on its change notification, before any periodic scan', async () => {
-      const filesScan = await scanOf(t, instanceId, 'FILES');
+      // The periodic file scan runs hourly and the data scan every 12 hours: a rescan within a minute is the notification's
+      // (for a provider that names the file, its own rescan; for Graph, which names the drive, the drive's change feed).
       // Read before the change: the notification may be handled before this test looks again.
       const rows = await allNodes<{ id: string; externalId: string; lastScannedAt: string | null }>(
         t,
@@ -333,7 +338,6 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
         60_000,
         100,
       ).catch(withOutput);
-      expect((await scanOf(t, instanceId, 'FILES')).lastCompletedAt).toBe(filesScan.lastCompletedAt);
     }, 120_000);
 
     it('ends equal to the emulator’s truth', async () => {

@@ -27,7 +27,7 @@ export interface ConformanceTarget {
   config(): Record<string, unknown>;
   /** Environment the scheduler process needs to reach the emulator (e.g. a CA to trust). */
   readonly schedulerEnv?: Readonly<Record<string, string>>;
-  /** Wiring the emulator needs once the instance exists, e.g. where it sends change notifications. */
+  /** Wiring once the instance is connected and the scheduler's webhook receiver runs, e.g. where the emulator sends change notifications. */
   afterConnect(instanceId: string, webhookBaseUrl: string): Promise<void>;
   /** The emulator's ground truth in the graph's terms. */
   expected(): Promise<ExpectedGraph>;

@@ -1,0 +1,164 @@
+import { startM365Emulator } from '../../emulators/m365/index.js';
+import { GovernanceActionType } from '../../platform/governance/actions.js';
+import type { ConformanceTarget, ItemKind } from './target.js';
+
+const TENANT_ID = '8a6d3c1e-2b4f-4e5a-9c7d-1e2f3a4b5c6d';
+const CLIENT_ID = '3f9b7d2a-6c4e-4a1b-8d5f-0e9c8b7a6d5e';
+const SECRET = 'conformance-client-secret-value';
+const CLIENT_STATE = 'conformance-client-state-0123456789';
+const QUARANTINE = 'Tenantwatch Quarantine';
+
+/**
+ * The Microsoft 365 connector against the Microsoft 365 emulator: a tenant of 300 members, guests,
+ * admins, groups, two document libraries and delegated grants, tokens living 30 s, Graph pages of at
+ * most 25 (many pages per list), change notifications from a drive subscription.
+ */
+export async function m365Target(): Promise<ConformanceTarget> {
+  const emulator = await startM365Emulator({
+    tenants: [
+      {
+        tenantId: TENANT_ID,
+        seed: 41,
+        users: 300,
+        guests: 6,
+        admins: 3,
+        groups: 6,
+        files: 60,
+        apps: 5,
+        grants: 40,
+        backfillDays: 1,
+        signInsPerUserPerDay: 1,
+        maxPageSize: 25,
+        tokenLifetimeSeconds: 30,
+        limits: { directory: 3000, audit: 3000, files: 3000 },
+        clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }],
+      },
+    ],
+  });
+  const tenant = emulator.tenant(TENANT_ID);
+  const truth = () => tenant.truth();
+  const fileId = (item: { driveId: string; id: string }) => `${item.driveId}/${item.id}`;
+  const liveFiles = () => truth().items.filter((i) => !i.folder && !i.deleted);
+  const quarantineFolders = () =>
+    new Set(
+      truth()
+        .items.filter((i) => i.folder && i.name === QUARANTINE)
+        .map((i) => i.id),
+    );
+  const records = (operation: string, target: string) =>
+    truth().governance.filter((g) => g.operation === operation && g.targetId === target);
+
+  return {
+    provider: 'm365',
+    config: () => ({
+      tenantId: TENANT_ID,
+      clientId: CLIENT_ID,
+      clientSecret: SECRET,
+      authorityHost: emulator.authorityHost,
+      graphEndpoint: emulator.graphEndpoint,
+      clientState: CLIENT_STATE,
+      rateLimitPerMinute: 3000,
+    }),
+    async afterConnect(instanceId, webhookBaseUrl) {
+      // The subscription an admin (or the connector's lifecycle) makes: one per document library, through Graph itself.
+      const answer = await fetch(`${emulator.authorityHost}/${TENANT_ID}/oauth2/v2.0/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: CLIENT_ID,
+          client_secret: SECRET,
+          scope: 'https://graph.microsoft.com/.default',
+        }),
+      });
+      const token = ((await answer.json()) as { access_token: string }).access_token;
+      for (const drive of truth().drives) {
+        const created = await fetch(`${emulator.graphEndpoint}/v1.0/subscriptions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            changeType: 'updated',
+            resource: `/drives/${drive.id}/root`,
+            notificationUrl: `${webhookBaseUrl}/${instanceId}`,
+            clientState: CLIENT_STATE,
+            expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
+          }),
+        });
+        if (created.status !== 201) throw new Error(`subscription on ${drive.id}: HTTP ${created.status} ${await created.text()}`);
+      }
+    },
+    async expected() {
+      const now = truth();
+      const users = now.users.filter((u) => !u.deleted);
+      const live = new Set(users.map((u) => u.id));
+      return {
+        accounts: users.map((u) => ({ externalId: u.id, status: u.accountEnabled ? 'ACTIVE' : 'SUSPENDED' })),
+        groups: now.groups.filter((g) => !g.deleted).map((g) => ({ externalId: g.id, members: g.members.filter((m) => live.has(m)) })),
+        files: now.items.filter((i) => !i.folder && !i.deleted).map((i) => ({ externalId: fileId(i) })),
+        appPermissions: now.grants.filter((g) => !g.deleted).map((g) => ({ externalId: g.id })),
+        activities: [...now.signIns.map((s) => s.id), ...now.audits.map((a) => a.id)],
+      };
+    },
+    async setThrottleRate(rate) {
+      tenant.update({ throttleRate: rate });
+    },
+    throttled: async () => tenant.stats().throttled,
+    async expireTokens() {
+      tenant.expireTokens();
+    },
+    async refuseTokens(refuse) {
+      tenant.update({ clients: [{ clientId: CLIENT_ID, clientSecret: refuse ? 'a-rotated-secret-value' : SECRET }] });
+    },
+    lateEvents: async (count, lateMs) => tenant.lateRecords(count, lateMs),
+    async deleteOne(kind: ItemKind) {
+      const now = truth();
+      if (kind === 'user') {
+        const user = now.users
+          .filter((u) => !u.deleted && u.accountEnabled && u.userType === 'Member' && !now.admins.includes(u.id))
+          .at(-1)!;
+        tenant.remove('user', user.id);
+        return user.id;
+      }
+      if (kind === 'grant') {
+        const grant = now.grants.filter((g) => !g.deleted).at(-1)!;
+        tenant.remove('grant', grant.id);
+        return grant.id;
+      }
+      const file = liveFiles().at(-1)!;
+      tenant.remove('file', file.id);
+      return fileId(file);
+    },
+    async changeFile() {
+      const quarantine = quarantineFolders();
+      const file = liveFiles().find((i) => !quarantine.has(i.parentId))!;
+      tenant.changeFile(file.id);
+      return fileId(file);
+    },
+    governance: Object.values(GovernanceActionType),
+    async applied(action, externalId) {
+      const item = externalId.slice(externalId.lastIndexOf('/') + 1);
+      const quarantine = quarantineFolders();
+      switch (action) {
+        case 'SUSPEND_ACCOUNT':
+          return records('user.disable', externalId).length;
+        case 'UNSUSPEND_ACCOUNT':
+          return records('user.enable', externalId).length;
+        case 'REQUIRE_PASSWORD_RESET':
+          return records('user.forcePasswordChange', externalId).length;
+        case 'REVOKE_APP_PERMISSION':
+          return records('grant.delete', externalId).length;
+        case 'TRASH_FILE':
+          return records('item.delete', item).length;
+        case 'QUARANTINE_FILE':
+          return records('item.move', item).filter((r) => quarantine.has(r.detail ?? '')).length;
+        case 'RESTORE_FILE':
+          return records('item.move', item).filter((r) => !quarantine.has(r.detail ?? '')).length;
+        case 'REMOVE_EXTERNAL_SHARING':
+          return records('permission.delete', item).length;
+        case 'OVERWRITE_FILE':
+          return records('item.content', item).length;
+      }
+    },
+    stop: () => emulator.stop(),
+  };
+}
