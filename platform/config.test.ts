@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       AUTH_JWT_ISSUER: 'tenantwatch',
       AUTH_JWT_AUDIENCE: 'tenantwatch-api',
       DB_POOL_MAX: 10,
-      DEMO: true,
+      DEMO: 'simulated',
       QUERY_MAX_DEPTH: 12,
       EVENT_LOG_RETENTION_DAYS: 7,
       SUBSCRIPTION_QUEUE_LIMIT: 1000,
@@ -42,7 +42,7 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', DEMO: '' });
-    expect(config).toMatchObject({ PORT: 4000, DEMO: true });
+    expect(config).toMatchObject({ PORT: 4000, DEMO: 'simulated' });
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -100,8 +100,12 @@ describe('loadConfig', () => {
   });
 
   describe('the DEMO flag', () => {
-    it.each(['on', 'true', '1', 'yes'])('reads %s as true', (value) => {
-      expect(loadConfig({ DEMO: value }).DEMO).toBe(true);
+    it.each(['on', 'true', '1', 'yes', 'simulated'])('reads %s as the simulated demo', (value) => {
+      expect(loadConfig({ DEMO: value }).DEMO).toBe('simulated');
+    });
+
+    it('reads m365 as the Microsoft 365 demo', () => {
+      expect(loadConfig({ DEMO: 'm365' }).DEMO).toBe('m365');
     });
 
     it.each(['off', 'false', '0', 'no'])('reads %s as false', (value) => {
@@ -117,13 +121,13 @@ describe('loadConfig', () => {
     it('runs no demo and refuses private connector endpoints in production unless asked', () => {
       expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ DEMO: false, CONNECTOR_ALLOW_PRIVATE: false });
       expect(loadConfig({ NODE_ENV: 'production', DEMO: 'on', CONNECTOR_ALLOW_PRIVATE: 'true' })).toMatchObject({
-        DEMO: true,
+        DEMO: 'simulated',
         CONNECTOR_ALLOW_PRIVATE: true,
       });
     });
 
     it('runs the demo and allows private endpoints elsewhere unless turned off', () => {
-      expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO: true, CONNECTOR_ALLOW_PRIVATE: true });
+      expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO: 'simulated', CONNECTOR_ALLOW_PRIVATE: true });
       expect(loadConfig({ NODE_ENV: 'test', DEMO: 'off', CONNECTOR_ALLOW_PRIVATE: 'no' })).toMatchObject({
         DEMO: false,
         CONNECTOR_ALLOW_PRIVATE: false,

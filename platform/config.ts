@@ -37,7 +37,13 @@ const ConfigSchema = z
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
       .optional(),
     /** The simulated provider with two demo instances on `npm start` (default: on, except in production). */
-    DEMO: flag.optional(),
+    /** on (the simulated provider), m365 (the Microsoft 365 emulator), off. */
+    DEMO: z
+      .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no', 'simulated', 'm365'], { error: 'must be on, off, simulated or m365' })
+      .transform((v) =>
+        v === 'm365' ? 'm365' : v === 'on' || v === 'true' || v === '1' || v === 'yes' || v === 'simulated' ? 'simulated' : false,
+      )
+      .optional(),
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
     ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('5 minutes'),
@@ -129,8 +135,8 @@ const ConfigSchema = z
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLOW_PRIVATE'> & {
   readonly dataDir: string;
-  /** On unless NODE_ENV=production (where it must be asked for with DEMO=on). */
-  readonly DEMO: boolean;
+  /** Which demo runs: the simulated provider unless NODE_ENV=production (where it must be asked for with DEMO=on), or the Microsoft 365 emulator. */
+  readonly DEMO: false | 'simulated' | 'm365';
   /** Off in production unless CONNECTOR_ALLOW_PRIVATE=true; on elsewhere unless turned off. */
   readonly CONNECTOR_ALLOW_PRIVATE: boolean;
 };
@@ -155,7 +161,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...parsed.data,
     dataDir: path.resolve(parsed.data.DATA_DIR),
-    DEMO: parsed.data.DEMO ?? !production,
+    DEMO: parsed.data.DEMO ?? (production ? false : 'simulated'),
     CONNECTOR_ALLOW_PRIVATE: parsed.data.CONNECTOR_ALLOW_PRIVATE ?? !production,
   };
 }

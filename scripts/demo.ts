@@ -11,7 +11,9 @@ import { logger } from '../platform/logger.js';
 
 /** The demo: a simulated provider with two tenants, connected as two instances of one provider. */
 export interface Demo {
-  readonly simulator: Simulator;
+  /** What the demo provider is, and where it listens (printed by npm start). */
+  readonly description: string;
+  readonly simulator?: Simulator;
   /** Instance id per demo tenant id. */
   readonly instances: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -59,7 +61,12 @@ export async function startDemo(config: Config, accounts: Database, webhookBaseU
       simulator.tenant(tenant.id).update({ webhook: { url: `${webhookBaseUrl}/${instances[tenant.id]}`, secret } });
     }
     fs.writeFileSync(file, `${JSON.stringify(instances, null, 2)}\n`);
-    return { simulator, instances, stop: () => simulator.stop() };
+    return {
+      description: `simulated provider at ${simulator.url} with ${Object.keys(instances).length} instances connecting`,
+      simulator,
+      instances,
+      stop: () => simulator.stop(),
+    };
   } catch (error) {
     await simulator.stop();
     throw error;

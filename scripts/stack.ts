@@ -9,6 +9,7 @@ import { logger } from '../platform/logger.js';
 import type { SubgraphServer } from '../platform/server.js';
 import { startSubgraph } from '../platform/subgraph.js';
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.js';
+import { startM365Demo } from './demo-m365.js';
 import { startDemo, type Demo } from './demo.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
@@ -23,8 +24,8 @@ export interface StackOptions {
   readonly port: number;
   /** Run the scheduler in this process too (npm start does; most tests do not). */
   readonly scheduler?: boolean;
-  /** Start the simulated provider with two demo instances (needs the scheduler). */
-  readonly demo?: boolean;
+  /** Start a demo (needs the scheduler): the simulated provider with two instances, or the Microsoft 365 emulator with one. */
+  readonly demo?: false | 'simulated' | 'm365';
   /** Job lock lifetime for the scheduler (tests shorten it). */
   readonly lockLifetimeMs?: number;
 }
@@ -90,7 +91,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       scheduler = await startScheduler({ config, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
       started.push(named('scheduler', scheduler));
       if (options.demo) {
-        demo = await startDemo(config, subgraphs.find((s) => s.name === 'accounts')!.db, scheduler.webhookUrl);
+        const accounts = subgraphs.find((s) => s.name === 'accounts')!.db;
+        demo =
+          options.demo === 'm365'
+            ? await startM365Demo(config, accounts, scheduler.webhookUrl)
+            : await startDemo(config, accounts, scheduler.webhookUrl);
         // Stopped after the scheduler (which stops first): its running jobs may still call the provider.
         started.splice(started.length - 1, 0, named('demo', demo));
       }

@@ -26,7 +26,7 @@ try {
   if (config.DEMO && !config.CONNECTOR_ALLOW_PRIVATE) {
     // The demo's simulated provider listens on 127.0.0.1, which the outbound policy refuses.
     throw new ConfigError(
-      'Invalid configuration:\n  DEMO: the demo connects to a simulated provider on 127.0.0.1; set CONNECTOR_ALLOW_PRIVATE=true with DEMO=on in production',
+      'Invalid configuration:\n  DEMO: the demo connects to a provider emulator on 127.0.0.1; set CONNECTOR_ALLOW_PRIVATE=true with DEMO in production',
     );
   }
   stack = await startStack({ config, port: config.PORT, scheduler: true, demo: config.DEMO });
@@ -36,11 +36,7 @@ try {
     '',
     `Tenantwatch is ready in ${seconds} s at ${url}`,
     `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}; jobs: ${config.MONGODB_URL ? 'MongoDB' : 'PostgreSQL'}`,
-    ...(stack.demo
-      ? [
-          `  demo: simulated provider at ${stack.demo.simulator.url} with ${Object.keys(stack.demo.instances).length} instances connecting (DEMO=off disables)`,
-        ]
-      : []),
+    ...(stack.demo ? [`  demo: ${stack.demo.description} (DEMO=off disables; DEMO=m365 shows a Microsoft 365 tenant)`] : []),
     '',
     ...(config.NODE_ENV === 'production' ? howToSignTokens(config, url) : await developmentTokens(config, url)),
     '',
