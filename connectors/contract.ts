@@ -25,6 +25,8 @@ import type { AppCapability } from '../platform/vocabulary/instance.js';
 import type { SharingLevel } from '../platform/vocabulary/sharing.js';
 
 export type { SharingLevel };
+import type { ConnectorConfigField } from '../platform/ports.js';
+export type { ConnectorConfigField };
 
 /** What a connector can do: the graph's `AppCapability`. */
 export type Capability = AppCapability;
@@ -332,6 +334,14 @@ export interface Connector {
 export interface ConnectorFactory {
   readonly provider: string;
   readonly capabilities: readonly Capability[];
+  /** The connector's name in a console ("Microsoft 365"). */
+  readonly name: string;
+  /** Where an admin reads how to connect it (registering the app, the permissions and why): a URL, or a path in Tenantwatch's repository. */
+  readonly documentationUrl: string;
+  /** The config's fields, as a connect form renders them. */
+  readonly configFields: readonly ConnectorConfigField[];
+  /** Per capability, the permissions it needs: every inner list met by one of its permissions (the first is the one to grant). */
+  readonly requiredPermissions: Readonly<Partial<Record<Capability, readonly (readonly string[])[]>>>;
   /** Checks a `connectApp` config; throws an Error whose message names the bad field. */
   validateConfig(config: unknown): ConnectorConfig;
   /** The endpoint requests go to (for the HTTP client). */

@@ -16,6 +16,14 @@ export function connectorFactory(provider: string): ConnectorFactory | undefined
 /** The connectors as the platform's {@link ConnectorCatalog} port: what the accounts subgraph checks `connectApp` with. */
 export const connectorCatalog: ConnectorCatalog = {
   providers: [...CONNECTORS.keys()],
+  types: [...CONNECTORS.values()].map((factory) => ({
+    id: factory.provider,
+    name: factory.name,
+    capabilities: factory.capabilities,
+    configFields: factory.configFields,
+    requiredPermissions: factory.requiredPermissions,
+    documentationUrl: factory.documentationUrl,
+  })),
   validateConfig(provider, config) {
     const factory = connectorFactory(provider);
     if (!factory) throw new Error(`no connector named "${provider}"`);

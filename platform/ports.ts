@@ -1,3 +1,4 @@
+import type { AppCapability } from './vocabulary/instance.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { InstanceDirectory } from './governance/instances.js';
 import type { GovernanceLog } from './governance/log.js';
@@ -6,7 +7,30 @@ import type { GovernanceLog } from './governance/log.js';
  * The connectors Tenantwatch ships, as the accounts subgraph needs them to check `connectApp`'s
  * input. The connectors' registry implements it.
  */
+/** A field of a connector's config, as a connect form renders it. */
+export interface ConnectorConfigField {
+  readonly name: string;
+  readonly label: string;
+  /** Stored encrypted and never shown again (a secret, a private key). */
+  readonly secret: boolean;
+  readonly required: boolean;
+  readonly description: string;
+}
+
+/** What a kind of connector is, for the graph's `connectorTypes` (no instance's data in it). */
+export interface ConnectorTypeInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly capabilities: readonly AppCapability[];
+  readonly configFields: readonly ConnectorConfigField[];
+  /** Per capability, what it needs granted: every inner list met by one of its permissions (the first is the one to grant). */
+  readonly requiredPermissions: Readonly<Partial<Record<AppCapability, readonly (readonly string[])[]>>>;
+  readonly documentationUrl: string;
+}
+
 export interface ConnectorCatalog {
+  /** Every connector, for connect forms. */
+  readonly types: readonly ConnectorTypeInfo[];
   /** The provider names a connector exists for, as `connectApp`'s `provider` takes them. */
   readonly providers: readonly string[];
   /**

@@ -35,7 +35,7 @@ import {
 import { hostsOf, validateM365Config, type M365Config } from './config.js';
 import { accessTokenClaims, m365Credentials } from './credentials.js';
 import { GraphHttp } from './graph-http.js';
-import { capabilitiesOf } from './permissions.js';
+import { capabilitiesOf, REQUIRED_PERMISSIONS } from './permissions.js';
 
 export const M365_PROVIDER = 'm365';
 export const M365_CAPABILITIES: readonly Capability[] = [
@@ -659,6 +659,19 @@ function auditEvent(a: Graph.DirectoryAudit): ProviderEvent {
 export const m365ConnectorFactory: ConnectorFactory = {
   provider: M365_PROVIDER,
   capabilities: M365_CAPABILITIES,
+  name: 'Microsoft 365',
+  documentationUrl: 'connectors/m365/README.md',
+  configFields: [
+    { name: 'tenantId', label: 'Directory (tenant) ID', secret: false, required: true, description: 'From the app registration’s overview in Microsoft Entra ID' },
+    { name: 'clientId', label: 'Application (client) ID', secret: false, required: true, description: 'From the app registration’s overview' },
+    { name: 'clientSecret', label: 'Client secret', secret: true, required: false, description: 'A client secret’s value (or give a certificate)' },
+    { name: 'certificate', label: 'Certificate', secret: true, required: false, description: '{ certificatePem, privateKeyPem } of a certificate uploaded to the app registration' },
+    { name: 'cloud', label: 'Cloud', secret: false, required: false, description: 'global (default), usgov or china' },
+    { name: 'quarantineFolder', label: 'Quarantine folder', secret: false, required: false, description: 'Folder at the root of each library that quarantined files move to (admin-only)' },
+    { name: 'clientState', label: 'Notification secret (clientState)', secret: true, required: false, description: '16-128 characters every change notification must carry' },
+    { name: 'rateLimitPerMinute', label: 'Requests per minute', secret: false, required: false, description: 'The rate Tenantwatch keeps to (default 1,200)' },
+  ],
+  requiredPermissions: REQUIRED_PERMISSIONS,
   validateConfig: validateM365Config,
   endpointOf: (config: ConnectorConfig) => hostsOf(validateM365Config(config)).graphEndpoint,
   credentials: (config: ConnectorConfig, tokens: TokenHttp) => m365Credentials(validateM365Config(config), tokens),

@@ -256,6 +256,18 @@ export function simulatedCredentials(config: SimulatedConfig, tokens: TokenHttp)
 export const simulatedConnectorFactory: ConnectorFactory = {
   provider: SIMULATED_PROVIDER,
   capabilities: SIMULATED_CAPABILITIES,
+  name: 'Simulated SaaS provider',
+  documentationUrl: 'connectors/simulated/README.md',
+  configFields: [
+    { name: 'endpoint', label: 'Endpoint', secret: false, required: true, description: 'The provider’s base URL, e.g. http://127.0.0.1:4900' },
+    { name: 'token', label: 'API token', secret: true, required: false, description: 'A fixed API token (or give an OAuth client instead)' },
+    { name: 'clientId', label: 'OAuth client id', secret: false, required: false, description: 'An OAuth client whose access tokens expire (with clientSecret)' },
+    { name: 'clientSecret', label: 'OAuth client secret', secret: true, required: false, description: 'The OAuth client’s secret' },
+    { name: 'webhookSecret', label: 'Webhook secret', secret: true, required: false, description: 'Signs the provider’s change webhooks' },
+    { name: 'rateLimitPerMinute', label: 'Requests per minute', secret: false, required: false, description: 'The tenant’s documented limit (default 600)' },
+    { name: 'maxPageSize', label: 'Largest page', secret: false, required: false, description: 'The tenant’s largest page (default 200)' },
+  ],
+  requiredPermissions: Object.fromEntries(Object.entries(PERMISSIONS_FOR).map(([capability, permissions]) => [capability, permissions.map((p) => [p])])),
   validateConfig: validateSimulatedConfig,
   endpointOf: (config: ConnectorConfig) => validateSimulatedConfig(config).endpoint,
   credentials: (config: ConnectorConfig, tokens: TokenHttp) => simulatedCredentials(validateSimulatedConfig(config), tokens),

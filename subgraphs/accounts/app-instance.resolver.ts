@@ -1,12 +1,12 @@
 import { GraphQLJSON } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../platform/errors.js';
 import { endpointRefusal } from '../../platform/outbound.js';
 import type { ConnectorCatalog } from '../../platform/ports.js';
 import { parseId } from '../../platform/ids.js';
 import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
-import { ConnectionStatus } from '../../platform/vocabulary/instance.js';
+import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
 @InputType()
 export class ConnectAppInput {
@@ -39,6 +39,15 @@ function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog, 
   const refusal = endpointRefusal(connectors.endpointOf(input.provider, config), allowPrivate);
   if (refusal) throw badInput('input.config.endpoint', refusal);
   return { provider: input.provider, name, config };
+}
+
+@ObjectType({ description: 'A permission to grant at the provider, and the capability it enables.' })
+export class MissingPermission {
+  @Field(() => AppCapability)
+  capability!: AppCapability;
+
+  @Field()
+  permission!: string;
 }
 
 @Resolver(() => AppInstance)
@@ -84,6 +93,22 @@ export class AppInstanceResolver {
   @FieldResolver(() => [ScanState], { description: 'One per scan kind.' })
   async scans(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): Promise<ScanState[]> {
     return loaders.scans(ctx).load(instance.id);
+  }
+
+  @FieldResolver(() => [MissingPermission], {
+    description: 'For each capability the connector has but this instance lacks, the permission to grant at the provider to enable it.',
+  })
+  missingPermissions(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): MissingPermission[] {
+    const type = ctx.connectors.types.find((t) => t.id === instance.provider);
+    if (!type) return [];
+    const granted = new Set(instance.grantedPermissions);
+    return type.capabilities
+      .filter((capability) => !instance.capabilities.includes(capability))
+      .flatMap((capability) =>
+        (type.requiredPermissions[capability] ?? [])
+          .filter((anyOf) => !anyOf.some((p) => granted.has(p)))
+          .map((anyOf) => ({ capability, permission: anyOf[0]! })),
+      );
   }
 
   @FieldResolver(() => ApiUsage)

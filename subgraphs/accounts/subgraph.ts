@@ -1,3 +1,4 @@
+import { ConnectorTypeResolver } from './connector-type.resolver.js';
 import { credentialsKey } from '../../platform/crypto.js';
 import { buildFederatedSchema } from '../../platform/federation.js';
 import { withGovernance } from '../../platform/governance/request.js';
@@ -18,7 +19,7 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
   module: accountsModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [AppInstanceResolver, AccountResolver, GroupResolver, AccountGovernanceResolver],
+      resolvers: [AppInstanceResolver, ConnectorTypeResolver, AccountResolver, GroupResolver, AccountGovernanceResolver],
       referenceResolvers: {
         AppInstance: (ref, ctx: AccountsContext): Promise<AppInstance | null> => loaders.instance(ctx).load(ref.id),
         Account: (ref, ctx: AccountsContext): Promise<Account | null> => loaders.account(ctx).load(ref.id),

@@ -1,0 +1,80 @@
+import { Ctx, Field, ID, ObjectType, Query, Resolver } from 'type-graphql';
+import type { ConnectorTypeInfo } from '../../platform/ports.js';
+import { AppCapability } from '../../platform/vocabulary/instance.js';
+import type { AccountsContext } from './context.js';
+
+@ObjectType({ description: "A field of a connector's config, as a connect form renders it." })
+export class ConnectorConfigField {
+  @Field()
+  name!: string;
+
+  @Field()
+  label!: string;
+
+  @Field({ description: 'Stored encrypted and never returned: a secret, a private key.' })
+  secret!: boolean;
+
+  @Field()
+  required!: boolean;
+
+  @Field()
+  description!: string;
+}
+
+@ObjectType({ description: 'What one capability needs granted at the provider.' })
+export class CapabilityPermissions {
+  @Field(() => AppCapability)
+  capability!: AppCapability;
+
+  @Field(() => [String], { description: 'The permissions to grant: the least privileged way to enable the capability.' })
+  permissions!: string[];
+
+  @Field(() => [[String]], { description: 'Every requirement, each met by any one of its permissions.' })
+  requirements!: string[][];
+}
+
+@ObjectType({ description: 'A kind of app Tenantwatch connects to, and what connecting it takes.' })
+export class ConnectorType {
+  @Field(() => ID, { description: "connectApp's provider." })
+  id!: string;
+
+  @Field()
+  name!: string;
+
+  @Field(() => [AppCapability])
+  capabilities!: AppCapability[];
+
+  @Field(() => [ConnectorConfigField])
+  configFields!: ConnectorConfigField[];
+
+  @Field(() => [CapabilityPermissions])
+  requiredPermissions!: CapabilityPermissions[];
+
+  @Field({ description: "How to connect it: a URL, or a path in Tenantwatch's repository." })
+  documentationUrl!: string;
+}
+
+/** A connector's required permissions per capability, in the graph's shape. */
+export function capabilityPermissions(type: ConnectorTypeInfo): CapabilityPermissions[] {
+  return type.capabilities.map((capability) => {
+    const requirements = (type.requiredPermissions[capability] ?? []).map((anyOf) => [...anyOf]);
+    return { capability, permissions: requirements.map((anyOf) => anyOf[0]!), requirements };
+  });
+}
+
+@Resolver(() => ConnectorType)
+export class ConnectorTypeResolver {
+  @Query(() => [ConnectorType], {
+    description: 'Every kind of app Tenantwatch can connect, with its config fields and the permissions each capability needs.',
+  })
+  connectorTypes(@Ctx() ctx: AccountsContext): ConnectorType[] {
+    return ctx.connectors.types.map((type) => ({
+      id: type.id,
+      name: type.name,
+      capabilities: [...type.capabilities],
+      configFields: type.configFields.map((field) => ({ ...field })),
+      requiredPermissions: capabilityPermissions(type),
+      documentationUrl: type.documentationUrl,
+    }));
+  }
+}

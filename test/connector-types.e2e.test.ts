@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
+import { ALL_PERMISSIONS } from '../connectors/simulated/spec.js';
+import { startTestStack, type TestStack } from './harness.js';
+import { waitConnected } from './truth.js';
+
+let t: TestStack;
+let simulator: Simulator;
+
+beforeAll(async () => {
+  t = await startTestStack({ AUDIT_LAG_SECONDS: '1' }, { scheduler: true });
+  simulator = await startSimulator({
+    tenants: [
+      {
+        id: 'noaudit',
+        token: 'noaudit-token-123456',
+        users: 10,
+        groups: 2,
+        files: 5,
+        grants: 5,
+        backfillDays: 1,
+        activityPerMinute: 0,
+        auditLagMs: 0,
+        // Everything but the audit trail was granted.
+        permissions: ALL_PERMISSIONS.filter((p) => p !== 'audit.read'),
+      },
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await t?.stop();
+  await simulator?.stop();
+});
+
+interface ConnectorTypeView {
+  id: string;
+  name: string;
+  capabilities: string[];
+  configFields: { name: string; secret: boolean; required: boolean }[];
+  requiredPermissions: { capability: string; permissions: string[] }[];
+  documentationUrl: string;
+}
+
+describe('connector types and the permissions an instance lacks', () => {
+  it('lists every connector with its config fields (secrets marked) and the permissions per capability, to any role', async () => {
+    const { connectorTypes } = await t.query<{ connectorTypes: ConnectorTypeView[] }>(
+      '{ connectorTypes { id name capabilities configFields { name label secret required description } requiredPermissions { capability permissions requirements } documentationUrl } }',
+      {},
+      'viewer',
+    );
+    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['m365', 'simulated']);
+    const m365 = connectorTypes.find((c) => c.id === 'm365')!;
+    expect(m365.name).toBe('Microsoft 365');
+    expect(m365.configFields.filter((f) => f.required).map((f) => f.name)).toEqual(['tenantId', 'clientId']);
+    expect(m365.configFields.filter((f) => f.secret).map((f) => f.name)).toEqual(['clientSecret', 'certificate', 'clientState']);
+    expect(m365.requiredPermissions.find((r) => r.capability === 'AUDIT_TRAIL')?.permissions).toEqual(['AuditLog.Read.All']);
+    expect(m365.documentationUrl).toBe('connectors/m365/README.md');
+    const simulated = connectorTypes.find((c) => c.id === 'simulated')!;
+    expect(simulated.requiredPermissions.find((r) => r.capability === 'ACCOUNT_INFO')?.permissions).toEqual(['users.read', 'groups.read']);
+  });
+
+  it('disables exactly the capability whose permission was not granted, and names the permission to grant', async () => {
+    const { connectApp } = await t.query<{ connectApp: { id: string } }>(
+      `mutation ($config: JSON!) { connectApp(input: { provider: "simulated", name: "noaudit", config: $config }) { id } }`,
+      { config: { endpoint: simulator.url, token: 'noaudit-token-123456' } },
+    );
+    await waitConnected(t, connectApp.id, 120_000);
+    const { appInstance } = await t.query<{
+      appInstance: {
+        capabilities: string[];
+        missingPermissions: { capability: string; permission: string }[];
+        scans: { kind: string; lastCompletedAt: string | null }[];
+      };
+    }>(
+      `{ appInstance(id: "${connectApp.id}") { capabilities missingPermissions { capability permission } scans { kind lastCompletedAt } } }`,
+    );
+    expect(appInstance.capabilities).not.toContain('AUDIT_TRAIL');
+    expect(appInstance.capabilities).toEqual(expect.arrayContaining(['ACCOUNT_INFO', 'DATA_SCAN', 'APP_PERMISSIONS']));
+    expect(appInstance.missingPermissions).toEqual([{ capability: 'AUDIT_TRAIL', permission: 'audit.read' }]);
+    // Everything else was scanned; the audit trail was not read.
+    expect(appInstance.scans.find((s) => s.kind === 'USERS')?.lastCompletedAt).not.toBeNull();
+    expect(appInstance.scans.find((s) => s.kind === 'ACTIVITIES')?.lastCompletedAt ?? null).toBeNull();
+  });
+});
