@@ -50,6 +50,12 @@ export interface ProviderLimits {
   readonly maxPageSize: number;
   /** Concurrent requests the provider tolerates per instance (GitHub secondary limit: 100). */
   readonly maxConcurrency?: number;
+  /**
+   * Services the provider throttles separately (Microsoft Graph: directory, audit, files), each with
+   * its own requests per minute: requests naming one (`ProviderRequest.service`) spend its budget,
+   * and a 429 from it blocks it alone. Other requests spend the instance's `requestsPerMinute`.
+   */
+  readonly services?: Readonly<Record<string, { readonly requestsPerMinute: number }>>;
 }
 
 /** What the credentials were granted, found out by {@link Connector.verify}. */

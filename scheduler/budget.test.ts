@@ -223,6 +223,35 @@ describe('RateBudget', () => {
     expect(Math.max(...two.waits)).toBeGreaterThan(500);
   });
 
+  it('keeps one bucket per provider service: a Retry-After on one service blocks it alone, at its own rate', async () => {
+    const instanceId = randomUUID();
+    const setup = recordingBudget(first);
+    await setup.budget.configure(instanceId, { requestsPerMinute: 6000, headroomPercent: 10 });
+    await setup.budget.configure(instanceId, { requestsPerMinute: 6000, headroomPercent: 10 }, 'files');
+    await setup.budget.configure(instanceId, { requestsPerMinute: 60, headroomPercent: 10 }, 'audit');
+    await setup.budget.observe(instanceId, { throttled: true, retryAfterMs: 800 }, undefined, 'files');
+    // The other services and the default bucket are granted without a wait while files is blocked...
+    const others = recordingBudget(first);
+    await others.budget.acquire(instanceId, 'periodic');
+    await others.budget.acquire(instanceId, 'periodic', 'audit');
+    expect(others.waits).toEqual([]);
+    // ...and files waits out its Retry-After.
+    const files = recordingBudget(first);
+    await within('the files budget after its Retry-After', files.budget.acquire(instanceId, 'governance', 'files'));
+    expect(files.waits.reduce((sum, ms) => sum + ms, 0)).toBeGreaterThan(500);
+    const rows = await first
+      .knex()
+      .raw<{ rows: { service: string; rate_per_ms: number }[] }>(
+        'select service, rate_per_ms from scheduler.rate_budget where instance_id = ? order by service',
+        [instanceId],
+      );
+    expect(rows.rows.map((r) => r.service)).toEqual(['', 'audit', 'files']);
+    expect(rows.rows[1]!.rate_per_ms).toBeCloseTo((60 * 0.9) / 60_000, 10);
+    await expect(setup.budget.acquire(randomUUID(), 'periodic', 'audit')).rejects.toThrow(
+      /No rate budget configured for instance .* and service audit/,
+    );
+  });
+
   it('blocks until the provider window resets when it reports no request left, and not otherwise', async () => {
     const exhausted = randomUUID();
     const left = randomUUID();

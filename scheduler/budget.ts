@@ -28,9 +28,10 @@ export interface BudgetLimits {
 const TABLE = 'scheduler.rate_budget';
 
 /**
- * One token bucket per instance in PostgreSQL, so that every job of every scheduler process spends
- * the same budget. Each take is one atomic statement. Retry-After and exhausted provider windows
- * block the whole instance until they pass.
+ * One token bucket per instance (and per provider service, where the provider throttles its APIs
+ * separately) in PostgreSQL, so that every job of every scheduler process spends the same budget.
+ * Each take is one atomic statement. Retry-After and exhausted provider windows block the bucket
+ * (the instance, or that one service of it) until they pass.
  */
 export class RateBudget {
   constructor(
@@ -41,53 +42,53 @@ export class RateBudget {
   /** What this process last wrote per instance: every connector configures, but the row changes only when the limits do. */
   private readonly configured = new Map<string, string>();
 
-  /** Sets (or changes) an instance's bucket from the provider's limit and the headroom. */
-  async configure(instanceId: string, limits: BudgetLimits): Promise<void> {
+  /** Sets (or changes) an instance's bucket (of one `service`; '' is the default one) from the provider's limit and the headroom. */
+  async configure(instanceId: string, limits: BudgetLimits, service = ''): Promise<void> {
     const ratePerMs = (limits.requestsPerMinute * (1 - limits.headroomPercent / 100)) / 60_000;
     // At least MIN_CAPACITY: below it a slow limit (under ~2 requests/s) never lets backfill or periodic work through.
     const capacity = Math.max(MIN_CAPACITY, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
     const key = `${ratePerMs}:${capacity}`;
-    if (this.configured.get(instanceId) === key) return;
+    if (this.configured.get(`${instanceId}/${service}`) === key) return;
     await this.knex.raw(
-      `insert into ${TABLE} (instance_id, rate_per_ms, capacity, tokens, updated_at)
-       values (?, ?, ?, ?, clock_timestamp())
-       on conflict (instance_id) do update set rate_per_ms = excluded.rate_per_ms, capacity = excluded.capacity,
+      `insert into ${TABLE} (instance_id, service, rate_per_ms, capacity, tokens, updated_at)
+       values (?, ?, ?, ?, ?, clock_timestamp())
+       on conflict (instance_id, service) do update set rate_per_ms = excluded.rate_per_ms, capacity = excluded.capacity,
          tokens = least(${TABLE}.tokens, excluded.capacity)`,
-      [instanceId, ratePerMs, capacity, capacity],
+      [instanceId, service, ratePerMs, capacity, capacity],
     );
-    this.configured.set(instanceId, key);
+    this.configured.set(`${instanceId}/${service}`, key);
   }
 
   /** Waits until the instance's budget lets a request of `priority` go, and takes its token. */
-  async acquire(instanceId: string, priority: Priority): Promise<void> {
+  async acquire(instanceId: string, priority: Priority, service = ''): Promise<void> {
     for (;;) {
-      const waitMs = await this.tryTake(instanceId, PRIORITY_RESERVE[priority]);
+      const waitMs = await this.tryTake(instanceId, PRIORITY_RESERVE[priority], service);
       if (waitMs === 0) return;
       await this.wait(waitMs);
     }
   }
 
   /** Takes a token if the bucket allows; answers 0, or how long to wait before asking again. */
-  private async tryTake(instanceId: string, reserve: number): Promise<number> {
+  private async tryTake(instanceId: string, reserve: number, service: string): Promise<number> {
     const result: { rows: { granted: boolean; tokens: number; rate_per_ms: number; capacity: number; blocked_ms: number | null }[] } =
       await this.knex.raw(
         `with cur as (
-         select instance_id, rate_per_ms, capacity, blocked_until,
+         select instance_id, service, rate_per_ms, capacity, blocked_until,
                 least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens
-           from ${TABLE} where instance_id = ? for update),
+           from ${TABLE} where instance_id = ? and service = ? for update),
        decision as (
          select *, (tokens - 1 >= ? * capacity and (blocked_until is null or blocked_until <= clock_timestamp())) as granted
            from cur)
        update ${TABLE} b
           set tokens = case when d.granted then d.tokens - 1 else d.tokens end, updated_at = clock_timestamp()
          from decision d
-        where b.instance_id = d.instance_id
+        where b.instance_id = d.instance_id and b.service = d.service
        returning d.granted, d.tokens, d.rate_per_ms, d.capacity,
                  extract(epoch from d.blocked_until - clock_timestamp()) * 1000 as blocked_ms`,
-        [instanceId, reserve],
+        [instanceId, service, reserve],
       );
     const row = result.rows[0];
-    if (!row) throw new Error(`No rate budget configured for instance ${instanceId}`);
+    if (!row) throw new Error(`No rate budget configured for instance ${instanceId}${service ? ` and service ${service}` : ''}`);
     if (row.granted) return 0;
     const blocked = row.blocked_ms !== null && Number(row.blocked_ms) > 0 ? Number(row.blocked_ms) : 0;
     const short = reserve * row.capacity + 1 - row.tokens;
@@ -100,7 +101,7 @@ export class RateBudget {
    * `fallbackMs` when the provider gave none) and empties the bucket; a provider window with no
    * request left (someone else shares the org's bucket) blocks until it resets.
    */
-  async observe(instanceId: string, signal: ThrottleSignal, fallbackMs = 1000): Promise<void> {
+  async observe(instanceId: string, signal: ThrottleSignal, fallbackMs = 1000, service = ''): Promise<void> {
     let blockMs = 0;
     if (signal.throttled) blockMs = signal.retryAfterMs ?? fallbackMs;
     else if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAt !== undefined) {
@@ -110,8 +111,8 @@ export class RateBudget {
     await this.knex.raw(
       `update ${TABLE} set tokens = least(tokens, 0), updated_at = clock_timestamp(),
               blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ?))
-        where instance_id = ?`,
-      [blockMs / 1000, instanceId],
+        where instance_id = ? and service = ?`,
+      [blockMs / 1000, instanceId, service],
     );
   }
 }

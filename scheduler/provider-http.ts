@@ -27,6 +27,8 @@ export interface ProviderHttpOptions {
   readonly credentials: ConnectorCredentials;
   readonly priority: Priority;
   readonly budget: RateBudget;
+  /** The provider services with a budget of their own (the connector's `limits.services`); others spend the instance's. Set once the connector exists. */
+  budgetServices?: ReadonlySet<string>;
   readonly usage: UsageRecorder;
   /** Reads the provider's throttle signals (the connector's parseThrottle); set once the connector exists. */
   parseThrottle?: (response: ProviderResponseHead) => ThrottleSignal;
@@ -60,16 +62,22 @@ export class BudgetedProviderHttp implements ProviderHttp {
     this.options.parseThrottle = parse;
   }
 
+  set budgetServices(services: ReadonlySet<string>) {
+    this.options.budgetServices = services;
+  }
+
   async request(request: ProviderRequest): Promise<ProviderResponse> {
     const { budget, instanceId, priority, usage } = this.options;
     const maxAttempts = this.options.maxAttempts ?? 8;
     let lastError: Error | undefined;
     // A 401 may mean the access token expired since it was cached: one fresh token per request, then it is final.
     let reauthorized = false;
+    // The budget this request spends: its service's, when the provider throttles that service on its own.
+    const bucket = request.service && this.options.budgetServices?.has(request.service) ? request.service : '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       this.options.signal?.throwIfAborted();
       const auth = await this.options.credentials.headers(request.service);
-      await budget.acquire(instanceId, priority);
+      await budget.acquire(instanceId, priority, bucket);
       let response: Response;
       try {
         response = await fetch(this.url(request), {
@@ -105,7 +113,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
         throttled: response.status === 429,
       };
       usage.record(instanceId, signal.throttled);
-      await budget.observe(instanceId, signal);
+      await budget.observe(instanceId, signal, undefined, bucket);
       if (response.ok && !signal.throttled)
         return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };
       // The provider's own words go to the log only: what users see says what failed in ours.

@@ -1,10 +1,14 @@
 import { Entity, PrimaryKey, Property } from '@mikro-orm/postgresql';
 
-/** One instance's shared rate budget: a token bucket every job and every scheduler process spends. */
+/** One instance's shared rate budget (of one provider service): a token bucket every job and every scheduler process spends. */
 @Entity({ tableName: 'rate_budget' })
 export class RateBudgetRow {
   @PrimaryKey({ type: 'uuid' })
   instanceId!: string;
+
+  /** The provider service with a budget of its own; '' is the instance's default budget. */
+  @PrimaryKey({ type: 'string', length: 64, default: '' })
+  service: string = '';
 
   /** Tokens added per millisecond: the provider's limit less the headroom. */
   @Property({ type: 'double precision' })

@@ -134,10 +134,16 @@ export class SchedulerRuntime implements SchedulerServices {
     });
     const connector = factory.create(config, http, credentials);
     http.parseThrottle = (response) => connector.parseThrottle(response);
+    const headroomPercent = instance.headroomPercent ?? this.config.HEADROOM_PERCENT;
     await this.budget.configure(instanceId, {
       requestsPerMinute: instance.limitPerMinute ?? connector.limits.requestsPerMinute,
-      headroomPercent: instance.headroomPercent ?? this.config.HEADROOM_PERCENT,
+      headroomPercent,
     });
+    // A provider that throttles its services separately: one budget each, and a 429 blocks only its service.
+    const services = Object.entries(connector.limits.services ?? {});
+    for (const [service, limits] of services)
+      await this.budget.configure(instanceId, { requestsPerMinute: limits.requestsPerMinute, headroomPercent }, service);
+    http.budgetServices = new Set(services.map(([service]) => service));
     return connector;
   }
 }

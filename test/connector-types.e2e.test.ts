@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { ALL_PERMISSIONS } from '../connectors/simulated/spec.js';
@@ -8,7 +9,7 @@ let t: TestStack;
 let simulator: Simulator;
 
 beforeAll(async () => {
-  t = await startTestStack({ AUDIT_LAG_SECONDS: '1' }, { scheduler: true });
+  t = await startTestStack({ AUDIT_LAG_SECONDS: '1', HEADROOM_PERCENT: '25' }, { scheduler: true });
   simulator = await startSimulator({
     tenants: [
       {
@@ -81,5 +82,24 @@ describe('connector types and the permissions an instance lacks', () => {
     // Everything else was scanned; the audit trail was not read.
     expect(appInstance.scans.find((s) => s.kind === 'USERS')?.lastCompletedAt).not.toBeNull();
     expect(appInstance.scans.find((s) => s.kind === 'ACTIVITIES')?.lastCompletedAt ?? null).toBeNull();
+  });
+
+  it('spends the deployment’s HEADROOM_PERCENT when the instance has no headroom of its own', async () => {
+    const { appInstances } = await t.query<{
+      appInstances: { id: string; apiUsage: { headroomPercent: number; limitPerMinute: number | null } }[];
+    }>('{ appInstances { id apiUsage { headroomPercent limitPerMinute } } }');
+    expect(appInstances[0]!.apiUsage.headroomPercent).toBe(25);
+    const db = new pg.Client({ connectionString: t.stack.databaseUrl });
+    await db.connect();
+    try {
+      const { rows } = await db.query<{ rate_per_ms: number }>(
+        "select rate_per_ms from scheduler.rate_budget where instance_id = $1 and service = ''",
+        [appInstances[0]!.id],
+      );
+      // The simulated connector's default limit, 600 per minute, less 25%.
+      expect(rows[0]!.rate_per_ms).toBeCloseTo((600 * 0.75) / 60_000, 10);
+    } finally {
+      await db.end();
+    }
   });
 });

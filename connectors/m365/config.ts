@@ -25,7 +25,7 @@ export interface M365Config {
   readonly quarantineFolder: string;
   /** The clientState every change notification must carry (a secret of 16 to 128 characters). */
   readonly clientState?: string;
-  /** The request rate Tenantwatch keeps to (default 1,200 per minute, under Graph's per-app limits). */
+  /** The request rate Tenantwatch keeps to per Graph service (directory, audit, files: a budget each), default 1,200 per minute. */
   readonly rateLimitPerMinute: number;
 }
 

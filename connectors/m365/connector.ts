@@ -109,7 +109,13 @@ export class M365Connector implements Connector {
   ) {
     this.graphEndpoint = hostsOf(config).graphEndpoint;
     this.graph = new GraphHttp(http, this.graphEndpoint);
-    this.limits = { requestsPerMinute: config.rateLimitPerMinute, maxPageSize: 999 };
+    // Graph throttles its services separately: each gets the configured rate as a budget of its own.
+    const perService = { requestsPerMinute: config.rateLimitPerMinute };
+    this.limits = {
+      requestsPerMinute: config.rateLimitPerMinute,
+      maxPageSize: 999,
+      services: { directory: perService, audit: perService, files: perService },
+    };
   }
 
   /**

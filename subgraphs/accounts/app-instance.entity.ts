@@ -82,9 +82,9 @@ export class AppInstance {
   @Property({ type: 'integer', nullable: true })
   limitPerMinute: number | null = null;
 
-  /** Share of the provider's limit left unused. */
-  @Property({ type: 'double precision' })
-  headroomPercent: number = 10;
+  /** Share of the provider's limit left unused, when set for this instance; null: the deployment's HEADROOM_PERCENT. */
+  @Property({ type: 'double precision', nullable: true })
+  headroomPercent: number | null = null;
 
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
@@ -176,6 +176,8 @@ export class ApiUsage {
   @Field(() => Int, { nullable: true })
   limitPerMinute!: number | null;
 
-  @Field(() => Float)
+  @Field(() => Float, {
+    description: "Share of the provider's limit left unused: the instance's own, or the deployment's HEADROOM_PERCENT.",
+  })
   headroomPercent!: number;
 }

@@ -210,7 +210,7 @@ export class AppInstanceService {
   }
 
   /** Requests and throttled requests of the last hour, with the limit and headroom, per instance. */
-  async usageOf(instances: readonly AppInstance[]): Promise<Map<string, ApiUsage>> {
+  async usageOf(instances: readonly AppInstance[], defaultHeadroomPercent: number): Promise<Map<string, ApiUsage>> {
     const since = new Date(Date.now() - 3_600_000);
     const rows: { instance_id: string; requests: string | null; throttled: string | null }[] = await this.knex(USAGE)
       .select('instance_id')
@@ -230,7 +230,7 @@ export class AppInstanceService {
             requestsLastHour: Number(row?.requests ?? 0),
             throttledLastHour: Number(row?.throttled ?? 0),
             limitPerMinute: i.limitPerMinute,
-            headroomPercent: i.headroomPercent,
+            headroomPercent: i.headroomPercent ?? defaultHeadroomPercent,
           },
         ];
       }),

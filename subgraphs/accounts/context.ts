@@ -13,6 +13,8 @@ export interface AccountsContext extends GovernanceContext {
   readonly connectors: ConnectorCatalog;
   /** CONNECTOR_ALLOW_PRIVATE: whether a connector endpoint may be a private address. */
   readonly allowPrivateEndpoints: boolean;
+  /** HEADROOM_PERCENT: the headroom of an instance that has none of its own. */
+  readonly defaultHeadroomPercent: number;
 }
 
 export const accountService = (ctx: AccountsContext) => new AccountService(ctx.em);
@@ -51,7 +53,7 @@ export const loaders = {
       ctx,
       'usage',
       async (instances) => {
-        const found = await instanceService(ctx).usageOf(instances);
+        const found = await instanceService(ctx).usageOf(instances, ctx.defaultHeadroomPercent);
         return instances.map((i) => found.get(i.id)!);
       },
       (i) => i.id,

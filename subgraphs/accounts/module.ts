@@ -3,6 +3,7 @@ import { Account, Group, GroupMembership } from './account.entity.js';
 import { ApiUsageMinute, AppInstance, ScanState } from './app-instance.entity.js';
 import { Migration20261126000000 } from './migrations/Migration20261126000000.js';
 import { Migration20261126100000 } from './migrations/Migration20261126100000.js';
+import { Migration20261205000000 } from './migrations/Migration20261205000000.js';
 
 /** The accounts module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const accountsModule = {
@@ -11,5 +12,6 @@ export const accountsModule = {
   migrations: [
     { name: 'Migration20261126000000', class: Migration20261126000000 },
     { name: 'Migration20261126100000', class: Migration20261126100000 },
+    { name: 'Migration20261205000000', class: Migration20261205000000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -35,6 +35,7 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
         credentialsKey: key,
         connectors: ports.connectors,
         allowPrivateEndpoints: config.CONNECTOR_ALLOW_PRIVATE,
+        defaultHeadroomPercent: config.HEADROOM_PERCENT,
       }) satisfies AccountsContext;
   },
 });
