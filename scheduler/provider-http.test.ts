@@ -200,6 +200,42 @@ describe('BudgetedProviderHttp', () => {
     expect(seen).toEqual(['directory']);
   });
 
+  it("keeps a query carried in the path (a provider's next-page link), beside the query parameters", async () => {
+    script = [json(200, { ok: true })];
+    await client().request({ method: 'GET', path: '/v1/users?$skiptoken=abc%3D&$top=5', query: { extra: 1 } });
+    expect(received[0]!.url).toBe('/api/v1/users?%24skiptoken=abc%3D&%24top=5&extra=1');
+  });
+
+  it("spends the budget of the request's service when it has one, and a 429 blocks that service alone", async () => {
+    await budget.configure(instanceId, { requestsPerMinute: 60_000, headroomPercent: 10 }, 'files');
+    const http = new BudgetedProviderHttp({
+      instanceId,
+      endpoint,
+      credentials: { headers: async () => ({ authorization: 'Bearer test-token' }), invalidate: () => {} },
+      priority: 'periodic',
+      budget,
+      usage,
+      parseThrottle: parseSimulatorThrottle,
+      maxAttempts: 1,
+      backoffMs: 5,
+    });
+    http.budgetServices = new Set(['files']);
+    script = [json(429, { message: 'slow down' }, { 'retry-after': '30' }), json(200, { ok: true })];
+    await expect(http.request({ method: 'GET', path: '/v1/files', service: 'files' })).rejects.toBeInstanceOf(Error);
+    const rows = await database
+      .knex()
+      .raw<{ rows: { service: string; blocked: boolean }[] }>(
+        'select service, coalesce(blocked_until > clock_timestamp(), false) as blocked from scheduler.rate_budget where instance_id = ? order by service',
+        [instanceId],
+      );
+    expect(rows.rows).toEqual([
+      { service: '', blocked: false },
+      { service: 'files', blocked: true },
+    ]);
+    // The directory (no budget of its own) still goes at once.
+    await expect(http.request({ method: 'GET', path: '/v1/users', service: 'directory' })).resolves.toMatchObject({ body: { ok: true } });
+  });
+
   it("turns a 404 into a PermanentError in Tenantwatch's words, the provider's message left to the log", async () => {
     script = [json(404, { message: 'User u-9 does not exist' })];
     const failure = client().request({ method: 'GET', path: '/v1/users/u-9' });

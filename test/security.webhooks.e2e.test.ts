@@ -256,6 +256,27 @@ describe('rate limit', () => {
   });
 });
 
+describe('subscription validation handshakes', () => {
+  it('echoes a validation token as text/plain for a known instance only, and refuses an oversized one', async () => {
+    const id = await instance();
+    const handshake = async (instanceId: string, token: string): Promise<Answer> => {
+      const response = await fetch(`${primary().webhookUrl}/${instanceId}?validationToken=${encodeURIComponent(token)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain; charset=utf-8' },
+      });
+      return { status: response.status, headers: response.headers, text: await response.text() };
+    };
+    const token = 'Validation: Testing client application reachability for subscription Request-Id: 1234';
+    const ok = await handshake(id, token);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(ok.text).toBe(token);
+    expectJsonRefusal(await handshake(randomUUID(), token), 404, 'unknown_instance');
+    expectJsonRefusal(await handshake(id, 'x'.repeat(1025)), 401, 'unverified_delivery');
+  });
+});
+
 describe('unreadable requests', () => {
   it('answers non-JSON, malformed JSON, undecodable and unroutable requests with 4xx JSON, never a stack or a page', async () => {
     const id = await instance();
