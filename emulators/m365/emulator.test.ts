@@ -217,3 +217,16 @@ describe('the Microsoft 365 emulator', () => {
     });
   });
 });
+
+describe('the admin API', () => {
+  it('answers bad input with 400 and what was wrong, never a 500', async () => {
+    const emu = await emulator();
+    const patch = (body: string) => fetch(`${emu.url}/admin/tenants/${TENANT}`, { method: 'PATCH', body });
+    const notJson = await patch('{not json');
+    expect(notJson.status).toBe(400);
+    const bad = await patch(JSON.stringify({ throttleRate: 2 }));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/^tenant\.throttleRate: /);
+    expect((await patch(JSON.stringify({ throttleRate: 0.5 }))).status).toBe(200);
+  });
+});

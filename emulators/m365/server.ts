@@ -1085,17 +1085,26 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     if (!m) throw new GraphError(404, 'NotFound', `no admin route ${path}`);
     const tenant = tenantById(m[1]!);
     const action = `${req.method} ${m[2] ?? ''}`;
-    const input =
-      req.method === 'POST' || req.method === 'PATCH'
-        ? (JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>)
-        : {};
+    let input: Record<string, unknown> = {};
+    if (req.method === 'POST' || req.method === 'PATCH') {
+      try {
+        input = JSON.parse((await readBody(req)).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        throw new GraphError(400, 'BadRequest', 'the admin API takes a JSON body');
+      }
+    }
     switch (action) {
       case 'GET /truth':
         return json(tenant.truth());
       case 'GET /stats':
         return json(tenant.stats());
       case 'PATCH ':
-        tenant.update(input as never);
+        try {
+          tenant.update(input as never);
+        } catch (error) {
+          if (error instanceof M365SpecError) throw new GraphError(400, 'BadRequest', error.message);
+          throw error;
+        }
         return json({ updated: true });
       case 'POST /expire-tokens':
         return json({ validAfter: tenant.expireTokens() });
