@@ -186,8 +186,8 @@ export interface ProviderResponseHead {
 export interface WebhookNotice {
   /**
    * `files.changed` says only that something changed in a container of files (Graph's notifications
-   * on a drive root name no item): its `externalId` is the container's, and the file change feed is
-   * read at once.
+   * on a drive root name no item): its `externalId` is the container's (`*`: every container, after
+   * notifications were lost), and the file change feed is read at once.
    */
   readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed' | 'files.changed';
   readonly externalId: string;

@@ -90,6 +90,18 @@ describe('change notifications and throttle signals', () => {
     expect(verified.expiresAt.toISOString()).toBe('2026-01-01T00:01:00.000Z');
   });
 
+  it("reads every drive's change feed on a missed lifecycle notification, which names no drive", () => {
+    const missed = [
+      {
+        subscriptionId: 's1',
+        clientState: 'the-client-state-value',
+        lifecycleEvent: 'missed',
+        subscriptionExpirationDateTime: '2026-01-02T00:00:00Z',
+      },
+    ];
+    expect(connector.verifyWebhook(delivery(missed)).notices).toEqual([{ kind: 'files.changed', externalId: '*' }]);
+  });
+
   it('refuses a wrong or missing clientState, and a body that is no notification', () => {
     expect(() => connector.verifyWebhook(delivery([{ clientState: 'guess', resource: '/drives/b!abc/root' }]))).toThrow(
       'a notification carries a wrong clientState',

@@ -605,6 +605,9 @@ export class M365Connector implements Connector {
       const given = Buffer.from(typeof entry.clientState === 'string' ? entry.clientState : '');
       if (given.length !== want.length || !timingSafeEqual(given, want))
         throw new WebhookRejectedError('a notification carries a wrong clientState');
+      // A `missed` lifecycle notification names no drive: some notifications were lost, so every
+      // drive's change feed is read (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events).
+      if (entry.lifecycleEvent === 'missed') drives.add('*');
       const drive = typeof entry.resource === 'string' ? /^\/?drives\/([^/]+)\/root$/.exec(entry.resource)?.[1] : undefined;
       if (drive) drives.add(drive);
     }
