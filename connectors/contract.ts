@@ -185,11 +185,16 @@ export interface ProviderResponseHead {
 /** A change the provider announced through a (verified) webhook: a hint, the scans reconcile. */
 export interface WebhookNotice {
   /**
+   * `subscriptions.stale` is a lifecycle notice (Graph's `reauthorizationRequired` or
+   * `subscriptionRemoved`): the instance's change subscriptions are synchronised at once, every one
+   * renewed (which reauthorizes it).
+   *
    * `files.changed` says only that something changed in a container of files (Graph's notifications
    * on a drive root name no item): its `externalId` is the container's (`*`: every container, after
    * notifications were lost), and the file change feed is read at once.
    */
-  readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed' | 'files.changed';
+  readonly kind: 'file.changed' | 'file.deleted' | 'user.changed' | 'grant.changed' | 'files.changed' | 'subscriptions.stale';
+  /** The item's provider id; for `subscriptions.stale`, the provider's subscription id. */
   readonly externalId: string;
 }
 
@@ -280,6 +285,38 @@ export interface ConnectorCredentials {
   invalidate(service?: string): void;
 }
 
+/** Where and for what an instance's change subscriptions are kept, as {@link ChangeSubscriptions.sync} takes it. */
+export interface SubscriptionTarget {
+  /** The address the provider must notify (PUBLIC_WEBHOOK_URL's `/webhooks/<instanceId>`); null: keep none (polling only, or disconnected). */
+  readonly url: string | null;
+  /** Whether a subscription's notification address is this instance's (any PUBLIC_WEBHOOK_URL it ever had): only these are renewed or deleted. */
+  readonly owns: (notificationUrl: string) => boolean;
+  /** The capabilities the instance was granted: a subscription whose capability is missing is not made. */
+  readonly capabilities: readonly Capability[];
+  /** Renew every subscription now, whatever its expiry (the provider asked for reauthorization). */
+  readonly renewAll?: boolean;
+}
+
+/** What a {@link ChangeSubscriptions.sync} did and found. */
+export interface SubscriptionSync {
+  /** Subscriptions to `url` alive after the sync. */
+  readonly active: number;
+  readonly created: number;
+  readonly renewed: number;
+  readonly deleted: number;
+  /** When the next renewal is due (the earliest expiry minus the renewal margin); null with none active. */
+  readonly renewAt: Date | null;
+}
+
+/**
+ * The provider-side subscriptions that make a provider push changes to Tenantwatch (Graph
+ * subscriptions, Drive `changes.watch` channels, Box webhooks). The provider's own list is the state:
+ * a sync reads it, creates what is missing, renews what expires soon and deletes what is not needed.
+ */
+export interface ChangeSubscriptions {
+  sync(target: SubscriptionTarget, now?: Date): Promise<SubscriptionSync>;
+}
+
 /** The stored config of an instance (decrypted): the endpoint and the credentials. */
 export type ConnectorConfig = Readonly<Record<string, unknown>>;
 
@@ -325,6 +362,9 @@ export interface Connector {
   removeExternalSharing(externalId: string): Promise<ProviderFile | null>;
   /** Replaces the content with `notice`; the provider keeps the original in quarantine. */
   overwriteFile(externalId: string, notice: string): Promise<ProviderFile | null>;
+
+  /** Present when the provider pushes changes to subscriptions the connector must create, renew and delete. */
+  readonly subscriptions?: ChangeSubscriptions;
 
   /** Reads throttle signals from any response (status and headers). */
   parseThrottle(response: ProviderResponseHead): ThrottleSignal;

@@ -9,6 +9,7 @@ import {
   WebhookRejectedError,
   type Capability,
   type ChangePage,
+  type ChangeSubscriptions,
   type Connector,
   type ConnectorConfig,
   type ConnectorCredentials,
@@ -26,6 +27,8 @@ import {
   type ProviderLimits,
   type ProviderResponseHead,
   type ProviderUser,
+  type SubscriptionSync,
+  type SubscriptionTarget,
   type ThrottleSignal,
   type TimeWindow,
   type TokenHttp,
@@ -53,6 +56,16 @@ const USER_FIELDS = 'id,displayName,userPrincipalName,mail,userType,accountEnabl
 const QUARANTINE_MARK = 'tenantwatch-quarantine:';
 /** How long a notification's delivery id is kept (it is never seen again: Graph's notifications carry no id). */
 const NOTIFICATION_MEMORY_MS = 60_000;
+/**
+ * A drive subscription's lifetime when made or renewed: Graph allows 42,300 minutes for driveItem
+ * (https://learn.microsoft.com/en-us/graph/api/resources/subscription#subscription-lifetime); an
+ * hour less leaves room for a clock that runs ahead of Graph's.
+ */
+const SUBSCRIPTION_LIFETIME_MS = (42_300 - 60) * 60_000;
+/** A subscription is renewed when it would expire within this margin (three days: a failing renewal has time to be retried and noticed). */
+const SUBSCRIPTION_RENEWAL_MARGIN_MS = 3 * 24 * 3_600_000;
+/** Lifecycle events after which the subscriptions are renewed or made again (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events). */
+const STALE_EVENTS = new Set(['reauthorizationRequired', 'subscriptionRemoved']);
 
 interface GraphList<T> {
   value: T[];
@@ -567,6 +580,88 @@ export class M365Connector implements Connector {
     return this.getFile(externalId);
   }
 
+  // ---------------------------------------------------------------- change subscriptions
+
+  readonly subscriptions: ChangeSubscriptions = { sync: (target, now) => this.syncSubscriptions(target, now) };
+
+  /**
+   * One subscription per document library's root (`changeType: updated`, the only one driveItem
+   * takes), to the instance's notification address, with lifecycle notifications to the same address
+   * (https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions). Graph's list of the
+   * app's subscriptions is the state: what this instance owns and no longer needs (another address,
+   * a library gone, a duplicate) is deleted, what expires within three days is renewed with a PATCH
+   * of its expiry — which also reauthorizes it, so `reauthorizationRequired` is answered the same way
+   * (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events) — and what is
+   * missing is created (Graph validates the address with a handshake first).
+   */
+  private async syncSubscriptions(target: SubscriptionTarget, now: Date = new Date()): Promise<SubscriptionSync> {
+    const listed = await this.all<Graph.Subscription>('/subscriptions');
+    const resourceOf = (sub: Graph.Subscription) => `/${(sub.resource ?? '').replace(/^\//, '')}`;
+    const expiryOf = (sub: Graph.Subscription) => Date.parse(sub.expirationDateTime ?? '') || 0;
+    // Latest expiry first: of two subscriptions on one library, the one that lives longer is kept.
+    const mine = listed.filter((sub) => sub.notificationUrl && target.owns(sub.notificationUrl)).sort((a, b) => expiryOf(b) - expiryOf(a));
+    const wanted =
+      target.url && target.capabilities.includes('DATA_SCAN')
+        ? new Set((await this.driveList()).map((drive) => `/drives/${drive.id}/root`))
+        : new Set<string>();
+    if (wanted.size > 0 && !this.config.clientState)
+      throw new PermanentError(
+        'Change notifications need a clientState (16 to 128 characters) in the instance’s config to verify them; the change feed is polled until one is set',
+      );
+    const expiry = () => new Date(now.getTime() + SUBSCRIPTION_LIFETIME_MS).toISOString();
+    const kept = new Map<string, number>();
+    let renewed = 0;
+    let deleted = 0;
+    for (const sub of mine) {
+      const resource = resourceOf(sub);
+      const expires = expiryOf(sub);
+      if (sub.notificationUrl !== target.url || !wanted.has(resource) || kept.has(resource) || expires <= now.getTime()) {
+        try {
+          await this.remove(`/subscriptions/${encodeURIComponent(sub.id!)}`);
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+        deleted++;
+        continue;
+      }
+      if (target.renewAll || expires - now.getTime() < SUBSCRIPTION_RENEWAL_MARGIN_MS) {
+        try {
+          const renewal = expiry();
+          await this.patch(`/subscriptions/${encodeURIComponent(sub.id!)}`, { expirationDateTime: renewal });
+          kept.set(resource, Date.parse(renewal));
+          renewed++;
+        } catch (error) {
+          // Gone between the list and the renewal: it is made again below.
+          if (!isNotFound(error)) throw error;
+        }
+        continue;
+      }
+      kept.set(resource, expires);
+    }
+    let created = 0;
+    for (const resource of wanted) {
+      if (kept.has(resource)) continue;
+      const made = (await this.post('/subscriptions', {
+        changeType: 'updated',
+        resource,
+        notificationUrl: target.url,
+        lifecycleNotificationUrl: target.url,
+        clientState: this.config.clientState,
+        expirationDateTime: expiry(),
+      })) as Graph.Subscription;
+      kept.set(resource, expiryOf(made) || Date.parse(expiry()));
+      created++;
+    }
+    const earliest = Math.min(...kept.values());
+    return {
+      active: kept.size,
+      created,
+      renewed,
+      deleted,
+      renewAt: kept.size > 0 ? new Date(Math.max(now.getTime(), earliest - SUBSCRIPTION_RENEWAL_MARGIN_MS)) : null,
+    };
+  }
+
   // ---------------------------------------------------------------- throttling and notifications
 
   parseThrottle(response: ProviderResponseHead): ThrottleSignal {
@@ -592,7 +687,7 @@ export class M365Connector implements Connector {
   verifyWebhook(delivery: WebhookDelivery, now: Date = new Date()): VerifiedWebhook {
     const expected = this.config.clientState;
     if (!expected) throw new WebhookRejectedError('the instance has no clientState configured: notifications cannot be verified');
-    let body: { value?: { clientState?: unknown; resource?: unknown; lifecycleEvent?: unknown }[] };
+    let body: { value?: { clientState?: unknown; resource?: unknown; lifecycleEvent?: unknown; subscriptionId?: unknown }[] };
     try {
       body = JSON.parse(delivery.rawBody.toString('utf8')) as typeof body;
     } catch {
@@ -601,6 +696,7 @@ export class M365Connector implements Connector {
     if (!Array.isArray(body.value) || body.value.length === 0) throw new WebhookRejectedError('the body holds no notification');
     const want = Buffer.from(expected);
     const drives = new Set<string>();
+    const stale = new Set<string>();
     for (const entry of body.value) {
       const given = Buffer.from(typeof entry.clientState === 'string' ? entry.clientState : '');
       if (given.length !== want.length || !timingSafeEqual(given, want))
@@ -608,8 +704,11 @@ export class M365Connector implements Connector {
       // A `missed` lifecycle notification names no drive: some notifications were lost, so every
       // drive's change feed is read (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events).
       if (entry.lifecycleEvent === 'missed') drives.add('*');
+      // The subscription must be reauthorized (or was removed): the subscriptions are synchronised at once.
+      if (typeof entry.lifecycleEvent === 'string' && STALE_EVENTS.has(entry.lifecycleEvent))
+        stale.add(typeof entry.subscriptionId === 'string' ? entry.subscriptionId.slice(0, 200) : '*');
       const drive = typeof entry.resource === 'string' ? /^\/?drives\/([^/]+)\/root$/.exec(entry.resource)?.[1] : undefined;
-      if (drive) drives.add(drive);
+      if (drive && entry.lifecycleEvent === undefined) drives.add(drive);
     }
     return {
       // Graph's notifications carry no id, and two changes in one drive send the same bytes: a digest
@@ -618,7 +717,10 @@ export class M365Connector implements Connector {
       // receiver's rate limit), which is why the clientState alone authenticates it.
       deliveryId: `graph:${randomUUID()}`,
       expiresAt: new Date(now.getTime() + NOTIFICATION_MEMORY_MS),
-      notices: [...drives].map((drive) => ({ kind: 'files.changed' as const, externalId: drive })),
+      notices: [
+        ...[...drives].map((drive) => ({ kind: 'files.changed' as const, externalId: drive })),
+        ...[...stale].map((subscription) => ({ kind: 'subscriptions.stale' as const, externalId: subscription })),
+      ],
     };
   }
 }

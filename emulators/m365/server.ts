@@ -47,6 +47,14 @@ export interface M365TenantControl {
   remove(kind: 'user' | 'group' | 'grant' | 'file', id: string): void;
   /** A new version of a file's content, with change notifications to the drive's subscribers. */
   changeFile(itemId: string): void;
+  /** The tenant's change subscriptions, as Graph lists them to their app, with whether each awaits reauthorization. */
+  subscriptions(): (ReturnType<typeof wireSubscription> & { readonly reauthorizationRequired: boolean })[];
+  /**
+   * Graph asks for reauthorization (an access token or the subscription about to expire, a permission
+   * revoked): every live subscription pauses its change notifications and gets a
+   * `reauthorizationRequired` lifecycle notification at its lifecycleNotificationUrl. Answers how many.
+   */
+  requireReauthorization(): number;
 }
 
 export interface M365Emulator {
@@ -70,7 +78,21 @@ interface Subscription {
   clientState: string | null;
   expirationDateTime: string;
   appId: string;
+  /** Graph asked for reauthorization: change notifications pause until a PATCH or `reauthorize` succeeds. */
+  reauthorizationRequired: boolean;
 }
+
+/** A subscription as Graph answers it (https://learn.microsoft.com/en-us/graph/api/resources/subscription). */
+const wireSubscription = (sub: Subscription) => ({
+  id: sub.id,
+  resource: sub.resource,
+  changeType: sub.changeType,
+  notificationUrl: sub.notificationUrl,
+  lifecycleNotificationUrl: sub.lifecycleNotificationUrl,
+  clientState: sub.clientState,
+  expirationDateTime: sub.expirationDateTime,
+  applicationId: sub.appId,
+});
 
 class GraphError extends Error {
   constructor(
@@ -132,12 +154,13 @@ class Tenant implements M365TenantControl {
   throttledCount = 0;
   /** Tokens carry the generation they were issued in; expiring tokens starts a new one. */
   generation = 0;
-  readonly subscriptions = new Map<string, Subscription>();
+  readonly subscriptionsById = new Map<string, Subscription>();
 
   constructor(
     readonly spec: ResolvedM365Spec,
     private readonly clock: () => number,
     private readonly notify: (tenant: Tenant, driveId: string) => void,
+    private readonly lifecycle: (tenant: Tenant, sub: Subscription, event: 'reauthorizationRequired') => void,
   ) {
     this.state = new TenantState(spec, clock());
     this.buckets = {
@@ -200,6 +223,22 @@ class Tenant implements M365TenantControl {
     this.state.touch(item, this.clock(), true);
     this.notify(this, item.driveId);
   }
+  subscriptions() {
+    return [...this.subscriptionsById.values()].map((sub) => ({
+      ...wireSubscription(sub),
+      reauthorizationRequired: sub.reauthorizationRequired,
+    }));
+  }
+  requireReauthorization(): number {
+    let count = 0;
+    for (const sub of this.subscriptionsById.values()) {
+      if (Date.parse(sub.expirationDateTime) <= this.clock()) continue;
+      sub.reauthorizationRequired = true;
+      this.lifecycle(this, sub, 'reauthorizationRequired');
+      count++;
+    }
+    return count;
+  }
 }
 
 interface Caller {
@@ -231,8 +270,9 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
   /** Change notifications to every live subscription on the drive (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks). */
   const notify = (tenant: Tenant, driveId: string) => {
     const now = clock();
-    for (const sub of tenant.subscriptions.values()) {
-      if (sub.driveId !== driveId || Date.parse(sub.expirationDateTime) <= now) continue;
+    for (const sub of tenant.subscriptionsById.values()) {
+      // Paused while reauthorization is required (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events).
+      if (sub.driveId !== driveId || Date.parse(sub.expirationDateTime) <= now || sub.reauthorizationRequired) continue;
       const body = JSON.stringify({
         value: [
           {
@@ -252,10 +292,29 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     }
   };
 
+  /** A lifecycle notification, to the subscription's lifecycleNotificationUrl only (none is sent without one). */
+  const lifecycle = (tenant: Tenant, sub: Subscription, event: 'reauthorizationRequired') => {
+    if (!sub.lifecycleNotificationUrl) return;
+    const body = JSON.stringify({
+      value: [
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: sub.expirationDateTime,
+          tenantId: tenant.tenantId,
+          clientState: sub.clientState,
+          lifecycleEvent: event,
+        },
+      ],
+    });
+    post(sub.lifecycleNotificationUrl, body)
+      .then((r) => r.body?.cancel())
+      .catch(() => undefined);
+  };
+
   for (const input of options.tenants) {
     const spec = resolveM365Spec(input);
     if (tenants.has(spec.tenantId)) throw new M365SpecError(`tenant.tenantId: ${spec.tenantId} is already hosted`);
-    tenants.set(spec.tenantId, new Tenant(spec, clock, notify));
+    tenants.set(spec.tenantId, new Tenant(spec, clock, notify, lifecycle));
   }
   const tenantById = (id: string): Tenant => {
     const tenant = tenants.get(id);
@@ -952,37 +1011,47 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
           );
         if (typeof input.clientState === 'string' && input.clientState.length > 128)
           throw new GraphError(400, 'ExtensionError', 'clientState must be at most 128 characters.');
-        // The validation handshake: the endpoint must echo the token as text/plain within 10 seconds.
-        const validationToken = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
-        const echoed = await fetch(
-          `${notificationUrl}${notificationUrl.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(validationToken)}`,
-          {
-            method: 'POST',
-            headers: { 'content-type': 'text/plain; charset=utf-8' },
-            signal: AbortSignal.timeout(10_000),
-          },
-        )
-          .then(async (r) => (r.status === 200 ? await r.text() : null))
-          .catch(() => null);
-        if (echoed !== validationToken)
+        const lifecycleNotificationUrl = typeof input.lifecycleNotificationUrl === 'string' ? input.lifecycleNotificationUrl : null;
+        if (lifecycleNotificationUrl !== null && !/^https?:\/\//.test(lifecycleNotificationUrl))
           throw new GraphError(
             400,
-            'ValidationError',
-            'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+            'ExtensionError',
+            'Operation: Create; Exception: [Status Code: BadRequest; Reason: Invalid lifecycleNotificationUrl]',
           );
+        // The validation handshake, for each endpoint: it must echo the token as text/plain within 10 seconds.
+        for (const endpoint of lifecycleNotificationUrl ? [notificationUrl, lifecycleNotificationUrl] : [notificationUrl]) {
+          const validationToken = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
+          const echoed = await fetch(
+            `${endpoint}${endpoint.includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(validationToken)}`,
+            {
+              method: 'POST',
+              headers: { 'content-type': 'text/plain; charset=utf-8' },
+              signal: AbortSignal.timeout(10_000),
+            },
+          )
+            .then(async (r) => (r.status === 200 ? await r.text() : null))
+            .catch(() => null);
+          if (echoed !== validationToken)
+            throw new GraphError(
+              400,
+              'ValidationError',
+              'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+            );
+        }
         const sub: Subscription = {
           id: randomUUID(),
           resource,
           driveId,
           changeType: 'updated',
           notificationUrl,
-          lifecycleNotificationUrl: typeof input.lifecycleNotificationUrl === 'string' ? input.lifecycleNotificationUrl : null,
+          lifecycleNotificationUrl,
           clientState: typeof input.clientState === 'string' ? input.clientState : null,
           expirationDateTime: new Date(expiration).toISOString(),
           appId: caller.appId,
+          reauthorizationRequired: false,
         };
-        caller.tenant.subscriptions.set(sub.id, sub);
-        return json({ ...sub, driveId: undefined, appId: undefined, applicationId: sub.appId }, 201);
+        caller.tenant.subscriptionsById.set(sub.id, sub);
+        return json(wireSubscription(sub), 201);
       },
     },
     {
@@ -990,7 +1059,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       pattern: /^\/subscriptions$/,
       service: 'directory',
       needs: [],
-      handle: ({ caller }) => json({ value: [...caller.tenant.subscriptions.values()].filter((s) => s.appId === caller.appId) }),
+      handle: ({ caller }) =>
+        json({ value: [...caller.tenant.subscriptionsById.values()].filter((s) => s.appId === caller.appId).map(wireSubscription) }),
     },
     {
       method: 'PATCH',
@@ -998,13 +1068,27 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       service: 'directory',
       needs: [],
       handle: async ({ caller, params, body }) => {
-        const sub = caller.tenant.subscriptions.get(params[0]!);
+        const sub = caller.tenant.subscriptionsById.get(params[0]!);
         if (!sub || sub.appId !== caller.appId) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
         const expiration = Date.parse(String((await readJson(body)).expirationDateTime));
-        if (Number.isNaN(expiration) || expiration > clock() + caller.tenant.spec.maxSubscriptionMinutes * 60_000)
+        if (Number.isNaN(expiration) || expiration <= clock() || expiration > clock() + caller.tenant.spec.maxSubscriptionMinutes * 60_000)
           throw new GraphError(400, 'ExtensionError', 'Invalid expirationDateTime.');
         sub.expirationDateTime = new Date(expiration).toISOString();
-        return json(sub);
+        // A renewal also reauthorizes the subscription (https://learn.microsoft.com/en-us/graph/change-notifications-lifecycle-events).
+        sub.reauthorizationRequired = false;
+        return json(wireSubscription(sub));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/subscriptions\/([^/]+)\/reauthorize$/,
+      service: 'directory',
+      needs: [],
+      handle: ({ caller, params }) => {
+        const sub = caller.tenant.subscriptionsById.get(params[0]!);
+        if (!sub || sub.appId !== caller.appId) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
+        sub.reauthorizationRequired = false;
+        return { status: 204 };
       },
     },
     {
@@ -1013,9 +1097,9 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       service: 'directory',
       needs: [],
       handle: ({ caller, params }) => {
-        const sub = caller.tenant.subscriptions.get(params[0]!);
+        const sub = caller.tenant.subscriptionsById.get(params[0]!);
         if (!sub || sub.appId !== caller.appId) throw new GraphError(404, 'ResourceNotFound', 'The object was not found.');
-        caller.tenant.subscriptions.delete(sub.id);
+        caller.tenant.subscriptionsById.delete(sub.id);
         return { status: 204 };
       },
     },
@@ -1116,6 +1200,10 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       case 'POST /change-file':
         tenant.changeFile(String(input.id));
         return json({ changed: true });
+      case 'GET /subscriptions':
+        return json({ value: tenant.subscriptions() });
+      case 'POST /require-reauthorization':
+        return json({ subscriptions: tenant.requireReauthorization() });
       default:
         throw new GraphError(404, 'NotFound', `no admin route ${req.method} ${path}`);
     }
