@@ -72,6 +72,17 @@ const ConfigSchema = z
     WEBHOOK_PORT: port.default(0),
     /** Interface the webhook receiver binds (loopback unless a proxy or the providers must reach it directly). */
     WEBHOOK_HOST: z.string().min(1).default('127.0.0.1'),
+    /**
+     * The address providers reach the webhook receiver at (a reverse proxy's, in front of
+     * WEBHOOK_HOST:WEBHOOK_PORT), e.g. https://tenantwatch.example.com: connectors that keep change
+     * subscriptions (Microsoft 365) subscribe `<PUBLIC_WEBHOOK_URL>/webhooks/<instanceId>`. Unset: no
+     * subscriptions are made, and change feeds are read by the periodic scans only.
+     */
+    PUBLIC_WEBHOOK_URL: z
+      .url()
+      .regex(/^https?:\/\/[^?#]+$/, 'must be an http(s) URL without a query or fragment')
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
     /** A webhook delivery larger than this is refused before it is parsed. */
     WEBHOOK_MAX_BYTES: z.coerce
       .number()

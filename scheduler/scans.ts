@@ -13,6 +13,7 @@ import { scanActivities } from './jobs/activities.js';
 import { scanData } from './jobs/data.js';
 import { scanGrants, scanGroups, scanUsers } from './jobs/directory.js';
 import { scanFiles } from './jobs/files.js';
+import { SUBSCRIPTIONS_JOB, syncSubscriptions, type SubscriptionsJobData } from './jobs/subscriptions.js';
 import type { ScanOutcome, ScanRun, Scanner } from './jobs/scan-run.js';
 import type { SchedulerServices } from './services.js';
 import { withAdvisoryLock } from './scan-lock.js';
@@ -225,6 +226,41 @@ export class ScanJobs {
     }
     await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
     await this.schedulePeriodic(instanceId, kinds);
+    // Connected: the provider may now push changes (once the change feed's cursor is saved, nothing before it is missed).
+    await this.syncSubscriptionsSoon(instanceId);
+  }
+
+  /** Queues a sync of the instance's change subscriptions now (`renewAll`: the provider asked for reauthorization). */
+  async syncSubscriptionsSoon(instanceId: string, renewAll = false): Promise<void> {
+    await this.agenda.now(SUBSCRIPTIONS_JOB, { instanceId, ...(renewAll ? { renewAll } : {}) } satisfies SubscriptionsJobData);
+  }
+
+  /**
+   * `instance.subscriptions`: one sync at a time per instance (another scheduler's run makes a
+   * triggered one wait 5 s and try again), then the instance's one repeating check is moved to when
+   * the next renewal is due (six hours at the latest).
+   */
+  async subscriptions(job: Job<SubscriptionsJobData>): Promise<void> {
+    const { instanceId, renewAll, periodic } = job.attrs.data;
+    const result = await withAdvisoryLock(this.lockPool, `subscriptions:${instanceId}`, () =>
+      syncSubscriptions(this.services, instanceId, renewAll),
+    );
+    if (!result.ran) {
+      if (!periodic) await this.agenda.schedule(new Date(Date.now() + 5_000), SUBSCRIPTIONS_JOB, job.attrs.data);
+      return;
+    }
+    const next = result.value;
+    if (periodic) {
+      // Saved with the job when it finishes; null leaves it dormant until a triggered run wakes it.
+      if (next) job.schedule(next);
+      return;
+    }
+    if (next)
+      await this.agenda
+        .create<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, { instanceId, periodic: true })
+        .unique({ 'data.instanceId': instanceId, 'data.periodic': true })
+        .schedule(next)
+        .save();
   }
 
   /** One repeating job per instance and kind (insert-only: a second scheduler does not duplicate it). */

@@ -19,6 +19,8 @@ import { schedulerModule } from './module.js';
 import { installBuiltInPolicies } from './policies/built-in.js';
 import { SchedulerRuntime } from './runtime.js';
 import { CONNECT_JOB, SCAN_JOB, ScanJobs, type ScanJobData } from './scans.js';
+import { SUBSCRIPTIONS_JOB, type SubscriptionsJobData } from './jobs/subscriptions.js';
+import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 import { UsageRecorder } from './usage.js';
 import { startWebhookServer, type WebhookServer } from './webhooks.js';
 
@@ -108,12 +110,22 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         ),
       { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
+    agenda.define<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, (job) => jobs.subscriptions(job), { backoff: retry, priority: 'high' });
     agenda.on('fail', (error, job, remote) => {
       // Another scheduler's failure relayed by LISTEN/NOTIFY: a notice without `attrs`, logged where it ran.
       if (remote) return;
       logger.warn({ job: job.attrs.name, data: job.attrs.data, err: error }, 'job failed');
     });
     await agenda.start();
+
+    // Change subscriptions are checked at every start: PUBLIC_WEBHOOK_URL may have changed, and a job store
+    // that was lost or switched holds no repeating check.
+    for (const instance of await runtime
+      .instances()
+      .withStatus([ConnectionStatus.CONNECTED, ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR])) {
+      const wanted = instance.status === ConnectionStatus.CONNECTED && config.PUBLIC_WEBHOOK_URL !== undefined;
+      if (wanted || instance.notificationSubscriptions > 0) await jobs.syncSubscriptionsSoon(instance.id);
+    }
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
     await dispatcher.start();
@@ -126,6 +138,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       },
       // The file scan follows the change feed (a full listing only the first time): the data scan of what changed follows it.
       onFilesChanged: (instanceId) => jobs.enqueue(instanceId, ScanKind.FILES, 'change'),
+      // A lifecycle notification: the subscriptions are renewed (which reauthorizes them) or made again.
+      onSubscriptionsStale: (instanceId) => jobs.syncSubscriptionsSoon(instanceId, true),
     });
     logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
 

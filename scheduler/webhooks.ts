@@ -14,6 +14,8 @@ import { WebhookRateLimit } from './webhook-rate.js';
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
 /** Something changed in a container of files (a drive): read the file change feed now. */
 export type FilesChanged = (instanceId: string) => Promise<void>;
+/** A lifecycle notice: the instance's change subscriptions must be renewed (reauthorized) or made again. */
+export type SubscriptionsStale = (instanceId: string) => Promise<void>;
 
 export interface WebhookServer {
   readonly url: string;
@@ -29,6 +31,7 @@ export interface WebhookServerOptions {
   readonly ready: () => Promise<void>;
   readonly onFileChanged: FileChanged;
   readonly onFilesChanged: FilesChanged;
+  readonly onSubscriptionsStale?: SubscriptionsStale;
 }
 
 /** Rescans enqueued at once for one delivery (each is one insert into the job store). */
@@ -89,7 +92,7 @@ async function eachLimited<T>(items: readonly T[], concurrency: number, work: (i
  * change-priority rescan per file named. Every refusal is `{ error, message }` JSON.
  */
 export async function startWebhookServer(options: WebhookServerOptions): Promise<WebhookServer> {
-  const { services, ready, onFileChanged, onFilesChanged } = options;
+  const { services, ready, onFileChanged, onFilesChanged, onSubscriptionsStale } = options;
   const config = services.config;
   const maxBytes = config.WEBHOOK_MAX_BYTES;
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
@@ -163,9 +166,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     const files = changedFiles(notices);
     const feed = notices.some((notice) => notice.kind === 'files.changed');
+    const stale = notices.some((notice) => notice.kind === 'subscriptions.stale');
     try {
       await eachLimited(files, ENQUEUE_CONCURRENCY, (file) => onFileChanged(instanceId, file));
       if (feed) await onFilesChanged(instanceId);
+      if (stale) await onSubscriptionsStale?.(instanceId);
     } catch (error) {
       // Let the provider's retry of this delivery through: rescans it repeats are harmless.
       await deliveries.forget(instanceId, deliveryId).catch((e: unknown) => logger.warn({ err: e, instanceId }, 'delivery id kept'));

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startM365Emulator } from '../emulators/m365/index.js';
@@ -16,11 +16,11 @@ const CLIENT_ID = 'c0ffee00-0365-4a2b-9c3d-0123456789ab';
 /**
  * `DEMO=m365`: the Microsoft 365 emulator on loopback with one tenant (members, guests, admins, groups,
  * sign-ins, directory audits, two document libraries with planted sensitive data, delegated grants to
- * five apps, one of them over-privileged), connected as an instance of the Microsoft 365 connector, with
- * a change-notification subscription on each library to the scheduler's receiver. The client secret and
- * clientState are made anew on every start.
+ * five apps, one of them over-privileged), connected as an instance of the Microsoft 365 connector,
+ * which subscribes each library to the scheduler's receiver (the stack sets PUBLIC_WEBHOOK_URL to it).
+ * The client secret and clientState are made anew on every start.
  */
-export async function startM365Demo(config: Config, accounts: Database, webhookBaseUrl: string): Promise<Demo> {
+export async function startM365Demo(config: Config, accounts: Database, resubscribe: (instanceId: string) => Promise<void>): Promise<Demo> {
   const secret = randomBytes(32).toString('base64url');
   const clientState = randomBytes(24).toString('base64url');
   const emulator = await startM365Emulator({
@@ -64,7 +64,8 @@ export async function startM365Demo(config: Config, accounts: Database, webhookB
       logger.info({ instanceId }, 'Microsoft 365 demo instance connected');
     }
     fs.writeFileSync(file, `${JSON.stringify({ instanceId }, null, 2)}\n`);
-    await subscribe(emulator.authorityHost, emulator.graphEndpoint, secret, clientState, `${webhookBaseUrl}/${instanceId}`);
+    // A new instance subscribes when it becomes CONNECTED; a known one (new secret, new emulator) subscribes again now.
+    if (existing) await resubscribe(instanceId);
     return {
       description: `Microsoft 365 emulator at ${emulator.url} (tenant ${TENANT_ID}) connecting as one instance`,
       instances: { m365: instanceId },
@@ -73,43 +74,5 @@ export async function startM365Demo(config: Config, accounts: Database, webhookB
   } catch (error) {
     await emulator.stop();
     throw error;
-  }
-}
-
-/** One change-notification subscription per document library, made through Graph as an admin would. */
-async function subscribe(
-  authorityHost: string,
-  graphEndpoint: string,
-  secret: string,
-  clientState: string,
-  notificationUrl: string,
-): Promise<void> {
-  const answer = await fetch(`${authorityHost}/${TENANT_ID}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: CLIENT_ID,
-      client_secret: secret,
-      scope: `${graphEndpoint}/.default`,
-    }),
-  });
-  const { access_token: token } = (await answer.json()) as { access_token: string };
-  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'client-request-id': randomUUID() };
-  const drives = (await (await fetch(`${graphEndpoint}/v1.0/sites/root/drives`, { headers })).json()) as { value: { id: string }[] };
-  for (const drive of drives.value) {
-    const created = await fetch(`${graphEndpoint}/v1.0/subscriptions`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({
-        changeType: 'updated',
-        resource: `/drives/${drive.id}/root`,
-        notificationUrl,
-        clientState,
-        expirationDateTime: new Date(Date.now() + 42_000 * 60_000).toISOString(),
-      }),
-    });
-    if (created.status !== 201)
-      logger.warn({ status: created.status, drive: drive.id }, 'demo subscription not created; changes are found by the hourly scan');
   }
 }

@@ -12,6 +12,7 @@ import { startScheduler, type Scheduler } from '../scheduler/scheduler.js';
 import { startM365Demo } from './demo-m365.js';
 import { startDemo, type Demo } from './demo.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { freePort } from './ports.js';
 
 /** The database Tenantwatch uses inside the embedded PostgreSQL. */
 export const DATABASE_NAME = 'tenantwatch';
@@ -88,13 +89,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let scheduler: Scheduler | undefined;
     let demo: Demo | undefined;
     if (options.scheduler) {
-      scheduler = await startScheduler({ config, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
+      // The Microsoft 365 demo's emulator reaches the receiver on loopback: that is its public address.
+      let schedulerConfig = config;
+      if (options.demo === 'm365' && !config.PUBLIC_WEBHOOK_URL) {
+        const port = config.WEBHOOK_PORT || (await freePort());
+        schedulerConfig = { ...config, WEBHOOK_PORT: port, PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${port}` };
+      }
+      scheduler = await startScheduler({ config: schedulerConfig, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
       started.push(named('scheduler', scheduler));
       if (options.demo) {
         const accounts = subgraphs.find((s) => s.name === 'accounts')!.db;
         demo =
           options.demo === 'm365'
-            ? await startM365Demo(config, accounts, scheduler.webhookUrl)
+            ? await startM365Demo(config, accounts, (instanceId) => scheduler!.jobs.syncSubscriptionsSoon(instanceId))
             : await startDemo(config, accounts, scheduler.webhookUrl);
         // Stopped after the scheduler (which stops first): its running jobs may still call the provider.
         started.splice(started.length - 1, 0, named('demo', demo));

@@ -55,6 +55,8 @@ export interface M365TenantControl {
    * `reauthorizationRequired` lifecycle notification at its lifecycleNotificationUrl. Answers how many.
    */
   requireReauthorization(): number;
+  /** Ends every subscription without a word to its app (as one that expired unrenewed); answers how many. */
+  dropSubscriptions(): number;
 }
 
 export interface M365Emulator {
@@ -228,6 +230,11 @@ class Tenant implements M365TenantControl {
       ...wireSubscription(sub),
       reauthorizationRequired: sub.reauthorizationRequired,
     }));
+  }
+  dropSubscriptions(): number {
+    const count = this.subscriptionsById.size;
+    this.subscriptionsById.clear();
+    return count;
   }
   requireReauthorization(): number {
     let count = 0;
@@ -1204,6 +1211,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
         return json({ value: tenant.subscriptions() });
       case 'POST /require-reauthorization':
         return json({ subscriptions: tenant.requireReauthorization() });
+      case 'POST /drop-subscriptions':
+        return json({ dropped: tenant.dropSubscriptions() });
       default:
         throw new GraphError(404, 'NotFound', `no admin route ${req.method} ${path}`);
     }

@@ -37,7 +37,13 @@ export class AppInstance {
     | 'updatedAt'
     | 'disconnectedAt'
     | 'limitPerMinute'
-    | 'headroomPercent';
+    | 'headroomPercent'
+    | 'notificationMode'
+    | 'notificationSubscriptions'
+    | 'notificationsRenewAt'
+    | 'notificationsSyncedAt'
+    | 'notificationsError'
+    | 'notificationsClaimedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -86,8 +92,63 @@ export class AppInstance {
   @Property({ type: 'double precision', nullable: true })
   headroomPercent: number | null = null;
 
+  /** How changes reach Tenantwatch, as the scheduler last found (null: not yet synchronised). */
+  @Property({ type: 'text', nullable: true })
+  notificationMode: ChangeNotificationMode | null = null;
+
+  /** Change subscriptions alive at the provider after the last sync. */
+  @Property({ type: 'integer' })
+  notificationSubscriptions: number = 0;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  notificationsRenewAt: Date | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  notificationsSyncedAt: Date | null = null;
+
+  @Property({ type: 'text', nullable: true })
+  notificationsError: string | null = null;
+
+  /** Set while a scheduler removes a disconnected instance's subscriptions. */
+  @Property({ type: 'timestamptz', nullable: true })
+  notificationsClaimedAt: Date | null = null;
+
   @Property({ type: 'timestamptz', onUpdate: () => new Date() })
   updatedAt: Date = new Date();
+}
+
+export enum ChangeNotificationMode {
+  PUSH = 'PUSH',
+  POLLING = 'POLLING',
+}
+registerEnumType(ChangeNotificationMode, {
+  name: 'ChangeNotificationMode',
+  description: 'How changes at the provider reach Tenantwatch.',
+  valuesConfig: {
+    PUSH: { description: 'The provider notifies Tenantwatch (subscriptions kept at the provider); the periodic scans reconcile.' },
+    POLLING: {
+      description:
+        'The change feeds are read by the periodic scans only (no PUBLIC_WEBHOOK_URL, a connector without subscriptions, or none could be made).',
+    },
+  },
+});
+
+@ObjectType({ description: 'How changes at the provider reach Tenantwatch for an instance, as the scheduler last kept them.' })
+export class ChangeNotifications {
+  @Field(() => ChangeNotificationMode)
+  mode!: ChangeNotificationMode;
+
+  @Field(() => Int, { description: 'Change subscriptions alive at the provider after the last sync.' })
+  subscriptions!: number;
+
+  @Field(() => Date, { nullable: true, description: 'When the subscriptions are next renewed.' })
+  renewAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the subscriptions were last synchronised with the provider.' })
+  syncedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'Why the last sync failed, in Tenantwatch’s words (null when it succeeded).' })
+  lastError!: string | null;
 }
 
 /** The state of one kind of scan of one instance. */

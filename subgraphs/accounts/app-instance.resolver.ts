@@ -4,7 +4,7 @@ import { badInput } from '../../platform/errors.js';
 import { endpointRefusal } from '../../platform/outbound.js';
 import type { ConnectorCatalog } from '../../platform/ports.js';
 import { parseId } from '../../platform/ids.js';
-import { ApiUsage, AppInstance, ScanKind, ScanState } from './app-instance.entity.js';
+import { ApiUsage, AppInstance, ChangeNotificationMode, ChangeNotifications, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
 import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
@@ -109,6 +109,17 @@ export class AppInstanceResolver {
           .filter((anyOf) => !anyOf.some((p) => granted.has(p)))
           .map((anyOf) => ({ capability, permission: anyOf[0]! })),
       );
+  }
+
+  @FieldResolver(() => ChangeNotifications)
+  changeNotifications(@Root() instance: AppInstance): ChangeNotifications {
+    return {
+      mode: instance.notificationMode ?? ChangeNotificationMode.POLLING,
+      subscriptions: instance.notificationSubscriptions,
+      renewAt: instance.notificationsRenewAt,
+      syncedAt: instance.notificationsSyncedAt,
+      lastError: instance.notificationsError,
+    };
   }
 
   @FieldResolver(() => ApiUsage)

@@ -1,6 +1,6 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { decryptSecret, encryptSecret } from '../../platform/crypto.js';
-import { ApiUsage, AppInstance, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
+import { ApiUsage, AppInstance, ChangeNotificationMode, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
 import type { InstanceDirectory, InstanceGovernance } from '../../platform/governance/instances.js';
 import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
@@ -47,6 +47,50 @@ export class AppInstanceService {
     instance.disconnectedAt = new Date();
     await this.em.flush();
     return instance;
+  }
+
+  /** Records what the last sync of the instance's change subscriptions found (and releases a disconnect claim). */
+  async recordNotifications(
+    id: string,
+    state: { mode: ChangeNotificationMode; subscriptions: number; renewAt: Date | null; error: string | null },
+  ): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({
+      notification_mode: state.mode,
+      notification_subscriptions: state.subscriptions,
+      notifications_renew_at: state.renewAt,
+      notifications_error: state.error,
+      notifications_synced_at: new Date(),
+      notifications_claimed_at: null,
+    });
+  }
+
+  /** Records a failed sync: the subscriptions last known are kept as they were (and a disconnect claim until it goes stale). */
+  async recordNotificationsError(id: string, error: string): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({ notifications_error: error });
+  }
+
+  /**
+   * Takes up to `limit` disconnected instances that still have change subscriptions at the provider
+   * and that no scheduler is removing (a claim older than `staleAfterMs` is taken again).
+   */
+  async claimDisconnectedSubscriptions(limit = 20, staleAfterMs = 10 * 60_000): Promise<string[]> {
+    const rows: { id: string }[] = await this.knex(INSTANCE)
+      .whereIn(
+        'id',
+        this.knex(INSTANCE)
+          .select('id')
+          .where('status', ConnectionStatus.DISCONNECTED)
+          .where('notification_subscriptions', '>', 0)
+          .where((q) =>
+            q.whereNull('notifications_claimed_at').orWhere('notifications_claimed_at', '<', new Date(Date.now() - staleAfterMs)),
+          )
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .update({ notifications_claimed_at: new Date() })
+      .returning('id');
+    return rows.map((r) => r.id);
   }
 
   /** Moves an instance to `status` with an optional message (the connect flow's steps). */

@@ -7,4 +7,4 @@ export { accountsModule } from './module.js';
 export { AccountService, type AccountRecord, type GroupRecord } from './account.service.js';
 export { AppInstanceService, instanceDirectory, type ConnectRequest } from './app-instance.service.js';
 export type { Account, Group } from './account.entity.js';
-export { ScanKind, ScanRunState, type AppInstance, type ScanState } from './app-instance.entity.js';
+export { ChangeNotificationMode, ScanKind, ScanRunState, type AppInstance, type ScanState } from './app-instance.entity.js';

@@ -1,5 +1,6 @@
 import { startM365Emulator } from '../../emulators/m365/index.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { waitFor } from '../harness.js';
 import type { ConformanceTarget, ItemKind } from './target.js';
 
 const TENANT_ID = '8a6d3c1e-2b4f-4e5a-9c7d-1e2f3a4b5c6d';
@@ -60,32 +61,19 @@ export async function m365Target(): Promise<ConformanceTarget> {
       rateLimitPerMinute: 3000,
     }),
     async afterConnect(instanceId, webhookBaseUrl) {
-      // The subscription an admin (or the connector's lifecycle) makes: one per document library, through Graph itself.
-      const answer = await fetch(`${emulator.authorityHost}/${TENANT_ID}/oauth2/v2.0/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: CLIENT_ID,
-          client_secret: SECRET,
-          scope: 'https://graph.microsoft.com/.default',
-        }),
-      });
-      const token = ((await answer.json()) as { access_token: string }).access_token;
-      for (const drive of truth().drives) {
-        const created = await fetch(`${emulator.graphEndpoint}/v1.0/subscriptions`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            changeType: 'updated',
-            resource: `/drives/${drive.id}/root`,
-            notificationUrl: `${webhookBaseUrl}/${instanceId}`,
-            clientState: CLIENT_STATE,
-            expirationDateTime: new Date(Date.now() + 3_600_000).toISOString(),
-          }),
-        });
-        if (created.status !== 201) throw new Error(`subscription on ${drive.id}: HTTP ${created.status} ${await created.text()}`);
-      }
+      // Tenantwatch subscribes each document library itself once CONNECTED (PUBLIC_WEBHOOK_URL is set).
+      const url = `${webhookBaseUrl}/${instanceId}`;
+      await waitFor(
+        'Tenantwatch’s drive subscriptions',
+        async () => (tenant.subscriptions().filter((s) => s.notificationUrl === url).length === truth().drives.length ? true : undefined),
+        60_000,
+      );
+    },
+    subscriptions: {
+      list: async (url) => tenant.subscriptions().filter((s) => s.notificationUrl === url),
+      expected: async () => truth().drives.length,
+      requireReauthorization: async () => void tenant.requireReauthorization(),
+      drop: async () => void tenant.dropSubscriptions(),
     },
     async expected() {
       const now = truth();

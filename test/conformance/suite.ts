@@ -37,6 +37,8 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
         // Periodic scans far apart: a file rescanned within the suite's deadlines was rescanned by its notification.
         SCAN_INTERVAL: '1 hour',
         DATA_SCAN_INTERVAL: '12 hours',
+        // Where the emulator reaches the receiver: connectors that keep change subscriptions make them to it.
+        PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${webhookPort}`,
         ...target.schedulerEnv,
       });
       return scheduler;
@@ -340,6 +342,49 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
       ).catch(withOutput);
     }, 120_000);
 
+    const notifications = async () =>
+      (
+        await t.query<{ appInstance: { changeNotifications: { mode: string; subscriptions: number; syncedAt: string | null } } }>(
+          `{ appInstance(id: "${instanceId}") { changeNotifications { mode subscriptions syncedAt lastError } } }`,
+        )
+      ).appInstance.changeNotifications;
+    const subscriptionUrl = () => `http://127.0.0.1:${webhookPort}/webhooks/${instanceId}`;
+
+    it('keeps its change subscriptions: renewed when the provider asks for reauthorization, made again at a restart that finds them gone', async (ctx) => {
+      const subscriptions = target.subscriptions;
+      if (!subscriptions) return ctx.skip();
+      const expected = await subscriptions.expected();
+      const made = await subscriptions.list(subscriptionUrl());
+      expect(made).toHaveLength(expected);
+      expect(await notifications()).toMatchObject({ mode: 'PUSH', subscriptions: expected });
+
+      // reauthorizationRequired: every subscription is renewed (which reauthorizes it), and notifications flow again.
+      const before = new Map(made.map((s, i) => [i, s.expirationDateTime]));
+      await subscriptions.requireReauthorization();
+      await waitFor(
+        'the subscriptions reauthorized',
+        async () => {
+          const now = await subscriptions.list(subscriptionUrl());
+          return now.length === expected && now.every((s) => !s.reauthorizationRequired) ? true : undefined;
+        },
+        30_000,
+      ).catch(withOutput);
+      expect((await subscriptions.list(subscriptionUrl())).map((s) => s.expirationDateTime).sort()).not.toEqual(
+        [...before.values()].sort(),
+      );
+
+      // Gone without notice (expired while no scheduler ran): a scheduler start makes them again.
+      await subscriptions.drop();
+      scheduler.kill('SIGTERM');
+      await exited(scheduler);
+      startScheduler();
+      await waitFor(
+        'the subscriptions made again at start',
+        async () => ((await subscriptions.list(subscriptionUrl())).length === expected ? true : undefined),
+        60_000,
+      ).catch(withOutput);
+    }, 150_000);
+
     it('ends equal to the emulator’s truth', async () => {
       for (const kind of ['USERS', 'GROUPS', 'FILES', 'APP_PERMISSIONS', 'ACTIVITIES']) await rescan(t, instanceId, kind).catch(withOutput);
       await expectGraphEqualsTruth(await target.expected());
@@ -363,5 +408,19 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
       expect(failed.statusMessage).not.toMatch(/AADSTS|stack|at \w+ \(/);
       await target.refuseTokens(false);
     }, 120_000);
+
+    it('deletes its change subscriptions at the provider when the instance is disconnected', async (ctx) => {
+      const subscriptions = target.subscriptions;
+      if (!subscriptions) return ctx.skip();
+      expect(await subscriptions.list(subscriptionUrl())).toHaveLength(await subscriptions.expected());
+      await t.query(`mutation { disconnectApp(id: "${instanceId}") { status } }`);
+      await waitFor(
+        'the subscriptions deleted',
+        async () => ((await subscriptions.list(subscriptionUrl())).length === 0 ? true : undefined),
+        30_000,
+      ).catch(withOutput);
+      await waitFor('the graph to say so', async () => ((await notifications()).subscriptions === 0 ? true : undefined), 10_000);
+      expect(await notifications()).toMatchObject({ mode: 'POLLING', subscriptions: 0 });
+    }, 60_000);
   });
 }

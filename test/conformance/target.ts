@@ -45,6 +45,20 @@ export interface ConformanceTarget {
   deleteOne(kind: ItemKind): Promise<string>;
   /** Changes a file's content at the emulator, which notifies the subscriber; answers its provider id. */
   changeFile(): Promise<string>;
+  /**
+   * For a provider whose change subscriptions Tenantwatch keeps (Graph): the provider's own list of
+   * them, and its knobs. Absent where the provider is configured to push by an admin (the simulator).
+   */
+  readonly subscriptions?: {
+    /** Subscriptions to `url`, as the provider lists them. */
+    list(url: string): Promise<readonly { readonly expirationDateTime: string; readonly reauthorizationRequired: boolean }[]>;
+    /** How many a connected instance needs (one per document library). */
+    expected(): Promise<number>;
+    /** The provider asks for reauthorization (lifecycle notifications) and pauses notifications until it happens. */
+    requireReauthorization(): Promise<void>;
+    /** The provider ends every subscription without notice (expired, lost). */
+    drop(): Promise<void>;
+  };
   /** The governance actions the connector supports. */
   readonly governance: readonly GovernanceActionType[];
   /** How many times the emulator applied `action` to the item with provider id `externalId` (its own records). */
