@@ -95,6 +95,17 @@ describe('loadConfig', () => {
     expect(message).toContain('AUTH_JWKS_URL: set AUTH_JWT_SECRET or AUTH_JWKS_URL, not both');
   });
 
+  it('reads PUBLIC_WEBHOOK_URL without its trailing slash, and refuses one with a query or another scheme', () => {
+    expect(loadConfig({}).PUBLIC_WEBHOOK_URL).toBeUndefined();
+    expect(loadConfig({ PUBLIC_WEBHOOK_URL: 'https://tenantwatch.example.com/hooks/' }).PUBLIC_WEBHOOK_URL).toBe(
+      'https://tenantwatch.example.com/hooks',
+    );
+    expect(refusal({ PUBLIC_WEBHOOK_URL: 'https://tenantwatch.example.com/?x=1' }).message).toContain(
+      'PUBLIC_WEBHOOK_URL: must be an http(s) URL without a query or fragment',
+    );
+    expect(refusal({ PUBLIC_WEBHOOK_URL: 'ftp://tenantwatch.example.com' }).message).toContain('PUBLIC_WEBHOOK_URL:');
+  });
+
   it('accepts a JWKS URL on its own', () => {
     expect(loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:9999/jwks' }).AUTH_JWKS_URL).toBe('http://127.0.0.1:9999/jwks');
   });
