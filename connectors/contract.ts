@@ -393,6 +393,11 @@ export interface ConnectorFactory {
   /** The endpoint requests go to (for the HTTP client). */
   endpointOf(config: ConnectorConfig): string;
   /**
+   * Services on an endpoint of their own (the Office 365 Management Activity API at
+   * manage.office.com beside Graph): a request naming one of them goes there instead.
+   */
+  serviceEndpointsOf?(config: ConnectorConfig): Readonly<Record<string, string>>;
+  /**
    * The instance's credentials (a static API token, or tokens acquired from the provider's token
    * endpoint through `tokens`); the HTTP client asks them before every request.
    */

@@ -63,7 +63,7 @@ describe('ClientCredentialsTokens', () => {
     expect(requests()).toBe(2);
   });
 
-  it('keeps one token per service, and forgets only the invalidated one', async () => {
+  it('keeps one token per scope: services without a scope of their own share the default one, and only the invalidated one is forgotten', async () => {
     const clock = new ManualClock();
     const { tokens, requests } = await tokenEndpoint(clock);
     const credentials = tokens();
@@ -71,10 +71,17 @@ describe('ClientCredentialsTokens', () => {
     const audit = await credentials.headers('audit');
     expect(api).not.toEqual(audit);
     expect(requests()).toBe(2);
+    // Graph's directory and files services are one audience: one token.
+    expect(await credentials.headers('directory')).toEqual(api);
+    expect(await credentials.headers('files')).toEqual(api);
+    expect(requests()).toBe(2);
     credentials.invalidate('audit');
     expect(await credentials.headers()).toEqual(api);
     expect(await credentials.headers('audit')).not.toEqual(audit);
     expect(requests()).toBe(3);
+    credentials.invalidate('files');
+    expect(await credentials.headers()).not.toEqual(api);
+    expect(requests()).toBe(4);
   });
 
   it("turns a refused grant into a CredentialError in Tenantwatch's words, with the OAuth error code", async () => {

@@ -52,14 +52,20 @@ export class ClientCredentialsTokens implements ConnectorCredentials {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Services that share a scope share a token (Graph's directory, audit and files services are one audience). */
+  private keyOf(service: string): string {
+    return this.grant.scopes?.[service] !== undefined ? service : DEFAULT;
+  }
+
   async headers(service = DEFAULT): Promise<Readonly<Record<string, string>>> {
-    const cached = this.cache.get(service);
-    const token = cached && this.now() < cached.refreshAt ? cached : await this.acquire(service);
+    const key = this.keyOf(service);
+    const cached = this.cache.get(key);
+    const token = cached && this.now() < cached.refreshAt ? cached : await this.acquire(key);
     return { authorization: `Bearer ${token.token}` };
   }
 
   invalidate(service = DEFAULT): void {
-    this.cache.delete(service);
+    this.cache.delete(this.keyOf(service));
   }
 
   private acquire(service: string): Promise<CachedToken> {

@@ -23,6 +23,8 @@ import type { UsageRecorder } from './usage.js';
 export interface ProviderHttpOptions {
   readonly instanceId: string;
   readonly endpoint: string;
+  /** Endpoints of services that have their own (the factory's serviceEndpointsOf). */
+  readonly serviceEndpoints?: Readonly<Record<string, string>>;
   /** Authenticate every request; asked before each attempt, invalidated once per request on a 401. */
   readonly credentials: ConnectorCredentials;
   readonly priority: Priority;
@@ -149,8 +151,9 @@ export class BudgetedProviderHttp implements ProviderHttp {
   private url(request: ProviderRequest): string {
     // The path may carry a query of its own (a provider's next-page link, e.g. Graph's `@odata.nextLink`).
     const [path = '', search] = request.path.split(/\?(.*)/s, 2);
-    const url = new URL(path, this.options.endpoint.endsWith('/') ? this.options.endpoint : `${this.options.endpoint}/`);
-    if (path.startsWith('/')) url.pathname = new URL(this.options.endpoint).pathname.replace(/\/$/, '') + path;
+    const endpoint = (request.service && this.options.serviceEndpoints?.[request.service]) || this.options.endpoint;
+    const url = new URL(path, endpoint.endsWith('/') ? endpoint : `${endpoint}/`);
+    if (path.startsWith('/')) url.pathname = new URL(endpoint).pathname.replace(/\/$/, '') + path;
     if (search !== undefined) url.search = search;
     for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
     return url.toString();

@@ -124,6 +124,7 @@ export class SchedulerRuntime implements SchedulerServices {
     const http = new BudgetedProviderHttp({
       instanceId,
       endpoint: factory.endpointOf(config),
+      serviceEndpoints: factory.serviceEndpointsOf?.(config),
       credentials,
       priority,
       budget: this.budget,

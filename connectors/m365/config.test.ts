@@ -10,7 +10,18 @@ describe('the Microsoft 365 config', () => {
   it('fills the defaults and picks the national cloud hosts', () => {
     const config = validateM365Config({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's' });
     expect(config).toMatchObject({ cloud: 'global', quarantineFolder: 'Tenantwatch Quarantine', rateLimitPerMinute: 1200 });
-    expect(hostsOf(config)).toEqual({ authorityHost: 'https://login.microsoftonline.com', graphEndpoint: 'https://graph.microsoft.com' });
+    expect(hostsOf(config)).toEqual({
+      authorityHost: 'https://login.microsoftonline.com',
+      graphEndpoint: 'https://graph.microsoft.com',
+      managementEndpoint: 'https://manage.office.com',
+    });
+    expect(hostsOf(validateM365Config({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's', cloud: 'usgov' })).managementEndpoint).toBe(
+      'https://manage.office365.us',
+    );
+    // The reference names no Management Activity API host for the China cloud: file activity is read only with one given.
+    expect(
+      hostsOf(validateM365Config({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's', cloud: 'china' })).managementEndpoint,
+    ).toBeNull();
     expect(hostsOf(validateM365Config({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's', cloud: 'usgov' })).graphEndpoint).toBe(
       'https://graph.microsoft.us',
     );
@@ -21,8 +32,15 @@ describe('the Microsoft 365 config', () => {
       authorityHost: 'http://127.0.0.1:9/',
       graphEndpoint: 'http://127.0.0.1:9',
     });
-    expect(hostsOf(explicit)).toEqual({ authorityHost: 'http://127.0.0.1:9', graphEndpoint: 'http://127.0.0.1:9' });
+    expect(hostsOf(explicit)).toEqual({
+      authorityHost: 'http://127.0.0.1:9',
+      graphEndpoint: 'http://127.0.0.1:9',
+      managementEndpoint: null,
+    });
     expect(m365ConnectorFactory.endpointOf(explicit)).toBe('http://127.0.0.1:9');
+    expect(m365ConnectorFactory.serviceEndpointsOf!(explicit)).toEqual({});
+    const withFeed = validateM365Config({ ...explicit, managementEndpoint: 'http://127.0.0.1:9/manage/' });
+    expect(m365ConnectorFactory.serviceEndpointsOf!(withFeed)).toEqual({ activity: 'http://127.0.0.1:9/manage' });
   });
 
   it('names the bad field', () => {
@@ -41,7 +59,7 @@ describe('the Microsoft 365 config', () => {
       [{ ...base, quarantineFolder: 'a/b' }, 'config.quarantineFolder: must be a folder name without / \\ : * ? " < > |'],
       [
         { ...base, secret: 'x' },
-        'config.secret: unknown field; accepted: tenantId, clientId, clientSecret, certificate, cloud, authorityHost, graphEndpoint, quarantineFolder, clientState, rateLimitPerMinute',
+        'config.secret: unknown field; accepted: tenantId, clientId, clientSecret, certificate, cloud, authorityHost, graphEndpoint, managementEndpoint, publisherIdentifier, quarantineFolder, clientState, rateLimitPerMinute',
       ],
       ['x', 'config: must be an object { tenantId, clientId, clientSecret (or certificate), cloud?, quarantineFolder?, clientState? }'],
     ];

@@ -1,11 +1,28 @@
 import { z } from 'zod';
 import type { ConnectorConfig } from '../contract.js';
 
-/** The hosts of each Microsoft cloud (https://learn.microsoft.com/en-us/graph/deployments). */
+/**
+ * The hosts of each Microsoft cloud (https://learn.microsoft.com/en-us/graph/deployments) and its
+ * Office 365 Management Activity API (https://learn.microsoft.com/en-us/office/office-365-management-api/office-365-management-activity-api-reference:
+ * Enterprise, GCC High; the reference names none for the China cloud, so file activity is not read there
+ * unless `managementEndpoint` is given).
+ */
 export const CLOUDS = {
-  global: { authorityHost: 'https://login.microsoftonline.com', graphEndpoint: 'https://graph.microsoft.com' },
-  usgov: { authorityHost: 'https://login.microsoftonline.us', graphEndpoint: 'https://graph.microsoft.us' },
-  china: { authorityHost: 'https://login.chinacloudapi.cn', graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn' },
+  global: {
+    authorityHost: 'https://login.microsoftonline.com',
+    graphEndpoint: 'https://graph.microsoft.com',
+    managementEndpoint: 'https://manage.office.com',
+  },
+  usgov: {
+    authorityHost: 'https://login.microsoftonline.us',
+    graphEndpoint: 'https://graph.microsoft.us',
+    managementEndpoint: 'https://manage.office365.us',
+  },
+  china: {
+    authorityHost: 'https://login.chinacloudapi.cn',
+    graphEndpoint: 'https://microsoftgraph.chinacloudapi.cn',
+    managementEndpoint: null,
+  },
 } as const;
 
 /** The config of a Microsoft 365 instance, as `connectApp` stores it. */
@@ -21,6 +38,10 @@ export interface M365Config {
   /** Explicit hosts (a national cloud not listed, or an emulator); both or neither. */
   readonly authorityHost?: string;
   readonly graphEndpoint?: string;
+  /** The Office 365 Management Activity API's host (GCC: https://manage-gcc.office.com, DoD: https://manage.protection.apps.mil, an emulator). */
+  readonly managementEndpoint?: string;
+  /** The Management Activity API's PublisherIdentifier: the tenant id of the organisation running Tenantwatch, for a throttling quota of its own. */
+  readonly publisherIdentifier?: string;
   /** The folder, at the root of each document library, that quarantined files are moved to (admin-only access is set up by the admin). */
   readonly quarantineFolder: string;
   /** The clientState every change notification must carry (a secret of 16 to 128 characters). */
@@ -64,6 +85,8 @@ const Schema = z
     cloud: z.enum(['global', 'usgov', 'china'], { error: 'must be global, usgov or china' }).default('global'),
     authorityHost: url.optional(),
     graphEndpoint: url.optional(),
+    managementEndpoint: url.optional(),
+    publisherIdentifier: z.string({ error: 'must be a GUID' }).regex(GUID, 'must be your organisation’s tenant id, a GUID').optional(),
     quarantineFolder: z
       .string()
       .min(1, 'must not be empty')
@@ -106,9 +129,14 @@ export function validateM365Config(config: unknown): M365Config & ConnectorConfi
   return parsed.data;
 }
 
-/** The hosts an instance talks to. */
-export function hostsOf(config: M365Config): { authorityHost: string; graphEndpoint: string } {
-  return config.authorityHost && config.graphEndpoint
-    ? { authorityHost: config.authorityHost, graphEndpoint: config.graphEndpoint }
-    : CLOUDS[config.cloud];
+/**
+ * The hosts an instance talks to. `managementEndpoint` is null where file activity cannot be read: a
+ * cloud without a documented Management Activity API host, or explicit hosts without one.
+ */
+export function hostsOf(config: M365Config): { authorityHost: string; graphEndpoint: string; managementEndpoint: string | null } {
+  const hosts =
+    config.authorityHost && config.graphEndpoint
+      ? { authorityHost: config.authorityHost, graphEndpoint: config.graphEndpoint, managementEndpoint: null }
+      : CLOUDS[config.cloud];
+  return { ...hosts, managementEndpoint: config.managementEndpoint ?? hosts.managementEndpoint };
 }

@@ -37,6 +37,12 @@ import {
 } from '../contract.js';
 import { hostsOf, validateM365Config, type M365Config } from './config.js';
 import { accessTokenClaims, m365Credentials } from './credentials.js';
+
+/** The application permissions an access token carries (its `roles` claim). */
+function rolesOf(authorization: string | undefined): string[] {
+  const roles = accessTokenClaims(authorization).roles;
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+}
 import { GraphHttp } from './graph-http.js';
 import { capabilitiesOf, REQUIRED_PERMISSIONS } from './permissions.js';
 
@@ -79,7 +85,45 @@ interface MultiToken {
   readonly link: string | null;
   /** A change feed's new deltaLinks per drive, gathered over its pages. */
   readonly links?: Record<string, string>;
+  /** File activity: where the next listing of content blobs starts (epoch ms), and the blobs listed but not read yet. */
+  readonly at?: number;
+  readonly blobs?: readonly string[];
 }
+
+/** A record of the Office 365 Management Activity API's common and SharePoint schemas (the fields read). */
+interface ActivityRecord {
+  readonly Id: string;
+  readonly CreationTime: string;
+  readonly Operation: string;
+  readonly UserId?: string;
+  readonly ClientIP?: string;
+  readonly UserAgent?: string;
+  readonly ResultStatus?: string;
+  readonly ObjectId?: string;
+}
+
+/** Tenantwatch's names of SharePoint and OneDrive file operations (https://learn.microsoft.com/en-us/purview/audit-log-activities#file-and-page-activities). */
+const FILE_ACTIONS: Readonly<Record<string, string>> = {
+  FileAccessed: 'file.access',
+  FileDownloaded: 'file.download',
+  FileSyncDownloadedFull: 'file.download',
+  FileModified: 'file.modify',
+  FileUploaded: 'file.upload',
+  FileDeleted: 'file.delete',
+  FileRecycled: 'file.delete',
+  FileMoved: 'file.move',
+  FileRenamed: 'file.rename',
+  FileCopied: 'file.copy',
+  SharingSet: 'file.share',
+  AnonymousLinkCreated: 'file.share.anonymous',
+  SharingInvitationCreated: 'file.share.invite',
+  CompanyLinkCreated: 'file.share.organization',
+  SharingRevoked: 'file.unshare',
+};
+
+const DAY_MS = 24 * 3_600_000;
+/** Content older than 7 days cannot be listed (AF20030); a little margin for clocks. */
+const FEED_HISTORY_MS = 7 * DAY_MS - 10 * 60_000;
 
 const encodeToken = (token: MultiToken): string => Buffer.from(JSON.stringify(token)).toString('base64url');
 function decodeToken(token: PageToken | null): MultiToken {
@@ -109,6 +153,10 @@ export class M365Connector implements Connector {
   readonly limits: ProviderLimits;
   private readonly graph: GraphHttp;
   private readonly graphEndpoint: string;
+  private readonly managementEndpoint: string | null;
+  private fileActivity?: Promise<boolean>;
+  /** Graph user ids by user principal name (lower case), for the actors of file activity; null: not a user. */
+  private readonly userIds = new Map<string, Promise<string | null>>();
   private admins?: Promise<Set<string>>;
   private apps?: Promise<Map<string, Graph.ServicePrincipal>>;
   private drives?: Promise<Graph.Drive[]>;
@@ -117,17 +165,25 @@ export class M365Connector implements Connector {
 
   constructor(
     private readonly config: M365Config,
-    http: ProviderHttp,
+    private readonly http: ProviderHttp,
     private readonly credentials?: ConnectorCredentials,
   ) {
-    this.graphEndpoint = hostsOf(config).graphEndpoint;
+    const hosts = hostsOf(config);
+    this.graphEndpoint = hosts.graphEndpoint;
+    this.managementEndpoint = hosts.managementEndpoint;
     this.graph = new GraphHttp(http, this.graphEndpoint);
-    // Graph throttles its services separately: each gets the configured rate as a budget of its own.
+    // Graph throttles its services separately: each gets the configured rate as a budget of its own. The
+    // Management Activity API allows a tenant 2,000 requests a minute to begin with (its reference, "API throttling").
     const perService = { requestsPerMinute: config.rateLimitPerMinute };
     this.limits = {
       requestsPerMinute: config.rateLimitPerMinute,
       maxPageSize: 999,
-      services: { directory: perService, audit: perService, files: perService },
+      services: {
+        directory: perService,
+        audit: perService,
+        files: perService,
+        activity: { requestsPerMinute: Math.min(2000, config.rateLimitPerMinute) },
+      },
     };
   }
 
@@ -162,9 +218,12 @@ export class M365Connector implements Connector {
   async verify(): Promise<PermissionReport> {
     if (!this.credentials)
       throw new CredentialError('The Microsoft 365 connector needs its credentials to read the granted permissions', 401);
-    const claims = accessTokenClaims((await this.credentials.headers()).authorization);
-    const granted = Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [];
+    const graphRoles = rolesOf((await this.credentials.headers()).authorization);
+    // The Management Activity API's permission is in a token of its own (another resource).
+    const activityRoles = await this.activityRoles();
+    const granted = [...graphRoles, ...activityRoles];
     const { capabilities, missing } = capabilitiesOf(granted);
+    if (this.managementEndpoint && !activityRoles.includes('ActivityFeed.Read')) missing.push('ActivityFeed.Read');
     const organization = await this.get<GraphList<Graph.Organization>>('/organization');
     const org = organization.value[0];
     return {
@@ -174,6 +233,17 @@ export class M365Connector implements Connector {
       tenantId: org?.id ?? this.config.tenantId,
       tenantName: org?.displayName ?? undefined,
     };
+  }
+
+  /** The roles of the Management APIs' token; none where file activity cannot be read or the token is refused. */
+  private async activityRoles(): Promise<string[]> {
+    if (!this.managementEndpoint || !this.credentials) return [];
+    try {
+      return rolesOf((await this.credentials.headers('activity')).authorization);
+    } catch (error) {
+      if (error instanceof CredentialError) return [];
+      throw error;
+    }
   }
 
   // ---------------------------------------------------------------- directory
@@ -293,10 +363,131 @@ export class M365Connector implements Connector {
       const next = result['@odata.nextLink'];
       return { items: result.value.map(signInEvent), next: encodeToken(next ? { part: 0, link: next } : { part: 1, link: null }) };
     }
+    if (token.part === 2) return this.fileActivityPage(window, token);
     const filter = encodeURIComponent(`activityDateTime ge ${from} and activityDateTime le ${to}`);
     const result = await this.get<GraphList<Graph.DirectoryAudit>>(token.link ?? `/auditLogs/directoryAudits?$filter=${filter}&$top=1000`);
     const next = result['@odata.nextLink'];
-    return { items: result.value.map(auditEvent), next: next ? encodeToken({ part: 1, link: next }) : null };
+    if (next) return { items: result.value.map(auditEvent), next: encodeToken({ part: 1, link: next }) };
+    this.fileActivity ??= this.activityRoles().then((roles) => roles.includes('ActivityFeed.Read'));
+    return { items: result.value.map(auditEvent), next: (await this.fileActivity) ? encodeToken({ part: 2, link: null }) : null };
+  }
+
+  /** A request to the Office 365 Management Activity API (its own host, token and budget). */
+  private async feed<T>(method: 'GET' | 'POST', path: string, query: Record<string, string> = {}): Promise<{ body: T; headers: Headers }> {
+    const publisher = this.config.publisherIdentifier;
+    const response = await this.http.request({
+      service: 'activity',
+      method,
+      path,
+      query: { ...query, ...(publisher ? { PublisherIdentifier: publisher } : {}) },
+    });
+    return { body: response.body as T, headers: response.headers };
+  }
+
+  /** A content URI or NextPageUri as a path under the Management Activity API's endpoint (a link elsewhere is refused). */
+  private feedRelative(link: string): string {
+    const url = new URL(link);
+    const endpoint = new URL(this.managementEndpoint!);
+    const base = endpoint.pathname.replace(/\/$/, '');
+    if (url.origin !== endpoint.origin || !url.pathname.startsWith(`${base}/`))
+      throw new PermanentError(`The Management Activity API answered a link off its endpoint (${url.origin})`);
+    return url.pathname.slice(base.length) + url.search;
+  }
+
+  /**
+   * File and sharing activity from the Office 365 Management Activity API
+   * (https://learn.microsoft.com/en-us/office/office-365-management-api/office-365-management-activity-api-reference).
+   * Content blobs are listed by when they became available, up to hours after their records happened
+   * and never before: every blob made available since the window began may hold its records, so those
+   * are listed (in slices of at most 24 hours, at most 7 days back), each read, and its records of the
+   * window kept. The Audit.SharePoint subscription is started when the listing begins, if it is not.
+   * One request per page: a listing page, or one blob.
+   */
+  private async fileActivityPage(window: TimeWindow, token: MultiToken): Promise<Page<ProviderEvent>> {
+    const root = `/api/v1.0/${encodeURIComponent(this.config.tenantId)}/activity/feed`;
+    const [blob, ...rest] = token.blobs ?? [];
+    if (blob) {
+      const { body } = await this.feed<ActivityRecord[]>('GET', this.feedRelative(blob));
+      const items = await this.fileEvents(Array.isArray(body) ? body : [], window);
+      return { items, next: encodeToken({ part: 2, link: token.link, at: token.at, ...(rest.length ? { blobs: rest } : {}) }) };
+    }
+    const now = Date.now();
+    let at = token.at;
+    let link = token.link;
+    if (at === undefined) {
+      const { body: subscriptions } = await this.feed<{ contentType?: string; status?: string }[]>('GET', `${root}/subscriptions/list`);
+      const started =
+        Array.isArray(subscriptions) && subscriptions.some((s) => s.contentType === 'Audit.SharePoint' && s.status === 'enabled');
+      if (!started) await this.feed('POST', `${root}/subscriptions/start`, { contentType: 'Audit.SharePoint' });
+      at = Math.floor(Math.max(window.from.getTime(), now - FEED_HISTORY_MS) / 1000) * 1000;
+    }
+    if (!link) {
+      if (at > now) return { items: [], next: null };
+      const end = Math.min(at + DAY_MS, Math.ceil(now / 1000) * 1000 + 1000);
+      link = `${root}/subscriptions/content?${new URLSearchParams({
+        contentType: 'Audit.SharePoint',
+        startTime: new Date(at).toISOString().slice(0, 19),
+        endTime: new Date(end).toISOString().slice(0, 19),
+      }).toString()}`;
+      at = end;
+    }
+    const { body, headers } = await this.feed<{ contentUri?: string }[]>('GET', link.startsWith('/') ? link : this.feedRelative(link));
+    const blobs = (Array.isArray(body) ? body : []).map((b) => b.contentUri).filter((uri): uri is string => typeof uri === 'string');
+    const nextPage = headers.get('nextpageuri');
+    return { items: [], next: encodeToken({ part: 2, link: nextPage, at, ...(blobs.length ? { blobs } : {}) }) };
+  }
+
+  /** The records of `window`, as events; actors by their Graph id (records name them by user principal name). */
+  private async fileEvents(records: readonly ActivityRecord[], window: TimeWindow): Promise<ProviderEvent[]> {
+    const inWindow = records.filter((r) => {
+      const at = Date.parse(/Z|[+-]\d\d:\d\d$/.test(r.CreationTime) ? r.CreationTime : `${r.CreationTime}Z`);
+      return at >= window.from.getTime() && at < window.to.getTime();
+    });
+    const events: ProviderEvent[] = [];
+    for (const r of inWindow) {
+      const occurredAt = new Date(Date.parse(/Z|[+-]\d\d:\d\d$/.test(r.CreationTime) ? r.CreationTime : `${r.CreationTime}Z`));
+      events.push({
+        externalId: r.Id,
+        category: ActivityCategory.USER,
+        action:
+          FILE_ACTIONS[r.Operation] ??
+          `file.${r.Operation.replace(/([a-z])([A-Z])/g, '$1_$2')
+            .toLowerCase()
+            .replace(/^file_?/, '')}`,
+        actorExternalId: r.UserId ? await this.userIdOf(r.UserId) : null,
+        occurredAt: occurredAt.toISOString(),
+        ipAddress: r.ClientIP ?? null,
+        country: null,
+        userAgent: r.UserAgent ?? null,
+        succeeded: !/^fail/i.test(r.ResultStatus ?? ''),
+        targetType: 'file',
+        targetId: r.ObjectId ?? null,
+        fileExternalId: null,
+        raw: r,
+      });
+    }
+    return events;
+  }
+
+  /** A user principal name's Graph id (https://learn.microsoft.com/en-us/graph/api/user-get: a user by id or userPrincipalName), once per connector. */
+  private userIdOf(principal: string): Promise<string | null> {
+    const key = principal.toLowerCase();
+    let found = this.userIds.get(key);
+    if (!found) {
+      // System accounts ("SHAREPOINT\\system", "app@sharepoint") are not directory users.
+      found = !/^[^@\s\\]+@[^@\s]+\.[^@\s]+$/.test(principal)
+        ? Promise.resolve(null)
+        : this.get<Graph.User>(`/users/${encodeURIComponent(principal)}?$select=id`).then(
+            (user) => user.id ?? null,
+            (error: unknown) => {
+              if (isNotFound(error)) return null;
+              this.userIds.delete(key);
+              throw error;
+            },
+          );
+      this.userIds.set(key, found);
+    }
+    return found;
   }
 
   // ---------------------------------------------------------------- files
@@ -803,6 +994,20 @@ export const m365ConnectorFactory: ConnectorFactory = {
     },
     { name: 'cloud', label: 'Cloud', secret: false, required: false, description: 'global (default), usgov or china' },
     {
+      name: 'managementEndpoint',
+      label: 'Management Activity API endpoint',
+      secret: false,
+      required: false,
+      description: 'For file activity outside the cloud’s default, e.g. https://manage-gcc.office.com (GCC)',
+    },
+    {
+      name: 'publisherIdentifier',
+      label: 'Publisher identifier',
+      secret: false,
+      required: false,
+      description: 'Your organisation’s tenant id: a Management Activity API quota of its own',
+    },
+    {
       name: 'quarantineFolder',
       label: 'Quarantine folder',
       secret: false,
@@ -827,6 +1032,10 @@ export const m365ConnectorFactory: ConnectorFactory = {
   requiredPermissions: REQUIRED_PERMISSIONS,
   validateConfig: validateM365Config,
   endpointOf: (config: ConnectorConfig) => hostsOf(validateM365Config(config)).graphEndpoint,
+  serviceEndpointsOf: (config: ConnectorConfig): Readonly<Record<string, string>> => {
+    const { managementEndpoint } = hostsOf(validateM365Config(config));
+    return managementEndpoint ? { activity: managementEndpoint } : {};
+  },
   credentials: (config: ConnectorConfig, tokens: TokenHttp) => m365Credentials(validateM365Config(config), tokens),
   create: (config: ConnectorConfig, http: ProviderHttp, credentials?: ConnectorCredentials) =>
     new M365Connector(validateM365Config(config), http, credentials),

@@ -26,10 +26,11 @@ export function clientAssertion(
 /**
  * App-only tokens for Microsoft Graph from the Microsoft identity platform's v2.0 token endpoint
  * (OAuth 2.0 client credentials, https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow),
- * with a client secret or a certificate assertion, for the `.default` scope of the cloud's Graph.
+ * with a client secret or a certificate assertion, for the `.default` scope of the cloud's Graph and
+ * (service `activity`) of its Office 365 Management APIs.
  */
 export function m365Credentials(config: M365Config, tokens: TokenHttp): ConnectorCredentials {
-  const { authorityHost, graphEndpoint } = hostsOf(config);
+  const { authorityHost, graphEndpoint, managementEndpoint } = hostsOf(config);
   const tokenUrl = `${authorityHost}/${config.tenantId}/oauth2/v2.0/token`;
   const certificate = config.certificate;
   return new ClientCredentialsTokens(
@@ -39,7 +40,8 @@ export function m365Credentials(config: M365Config, tokens: TokenHttp): Connecto
       clientAuth: certificate
         ? { assertion: async () => clientAssertion(certificate.certificatePem, certificate.privateKeyPem, config.clientId, tokenUrl) }
         : { secret: config.clientSecret! },
-      scopes: { default: `${graphEndpoint}/.default` },
+      // The Management Activity API is a resource of its own: its token carries its permissions (ActivityFeed.Read).
+      scopes: { default: `${graphEndpoint}/.default`, ...(managementEndpoint ? { activity: `${managementEndpoint}/.default` } : {}) },
     },
     tokens,
   );

@@ -32,10 +32,12 @@ export const plainTokenHttp: TokenHttp = {
  */
 export function directHttp(factory: ConnectorFactory, config: ConnectorConfig): ProviderHttp {
   const endpoint = factory.endpointOf(config).replace(/\/+$/, '');
+  const serviceEndpoints = factory.serviceEndpointsOf?.(config) ?? {};
   const credentials = factory.credentials(config, plainTokenHttp);
   return {
     async request(request: ProviderRequest): Promise<ProviderResponse> {
-      const url = new URL(endpoint + request.path);
+      const base = (request.service && serviceEndpoints[request.service]?.replace(/\/+$/, '')) || endpoint;
+      const url = new URL(base + request.path);
       for (const [key, value] of Object.entries(request.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
       const what = `${request.method} ${request.path}`;
       let response: Response;

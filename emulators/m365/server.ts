@@ -4,19 +4,32 @@ import { listen, localUrl } from '../../platform/http.js';
 import { logger } from '../../platform/logger.js';
 import {
   GRAPH_PERMISSIONS,
+  MANAGEMENT_PERMISSIONS,
   M365SpecError,
   resolveM365Spec,
   type GraphPermission,
   type M365TenantSpec,
   type ResolvedM365Spec,
 } from './spec.js';
-import { TenantState, type EmuItem, type M365Truth } from './tenant.js';
+import { TenantState, type EmuItem, type M365Truth as M365StateTruth } from './tenant.js';
+import { ActivityFeed, CONTENT_TYPES, parseFeedTime, type ContentType } from './activity.js';
+
+/** What the tenant holds, for tests: the directory, files and audit logs, and the Management Activity API's feed. */
+export type M365Truth = M365StateTruth & {
+  readonly fileActivity: ReturnType<ActivityFeed['truth']>;
+  readonly activitySubscriptions: readonly ContentType[];
+};
+
+/** The Office 365 Management APIs' resource (the `aud` of their tokens). */
+const MANAGEMENT_RESOURCE = 'https://manage.office.com';
+/** Where the emulator serves the Management Activity API (its own host in Microsoft 365). */
+const MANAGEMENT_PREFIX = '/manage';
 import { wireAudit, wireGrant, wireGroup, wireItem, wireMember, wirePermission, wireSignIn, wireUser } from './wire.js';
 
 const log = logger.child({ component: 'm365-emulator' });
 
 /** Services with a budget of their own (README: throttling). */
-export type M365Service = 'directory' | 'audit' | 'files';
+export type M365Service = 'directory' | 'audit' | 'files' | 'activity';
 
 export interface M365EmulatorOptions {
   readonly port?: number;
@@ -57,6 +70,8 @@ export interface M365TenantControl {
   requireReauthorization(): number;
   /** Ends every subscription without a word to its app (as one that expired unrenewed); answers how many. */
   dropSubscriptions(): number;
+  /** File operations that happen now in the Management Activity API's feed, each available up to `lateMs` later; answers their ids. */
+  fileActivity(count: number, lateMs: number): string[];
 }
 
 export interface M365Emulator {
@@ -66,6 +81,8 @@ export interface M365Emulator {
   readonly authorityHost: string;
   /** Replaces https://graph.microsoft.com: requests go to `${graphEndpoint}/v1.0/...`. */
   readonly graphEndpoint: string;
+  /** Replaces https://manage.office.com: the Management Activity API is at `${managementEndpoint}/api/v1.0/<tenant>/activity/feed/...`. */
+  readonly managementEndpoint: string;
   tenant(tenantId: string): M365TenantControl;
   stop(): Promise<void>;
 }
@@ -169,13 +186,27 @@ class Tenant implements M365TenantControl {
       directory: new Bucket(spec.limits.directory, clock()),
       audit: new Bucket(spec.limits.audit, clock()),
       files: new Bucket(spec.limits.files, clock()),
+      activity: new Bucket(spec.limits.activity, clock()),
     };
+    this.feed = new ActivityFeed(this.state, spec.tenantId, {
+      blobSeconds: spec.activityBlobSeconds,
+      perMinute: spec.fileActivityPerMinute,
+      massDownload: spec.massDownload,
+      seed: spec.seed,
+    });
+  }
+  readonly feed: ActivityFeed;
+  truthWithActivity(): M365Truth {
+    return { ...this.state.truth(), fileActivity: this.feed.truth(), activitySubscriptions: [...this.feed.started.keys()] };
+  }
+  fileActivity(count: number, lateMs: number): string[] {
+    return this.feed.record(count, lateMs, this.clock());
   }
   get tenantId(): string {
     return this.spec.tenantId;
   }
   truth(): M365Truth {
-    return this.state.truth();
+    return this.truthWithActivity();
   }
   stats() {
     return structuredClone({ requests: this.requests, throttled: this.throttledCount });
@@ -198,8 +229,11 @@ class Tenant implements M365TenantControl {
     });
     for (const service of Object.keys(this.buckets) as M365Service[]) this.buckets[service].setLimit(next.limits[service]);
   }
+  /** Sign-ins and directory audits, and (once Audit.SharePoint is subscribed) a quarter as many file operations. */
   lateRecords(count: number, lateMs: number): string[] {
-    return this.state.lateRecords(count, lateMs, this.clock());
+    const ids = this.state.lateRecords(count, lateMs, this.clock());
+    if (this.feed.started.has('Audit.SharePoint')) ids.push(...this.feed.record(Math.ceil(count / 4), lateMs, this.clock()));
+    return ids;
   }
   remove(kind: 'user' | 'group' | 'grant' | 'file', id: string): void {
     const now = this.clock();
@@ -416,8 +450,11 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     if (!authenticated) throw tokenError(401, 'invalid_client', 7000215, 'Invalid client secret provided.');
     const now = Math.floor(clock() / 1000);
     const lifetime = tenant.spec.tokenLifetimeSeconds;
+    // One token per resource: the Management APIs' carries their permissions, Graph's carries Graph's.
+    const resource = scope.replace(/\/\.default$/, '');
+    const management = resource === MANAGEMENT_RESOURCE || resource === `${url}${MANAGEMENT_PREFIX}`;
     const accessToken = signJwt({
-      aud: 'https://graph.microsoft.com',
+      aud: management ? MANAGEMENT_RESOURCE : 'https://graph.microsoft.com',
       iss: `https://sts.windows.net/${tenantId}/`,
       iat: now,
       nbf: now,
@@ -425,7 +462,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       tid: tenantId,
       appid: clientId,
       idtyp: 'app',
-      roles: client.roles,
+      roles: client.roles.filter((role) => (MANAGEMENT_PERMISSIONS as readonly string[]).includes(role) === management),
       ver: '1.0',
       // Not an Entra claim: the emulator's own mark, so that the admin API can invalidate what it issued.
       emu_gen: tenant.generation,
@@ -443,6 +480,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     const now = clock() / 1000;
     if (typeof claims.exp !== 'number' || claims.exp <= now || claims.emu_gen !== tenant.generation)
       throw new GraphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.');
+    if (claims.aud === MANAGEMENT_RESOURCE)
+      throw new GraphError(401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.');
     return { tenant, appId: String(claims.appid), roles: (claims.roles as string[]) ?? [] };
   };
 
@@ -1169,6 +1208,150 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     return { ...reply, headers: { ...rateHeaders, ...reply.headers } };
   }
 
+  // ------------------------------------------------------------------ Office 365 Management Activity API
+
+  /**
+   * `/api/v1.0/{tenant}/activity/feed/...` (https://learn.microsoft.com/en-us/office/office-365-management-api/office-365-management-activity-api-reference):
+   * a token for the Management APIs' resource with `ActivityFeed.Read` and the URL's tenant; errors
+   * `{ error: { code: "AF…", message } }`; throttled with 429 `AF429` (the reference documents no Retry-After).
+   */
+  async function handleManagement(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
+    const m = /^\/api\/v1\.0\/([^/]+)\/activity\/feed\/(subscriptions\/(?:start|stop|list|content)|audit\/([^/]+))$/.exec(path);
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const claims = bearer ? readJwt(bearer) : null;
+    if (!claims || claims.aud !== MANAGEMENT_RESOURCE)
+      return errorReply(new GraphError(401, 'AF10001', 'The access token is missing, invalid, or not for https://manage.office.com.'));
+    const tenant = tenants.get(String(claims.tid));
+    const now = clock();
+    if (!tenant || typeof claims.exp !== 'number' || claims.exp <= now / 1000 || claims.emu_gen !== tenant.generation)
+      return errorReply(new GraphError(401, 'AF10001', 'The access token has expired.'));
+    const key = `activity ${req.method} ${m?.[2]?.replace(/^audit\/.*/, 'audit/{contentId}') ?? '(no route)'}`;
+    let reply: Reply;
+    try {
+      const roles = Array.isArray(claims.roles) ? (claims.roles as string[]) : [];
+      if (!roles.includes('ActivityFeed.Read'))
+        throw new GraphError(
+          403,
+          'AF10001',
+          `The permission set (${roles.join(' ')}) sent in the request did not include the expected permission ActivityFeed.Read.`,
+        );
+      if (!m) throw new GraphError(404, 'AF20001', `Missing parameter: operation (${path}).`);
+      if (m[1] !== tenant.tenantId)
+        throw new GraphError(
+          403,
+          'AF20010',
+          `The tenant ID passed in the URL (${m[1]}) does not match the tenant ID passed in the access token (${tenant.tenantId}).`,
+        );
+      const decision = tenant.buckets.activity.take(now);
+      if (!decision.allowed || (tenant.spec.throttleRate > 0 && Math.random() < tenant.spec.throttleRate))
+        throw new GraphError(
+          429,
+          'AF429',
+          `Too many requests. Method=${req.method}, PublisherId=${query.get('PublisherIdentifier') ?? ''}`,
+        );
+      reply = managementOperation(tenant, req.method ?? 'GET', m[2]!, m[3], query, now);
+    } catch (error) {
+      if (!(error instanceof GraphError)) log.error({ err: error, path }, 'emulator route failed');
+      reply = errorReply(
+        error instanceof GraphError ? error : new GraphError(500, 'AF50000', 'An internal error occurred. Retry the request.'),
+      );
+    }
+    tenant.count(key, reply.status);
+    return reply;
+  }
+
+  function managementOperation(
+    tenant: Tenant,
+    method: string,
+    operation: string,
+    contentId: string | undefined,
+    query: URLSearchParams,
+    now: number,
+  ): Reply {
+    const feed = tenant.feed;
+    const contentType = (): ContentType => {
+      const value = query.get('contentType');
+      if (!value) throw new GraphError(400, 'AF20001', 'Missing parameter: contentType.');
+      if (!(CONTENT_TYPES as readonly string[]).includes(value))
+        throw new GraphError(400, 'AF20020', 'The specified content type is not valid.');
+      return value as ContentType;
+    };
+    const root = `${url}${MANAGEMENT_PREFIX}/api/v1.0/${tenant.tenantId}/activity/feed`;
+    if (method === 'POST' && operation === 'subscriptions/start') {
+      const type = contentType();
+      feed.start(type, now);
+      return json({ contentType: type, status: 'enabled', webhook: null });
+    }
+    if (method === 'POST' && operation === 'subscriptions/stop') {
+      feed.stop(contentType());
+      return { status: 200 };
+    }
+    if (method === 'GET' && operation === 'subscriptions/list')
+      return json([...feed.started.keys()].map((type) => ({ contentType: type, status: 'enabled', webhook: null })));
+    if (method === 'GET' && operation === 'subscriptions/content') {
+      const type = contentType();
+      if (!feed.started.has(type)) throw new GraphError(400, 'AF20022', 'No subscription found for the specified content type.');
+      const start = query.get('startTime');
+      const end = query.get('endTime');
+      if ((start === null) !== (end === null))
+        throw new GraphError(
+          400,
+          'AF20030',
+          'Start time and end time must both be specified (or both omitted) and must be less than or equal to 24 hours apart, with the start time no more than 7 days in the past.',
+        );
+      const from = start === null ? now - 24 * 3_600_000 : parseFeedTime(start);
+      const to = end === null ? now : parseFeedTime(end);
+      if (from === null || to === null)
+        throw new GraphError(400, 'AF20002', `Invalid parameter type: ${from === null ? 'startTime' : 'endTime'}. Expected type: datetime`);
+      if (to <= from || to - from > 24 * 3_600_000 || from < now - 7 * 24 * 3_600_000)
+        throw new GraphError(
+          400,
+          'AF20030',
+          'Start time and end time must both be specified (or both omitted) and must be less than or equal to 24 hours apart, with the start time no more than 7 days in the past.',
+        );
+      const blobs = feed.blobs(type, from, to, now);
+      const offset = query.get('nextPage') === null ? 0 : Number(query.get('nextPage'));
+      if (!Number.isInteger(offset) || offset < 0 || offset > blobs.length)
+        throw new GraphError(400, 'AF20031', `Invalid nextPage Input: ${query.get('nextPage')}.`);
+      const size = tenant.spec.maxPageSize;
+      const slice = blobs.slice(offset, offset + size);
+      const headers: Record<string, string> = {};
+      if (offset + size < blobs.length) {
+        // The same startTime and endTime (set to the 24 hours before the request when omitted), and the next page's id.
+        const next = new URLSearchParams({
+          contentType: type,
+          startTime: new Date(from).toISOString().slice(0, 19),
+          endTime: new Date(to).toISOString().slice(0, 19),
+          nextPage: String(offset + size),
+        });
+        headers.NextPageUri = `${root}/subscriptions/content?${next.toString()}`;
+      }
+      return {
+        status: 200,
+        headers,
+        json: slice.map((blob) => ({
+          contentType: blob.contentType,
+          contentId: blob.contentId,
+          contentUri: `${root}/audit/${blob.contentId}`,
+          contentCreated: new Date(blob.contentCreated).toISOString(),
+          contentExpiration: new Date(blob.contentExpiration).toISOString(),
+        })),
+      };
+    }
+    if (method === 'GET' && contentId !== undefined) {
+      const records = feed.content(decodeURIComponent(contentId), now);
+      if (records === 'expired')
+        throw new GraphError(
+          400,
+          'AF20051',
+          `Content requested with the key ${contentId} has already expired. Content older than 7 days cannot be retrieved.`,
+        );
+      if (records === null) throw new GraphError(404, 'AF20050', `The specified content (${contentId}) does not exist.`);
+      return json(records);
+    }
+    throw new GraphError(405, 'AF20001', `Missing parameter: ${method} is not an operation of ${operation}.`);
+  }
+
   // ------------------------------------------------------------------ admin
 
   async function handleAdmin(req: IncomingMessage, path: string): Promise<Reply> {
@@ -1213,6 +1396,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
         return json({ subscriptions: tenant.requireReauthorization() });
       case 'POST /drop-subscriptions':
         return json({ dropped: tenant.dropSubscriptions() });
+      case 'POST /file-activity':
+        return json({ ids: tenant.fileActivity(Number(input.count ?? 10), Number(input.lateMs ?? 0)) });
       default:
         throw new GraphError(404, 'NotFound', `no admin route ${req.method} ${path}`);
     }
@@ -1259,6 +1444,8 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
         }
       }
       if (pathname.startsWith('/v1.0/')) return handleGraph(req, pathname.slice('/v1.0'.length), searchParams);
+      if (pathname.startsWith(`${MANAGEMENT_PREFIX}/api/`))
+        return handleManagement(req, pathname.slice(MANAGEMENT_PREFIX.length), searchParams);
       if (pathname.startsWith('/download/')) {
         const entry = downloads.get(pathname.slice('/download/'.length));
         const item = entry && entry.expires > clock() ? entry.tenant.state.item(entry.itemId) : undefined;
@@ -1291,6 +1478,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     url,
     authorityHost: url,
     graphEndpoint: url,
+    managementEndpoint: `${url}${MANAGEMENT_PREFIX}`,
     tenant: (id) => tenantById(id),
     async stop() {
       for (const controller of inFlight) controller.abort();

@@ -25,6 +25,13 @@ export const GRAPH_PERMISSIONS = [
 ] as const;
 export type GraphPermission = (typeof GRAPH_PERMISSIONS)[number];
 
+/**
+ * Application permissions of the Office 365 Management APIs (a resource of its own, so a token of its
+ * own): https://learn.microsoft.com/en-us/office/office-365-management-api/get-started-with-office-365-management-apis
+ */
+export const MANAGEMENT_PERMISSIONS = ['ActivityFeed.Read'] as const;
+const ALL_PERMISSIONS = [...GRAPH_PERMISSIONS, ...MANAGEMENT_PERMISSIONS] as const;
+
 const ClientSchema = z
   .object({
     clientId: z.string().min(1),
@@ -33,7 +40,7 @@ const ClientSchema = z
     /** The public certificate (PEM) of a certificate credential: client assertions are verified with it. */
     certificatePem: z.string().min(1).optional(),
     /** The application permissions an admin consented to: the access token's `roles` claim. */
-    roles: z.array(z.enum(GRAPH_PERMISSIONS)).default([...GRAPH_PERMISSIONS]),
+    roles: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
   })
   .strict();
 
@@ -43,6 +50,8 @@ const LimitsSchema = z
     directory: z.number().positive().default(6000),
     audit: z.number().positive().default(300),
     files: z.number().positive().default(6000),
+    /** The Office 365 Management Activity API: a baseline of 2,000 requests per minute per tenant (its reference, "API throttling"). */
+    activity: z.number().positive().default(2000),
   })
   .strict();
 
@@ -72,7 +81,13 @@ export const M365TenantSpecSchema = z
     tokenLifetimeSeconds: z.int().min(1).max(86_400).default(3599),
     /** Each audit record becomes visible up to this long after it happened (Entra documents up to hours; default 0). */
     auditLatencyMs: z.int().min(0).default(0),
-    limits: LimitsSchema.default({ directory: 6000, audit: 300, files: 6000 }),
+    limits: LimitsSchema.default({ directory: 6000, audit: 300, files: 6000, activity: 2000 }),
+    /** Seconds of availability one content blob of the Management Activity API aggregates. */
+    activityBlobSeconds: z.int().min(1).max(3600).default(60),
+    /** File activity (accessed, downloaded, modified, sharing set) per minute while Audit.SharePoint is subscribed. */
+    fileActivityPerMinute: z.number().min(0).max(10_000).default(0),
+    /** One user downloads 40 files within a minute, half a minute after Audit.SharePoint is subscribed. */
+    massDownload: z.boolean().default(false),
     /** Largest page (`$top`) served per list (Graph: users 999, sign-ins 1000). */
     maxPageSize: z.int().min(1).max(1000).default(999),
     /** Share of requests answered 429 + Retry-After although the limit has room (other apps spend the tenant's budget). */

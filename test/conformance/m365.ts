@@ -12,7 +12,8 @@ const QUARANTINE = 'Tenantwatch Quarantine';
 /**
  * The Microsoft 365 connector against the Microsoft 365 emulator: a tenant of 300 members, guests,
  * admins, groups, two document libraries and delegated grants, tokens living 30 s, Graph pages of at
- * most 25 (many pages per list), change notifications from a drive subscription.
+ * most 25 (many pages per list), change notifications from a drive subscription, and file activity
+ * from the Management Activity API (late events include some, once its subscription is started).
  */
 export async function m365Target(): Promise<ConformanceTarget> {
   const emulator = await startM365Emulator({
@@ -31,7 +32,9 @@ export async function m365Target(): Promise<ConformanceTarget> {
         signInsPerUserPerDay: 1,
         maxPageSize: 25,
         tokenLifetimeSeconds: 30,
-        limits: { directory: 3000, audit: 3000, files: 3000 },
+        limits: { directory: 3000, audit: 3000, files: 3000, activity: 3000 },
+        // Content blobs of the Management Activity API each second, so that late file activity is seen within the suite's deadlines.
+        activityBlobSeconds: 1,
         clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }],
       },
     ],
@@ -57,6 +60,7 @@ export async function m365Target(): Promise<ConformanceTarget> {
       clientSecret: SECRET,
       authorityHost: emulator.authorityHost,
       graphEndpoint: emulator.graphEndpoint,
+      managementEndpoint: emulator.managementEndpoint,
       clientState: CLIENT_STATE,
       rateLimitPerMinute: 3000,
     }),
@@ -84,7 +88,12 @@ export async function m365Target(): Promise<ConformanceTarget> {
         groups: now.groups.filter((g) => !g.deleted).map((g) => ({ externalId: g.id, members: g.members.filter((m) => live.has(m)) })),
         files: now.items.filter((i) => !i.folder && !i.deleted).map((i) => ({ externalId: fileId(i) })),
         appPermissions: now.grants.filter((g) => !g.deleted).map((g) => ({ externalId: g.id })),
-        activities: [...now.signIns.map((s) => s.id), ...now.audits.map((a) => a.id)],
+        activities: [
+          ...now.signIns.map((s) => s.id),
+          ...now.audits.map((a) => a.id),
+          // File activity is in the feed only from when the Audit.SharePoint subscription was started.
+          ...now.fileActivity.filter((f) => f.aggregated).map((f) => f.id),
+        ],
       };
     },
     async setThrottleRate(rate) {
@@ -97,7 +106,12 @@ export async function m365Target(): Promise<ConformanceTarget> {
     async refuseTokens(refuse) {
       tenant.update({ clients: [{ clientId: CLIENT_ID, clientSecret: refuse ? 'a-rotated-secret-value' : SECRET }] });
     },
-    lateEvents: async (count, lateMs) => tenant.lateRecords(count, lateMs),
+    async lateEvents(count, lateMs) {
+      // The connector starts the Audit.SharePoint subscription at its first audit read: late file activity is among these.
+      if (!truth().activitySubscriptions.includes('Audit.SharePoint'))
+        throw new Error('the connector did not start the Management Activity API’s Audit.SharePoint subscription');
+      return tenant.lateRecords(count, lateMs);
+    },
     async deleteOne(kind: ItemKind) {
       const now = truth();
       if (kind === 'user') {
