@@ -38,6 +38,9 @@ export async function startM365Demo(config: Config, accounts: Database, resubscr
         grants: 80,
         backfillDays: 3,
         signInsPerUserPerDay: 3,
+        // File activity in the Management Activity API's feed, and one user's mass download to detect.
+        fileActivityPerMinute: 20,
+        massDownload: true,
         clients: [{ clientId: CLIENT_ID, clientSecret: secret }],
       },
     ],
@@ -52,6 +55,7 @@ export async function startM365Demo(config: Config, accounts: Database, resubscr
       clientSecret: secret,
       authorityHost: emulator.authorityHost,
       graphEndpoint: emulator.graphEndpoint,
+      managementEndpoint: emulator.managementEndpoint,
       clientState,
     };
     const existing = known.instanceId ? (await service.byIds([known.instanceId]))[0] : undefined;

@@ -79,7 +79,7 @@ export class ActivityFeed {
       readonly blobSeconds: number;
       /** Background file activity per minute while Audit.SharePoint is subscribed (0: none). */
       readonly perMinute: number;
-      /** One user downloads 40 files within a minute, half a minute after the subscription starts. */
+      /** One user downloads 40 files, one a second, from half a minute after the subscription starts. */
       readonly massDownload: boolean;
       readonly seed: number;
     },
@@ -204,10 +204,17 @@ export class ActivityFeed {
       const count = Math.floor(((now - from) / 60_000) * this.options.perMinute);
       if (count > 0) this.record(count, 0, now, { spreadMs: now - from });
     }
-    if (this.options.massDownload && !this.burstDone && now >= since + 30_000) {
+    // The burst happens 30 to 70 seconds after the subscription started, one download a second.
+    if (this.options.massDownload && !this.burstDone && now >= since + 70_000) {
       this.burstDone = true;
       const users = this.state.users.filter((u) => !u.deleted && u.accountEnabled && u.userType === 'Member');
-      if (users.length > 0) this.record(40, 0, now, { user: users[users.length - 1], operation: 'FileDownloaded', spreadMs: 50_000 });
+      const files = [...this.state.items.values()].filter((i) => !i.folder && !i.deleted);
+      const user = users[users.length - 1];
+      for (let k = 0; user && files.length > 0 && k < 40; k++) {
+        const occurredAt = since + 30_000 + k * 1000;
+        const record = this.toRecord(user, files[k % files.length]!, 'FileDownloaded', 6, occurredAt);
+        this.held.push({ record, occurredAt, availableAt: occurredAt });
+      }
     }
     this.generatedUntil = now;
   }
