@@ -147,6 +147,17 @@ function splitFileId(externalId: string): { driveId: string; itemId: string } {
 
 const isNotFound = (error: unknown) => (error as { status?: number }).status === 404;
 
+/** Microsoft Graph's application id, the same in every tenant. */
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+/** An application permission's grant id: `approle:<client service principal>/<assignment id>` (delegated grants keep Graph's id). */
+const APP_ROLE_PREFIX = 'approle:';
+function parseAppRoleGrant(externalId: string): { principalId: string; assignmentId: string } | null {
+  if (!externalId.startsWith(APP_ROLE_PREFIX)) return null;
+  const [principalId, assignmentId] = externalId.slice(APP_ROLE_PREFIX.length).split('/');
+  if (!principalId || !assignmentId) throw new PermanentError(`"${externalId}" is not a Microsoft 365 application permission id`);
+  return { principalId, assignmentId };
+}
+
 export class M365Connector implements Connector {
   readonly provider = M365_PROVIDER;
   readonly capabilities = M365_CAPABILITIES;
@@ -159,6 +170,7 @@ export class M365Connector implements Connector {
   private readonly userIds = new Map<string, Promise<string | null>>();
   private admins?: Promise<Set<string>>;
   private apps?: Promise<Map<string, Graph.ServicePrincipal>>;
+  private graphPrincipal?: Promise<Graph.ServicePrincipal>;
   private drives?: Promise<Graph.Drive[]>;
   private domains?: Promise<string[]>;
   private readonly quarantineFolders = new Map<string, Promise<string | null>>();
@@ -333,14 +345,71 @@ export class M365Connector implements Connector {
     };
   }
 
+  /**
+   * Delegated grants (`/oauth2PermissionGrants`: an app acting for users), then application
+   * permissions of Microsoft Graph granted to apps (`appRoleAssignedTo` on Graph's service principal:
+   * an app acting on its own, for the whole tenant), one grant per app role, with no user.
+   */
   async listGrants(page: PageToken | null): Promise<Page<ProviderGrant>> {
+    // A cursor saved before app role assignments were read is a bare Graph link to the delegated grants.
+    const token = page && !page.startsWith('/') && !/^https?:/i.test(page) ? decodeToken(page) : { part: 0, link: page };
     const apps = await this.servicePrincipals();
-    const result = await this.get<GraphList<Graph.OAuth2PermissionGrant>>(page ?? '/oauth2PermissionGrants?$top=999');
-    return { items: result.value.map((g) => this.toGrant(g, apps)), next: result['@odata.nextLink'] ?? null };
+    if (token.part === 0) {
+      const result = await this.get<GraphList<Graph.OAuth2PermissionGrant>>(token.link ?? '/oauth2PermissionGrants?$top=999');
+      const next = result['@odata.nextLink'];
+      return {
+        items: result.value.map((g) => this.toGrant(g, apps)),
+        next: encodeToken(next ? { part: 0, link: next } : { part: 1, link: null }),
+      };
+    }
+    const graph = await this.graphServicePrincipal();
+    const result = await this.get<GraphList<Graph.AppRoleAssignment>>(
+      token.link ?? `/servicePrincipals/${graph.id}/appRoleAssignedTo?$top=999`,
+    );
+    const next = result['@odata.nextLink'];
+    return {
+      items: result.value.filter((a) => a.principalType === 'ServicePrincipal').map((a) => this.toAppRoleGrant(a, apps, graph)),
+      next: next ? encodeToken({ part: 1, link: next }) : null,
+    };
+  }
+
+  /** Microsoft Graph's service principal in the tenant, with its app roles (the application permissions' names), once per connector. */
+  private graphServicePrincipal(): Promise<Graph.ServicePrincipal> {
+    this.graphPrincipal ??= this.get<Graph.ServicePrincipal>(`/servicePrincipals(appId='${GRAPH_APP_ID}')?$select=id,appId,appRoles`);
+    this.graphPrincipal.catch(() => (this.graphPrincipal = undefined));
+    return this.graphPrincipal;
+  }
+
+  private toAppRoleGrant(
+    assignment: Graph.AppRoleAssignment,
+    apps: Map<string, Graph.ServicePrincipal>,
+    resource: Graph.ServicePrincipal,
+  ): ProviderGrant {
+    const app = apps.get(assignment.principalId ?? '');
+    const role = resource.appRoles?.find((r) => r.id === assignment.appRoleId);
+    return {
+      externalId: `${APP_ROLE_PREFIX}${assignment.principalId}/${assignment.id}`,
+      appName: app?.appDisplayName ?? assignment.principalDisplayName ?? assignment.principalId ?? 'unknown app',
+      clientId: app?.appId ?? assignment.principalId ?? '',
+      publisher: app?.verifiedPublisher?.displayName ?? null,
+      scopes: [role?.value ?? assignment.appRoleId ?? 'unknown role'],
+      userExternalId: null,
+      grantedAt: assignment.createdDateTime ?? null,
+      lastUsedAt: null,
+      revoked: false,
+    };
   }
 
   async getGrant(externalId: string): Promise<ProviderGrant | null> {
     try {
+      const appRole = parseAppRoleGrant(externalId);
+      if (appRole) {
+        const assignments = await this.all<Graph.AppRoleAssignment>(
+          `/servicePrincipals/${encodeURIComponent(appRole.principalId)}/appRoleAssignments`,
+        );
+        const found = assignments.find((a) => a.id === appRole.assignmentId);
+        return found ? this.toAppRoleGrant(found, await this.servicePrincipals(), await this.graphServicePrincipal()) : null;
+      }
       return this.toGrant(
         await this.get<Graph.OAuth2PermissionGrant>(`/oauth2PermissionGrants/${encodeURIComponent(externalId)}`),
         await this.servicePrincipals(),
@@ -703,7 +772,13 @@ export class M365Connector implements Connector {
   }
 
   async revokeGrant(externalId: string): Promise<ProviderGrant | null> {
-    await this.remove(`/oauth2PermissionGrants/${encodeURIComponent(externalId)}`);
+    const appRole = parseAppRoleGrant(externalId);
+    // An application permission is removed from the client's service principal (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignments).
+    await this.remove(
+      appRole
+        ? `/servicePrincipals/${encodeURIComponent(appRole.principalId)}/appRoleAssignments/${encodeURIComponent(appRole.assignmentId)}`
+        : `/oauth2PermissionGrants/${encodeURIComponent(externalId)}`,
+    );
     return null;
   }
 

@@ -11,7 +11,22 @@ import {
   type M365TenantSpec,
   type ResolvedM365Spec,
 } from './spec.js';
-import { TenantState, type EmuItem, type M365Truth as M365StateTruth } from './tenant.js';
+import { GRAPH_APP_ROLES, TenantState, type EmuAppRoleAssignment, type EmuItem, type M365Truth as M365StateTruth } from './tenant.js';
+
+/** Microsoft Graph's application id, the same in every tenant. */
+const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+/** An appRoleAssignment as Graph answers it (https://learn.microsoft.com/en-us/graph/api/resources/approleassignment). */
+const wireAppRoleAssignment = (a: EmuAppRoleAssignment) => ({
+  id: a.id,
+  appRoleId: a.appRoleId,
+  createdDateTime: a.createdDateTime,
+  principalDisplayName: a.principalDisplayName,
+  principalId: a.principalId,
+  principalType: 'ServicePrincipal',
+  resourceDisplayName: 'Microsoft Graph',
+  resourceId: a.resourceId,
+});
 import { ActivityFeed, CONTENT_TYPES, parseFeedTime, type ContentType } from './activity.js';
 
 /** What the tenant holds, for tests: the directory, files and audit logs, and the Management Activity API's feed. */
@@ -730,6 +745,82 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
           displayName: a.displayName,
           publisherName: a.publisherName,
         })),
+    },
+    {
+      // The alternate key (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-get): Microsoft Graph's own service principal, with its app roles.
+      method: 'GET',
+      pattern: /^\/servicePrincipals\(appId=(?:'|%27)([^'%]+)(?:'|%27)\)$/,
+      service: 'directory',
+      needs: ['Application.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+      handle: ({ caller, params }) => {
+        if (params[0] !== GRAPH_APP_ID) {
+          const app = caller.tenant.state.apps.find((a) => a.appId === params[0]);
+          if (!app) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+          return json({ id: app.id, appId: app.appId, appDisplayName: app.displayName, displayName: app.displayName, appRoles: [] });
+        }
+        return json({
+          id: caller.tenant.state.graphResourceId,
+          appId: GRAPH_APP_ID,
+          appDisplayName: 'Microsoft Graph',
+          displayName: 'Microsoft Graph',
+          appRoles: GRAPH_APP_ROLES.map((r) => ({
+            id: r.id,
+            value: r.value,
+            allowedMemberTypes: ['Application'],
+            displayName: r.value,
+            isEnabled: true,
+          })),
+        });
+      },
+    },
+    {
+      // Who holds app roles of a resource (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignedto).
+      method: 'GET',
+      pattern: /^\/servicePrincipals\/([^/]+)\/appRoleAssignedTo$/,
+      service: 'directory',
+      needs: ['Application.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'],
+      handle: ({ caller, params, query }) =>
+        page(
+          caller.tenant.state.appRoleAssignments.filter((a) => a.resourceId === params[0] && !a.deleted),
+          query,
+          `servicePrincipals/${params[0]}/appRoleAssignedTo`,
+          999,
+          wireAppRoleAssignment,
+        ),
+    },
+    {
+      // The app roles granted to a client (https://learn.microsoft.com/en-us/graph/api/serviceprincipal-list-approleassignments).
+      method: 'GET',
+      pattern: /^\/servicePrincipals\/([^/]+)\/appRoleAssignments$/,
+      service: 'directory',
+      needs: ['Application.Read.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'AppRoleAssignment.ReadWrite.All'],
+      handle: ({ caller, params, query }) => {
+        if (!caller.tenant.state.apps.some((a) => a.id === params[0]) && params[0] !== caller.tenant.state.graphResourceId)
+          throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[0]}' does not exist.`);
+        return page(
+          caller.tenant.state.appRoleAssignments.filter((a) => a.principalId === params[0] && !a.deleted),
+          query,
+          `servicePrincipals/${params[0]}/appRoleAssignments`,
+          999,
+          wireAppRoleAssignment,
+        );
+      },
+    },
+    {
+      // https://learn.microsoft.com/en-us/graph/api/serviceprincipal-delete-approleassignments
+      method: 'DELETE',
+      pattern: /^\/servicePrincipals\/([^/]+)\/appRoleAssignments\/([^/]+)$/,
+      service: 'directory',
+      needs: ['AppRoleAssignment.ReadWrite.All'],
+      handle: ({ caller, params }) => {
+        const assignment = caller.tenant.state.appRoleAssignments.find(
+          (a) => a.principalId === params[0] && a.id === params[1] && !a.deleted,
+        );
+        if (!assignment) throw new GraphError(404, 'Request_ResourceNotFound', `Resource '${params[1]}' does not exist.`);
+        assignment.deleted = true;
+        caller.tenant.state.record('appRoleAssignment.delete', assignment.id, clock());
+        return { status: 204 };
+      },
     },
     {
       method: 'GET',

@@ -22,6 +22,7 @@ export const GRAPH_PERMISSIONS = [
   'Files.ReadWrite.All',
   'Sites.Read.All',
   'Sites.ReadWrite.All',
+  'AppRoleAssignment.ReadWrite.All',
 ] as const;
 export type GraphPermission = (typeof GRAPH_PERMISSIONS)[number];
 
@@ -73,6 +74,8 @@ export const M365TenantSpecSchema = z
     /** Third-party apps with delegated grants (one of them over-privileged). */
     apps: z.int().min(1).max(1000).default(5),
     grants: z.int().min(0).max(100_000).default(30),
+    /** Apps (the first ones) holding application permissions of Microsoft Graph: the first is over-privileged. */
+    appRoleApps: z.int().min(0).max(1000).default(2),
     /** Days of sign-ins and directory audits generated at start. */
     backfillDays: z.number().min(0).max(30).default(2),
     signInsPerUserPerDay: z.number().min(0).max(100).default(2),

@@ -42,6 +42,28 @@ export interface EmuGrant {
   deleted: boolean;
 }
 
+/** An application permission (an app role of Microsoft Graph) granted to an app's service principal. */
+export interface EmuAppRoleAssignment {
+  id: string;
+  /** The client app's service principal. */
+  principalId: string;
+  principalDisplayName: string;
+  resourceId: string;
+  appRoleId: string;
+  createdDateTime: string;
+  deleted: boolean;
+}
+
+/** Microsoft Graph's application permissions the emulator grants to apps, with their app role ids (stable per value). */
+export const GRAPH_APP_ROLES = ['User.Read.All', 'Mail.Read', 'Files.ReadWrite.All', 'Sites.Read.All', 'Directory.Read.All'].map(
+  (value) => ({ value, id: guidFrom(`graph-app-role:${value}`) }),
+);
+
+function guidFrom(seed: string): string {
+  const hex = createHash('sha256').update(seed).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
 export interface EmuPermission {
   id: string;
   roles: string[];
@@ -191,6 +213,7 @@ export class TenantState {
   };
   readonly apps: EmuApp[] = [];
   readonly graphResourceId: string;
+  readonly appRoleAssignments: EmuAppRoleAssignment[] = [];
   readonly grants: EmuGrant[] = [];
   readonly drives: EmuDrive[] = [];
   readonly items = new Map<string, EmuItem>();
@@ -259,6 +282,25 @@ export class TenantState {
         scope: [...scopes].join(' '),
         deleted: false,
       });
+    }
+    // Application permissions (app-only access, no user involved): the over-privileged app reads every
+    // mailbox and writes every file; the next one reads the directory. A generator of its own, so that
+    // the rest of the tenant is what the same seed always made.
+    const roles = new Rng(spec.seed * 31 + 7);
+    const granted: string[][] = [['Files.ReadWrite.All', 'Mail.Read', 'User.Read.All'], ['User.Read.All']];
+    for (let a = 0; a < Math.min(spec.appRoleApps, this.apps.length); a++) {
+      const app = this.apps[a]!;
+      for (const value of granted[a] ?? ['Sites.Read.All']) {
+        this.appRoleAssignments.push({
+          id: Buffer.from(roles.guid().replaceAll('-', ''), 'hex').toString('base64url') + roles.guid().slice(0, 8),
+          principalId: app.id,
+          principalDisplayName: app.displayName,
+          resourceId: this.graphResourceId,
+          appRoleId: GRAPH_APP_ROLES.find((r) => r.value === value)!.id,
+          createdDateTime: new Date(now - roles.int(1, 400) * 86_400_000).toISOString(),
+          deleted: false,
+        });
+      }
     }
     this.drives.push(this.newDrive('Documents'), this.newDrive('Finance'));
     for (let f = 0; f < spec.files; f++) {
@@ -464,6 +506,7 @@ export class TenantState {
       admins: this.adminRole.members,
       apps: this.apps,
       grants: this.grants,
+      appRoleAssignments: this.appRoleAssignments,
       drives: this.drives,
       items: [...this.items.values()]
         .filter((i) => i.parentId)

@@ -87,7 +87,11 @@ export async function m365Target(): Promise<ConformanceTarget> {
         accounts: users.map((u) => ({ externalId: u.id, status: u.accountEnabled ? 'ACTIVE' : 'SUSPENDED' })),
         groups: now.groups.filter((g) => !g.deleted).map((g) => ({ externalId: g.id, members: g.members.filter((m) => live.has(m)) })),
         files: now.items.filter((i) => !i.folder && !i.deleted).map((i) => ({ externalId: fileId(i) })),
-        appPermissions: now.grants.filter((g) => !g.deleted).map((g) => ({ externalId: g.id })),
+        appPermissions: [
+          ...now.grants.filter((g) => !g.deleted).map((g) => ({ externalId: g.id })),
+          // Application permissions: one grant per app role an app holds, named by its service principal and assignment.
+          ...now.appRoleAssignments.filter((a) => !a.deleted).map((a) => ({ externalId: `approle:${a.principalId}/${a.id}` })),
+        ],
         activities: [
           ...now.signIns.map((s) => s.id),
           ...now.audits.map((a) => a.id),
@@ -148,7 +152,9 @@ export async function m365Target(): Promise<ConformanceTarget> {
         case 'REQUIRE_PASSWORD_RESET':
           return records('user.forcePasswordChange', externalId).length;
         case 'REVOKE_APP_PERMISSION':
-          return records('grant.delete', externalId).length;
+          return externalId.startsWith('approle:')
+            ? records('appRoleAssignment.delete', externalId.slice(externalId.lastIndexOf('/') + 1)).length
+            : records('grant.delete', externalId).length;
         case 'TRASH_FILE':
           return records('item.delete', item).length;
         case 'QUARANTINE_FILE':
