@@ -145,6 +145,17 @@ export interface ProviderFile {
 export type FileChange =
   { readonly kind: 'upsert'; readonly file: ProviderFile } | { readonly kind: 'deleted'; readonly externalId: string };
 
+/** One entry of the directory's change feed: the user as it is now, or its deletion. */
+export type UserChange =
+  { readonly kind: 'upsert'; readonly user: ProviderUser } | { readonly kind: 'deleted'; readonly externalId: string };
+
+/** A page of the directory's change feed, as {@link ChangePage} is of files. */
+export interface UserChangePage {
+  readonly changes: readonly UserChange[];
+  readonly next: PageToken | null;
+  readonly deltaCursor: string | null;
+}
+
 /** A page of a change feed; when `next` is null, `deltaCursor` resumes from "now" next time. */
 export interface ChangePage {
   readonly changes: readonly FileChange[];
@@ -330,6 +341,11 @@ export interface Connector {
   verify(): Promise<PermissionReport>;
 
   listUsers(page: PageToken | null): Promise<Page<ProviderUser>>;
+  /**
+   * The directory's change feed after `cursor` (null: start a feed at "now"), where the provider has
+   * one (Graph's `/users/delta`): the user scan reads it between full listings. Throws {@link CursorExpiredError}.
+   */
+  readUserChanges?(cursor: string | null, page: PageToken | null): Promise<UserChangePage>;
   listGroups(page: PageToken | null): Promise<Page<ProviderGroup>>;
   /** External ids of the group's member users. */
   listGroupMembers(groupExternalId: string, page: PageToken | null): Promise<Page<string>>;

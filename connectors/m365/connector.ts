@@ -32,6 +32,7 @@ import {
   type ThrottleSignal,
   type TimeWindow,
   type TokenHttp,
+  type UserChangePage,
   type VerifiedWebhook,
   type WebhookDelivery,
 } from '../contract.js';
@@ -291,6 +292,28 @@ export class M365Connector implements Connector {
     const admins = await this.adminIds();
     const result = await this.get<GraphList<Graph.User>>(page ?? `/users?$select=${USER_FIELDS}&$top=999`);
     return { items: result.value.map((u) => this.toUser(u, admins)), next: result['@odata.nextLink'] ?? null };
+  }
+
+  /**
+   * Users delta (https://learn.microsoft.com/en-us/graph/api/user-delta): a feed started at "now" with
+   * `$deltatoken=latest`, then the users changed since each deltaLink (every selected property of
+   * each, without `Prefer: return=minimal`), deletions as `@removed`. Directory role changes do not
+   * touch the user, which is why the user scan also lists everyone once a day.
+   */
+  async readUserChanges(cursor: string | null, page: PageToken | null): Promise<UserChangePage> {
+    if (!cursor) {
+      const latest = await this.get<GraphList<unknown>>(`/users/delta?$select=${USER_FIELDS}&$deltatoken=latest`);
+      return { changes: [], next: null, deltaCursor: latest['@odata.deltaLink'] ?? null };
+    }
+    const admins = await this.adminIds();
+    const result = await this.get<GraphList<Graph.User & { '@removed'?: unknown }>>(page ?? cursor);
+    return {
+      changes: result.value.map((u) =>
+        u['@removed'] ? { kind: 'deleted' as const, externalId: u.id! } : { kind: 'upsert' as const, user: this.toUser(u, admins) },
+      ),
+      next: result['@odata.nextLink'] ?? null,
+      deltaCursor: result['@odata.deltaLink'] ?? null,
+    };
   }
 
   async getUser(externalId: string): Promise<ProviderUser | null> {

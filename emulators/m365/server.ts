@@ -11,7 +11,14 @@ import {
   type M365TenantSpec,
   type ResolvedM365Spec,
 } from './spec.js';
-import { GRAPH_APP_ROLES, TenantState, type EmuAppRoleAssignment, type EmuItem, type M365Truth as M365StateTruth } from './tenant.js';
+import {
+  GRAPH_APP_ROLES,
+  TenantState,
+  type EmuAppRoleAssignment,
+  type EmuItem,
+  type EmuUser,
+  type M365Truth as M365StateTruth,
+} from './tenant.js';
 
 /** Microsoft Graph's application id, the same in every tenant. */
 const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
@@ -262,6 +269,7 @@ class Tenant implements M365TenantControl {
             : this.state.item(id);
     if (!found) throw new GraphError(404, 'Request_ResourceNotFound', `${kind} ${id} does not exist`);
     found.deleted = true;
+    if (kind === 'user') this.state.touchUser(found as EmuUser);
     if (kind === 'file') {
       this.state.touch(found as EmuItem, now, false);
       this.notify(this, (found as EmuItem).driveId);
@@ -629,6 +637,53 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
         ),
     },
     {
+      // Users delta (https://learn.microsoft.com/en-us/graph/api/user-delta, https://learn.microsoft.com/en-us/graph/delta-query-users):
+      // the first round lists every user, later rounds from a deltaLink only users changed since (deleted ones as
+      // `{ id, "@removed": { reason: "changed" } }`), pages by `@odata.nextLink`, and the last page carries the
+      // `@odata.deltaLink`; `$deltatoken=latest` answers no user and a deltaLink for now; a token the emulator did
+      // not make answers 410 Gone.
+      method: 'GET',
+      pattern: /^\/users\/(?:microsoft\.graph\.)?delta(?:\(\))?$/,
+      service: 'directory',
+      needs: READ_USERS,
+      handle: ({ caller, query }) => {
+        const state = caller.tenant.state;
+        const deltaLink = (seq: number) => `${graphBase()}/users/delta?$deltatoken=${b64url(`u${seq}`)}`;
+        const token = query.get('$deltatoken');
+        if (token === 'latest') return json({ value: [], '@odata.deltaLink': deltaLink(state.userSeq) });
+        const skip = query.get('$skiptoken');
+        let round: { since: number | null; at: number; offset: number };
+        try {
+          round = skip
+            ? (JSON.parse(Buffer.from(skip, 'base64url').toString('utf8')) as typeof round)
+            : {
+                since: token ? Number(/^u(\d+)$/.exec(Buffer.from(token, 'base64url').toString('utf8'))?.[1] ?? Number.NaN) : null,
+                at: state.userSeq,
+                offset: 0,
+              };
+        } catch {
+          round = { since: Number.NaN, at: 0, offset: 0 };
+        }
+        if (round.since !== null && !Number.isInteger(round.since))
+          throw new GraphError(410, 'syncStateNotFound', 'The delta token is not valid or has expired: start a full synchronization.');
+        const changed = state.users.filter((u) =>
+          round.since === null ? !u.deleted : (u.version ?? 0) > round.since && (u.version ?? 0) <= round.at,
+        );
+        const size = Math.min(999, caller.tenant.spec.maxPageSize);
+        const slice = changed.slice(round.offset, round.offset + size);
+        const more = round.offset + size < changed.length;
+        return json({
+          '@odata.context': `${graphBase()}/$metadata#users`,
+          value: slice.map((u: EmuUser) => (u.deleted ? { id: u.id, '@removed': { reason: 'changed' } } : wireUser(u))),
+          ...(more
+            ? {
+                '@odata.nextLink': `${graphBase()}/users/delta?$skiptoken=${b64url(JSON.stringify({ ...round, offset: round.offset + size }))}`,
+              }
+            : { '@odata.deltaLink': deltaLink(round.at) }),
+        });
+      },
+    },
+    {
       method: 'GET',
       pattern: /^\/users\/([^/]+)$/,
       service: 'directory',
@@ -651,6 +706,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
           if (typeof patch.accountEnabled !== 'boolean')
             throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'accountEnabled' of resource 'User'.");
           user.accountEnabled = patch.accountEnabled;
+          caller.tenant.state.touchUser(user);
           caller.tenant.state.record(patch.accountEnabled ? 'user.enable' : 'user.disable', user.id, clock());
         }
         if ('passwordProfile' in patch) {
@@ -660,6 +716,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
           if (typeof profile?.forceChangePasswordNextSignIn !== 'boolean')
             throw new GraphError(400, 'Request_BadRequest', "Invalid value specified for property 'passwordProfile' of resource 'User'.");
           user.forceChangePasswordNextSignIn = profile.forceChangePasswordNextSignIn;
+          caller.tenant.state.touchUser(user);
           caller.tenant.state.record('user.forcePasswordChange', user.id, clock());
         }
         return { status: 204 };
@@ -673,6 +730,7 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
       handle: ({ caller, params }) => {
         const user = userOr404(caller, params[0]!);
         user.signInSessionsValidFromDateTime = new Date(clock()).toISOString();
+        caller.tenant.state.touchUser(user);
         caller.tenant.state.record('user.revokeSignInSessions', user.id, clock());
         return json({ '@odata.context': `${graphBase()}/$metadata#Edm.Boolean`, value: true });
       },

@@ -15,6 +15,8 @@ export interface EmuUser {
   signInSessionsValidFromDateTime: string;
   createdDateTime: string;
   deleted: boolean;
+  /** The directory's change sequence at the user's last change (users delta). */
+  version?: number;
 }
 
 export interface EmuGroup {
@@ -214,6 +216,8 @@ export class TenantState {
   readonly apps: EmuApp[] = [];
   readonly graphResourceId: string;
   readonly appRoleAssignments: EmuAppRoleAssignment[] = [];
+  /** The directory's change sequence: users delta tokens name a point in it. */
+  userSeq = 0;
   readonly grants: EmuGrant[] = [];
   readonly drives: EmuDrive[] = [];
   readonly items = new Map<string, EmuItem>();
@@ -458,6 +462,11 @@ export class TenantState {
 
   record(operation: string, targetId: string, now: number, detail?: string): void {
     this.governance.push({ operation, targetId, at: new Date(now).toISOString(), ...(detail ? { detail } : {}) });
+  }
+
+  /** Marks a user changed (created, updated, deleted) for users delta. */
+  touchUser(user: EmuUser): void {
+    user.version = ++this.userSeq;
   }
 
   user(id: string): EmuUser | undefined {

@@ -1,3 +1,4 @@
+import { CursorExpiredError } from '../../connectors/contract.js';
 import { newId } from '../../platform/ids.js';
 import { permissionLevelOf } from '../../connectors/permission-level.js';
 import type { SchedulerServices } from '../services.js';
@@ -5,14 +6,52 @@ import type { FullPassCursor, ScanOutcome, ScanRun } from './scan-run.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
-/** Users: a full listing per run; accounts the provider no longer lists are marked deleted. */
-export async function scanUsers(
-  run: ScanRun<FullPassCursor>,
-  services: Pick<SchedulerServices, 'accounts' | 'activities'>,
-): Promise<ScanOutcome> {
-  const pass = run.cursor?.pass ?? newId();
-  let page = run.cursor?.page ?? null;
-  let items = run.cursor?.items ?? 0;
+/**
+ * The user scan's position: a full listing (`full`: pass, page, and the change-feed cursor taken
+ * before it began, when the provider has a feed), or the change feed from there on (`delta`), with
+ * when the last full listing finished.
+ */
+export type UsersCursor =
+  | (FullPassCursor & { readonly mode?: 'full'; readonly delta?: string | null })
+  | { readonly mode: 'delta'; readonly delta: string; readonly page: string | null; readonly items: number; readonly fullAt: number };
+
+/**
+ * A full listing at least this often even where a change feed exists: what the feed does not carry
+ * (Graph's users delta says nothing of directory role changes, hence `isAdmin`) is reconciled.
+ */
+const FULL_LISTING_EVERY_MS = 24 * 3_600_000;
+
+type UserScanServices = Pick<SchedulerServices, 'accounts' | 'activities'>;
+
+/**
+ * Users: the directory's change feed between full listings where the provider has one, a full
+ * listing otherwise (and daily, and when the feed's cursor expired); accounts a full listing no
+ * longer sees, or the feed says were deleted, are marked deleted.
+ */
+export async function scanUsers(run: ScanRun<UsersCursor>, services: UserScanServices): Promise<ScanOutcome> {
+  const cursor = run.cursor;
+  if (cursor?.mode === 'delta' && run.connector.readUserChanges && Date.now() - cursor.fullAt < FULL_LISTING_EVERY_MS) {
+    try {
+      return await readUserChanges(run, services, cursor);
+    } catch (error) {
+      if (!(error instanceof CursorExpiredError)) throw error;
+      // The feed forgot our position: resynchronise from a full listing.
+    }
+  }
+  return listAllUsers({ ...run, cursor: cursor?.mode === 'delta' ? null : (cursor ?? null) }, services);
+}
+
+async function listAllUsers(run: ScanRun<UsersCursor>, services: UserScanServices): Promise<ScanOutcome> {
+  const resume = run.cursor?.mode !== 'delta' ? run.cursor : null;
+  const pass = resume?.pass ?? newId();
+  // The feed's position before the listing began: nothing that changes during it is missed.
+  const delta = resume
+    ? (resume.delta ?? null)
+    : run.connector.readUserChanges
+      ? (await run.connector.readUserChanges(null, null)).deltaCursor
+      : null;
+  let page = resume?.page ?? null;
+  let items = resume?.items ?? 0;
   const accounts = services.accounts();
   for (;;) {
     const result = await run.connector.listUsers(page);
@@ -24,13 +63,46 @@ export async function scanUsers(
     items += result.items.length;
     page = result.next;
     if (!page) break;
-    await run.save({ pass, page, items }, items);
+    await run.save({ mode: 'full', pass, page, items, delta }, items);
     if (run.stopping()) return { status: 'paused', items };
   }
   await accounts.markAccountsMissingFrom(run.instanceId, pass);
   await linkUnresolved(run, services);
-  await run.save(null, items);
+  await run.save(delta ? { mode: 'delta', delta, page: null, items, fullAt: Date.now() } : null, items);
   return { status: 'done', items };
+}
+
+async function readUserChanges(
+  run: ScanRun<UsersCursor>,
+  services: UserScanServices,
+  cursor: Extract<UsersCursor, { mode: 'delta' }>,
+): Promise<ScanOutcome> {
+  const accounts = services.accounts();
+  let page = cursor.page;
+  let items = cursor.items;
+  let added = false;
+  for (;;) {
+    const result = await run.connector.readUserChanges!(cursor.delta, page);
+    const upserts = result.changes.flatMap((c) => (c.kind === 'upsert' ? [c.user] : []));
+    await accounts.upsertAccounts(
+      run.instanceId,
+      upserts.map((u) => ({ ...u, status: AccountStatus[u.status] })),
+    );
+    await accounts.markAccountsDeleted(
+      run.instanceId,
+      result.changes.flatMap((c) => (c.kind === 'deleted' ? [c.externalId] : [])),
+    );
+    items += result.changes.length;
+    added ||= upserts.length > 0;
+    page = result.next;
+    if (!page) {
+      if (added) await linkUnresolved(run, services);
+      await run.save({ ...cursor, delta: result.deltaCursor ?? cursor.delta, page: null, items }, items);
+      return { status: 'done', items };
+    }
+    await run.save({ ...cursor, page, items }, items);
+    if (run.stopping()) return { status: 'paused', items };
+  }
 }
 
 /** Events stored before their actor's account existed get linked once it does. */

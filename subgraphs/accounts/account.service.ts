@@ -111,6 +111,11 @@ export class AccountService {
     return this.accounts.markMissingFrom(instanceId, pass);
   }
 
+  /** Marks deleted the instance's accounts the provider says were deleted (a change feed's deletions). */
+  markAccountsDeleted(instanceId: string, externalIds: readonly string[]): Promise<number> {
+    return this.accounts.markDeleted(instanceId, externalIds);
+  }
+
   /** Marks deleted the instance's groups that the finished full pass `pass` did not see. */
   markGroupsMissingFrom(instanceId: string, pass: string): Promise<number> {
     return this.groups.markMissingFrom(instanceId, pass);
