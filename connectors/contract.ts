@@ -55,7 +55,7 @@ export interface ProviderLimits {
    * its own requests per minute: requests naming one (`ProviderRequest.service`) spend its budget,
    * and a 429 from it blocks it alone. Other requests spend the instance's `requestsPerMinute`.
    */
-  readonly services?: Readonly<Record<string, { readonly requestsPerMinute: number }>>;
+  readonly services?: Readonly<Record<string, { readonly requestsPerMinute: number; readonly requestsPerDay?: number }>>;
 }
 
 /** What the credentials were granted, found out by {@link Connector.verify}. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Priority } from '../connectors/contract.js';
+import { ThrottledError, type Priority } from '../connectors/contract.js';
 import { openDatabase, type Database } from '../platform/database.js';
 import { freshDatabase } from '../test/harness.js';
 import { RateBudget } from './budget.js';
@@ -271,5 +271,49 @@ describe('RateBudget', () => {
     );
     expect(grantedGovernance).toBeGreaterThanOrEqual(resetAt);
     expect(grantedBackfill).toBeGreaterThanOrEqual(resetAt);
+  });
+
+  it('keeps a daily quota across processes: half the allowance at once, then a day’s refill; a spent quota is a ThrottledError saying when', async () => {
+    const instance = randomUUID();
+    const one = recordingBudget(first);
+    const two = recordingBudget(second);
+    // 40 a day less 25 % headroom: 30 in any 24 hours, 15 of them at once.
+    for (const { budget } of [one, two])
+      await budget.configure(instance, { requestsPerMinute: 600_000, headroomPercent: 25, requestsPerDay: 40 });
+    const take = async (budget: RateBudget, priority: Priority) =>
+      budget.acquire(instance, priority).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof ThrottledError) return error;
+          throw error;
+        },
+      );
+    // Backfill leaves half the day's bucket to more urgent work: 7 of 15 (a token taken must leave 7.5).
+    let backfill = 0;
+    for (;;) {
+      const granted = await take(backfill % 2 ? one.budget : two.budget, 'backfill');
+      if (granted !== true) {
+        expect(granted.message).toMatch(/daily request quota is spent .* requests resume in about \d+ min/);
+        // Half a token short of the reserve (8 left, 7.5 kept): a day's refill of 15 brings it back in 48 minutes.
+        expect(granted.retryAfterMs).toBeGreaterThan(47 * 60_000);
+        expect(granted.retryAfterMs).toBeLessThanOrEqual(48 * 60_000);
+        break;
+      }
+      backfill++;
+    }
+    expect(backfill).toBe(7);
+    let governance = 0;
+    while ((await take(governance % 2 ? one.budget : two.budget, 'governance')) === true) governance++;
+    expect(backfill + governance).toBe(15);
+    expect([...one.waits, ...two.waits]).toEqual([]);
+    // Without a daily quota nothing changes: the row's day columns stay empty.
+    const plain = randomUUID();
+    await one.budget.configure(plain, { requestsPerMinute: 600_000, headroomPercent: 25 });
+    const { rows } = (await first
+      .knex()
+      .raw('select day_capacity, day_tokens from scheduler.rate_budget where instance_id = ?', [plain])) as {
+      rows: { day_capacity: number | null; day_tokens: number | null }[];
+    };
+    expect(rows).toEqual([{ day_capacity: null, day_tokens: null }]);
   });
 });

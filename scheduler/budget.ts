@@ -1,5 +1,5 @@
 import type { Knex } from '@mikro-orm/postgresql';
-import type { Priority, ThrottleSignal } from '../connectors/contract.js';
+import { ThrottledError, type Priority, type ThrottleSignal } from '../connectors/contract.js';
 
 /**
  * Share of the bucket that must stay after a request of each priority takes its token: lower
@@ -23,7 +23,17 @@ export interface BudgetLimits {
   readonly headroomPercent: number;
   /** Seconds of the allowed rate the bucket may hold (default 1). */
   readonly burstSeconds?: number;
+  /** The provider's daily quota (Salesforce's API requests per rolling 24 hours), less the same headroom. */
+  readonly requestsPerDay?: number;
 }
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Waits longer than this (a daily quota spent: hours) are not slept through by the job that asked:
+ * it fails with a ThrottledError saying when requests resume, and is retried later with its cursor.
+ */
+export const MAX_QUOTA_WAIT_MS = 60_000;
 
 const TABLE = 'scheduler.rate_budget';
 
@@ -44,56 +54,92 @@ export class RateBudget {
 
   /** Sets (or changes) an instance's bucket (of one `service`; '' is the default one) from the provider's limit and the headroom. */
   async configure(instanceId: string, limits: BudgetLimits, service = ''): Promise<void> {
-    const ratePerMs = (limits.requestsPerMinute * (1 - limits.headroomPercent / 100)) / 60_000;
+    const share = 1 - limits.headroomPercent / 100;
+    const ratePerMs = (limits.requestsPerMinute * share) / 60_000;
     // At least MIN_CAPACITY: below it a slow limit (under ~2 requests/s) never lets backfill or periodic work through.
     const capacity = Math.max(MIN_CAPACITY, ratePerMs * 1000 * (limits.burstSeconds ?? 1));
-    const key = `${ratePerMs}:${capacity}`;
+    // A rolling 24-hour quota: a bucket holding half the allowance and refilling the other half over a day
+    // never grants more than the allowance in any 24 hours (a full bucket, then a day's refill).
+    const allowance = limits.requestsPerDay === undefined ? null : limits.requestsPerDay * share;
+    const dayCapacity = allowance === null ? null : Math.max(MIN_CAPACITY, allowance / 2);
+    const dayRatePerMs = allowance === null ? null : allowance / 2 / DAY_MS;
+    const key = `${ratePerMs}:${capacity}:${dayCapacity}`;
     if (this.configured.get(`${instanceId}/${service}`) === key) return;
     await this.knex.raw(
-      `insert into ${TABLE} (instance_id, service, rate_per_ms, capacity, tokens, updated_at)
-       values (?, ?, ?, ?, ?, clock_timestamp())
+      `insert into ${TABLE} (instance_id, service, rate_per_ms, capacity, tokens, day_rate_per_ms, day_capacity, day_tokens, updated_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
        on conflict (instance_id, service) do update set rate_per_ms = excluded.rate_per_ms, capacity = excluded.capacity,
-         tokens = least(${TABLE}.tokens, excluded.capacity)`,
-      [instanceId, service, ratePerMs, capacity, capacity],
+         tokens = least(${TABLE}.tokens, excluded.capacity),
+         day_rate_per_ms = excluded.day_rate_per_ms, day_capacity = excluded.day_capacity,
+         day_tokens = case when excluded.day_capacity is null then null
+                           else least(coalesce(${TABLE}.day_tokens, excluded.day_capacity), excluded.day_capacity) end`,
+      [instanceId, service, ratePerMs, capacity, capacity, dayRatePerMs, dayCapacity, dayCapacity],
     );
     this.configured.set(`${instanceId}/${service}`, key);
   }
 
-  /** Waits until the instance's budget lets a request of `priority` go, and takes its token. */
+  /**
+   * Waits until the instance's budget lets a request of `priority` go, and takes its token. Throws
+   * {@link ThrottledError} when the daily quota would keep it waiting longer than {@link MAX_QUOTA_WAIT_MS}.
+   */
   async acquire(instanceId: string, priority: Priority, service = ''): Promise<void> {
     for (;;) {
-      const waitMs = await this.tryTake(instanceId, PRIORITY_RESERVE[priority], service);
+      const { waitMs, quotaMs } = await this.tryTake(instanceId, PRIORITY_RESERVE[priority], service);
       if (waitMs === 0) return;
+      if (quotaMs > MAX_QUOTA_WAIT_MS)
+        throw new ThrottledError(
+          `The provider's daily request quota is spent (less the headroom Tenantwatch keeps); requests resume in about ${Math.ceil(quotaMs / 60_000)} min`,
+          quotaMs,
+        );
       await this.wait(waitMs);
     }
   }
 
-  /** Takes a token if the bucket allows; answers 0, or how long to wait before asking again. */
-  private async tryTake(instanceId: string, reserve: number, service: string): Promise<number> {
-    const result: { rows: { granted: boolean; tokens: number; rate_per_ms: number; capacity: number; blocked_ms: number | null }[] } =
-      await this.knex.raw(
-        `with cur as (
-         select instance_id, service, rate_per_ms, capacity, blocked_until,
-                least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens
+  /**
+   * Takes a token if the minute's bucket and the day's (where there is a daily quota) both allow, in
+   * one statement; answers 0, or how long to wait before asking again and how much of that is the day's.
+   */
+  private async tryTake(instanceId: string, reserve: number, service: string): Promise<{ waitMs: number; quotaMs: number }> {
+    const result: {
+      rows: {
+        granted: boolean;
+        tokens: number;
+        rate_per_ms: number;
+        capacity: number;
+        blocked_ms: number | null;
+        day_tokens: number | null;
+        day_rate_per_ms: number | null;
+        day_capacity: number | null;
+      }[];
+    } = await this.knex.raw(
+      `with cur as (
+         select instance_id, service, rate_per_ms, capacity, blocked_until, day_rate_per_ms, day_capacity,
+                least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens,
+                least(day_capacity, day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms) as day_tokens
            from ${TABLE} where instance_id = ? and service = ? for update),
        decision as (
-         select *, (tokens - 1 >= ? * capacity and (blocked_until is null or blocked_until <= clock_timestamp())) as granted
+         select *, (tokens - 1 >= ? * capacity and (blocked_until is null or blocked_until <= clock_timestamp())
+                    and (day_capacity is null or day_tokens - 1 >= ? * day_capacity)) as granted
            from cur)
        update ${TABLE} b
-          set tokens = case when d.granted then d.tokens - 1 else d.tokens end, updated_at = clock_timestamp()
+          set tokens = case when d.granted then d.tokens - 1 else d.tokens end,
+              day_tokens = case when d.granted then d.day_tokens - 1 else d.day_tokens end,
+              updated_at = clock_timestamp()
          from decision d
         where b.instance_id = d.instance_id and b.service = d.service
-       returning d.granted, d.tokens, d.rate_per_ms, d.capacity,
+       returning d.granted, d.tokens, d.rate_per_ms, d.capacity, d.day_tokens, d.day_rate_per_ms, d.day_capacity,
                  extract(epoch from d.blocked_until - clock_timestamp()) * 1000 as blocked_ms`,
-        [instanceId, service, reserve],
-      );
+      [instanceId, service, reserve, reserve],
+    );
     const row = result.rows[0];
     if (!row) throw new Error(`No rate budget configured for instance ${instanceId}${service ? ` and service ${service}` : ''}`);
-    if (row.granted) return 0;
+    if (row.granted) return { waitMs: 0, quotaMs: 0 };
     const blocked = row.blocked_ms !== null && Number(row.blocked_ms) > 0 ? Number(row.blocked_ms) : 0;
     const short = reserve * row.capacity + 1 - row.tokens;
     const refill = short > 0 ? short / row.rate_per_ms : 0;
-    return Math.max(1, Math.ceil(Math.max(blocked, refill)));
+    const dayShort = row.day_capacity === null || row.day_tokens === null ? 0 : reserve * row.day_capacity + 1 - row.day_tokens;
+    const quotaMs = dayShort > 0 && row.day_rate_per_ms ? dayShort / row.day_rate_per_ms : 0;
+    return { waitMs: Math.max(1, Math.ceil(Math.max(blocked, refill, quotaMs))), quotaMs };
   }
 
   /**

@@ -2,6 +2,7 @@ import type { DatabaseOptions } from '../platform/database.js';
 import { Migration20261126110000 } from './migrations/Migration20261126110000.js';
 import { Migration20261201100000 } from './migrations/Migration20261201100000.js';
 import { Migration20261205100000 } from './migrations/Migration20261205100000.js';
+import { Migration20261206100000 } from './migrations/Migration20261206100000.js';
 import { RateBudgetRow } from './rate-budget.entity.js';
 import { WebhookDeliveryRow } from './webhook-delivery.entity.js';
 import { WebhookRateRow } from './webhook-rate.entity.js';
@@ -17,5 +18,6 @@ export const schedulerModule = {
     { name: 'Migration20261126110000', class: Migration20261126110000 },
     { name: 'Migration20261201100000', class: Migration20261201100000 },
     { name: 'Migration20261205100000', class: Migration20261205100000 },
+    { name: 'Migration20261206100000', class: Migration20261206100000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -24,6 +24,16 @@ export class RateBudgetRow {
   @Property({ type: 'timestamptz' })
   updatedAt!: Date;
 
+  /** The daily quota's bucket (null without one): half the day's allowance, refilled with the other half over 24 hours. */
+  @Property({ type: 'double precision', nullable: true })
+  dayRatePerMs: number | null = null;
+
+  @Property({ type: 'double precision', nullable: true })
+  dayCapacity: number | null = null;
+
+  @Property({ type: 'double precision', nullable: true })
+  dayTokens: number | null = null;
+
   /** Retry-After or an exhausted provider window: nobody sends before this. */
   @Property({ type: 'timestamptz', nullable: true })
   blockedUntil: Date | null = null;

@@ -139,11 +139,20 @@ export class SchedulerRuntime implements SchedulerServices {
     await this.budget.configure(instanceId, {
       requestsPerMinute: instance.limitPerMinute ?? connector.limits.requestsPerMinute,
       headroomPercent,
+      ...(connector.limits.requestsPerDay !== undefined ? { requestsPerDay: connector.limits.requestsPerDay } : {}),
     });
     // A provider that throttles its services separately: one budget each, and a 429 blocks only its service.
     const services = Object.entries(connector.limits.services ?? {});
     for (const [service, limits] of services)
-      await this.budget.configure(instanceId, { requestsPerMinute: limits.requestsPerMinute, headroomPercent }, service);
+      await this.budget.configure(
+        instanceId,
+        {
+          requestsPerMinute: limits.requestsPerMinute,
+          headroomPercent,
+          ...(limits.requestsPerDay !== undefined ? { requestsPerDay: limits.requestsPerDay } : {}),
+        },
+        service,
+      );
     http.budgetServices = new Set(services.map(([service]) => service));
     return connector;
   }
