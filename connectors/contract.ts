@@ -185,6 +185,13 @@ export interface ThrottleSignal {
   readonly limit?: number;
   /** When the provider's window resets (epoch ms). */
   readonly resetAt?: number;
+  /**
+   * `remaining` is what is left of a fixed window until `resetAt` (the IETF RateLimit headers
+   * OneDrive and SharePoint send near their limit), not a bucket that refills meanwhile (the
+   * simulator's X-RateLimit-*): the budget spreads those requests until the reset, and so slows
+   * before the provider throttles.
+   */
+  readonly window?: boolean;
 }
 
 /** The parts of an HTTP response a connector reads throttle signals from. */

@@ -280,9 +280,9 @@ describe('RateBudget', () => {
     // 40 a day less 25 % headroom: 30 in any 24 hours, 15 of them at once.
     for (const { budget } of [one, two])
       await budget.configure(instance, { requestsPerMinute: 600_000, headroomPercent: 25, requestsPerDay: 40 });
-    const take = async (budget: RateBudget, priority: Priority) =>
+    const take = async (budget: RateBudget, priority: Priority): Promise<true | ThrottledError> =>
       budget.acquire(instance, priority).then(
-        () => true,
+        () => true as const,
         (error: unknown) => {
           if (error instanceof ThrottledError) return error;
           throw error;
@@ -315,5 +315,35 @@ describe('RateBudget', () => {
       rows: { day_capacity: number | null; day_tokens: number | null }[];
     };
     expect(rows).toEqual([{ day_capacity: null, day_tokens: null }]);
+  });
+
+  it('spreads what is left of a provider window until it resets, then returns to its own rate', async () => {
+    const instance = randomUUID();
+    const { budget, waits } = recordingBudget(first);
+    // 6,000 a minute less 10 %: 90 a second, a burst of 90.
+    await budget.configure(instance, { requestsPerMinute: 6000, headroomPercent: 10 });
+    const resetAt = Date.now() + 1_000;
+    await budget.observe(instance, { throttled: false, window: true, remaining: 4, limit: 1000, resetAt });
+    // At most the 4 left at once, then about 4 a second (4 over the second to the reset).
+    for (let k = 0; k < 4; k++) await budget.acquire(instance, 'governance');
+    expect(waits).toEqual([]);
+    await budget.acquire(instance, 'governance');
+    expect(waits.length).toBeGreaterThan(0);
+    expect(Math.max(...waits)).toBeGreaterThan(150);
+    // Paced requests until the window resets (the budget's own waits), then the configured rate again:
+    // a wait of at most one token at 90 a second.
+    for (let k = 0; Date.now() <= resetAt && k < 20; k++) await budget.acquire(instance, 'governance');
+    expect(Date.now()).toBeGreaterThan(resetAt);
+    waits.length = 0;
+    await budget.acquire(instance, 'governance');
+    await budget.acquire(instance, 'governance');
+    expect(waits.every((ms) => ms <= 20)).toBe(true);
+    // A signal that is no window (a refilling bucket's count) paces nothing.
+    const bucket = randomUUID();
+    await budget.configure(bucket, { requestsPerMinute: 6000, headroomPercent: 10 });
+    await budget.observe(bucket, { throttled: false, remaining: 4, limit: 1000, resetAt: Date.now() + 2_000 });
+    const before = waits.length;
+    for (let k = 0; k < 20; k++) await budget.acquire(bucket, 'governance');
+    expect(waits.length).toBe(before);
   });
 });

@@ -112,11 +112,14 @@ export class RateBudget {
         day_capacity: number | null;
       }[];
     } = await this.knex.raw(
-      `with cur as (
-         select instance_id, service, rate_per_ms, capacity, blocked_until, day_rate_per_ms, day_capacity,
-                least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) as tokens,
-                least(day_capacity, day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms) as day_tokens
+      `with paced as (
+         select *, case when paced_until > clock_timestamp() then least(rate_per_ms, paced_rate_per_ms) else rate_per_ms end as rate
            from ${TABLE} where instance_id = ? and service = ? for update),
+       cur as (
+         select instance_id, service, rate as rate_per_ms, capacity, blocked_until, day_rate_per_ms, day_capacity,
+                least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate) as tokens,
+                least(day_capacity, day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms) as day_tokens
+           from paced),
        decision as (
          select *, (tokens - 1 >= ? * capacity and (blocked_until is null or blocked_until <= clock_timestamp())
                     and (day_capacity is null or day_tokens - 1 >= ? * day_capacity)) as granted
@@ -145,13 +148,25 @@ export class RateBudget {
   /**
    * Lets the provider's word win: a throttled answer blocks the instance for Retry-After (or
    * `fallbackMs` when the provider gave none) and empties the bucket; a provider window with no
-   * request left (someone else shares the org's bucket) blocks until it resets.
+   * request left (someone else shares the org's bucket) blocks until it resets; a window with a few
+   * left is spread until it resets (at most what is left now, then remaining ÷ time to the reset),
+   * so that the budget slows before the provider throttles.
    */
   async observe(instanceId: string, signal: ThrottleSignal, fallbackMs = 1000, service = ''): Promise<void> {
     let blockMs = 0;
     if (signal.throttled) blockMs = signal.retryAfterMs ?? fallbackMs;
     else if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAt !== undefined) {
       blockMs = Math.max(0, signal.resetAt - Date.now());
+    } else if (signal.window && signal.remaining !== undefined && signal.resetAt !== undefined && signal.resetAt > Date.now()) {
+      const spreadMs = signal.resetAt - Date.now();
+      await this.knex.raw(
+        `update ${TABLE} set tokens = least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms, ?),
+                paced_rate_per_ms = ?, updated_at = clock_timestamp(),
+                paced_until = clock_timestamp() + make_interval(secs => ?)
+          where instance_id = ? and service = ?`,
+        [signal.remaining, signal.remaining / spreadMs, spreadMs / 1000, instanceId, service],
+      );
+      return;
     }
     if (blockMs <= 0) return;
     await this.knex.raw(

@@ -34,6 +34,13 @@ export class RateBudgetRow {
   @Property({ type: 'double precision', nullable: true })
   dayTokens: number | null = null;
 
+  /** A provider window's remaining requests spread until it resets: the rate until `pacedUntil`, when lower. */
+  @Property({ type: 'double precision', nullable: true })
+  pacedRatePerMs: number | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  pacedUntil: Date | null = null;
+
   /** Retry-After or an exhausted provider window: nobody sends before this. */
   @Property({ type: 'timestamptz', nullable: true })
   blockedUntil: Date | null = null;

@@ -156,3 +156,23 @@ describe('change notifications and throttle signals', () => {
     expect(signal.resetAt).toBeGreaterThan(Date.now());
   });
 });
+
+describe('the Microsoft 365 throttle signals', () => {
+  const connector = m365ConnectorFactory.create(validateM365Config({ tenantId: TENANT, clientId: CLIENT, clientSecret: 's' }), {
+    request: () => Promise.reject(new Error('no requests here')),
+  });
+  it('reads OneDrive and SharePoint’s RateLimit headers as a window, and 429 with Retry-After as throttled', () => {
+    const before = Date.now();
+    const near = connector.parseThrottle({
+      status: 200,
+      headers: new Headers({ 'ratelimit-limit': '1200', 'ratelimit-remaining': '120', 'ratelimit-reset': '5' }),
+    });
+    expect(near).toMatchObject({ throttled: false, window: true, remaining: 120, limit: 1200 });
+    expect(near.resetAt! - before).toBeGreaterThanOrEqual(5000);
+    expect(connector.parseThrottle({ status: 200, headers: new Headers() })).toEqual({ throttled: false });
+    expect(connector.parseThrottle({ status: 429, headers: new Headers({ 'retry-after': '7' }) })).toEqual({
+      throttled: true,
+      retryAfterMs: 7000,
+    });
+  });
+});

@@ -965,6 +965,8 @@ export class M365Connector implements Connector {
       ...(remaining !== null && Number.isFinite(Number(remaining)) ? { remaining: Number(remaining) } : {}),
       ...(limit !== null && Number.isFinite(Number(limit)) ? { limit: Number(limit) } : {}),
       ...(Number.isFinite(reset) && reset > 0 ? { resetAt: Date.now() + reset * 1000 } : {}),
+      // OneDrive and SharePoint's RateLimit headers describe a window: what remains lasts until it resets.
+      ...(remaining !== null ? { window: true } : {}),
     };
   }
 

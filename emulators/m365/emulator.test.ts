@@ -163,6 +163,30 @@ describe('the Microsoft 365 emulator', () => {
     expect((await graph(emu, bearer, '/users')).status).toBe(200);
   });
 
+  it('counts the files service per minute window and says what is left with RateLimit headers from 80 % of it', async () => {
+    const clock = new Clock();
+    clock.t = Date.parse('2026-12-01T12:00:10Z');
+    const emu = await emulator({ limits: { files: 50 } }, clock);
+    const bearer = (await token(emu)).body.access_token as string;
+    const drive = emu.tenant(TENANT).truth().drives[0]!.id;
+    const heads: Headers[] = [];
+    for (let i = 0; i < 50; i++) {
+      const answer = await graph(emu, bearer, `/drives/${drive}/root`);
+      expect(answer.status).toBe(200);
+      heads.push(answer.headers);
+    }
+    expect(heads.slice(0, 40).every((h) => h.get('ratelimit-remaining') === null)).toBe(true);
+    expect(heads[45]!.get('ratelimit-limit')).toBe('50');
+    expect(heads[45]!.get('ratelimit-remaining')).toBe('4');
+    // 50 seconds to the end of the minute window.
+    expect(heads[45]!.get('ratelimit-reset')).toBe('50');
+    const throttled = await graph(emu, bearer, `/drives/${drive}/root`);
+    expect(throttled.status).toBe(429);
+    expect(throttled.headers.get('retry-after')).toBe('50');
+    clock.t += 50_000;
+    expect((await graph(emu, bearer, `/drives/${drive}/root`)).status).toBe(200);
+  });
+
   it('creates a drive subscription only after the validation handshake, then notifies with the clientState', async () => {
     const emu = await emulator();
     const bearer = (await token(emu)).body.access_token as string;

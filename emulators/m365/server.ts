@@ -149,8 +149,43 @@ class GraphError extends Error {
 const b64url = (value: Buffer | string) => Buffer.from(value).toString('base64url');
 const MAX_BODY = 5_000_000;
 
+/** How a service counts requests: a refilling bucket, or a fixed window. */
+interface Limiter {
+  readonly capacity: number;
+  setLimit(perMinute: number): void;
+  take(now: number): { allowed: boolean; retryAfterSeconds: number; remaining: number; resetSeconds: number };
+}
+
+/**
+ * OneDrive and SharePoint count an app's requests per minute window and, from 80 % of it, say what is
+ * left with IETF RateLimit headers (draft 03: the limit, what remains, seconds until the window resets):
+ * https://devblogs.microsoft.com/microsoft365dev/prevent-throttling-in-your-application-by-using-ratelimit-headers-in-sharepoint-online/
+ */
+class MinuteWindow implements Limiter {
+  private window = -1;
+  private used = 0;
+  constructor(private perMinute: number) {}
+  get capacity(): number {
+    return Math.max(1, Math.floor(this.perMinute));
+  }
+  setLimit(perMinute: number): void {
+    this.perMinute = perMinute;
+  }
+  take(now: number): { allowed: boolean; retryAfterSeconds: number; remaining: number; resetSeconds: number } {
+    const window = Math.floor(now / 60_000);
+    if (window !== this.window) {
+      this.window = window;
+      this.used = 0;
+    }
+    const resetSeconds = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+    if (this.used >= this.capacity) return { allowed: false, retryAfterSeconds: resetSeconds, remaining: 0, resetSeconds };
+    this.used++;
+    return { allowed: true, retryAfterSeconds: 0, remaining: this.capacity - this.used, resetSeconds };
+  }
+}
+
 /** The bucket of one service: `perMinute` with ten seconds of burst. */
-class Bucket {
+class Bucket implements Limiter {
   private tokens: number;
   private at: number;
   constructor(
@@ -190,7 +225,7 @@ class Bucket {
 
 class Tenant implements M365TenantControl {
   readonly state: TenantState;
-  readonly buckets: Record<M365Service, Bucket>;
+  readonly buckets: Record<M365Service, Limiter>;
   readonly requests: Record<string, Record<string, number>> = {};
   throttledCount = 0;
   /** Tokens carry the generation they were issued in; expiring tokens starts a new one. */
@@ -207,7 +242,7 @@ class Tenant implements M365TenantControl {
     this.buckets = {
       directory: new Bucket(spec.limits.directory, clock()),
       audit: new Bucket(spec.limits.audit, clock()),
-      files: new Bucket(spec.limits.files, clock()),
+      files: new MinuteWindow(spec.limits.files),
       activity: new Bucket(spec.limits.activity, clock()),
     };
     this.feed = new ActivityFeed(this.state, spec.tenantId, {
