@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 // `npm run bench:scan -- --provider m365` (or `npm run bench:scan:m365`): connects an emulated Microsoft
 // 365 tenant (20,000 users, 100,000 files by default) and measures how the scheduler spends the rate it
 // is allowed: useful requests (2xx and 3xx answers: 429s and retries apart) per second of the busiest
@@ -29,10 +32,19 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   const { loadConfig } = await import('../platform/config.js');
   const { signToken } = await import('../platform/auth.js');
   const { startM365Emulator } = await import('../emulators/m365/index.js');
+  const { loopbackTls } = await import('../emulators/loopback-tls.js');
   const headroom = 10;
-  const config = loadConfig(bench.configEnv({ HEADROOM_PERCENT: String(headroom), BACKFILL_DAYS: '1', DEMO: 'off' }));
+  // HTTPS as Microsoft's (MSAL refuses an http authority): the scheduler trusts the emulator's certificate.
+  const tls = await loopbackTls();
+  const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-ca-')), 'emulator.pem');
+  fs.writeFileSync(caFile, tls.cert);
+  bench.defer(async () => fs.rmSync(path.dirname(caFile), { recursive: true, force: true }));
+  const config = loadConfig(
+    bench.configEnv({ HEADROOM_PERCENT: String(headroom), BACKFILL_DAYS: '1', DEMO: 'off', CONNECTOR_CA_FILE: caFile }),
+  );
   const generating = performance.now();
   const emulator = await startM365Emulator({
+    tls,
     tenants: [
       {
         tenantId: TENANT_ID,

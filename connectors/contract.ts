@@ -286,6 +286,15 @@ export interface ProviderHttp {
 export interface TokenHttp {
   /** POSTs `form` as application/x-www-form-urlencoded to `url`; answers the status and the parsed JSON body (or the text). */
   postForm(url: string, form: Readonly<Record<string, string>>): Promise<{ readonly status: number; readonly body: unknown }>;
+  /**
+   * Any request an identity provider's client library makes (its metadata, its token endpoint): the
+   * status, the headers (lower-case names) and the parsed JSON body (or the text).
+   */
+  send(
+    method: 'GET' | 'POST',
+    url: string,
+    init?: { readonly headers?: Readonly<Record<string, string>>; readonly body?: string },
+  ): Promise<{ readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: unknown }>;
 }
 
 /**

@@ -21,6 +21,10 @@ async function tokenEndpoint(clock: ManualClock) {
       requests++;
       return plainTokenHttp.postForm(url, form);
     },
+    send: (method, url, init) => {
+      requests++;
+      return plainTokenHttp.send(method, url, init);
+    },
   };
   const tokens = (secret = OAUTH.clientSecret) =>
     new ClientCredentialsTokens(

@@ -100,6 +100,11 @@ const ConfigSchema = z
     GATEWAY_SHARED_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     /** Connector endpoints may be private, loopback or link-local addresses (default: yes outside production, no in production). */
     CONNECTOR_ALLOW_PRIVATE: flag.optional(),
+    /**
+     * A PEM file of certificate authorities trusted for connector endpoints besides the system's (a
+     * private CA, a TLS-inspecting proxy, an emulator on loopback).
+     */
+    CONNECTOR_CA_FILE: z.string().min(1).optional(),
     /** Where the demo's simulated provider listens (0: a free one). */
     SIMULATOR_PORT: port.default(0),
     /** Query limits (gateway and subgraphs, HTTP and websocket): nesting depth (connections' edges/node not counted), estimated cost (lists weigh their `first`), aliases, directives and tokens per document. */

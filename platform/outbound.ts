@@ -1,3 +1,4 @@
+import tls from 'node:tls';
 import dns from 'node:dns';
 import net from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
@@ -114,9 +115,11 @@ function publicLookup(hostname: string, options: dns.LookupOptions, callback: Lo
  * resolved through {@link publicLookup} and every connected socket's peer is checked again (a
  * literal address, a redirect), before anything is sent. Undefined when everything is allowed.
  */
-export function outboundDispatcher(allowPrivate: boolean): Dispatcher | undefined {
-  if (allowPrivate) return undefined;
-  const connect = buildConnector({ lookup: publicLookup as never });
+export function outboundDispatcher(allowPrivate: boolean, extraCa?: string): Dispatcher | undefined {
+  // Extra authorities are trusted besides the system's, never instead of them.
+  const ca = extraCa ? [...tls.rootCertificates, extraCa] : undefined;
+  if (allowPrivate) return ca ? new Agent({ connect: { ca } }) : undefined;
+  const connect = buildConnector({ lookup: publicLookup as never, ...(ca ? { ca } : {}) });
   return new Agent({
     connect: (options, callback) =>
       connect(options, (error, socket) => {

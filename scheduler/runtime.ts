@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Knex } from '@mikro-orm/postgresql';
 import type { Connector, ConnectorConfig, ConnectorCredentials, ConnectorFactory, Priority } from '../connectors/contract.js';
 import { connectorFactory } from '../connectors/registry.js';
@@ -16,6 +17,19 @@ import { BudgetedProviderHttp } from './provider-http.js';
 import { fetchTokenHttp } from './token-http.js';
 import type { SchedulerServices } from './services.js';
 import type { UsageRecorder } from './usage.js';
+
+/** CONNECTOR_CA_FILE's certificates; a file that cannot be read stops the scheduler at start, naming it. */
+function readCaFile(file: string | undefined): string | undefined {
+  if (!file) return undefined;
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`CONNECTOR_CA_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (!pem.includes('BEGIN CERTIFICATE')) throw new Error(`CONNECTOR_CA_FILE: ${file} holds no PEM certificate`);
+  return pem;
+}
 
 /** The module databases the scheduler writes through their services. */
 export interface SchedulerDatabases {
@@ -47,7 +61,7 @@ export class SchedulerRuntime implements SchedulerServices {
     private readonly credentialsKey: Buffer,
     readonly stopping: AbortSignal,
   ) {
-    this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE);
+    this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE, readCaFile(config.CONNECTOR_CA_FILE));
   }
 
   private credentialsOf(instanceId: string, factory: ConnectorFactory, config: ConnectorConfig): ConnectorCredentials {

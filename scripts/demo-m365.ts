@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { LoopbackTls } from '../emulators/loopback-tls.js';
 import { startM365Emulator } from '../emulators/m365/index.js';
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
@@ -20,11 +21,17 @@ const CLIENT_ID = 'c0ffee00-0365-4a2b-9c3d-0123456789ab';
  * which subscribes each library to the scheduler's receiver (the stack sets PUBLIC_WEBHOOK_URL to it).
  * The client secret and clientState are made anew on every start.
  */
-export async function startM365Demo(config: Config, accounts: Database, resubscribe: (instanceId: string) => Promise<void>): Promise<Demo> {
+export async function startM365Demo(
+  config: Config,
+  accounts: Database,
+  tls: LoopbackTls,
+  resubscribe: (instanceId: string) => Promise<void>,
+): Promise<Demo> {
   const secret = randomBytes(32).toString('base64url');
   const clientState = randomBytes(24).toString('base64url');
   const emulator = await startM365Emulator({
     host: '127.0.0.1',
+    tls,
     tenants: [
       {
         tenantId: TENANT_ID,

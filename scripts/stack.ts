@@ -13,6 +13,7 @@ import { startM365Demo } from './demo-m365.js';
 import { startDemo, type Demo } from './demo.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { freePort } from './ports.js';
+import { loopbackTls, type LoopbackTls } from '../emulators/loopback-tls.js';
 
 /** The database Tenantwatch uses inside the embedded PostgreSQL. */
 export const DATABASE_NAME = 'tenantwatch';
@@ -91,9 +92,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     if (options.scheduler) {
       // The Microsoft 365 demo's emulator reaches the receiver on loopback: that is its public address.
       let schedulerConfig = config;
-      if (options.demo === 'm365' && !config.PUBLIC_WEBHOOK_URL) {
-        const port = config.WEBHOOK_PORT || (await freePort());
-        schedulerConfig = { ...config, WEBHOOK_PORT: port, PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${port}` };
+      let demoTls: LoopbackTls | undefined;
+      if (options.demo === 'm365') {
+        if (!config.PUBLIC_WEBHOOK_URL) {
+          const port = config.WEBHOOK_PORT || (await freePort());
+          schedulerConfig = { ...schedulerConfig, WEBHOOK_PORT: port, PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${port}` };
+        }
+        // The emulator serves HTTPS with a certificate made now; the scheduler trusts it (and whatever CONNECTOR_CA_FILE held).
+        demoTls = await loopbackTls();
+        fs.mkdirSync(config.dataDir, { recursive: true });
+        const caFile = path.join(config.dataDir, 'demo-m365-ca.pem');
+        const extra = config.CONNECTOR_CA_FILE ? fs.readFileSync(config.CONNECTOR_CA_FILE, 'utf8') : '';
+        fs.writeFileSync(caFile, `${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}${demoTls.cert}`);
+        schedulerConfig = { ...schedulerConfig, CONNECTOR_CA_FILE: caFile };
       }
       scheduler = await startScheduler({ config: schedulerConfig, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
       started.push(named('scheduler', scheduler));
@@ -101,7 +112,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const accounts = subgraphs.find((s) => s.name === 'accounts')!.db;
         demo =
           options.demo === 'm365'
-            ? await startM365Demo(config, accounts, (instanceId) => scheduler!.jobs.syncSubscriptionsSoon(instanceId))
+            ? await startM365Demo(config, accounts, demoTls!, (instanceId) => scheduler!.jobs.syncSubscriptionsSoon(instanceId))
             : await startDemo(config, accounts, scheduler.webhookUrl);
         // Stopped after the scheduler (which stops first): its running jobs may still call the provider.
         started.splice(started.length - 1, 0, named('demo', demo));

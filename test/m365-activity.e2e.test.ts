@@ -3,6 +3,7 @@ import type { Connector, ProviderEvent } from '../connectors/contract.js';
 import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
 import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
 import { GRAPH_PERMISSIONS, startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { trustedEmulatorTls } from './emulator-tls.js';
 
 /**
  * File activity from the Office 365 Management Activity API, against the emulator: the connector
@@ -18,10 +19,13 @@ const SECRET = 'activity-test-secret';
 
 let now = Date.parse('2026-12-01T12:00:00Z');
 let emulator: M365Emulator;
+let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
+  trust = await trustedEmulatorTls();
   emulator = await startM365Emulator({
+    tls: trust.tls,
     clock: () => now,
     tenants: [
       {
@@ -43,6 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.stop();
+  await trust?.restore();
 });
 
 const connector = (clientId = CLIENT_ID): Connector => {

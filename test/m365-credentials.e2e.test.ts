@@ -2,15 +2,16 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialError } from '../connectors/contract.js';
+import { CredentialError, type TokenHttp } from '../connectors/contract.js';
 import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
-import { clientAssertion } from '../connectors/m365/credentials.js';
 import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
 import { startM365Emulator, type M365Emulator } from '../emulators/m365/index.js';
+import { trustedEmulatorTls } from './emulator-tls.js';
 
 /**
- * Certificate credentials end to end: the connector signs a client assertion with the certificate's
- * private key and the emulator's token endpoint verifies it against the registered certificate. The
+ * Certificate credentials end to end: MSAL signs a client assertion with the certificate's private
+ * key and the emulator's token endpoint (over HTTPS, as MSAL requires) verifies it against the
+ * registered certificate. The
  * certificate and key under test/fixtures were made for these tests only (a self-signed RSA 2048
  * certificate; `openssl req -x509 -newkey rsa:2048 -nodes`).
  */
@@ -22,9 +23,12 @@ const certificatePem = fixture('m365-test-client.crt');
 const privateKeyPem = fixture('m365-test-client.key');
 
 let emulator: M365Emulator;
+let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
 
 beforeAll(async () => {
+  trust = await trustedEmulatorTls();
   emulator = await startM365Emulator({
+    tls: trust.tls,
     tenants: [
       {
         tenantId: TENANT_ID,
@@ -38,7 +42,18 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.stop();
+  await trust?.restore();
 });
+
+/** The token requests' bodies MSAL sent, as the emulator received them. */
+const sent: { url: string; body: string }[] = [];
+const recording: TokenHttp = {
+  postForm: (url, form) => plainTokenHttp.postForm(url, form),
+  send: (method, url, init) => {
+    if (method === 'POST') sent.push({ url, body: init?.body ?? '' });
+    return plainTokenHttp.send(method, url, init);
+  },
+};
 
 const connectorWith = (certificate: { certificatePem: string; privateKeyPem: string }) => {
   const config = factory.validateConfig({
@@ -48,7 +63,7 @@ const connectorWith = (certificate: { certificatePem: string; privateKeyPem: str
     authorityHost: emulator.authorityHost,
     graphEndpoint: emulator.graphEndpoint,
   });
-  const credentials = factory.credentials(config, plainTokenHttp);
+  const credentials = factory.credentials(config, recording);
   return { connector: factory.create(config, directHttp(factory, config), credentials), credentials };
 };
 
@@ -70,14 +85,22 @@ describe('Microsoft 365 certificate credentials', () => {
     await expect(failure).rejects.toThrow('The identity provider refused to issue an access token (HTTP 401: invalid_client)');
   });
 
-  it('signs assertions naming the certificate by its SHA-256 thumbprint, for the token endpoint, valid ten minutes', () => {
+  it('sends an assertion naming the certificate by its SHA-256 thumbprint, for the token endpoint, short-lived', async () => {
+    sent.length = 0;
+    const { credentials } = connectorWith({ certificatePem, privateKeyPem });
+    await credentials.headers();
     const tokenUrl = `${emulator.authorityHost}/${TENANT_ID}/oauth2/v2.0/token`;
-    const assertion = clientAssertion(certificatePem, privateKeyPem, CLIENT_ID, tokenUrl, Date.parse('2026-01-01T00:00:00Z'));
-    const [header, claims] = assertion
+    const request = sent.find((r) => r.url.split('?')[0] === tokenUrl)!;
+    const form = new URLSearchParams(request.body);
+    expect(form.get('client_assertion_type')).toBe('urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    expect(form.get('client_secret')).toBeNull();
+    const [header, claims] = form
+      .get('client_assertion')!
       .split('.')
       .slice(0, 2)
-      .map((part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
-    expect(header).toMatchObject({ alg: 'RS256', typ: 'JWT', 'x5t#S256': expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
-    expect(claims).toMatchObject({ aud: tokenUrl, iss: CLIENT_ID, sub: CLIENT_ID, nbf: 1767225600, exp: 1767225600 + 600 });
+      .map((part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>);
+    expect(header).toMatchObject({ alg: expect.stringMatching(/^(RS|PS)256$/), 'x5t#S256': expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(claims).toMatchObject({ aud: tokenUrl, iss: CLIENT_ID, sub: CLIENT_ID });
+    expect((claims.exp as number) - (claims.nbf as number)).toBeLessThanOrEqual(600);
   });
 });

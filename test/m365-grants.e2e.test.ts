@@ -4,6 +4,7 @@ import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js
 import { permissionLevelOf } from '../connectors/permission-level.js';
 import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
 import { GRAPH_PERMISSIONS, startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { trustedEmulatorTls } from './emulator-tls.js';
 
 /**
  * App permissions of both kinds against the emulator: delegated grants (an app acting for users) and
@@ -17,10 +18,13 @@ const NO_APP_ROLES = '7f8a9b0c-1d2e-4f3a-8b4c-5d6e7f8a9b0c';
 const SECRET = 'grants-test-secret';
 
 let emulator: M365Emulator;
+let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
+  trust = await trustedEmulatorTls();
   emulator = await startM365Emulator({
+    tls: trust.tls,
     tenants: [
       {
         tenantId: TENANT_ID,
@@ -42,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.stop();
+  await trust?.restore();
 });
 
 const connector = (clientId = CLIENT_ID): Connector => {

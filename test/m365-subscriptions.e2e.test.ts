@@ -5,6 +5,7 @@ import { PermanentError, type Capability, type Connector, type SubscriptionTarge
 import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
 import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
 import { startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { trustedEmulatorTls } from './emulator-tls.js';
 import { waitFor } from './harness.js';
 
 /**
@@ -23,6 +24,7 @@ const ALL: readonly Capability[] = ['ACCOUNT_INFO', 'DATA_SCAN'];
 
 let now = Date.now();
 let emulator: M365Emulator;
+let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
 let tenant: M365TenantControl;
 let receiver: http.Server;
 let base: string;
@@ -46,7 +48,9 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks`;
+  trust = await trustedEmulatorTls();
   emulator = await startM365Emulator({
+    tls: trust.tls,
     clock: () => now,
     tenants: [{ tenantId: TENANT_ID, users: 6, files: 6, clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }] }],
   });
@@ -55,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.stop();
+  await trust?.restore();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 

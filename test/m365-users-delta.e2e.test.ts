@@ -3,6 +3,7 @@ import { CursorExpiredError, type Connector, type UserChange } from '../connecto
 import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
 import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
 import { startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { trustedEmulatorTls } from './emulator-tls.js';
 
 /** The directory's change feed (Graph users delta) against the emulator: started at "now", changes and deletions after it, paged. */
 
@@ -11,10 +12,13 @@ const CLIENT_ID = '9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e';
 const SECRET = 'users-delta-secret';
 
 let emulator: M365Emulator;
+let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
+  trust = await trustedEmulatorTls();
   emulator = await startM365Emulator({
+    tls: trust.tls,
     tenants: [{ tenantId: TENANT_ID, users: 12, files: 1, maxPageSize: 2, clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }] }],
   });
   tenant = emulator.tenant(TENANT_ID);
@@ -22,6 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator?.stop();
+  await trust?.restore();
 });
 
 const connector = (): Connector => {

@@ -47,7 +47,8 @@ describe('simulatedConnectorFactory', () => {
     const ok = factory.validateConfig({ endpoint: 'http://127.0.0.1:4900/', token: 't', webhookSecret: 's' });
     expect(ok).toEqual({ endpoint: 'http://127.0.0.1:4900', token: 't', webhookSecret: 's' });
     expect(factory.endpointOf(ok)).toBe('http://127.0.0.1:4900');
-    await expect(factory.credentials(ok, { postForm: () => Promise.reject(new Error('unused')) }).headers()).resolves.toEqual({
+    const unused = () => Promise.reject(new Error('unused'));
+    await expect(factory.credentials(ok, { postForm: unused, send: unused }).headers()).resolves.toEqual({
       authorization: 'Bearer t',
     });
     const cases: [unknown, string][] = [

@@ -16,12 +16,20 @@ import { retryAfterMs } from './throttle.js';
 /** Token requests over plain fetch (tests only). */
 export const plainTokenHttp: TokenHttp = {
   async postForm(url, form) {
-    const response = await fetch(url, { method: 'POST', body: new URLSearchParams(form) });
+    const { status, body } = await plainTokenHttp.send('POST', url, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
+    return { status, body };
+  },
+  async send(method, url, init = {}) {
+    const response = await fetch(url, { method, headers: init.headers, body: init.body });
     const text = await response.text();
+    const headers = Object.fromEntries(response.headers);
     try {
-      return { status: response.status, body: JSON.parse(text) as unknown };
+      return { status: response.status, headers, body: JSON.parse(text) as unknown };
     } catch {
-      return { status: response.status, body: text };
+      return { status: response.status, headers, body: text };
     }
   },
 };

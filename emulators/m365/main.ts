@@ -1,6 +1,11 @@
-// `npm run emulator:m365`: the Microsoft 365 emulator on its own, with a demo tenant, until Ctrl-C.
+// `npm run emulator:m365`: the Microsoft 365 emulator on its own, with a demo tenant, over HTTPS with a
+// certificate made at start (written where Tenantwatch's CONNECTOR_CA_FILE can name it), until Ctrl-C.
 // M365_EMULATOR_PORT (default 4901) picks the port.
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loopbackTls } from '../loopback-tls.js';
 import { startM365Emulator } from './index.js';
 
 const tenantId = 'c0ffee00-0365-4d3e-8a1b-7e57e0a11ce5';
@@ -12,8 +17,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 
+const tls = await loopbackTls();
+const caFile = path.join(os.tmpdir(), `tenantwatch-m365-emulator-${port}.pem`);
+fs.writeFileSync(caFile, tls.cert);
 const emulator = await startM365Emulator({
   port,
+  tls,
   tenants: [
     {
       tenantId,
@@ -27,6 +36,8 @@ const emulator = await startM365Emulator({
       grants: 80,
       backfillDays: 3,
       signInsPerUserPerDay: 3,
+      fileActivityPerMinute: 20,
+      massDownload: true,
       clients: [{ clientId, clientSecret }],
     },
   ],
@@ -36,10 +47,13 @@ process.stdout.write(
     `Microsoft 365 emulator at ${emulator.url}`,
     `  token endpoint: ${emulator.authorityHost}/${tenantId}/oauth2/v2.0/token`,
     `  Graph:          ${emulator.graphEndpoint}/v1.0`,
+    `  Management API: ${emulator.managementEndpoint}/api/v1.0/${tenantId}/activity/feed`,
+    `  certificate:    ${caFile} (start the scheduler with CONNECTOR_CA_FILE=${caFile})`,
     `  ground truth:   ${emulator.url}/admin/tenants/${tenantId}/truth`,
     '  connect it with:',
     `    { "tenantId": "${tenantId}", "clientId": "${clientId}", "clientSecret": "${clientSecret}",`,
-    `      "authorityHost": "${emulator.authorityHost}", "graphEndpoint": "${emulator.graphEndpoint}" }`,
+    `      "authorityHost": "${emulator.authorityHost}", "graphEndpoint": "${emulator.graphEndpoint}",`,
+    `      "managementEndpoint": "${emulator.managementEndpoint}", "clientState": "${randomBytes(18).toString('base64url')}" }`,
     'Ctrl-C stops it.',
     '',
   ].join('\n'),

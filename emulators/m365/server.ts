@@ -1,5 +1,6 @@
 import { createHmac, createPublicKey, createVerify, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import { listen, localUrl } from '../../platform/http.js';
 import { logger } from '../../platform/logger.js';
 import {
@@ -58,6 +59,8 @@ export interface M365EmulatorOptions {
   readonly host?: string;
   readonly tenants: readonly M365TenantSpec[];
   readonly clock?: () => number;
+  /** Serve HTTPS with this key and certificate (Microsoft's endpoints are HTTPS only, and MSAL refuses an http authority). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 /** In-process control of one emulated tenant (the admin API offers the same over HTTP). */
@@ -1605,9 +1608,31 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
     }
   };
 
-  const server = http.createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://emulator');
     const route = async (): Promise<Reply> => {
+      // The tenant's OpenID Connect metadata, which MSAL reads to find the token endpoint
+      // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#find-your-apps-openid-configuration-document-uri).
+      const metadata = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(pathname);
+      if (metadata && req.method === 'GET') {
+        const tenantId = metadata[1]!;
+        if (!tenants.has(tenantId))
+          return { status: 400, json: { error: 'invalid_tenant', error_description: `AADSTS90002: Tenant '${tenantId}' not found.` } };
+        return json({
+          token_endpoint: `${url}/${tenantId}/oauth2/v2.0/token`,
+          token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+          jwks_uri: `${url}/${tenantId}/discovery/v2.0/keys`,
+          response_modes_supported: ['query', 'fragment', 'form_post'],
+          subject_types_supported: ['pairwise'],
+          id_token_signing_alg_values_supported: ['RS256'],
+          response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+          scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+          issuer: `${url}/${tenantId}/v2.0`,
+          authorization_endpoint: `${url}/${tenantId}/oauth2/v2.0/authorize`,
+          end_session_endpoint: `${url}/${tenantId}/oauth2/v2.0/logout`,
+          tenant_region_scope: 'WW',
+        });
+      }
       const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(pathname);
       if (token && req.method === 'POST') {
         try {
@@ -1654,10 +1679,11 @@ export async function startM365Emulator(options: M365EmulatorOptions): Promise<M
             errorReply(error instanceof GraphError ? error : new GraphError(500, 'generalException', 'An unexpected error occurred.')),
           );
       });
-  });
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
 
   const port = await listen(server, options.port ?? 0, host);
-  url = localUrl(host, port, '');
+  url = localUrl(host, port, '').replace(/^http:/, options.tls ? 'https:' : 'http:');
   return {
     url,
     authorityHost: url,

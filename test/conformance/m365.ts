@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loopbackTls } from '../../emulators/loopback-tls.js';
 import { startM365Emulator } from '../../emulators/m365/index.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
 import { waitFor } from '../harness.js';
@@ -16,7 +20,13 @@ const QUARANTINE = 'Tenantwatch Quarantine';
  * from the Management Activity API (late events include some, once its subscription is started).
  */
 export async function m365Target(): Promise<ConformanceTarget> {
+  // HTTPS, as Microsoft's endpoints are (MSAL refuses an http authority): the scheduler process trusts the certificate.
+  const tls = await loopbackTls();
+  const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-m365-ca-'));
+  const caFile = path.join(caDir, 'emulator.pem');
+  fs.writeFileSync(caFile, tls.cert);
   const emulator = await startM365Emulator({
+    tls,
     tenants: [
       {
         tenantId: TENANT_ID,
@@ -54,6 +64,7 @@ export async function m365Target(): Promise<ConformanceTarget> {
 
   return {
     provider: 'm365',
+    schedulerEnv: { CONNECTOR_CA_FILE: caFile },
     config: () => ({
       tenantId: TENANT_ID,
       clientId: CLIENT_ID,
@@ -167,6 +178,9 @@ export async function m365Target(): Promise<ConformanceTarget> {
           return records('item.content', item).length;
       }
     },
-    stop: () => emulator.stop(),
+    async stop() {
+      await emulator.stop();
+      fs.rmSync(caDir, { recursive: true, force: true });
+    },
   };
 }
