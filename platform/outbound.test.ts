@@ -118,3 +118,31 @@ describe('outboundDispatcher', () => {
     }
   });
 });
+
+describe('outboundDispatcher with CONNECTOR_CA_FILE', () => {
+  it('trusts the extra authority beside the system’s, and nothing is trusted without it', async () => {
+    const { generate } = await import('selfsigned');
+    const pems = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
+      keyType: 'ec',
+      curve: 'P-256',
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    const https = await import('node:https');
+    const server = https.createServer({ key: pems.private, cert: pems.cert }, (_req, res) => res.end('trusted'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const trusting = outboundDispatcher(true, pems.cert)!;
+    try {
+      expect(await (await fetch(url, { dispatcher: trusting } as RequestInit)).text()).toBe('trusted');
+      const untrusted = await fetch(url).then(
+        () => undefined,
+        (error: unknown) => (error as { cause?: { code?: string } }).cause?.code,
+      );
+      expect(untrusted).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    } finally {
+      await trusting.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
