@@ -1,5 +1,4 @@
 import os from 'node:os';
-import { exponential } from 'agenda';
 import type { Agenda } from 'agenda';
 import pg from 'pg';
 import { accountsModule, AppInstanceService, ScanKind } from '../subgraphs/accounts/public.js';
@@ -13,6 +12,7 @@ import { filesModule } from '../subgraphs/files/public.js';
 import { createAgenda } from './agenda.js';
 import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
+import { jobBackoff } from './job-backoff.js';
 import { rescanChangedFile } from './jobs/file-changed.js';
 import { executeGovernance, GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { schedulerModule } from './module.js';
@@ -86,7 +86,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
     });
     const jobs = new ScanJobs(runtime, agenda, lockPool);
-    const retry = exponential({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    const retry = jobBackoff({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
     agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
     for (const kind of Object.values(ScanKind)) {
       agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), {
