@@ -35,6 +35,7 @@ const GovernanceFaultsBody = z
       .max(1000),
   })
   .strict();
+const TouchBody = z.object({ notify: z.boolean().optional() }).strict();
 const DeleteBody = z.object({ kind: z.enum(['user', 'group', 'file', 'grant']), externalId: z.string().min(1) }).strict();
 
 function json(body: unknown, status = 200): Reply {
@@ -66,7 +67,14 @@ export const adminRoutes: readonly AdminRoute[] = [
     return json({ queued: ctx.tenant(req.params.id!).queueGovernanceFaults(faults) });
   }),
   route('POST', '/admin/tenants/:id/oauth/expire', (req, ctx) => json({ expired: ctx.expireTokens(req.params.id!) })),
-  route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!))),
+  route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => {
+    const { notify } = parseSpec(TouchBody, req.body ?? {}, 'body');
+    return json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!, { notify }));
+  }),
+  route('GET', '/admin/tenants/:id/subscriptions', (req, ctx) => json({ items: ctx.tenant(req.params.id!).subscriptions() })),
+  route('POST', '/admin/tenants/:id/subscriptions/:subscriptionId/lifecycle', (req, ctx) =>
+    json(ctx.tenant(req.params.id!).changeSubscriptions.lifecycle(req.params.subscriptionId!, req.body)),
+  ),
 ];
 
 /** 404 for a tenant id the simulator does not host. */

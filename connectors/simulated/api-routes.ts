@@ -156,6 +156,33 @@ export const apiRoutes: readonly ApiRoute[] = [
     },
     { permission: 'files.read' },
   ),
+  // Change subscriptions (subscriptions.ts): reading files is what a subscription to any resource needs.
+  route(
+    'POST',
+    '/api/v1/subscriptions',
+    async (req, { tenant }) => ({ status: 201, json: await tenant.changeSubscriptions.create(req.body) }),
+    {
+      permission: 'files.read',
+    },
+  ),
+  route('GET', '/api/v1/subscriptions', (_req, { tenant }) => json({ items: tenant.changeSubscriptions.list(), nextPageToken: null }), {
+    permission: 'files.read',
+  }),
+  route('GET', '/api/v1/subscriptions/:id', (req, { tenant }) => json(tenant.changeSubscriptions.read(req.params.id!)), {
+    permission: 'files.read',
+  }),
+  route('PATCH', '/api/v1/subscriptions/:id', (req, { tenant }) => json(tenant.changeSubscriptions.renew(req.params.id!, req.body)), {
+    permission: 'files.read',
+  }),
+  route(
+    'DELETE',
+    '/api/v1/subscriptions/:id',
+    (req, { tenant }) => {
+      tenant.changeSubscriptions.delete(req.params.id!);
+      return { status: 204, bytes: Buffer.alloc(0), contentType: 'application/json' };
+    },
+    { permission: 'files.read' },
+  ),
   fileAction('quarantine', ({ tenant, now }, id) => governance.quarantineFile(tenant.state, id, now)),
   fileAction('restore', ({ tenant, now }, id) => governance.restoreFile(tenant.state, id, now)),
   fileAction('trash', ({ tenant, now }, id) => governance.trashFile(tenant.state, id, now)),

@@ -4,6 +4,7 @@ import {
   ProviderError,
   type Capability,
   type ChangePage,
+  type ChangeSubscriptions,
   type Connector,
   type ConnectorConfig,
   type ConnectorCredentials,
@@ -28,8 +29,9 @@ import {
 import { ClientCredentialsTokens, StaticTokenCredentials } from '../credentials.js';
 import { validateSimulatedConfig, type SimulatedConfig } from './connector-config.js';
 import { parseAnswer, toEvent, toFile, toGrant, toGroup, toUser } from './mapping.js';
+import { simulatedSubscriptions } from './subscription-client.js';
 import { parseSimulatorThrottle } from './throttle.js';
-import { verifySimulatorWebhook } from './webhook-verify.js';
+import { verifySimulatorDelivery } from './webhook-verify.js';
 import { WireChangePage, WireEvent, WireFile, WireGrant, WireGroup, WireMe, WireMember, WireUser, wireList } from './wire.js';
 
 /** The connector to the simulated SaaS provider (connectors/simulated/server.ts). */
@@ -74,11 +76,13 @@ class SimulatedConnector implements Connector {
   readonly provider = SIMULATED_PROVIDER;
   readonly capabilities = SIMULATED_CAPABILITIES;
   readonly limits: ProviderLimits;
+  readonly subscriptions: ChangeSubscriptions;
 
   constructor(
     private readonly config: SimulatedConfig,
     private readonly http: ProviderHttp,
   ) {
+    this.subscriptions = simulatedSubscriptions(http, config.webhookSecret);
     this.limits = {
       requestsPerMinute: config.rateLimitPerMinute ?? DEFAULT_REQUESTS_PER_MINUTE,
       maxPageSize: config.maxPageSize ?? DEFAULT_MAX_PAGE_SIZE,
@@ -239,7 +243,7 @@ class SimulatedConnector implements Connector {
   }
 
   verifyWebhook(delivery: WebhookDelivery, now: Date = new Date()): VerifiedWebhook {
-    return verifySimulatorWebhook(this.config.webhookSecret, delivery, now);
+    return verifySimulatorDelivery(this.config.webhookSecret, delivery, now);
   }
 }
 

@@ -102,7 +102,10 @@ export const TenantSpecSchema = z
     changeRetentionMs: z.int().positive().default(3_600_000),
     /** Permissions the token was granted (default all of {@link ALL_PERMISSIONS}). */
     permissions: z.array(z.enum(ALL_PERMISSIONS)).default([...ALL_PERMISSIONS]),
+    /** A webhook set out of band (as an admin would), signed with its secret, beside the API's subscriptions. */
     webhook: WebhookSchema.optional(),
+    /** The longest life of a change subscription (default 3600 s): later expiries are capped to it. */
+    maxSubscriptionLifetimeSeconds: z.int().min(1).max(86_400).default(3600),
     /** An OAuth client whose access tokens expire; the fixed `token` keeps working beside it. */
     oauth: OAuthClientSchema.optional(),
     faults: FaultsSchema.default({ errorRate: 0, slowRate: 0, slowMs: 1000, dropRate: 0, throttleRate: 0 }),
@@ -130,6 +133,7 @@ export const TenantPatchSchema = z
     permissions: z.array(z.enum(ALL_PERMISSIONS)).optional(),
     faults: FaultsPatchSchema.optional(),
     webhook: WebhookSchema.nullable().optional(),
+    maxSubscriptionLifetimeSeconds: TenantSpecSchema.shape.maxSubscriptionLifetimeSeconds.unwrap().optional(),
     /** A new OAuth client (a rotated secret: tokens already issued stay valid until they expire), or null to remove it. */
     oauth: OAuthClientSchema.nullable().optional(),
   })

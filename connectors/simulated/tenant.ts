@@ -4,7 +4,8 @@ import { TokenBucket, type RateDecision } from './rate-limiter.js';
 import { parseSpec, TenantPatchSchema, type Faults, type ResolvedTenantSpec, type TenantPatch } from './spec.js';
 import { RequestStats, type StatsSnapshot } from './stats.js';
 import { TenantState, type DeletableKind } from './tenant-state.js';
-import { WebhookSender } from './webhooks.js';
+import { SubscriptionRegistry, type LifecycleEvent, type SubscriptionTruth } from './subscriptions.js';
+import { Courier, WebhookSender } from './webhooks.js';
 
 /** In-process control of one simulated tenant; the admin API offers the same over HTTP. */
 export interface TenantControl {
@@ -24,8 +25,15 @@ export interface TenantControl {
   setActivityRate(perMinute: number): void;
   /** Generates `count` live events now (with their file effects) and answers them. */
   generateActivity(count: number): SimEvent[];
-  /** Edits the file (new content version), records the change and delivers the webhook. Throws a 404 ApiError for an unknown id. */
-  touchFile(externalId: string): SimFile;
+  /**
+   * Edits the file (new content version), records the change in the feed and notifies the webhook and
+   * the subscriptions, unless `notify` is false (a notification lost on the way). Throws a 404 ApiError for an unknown id.
+   */
+  touchFile(externalId: string, options?: { readonly notify?: boolean }): SimFile;
+  /** The live change subscriptions, with their clientStates and delivery counts. */
+  subscriptions(): SubscriptionTruth[];
+  /** Sends a lifecycle notification of the subscription (see {@link SubscriptionRegistry.lifecycle}). Throws a 404 ApiError for an unknown id. */
+  sendLifecycle(subscriptionId: string, event: LifecycleEvent): SubscriptionTruth;
   /** Deletes a user, group, file or grant for good. Throws a 404 ApiError for an unknown id. */
   delete(kind: DeletableKind, externalId: string): void;
   /** Queues faults that the next governance calls meet, one each, in order (see {@link GovernanceFault}). */
@@ -44,7 +52,11 @@ export class Tenant implements TenantControl {
   readonly state: TenantState;
   readonly requests = new RequestStats();
   private readonly bucket: TokenBucket;
+  private readonly courier = new Courier();
   private readonly webhooks: WebhookSender;
+  readonly changeSubscriptions: SubscriptionRegistry;
+  /** Set while a change is made whose notification is lost. */
+  private muted = false;
   private readonly activity: ActivityTimer;
   private readonly governanceFaults: GovernanceFault[] = [];
 
@@ -52,8 +64,18 @@ export class Tenant implements TenantControl {
     private readonly resolved: ResolvedTenantSpec,
     readonly clock: () => number,
   ) {
-    this.webhooks = new WebhookSender(resolved.id, () => this.resolved.webhook, clock);
-    this.state = new TenantState(resolved, clock(), (notice) => this.webhooks.send([notice]));
+    this.webhooks = new WebhookSender(resolved.id, () => this.resolved.webhook, clock, this.courier);
+    this.changeSubscriptions = new SubscriptionRegistry(
+      resolved.id,
+      () => this.resolved.maxSubscriptionLifetimeSeconds * 1000,
+      clock,
+      this.courier,
+    );
+    this.state = new TenantState(resolved, clock(), (notice) => {
+      if (this.muted) return;
+      this.webhooks.send([notice]);
+      this.changeSubscriptions.notify(notice);
+    });
     this.bucket = new TokenBucket(resolved.rateLimitPerMinute, resolved.burstSeconds, clock());
     this.activity = new ActivityTimer(this.state, () => this.resolved.activityPerMinute, clock);
     this.activity.start();
@@ -101,6 +123,7 @@ export class Tenant implements TenantControl {
       spec.changeRetentionMs = p.changeRetentionMs;
       this.state.changes.setRetention(p.changeRetentionMs);
     }
+    if (p.maxSubscriptionLifetimeSeconds !== undefined) spec.maxSubscriptionLifetimeSeconds = p.maxSubscriptionLifetimeSeconds;
     if (p.webhook === null) delete spec.webhook;
     else if (p.webhook) spec.webhook = p.webhook;
     if (p.oauth === null) delete spec.oauth;
@@ -134,10 +157,23 @@ export class Tenant implements TenantControl {
     return events;
   }
 
-  touchFile(externalId: string): SimFile {
+  touchFile(externalId: string, options: { readonly notify?: boolean } = {}): SimFile {
     const file = this.state.file(externalId);
-    this.state.editFile(file, this.clock(), false);
+    this.muted = options.notify === false;
+    try {
+      this.state.editFile(file, this.clock(), false);
+    } finally {
+      this.muted = false;
+    }
     return structuredClone(file);
+  }
+
+  subscriptions(): SubscriptionTruth[] {
+    return this.changeSubscriptions.truth();
+  }
+
+  sendLifecycle(subscriptionId: string, event: LifecycleEvent): SubscriptionTruth {
+    return this.changeSubscriptions.lifecycle(subscriptionId, { event });
   }
 
   delete(kind: DeletableKind, externalId: string): void {
@@ -154,9 +190,10 @@ export class Tenant implements TenantControl {
     return this.governanceFaults.shift();
   }
 
-  /** Stops the live activity and abandons webhook deliveries in flight. */
+  /** Stops the live activity and abandons webhook deliveries and handshakes in flight. */
   close(): void {
     this.activity.stop();
-    this.webhooks.close();
+    this.changeSubscriptions.close();
+    this.courier.close();
   }
 }

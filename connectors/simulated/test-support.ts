@@ -106,15 +106,30 @@ export interface Received {
 export interface Receiver {
   readonly url: string;
   readonly deliveries: Received[];
+  /** Validation tokens received (with `echo`, answered as a subscriber must). */
+  readonly handshakes: string[];
   close(): Promise<void>;
 }
 
-export async function webhookReceiver(): Promise<Receiver> {
+/**
+ * A receiver answering 204 to every delivery. With `echo`, a request with `?validationToken=` is a
+ * subscription's handshake: answered 200 with the token as text/plain, and not counted as a delivery.
+ */
+export async function webhookReceiver(options: { readonly echo?: boolean } = {}): Promise<Receiver> {
   const deliveries: Received[] = [];
+  const handshakes: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const token = new URL(req.url ?? '/', 'http://receiver').searchParams.get('validationToken');
+      if (token !== null) {
+        handshakes.push(token);
+        if (options.echo) {
+          res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(token);
+          return;
+        }
+      }
       const headers = new Headers();
       for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
       deliveries.push({ headers, rawBody: Buffer.concat(chunks) });
@@ -125,6 +140,7 @@ export async function webhookReceiver(): Promise<Receiver> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
     deliveries,
+    handshakes,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -26,36 +26,17 @@ export interface WebhookTarget {
 /** How long one delivery may take before it is abandoned. */
 const DELIVERY_TIMEOUT_MS = 10_000;
 
-/** Sends one tenant's notices; `close()` abandons deliveries in flight. */
-export class WebhookSender {
+/** Fire-and-forget POSTs: a failed one is not retried; `close()` abandons those in flight. */
+export class Courier {
   private readonly inFlight = new Set<AbortController>();
 
-  constructor(
-    private readonly tenantId: string,
-    private readonly target: () => WebhookTarget | undefined,
-    private readonly clock: () => number,
-  ) {}
-
-  /** POSTs `notices` to the tenant's webhook, if it has one; never throws, never waits. */
-  send(notices: readonly Notice[]): void {
-    const target = this.target();
-    if (!target || notices.length === 0) return;
-    const rawBody = JSON.stringify({ tenantId: this.tenantId, deliveryId: randomUUID(), notices });
-    const timestamp = Math.floor(this.clock() / 1000);
+  /** POSTs `rawBody` as JSON to `url`; never throws, never waits. */
+  post(url: string, headers: Readonly<Record<string, string>>, rawBody: string): void {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), DELIVERY_TIMEOUT_MS);
     timer.unref();
     this.inFlight.add(controller);
-    fetch(target.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        [TIMESTAMP_HEADER]: String(timestamp),
-        [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, rawBody),
-      },
-      body: rawBody,
-      signal: controller.signal,
-    })
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: rawBody, signal: controller.signal })
       .then((response) => response.body?.cancel())
       .catch(() => undefined)
       .finally(() => {
@@ -67,5 +48,28 @@ export class WebhookSender {
   close(): void {
     for (const controller of this.inFlight) controller.abort();
     this.inFlight.clear();
+  }
+}
+
+/** Sends one tenant's notices to the webhook its spec names (set out of band, as an admin would). */
+export class WebhookSender {
+  constructor(
+    private readonly tenantId: string,
+    private readonly target: () => WebhookTarget | undefined,
+    private readonly clock: () => number,
+    private readonly courier: Courier,
+  ) {}
+
+  /** POSTs `notices` to the tenant's webhook, if it has one; never throws, never waits. */
+  send(notices: readonly Notice[]): void {
+    const target = this.target();
+    if (!target || notices.length === 0) return;
+    const rawBody = JSON.stringify({ tenantId: this.tenantId, deliveryId: randomUUID(), notices });
+    const timestamp = Math.floor(this.clock() / 1000);
+    this.courier.post(
+      target.url,
+      { [TIMESTAMP_HEADER]: String(timestamp), [SIGNATURE_HEADER]: signWebhook(target.secret, timestamp, rawBody) },
+      rawBody,
+    );
   }
 }

@@ -114,3 +114,32 @@ export type WireWebhook = z.infer<typeof WireWebhook>;
 
 /** An error answer: `{ error, message }`. */
 export const WireError = z.object({ error: z.string(), message: z.string() });
+
+/** What a change subscription watches: the notices of one kind of record. */
+export const WireSubscriptionResource = z.enum(['files', 'users', 'grants']);
+export type WireSubscriptionResource = z.infer<typeof WireSubscriptionResource>;
+
+/** A change subscription as the API answers it (its clientState is never shown again). */
+export const WireSubscription = z.object({
+  id: z.string(),
+  resource: WireSubscriptionResource,
+  notificationUrl: z.string(),
+  lifecycleNotificationUrl: z.string().nullable(),
+  createdAt: time,
+  expiresAt: time,
+  /** Deliveries are paused until the subscription is renewed. */
+  reauthorizationRequired: z.boolean(),
+});
+export type WireSubscription = z.infer<typeof WireSubscription>;
+
+export const WireLifecycleEvent = z.enum(['reauthorizationRequired', 'subscriptionRemoved', 'missed']);
+
+/** A subscription's delivery: its notices, or a lifecycle event, with the subscription's clientState. */
+export const WireSubscriptionDelivery = z.object({
+  tenantId: z.string(),
+  deliveryId: z.string(),
+  subscriptionId: z.string(),
+  clientState: z.string(),
+  notices: z.array(z.object({ kind: z.string(), externalId: z.string() })).optional(),
+  lifecycleEvent: z.string().optional(),
+});

@@ -85,7 +85,11 @@ export async function m365Target(): Promise<ConformanceTarget> {
       );
     },
     subscriptions: {
-      list: async (url) => tenant.subscriptions().filter((s) => s.notificationUrl === url),
+      list: async (url) =>
+        tenant
+          .subscriptions()
+          .filter((s) => s.notificationUrl === url)
+          .map((s) => ({ expiresAt: s.expirationDateTime, reauthorizationRequired: s.reauthorizationRequired })),
       expected: async () => truth().drives.length,
       requireReauthorization: async () => void tenant.requireReauthorization(),
       drop: async () => void tenant.dropSubscriptions(),

@@ -1,6 +1,7 @@
 import { startSimulator } from '../../connectors/simulated/server.js';
 import type { Tenant } from '../../connectors/simulated/tenant.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { waitFor } from '../harness.js';
 import type { ConformanceTarget, ItemKind } from './target.js';
 
 const OAUTH = { clientId: 'conformance-client', clientSecret: 'conformance-client-secret', tokenLifetimeSeconds: 30 };
@@ -21,7 +22,8 @@ const AUDIT_ACTION: Record<GovernanceActionType, string> = {
 
 /**
  * The simulated connector against the simulator: an OAuth client whose tokens live 30 s, small
- * pages (many pages per list), faults and throttling turned on by the suite.
+ * pages (many pages per list), faults and throttling turned on by the suite, and a change
+ * subscription Tenantwatch makes and keeps through the simulator's API.
  */
 export async function simulatedTarget(): Promise<ConformanceTarget> {
   const simulator = await startSimulator({
@@ -59,7 +61,23 @@ export async function simulatedTarget(): Promise<ConformanceTarget> {
       rateLimitPerMinute: 1800,
     }),
     async afterConnect(instanceId, webhookBaseUrl) {
-      tenant.update({ webhook: { url: `${webhookBaseUrl}/${instanceId}`, secret: WEBHOOK_SECRET } });
+      // Tenantwatch subscribes to file changes itself once CONNECTED (PUBLIC_WEBHOOK_URL is set).
+      const url = `${webhookBaseUrl}/${instanceId}`;
+      await waitFor(
+        'Tenantwatch’s change subscription',
+        async () => (tenant.subscriptions().some((s) => s.notificationUrl === url) ? true : undefined),
+        60_000,
+      );
+    },
+    subscriptions: {
+      list: async (url) => tenant.subscriptions().filter((s) => s.notificationUrl === url),
+      expected: async () => 1,
+      async requireReauthorization() {
+        for (const s of tenant.subscriptions()) tenant.sendLifecycle(s.id, 'reauthorizationRequired');
+      },
+      async drop() {
+        for (const s of tenant.subscriptions()) tenant.changeSubscriptions.delete(s.id);
+      },
     },
     async expected() {
       const truth = tenant.truth();

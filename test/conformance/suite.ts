@@ -364,7 +364,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
       expect(await notifications()).toMatchObject({ mode: 'PUSH', subscriptions: expected });
 
       // reauthorizationRequired: every subscription is renewed (which reauthorizes it), and notifications flow again.
-      const before = new Map(made.map((s, i) => [i, s.expirationDateTime]));
+      const before = new Map(made.map((s, i) => [i, s.expiresAt]));
       await subscriptions.requireReauthorization();
       await waitFor(
         'the subscriptions reauthorized',
@@ -374,9 +374,7 @@ export function describeConformance(name: string, makeTarget: () => Promise<Conf
         },
         30_000,
       ).catch(withOutput);
-      expect((await subscriptions.list(subscriptionUrl())).map((s) => s.expirationDateTime).sort()).not.toEqual(
-        [...before.values()].sort(),
-      );
+      expect((await subscriptions.list(subscriptionUrl())).map((s) => s.expiresAt).sort()).not.toEqual([...before.values()].sort());
 
       // Gone without notice (expired while no scheduler ran): a scheduler start makes them again.
       await subscriptions.drop();

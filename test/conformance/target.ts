@@ -51,7 +51,7 @@ export interface ConformanceTarget {
    */
   readonly subscriptions?: {
     /** Subscriptions to `url`, as the provider lists them. */
-    list(url: string): Promise<readonly { readonly expirationDateTime: string; readonly reauthorizationRequired: boolean }[]>;
+    list(url: string): Promise<readonly { readonly expiresAt: string; readonly reauthorizationRequired: boolean }[]>;
     /** How many a connected instance needs (one per document library). */
     expected(): Promise<number>;
     /** The provider asks for reauthorization (lifecycle notifications) and pauses notifications until it happens. */
