@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector, ProviderEvent } from '../connectors/contract.js';
-import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
-import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
-import { GRAPH_PERMISSIONS, startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
-import { trustedEmulatorTls } from './emulator-tls.js';
+import { GRAPH_PERMISSIONS, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { startTrustedM365, type TrustedM365Emulator } from './m365-emulator.js';
 
 /**
  * File activity from the Office 365 Management Activity API, against the emulator: the connector
@@ -19,13 +17,11 @@ const SECRET = 'activity-test-secret';
 
 let now = Date.parse('2026-12-01T12:00:00Z');
 let emulator: M365Emulator;
-let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
+let m365: TrustedM365Emulator;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
-  trust = await trustedEmulatorTls();
-  emulator = await startM365Emulator({
-    tls: trust.tls,
+  m365 = await startTrustedM365({
     clock: () => now,
     tenants: [
       {
@@ -42,25 +38,16 @@ beforeAll(async () => {
       },
     ],
   });
+  emulator = m365.emulator;
   tenant = emulator.tenant(TENANT_ID);
 });
 
 afterAll(async () => {
-  await emulator?.stop();
-  await trust?.restore();
+  await m365?.stop();
 });
 
-const connector = (clientId = CLIENT_ID): Connector => {
-  const config = factory.validateConfig({
-    tenantId: TENANT_ID,
-    clientId,
-    clientSecret: SECRET,
-    authorityHost: emulator.authorityHost,
-    graphEndpoint: emulator.graphEndpoint,
-    managementEndpoint: emulator.managementEndpoint,
-  });
-  return factory.create(config, directHttp(factory, config), factory.credentials(config, plainTokenHttp));
-};
+const connector = (clientId = CLIENT_ID): Connector =>
+  m365.connector({ tenantId: TENANT_ID, clientId, clientSecret: SECRET, managementEndpoint: emulator.managementEndpoint }).connector;
 
 /** Every event of `window` the connector reads now, with how many pages it took. */
 async function readAll(c: Connector, from: number, to: number): Promise<{ events: ProviderEvent[]; pages: number }> {

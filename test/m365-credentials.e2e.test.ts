@@ -3,10 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError, type TokenHttp } from '../connectors/contract.js';
-import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
-import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
-import { startM365Emulator, type M365Emulator } from '../emulators/m365/index.js';
-import { trustedEmulatorTls } from './emulator-tls.js';
+import { plainTokenHttp } from '../connectors/simulated/direct-http.js';
+import { type M365Emulator } from '../emulators/m365/index.js';
+import { startTrustedM365, type TrustedM365Emulator } from './m365-emulator.js';
 
 /**
  * Certificate credentials end to end: MSAL signs a client assertion with the certificate's private
@@ -23,12 +22,10 @@ const certificatePem = fixture('m365-test-client.crt');
 const privateKeyPem = fixture('m365-test-client.key');
 
 let emulator: M365Emulator;
-let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
+let m365: TrustedM365Emulator;
 
 beforeAll(async () => {
-  trust = await trustedEmulatorTls();
-  emulator = await startM365Emulator({
-    tls: trust.tls,
+  m365 = await startTrustedM365({
     tenants: [
       {
         tenantId: TENANT_ID,
@@ -38,11 +35,11 @@ beforeAll(async () => {
       },
     ],
   });
+  emulator = m365.emulator;
 });
 
 afterAll(async () => {
-  await emulator?.stop();
-  await trust?.restore();
+  await m365?.stop();
 });
 
 /** The token requests' bodies MSAL sent, as the emulator received them. */
@@ -55,17 +52,8 @@ const recording: TokenHttp = {
   },
 };
 
-const connectorWith = (certificate: { certificatePem: string; privateKeyPem: string }) => {
-  const config = factory.validateConfig({
-    tenantId: TENANT_ID,
-    clientId: CLIENT_ID,
-    certificate,
-    authorityHost: emulator.authorityHost,
-    graphEndpoint: emulator.graphEndpoint,
-  });
-  const credentials = factory.credentials(config, recording);
-  return { connector: factory.create(config, directHttp(factory, config), credentials), credentials };
-};
+const connectorWith = (certificate: { certificatePem: string; privateKeyPem: string }) =>
+  m365.connector({ tenantId: TENANT_ID, clientId: CLIENT_ID, certificate }, recording);
 
 describe('Microsoft 365 certificate credentials', () => {
   it('acquires a token with a certificate assertion and reads the granted permissions from it', async () => {

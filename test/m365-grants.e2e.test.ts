@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CredentialError, type Connector, type ProviderGrant } from '../connectors/contract.js';
-import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
 import { permissionLevelOf } from '../connectors/permission-level.js';
-import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
-import { GRAPH_PERMISSIONS, startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
-import { trustedEmulatorTls } from './emulator-tls.js';
+import { GRAPH_PERMISSIONS, type M365TenantControl } from '../emulators/m365/index.js';
+import { startTrustedM365, type TrustedM365Emulator } from './m365-emulator.js';
 
 /**
  * App permissions of both kinds against the emulator: delegated grants (an app acting for users) and
@@ -17,14 +15,11 @@ const CLIENT_ID = '6e7f8a9b-0c1d-4e2f-9a3b-4c5d6e7f8a9b';
 const NO_APP_ROLES = '7f8a9b0c-1d2e-4f3a-8b4c-5d6e7f8a9b0c';
 const SECRET = 'grants-test-secret';
 
-let emulator: M365Emulator;
-let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
+let m365: TrustedM365Emulator;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
-  trust = await trustedEmulatorTls();
-  emulator = await startM365Emulator({
-    tls: trust.tls,
+  m365 = await startTrustedM365({
     tenants: [
       {
         tenantId: TENANT_ID,
@@ -41,24 +36,14 @@ beforeAll(async () => {
       },
     ],
   });
-  tenant = emulator.tenant(TENANT_ID);
+  tenant = m365.emulator.tenant(TENANT_ID);
 });
 
 afterAll(async () => {
-  await emulator?.stop();
-  await trust?.restore();
+  await m365?.stop();
 });
 
-const connector = (clientId = CLIENT_ID): Connector => {
-  const config = factory.validateConfig({
-    tenantId: TENANT_ID,
-    clientId,
-    clientSecret: SECRET,
-    authorityHost: emulator.authorityHost,
-    graphEndpoint: emulator.graphEndpoint,
-  });
-  return factory.create(config, directHttp(factory, config), factory.credentials(config, plainTokenHttp));
-};
+const connector = (clientId = CLIENT_ID): Connector => m365.connector({ tenantId: TENANT_ID, clientId, clientSecret: SECRET }).connector;
 
 async function allGrants(c: Connector): Promise<ProviderGrant[]> {
   const grants: ProviderGrant[] = [];

@@ -2,10 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentError, type Capability, type Connector, type SubscriptionTarget } from '../connectors/contract.js';
-import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
-import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
-import { startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
-import { trustedEmulatorTls } from './emulator-tls.js';
+import { type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { startTrustedM365, type TrustedM365Emulator } from './m365-emulator.js';
 import { waitFor } from './harness.js';
 
 /**
@@ -24,7 +22,7 @@ const ALL: readonly Capability[] = ['ACCOUNT_INFO', 'DATA_SCAN'];
 
 let now = Date.now();
 let emulator: M365Emulator;
-let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
+let m365: TrustedM365Emulator;
 let tenant: M365TenantControl;
 let receiver: http.Server;
 let base: string;
@@ -48,33 +46,21 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks`;
-  trust = await trustedEmulatorTls();
-  emulator = await startM365Emulator({
-    tls: trust.tls,
+  m365 = await startTrustedM365({
     clock: () => now,
     tenants: [{ tenantId: TENANT_ID, users: 6, files: 6, clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }] }],
   });
+  emulator = m365.emulator;
   tenant = emulator.tenant(TENANT_ID);
 });
 
 afterAll(async () => {
-  await emulator?.stop();
-  await trust?.restore();
+  await m365?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
-const connector = (extra: Record<string, unknown> = {}): Connector => {
-  const config = factory.validateConfig({
-    tenantId: TENANT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: SECRET,
-    authorityHost: emulator.authorityHost,
-    graphEndpoint: emulator.graphEndpoint,
-    clientState: CLIENT_STATE,
-    ...extra,
-  });
-  return factory.create(config, directHttp(factory, config), factory.credentials(config, plainTokenHttp));
-};
+const connector = (extra: Record<string, unknown> = {}): Connector =>
+  m365.connector({ tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: SECRET, clientState: CLIENT_STATE, ...extra }).connector;
 
 /** What instance `id` asks for: its address (or none), owning any address that ends with its id. */
 const target = (id: string, url: string | null = `${base}/${id}`, more: Partial<SubscriptionTarget> = {}): SubscriptionTarget => ({

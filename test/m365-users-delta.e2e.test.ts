@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CursorExpiredError, type Connector, type UserChange } from '../connectors/contract.js';
-import { m365ConnectorFactory as factory } from '../connectors/m365/connector.js';
-import { directHttp, plainTokenHttp } from '../connectors/simulated/direct-http.js';
-import { startM365Emulator, type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
-import { trustedEmulatorTls } from './emulator-tls.js';
+import { type M365Emulator, type M365TenantControl } from '../emulators/m365/index.js';
+import { startTrustedM365, type TrustedM365Emulator } from './m365-emulator.js';
 
 /** The directory's change feed (Graph users delta) against the emulator: started at "now", changes and deletions after it, paged. */
 
@@ -12,33 +10,22 @@ const CLIENT_ID = '9b0c1d2e-3f4a-4b5c-8d6e-7f8a9b0c1d2e';
 const SECRET = 'users-delta-secret';
 
 let emulator: M365Emulator;
-let trust: Awaited<ReturnType<typeof trustedEmulatorTls>>;
+let m365: TrustedM365Emulator;
 let tenant: M365TenantControl;
 
 beforeAll(async () => {
-  trust = await trustedEmulatorTls();
-  emulator = await startM365Emulator({
-    tls: trust.tls,
+  m365 = await startTrustedM365({
     tenants: [{ tenantId: TENANT_ID, users: 12, files: 1, maxPageSize: 2, clients: [{ clientId: CLIENT_ID, clientSecret: SECRET }] }],
   });
+  emulator = m365.emulator;
   tenant = emulator.tenant(TENANT_ID);
 });
 
 afterAll(async () => {
-  await emulator?.stop();
-  await trust?.restore();
+  await m365?.stop();
 });
 
-const connector = (): Connector => {
-  const config = factory.validateConfig({
-    tenantId: TENANT_ID,
-    clientId: CLIENT_ID,
-    clientSecret: SECRET,
-    authorityHost: emulator.authorityHost,
-    graphEndpoint: emulator.graphEndpoint,
-  });
-  return factory.create(config, directHttp(factory, config), factory.credentials(config, plainTokenHttp));
-};
+const connector = (): Connector => m365.connector({ tenantId: TENANT_ID, clientId: CLIENT_ID, clientSecret: SECRET }).connector;
 
 async function changesAfter(c: Connector, cursor: string): Promise<{ changes: UserChange[]; cursor: string; pages: number }> {
   const changes: UserChange[] = [];
