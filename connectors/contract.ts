@@ -320,8 +320,11 @@ export interface SubscriptionTarget {
   readonly owns: (notificationUrl: string) => boolean;
   /** The capabilities the instance was granted: a subscription whose capability is missing is not made. */
   readonly capabilities: readonly Capability[];
-  /** Renew every subscription now, whatever its expiry (the provider asked for reauthorization). */
-  readonly renewAll?: boolean;
+  /**
+   * Subscriptions to renew now, whatever their expiry, by the provider's id (the ones it asked to
+   * reauthorize), or `all` (it did not say which).
+   */
+  readonly renew?: ReadonlySet<string> | 'all';
 }
 
 /** What a {@link ChangeSubscriptions.sync} did and found. */

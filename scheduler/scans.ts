@@ -230,9 +230,12 @@ export class ScanJobs {
     await this.syncSubscriptionsSoon(instanceId);
   }
 
-  /** Queues a sync of the instance's change subscriptions now (`renewAll`: the provider asked for reauthorization). */
-  async syncSubscriptionsSoon(instanceId: string, renewAll = false): Promise<void> {
-    await this.agenda.now(SUBSCRIPTIONS_JOB, { instanceId, ...(renewAll ? { renewAll } : {}) } satisfies SubscriptionsJobData);
+  /** Queues a sync of the instance's change subscriptions now (`renew`: the ones the provider asked to reauthorize, or all). */
+  async syncSubscriptionsSoon(instanceId: string, renew: readonly string[] | 'all' = []): Promise<void> {
+    await this.agenda.now(SUBSCRIPTIONS_JOB, {
+      instanceId,
+      ...(renew === 'all' || renew.length > 0 ? { renew } : {}),
+    } satisfies SubscriptionsJobData);
   }
 
   /**
@@ -241,9 +244,9 @@ export class ScanJobs {
    * the next renewal is due (six hours at the latest).
    */
   async subscriptions(job: Job<SubscriptionsJobData>): Promise<void> {
-    const { instanceId, renewAll, periodic } = job.attrs.data;
+    const { instanceId, renew, periodic } = job.attrs.data;
     const result = await withAdvisoryLock(this.lockPool, `subscriptions:${instanceId}`, () =>
-      syncSubscriptions(this.services, instanceId, renewAll),
+      syncSubscriptions(this.services, instanceId, renew),
     );
     if (!result.ran) {
       if (!periodic) await this.agenda.schedule(new Date(Date.now() + 5_000), SUBSCRIPTIONS_JOB, job.attrs.data);

@@ -139,7 +139,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       // The file scan follows the change feed (a full listing only the first time): the data scan of what changed follows it.
       onFilesChanged: (instanceId) => jobs.enqueue(instanceId, ScanKind.FILES, 'change'),
       // A lifecycle notification: the subscriptions are renewed (which reauthorizes them) or made again.
-      onSubscriptionsStale: (instanceId) => jobs.syncSubscriptionsSoon(instanceId, true),
+      onSubscriptionsStale: (instanceId, subscriptions) => jobs.syncSubscriptionsSoon(instanceId, subscriptions),
     });
     logger.info({ webhooks: webhooks.url, store: config.MONGODB_URL ? 'mongodb' : 'postgresql' }, 'scheduler started');
 

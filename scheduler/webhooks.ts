@@ -14,8 +14,11 @@ import { WebhookRateLimit } from './webhook-rate.js';
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
 /** Something changed in a container of files (a drive): read the file change feed now. */
 export type FilesChanged = (instanceId: string) => Promise<void>;
-/** A lifecycle notice: the instance's change subscriptions must be renewed (reauthorized) or made again. */
-export type SubscriptionsStale = (instanceId: string) => Promise<void>;
+/**
+ * Lifecycle notices: the named subscriptions (by the provider's id; `all` when a notice named none)
+ * must be renewed, which reauthorizes them, or made again.
+ */
+export type SubscriptionsStale = (instanceId: string, subscriptions: readonly string[] | 'all') => Promise<void>;
 
 export interface WebhookServer {
   readonly url: string;
@@ -166,11 +169,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     }
     const files = changedFiles(notices);
     const feed = notices.some((notice) => notice.kind === 'files.changed');
-    const stale = notices.some((notice) => notice.kind === 'subscriptions.stale');
+    const staleIds = notices.filter((notice) => notice.kind === 'subscriptions.stale').map((notice) => notice.externalId);
     try {
       await eachLimited(files, ENQUEUE_CONCURRENCY, (file) => onFileChanged(instanceId, file));
       if (feed) await onFilesChanged(instanceId);
-      if (stale) await onSubscriptionsStale?.(instanceId);
+      if (staleIds.length > 0) await onSubscriptionsStale?.(instanceId, staleIds.includes('*') ? 'all' : staleIds);
     } catch (error) {
       // Let the provider's retry of this delivery through: rescans it repeats are harmless.
       await deliveries.forget(instanceId, deliveryId).catch((e: unknown) => logger.warn({ err: e, instanceId }, 'delivery id kept'));

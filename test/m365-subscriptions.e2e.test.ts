@@ -122,8 +122,17 @@ describe('Microsoft 365 change subscriptions', () => {
     received.length = 0;
     const file = tenant.truth().items.find((i) => !i.folder && !i.deleted)!;
     tenant.changeFile(file.id);
-    const sync = await c.subscriptions!.sync(target('a', `${base}/a`, { renewAll: true }), new Date(now));
-    expect(sync).toMatchObject({ renewed: drives().length, created: 0 });
+    // Each notice names its subscription: those are renewed, and only those.
+    const [one, ...others] = notices.map((n) => n.externalId);
+    expect(await c.subscriptions!.sync(target('a', `${base}/a`, { renew: new Set([one!]) }), new Date(now))).toMatchObject({ renewed: 1 });
+    expect(
+      tenant
+        .subscriptions()
+        .filter((s) => s.reauthorizationRequired)
+        .map((s) => s.id),
+    ).toEqual(others);
+    const sync = await c.subscriptions!.sync(target('a', `${base}/a`, { renew: new Set(others) }), new Date(now));
+    expect(sync).toMatchObject({ renewed: others.length, created: 0 });
     expect(received).toEqual([]);
     expect(tenant.subscriptions().every((s) => !s.reauthorizationRequired)).toBe(true);
     tenant.changeFile(file.id);

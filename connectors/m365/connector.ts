@@ -913,7 +913,8 @@ export class M365Connector implements Connector {
         deleted++;
         continue;
       }
-      if (target.renewAll || expires - now.getTime() < SUBSCRIPTION_RENEWAL_MARGIN_MS) {
+      const asked = target.renew === 'all' || (target.renew?.has(sub.id!) ?? false);
+      if (asked || expires - now.getTime() < SUBSCRIPTION_RENEWAL_MARGIN_MS) {
         try {
           const renewal = expiry();
           await this.patch(`/subscriptions/${encodeURIComponent(sub.id!)}`, { expirationDateTime: renewal });

@@ -59,7 +59,8 @@ export function simulatedSubscriptions(http: ProviderHttp, webhookSecret: string
           deleted++;
           continue;
         }
-        if (target.renewAll || sub.reauthorizationRequired || expires - now.getTime() < life / 2) {
+        const asked = target.renew === 'all' || (target.renew?.has(sub.id) ?? false);
+        if (asked || sub.reauthorizationRequired || expires - now.getTime() < life / 2) {
           try {
             const answer = await http.request({
               method: 'PATCH',

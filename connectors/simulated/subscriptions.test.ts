@@ -141,7 +141,7 @@ describe('change subscriptions at the simulator', () => {
     expect(lastNotices()).toEqual([{ kind: 'subscriptions.stale', externalId: id }]);
     tenant.touchFile(file);
     expect(tenant.subscriptions()[0]!.deliveries).toBe(0);
-    expect(await connector.subscriptions!.sync(target(hooks, { renewAll: true }))).toMatchObject({ renewed: 1 });
+    expect(await connector.subscriptions!.sync(target(hooks, { renew: new Set([id]) }))).toMatchObject({ renewed: 1 });
     tenant.touchFile(file);
     await waitFor('the notification after the renewal', () => hooks.deliveries.length === 2);
 

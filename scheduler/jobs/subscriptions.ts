@@ -9,8 +9,8 @@ export const SUBSCRIPTIONS_JOB = 'instance.subscriptions';
 
 export interface SubscriptionsJobData {
   readonly instanceId: string;
-  /** Renew every subscription now (the provider asked for reauthorization, or removed one). */
-  readonly renewAll?: boolean;
+  /** Subscriptions to renew now by the provider's id, or `all` (a lifecycle notice named none). */
+  readonly renew?: readonly string[] | 'all';
   /** The instance's one repeating check (rescheduled by each run), as opposed to a triggered run. */
   readonly periodic?: boolean;
 }
@@ -32,7 +32,7 @@ export const notificationUrl = (publicUrl: string, instanceId: string) => `${pub
 export async function syncSubscriptions(
   services: Pick<SchedulerServices, 'config' | 'connector' | 'instances'>,
   instanceId: string,
-  renewAll = false,
+  renew: readonly string[] | 'all' = [],
 ): Promise<Date | null> {
   const instances = services.instances();
   const [instance] = await instances.byIds([instanceId]);
@@ -60,7 +60,7 @@ export async function syncSubscriptions(
       url,
       owns: (address) => address.endsWith(`/webhooks/${instanceId}`),
       capabilities: instance.capabilities,
-      renewAll,
+      renew: renew === 'all' ? 'all' : new Set(renew),
     });
     await instances.recordNotifications(instanceId, {
       mode: sync.active > 0 ? ChangeNotificationMode.PUSH : ChangeNotificationMode.POLLING,
