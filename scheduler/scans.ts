@@ -266,6 +266,16 @@ export class ScanJobs {
         .save();
   }
 
+  /**
+   * Every CONNECTED instance's repeating jobs, made again where the job store lost them (insert-only:
+   * those present are left as they are). Answers how many instances were ensured.
+   */
+  async ensurePeriodic(): Promise<number> {
+    const connected = await this.services.instances().withStatus([ConnectionStatus.CONNECTED]);
+    for (const instance of connected) await this.schedulePeriodic(instance.id, supportedKinds(instance.capabilities));
+    return connected.length;
+  }
+
   /** One repeating job per instance and kind (insert-only: a second scheduler does not duplicate it). */
   async schedulePeriodic(instanceId: string, kinds: readonly ScanKind[]): Promise<void> {
     const { config } = this.services;

@@ -26,6 +26,9 @@ import { startWebhookServer, type WebhookServer } from './webhooks.js';
 
 export const FILE_CHANGED_JOB = 'scan.data.file';
 
+/** How often every connected instance's periodic jobs are ensured in the job store besides at start. */
+const ENSURE_PERIODIC_EVERY_MS = 3_600_000;
+
 export interface SchedulerOptions {
   readonly config: Config;
   readonly databaseUrl: string;
@@ -118,14 +121,21 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     });
     await agenda.start();
 
-    // Change subscriptions are checked at every start: PUBLIC_WEBHOOK_URL may have changed, and a job store
-    // that was lost or switched holds no repeating check.
+    // At every start: a job store that was lost or switched (PostgreSQL to MongoDB) holds no repeating
+    // jobs, so every connected instance's periodic scans are ensured (and again hourly); change
+    // subscriptions are checked, as PUBLIC_WEBHOOK_URL may have changed too.
+    await jobs.ensurePeriodic();
     for (const instance of await runtime
       .instances()
       .withStatus([ConnectionStatus.CONNECTED, ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR])) {
       const wanted = instance.status === ConnectionStatus.CONNECTED && config.PUBLIC_WEBHOOK_URL !== undefined;
       if (wanted || instance.notificationSubscriptions > 0) await jobs.syncSubscriptionsSoon(instance.id);
     }
+    const ensuring = setInterval(
+      () => void jobs.ensurePeriodic().catch((error: unknown) => logger.warn({ err: error }, 'periodic jobs not ensured')),
+      ENSURE_PERIODIC_EVERY_MS,
+    );
+    ensuring.unref();
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
     await dispatcher.start();
@@ -152,6 +162,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       stop: () =>
         (stopped ??= (async () => {
           stopping.abort();
+          clearInterval(ensuring);
           await webhooks.stop();
           await dispatcher.stop();
           // Running jobs finish their page and save their cursor; 8 s at most (PostgreSQL may be stopping

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Truth } from '../connectors/simulated/model.js';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { SCAN_JOB } from '../scheduler/scans.js';
+import { startScheduler } from '../scheduler/scheduler.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
 import { allNodes, expectGraphMatchesTruth as matchesTruth, live, rescan as rescanKind, scanOf, waitConnected } from './truth.js';
 
@@ -326,6 +327,38 @@ describe('connecting and scanning simulated instances', () => {
       return appInstance.status === 'ERROR' ? appInstance : undefined;
     });
     expect(failed.statusMessage).toMatch(/refused the credentials/i);
+  });
+
+  it('makes a connected instance’s periodic jobs again when a scheduler starts on a job store that lost them', async () => {
+    const db = new pg.Client({ connectionString: t.stack.databaseUrl });
+    await db.connect();
+    try {
+      const periodic = async () =>
+        (
+          await db.query<{ name: string }>(
+            `select name from agenda_jobs where data->>'instanceId' = $1 and data->>'periodic' = 'true' and name like 'scan.%' order by name`,
+            [ids.alpha],
+          )
+        ).rows.map((r) => r.name);
+      const kinds = Object.values(SCAN_JOB).sort();
+      expect(await periodic()).toEqual(kinds);
+      await db.query(`delete from agenda_jobs where data->>'instanceId' = $1 and data->>'periodic' = 'true' and name like 'scan.%'`, [
+        ids.alpha,
+      ]);
+      expect(await periodic()).toEqual([]);
+      const second = await startScheduler({ config: t.config, databaseUrl: t.stack.databaseUrl, name: 'scheduler-ensure-test' });
+      try {
+        expect(await periodic()).toEqual(kinds);
+      } finally {
+        await second.stop();
+      }
+      // Ensured, not duplicated: a second start leaves one job per kind.
+      const third = await startScheduler({ config: t.config, databaseUrl: t.stack.databaseUrl, name: 'scheduler-ensure-test-2' });
+      await third.stop();
+      expect(await periodic()).toEqual(kinds);
+    } finally {
+      await db.end();
+    }
   });
 
   it("disconnectApp stops the instance's scans and keeps its data", async () => {
