@@ -329,6 +329,30 @@ describe('connecting and scanning simulated instances', () => {
     expect(failed.statusMessage).toMatch(/refused the credentials/i);
   });
 
+  it("disconnectApp stops the instance's scans and keeps its data", async () => {
+    const before = simulator.tenant('beta').stats().total;
+    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(
+      `mutation { disconnectApp(id: "${ids.beta}") { status } }`,
+    );
+    expect(disconnectApp.status).toBe('DISCONNECTED');
+    const answer = await t.request(`mutation { requestScan(instanceId: "${ids.beta}", kind: USERS) { state } }`);
+    expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const accounts = await all<{ id: string }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'id');
+    expect(accounts.length).toBe(live(simulator.tenant('beta').truth().users).length);
+    // Its scan jobs, periodic or not, no longer call the provider.
+    const agenda = t.stack.scheduler!.agenda;
+    const kinds = Object.values(SCAN_JOB);
+    let completed = 0;
+    const onComplete = (job: { attrs: { data: unknown } }) => {
+      if ((job.attrs.data as { instanceId?: string }).instanceId === ids.beta) completed += 1;
+    };
+    agenda.on('complete', onComplete as never);
+    for (const name of kinds) await agenda.now(name, { instanceId: ids.beta, periodic: true });
+    await waitFor('the jobs handled', async () => (completed >= kinds.length ? true : undefined));
+    agenda.off('complete', onComplete as never);
+    expect(simulator.tenant('beta').stats().total).toBe(before);
+  });
+
   it('makes a connected instance’s periodic jobs again when a scheduler starts on a job store that lost them', async () => {
     const db = new pg.Client({ connectionString: t.stack.databaseUrl });
     await db.connect();
@@ -359,29 +383,5 @@ describe('connecting and scanning simulated instances', () => {
     } finally {
       await db.end();
     }
-  });
-
-  it("disconnectApp stops the instance's scans and keeps its data", async () => {
-    const before = simulator.tenant('beta').stats().total;
-    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(
-      `mutation { disconnectApp(id: "${ids.beta}") { status } }`,
-    );
-    expect(disconnectApp.status).toBe('DISCONNECTED');
-    const answer = await t.request(`mutation { requestScan(instanceId: "${ids.beta}", kind: USERS) { state } }`);
-    expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const accounts = await all<{ id: string }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'id');
-    expect(accounts.length).toBe(live(simulator.tenant('beta').truth().users).length);
-    // Its scan jobs, periodic or not, no longer call the provider.
-    const agenda = t.stack.scheduler!.agenda;
-    const kinds = Object.values(SCAN_JOB);
-    let completed = 0;
-    const onComplete = (job: { attrs: { data: unknown } }) => {
-      if ((job.attrs.data as { instanceId?: string }).instanceId === ids.beta) completed += 1;
-    };
-    agenda.on('complete', onComplete as never);
-    for (const name of kinds) await agenda.now(name, { instanceId: ids.beta, periodic: true });
-    await waitFor('the jobs handled', async () => (completed >= kinds.length ? true : undefined));
-    agenda.off('complete', onComplete as never);
-    expect(simulator.tenant('beta').stats().total).toBe(before);
   });
 });
