@@ -24,12 +24,43 @@ export interface ClientCredentialsGrant {
   readonly scopes?: Readonly<Record<string, string>>;
 }
 
-interface CachedToken {
+/** A token as an acquisition answers it: the value, and when to acquire a new one before using it. */
+export interface RenewableToken {
   readonly token: string;
-  /** Epoch ms when the provider stops accepting it. */
-  readonly expiresAt: number;
-  /** Epoch ms after which it is refreshed before use. */
-  readonly refreshAt: number;
+  /** Epoch ms after which it is acquired again before use. */
+  readonly renewAt: number;
+}
+
+/**
+ * Access tokens per key (one per scope): each used until its renewal time, acquired once at a time
+ * per key (concurrent callers share the acquisition), never cached when the acquisition fails.
+ */
+export class TokenCache {
+  private readonly cache = new Map<string, RenewableToken>();
+  private readonly acquiring = new Map<string, Promise<string>>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get(key: string, acquire: () => Promise<RenewableToken>): Promise<string> {
+    const cached = this.cache.get(key);
+    if (cached && this.now() < cached.renewAt) return Promise.resolve(cached.token);
+    let pending = this.acquiring.get(key);
+    if (!pending) {
+      pending = acquire()
+        .then((token) => {
+          this.cache.set(key, token);
+          return token.token;
+        })
+        .finally(() => this.acquiring.delete(key));
+      this.acquiring.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Forgets the key's token: the provider refused it. */
+  forget(key: string): void {
+    this.cache.delete(key);
+  }
 }
 
 /** The default service's key in the cache and the scopes. */
@@ -43,14 +74,15 @@ const DEFAULT = 'default';
  * provider's description (which the caller logs).
  */
 export class ClientCredentialsTokens implements ConnectorCredentials {
-  private readonly cache = new Map<string, CachedToken>();
-  private readonly acquiring = new Map<string, Promise<CachedToken>>();
+  private readonly tokens: TokenCache;
 
   constructor(
     private readonly grant: ClientCredentialsGrant,
     private readonly http: TokenHttp,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.tokens = new TokenCache(now);
+  }
 
   /** Services that share a scope share a token (Graph's directory, audit and files services are one audience). */
   private keyOf(service: string): string {
@@ -59,25 +91,14 @@ export class ClientCredentialsTokens implements ConnectorCredentials {
 
   async headers(service = DEFAULT): Promise<Readonly<Record<string, string>>> {
     const key = this.keyOf(service);
-    const cached = this.cache.get(key);
-    const token = cached && this.now() < cached.refreshAt ? cached : await this.acquire(key);
-    return { authorization: `Bearer ${token.token}` };
+    return { authorization: `Bearer ${await this.tokens.get(key, () => this.request(key))}` };
   }
 
   invalidate(service = DEFAULT): void {
-    this.cache.delete(this.keyOf(service));
+    this.tokens.forget(this.keyOf(service));
   }
 
-  private acquire(service: string): Promise<CachedToken> {
-    let pending = this.acquiring.get(service);
-    if (!pending) {
-      pending = this.request(service).finally(() => this.acquiring.delete(service));
-      this.acquiring.set(service, pending);
-    }
-    return pending;
-  }
-
-  private async request(service: string): Promise<CachedToken> {
+  private async request(service: string): Promise<RenewableToken> {
     const { grant } = this;
     const scope = grant.scopes?.[service] ?? grant.scopes?.[DEFAULT];
     const auth: Record<string, string> =
@@ -102,8 +123,6 @@ export class ClientCredentialsTokens implements ConnectorCredentials {
     const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in ?? 3600)) * 1000;
     const expiresAt = requested + (Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? lifetimeMs : 3_600_000);
     const margin = Math.min(300_000, (expiresAt - requested) / 5);
-    const token = { token: body.access_token, expiresAt, refreshAt: expiresAt - margin };
-    this.cache.set(service, token);
-    return token;
+    return { token: body.access_token, renewAt: expiresAt - margin };
   }
 }

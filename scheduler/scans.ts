@@ -267,6 +267,21 @@ export class ScanJobs {
   }
 
   /**
+   * At a scheduler start, in one pass over the instances: each connected one's repeating jobs ensured,
+   * and its change subscriptions synced where PUBLIC_WEBHOOK_URL asks for them or any are left (of an
+   * instance since disconnected or in ERROR too).
+   */
+  async resumeAtStart(): Promise<void> {
+    const { CONNECTED, DISCONNECTED, ERROR } = ConnectionStatus;
+    for (const instance of await this.services.instances().withStatus([CONNECTED, DISCONNECTED, ERROR])) {
+      const connected = instance.status === CONNECTED;
+      if (connected) await this.schedulePeriodic(instance.id, supportedKinds(instance.capabilities));
+      if ((connected && this.services.config.PUBLIC_WEBHOOK_URL !== undefined) || instance.notificationSubscriptions > 0)
+        await this.syncSubscriptionsSoon(instance.id);
+    }
+  }
+
+  /**
    * Every CONNECTED instance's repeating jobs, made again where the job store lost them (insert-only:
    * those present are left as they are). Answers how many instances were ensured.
    */

@@ -20,7 +20,6 @@ import { installBuiltInPolicies } from './policies/built-in.js';
 import { SchedulerRuntime } from './runtime.js';
 import { CONNECT_JOB, SCAN_JOB, ScanJobs, type ScanJobData } from './scans.js';
 import { SUBSCRIPTIONS_JOB, type SubscriptionsJobData } from './jobs/subscriptions.js';
-import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 import { UsageRecorder } from './usage.js';
 import { startWebhookServer, type WebhookServer } from './webhooks.js';
 
@@ -124,13 +123,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     // At every start: a job store that was lost or switched (PostgreSQL to MongoDB) holds no repeating
     // jobs, so every connected instance's periodic scans are ensured (and again hourly); change
     // subscriptions are checked, as PUBLIC_WEBHOOK_URL may have changed too.
-    await jobs.ensurePeriodic();
-    for (const instance of await runtime
-      .instances()
-      .withStatus([ConnectionStatus.CONNECTED, ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR])) {
-      const wanted = instance.status === ConnectionStatus.CONNECTED && config.PUBLIC_WEBHOOK_URL !== undefined;
-      if (wanted || instance.notificationSubscriptions > 0) await jobs.syncSubscriptionsSoon(instance.id);
-    }
+    await jobs.resumeAtStart();
     const ensuring = setInterval(
       () => void jobs.ensurePeriodic().catch((error: unknown) => logger.warn({ err: error }, 'periodic jobs not ensured')),
       ENSURE_PERIODIC_EVERY_MS,

@@ -531,13 +531,11 @@ export class M365Connector implements Connector {
 
   /** The records of `window`, as events; actors by their Graph id (records name them by user principal name). */
   private async fileEvents(records: readonly ActivityRecord[], window: TimeWindow): Promise<ProviderEvent[]> {
-    const inWindow = records.filter((r) => {
-      const at = Date.parse(/Z|[+-]\d\d:\d\d$/.test(r.CreationTime) ? r.CreationTime : `${r.CreationTime}Z`);
-      return at >= window.from.getTime() && at < window.to.getTime();
-    });
     const events: ProviderEvent[] = [];
-    for (const r of inWindow) {
-      const occurredAt = new Date(Date.parse(/Z|[+-]\d\d:\d\d$/.test(r.CreationTime) ? r.CreationTime : `${r.CreationTime}Z`));
+    for (const r of records) {
+      // UTC without a zone designator, as the schema shows it.
+      const at = Date.parse(/Z|[+-]\d\d:\d\d$/.test(r.CreationTime) ? r.CreationTime : `${r.CreationTime}Z`);
+      if (!(at >= window.from.getTime() && at < window.to.getTime())) continue;
       events.push({
         externalId: r.Id,
         category: ActivityCategory.USER,
@@ -547,7 +545,7 @@ export class M365Connector implements Connector {
             .toLowerCase()
             .replace(/^file_?/, '')}`,
         actorExternalId: r.UserId ? await this.userIdOf(r.UserId) : null,
-        occurredAt: occurredAt.toISOString(),
+        occurredAt: new Date(at).toISOString(),
         ipAddress: r.ClientIP ?? null,
         country: null,
         userAgent: r.UserAgent ?? null,

@@ -9,6 +9,7 @@ import {
   type NetworkResponse,
 } from '@azure/msal-node';
 import { CredentialError, ProviderError, TransientError, type ConnectorCredentials, type TokenHttp } from '../contract.js';
+import { TokenCache, type RenewableToken } from '../credentials.js';
 import { CLOUDS, hostsOf, type M365Config } from './config.js';
 
 /** A token used until this long before it expires (MSAL's own renewal offset is 5 minutes too). */
@@ -47,14 +48,13 @@ function networkOf(tokens: TokenHttp, failures: { last?: ProviderError }): INetw
 export class M365Credentials implements ConnectorCredentials {
   private app?: ConfidentialClientApplication;
   private readonly scopes: Record<string, string>;
-  private readonly cache = new Map<string, { token: string; renewAt: number }>();
-  private readonly acquiring = new Map<string, Promise<string>>();
+  private readonly tokens = new TokenCache();
   private readonly refused = new Set<string>();
   private readonly failures: { last?: ProviderError } = {};
 
   constructor(
     private readonly config: M365Config,
-    private readonly tokens: TokenHttp,
+    private readonly http: TokenHttp,
   ) {
     const { graphEndpoint, managementEndpoint } = hostsOf(config);
     this.scopes = { default: `${graphEndpoint}/.default`, ...(managementEndpoint ? { activity: `${managementEndpoint}/.default` } : {}) };
@@ -82,7 +82,7 @@ export class M365Credentials implements ConnectorCredentials {
         ...(microsoft ? {} : { knownAuthorities: [new URL(authorityHost).host] }),
       },
       system: {
-        networkClient: networkOf(this.tokens, this.failures),
+        networkClient: networkOf(this.http, this.failures),
         loggerOptions: { logLevel: LogLevel.Error, piiLoggingEnabled: false, loggerCallback: () => undefined },
       },
     });
@@ -95,27 +95,16 @@ export class M365Credentials implements ConnectorCredentials {
 
   async headers(service = 'default'): Promise<Readonly<Record<string, string>>> {
     const key = this.keyOf(service);
-    const cached = this.cache.get(key);
-    const token = cached && Date.now() < cached.renewAt ? cached.token : await this.acquire(key);
-    return { authorization: `Bearer ${token}` };
+    return { authorization: `Bearer ${await this.tokens.get(key, () => this.request(key))}` };
   }
 
   invalidate(service = 'default'): void {
     const key = this.keyOf(service);
-    this.cache.delete(key);
+    this.tokens.forget(key);
     this.refused.add(key);
   }
 
-  private acquire(key: string): Promise<string> {
-    let pending = this.acquiring.get(key);
-    if (!pending) {
-      pending = this.request(key).finally(() => this.acquiring.delete(key));
-      this.acquiring.set(key, pending);
-    }
-    return pending;
-  }
-
-  private async request(key: string): Promise<string> {
+  private async request(key: string): Promise<RenewableToken> {
     const skipCache = this.refused.delete(key);
     this.failures.last = undefined;
     let result;
@@ -128,8 +117,7 @@ export class M365Credentials implements ConnectorCredentials {
     const expires = result.expiresOn?.getTime() ?? Date.now() + 3_600_000;
     // A token living less than twice the margin is used for half its life.
     const renewAt = Math.max(Date.now() + (expires - Date.now()) / 2, expires - RENEW_BEFORE_MS);
-    this.cache.set(key, { token: result.accessToken, renewAt: Math.min(renewAt, expires) });
-    return result.accessToken;
+    return { token: result.accessToken, renewAt: Math.min(renewAt, expires) };
   }
 
   /** What a failed acquisition was, in Tenantwatch's words. */

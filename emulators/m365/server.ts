@@ -256,9 +256,6 @@ class Tenant implements M365TenantControl {
     });
   }
   readonly feed: ActivityFeed;
-  truthWithActivity(): M365Truth {
-    return { ...this.state.truth(), fileActivity: this.feed.truth(), activitySubscriptions: [...this.feed.started.keys()] };
-  }
   fileActivity(count: number, lateMs: number): string[] {
     return this.feed.record(count, lateMs, this.clock());
   }
@@ -266,7 +263,7 @@ class Tenant implements M365TenantControl {
     return this.spec.tenantId;
   }
   truth(): M365Truth {
-    return this.truthWithActivity();
+    return { ...this.state.truth(), fileActivity: this.feed.truth(), activitySubscriptions: [...this.feed.started.keys()] };
   }
   stats() {
     return structuredClone({ requests: this.requests, throttled: this.throttledCount });
