@@ -192,12 +192,21 @@ export interface ThrottleSignal {
    * before the provider throttles.
    */
   readonly window?: boolean;
+  /**
+   * The provider's daily request quota as this response reports it (Salesforce's
+   * `Sforce-Limit-Info: api-usage=<used>/<limit>`, counted over a rolling 24 hours and shared with the
+   * org's other integrations): the budget's day bucket follows it, never granting what would leave
+   * less than HEADROOM_PERCENT of `limit` free.
+   */
+  readonly daily?: { readonly used: number; readonly limit: number };
 }
 
 /** The parts of an HTTP response a connector reads throttle signals from. */
 export interface ProviderResponseHead {
   readonly status: number;
   readonly headers: Headers;
+  /** The body, where a provider says in it that it throttled (Google's 403 `rateLimitExceeded`, Salesforce's `REQUEST_LIMIT_EXCEEDED`). */
+  readonly bytes?: Buffer;
 }
 
 /** A change the provider announced through a (verified) webhook: a hint, the scans reconcile. */
@@ -252,6 +261,12 @@ export type Priority = 'governance' | 'change' | 'periodic' | 'backfill';
 export interface ProviderRequest {
   /** The provider's API the request goes to, when it has several with budgets and tokens of their own. */
   readonly service?: string;
+  /**
+   * The user the request acts as, where the instance's credentials impersonate users (Google's
+   * domain-wide delegation: each user's Drive is read with a token for that user): the credentials are
+   * asked for that user's headers. Omitted: the instance's own identity.
+   */
+  readonly subject?: string;
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Relative to the instance's endpoint, e.g. `/api/v1/users`. */
   readonly path: string;
@@ -306,10 +321,13 @@ export interface TokenHttp {
  * identity provider refuses throws {@link CredentialError} in Tenantwatch's words.
  */
 export interface ConnectorCredentials {
-  /** The headers that authenticate a request to `service` (the connector's default service when omitted). */
-  headers(service?: string): Promise<Readonly<Record<string, string>>>;
-  /** Forgets the token for `service`: the provider refused it. */
-  invalidate(service?: string): void;
+  /**
+   * The headers that authenticate a request to `service` (the connector's default service when
+   * omitted) as `subject` (a user the credentials impersonate; the instance's own identity when omitted).
+   */
+  headers(service?: string, subject?: string): Promise<Readonly<Record<string, string>>>;
+  /** Forgets the token for `service` (and `subject`): the provider refused it. */
+  invalidate(service?: string, subject?: string): void;
 }
 
 /** Where and for what an instance's change subscriptions are kept, as {@link ChangeSubscriptions.sync} takes it. */

@@ -317,6 +317,54 @@ describe('RateBudget', () => {
     expect(rows).toEqual([{ day_capacity: null, day_tokens: null }]);
   });
 
+  it('follows the daily quota the provider reports: sized by its limit, never spending the headroom others left, paused when it refuses', async () => {
+    const instance = randomUUID();
+    const one = recordingBudget(first);
+    const two = recordingBudget(second);
+    const take = async (budget: RateBudget, priority: Priority): Promise<true | ThrottledError> =>
+      budget.acquire(instance, priority).then(
+        () => true as const,
+        (error: unknown) => {
+          if (error instanceof ThrottledError) return error;
+          throw error;
+        },
+      );
+    const row = async () =>
+      (
+        (await first
+          .knex()
+          .raw('select day_capacity, day_tokens, day_limit_reported from scheduler.rate_budget where instance_id = ?', [instance])) as {
+          rows: { day_capacity: number; day_tokens: number; day_limit_reported: number | null }[];
+        }
+      ).rows[0]!;
+    // The documented default (100,000 a day, 10 % headroom) until the org says otherwise.
+    await one.budget.configure(instance, { requestsPerMinute: 600_000, headroomPercent: 10, requestsPerDay: 100_000 });
+    expect((await row()).day_capacity).toBe(45_000);
+    // The org's limit is 1,000 a day, and other integrations used 880: Tenantwatch may spend 900 - 880 = 20.
+    await one.budget.observe(instance, { throttled: false, daily: { used: 880, limit: 1000 } });
+    expect(await row()).toMatchObject({ day_capacity: 450, day_limit_reported: 1000 });
+    expect((await row()).day_tokens).toBeCloseTo(20, 1);
+    // Another process configuring with the documented default keeps the reported limit.
+    await two.budget.configure(instance, { requestsPerMinute: 600_000, headroomPercent: 10, requestsPerDay: 100_000 });
+    expect((await row()).day_capacity).toBe(450);
+    let governance = 0;
+    while ((await take(governance % 2 ? one.budget : two.budget, 'governance')) === true) governance++;
+    expect(governance).toBe(20);
+    // REQUEST_LIMIT_EXCEEDED from the provider: nothing more until the quota refills, whatever the bucket held.
+    const other = randomUUID();
+    await one.budget.configure(other, { requestsPerMinute: 600_000, headroomPercent: 10, requestsPerDay: 100_000 });
+    await one.budget.observe(other, { throttled: true, retryAfterMs: 1000, daily: { used: 1000, limit: 1000 } });
+    const refused = await one.budget.acquire(other, 'governance').then(
+      () => true as const,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(ThrottledError);
+    expect((refused as ThrottledError).message).toMatch(/daily request quota is spent/);
+    // 100 short (the headroom the org spent too): 100 of a day's refill of 450, about 5.3 hours.
+    expect((refused as ThrottledError).retryAfterMs).toBeGreaterThan(5 * 3_600_000);
+    expect([...one.waits, ...two.waits]).toEqual([]);
+  });
+
   it('spreads what is left of a provider window until it resets, then returns to its own rate', async () => {
     const instance = randomUUID();
     const { budget, waits } = recordingBudget(first);

@@ -37,6 +37,9 @@ export const MAX_QUOTA_WAIT_MS = 60_000;
 
 const TABLE = 'scheduler.rate_budget';
 
+/** How often one process writes the daily quota a provider reports on every answer. */
+const DAILY_OBSERVE_MS = 5_000;
+
 /**
  * One token bucket per instance (and per provider service, where the provider throttles its APIs
  * separately) in PostgreSQL, so that every job of every scheduler process spends the same budget.
@@ -51,6 +54,10 @@ export class RateBudget {
 
   /** What this process last wrote per instance: every connector configures, but the row changes only when the limits do. */
   private readonly configured = new Map<string, string>();
+  /** Share of the provider's limits Tenantwatch may spend (1 - headroom), per instance and service, as configured. */
+  private readonly shares = new Map<string, number>();
+  /** When this process last wrote a reported daily quota, per instance and service. */
+  private readonly dailyWritten = new Map<string, number>();
 
   /** Sets (or changes) an instance's bucket (of one `service`; '' is the default one) from the provider's limit and the headroom. */
   async configure(instanceId: string, limits: BudgetLimits, service = ''): Promise<void> {
@@ -64,16 +71,25 @@ export class RateBudget {
     const dayCapacity = allowance === null ? null : Math.max(MIN_CAPACITY, allowance / 2);
     const dayRatePerMs = allowance === null ? null : allowance / 2 / DAY_MS;
     const key = `${ratePerMs}:${capacity}:${dayCapacity}`;
+    this.shares.set(`${instanceId}/${service}`, share);
     if (this.configured.get(`${instanceId}/${service}`) === key) return;
+    // A daily limit the provider reported wins over the documented default the connector knows.
     await this.knex.raw(
       `insert into ${TABLE} (instance_id, service, rate_per_ms, capacity, tokens, day_rate_per_ms, day_capacity, day_tokens, updated_at)
        values (?, ?, ?, ?, ?, ?, ?, ?, clock_timestamp())
        on conflict (instance_id, service) do update set rate_per_ms = excluded.rate_per_ms, capacity = excluded.capacity,
          tokens = least(${TABLE}.tokens, excluded.capacity),
-         day_rate_per_ms = excluded.day_rate_per_ms, day_capacity = excluded.day_capacity,
+         day_rate_per_ms = case when excluded.day_capacity is null then null
+                                when ${TABLE}.day_limit_reported is not null then ${TABLE}.day_limit_reported * ? / 2 / ${DAY_MS}
+                                else excluded.day_rate_per_ms end,
+         day_capacity = case when excluded.day_capacity is null then null
+                             when ${TABLE}.day_limit_reported is not null then greatest(${MIN_CAPACITY}, ${TABLE}.day_limit_reported * ? / 2)
+                             else excluded.day_capacity end,
          day_tokens = case when excluded.day_capacity is null then null
+                           when ${TABLE}.day_limit_reported is not null
+                             then least(coalesce(${TABLE}.day_tokens, excluded.day_capacity), greatest(${MIN_CAPACITY}, ${TABLE}.day_limit_reported * ? / 2))
                            else least(coalesce(${TABLE}.day_tokens, excluded.day_capacity), excluded.day_capacity) end`,
-      [instanceId, service, ratePerMs, capacity, capacity, dayRatePerMs, dayCapacity, dayCapacity],
+      [instanceId, service, ratePerMs, capacity, capacity, dayRatePerMs, dayCapacity, dayCapacity, share, share, share],
     );
     this.configured.set(`${instanceId}/${service}`, key);
   }
@@ -153,6 +169,7 @@ export class RateBudget {
    * so that the budget slows before the provider throttles.
    */
   async observe(instanceId: string, signal: ThrottleSignal, fallbackMs = 1000, service = ''): Promise<void> {
+    if (signal.daily) await this.observeDaily(instanceId, signal.daily, signal.throttled, service);
     let blockMs = 0;
     if (signal.throttled) blockMs = signal.retryAfterMs ?? fallbackMs;
     else if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAt !== undefined) {
@@ -174,6 +191,37 @@ export class RateBudget {
               blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ?))
         where instance_id = ? and service = ?`,
       [blockMs / 1000, instanceId, service],
+    );
+  }
+
+  /**
+   * Follows the daily quota the provider reports (used of limit over its rolling 24 hours, shared with
+   * the org's other integrations): the day's bucket is sized from the reported limit and never holds
+   * more than what Tenantwatch may still spend (limit less the headroom, less what is used) — below
+   * zero when others spent the headroom too, so that requests wait for the quota to refill. Written at
+   * most every {@link DAILY_OBSERVE_MS} per process (every answer reports it), at once when throttled.
+   */
+  private async observeDaily(
+    instanceId: string,
+    daily: { used: number; limit: number },
+    throttled: boolean,
+    service: string,
+  ): Promise<void> {
+    if (!(daily.limit > 0) || !(daily.used >= 0)) return;
+    const key = `${instanceId}/${service}`;
+    const now = Date.now();
+    if (!throttled && now - (this.dailyWritten.get(key) ?? -Infinity) < DAILY_OBSERVE_MS) return;
+    this.dailyWritten.set(key, now);
+    const share = this.shares.get(key) ?? 0.9;
+    const capacity = Math.max(MIN_CAPACITY, (daily.limit * share) / 2);
+    const free = throttled ? Math.min(0, daily.limit * share - daily.used) : daily.limit * share - daily.used;
+    await this.knex.raw(
+      `update ${TABLE} set
+              tokens = least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms),
+              day_tokens = greatest(-?::float8, least(?::float8, ?::float8, coalesce(day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms, ?::float8))),
+              day_capacity = ?, day_rate_per_ms = ?, day_limit_reported = ?, updated_at = clock_timestamp()
+        where instance_id = ? and service = ?`,
+      [capacity, capacity, free, capacity, capacity, capacity / DAY_MS, daily.limit, instanceId, service],
     );
   }
 }

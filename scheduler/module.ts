@@ -3,6 +3,7 @@ import { Migration20261126110000 } from './migrations/Migration20261126110000.js
 import { Migration20261201100000 } from './migrations/Migration20261201100000.js';
 import { Migration20261205100000 } from './migrations/Migration20261205100000.js';
 import { Migration20261206100000 } from './migrations/Migration20261206100000.js';
+import { Migration20261207100000 } from './migrations/Migration20261207100000.js';
 import { RateBudgetRow } from './rate-budget.entity.js';
 import { WebhookDeliveryRow } from './webhook-delivery.entity.js';
 import { WebhookRateRow } from './webhook-rate.entity.js';
@@ -19,5 +20,6 @@ export const schedulerModule = {
     { name: 'Migration20261201100000', class: Migration20261201100000 },
     { name: 'Migration20261205100000', class: Migration20261205100000 },
     { name: 'Migration20261206100000', class: Migration20261206100000 },
+    { name: 'Migration20261207100000', class: Migration20261207100000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -200,6 +200,46 @@ describe('BudgetedProviderHttp', () => {
     expect(seen).toEqual(['directory']);
   });
 
+  it("authenticates as the request's subject, and lets the connector read throttling from the body (a 403 that is a rate limit)", async () => {
+    const asked: string[] = [];
+    const refused: string[] = [];
+    const credentials = {
+      headers: async (service?: string, subject?: string) => {
+        asked.push(`${service ?? '-'}:${subject ?? '-'}`);
+        return { authorization: `Bearer for-${subject ?? 'admin'}` };
+      },
+      invalidate: (service?: string, subject?: string) => void refused.push(`${service ?? '-'}:${subject ?? '-'}`),
+    };
+    const rateLimited = { error: { code: 403, errors: [{ domain: 'usageLimits', reason: 'userRateLimitExceeded' }] } };
+    script = [json(403, rateLimited), json(401, { error: 'expired' }), json(200, { ok: true })];
+    const http = new BudgetedProviderHttp({
+      instanceId,
+      endpoint,
+      credentials,
+      priority: 'periodic',
+      budget,
+      usage,
+      parseThrottle: ({ status, bytes }) => ({
+        throttled: status === 429 || (status === 403 && (bytes?.toString('utf8') ?? '').includes('RateLimitExceeded')),
+        retryAfterMs: 20,
+      }),
+      backoffMs: 5,
+    });
+    await expect(
+      http.request({ method: 'GET', path: '/drive/v3/files', service: 'drive', subject: 'ada@example.com' }),
+    ).resolves.toMatchObject({
+      body: { ok: true },
+    });
+    expect(received.map((r) => r.authorization)).toEqual([
+      'Bearer for-ada@example.com',
+      'Bearer for-ada@example.com',
+      'Bearer for-ada@example.com',
+    ]);
+    expect(asked).toEqual(['drive:ada@example.com', 'drive:ada@example.com', 'drive:ada@example.com']);
+    expect(refused).toEqual(['drive:ada@example.com']);
+    expect(await usageTotals()).toEqual({ requests: 3, throttled: 1 });
+  });
+
   it("keeps a query carried in the path (a provider's next-page link), beside the query parameters", async () => {
     script = [json(200, { ok: true })];
     await client().request({ method: 'GET', path: '/v1/users?$skiptoken=abc%3D&$top=5', query: { extra: 1 } });

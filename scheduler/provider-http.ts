@@ -78,7 +78,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
     const bucket = request.service && this.options.budgetServices?.has(request.service) ? request.service : '';
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       this.options.signal?.throwIfAborted();
-      const auth = await this.options.credentials.headers(request.service);
+      const auth = await this.options.credentials.headers(request.service, request.subject);
       await budget.acquire(instanceId, priority, bucket);
       let response: Response;
       try {
@@ -111,7 +111,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
         continue;
       }
       const bytes = Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
-      const signal = this.options.parseThrottle?.({ status: response.status, headers: response.headers }) ?? {
+      const signal = this.options.parseThrottle?.({ status: response.status, headers: response.headers, bytes }) ?? {
         throttled: response.status === 429,
       };
       usage.record(instanceId, signal.throttled);
@@ -135,7 +135,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
       }
       if (status === 401 && !reauthorized) {
         logger.debug(logged, 'provider refused the access token; acquiring a new one');
-        this.options.credentials.invalidate(request.service);
+        this.options.credentials.invalidate(request.service, request.subject);
         reauthorized = true;
         continue;
       }

@@ -34,6 +34,10 @@ export class RateBudgetRow {
   @Property({ type: 'double precision', nullable: true })
   dayTokens: number | null = null;
 
+  /** The daily limit the provider last reported (Sforce-Limit-Info): it sizes the day's bucket in place of the documented default. */
+  @Property({ type: 'double precision', nullable: true })
+  dayLimitReported: number | null = null;
+
   /** A provider window's remaining requests spread until it resets: the rate until `pacedUntil`, when lower. */
   @Property({ type: 'double precision', nullable: true })
   pacedRatePerMs: number | null = null;
