@@ -114,7 +114,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
       const signal = this.options.parseThrottle?.({ status: response.status, headers: response.headers, bytes }) ?? {
         throttled: response.status === 429,
       };
-      usage.record(instanceId, signal.throttled);
+      usage.record(instanceId, signal.throttled, signal.daily);
       await budget.observe(instanceId, signal, undefined, bucket);
       if (response.ok && !signal.throttled)
         return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };

@@ -71,8 +71,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       scheduler: await open(schedulerModule),
     };
     const key = credentialsKey(config);
-    const usage: UsageRecorder = new UsageRecorder((instanceId, requests, throttled, at) =>
-      new AppInstanceService(dbs.accounts.fork(), key).recordApiUsage(instanceId, requests, throttled, at),
+    const usage: UsageRecorder = new UsageRecorder((instanceId, requests, throttled, at, daily) =>
+      new AppInstanceService(dbs.accounts.fork(), key).recordApiUsage(instanceId, requests, throttled, at, daily),
     );
     const runtime = new SchedulerRuntime(config, dbs, new RateBudget(dbs.scheduler.knex()), usage, key, stopping.signal);
     await installBuiltInPolicies(runtime.policies());

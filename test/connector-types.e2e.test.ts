@@ -98,6 +98,21 @@ describe('connector types and the permissions an instance lacks', () => {
       );
       // The simulated connector's default limit, 600 per minute, less 25%.
       expect(rows[0]!.rate_per_ms).toBeCloseTo((600 * 0.75) / 60_000, 10);
+      // No daily quota reported: none shown. Once the provider reports one, what is left for Tenantwatch after the headroom.
+      const quota = async () =>
+        (
+          await t.query<{ appInstance: { apiUsage: { dailyQuota: unknown } } }>(
+            'query ($id: ID!) { appInstance(id: $id) { apiUsage { dailyQuota { limit used available reportedAt } } } }',
+            { id: appInstances[0]!.id },
+          )
+        ).appInstance.apiUsage.dailyQuota;
+      expect(await quota()).toBeNull();
+      const reportedAt = new Date('2026-12-05T10:00:00.000Z');
+      await db.query(
+        'update accounts.app_instance set daily_quota_limit = 1000, daily_quota_used = 700, daily_quota_reported_at = $2 where id = $1',
+        [appInstances[0]!.id, reportedAt],
+      );
+      expect(await quota()).toEqual({ limit: 1000, used: 700, available: 50, reportedAt: reportedAt.toISOString() });
     } finally {
       await db.end();
     }

@@ -92,6 +92,16 @@ export class AppInstance {
   @Property({ type: 'double precision', nullable: true })
   headroomPercent: number | null = null;
 
+  /** The provider's daily request quota as its answers last reported it (Salesforce): the limit, what the org used of it, and when. */
+  @Property({ type: 'integer', nullable: true })
+  dailyQuotaLimit: number | null = null;
+
+  @Property({ type: 'integer', nullable: true })
+  dailyQuotaUsed: number | null = null;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  dailyQuotaReportedAt: Date | null = null;
+
   /** How changes reach Tenantwatch, as the scheduler last found (null: not yet synchronised). */
   @Property({ type: 'text', nullable: true })
   notificationMode: ChangeNotificationMode | null = null;
@@ -226,6 +236,27 @@ export class ApiUsageMinute {
   throttled: number = 0;
 }
 
+@ObjectType({
+  description:
+    "A provider's daily request quota (Salesforce: API requests per rolling 24 hours, shared by every integration of the org), as the provider last reported it.",
+})
+export class DailyQuota {
+  @Field(() => Int)
+  limit!: number;
+
+  @Field(() => Int, { description: "Requests the org made in the last 24 hours, Tenantwatch's and every other integration's." })
+  used!: number;
+
+  @Field(() => Int, {
+    description:
+      'What Tenantwatch may still spend: the limit less the headroom it leaves free, less what is used; 0 means its requests wait for the quota to refill.',
+  })
+  available!: number;
+
+  @Field()
+  reportedAt!: Date;
+}
+
 @ObjectType()
 export class ApiUsage {
   @Field(() => Int)
@@ -241,4 +272,7 @@ export class ApiUsage {
     description: "Share of the provider's limit left unused: the instance's own, or the deployment's HEADROOM_PERCENT.",
   })
   headroomPercent!: number;
+
+  @Field(() => DailyQuota, { nullable: true, description: 'Null where the provider has no daily quota or has not reported it yet.' })
+  dailyQuota!: DailyQuota | null;
 }

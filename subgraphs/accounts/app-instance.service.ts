@@ -241,8 +241,18 @@ export class AppInstanceService {
     return this.em.find(AppInstance, { status: { $in: [...statuses] } }, { orderBy: { connectedAt: 'asc' } });
   }
 
-  /** Adds provider requests (and throttled ones) to the instance's current minute. */
-  async recordApiUsage(instanceId: string, requests: number, throttled: number, at = new Date()): Promise<void> {
+  /** Adds provider requests (and throttled ones) to the instance's current minute, with the daily quota the provider last reported. */
+  async recordApiUsage(
+    instanceId: string,
+    requests: number,
+    throttled: number,
+    at = new Date(),
+    daily?: { readonly used: number; readonly limit: number },
+  ): Promise<void> {
+    if (daily)
+      await this.knex(INSTANCE)
+        .where('id', instanceId)
+        .update({ daily_quota_limit: Math.round(daily.limit), daily_quota_used: Math.round(daily.used), daily_quota_reported_at: at });
     const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
     await this.knex(USAGE)
       .insert({ instance_id: instanceId, minute, requests, throttled })
@@ -275,6 +285,18 @@ export class AppInstanceService {
             throttledLastHour: Number(row?.throttled ?? 0),
             limitPerMinute: i.limitPerMinute,
             headroomPercent: i.headroomPercent ?? defaultHeadroomPercent,
+            dailyQuota:
+              i.dailyQuotaLimit === null || i.dailyQuotaUsed === null || i.dailyQuotaReportedAt === null
+                ? null
+                : {
+                    limit: i.dailyQuotaLimit,
+                    used: i.dailyQuotaUsed,
+                    available: Math.max(
+                      0,
+                      Math.floor(i.dailyQuotaLimit * (1 - (i.headroomPercent ?? defaultHeadroomPercent) / 100)) - i.dailyQuotaUsed,
+                    ),
+                    reportedAt: i.dailyQuotaReportedAt,
+                  },
           },
         ];
       }),
