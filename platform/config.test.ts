@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, DEMO_NAMES, loadConfig } from './config.js';
 
 /** The ConfigError `env` produces. */
 function refusal(env: NodeJS.ProcessEnv): ConfigError {
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       AUTH_JWT_ISSUER: 'tenantwatch',
       AUTH_JWT_AUDIENCE: 'tenantwatch-api',
       DB_POOL_MAX: 10,
-      DEMO: 'simulated',
+      DEMO: ['simulated'],
       QUERY_MAX_DEPTH: 12,
       EVENT_LOG_RETENTION_DAYS: 7,
       SUBSCRIPTION_QUEUE_LIMIT: 1000,
@@ -42,7 +42,7 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     const config = loadConfig({ PORT: '', DATABASE_URL: '', DEMO: '' });
-    expect(config).toMatchObject({ PORT: 4000, DEMO: 'simulated' });
+    expect(config).toMatchObject({ PORT: 4000, DEMO: ['simulated'] });
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -112,11 +112,14 @@ describe('loadConfig', () => {
 
   describe('the DEMO flag', () => {
     it.each(['on', 'true', '1', 'yes', 'simulated'])('reads %s as the simulated demo', (value) => {
-      expect(loadConfig({ DEMO: value }).DEMO).toBe('simulated');
+      expect(loadConfig({ DEMO: value }).DEMO).toEqual(['simulated']);
     });
 
-    it('reads m365 as the Microsoft 365 demo', () => {
-      expect(loadConfig({ DEMO: 'm365' }).DEMO).toBe('m365');
+    it('reads m365 as the Microsoft 365 demo, a list separated by commas as those demos, and all as every one', () => {
+      expect(loadConfig({ DEMO: 'm365' }).DEMO).toEqual(['m365']);
+      expect(loadConfig({ DEMO: ' M365 , on' }).DEMO).toEqual(['simulated', 'm365']);
+      expect(loadConfig({ DEMO: 'all' }).DEMO).toEqual([...DEMO_NAMES]);
+      expect(refusal({ DEMO: 'm365,dropbox' }).message).toMatch(/DEMO: .*not "dropbox"/);
     });
 
     it.each(['off', 'false', '0', 'no'])('reads %s as false', (value) => {
@@ -132,13 +135,13 @@ describe('loadConfig', () => {
     it('runs no demo and refuses private connector endpoints in production unless asked', () => {
       expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ DEMO: false, CONNECTOR_ALLOW_PRIVATE: false });
       expect(loadConfig({ NODE_ENV: 'production', DEMO: 'on', CONNECTOR_ALLOW_PRIVATE: 'true' })).toMatchObject({
-        DEMO: 'simulated',
+        DEMO: ['simulated'],
         CONNECTOR_ALLOW_PRIVATE: true,
       });
     });
 
     it('runs the demo and allows private endpoints elsewhere unless turned off', () => {
-      expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO: 'simulated', CONNECTOR_ALLOW_PRIVATE: true });
+      expect(loadConfig({ NODE_ENV: 'development' })).toMatchObject({ DEMO: ['simulated'], CONNECTOR_ALLOW_PRIVATE: true });
       expect(loadConfig({ NODE_ENV: 'test', DEMO: 'off', CONNECTOR_ALLOW_PRIVATE: 'no' })).toMatchObject({
         DEMO: false,
         CONNECTOR_ALLOW_PRIVATE: false,

@@ -6,6 +6,10 @@ const flag = z
   .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes');
 
+/** The demos `npm start` can run: the simulated provider, and the provider emulators connected as real connectors' instances. */
+export const DEMO_NAMES = ['simulated', 'm365'] as const;
+export type DemoName = (typeof DEMO_NAMES)[number];
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 const ConfigSchema = z
@@ -36,13 +40,38 @@ const ConfigSchema = z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
       .optional(),
-    /** The simulated provider with two demo instances on `npm start` (default: on, except in production). */
-    /** on (the simulated provider), m365 (the Microsoft 365 emulator), off. */
+    /**
+     * Demos on `npm start` (default: the simulated provider, except in production): on/simulated, a
+     * provider emulator (m365), several separated by commas, all of them (all), or off.
+     */
     DEMO: z
-      .enum(['on', 'off', 'true', 'false', '1', '0', 'yes', 'no', 'simulated', 'm365'], { error: 'must be on, off, simulated or m365' })
-      .transform((v) =>
-        v === 'm365' ? 'm365' : v === 'on' || v === 'true' || v === '1' || v === 'yes' || v === 'simulated' ? 'simulated' : false,
-      )
+      .string()
+      .transform((value, ctx) => {
+        const words = value
+          .split(',')
+          .map((w) => w.trim().toLowerCase())
+          .filter(Boolean);
+        if (words.length === 1 && ['off', 'false', '0', 'no'].includes(words[0]!)) return false as const;
+        const names = new Set<DemoName>();
+        for (const word of words) {
+          if (word === 'all') DEMO_NAMES.forEach((n) => names.add(n));
+          else if (['on', 'true', '1', 'yes', 'simulated'].includes(word)) names.add('simulated');
+          else if ((DEMO_NAMES as readonly string[]).includes(word)) names.add(word as DemoName);
+          else {
+            ctx.addIssue({
+              code: 'custom',
+              message: `must be on, off, all, or one or more of ${DEMO_NAMES.join(', ')} separated by commas (not "${word}")`,
+            });
+            return z.NEVER;
+          }
+        }
+        if (names.size === 0) {
+          ctx.addIssue({ code: 'custom', message: `must be on, off, all, or one or more of ${DEMO_NAMES.join(', ')}` });
+          return z.NEVER;
+        }
+        // The simulated provider first, then the emulators in a fixed order.
+        return DEMO_NAMES.filter((n) => names.has(n));
+      })
       .optional(),
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
@@ -151,8 +180,8 @@ const ConfigSchema = z
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLOW_PRIVATE'> & {
   readonly dataDir: string;
-  /** Which demo runs: the simulated provider unless NODE_ENV=production (where it must be asked for with DEMO=on), or the Microsoft 365 emulator. */
-  readonly DEMO: false | 'simulated' | 'm365';
+  /** Which demos run: the simulated provider unless NODE_ENV=production (where it must be asked for with DEMO=on), and provider emulators. */
+  readonly DEMO: false | readonly DemoName[];
   /** Off in production unless CONNECTOR_ALLOW_PRIVATE=true; on elsewhere unless turned off. */
   readonly CONNECTOR_ALLOW_PRIVATE: boolean;
 };
@@ -177,7 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     ...parsed.data,
     dataDir: path.resolve(parsed.data.DATA_DIR),
-    DEMO: parsed.data.DEMO ?? (production ? false : 'simulated'),
+    DEMO: parsed.data.DEMO ?? (production ? false : ['simulated']),
     CONNECTOR_ALLOW_PRIVATE: parsed.data.CONNECTOR_ALLOW_PRIVATE ?? !production,
   };
 }

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { startGateway, type GatewayServer } from '../gateway/server.js';
 import { SUPERGRAPH_PATH } from '../schema/path.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
-import type { Config } from '../platform/config.js';
+import type { Config, DemoName } from '../platform/config.js';
 import { logger } from '../platform/logger.js';
 import type { SubgraphServer } from '../platform/server.js';
 import { startSubgraph } from '../platform/subgraph.js';
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.js';
-import { startM365Demo } from './demo-m365.js';
-import { startDemo, type Demo } from './demo.js';
+import type { Demo } from './demo.js';
+import { isEmulatorDemo, startDemos, writeDemoCaFile } from './demos.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { freePort } from './ports.js';
 import { loopbackTls, type LoopbackTls } from '../emulators/loopback-tls.js';
@@ -26,8 +26,8 @@ export interface StackOptions {
   readonly port: number;
   /** Run the scheduler in this process too (npm start does; most tests do not). */
   readonly scheduler?: boolean;
-  /** Start a demo (needs the scheduler): the simulated provider with two instances, or the Microsoft 365 emulator with one. */
-  readonly demo?: false | 'simulated' | 'm365';
+  /** Start demos (needs the scheduler): the simulated provider with two instances, and provider emulators with one each. */
+  readonly demo?: false | readonly DemoName[];
   /** Job lock lifetime for the scheduler (tests shorten it). */
   readonly lockLifetimeMs?: number;
 }
@@ -90,30 +90,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let scheduler: Scheduler | undefined;
     let demo: Demo | undefined;
     if (options.scheduler) {
-      // The Microsoft 365 demo's emulator reaches the receiver on loopback: that is its public address.
+      // The provider emulators' demos reach the receiver on loopback: that is its public address.
       let schedulerConfig = config;
       let demoTls: LoopbackTls | undefined;
-      if (options.demo === 'm365') {
+      if (options.demo && options.demo.some(isEmulatorDemo)) {
         if (!config.PUBLIC_WEBHOOK_URL) {
           const port = config.WEBHOOK_PORT || (await freePort());
           schedulerConfig = { ...schedulerConfig, WEBHOOK_PORT: port, PUBLIC_WEBHOOK_URL: `http://127.0.0.1:${port}` };
         }
-        // The emulator serves HTTPS with a certificate made now; the scheduler trusts it (and whatever CONNECTOR_CA_FILE held).
+        // The emulators serve HTTPS with a certificate made now; the scheduler trusts it (and whatever CONNECTOR_CA_FILE held).
         demoTls = await loopbackTls();
-        fs.mkdirSync(config.dataDir, { recursive: true });
-        const caFile = path.join(config.dataDir, 'demo-m365-ca.pem');
-        const extra = config.CONNECTOR_CA_FILE ? fs.readFileSync(config.CONNECTOR_CA_FILE, 'utf8') : '';
-        fs.writeFileSync(caFile, `${extra}${extra.endsWith('\n') || !extra ? '' : '\n'}${demoTls.cert}`);
-        schedulerConfig = { ...schedulerConfig, CONNECTOR_CA_FILE: caFile };
+        schedulerConfig = { ...schedulerConfig, CONNECTOR_CA_FILE: writeDemoCaFile(config, demoTls) };
       }
       scheduler = await startScheduler({ config: schedulerConfig, databaseUrl, lockLifetimeMs: options.lockLifetimeMs });
       started.push(named('scheduler', scheduler));
-      if (options.demo) {
+      if (options.demo && options.demo.length > 0) {
         const accounts = subgraphs.find((s) => s.name === 'accounts')!.db;
-        demo =
-          options.demo === 'm365'
-            ? await startM365Demo(config, accounts, demoTls!, (instanceId) => scheduler!.jobs.syncSubscriptionsSoon(instanceId))
-            : await startDemo(config, accounts, scheduler.webhookUrl);
+        demo = await startDemos(options.demo, {
+          config,
+          accounts,
+          ...(demoTls ? { tls: demoTls } : {}),
+          webhookUrl: scheduler.webhookUrl,
+          resubscribe: (instanceId) => scheduler!.jobs.syncSubscriptionsSoon(instanceId),
+        });
         // Stopped after the scheduler (which stops first): its running jobs may still call the provider.
         started.splice(started.length - 1, 0, named('demo', demo));
       }
