@@ -373,6 +373,13 @@ export interface Connector {
   readonly provider: string;
   readonly capabilities: readonly Capability[];
   readonly limits: ProviderLimits;
+  /**
+   * The longest the provider documents between an audit event and its appearance in
+   * {@link readAuditEvents} (Google's Reports API: up to days for some applications; the Office 365
+   * Management Activity API: up to 24 hours). Events later than the activity scan's lag and overlap
+   * are read by the daily late-activities scan, which re-reads this much of the audit trail.
+   */
+  readonly maxAuditLagMs: number;
 
   /** Checks the credentials and reports what they were granted. Throws {@link CredentialError} when they are refused. */
   verify(): Promise<PermissionReport>;

@@ -76,6 +76,8 @@ const ConfigSchema = z
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
     ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('5 minutes'),
+    /** How often the audit trail is re-read as far back as the provider's documented maximum lag (events later than the activity scan's window). */
+    LATE_ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('1 day'),
     DATA_SCAN_INTERVAL: z.string().min(1).default('12 hours'),
     /** Audit trails are read this long behind now, and each window re-reads this much of the last. */
     AUDIT_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),

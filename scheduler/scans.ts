@@ -9,7 +9,7 @@ import {
 } from '../connectors/contract.js';
 import { ScanKind, ScanRunState } from '../subgraphs/accounts/public.js';
 import { logger } from '../platform/logger.js';
-import { scanActivities } from './jobs/activities.js';
+import { scanActivities, scanLateActivities } from './jobs/activities.js';
 import { scanData } from './jobs/data.js';
 import { scanGrants, scanGroups, scanUsers } from './jobs/directory.js';
 import { scanFiles } from './jobs/files.js';
@@ -28,6 +28,7 @@ export const SCAN_JOB: Readonly<Record<ScanKind, string>> = {
   FILES: 'scan.files',
   APP_PERMISSIONS: 'scan.app-permissions',
   DATA: 'scan.data',
+  LATE_ACTIVITIES: 'scan.late-activities',
 };
 export const CONNECT_JOB = 'instance.connect';
 
@@ -46,6 +47,7 @@ const SCANNERS: Readonly<Record<ScanKind, Scanner<never>>> = {
   FILES: scanFiles as Scanner<never>,
   APP_PERMISSIONS: scanGrants as Scanner<never>,
   DATA: scanData as Scanner<never>,
+  LATE_ACTIVITIES: scanLateActivities as Scanner<never>,
 };
 
 /** The capability a kind of scan needs. */
@@ -56,7 +58,11 @@ const NEEDS: Readonly<Record<ScanKind, Capability>> = {
   FILES: 'DATA_SCAN',
   APP_PERMISSIONS: 'APP_PERMISSIONS',
   DATA: 'DATA_SCAN',
+  LATE_ACTIVITIES: 'AUDIT_TRAIL',
 };
+
+/** Kinds that run only periodically after the connect flow (the connect flow does not wait for them). */
+const AFTER_CONNECT: readonly ScanKind[] = [ScanKind.DATA, ScanKind.LATE_ACTIVITIES];
 
 /** Kinds the connect flow runs after the user scan, before the instance is CONNECTED. */
 const INITIAL_AFTER_USERS: readonly ScanKind[] = [ScanKind.GROUPS, ScanKind.ACTIVITIES, ScanKind.FILES, ScanKind.APP_PERMISSIONS];
@@ -148,7 +154,7 @@ export class ScanJobs {
     // Bulk work spends the budget at the lowest priority, beside each other: the first audit backfill
     // and every data scan (one download per file). A data scan at periodic priority would take every
     // token the backfill may use (it waits while the bucket is below half) and hold CONNECTED back.
-    const bulk = (kind === ScanKind.ACTIVITIES && !cursor?.watermark) || kind === ScanKind.DATA;
+    const bulk = (kind === ScanKind.ACTIVITIES && !cursor?.watermark) || kind === ScanKind.DATA || kind === ScanKind.LATE_ACTIVITIES;
     const priority: Priority = bulk ? 'backfill' : (job.attrs.data.priority ?? 'periodic');
     await instances.updateScan(instanceId, kind, { state: ScanRunState.RUNNING, lastStartedAt: new Date(), lastError: null });
     let outcome: ScanOutcome;
@@ -215,7 +221,7 @@ export class ScanJobs {
     }
     if (kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) await this.enqueue(instanceId, ScanKind.DATA);
     const scans = (await instances.scansOf([instanceId])).get(instanceId) ?? [];
-    const waiting = kinds.filter((k) => k !== ScanKind.DATA && !scans.find((s) => s.kind === k)?.lastCompletedAt);
+    const waiting = kinds.filter((k) => !AFTER_CONNECT.includes(k) && !scans.find((s) => s.kind === k)?.lastCompletedAt);
     if (waiting.length > 0) {
       await instances.setStatus(
         instanceId,
@@ -300,7 +306,9 @@ export class ScanJobs {
           ? config.DATA_SCAN_INTERVAL
           : kind === ScanKind.ACTIVITIES
             ? config.ACTIVITY_SCAN_INTERVAL
-            : config.SCAN_INTERVAL;
+            : kind === ScanKind.LATE_ACTIVITIES
+              ? config.LATE_ACTIVITY_SCAN_INTERVAL
+              : config.SCAN_INTERVAL;
       await this.agenda
         .create<ScanJobData>(SCAN_JOB[kind], { instanceId, periodic: true })
         .unique({ 'data.instanceId': instanceId, 'data.periodic': true }, { insertOnly: true })

@@ -163,6 +163,12 @@ export class M365Connector implements Connector {
   readonly provider = M365_PROVIDER;
   readonly capabilities = M365_CAPABILITIES;
   readonly limits: ProviderLimits;
+  /**
+   * Audit records can take up to 24 hours to appear (sign-ins and directory audits:
+   * https://learn.microsoft.com/en-us/entra/identity/monitoring-health/reference-reports-latencies;
+   * the Management Activity API's content: https://learn.microsoft.com/en-us/office/office-365-management-api/office-365-management-activity-api-reference#working-with-the-office-365-management-activity-api).
+   */
+  readonly maxAuditLagMs = 24 * 3_600_000;
   private readonly graph: GraphHttp;
   private readonly graphEndpoint: string;
   private readonly managementEndpoint: string | null;

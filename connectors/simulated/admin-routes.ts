@@ -21,7 +21,16 @@ export interface AdminContext {
 
 type AdminRoute = Route<AdminContext>;
 
-const ActivityBody = z.object({ count: z.int().min(1).max(100_000) }).strict();
+const ActivityBody = z
+  .object({
+    count: z.int().min(1).max(100_000),
+    occurredAgoMs: z
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .optional(),
+  })
+  .strict();
 const GovernanceFaultsBody = z
   .object({
     faults: z
@@ -54,8 +63,8 @@ export const adminRoutes: readonly AdminRoute[] = [
   route('GET', '/admin/tenants/:id/truth', (req, ctx) => json(ctx.tenant(req.params.id!).truth())),
   route('GET', '/admin/tenants/:id/stats', (req, ctx) => json(ctx.tenant(req.params.id!).stats())),
   route('POST', '/admin/tenants/:id/activity', (req, ctx) => {
-    const { count } = parseSpec(ActivityBody, req.body, 'body');
-    return json({ items: ctx.tenant(req.params.id!).generateActivity(count) });
+    const { count, occurredAgoMs } = parseSpec(ActivityBody, req.body, 'body');
+    return json({ items: ctx.tenant(req.params.id!).generateActivity(count, occurredAgoMs) });
   }),
   route('POST', '/admin/tenants/:id/delete', (req, ctx) => {
     const { kind, externalId } = parseSpec(DeleteBody, req.body, 'body');

@@ -76,6 +76,8 @@ class SimulatedConnector implements Connector {
   readonly provider = SIMULATED_PROVIDER;
   readonly capabilities = SIMULATED_CAPABILITIES;
   readonly limits: ProviderLimits;
+  /** The simulated provider documents events up to 6 hours late (its README, "Audit trail"). */
+  readonly maxAuditLagMs = 6 * 3_600_000;
   readonly subscriptions: ChangeSubscriptions;
 
   constructor(

@@ -21,6 +21,8 @@ export interface EventInput {
   readonly scenario: EventScenario;
   /** Where it came from, when not the actor's usual place. */
   readonly from?: { readonly ip: string; readonly country: string; readonly userAgent: string } | null;
+  /** When the audit API starts returning it, when not after a lag drawn in [0, auditLagMs] (an event hours late). */
+  readonly visibleAt?: number;
 }
 
 /** A stable address of `seed` in `country`. */
@@ -49,7 +51,7 @@ export function makeEvent(rng: Rng, ids: Set<string>, auditLagMs: number, input:
     actorId: input.actor?.id ?? null,
     actorEmail: input.actor?.email ?? null,
     occurredAt: new Date(input.occurredAt).toISOString(),
-    visibleAt: new Date(input.occurredAt + lag).toISOString(),
+    visibleAt: new Date(input.visibleAt ?? input.occurredAt + lag).toISOString(),
     ip: place?.ip ?? null,
     country: place?.country ?? null,
     userAgent: place?.userAgent ?? null,

@@ -5,7 +5,8 @@ import type { TenantState } from './tenant-state.js';
 /** Live activity: events at the tenant's rate, some of which change files. */
 
 /** Generates one live event now and applies what it does (edit, reshare, upload, delete). */
-export function generateLiveEvent(state: TenantState, now: number): SimEvent | null {
+/** `visibleAt`: when the audit API starts returning it, when not after the tenant's usual lag. */
+export function generateLiveEvent(state: TenantState, now: number, visibleAt?: number): SimEvent | null {
   const chosen = liveEvent(
     state.nextRng(),
     state.users,
@@ -13,7 +14,8 @@ export function generateLiveEvent(state: TenantState, now: number): SimEvent | n
     now,
   );
   if (!chosen) return null;
-  const { input, effect } = chosen;
+  const { effect } = chosen;
+  const input = visibleAt === undefined ? chosen.input : { ...chosen.input, visibleAt };
   switch (effect.kind) {
     case 'none':
       return state.recordEvent(input);

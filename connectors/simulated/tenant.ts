@@ -23,8 +23,11 @@ export interface TenantControl {
   setFaults(faults: Partial<Faults>): void;
   setAuditLag(ms: number): void;
   setActivityRate(perMinute: number): void;
-  /** Generates `count` live events now (with their file effects) and answers them. */
-  generateActivity(count: number): SimEvent[];
+  /**
+   * Generates `count` live events (with their file effects) and answers them: now, or `occurredAgoMs`
+   * ago and visible in the audit API only from now (events hours late).
+   */
+  generateActivity(count: number, occurredAgoMs?: number): SimEvent[];
   /**
    * Edits the file (new content version), records the change in the feed and notifies the webhook and
    * the subscriptions, unless `notify` is false (a notification lost on the way). Throws a 404 ApiError for an unknown id.
@@ -147,11 +150,11 @@ export class Tenant implements TenantControl {
     this.update({ activityPerMinute: perMinute });
   }
 
-  generateActivity(count: number): SimEvent[] {
+  generateActivity(count: number, occurredAgoMs = 0): SimEvent[] {
     const now = this.clock();
     const events: SimEvent[] = [];
     for (let i = 0; i < count; i++) {
-      const event = generateLiveEvent(this.state, now);
+      const event = occurredAgoMs > 0 ? generateLiveEvent(this.state, now - occurredAgoMs, now) : generateLiveEvent(this.state, now);
       if (event) events.push(structuredClone(event));
     }
     return events;

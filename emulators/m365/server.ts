@@ -97,6 +97,12 @@ export interface M365TenantControl {
   dropSubscriptions(): number;
   /** File operations that happen now in the Management Activity API's feed, each available up to `lateMs` later; answers their ids. */
   fileActivity(count: number, lateMs: number): string[];
+  /**
+   * Sign-ins and directory audits that occurred `agoMs` ago and become visible only now: Microsoft
+   * documents latencies up to 24 hours. (Not file activity: the Management Activity API makes
+   * available only what happened after its subscription started, minutes ago in a test.)
+   */
+  pastRecords(count: number, agoMs: number): string[];
 }
 
 export interface M365Emulator {
@@ -258,6 +264,9 @@ class Tenant implements M365TenantControl {
   readonly feed: ActivityFeed;
   fileActivity(count: number, lateMs: number): string[] {
     return this.feed.record(count, lateMs, this.clock());
+  }
+  pastRecords(count: number, agoMs: number): string[] {
+    return this.state.pastRecords(count, agoMs, this.clock());
   }
   get tenantId(): string {
     return this.spec.tenantId;

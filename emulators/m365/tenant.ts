@@ -460,6 +460,14 @@ export class TenantState {
     return ids;
   }
 
+  /** Sign-ins and directory audits that occurred `agoMs` ago and become visible only now (Entra documents latencies up to 24 hours). */
+  pastRecords(count: number, agoMs: number, now: number): string[] {
+    const ids: string[] = [];
+    for (let k = 0; k < count; k++)
+      ids.push(k % 4 === 3 ? this.addAudit(now - agoMs, now, now).id : this.addSignIn(now - agoMs, now, now).id);
+    return ids;
+  }
+
   record(operation: string, targetId: string, now: number, detail?: string): void {
     this.governance.push({ operation, targetId, at: new Date(now).toISOString(), ...(detail ? { detail } : {}) });
   }

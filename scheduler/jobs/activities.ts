@@ -24,7 +24,7 @@ export async function scanActivities(
 ): Promise<ScanOutcome> {
   const { config } = services;
   const now = Date.now();
-  let items = run.cursor?.items ?? 0;
+  const items = run.cursor?.items ?? 0;
   const watermark = run.cursor?.watermark ?? null;
   const window = run.cursor?.window ?? {
     from: new Date(
@@ -34,6 +34,78 @@ export async function scanActivities(
     page: null,
   };
   if (Date.parse(window.from) >= Date.parse(window.to)) return { status: 'done', items };
+  const read = await readAuditWindow(run, services, window, items, (page, total) =>
+    run.save({ watermark, window: { ...window, page }, items: total }, total),
+  );
+  if (read.status === 'paused') return read;
+  // Advance only after the whole window is read: a crash re-reads it, and dedup absorbs the overlap.
+  await run.save({ watermark: window.to, window: null, items: read.items }, read.items);
+  return read;
+}
+
+/**
+ * Where the late-activities scan stands: `since` is when the last complete run started (every event
+ * not yet visible then occurred after `since` less the provider's maximum lag); `window` the read in progress.
+ */
+export interface LateActivitiesCursor {
+  readonly since: string | null;
+  readonly window: { readonly from: string; readonly to: string; readonly page: string | null; readonly startedAt: string } | null;
+  readonly items: number;
+}
+
+/**
+ * The daily re-read of the audit trail for events later than the activity scan's lag and overlap:
+ * from the last run's start less the provider's documented maximum lag (the first run: from the
+ * instance's connection less it) to now less the lag. Stored once by provider id like every window,
+ * so only events the activity scan missed are new. Nothing to do when the activity scan's overlap
+ * already covers the provider's maximum lag.
+ */
+export async function scanLateActivities(
+  run: ScanRun<LateActivitiesCursor>,
+  services: Pick<SchedulerServices, 'config' | 'instances' | 'accounts' | 'files' | 'activities' | 'evaluator'>,
+): Promise<ScanOutcome> {
+  const { config } = services;
+  const maxLagMs = run.connector.maxAuditLagMs;
+  const items = run.cursor?.items ?? 0;
+  if (maxLagMs <= (config.AUDIT_LAG_SECONDS + config.AUDIT_OVERLAP_SECONDS) * 1000) return { status: 'done', items };
+  const now = Date.now();
+  let window = run.cursor?.window ?? null;
+  if (!window) {
+    const since = run.cursor?.since ?? (await services.instances().byIds([run.instanceId]))[0]?.connectedAt.toISOString();
+    if (!since) return { status: 'done', items };
+    window = {
+      from: new Date(Math.max(Date.parse(since) - maxLagMs, now - config.BACKFILL_DAYS * 86_400_000 - maxLagMs)).toISOString(),
+      to: new Date(now - config.AUDIT_LAG_SECONDS * 1000).toISOString(),
+      page: null,
+      startedAt: new Date(now).toISOString(),
+    };
+  }
+  const current = window;
+  const since = run.cursor?.since ?? null;
+  if (Date.parse(current.from) < Date.parse(current.to)) {
+    const read = await readAuditWindow(run, services, current, items, (page, total) =>
+      run.save({ since, window: { ...current, page }, items: total }, total),
+    );
+    if (read.status === 'paused') return read;
+    await run.save({ since: current.startedAt, window: null, items: read.items }, read.items);
+    return read;
+  }
+  await run.save({ since: current.startedAt, window: null, items }, items);
+  return { status: 'done', items };
+}
+
+/**
+ * Reads one audit window page by page from `window.page`, storing each page's events once by
+ * provider id and evaluating them; `savePage` keeps the position after every page. Answers how many
+ * events were new in all (from `items`), or `paused` when the scheduler is stopping.
+ */
+async function readAuditWindow(
+  run: ScanRun<unknown>,
+  services: Pick<SchedulerServices, 'accounts' | 'files' | 'activities' | 'evaluator'>,
+  window: { readonly from: string; readonly to: string; readonly page: string | null },
+  items: number,
+  savePage: (page: string, items: number) => Promise<void>,
+): Promise<ScanOutcome> {
   const accounts = services.accounts();
   const files = services.files();
   let page = window.page;
@@ -51,13 +123,11 @@ export async function scanActivities(
     items += stored.length;
     page = result.next;
     if (!page) break;
-    await run.save({ watermark, window: { ...window, page }, items }, items);
+    await savePage(page, items);
     if (run.stopping()) return { status: 'paused', items };
   }
-  // The whole window is stored now: judge where actors have been (before the watermark moves, so a crash repeats it).
+  // The whole window is stored now: judge where actors have been (before the cursor moves, so a crash repeats it).
   await services.evaluator().evaluateActivityWindow(run.instanceId, new Date(window.from), new Date(window.to));
-  // Advance only after the whole window is read: a crash re-reads it, and dedup absorbs the overlap.
-  await run.save({ watermark: window.to, window: null, items }, items);
   return { status: 'done', items };
 }
 

@@ -10,8 +10,18 @@ export enum ScanKind {
   FILES = 'FILES',
   APP_PERMISSIONS = 'APP_PERMISSIONS',
   DATA = 'DATA',
+  /** The audit trail re-read daily as far back as the provider's documented maximum lag: events later than the activity scan's window. */
+  LATE_ACTIVITIES = 'LATE_ACTIVITIES',
 }
-registerEnumType(ScanKind, { name: 'ScanKind' });
+registerEnumType(ScanKind, {
+  name: 'ScanKind',
+  valuesConfig: {
+    LATE_ACTIVITIES: {
+      description:
+        "The audit trail re-read daily, at the lowest priority, as far back as the provider's documented maximum lag: events later than the activity scan's window.",
+    },
+  },
+});
 
 export enum ScanRunState {
   IDLE = 'IDLE',

@@ -131,6 +131,9 @@ export async function m365Target(): Promise<ConformanceTarget> {
         throw new Error('the connector did not start the Management Activity API’s Audit.SharePoint subscription');
       return tenant.lateRecords(count, lateMs);
     },
+    async pastEvents(count, agoMs) {
+      return tenant.pastRecords(count, agoMs);
+    },
     async deleteOne(kind: ItemKind) {
       const now = truth();
       if (kind === 'user') {

@@ -114,6 +114,9 @@ export async function simulatedTarget(): Promise<ConformanceTarget> {
         tenant.update({ auditLagMs: 0 });
       }
     },
+    async pastEvents(count, agoMs) {
+      return tenant.generateActivity(count, agoMs).map((e) => e.id);
+    },
     async deleteOne(kind: ItemKind) {
       const truth = tenant.truth();
       const candidates =

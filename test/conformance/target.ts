@@ -41,6 +41,11 @@ export interface ConformanceTarget {
   refuseTokens(refuse: boolean): Promise<void>;
   /** Audit events that happen now and become visible up to `lateMs` later, in no particular order; answers their ids. */
   lateEvents(count: number, lateMs: number): Promise<string[]>;
+  /**
+   * Audit events that occurred `agoMs` ago (hours) and become visible only now, beyond the activity
+   * scan's lag and overlap but within the provider's documented maximum lag; answers their ids.
+   */
+  pastEvents(count: number, agoMs: number): Promise<string[]>;
   /** Deletes one live item of `kind` at the emulator (not a governance action); answers its provider id. */
   deleteOne(kind: ItemKind): Promise<string>;
   /** Changes a file's content at the emulator, which notifies the subscriber; answers its provider id. */
