@@ -33,7 +33,7 @@ export class ActivityEvaluator {
     for (;;) {
       const pending = await this.services.activities().pendingEvaluation(instanceId, BATCH);
       if (pending.length === 0) return tally;
-      const policies = (await this.policies()).filter((p) => !p.rule.needsHistory);
+      const policies = (await this.policies(instanceId)).filter((p) => !p.rule.needsHistory);
       await this.evaluate(instanceId, policies, pending, new Set(pending.map((a) => a.id)), 'fetch', tally);
       await this.services.activities().markEvaluated(pending.map((a) => a.id));
       if (pending.length < BATCH) return tally;
@@ -47,7 +47,7 @@ export class ActivityEvaluator {
    */
   async evaluateWindow(instanceId: string, from: Date, to: Date): Promise<Tally> {
     const tally = emptyTally();
-    for (const p of (await this.policies()).filter((q) => q.rule.needsHistory)) {
+    for (const p of (await this.policies(instanceId)).filter((q) => q.rule.needsHistory)) {
       const lookBack = (p.rule.condition.threshold?.windowMinutes ?? 0) * 60_000;
       const candidates = await this.services
         .activities()
@@ -58,8 +58,8 @@ export class ActivityEvaluator {
     return tally;
   }
 
-  private policies(): Promise<Enabled<ActivityRule>[]> {
-    return enabledPolicies(this.services, PolicyKind.ACTIVITY, (c) => new ActivityRule(c));
+  private policies(instanceId: string): Promise<Enabled<ActivityRule>[]> {
+    return enabledPolicies(this.services, PolicyKind.ACTIVITY, (c) => new ActivityRule(c), instanceId);
   }
 
   /**

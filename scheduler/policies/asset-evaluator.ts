@@ -31,7 +31,7 @@ export class AssetEvaluator {
   ): Promise<Tally> {
     const tally = emptyTally();
     if (fileIds.length === 0) return tally;
-    const policies = await enabledPolicies(this.services, PolicyKind.FILE, (c) => new FileRule(c));
+    const policies = await enabledPolicies(this.services, PolicyKind.FILE, (c) => new FileRule(c), instanceId);
     if (policies.length === 0) return tally;
     const files = (await this.services.files().byIds(fileIds))
       .filter((f) => f.instanceId === instanceId && f.deletedAt === null)
@@ -68,7 +68,7 @@ export class AssetEvaluator {
   async evaluateGrants(instanceId: string, grantIds: readonly string[]): Promise<Tally> {
     const tally = emptyTally();
     if (grantIds.length === 0) return tally;
-    const policies = await enabledPolicies(this.services, PolicyKind.APP_PERMISSION, (c) => new AppPermissionRule(c));
+    const policies = await enabledPolicies(this.services, PolicyKind.APP_PERMISSION, (c) => new AppPermissionRule(c), instanceId);
     if (policies.length === 0) return tally;
     const grants = (await this.services.grants().byIds(grantIds)).filter((g) => g.instanceId === instanceId && g.deletedAt === null);
     const now = new Date();

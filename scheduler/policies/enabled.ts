@@ -2,6 +2,7 @@ import {
   DEFAULT_WINDOW_MINUTES,
   type DetectionMatch,
   parsePolicyCondition,
+  policyApplies,
   type Policy,
   type PolicyCondition,
   type PolicyKind,
@@ -37,16 +38,24 @@ export interface Enabled<R> {
 export type ConditionOf<K extends PolicyKind> = Extract<PolicyCondition, { kind: K }>['condition'];
 
 /**
- * The enabled policies of `kind` whose stored conditions parse, each with its rule. A condition that
- * no longer parses (written before a schema change) is skipped with a warning, never fatal.
+ * The enabled policies of `kind` that apply to the instance (their scope names none, it, or its
+ * provider) and whose stored conditions parse, each with its rule. A condition that no longer parses
+ * (written before a schema change) is skipped with a warning, never fatal.
  */
 export async function enabledPolicies<K extends PolicyKind, R>(
   services: EvaluationServices,
   kind: K,
   rule: (condition: ConditionOf<K>) => R,
+  instanceId: string,
 ): Promise<Enabled<R>[]> {
   const out: Enabled<R>[] = [];
-  for (const policy of await services.policies().enabledOfKind(kind)) {
+  const policies = await services.policies().enabledOfKind(kind);
+  // The instance's provider is read only when a policy is scoped by provider.
+  const provider = policies.some((p) => p.providers.length > 0)
+    ? ((await services.instanceDirectory?.().governanceView(instanceId))?.provider ?? null)
+    : null;
+  for (const policy of policies) {
+    if (!policyApplies(policy, instanceId, provider)) continue;
     const parsed = parsePolicyCondition(kind, policy.condition);
     if (!parsed.ok) {
       logger.warn({ policyId: policy.id, field: parsed.field, reason: parsed.message }, 'policy skipped: its condition does not parse');

@@ -26,7 +26,8 @@ export const SEVERITY_ORDER: readonly Severity[] = [Severity.INFORMATIONAL, Seve
 @ObjectType({ description: 'A rule that raises detections when its condition matches.' })
 @Entity({ tableName: 'policy' })
 export class Policy {
-  [OptionalProps]?: 'id' | 'enabled' | 'description' | 'autoGovernance' | 'builtIn' | 'createdAt' | 'updatedAt';
+  [OptionalProps]?:
+    'id' | 'enabled' | 'description' | 'autoGovernance' | 'instanceIds' | 'providers' | 'builtIn' | 'createdAt' | 'updatedAt';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -59,6 +60,18 @@ export class Policy {
   @Field(() => [GovernanceActionType])
   @Property({ type: 'text[]' })
   autoGovernance: GovernanceActionType[] = [];
+
+  @Field(() => [ID], {
+    description: 'The instances the policy applies to, beside every instance of `providers`. Both empty: every instance.',
+  })
+  @Property({ type: 'uuid[]' })
+  instanceIds: string[] = [];
+
+  @Field(() => [String], {
+    description: 'The connectors (`connectApp` providers, e.g. "m365") whose every instance the policy applies to, beside `instanceIds`.',
+  })
+  @Property({ type: 'text[]' })
+  providers: string[] = [];
 
   /** Installed by Tenantwatch itself (not by an administrator). */
   @Property({ type: 'boolean' })

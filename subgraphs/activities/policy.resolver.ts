@@ -31,6 +31,18 @@ export class PolicyInput {
 
   @Field(() => [GovernanceActionType], { nullable: true, description: 'Actions run for each new detection.' })
   autoGovernance?: GovernanceActionType[] | null;
+
+  @Field(() => [ID], {
+    nullable: true,
+    description: 'The instances it applies to (at most 100), beside every instance of `providers`. Both empty or absent: every instance.',
+  })
+  instanceIds?: string[] | null;
+
+  @Field(() => [String], {
+    nullable: true,
+    description: 'Connectors (`connectApp` providers, e.g. "m365"; at most 20) whose every instance it applies to, beside `instanceIds`.',
+  })
+  providers?: string[] | null;
 }
 
 /** Checks a policy definition at the edge; throws BAD_USER_INPUT naming the bad field. */
@@ -38,6 +50,14 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw badInput('input.name', 'must be 1 to 200 characters');
   if (input.description && input.description.length > 2000) throw badInput('input.description', 'must be at most 2000 characters');
+  const instanceIds = input.instanceIds ?? [];
+  if (instanceIds.length > 100) throw badInput('input.instanceIds', 'must hold at most 100 instance ids');
+  const providers = input.providers ?? [];
+  if (providers.length > 20) throw badInput('input.providers', 'must hold at most 20 providers');
+  providers.forEach((p, i) => {
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(p))
+      throw badInput(`input.providers.${i}`, 'must be a connector name such as "m365" (lower-case letters, digits, dashes)');
+  });
   const condition = parsePolicyCondition(input.kind, input.condition);
   if (!condition.ok) throw badInput(condition.field ? `input.condition.${condition.field}` : 'input.condition', condition.message);
   return {
@@ -48,6 +68,8 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
     description: input.description ?? null,
     condition: input.condition as Record<string, unknown>,
     autoGovernance: [...new Set(input.autoGovernance ?? [])],
+    instanceIds: [...new Set(instanceIds.map((id, i) => parseId(id, `input.instanceIds.${i}`)))],
+    providers: [...new Set(providers)],
   };
 }
 

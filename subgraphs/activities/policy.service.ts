@@ -11,6 +11,15 @@ export interface PolicyDefinition {
   readonly description?: string | null;
   readonly condition: Record<string, unknown>;
   readonly autoGovernance?: readonly GovernanceActionType[];
+  /** The instances it applies to, beside every instance of `providers`; both empty or absent: every instance. */
+  readonly instanceIds?: readonly string[];
+  readonly providers?: readonly string[];
+}
+
+/** Whether `policy` applies to an instance: it names none (every instance), or this one, or its provider. */
+export function policyApplies(policy: Pick<Policy, 'instanceIds' | 'providers'>, instanceId: string, provider: string | null): boolean {
+  if (policy.instanceIds.length === 0 && policy.providers.length === 0) return true;
+  return policy.instanceIds.includes(instanceId) || (provider !== null && policy.providers.includes(provider));
 }
 
 /** The only writer of policies; also their reads. */
@@ -22,6 +31,8 @@ export class PolicyService {
       ...definition,
       description: definition.description ?? null,
       autoGovernance: [...(definition.autoGovernance ?? [])],
+      instanceIds: [...(definition.instanceIds ?? [])],
+      providers: [...(definition.providers ?? [])],
       builtIn,
     });
     await this.em.persistAndFlush(policy);
@@ -37,6 +48,8 @@ export class PolicyService {
       description: definition.description ?? null,
       enabled: definition.enabled ?? policy.enabled,
       autoGovernance: [...(definition.autoGovernance ?? [])],
+      instanceIds: [...(definition.instanceIds ?? [])],
+      providers: [...(definition.providers ?? [])],
     });
     await this.em.flush();
     return policy;

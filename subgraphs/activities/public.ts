@@ -7,7 +7,7 @@ export { activitiesModule } from './module.js';
 export { ActivityService, type ActivityRecord, type EventNarrowing } from './activity.service.js';
 export { DetectionService, type DetectionDraft, type DetectionMatch } from './detection.service.js';
 export { GovernanceService } from './governance.service.js';
-export { PolicyService, type PolicyDefinition } from './policy.service.js';
+export { PolicyService, policyApplies, type PolicyDefinition } from './policy.service.js';
 export { EventLogService } from './event-log.service.js';
 export {
   DEFAULT_WINDOW_MINUTES,
