@@ -77,7 +77,7 @@ describe('cursors', () => {
     expect(connection.edges.map((e) => e.node)).toEqual([ID_3, ID_2]);
 
     const next = readPage({ first: 2, after: connection.pageInfo.endCursor }, byTime);
-    expect(next).toEqual({ first: 2, after: ['2024-03-02T10:00:00.000Z', ID_2] });
+    expect(next).toEqual({ first: 2, after: ['2024-03-02T10:00:00.000Z', ID_2], afterCursor: connection.pageInfo.endCursor });
 
     const fromFirstEdge = readPage({ after: connection.edges[0]!.cursor }, byTime);
     expect(fromFirstEdge.after).toEqual(['2024-03-03T10:00:00.000Z', ID_3]);
@@ -146,23 +146,41 @@ describe('toConnection', () => {
   it('reports a next page when more than first rows came back, ending at the last visible edge', () => {
     const connection = activityConnection(activities, { first: 2 });
     expect(connection.edges).toHaveLength(2);
-    expect(connection.pageInfo).toEqual({ hasNextPage: true, endCursor: connection.edges[1]!.cursor });
+    expect(connection.pageInfo).toEqual({
+      hasNextPage: true,
+      endCursor: connection.edges[1]!.cursor,
+      hasPreviousPage: false,
+      startCursor: connection.edges[0]!.cursor,
+    });
   });
 
   it('reports no next page when first or fewer rows came back', () => {
     const exact = activityConnection(activities, { first: 3 });
     expect(exact.edges).toHaveLength(3);
-    expect(exact.pageInfo).toEqual({ hasNextPage: false, endCursor: exact.edges[2]!.cursor });
+    expect(exact.pageInfo).toMatchObject({ hasNextPage: false, endCursor: exact.edges[2]!.cursor });
 
     const fewer = activityConnection(activities.slice(0, 1), { first: 3 });
-    expect(fewer.pageInfo).toEqual({ hasNextPage: false, endCursor: fewer.edges[0]!.cursor });
+    expect(fewer.pageInfo).toMatchObject({ hasNextPage: false, endCursor: fewer.edges[0]!.cursor });
   });
 
-  it('has a null endCursor for an empty page', () => {
-    expect(activityConnection([], { first: 10 }).pageInfo).toEqual({ hasNextPage: false, endCursor: null });
+  it('answers an empty page with truthful pageInfo: whether items follow, and the position it was asked at', () => {
+    expect(activityConnection([], { first: 10 }).pageInfo).toEqual({
+      hasNextPage: false,
+      endCursor: null,
+      hasPreviousPage: false,
+      startCursor: null,
+    });
     const zero = activityConnection(activities, { first: 0 });
     expect(zero.edges).toEqual([]);
-    expect(zero.pageInfo).toEqual({ hasNextPage: true, endCursor: null });
+    expect(zero.pageInfo).toEqual({ hasNextPage: true, endCursor: null, hasPreviousPage: false, startCursor: null });
+    // Asked after a cursor: that position, so that `after: endCursor` goes on from it.
+    const first = activityConnection(activities, { first: 1 });
+    const cursor = first.edges[0]!.cursor;
+    const page = readPage({ first: 0, after: cursor }, byTime);
+    const rest = activityConnection(activities.slice(1), page);
+    expect(rest.pageInfo).toEqual({ hasNextPage: true, endCursor: cursor, hasPreviousPage: true, startCursor: cursor });
+    const next = activityConnection(activities.slice(1), readPage({ first: 1, after: cursor }, byTime));
+    expect(next.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: next.edges[0]!.cursor });
   });
 
   it('runs the count only when totalCount is read, and only once', async () => {

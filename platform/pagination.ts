@@ -7,15 +7,37 @@ export const MAX_PAGE_SIZE = 500;
 /** Page size when `first` is omitted. */
 export const DEFAULT_PAGE_SIZE = 50;
 
-@ObjectType({ description: 'Where a page of a connection ends.' })
+@ObjectType({ description: 'Where a page of a connection starts and ends.' })
 @Directive('@shareable')
 export class PageInfo {
-  @Field()
+  @Field({ description: 'Whether items follow this page: ask again with `after: endCursor`.' })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Where the next page starts: the last edge’s cursor, or with no edges the `after` given (null: the beginning).',
+  })
   endCursor!: string | null;
+
+  @Field({ description: 'Whether items come before this page (it starts after a cursor).' })
+  hasPreviousPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The first edge’s cursor, or with no edges the same as `endCursor`.' })
+  startCursor!: string | null;
 }
+
+/** The `first` argument of every connection: its bounds and default, stated in the schema. */
+export const FIRST_ARG = {
+  nullable: true,
+  defaultValue: DEFAULT_PAGE_SIZE,
+  description: `How many items, 0 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}); 0 answers only totalCount and pageInfo.`,
+} as const;
+
+/** The `after` argument of every connection. */
+export const AFTER_ARG = {
+  nullable: true,
+  description: 'Start after this cursor (a `pageInfo.endCursor` or an edge’s `cursor` of the same connection); absent: from the beginning.',
+} as const;
 
 export interface Edge<T> {
   readonly cursor: string;
@@ -67,6 +89,8 @@ export interface Ordering {
 export interface PageRequest {
   readonly first: number;
   readonly after?: readonly (string | number)[];
+  /** `after` as the client sent it. */
+  readonly afterCursor?: string;
 }
 
 export interface PageArgs {
@@ -81,7 +105,7 @@ export function readPage(args: PageArgs, ordering: Ordering): PageRequest {
     throw badInput('first', `must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`);
   }
   if (args.after === null || args.after === undefined) return { first };
-  return { first, after: decodeCursor(args.after, ordering) };
+  return { first, after: decodeCursor(args.after, ordering), afterCursor: args.after };
 }
 
 export function encodeCursor(values: readonly (string | number)[]): string {
@@ -165,7 +189,12 @@ export function toConnection<R, N>(
   let total: Promise<number> | undefined;
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > page.first, endCursor: edges.at(-1)?.cursor ?? null },
+    pageInfo: {
+      hasNextPage: rows.length > page.first,
+      endCursor: edges.at(-1)?.cursor ?? page.afterCursor ?? null,
+      hasPreviousPage: page.after !== undefined,
+      startCursor: edges[0]?.cursor ?? page.afterCursor ?? null,
+    },
     get totalCount() {
       return (total ??= count());
     },

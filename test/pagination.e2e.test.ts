@@ -81,13 +81,14 @@ afterAll(() => t?.stop());
 
 interface Conn {
   totalCount: number;
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: { hasNextPage: boolean; endCursor: string | null; hasPreviousPage: boolean; startCursor: string | null };
   edges: { cursor: string; node: { id: string; sort: string } }[];
 }
 /** Reads one page of a connection. */
 type Reader = (first: number, after: string | null) => Promise<Conn>;
 
-const SELECTION = (sort: string) => `totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id sort: ${sort} } }`;
+const SELECTION = (sort: string) =>
+  `totalCount pageInfo { hasNextPage endCursor hasPreviousPage startCursor } edges { cursor node { id sort: ${sort} } }`;
 
 /** A top-level connection; `args` are extra arguments such as a filter. */
 const topLevel =
@@ -158,7 +159,9 @@ async function expectPagesCoverAll(read: Reader, size = 7): Promise<Conn> {
     expect(page.totalCount).toBe(all.totalCount);
     expect(page.edges).toHaveLength(expectedSize);
     expect(page.pageInfo.hasNextPage).toBe(seen.length + expectedSize < ids.length);
-    expect(page.pageInfo.endCursor).toBe(page.edges.at(-1)?.cursor ?? null);
+    expect(page.pageInfo.endCursor).toBe(page.edges.at(-1)?.cursor ?? after);
+    expect(page.pageInfo.startCursor).toBe(page.edges[0]?.cursor ?? after);
+    expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
     seen.push(...page.edges.map((e) => e.node.id));
     if (!page.pageInfo.hasNextPage || expectedSize === 0) break;
     after = page.pageInfo.endCursor;
@@ -168,14 +171,26 @@ async function expectPagesCoverAll(read: Reader, size = 7): Promise<Conn> {
   // Any edge's cursor resumes right after that edge.
   const middle = Math.floor(ids.length / 2);
   expect((await read(3, all.edges[middle]!.cursor)).edges.map((e) => e.node.id)).toEqual(ids.slice(middle + 1, middle + 4));
-  // After the last edge: an empty page, no next page, no endCursor.
-  const beyond = await read(size, all.edges.at(-1)!.cursor);
-  expect(beyond).toEqual({ totalCount: all.totalCount, pageInfo: { hasNextPage: false, endCursor: null }, edges: [] });
-  // `first: 0` counts without answering rows.
+  // After the last edge: an empty page, no next page, and the position it was asked at.
+  const last = all.edges.at(-1)!.cursor;
+  const beyond = await read(size, last);
+  expect(beyond).toEqual({
+    totalCount: all.totalCount,
+    pageInfo: { hasNextPage: false, endCursor: last, hasPreviousPage: true, startCursor: last },
+    edges: [],
+  });
+  // `first: 0` counts without answering rows, and says truthfully that items follow.
   const none = await read(0, null);
   expect(none.edges).toEqual([]);
   expect(none.totalCount).toBe(all.totalCount);
-  expect(none.pageInfo.endCursor).toBeNull();
+  expect(none.pageInfo).toEqual({ hasNextPage: true, endCursor: null, hasPreviousPage: false, startCursor: null });
+  const middleCursor = all.edges[middle]!.cursor;
+  expect((await read(0, middleCursor)).pageInfo).toEqual({
+    hasNextPage: true,
+    endCursor: middleCursor,
+    hasPreviousPage: true,
+    startCursor: middleCursor,
+  });
   return all;
 }
 

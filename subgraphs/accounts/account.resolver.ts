@@ -1,7 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
 import { Account, Group } from './account.entity.js';
 import { ACCOUNT_ORDER, GROUP_ORDER, type AccountFilter } from './account.service.js';
 import { AppInstance } from './app-instance.entity.js';
@@ -52,8 +52,8 @@ export class AccountResolver {
   async accounts(
     @Ctx() ctx: AccountsContext,
     @Arg('filter', () => AccountFilterInput, { nullable: true }) filter?: AccountFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Account>> {
     const parsed = readAccountFilter(filter);
     return accountService(ctx).listAccounts(parsed, readPage({ first, after }, ACCOUNT_ORDER));
@@ -81,8 +81,8 @@ export class GroupResolver {
   async groups(
     @Ctx() ctx: AccountsContext,
     @Arg('instanceId', () => ID, { nullable: true }) instanceId?: string | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Group>> {
     return accountService(ctx).listGroups(parseOptionalId(instanceId, 'instanceId'), readPage({ first, after }, GROUP_ORDER));
   }
@@ -101,8 +101,8 @@ export class GroupResolver {
   async members(
     @Root() group: Group,
     @Ctx() ctx: AccountsContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Account>> {
     return loaders.members(ctx, readPage({ first, after }, ACCOUNT_ORDER)).load(group.id);
   }

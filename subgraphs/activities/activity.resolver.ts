@@ -2,7 +2,7 @@ import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, 
 import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { Activity } from './activity.entity.js';
 import { ACTIVITY_ORDER, type ActivityFilter } from './activity.service.js';
@@ -62,8 +62,8 @@ export class ActivityResolver {
   async activities(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Activity>> {
     const parsed = readActivityFilter(filter);
     return services.activity(ctx).list(parsed, readPage({ first, after }, ACTIVITY_ORDER));
@@ -97,8 +97,8 @@ export class ActorResolver {
     @Root() actor: Actor,
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Activity>> {
     const { actorId: _ignored, ...parsed } = readActivityFilter(filter);
     return loaders.activitiesOfActor(ctx, parsed, readPage({ first, after }, ACTIVITY_ORDER)).load(actor.id);

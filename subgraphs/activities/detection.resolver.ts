@@ -2,7 +2,7 @@ import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectT
 import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { Activity } from './activity.entity.js';
 import { loaders, services } from './context.js';
@@ -45,8 +45,8 @@ export class DetectionResolver {
   async detections(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => DetectionFilterInput, { nullable: true }) filter?: DetectionFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Detection>> {
     const parsed = readDetectionFilter(filter);
     return services.detection(ctx).list(parsed, readPage({ first, after }, DETECTION_ORDER));

@@ -1,7 +1,7 @@
 import { Arg, Ctx, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import type { SubgraphContext } from '../../platform/context.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { loaders, services } from './context.js';
 import { Detection } from './detection.entity.js';
@@ -40,8 +40,8 @@ export class GovernanceActionResolver {
   async governanceActions(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => GovernanceFilterInput, { nullable: true }) filter?: GovernanceFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<GovernanceAction>> {
     const parsed = readGovernanceFilter(filter);
     return services.governance(ctx).list(parsed, readPage({ first, after }, GOVERNANCE_ORDER));

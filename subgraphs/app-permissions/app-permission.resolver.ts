@@ -2,7 +2,7 @@ import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, ObjectTy
 import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { AppPermission } from './app-permission.entity.js';
 import { APP_PERMISSION_ORDER, AppPermissionService, type AppPermissionFilter } from './app-permission.service.js';
@@ -67,8 +67,8 @@ export class AppPermissionResolver {
   async appPermissions(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => AppPermissionFilterInput, { nullable: true }) filter?: AppPermissionFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<AppPermission>> {
     const parsed = readFilter(filter);
     return service(ctx).list(parsed, readPage({ first, after }, APP_PERMISSION_ORDER));
@@ -96,8 +96,8 @@ export class GrantorResolver {
   async appPermissions(
     @Root() account: Grantor,
     @Ctx() ctx: SubgraphContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<AppPermission>> {
     return appPermissionLoaders.grantsOfAccount(ctx, readPage({ first, after }, APP_PERMISSION_ORDER)).load(account.id);
   }

@@ -2,7 +2,7 @@ import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, ObjectTy
 import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
-import { connectionType, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
+import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { File } from './file.entity.js';
 import { FILE_ORDER, FileService, type FileFilter } from './file.service.js';
@@ -75,8 +75,8 @@ export class FileResolver {
   async files(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => FileFilterInput, { nullable: true }) filter?: FileFilterInput | null,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<File>> {
     const parsed = readFileFilter(filter);
     return service(ctx).list(parsed, readPage({ first, after }, FILE_ORDER));
@@ -104,8 +104,8 @@ export class FileOwnerResolver {
   async files(
     @Root() owner: FileOwner,
     @Ctx() ctx: SubgraphContext,
-    @Arg('first', () => Int, { nullable: true }) first?: number | null,
-    @Arg('after', () => String, { nullable: true }) after?: string | null,
+    @Arg('first', () => Int, FIRST_ARG) first?: number | null,
+    @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<File>> {
     return fileLoaders.filesOfOwner(ctx, readPage({ first, after }, FILE_ORDER)).load(owner.id);
   }
