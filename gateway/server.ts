@@ -10,6 +10,7 @@ import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.
 import { logger } from '../platform/logger.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
+import { corsMiddleware } from './cors.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { checkSubgraphs } from './readiness.js';
@@ -101,6 +102,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
   });
   app.use(
     '/graphql',
+    corsMiddleware(config),
     rateLimits.http,
     expressMiddleware(apollo, {
       context: async ({ req }) => {

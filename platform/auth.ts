@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { AuthChecker } from 'type-graphql';
 import { ConfigError, type Config } from './config.js';
-import { appError, ErrorCode } from './errors.js';
+import { appError, ErrorCode, unauthenticated } from './errors.js';
 
 /** Roles from API.md, lowest first: each includes what the ones before it may do. */
 export const ROLES = ['viewer', 'analyst', 'responder', 'admin'] as const;
@@ -108,9 +108,9 @@ export function createTokenVerifier(config: Config): TokenVerifier {
   const options = { issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE };
   const verified = new Map<string, { readonly principal: Principal; readonly until: number }>();
   return async (authorization) => {
-    if (!authorization) throw appError(ErrorCode.UNAUTHENTICATED, 'Missing Authorization header: send "Authorization: Bearer <token>"');
+    if (!authorization) throw unauthenticated('Missing Authorization header: send "Authorization: Bearer <token>"', false);
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw appError(ErrorCode.UNAUTHENTICATED, 'Malformed Authorization header: expected "Bearer <token>"');
+    if (!match) throw unauthenticated('Malformed Authorization header: expected "Bearer <token>"', true);
     const token = match[1]!;
     const remembered = verified.get(token);
     if (remembered) {
@@ -130,19 +130,18 @@ export function createTokenVerifier(config: Config): TokenVerifier {
         ? await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] })
         : await jwtVerify(token, jwks!, options);
       if (typeof payload.exp !== 'number')
-        throw appError(ErrorCode.UNAUTHENTICATED, 'Token rejected: a token must carry an expiry (the "exp" claim); sign one that expires');
+        throw unauthenticated('Token rejected: a token must carry an expiry (the "exp" claim); sign one that expires', true);
       const claimed = Array.isArray(payload.roles) ? payload.roles : [payload.roles];
       const roles = claimed.filter(isRole);
-      if (roles.length === 0)
-        throw appError(ErrorCode.UNAUTHENTICATED, `Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`);
+      if (roles.length === 0) throw unauthenticated(`Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`, true);
       const role = roles.reduce((a, b) => (ROLES.indexOf(b) > ROLES.indexOf(a) ? b : a));
       return { subject: payload.sub ?? 'unknown', role, expiresAt: payload.exp };
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw appError(ErrorCode.UNAUTHENTICATED, 'Token expired');
+      if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token expired', true);
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
-        throw appError(ErrorCode.UNAUTHENTICATED, `Token rejected: ${error.message}`);
+        throw unauthenticated(`Token rejected: ${error.message}`, true);
       }
-      if (error instanceof joseErrors.JOSEError) throw appError(ErrorCode.UNAUTHENTICATED, 'Token rejected: invalid signature or format');
+      if (error instanceof joseErrors.JOSEError) throw unauthenticated('Token rejected: invalid signature or format', true);
       throw error;
     }
   }

@@ -110,6 +110,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ AUTH_JWKS_URL: 'http://127.0.0.1:9999/jwks' }).AUTH_JWKS_URL).toBe('http://127.0.0.1:9999/jwks');
   });
 
+  it('reads CORS_ORIGINS as exact origins, refusing paths, wildcards and other schemes', () => {
+    expect(loadConfig({}).CORS_ORIGINS).toBeUndefined();
+    expect(loadConfig({ CORS_ORIGINS: 'https://soc.example.com, http://localhost:5173' }).CORS_ORIGINS).toEqual([
+      'https://soc.example.com',
+      'http://localhost:5173',
+    ]);
+    for (const bad of ['*', 'https://soc.example.com/', 'https://soc.example.com/app', 'ftp://files.example.com', 'soc.example.com'])
+      expect(refusal({ CORS_ORIGINS: bad }).message).toMatch(/CORS_ORIGINS: .* is not an origin/);
+  });
+
   describe('the DEMO flag', () => {
     it.each(['on', 'true', '1', 'yes', 'simulated'])('reads %s as the simulated demo', (value) => {
       expect(loadConfig({ DEMO: value }).DEMO).toEqual(['simulated']);

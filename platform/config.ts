@@ -114,6 +114,36 @@ const ConfigSchema = z
       .regex(/^https?:\/\/[^?#]+$/, 'must be an http(s) URL without a query or fragment')
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
+    /**
+     * Browser origins allowed to call the gateway from another origin (CORS), and to open its
+     * websocket: exact origins separated by commas, e.g. `https://soc.example.com,http://localhost:5173`.
+     * Unset: none (same-origin pages and clients that send no Origin, as servers do, are unaffected).
+     */
+    CORS_ORIGINS: z
+      .string()
+      .transform((value, ctx) => {
+        const origins = value
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
+        for (const origin of origins) {
+          let parsed: URL | undefined;
+          try {
+            parsed = new URL(origin);
+          } catch {
+            parsed = undefined;
+          }
+          if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${origin.slice(0, 100)}" is not an origin: write scheme://host[:port] with no path or trailing slash (no "*")`,
+            });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      })
+      .optional(),
     /** A webhook delivery larger than this is refused before it is parsed. */
     WEBHOOK_MAX_BYTES: z.coerce
       .number()

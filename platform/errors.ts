@@ -31,6 +31,20 @@ export function appError(code: ErrorCode, message: string, extra: Record<string,
   });
 }
 
+/**
+ * UNAUTHENTICATED (HTTP 401) with the `WWW-Authenticate` challenge of RFC 6750: `Bearer
+ * realm="tenantwatch"` when no credentials came, with `error="invalid_token"` and the reason when
+ * a token came and was refused.
+ */
+export function unauthenticated(message: string, tokenGiven: boolean): GraphQLError {
+  const challenge = tokenGiven
+    ? `Bearer realm="tenantwatch", error="invalid_token", error_description="${message.replace(/["\\]/g, "'")}"`
+    : 'Bearer realm="tenantwatch"';
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401, headers: new Map([['www-authenticate', challenge]]) } },
+  });
+}
+
 /** A bad argument: the message starts with the argument's name, e.g. `Argument "first": ...`. */
 export function badInput(argument: string, message: string): GraphQLError {
   return appError(ErrorCode.BAD_USER_INPUT, `Argument "${argument}": ${message}`, { argument });

@@ -9,6 +9,7 @@ import { appError, ErrorCode, hideSuggestions } from '../../platform/errors.js';
 import { serveGraphqlWs } from '../../platform/graphql-ws.js';
 import { logger } from '../../platform/logger.js';
 import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
+import { websocketOriginAllowed } from '../cors.js';
 import type { RateLimits } from '../rate-limits.js';
 import { refusalsOf } from './document.js';
 import { SubscriptionExecutor, type SubscriptionContext } from './executor.js';
@@ -95,6 +96,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
     // A subscribe carries one operation: as over HTTP (whose body is capped at 1 MB), nothing larger is read.
     maxPayload: MAX_MESSAGE_BYTES,
     closeTimeout: closeTimeoutOf(config.GATEWAY_WS_PING_MS),
+    // A browser page of another origin (not in CORS_ORIGINS) gets 403 before any message.
+    verifyClient: ({ req }: { req: http.IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) =>
+      websocketOriginAllowed(config, req) ? done(true) : done(false, 403, 'Origin not allowed (CORS_ORIGINS)'),
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
   // Sockets whose connection_init has not been accepted yet, by source address; accepted sockets and
