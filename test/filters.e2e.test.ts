@@ -31,6 +31,9 @@ interface Model {
     action: string;
     occurredAt: Date;
     ipAddress: string | null;
+    country: string | null;
+    succeeded: boolean;
+    userAgent: string | null;
   }[];
   files: {
     id: string;
@@ -135,6 +138,9 @@ async function seed(f: Fixtures): Promise<Model> {
           actorId: actorId as string | null,
           occurredAt: at(n * 100 + i * 4 + k),
           ipAddress: (i + k) % 7 === 6 ? null : `10.${n}.0.${(i + k) % 3}`,
+          country: k === 3 ? null : ['US', 'DE', 'FR'][(i + k) % 3]!,
+          succeeded: (i * 3 + k) % 4 !== 3,
+          userAgent: `Agent/${(i + k) % 4} (Tenantwatch_test)` as string | null,
         };
       }),
     );
@@ -145,7 +151,11 @@ async function seed(f: Fixtures): Promise<Model> {
         action: 'admin.policy.change',
         actorId: null,
         occurredAt: at(n * 100 + 90 + k),
-        ipAddress: null,
+        // A provider's value that is no IP address: CIDR filters pass it over.
+        ipAddress: k === 0 ? 'unknown' : '2001:db8::7',
+        country: null,
+        succeeded: true,
+        userAgent: null,
       })),
     );
     await f.activities(instanceId, activities);
@@ -400,6 +410,46 @@ describe('activities(filter)', () => {
       [{ instanceId: alpha!.id, action: 'user.login' }, (a) => a.instanceId === alpha!.id && a.action === 'user.login'],
       [{ category: 'SIGN_IN', ipAddress: '10.0.0.1' }, (a) => a.category === ActivityCategory.SIGN_IN && a.ipAddress === '10.0.0.1'],
     ]);
+  });
+
+  it('filters by country, success, IP range and text search, alone and combined', async () => {
+    const inRange = (ip: string | null, prefix: string) => ip !== null && ip.startsWith(prefix);
+    const text = (a: Model['activities'][number]) =>
+      [a.action, a.ipAddress, a.country, a.userAgent]
+        .filter((v) => v !== null)
+        .join(' ')
+        .toLowerCase();
+    await expectCases(m.activities, fetch, [
+      [{ country: ['DE'] }, (a) => a.country === 'DE'],
+      [{ country: ['us', 'FR'] }, (a) => a.country === 'US' || a.country === 'FR'],
+      [{ succeeded: false }, (a) => !a.succeeded],
+      [{ succeeded: true, country: ['US'] }, (a) => a.succeeded && a.country === 'US'],
+      [{ ipRange: '10.1.0.0/16' }, (a) => inRange(a.ipAddress, '10.1.')],
+      [{ ipRange: '10.0.0.2' }, (a) => a.ipAddress === '10.0.0.2'],
+      [{ ipRange: '2001:db8::/32' }, (a) => a.ipAddress === '2001:db8::7'],
+      [{ search: 'DOWNLOAD' }, (a) => text(a).includes('download')],
+      [{ search: 'agent/2' }, (a) => text(a).includes('agent/2')],
+      // LIKE's wildcards are taken literally.
+      [{ search: 'h_test' }, (a) => text(a).includes('h_test')],
+      [
+        { search: 'file.', succeeded: false, ipRange: '10.0.0.0/8' },
+        (a) => text(a).includes('file.') && !a.succeeded && inRange(a.ipAddress, '10.'),
+      ],
+    ]);
+  });
+
+  it('refuses a bad country, IP range or search naming the field', async () => {
+    for (const [filter, field] of [
+      ['{ country: ["USA"] }', 'filter.country.0'],
+      ['{ country: [] }', 'filter.country'],
+      ['{ ipRange: "10.0.0.0/33" }', 'filter.ipRange'],
+      ['{ ipRange: "example.com" }', 'filter.ipRange'],
+      ['{ search: "ab" }', 'filter.search'],
+    ] as const) {
+      const answer = await t.request(`{ activities(filter: ${filter}) { totalCount } }`);
+      expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(answer.errors?.[0]?.message).toContain(`"${field}"`);
+    }
   });
 
   it('treats from as inclusive and to as exclusive', async () => {

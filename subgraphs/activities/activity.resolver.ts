@@ -6,6 +6,8 @@ import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from 
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { Activity } from './activity.entity.js';
 import { ACTIVITY_ORDER, type ActivityFilter } from './activity.service.js';
+import { SEARCH_MAX, SEARCH_MIN } from './activity-search.js';
+import { parseCidr } from './policy-condition.js';
 import { loaders, services } from './context.js';
 import { Actor, FileRef } from './references.js';
 import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
@@ -33,8 +35,24 @@ export class ActivityFilterInput {
   @Field(() => Date, { nullable: true, description: 'Occurred before (exclusive).' })
   to?: Date | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Exact IP address, as the provider reported it.' })
   ipAddress?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'A CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or one address the IP address is in.' })
+  ipRange?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'ISO 3166 alpha-2 country codes (any of them, at most 300), e.g. ["US", "DE"].' })
+  country?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only successful (true) or failed (false) activities.' })
+  succeeded?: boolean | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Case-insensitive text (3 to 100 characters) found anywhere in the action, the actor’s or file’s provider id, the IP address, the country, the user agent or the target.',
+  })
+  search?: string | null;
 }
 
 /** Checks an ActivityFilter at the edge; `argument` prefixes the names in messages. */
@@ -45,6 +63,22 @@ export function readActivityFilter(filter: ActivityFilterInput | null | undefine
   }
   if (filter.action && filter.action.length > 200) throw badInput(`${argument}.action`, 'must be at most 200 characters');
   if (filter.ipAddress && filter.ipAddress.length > 64) throw badInput(`${argument}.ipAddress`, 'must be an IPv4 or IPv6 address');
+  let ipRange: string | undefined;
+  if (filter.ipRange) {
+    const cidr = filter.ipRange.length <= 64 ? parseCidr(filter.ipRange) : null;
+    if (!cidr) throw badInput(`${argument}.ipRange`, 'must be a CIDR block such as 10.0.0.0/8 or 2001:db8::/32, or one address');
+    ipRange = `${cidr.address}/${cidr.prefix}`;
+  }
+  const countries = filter.country ?? undefined;
+  if (countries) {
+    if (countries.length === 0 || countries.length > 300) throw badInput(`${argument}.country`, 'must hold 1 to 300 country codes');
+    countries.forEach((c, i) => {
+      if (!/^[A-Za-z]{2}$/.test(c)) throw badInput(`${argument}.country.${i}`, 'must be an ISO 3166 alpha-2 country code such as "US"');
+    });
+  }
+  const search = filter.search?.trim();
+  if (search !== undefined && (search.length < SEARCH_MIN || search.length > SEARCH_MAX))
+    throw badInput(`${argument}.search`, `must be ${SEARCH_MIN} to ${SEARCH_MAX} characters`);
   return {
     instanceId: parseOptionalId(filter.instanceId, `${argument}.instanceId`),
     actorId: parseOptionalId(filter.actorId, `${argument}.actorId`),
@@ -53,6 +87,10 @@ export function readActivityFilter(filter: ActivityFilterInput | null | undefine
     from: filter.from ?? undefined,
     to: filter.to ?? undefined,
     ipAddress: filter.ipAddress || undefined,
+    ...(ipRange ? { ipRange } : {}),
+    ...(countries ? { countries: [...new Set(countries.map((c) => c.toUpperCase()))] } : {}),
+    ...(filter.succeeded !== null && filter.succeeded !== undefined ? { succeeded: filter.succeeded } : {}),
+    ...(search ? { search } : {}),
   };
 }
 

@@ -7,6 +7,7 @@ import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import type { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 import { Activity } from './activity.entity.js';
+import { ACTIVITY_SEARCH_TEXT, likePattern } from './activity-search.js';
 
 /** An audit event as a connector reports it (actor and file already resolved to our ids). */
 export interface ActivityRecord {
@@ -38,6 +39,13 @@ export interface ActivityFilter {
   /** Exclusive. */
   readonly to?: Date;
   readonly ipAddress?: string;
+  /** ISO 3166 alpha-2 codes, upper case: any of them. */
+  readonly countries?: readonly string[];
+  readonly succeeded?: boolean;
+  /** A CIDR block (or one address) the IP address is in. */
+  readonly ipRange?: string;
+  /** A case-insensitive substring of the activity's searchable text ({@link ACTIVITY_SEARCH_TEXT}). */
+  readonly search?: string;
 }
 
 /** The parts of a policy condition the database can filter on (the rest is matched in memory). */
@@ -298,6 +306,10 @@ export class ActivityService {
     if (filter.from) qb.where('e.occurred_at', '>=', filter.from);
     if (filter.to) qb.where('e.occurred_at', '<', filter.to);
     if (filter.ipAddress) qb.where('e.ip_address', filter.ipAddress);
+    if (filter.countries) qb.whereIn('e.country', [...filter.countries]);
+    if (filter.succeeded !== undefined) qb.where('e.succeeded', filter.succeeded);
+    if (filter.ipRange) qb.whereRaw(`activities.inet_or_null(e.ip_address) <<= ?::inet`, [filter.ipRange]);
+    if (filter.search) qb.whereRaw(`${ACTIVITY_SEARCH_TEXT.replaceAll('("', '(e."')} like ? escape '\\'`, [likePattern(filter.search)]);
     return qb;
   }
 
