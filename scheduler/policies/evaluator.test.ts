@@ -143,7 +143,7 @@ describe('ACTIVITY thresholds', () => {
     await services.activities().insertActivities(instanceId, [failure(0), failure(1), failure(2)]);
     await evaluator.evaluatePendingActivities(instanceId);
     const [first] = await detections(instanceId, policyId);
-    await services.detections().setStatus(first!.id, DetectionStatus.DISMISSED, 'a user who forgot');
+    await services.detections().setStatus([first!.id], DetectionStatus.DISMISSED, { actor: 'analyst', comment: 'a user who forgot' });
     // One more failure continues the dismissed burst: it is new evidence and opens a detection of its own;
     // the dismissed failures are not raised again.
     await services.activities().insertActivities(instanceId, [failure(3)]);

@@ -2,8 +2,8 @@ import { byKeys, loader, type SubgraphContext } from '../../platform/context.js'
 import type { Connection, PageRequest } from '../../platform/pagination.js';
 import type { Activity } from './activity.entity.js';
 import { ActivityService, type ActivityFilter } from './activity.service.js';
-import type { Detection } from './detection.entity.js';
-import { DetectionService } from './detection.service.js';
+import type { Detection, DetectionHistoryEntry } from './detection.entity.js';
+import { DetectionService, type DetectionFilter, type DetectionSubject } from './detection.service.js';
 import type { EventStream } from './event-stream.js';
 import type { GovernanceAction } from './governance-action.entity.js';
 import { GovernanceService } from './governance.service.js';
@@ -34,6 +34,16 @@ export const loaders = {
     loader<string, GovernanceAction | null>(ctx, 'governanceAction', async (ids) =>
       byKeys(ids, await services.governance(ctx).byIds(ids), (g) => g.id),
     ),
+  detectionHistory: (ctx: SubgraphContext) =>
+    loader<string, DetectionHistoryEntry[]>(ctx, 'detectionHistory', async (ids) => {
+      const found = await services.detection(ctx).historyOf(ids);
+      return ids.map((id) => found.get(id) ?? []);
+    }),
+  detectionsOf: (ctx: SubgraphContext, subject: DetectionSubject, filter: DetectionFilter, page: PageRequest) =>
+    loader<string, Connection<Detection>>(ctx, `detectionsOf:${subject}:${JSON.stringify([filter, page])}`, async (ids) => {
+      const found = await services.detection(ctx).detectionsOf(subject, ids, filter, page);
+      return ids.map((id) => found.get(id)!);
+    }),
   activitiesOfActor: (ctx: SubgraphContext, filter: ActivityFilter, page: PageRequest) =>
     loader<string, Connection<Activity>>(ctx, `activitiesOfActor:${JSON.stringify([filter, page])}`, async (ids) => {
       const found = await services.activity(ctx).activitiesOfActors(ids, filter, page);

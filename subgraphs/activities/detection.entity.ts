@@ -11,6 +11,52 @@ export enum DetectionStatus {
 }
 registerEnumType(DetectionStatus, { name: 'DetectionStatus' });
 
+/** What happened to a detection: what its live events and its history say. */
+export enum DetectionChange {
+  RAISED = 'RAISED',
+  EXTENDED = 'EXTENDED',
+  STATUS_CHANGED = 'STATUS_CHANGED',
+  ASSIGNED = 'ASSIGNED',
+}
+registerEnumType(DetectionChange, {
+  name: 'DetectionChange',
+  description: 'What happened to a detection.',
+  valuesConfig: {
+    RAISED: { description: 'A policy matched and the detection was raised.' },
+    EXTENDED: { description: 'More matches about the same subject were added to the open detection (its evidence grew).' },
+    STATUS_CHANGED: { description: 'An analyst dismissed, resolved or reopened it.' },
+    ASSIGNED: { description: 'An analyst assigned it to someone, or unassigned it.' },
+  },
+});
+
+/** One change of a detection's status or assignee, by whom and why. */
+@ObjectType({ description: 'One change of a detection: who, when, from what, to what, and why.' })
+export class DetectionHistoryEntry {
+  @Field(() => DetectionChange)
+  change!: DetectionChange;
+
+  @Field({ description: 'When it happened.' })
+  at!: Date;
+
+  @Field({ description: 'Who did it: the token subject of the analyst, or "tenantwatch" for a detection raised by a policy.' })
+  actor!: string;
+
+  @Field(() => DetectionStatus, { nullable: true, description: 'The status before (STATUS_CHANGED).' })
+  fromStatus!: DetectionStatus | null;
+
+  @Field(() => DetectionStatus, { nullable: true, description: 'The status after (RAISED, STATUS_CHANGED).' })
+  toStatus!: DetectionStatus | null;
+
+  @Field(() => String, { nullable: true, description: 'The assignee before (ASSIGNED).' })
+  fromAssignee!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The assignee after (ASSIGNED); null: unassigned.' })
+  toAssignee!: string | null;
+
+  @Field(() => String, { nullable: true, description: 'The analyst’s comment.' })
+  comment!: string | null;
+}
+
 /** A policy match about one subject (an account, a file or an app permission). */
 @ObjectType({ description: 'A policy match about one subject.' })
 @Directive('@key(fields: "id")')
@@ -29,6 +75,7 @@ export class Detection {
     | 'detectedAt'
     | 'updatedAt'
     | 'statusComment'
+    | 'assignee'
     | 'subjectKey'
     | 'observations'
     | 'firstSeenAt'
@@ -57,8 +104,13 @@ export class Detection {
   @Property({ type: 'text' })
   status: DetectionStatus = DetectionStatus.OPEN;
 
+  @Field(() => String, { nullable: true, description: 'The comment given with the last status change.' })
   @Property({ type: 'text', nullable: true })
   statusComment: string | null = null;
+
+  @Field(() => String, { nullable: true, description: 'Who is handling it (as the analyst wrote it: a name, an email); null: nobody.' })
+  @Property({ type: 'text', nullable: true })
+  assignee: string | null = null;
 
   @Property({ type: 'uuid' })
   instanceId!: string;

@@ -6,7 +6,7 @@ import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from 
 import { AppInstanceRef, ref } from '../../platform/references.js';
 import { Activity } from './activity.entity.js';
 import { loaders, services } from './context.js';
-import { Detection, DetectionStatus } from './detection.entity.js';
+import { Detection, DetectionHistoryEntry, DetectionStatus } from './detection.entity.js';
 import { DETECTION_ORDER, type DetectionFilter } from './detection.service.js';
 import { Policy, Severity } from './policy.entity.js';
 import { Actor, AppPermissionRef, FileRef } from './references.js';
@@ -27,16 +27,39 @@ export class DetectionFilterInput {
 
   @Field(() => ID, { nullable: true })
   policyId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'Assigned to this one (exactly as written); "" for unassigned detections.' })
+  assignee?: string | null;
 }
 
-export function readDetectionFilter(filter: DetectionFilterInput | null | undefined): DetectionFilter {
+export function readDetectionFilter(filter: DetectionFilterInput | null | undefined, argument = 'filter'): DetectionFilter {
   if (!filter) return {};
+  if (filter.assignee && filter.assignee.length > MAX_ASSIGNEE)
+    throw badInput(`${argument}.assignee`, `must be at most ${MAX_ASSIGNEE} characters`);
   return {
-    instanceId: parseOptionalId(filter.instanceId, 'filter.instanceId'),
+    instanceId: parseOptionalId(filter.instanceId, `${argument}.instanceId`),
     severityAtLeast: filter.severityAtLeast ?? undefined,
     status: filter.status ?? undefined,
-    policyId: parseOptionalId(filter.policyId, 'filter.policyId'),
+    policyId: parseOptionalId(filter.policyId, `${argument}.policyId`),
+    ...(filter.assignee === null || filter.assignee === undefined ? {} : { assignee: filter.assignee === '' ? null : filter.assignee }),
   };
+}
+
+const MAX_ASSIGNEE = 200;
+const MAX_COMMENT = 2000;
+/** Detections one bulk status change may name. */
+const MAX_BULK = 500;
+
+function readComment(comment: string | null | undefined): string | null {
+  if (comment && comment.length > MAX_COMMENT) throw badInput('comment', `must be at most ${MAX_COMMENT} characters`);
+  return comment || null;
+}
+
+/** Answers the detections found, or refuses naming the first unknown id. */
+function found(detections: readonly (Detection | null)[], ids: readonly string[], argument: (i: number) => string): Detection[] {
+  const missing = detections.findIndex((d) => d === null);
+  if (missing >= 0) throw badInput(argument(missing), `no detection has id ${ids[missing]}`);
+  return detections as Detection[];
 }
 
 @Resolver(() => Detection)
@@ -58,17 +81,59 @@ export class DetectionResolver {
   }
 
   @Authorized('analyst')
-  @Mutation(() => Detection, { description: 'Dismisses, resolves or reopens a detection.' })
+  @Mutation(() => Detection, { description: 'Dismisses, resolves or reopens a detection, recorded in its history with the comment.' })
   async setDetectionStatus(
-    @Arg('id', () => ID) id: string,
-    @Arg('status', () => DetectionStatus) status: DetectionStatus,
+    @Arg('id', () => ID, { description: 'The detection.' }) id: string,
+    @Arg('status', () => DetectionStatus, { description: 'Its new status.' }) status: DetectionStatus,
     @Ctx() ctx: SubgraphContext,
-    @Arg('comment', () => String, { nullable: true }) comment?: string | null,
+    @Arg('comment', () => String, { nullable: true, description: 'Why (at most 2,000 characters).' }) comment?: string | null,
   ): Promise<Detection> {
-    if (comment && comment.length > 2000) throw badInput('comment', 'must be at most 2000 characters');
-    const detection = await services.detection(ctx).setStatus(parseId(id, 'id'), status, comment ?? null);
-    if (!detection) throw badInput('id', `no detection has id ${id}`);
-    return detection;
+    const ids = [parseId(id, 'id')];
+    const triage = { actor: ctx.principal.subject, comment: readComment(comment) };
+    return found(await services.detection(ctx).setStatus(ids, status, triage), ids, () => 'id')[0]!;
+  }
+
+  @Authorized('analyst')
+  @Mutation(() => [Detection], {
+    description:
+      'Sets the status of up to 500 detections at once (in one transaction), each change in its history; answers them in the order given.',
+  })
+  async setDetectionsStatus(
+    @Arg('ids', () => [ID], { description: 'The detections (1 to 500).' }) ids: string[],
+    @Arg('status', () => DetectionStatus, { description: 'Their new status.' }) status: DetectionStatus,
+    @Ctx() ctx: SubgraphContext,
+    @Arg('comment', () => String, { nullable: true, description: 'Why (at most 2,000 characters).' }) comment?: string | null,
+  ): Promise<Detection[]> {
+    if (ids.length === 0 || ids.length > MAX_BULK) throw badInput('ids', `must name 1 to ${MAX_BULK} detections, got ${ids.length}`);
+    const parsed = ids.map((id, i) => parseId(id, `ids.${i}`));
+    const triage = { actor: ctx.principal.subject, comment: readComment(comment) };
+    return found(await services.detection(ctx).setStatus(parsed, status, triage), parsed, (i) => `ids.${i}`);
+  }
+
+  @Authorized('analyst')
+  @Mutation(() => Detection, { description: 'Assigns a detection to someone (null: to nobody), recorded in its history.' })
+  async assignDetection(
+    @Arg('id', () => ID, { description: 'The detection.' }) id: string,
+    @Arg('assignee', () => String, {
+      nullable: true,
+      description: 'Who handles it (a name or an email, at most 200 characters); null unassigns it.',
+    })
+    assignee: string | null,
+    @Ctx() ctx: SubgraphContext,
+    @Arg('comment', () => String, { nullable: true, description: 'Why (at most 2,000 characters).' }) comment?: string | null,
+  ): Promise<Detection> {
+    const who = assignee?.trim() || null;
+    if (who && who.length > MAX_ASSIGNEE) throw badInput('assignee', `must be at most ${MAX_ASSIGNEE} characters`);
+    const ids = [parseId(id, 'id')];
+    const triage = { actor: ctx.principal.subject, comment: readComment(comment) };
+    return found(await services.detection(ctx).assign(ids, who, triage), ids, () => 'id')[0]!;
+  }
+
+  @FieldResolver(() => [DetectionHistoryEntry], {
+    description: 'Who raised it and every change of its status or assignee since, oldest first.',
+  })
+  async history(@Root() detection: Detection, @Ctx() ctx: SubgraphContext): Promise<DetectionHistoryEntry[]> {
+    return loaders.detectionHistory(ctx).load(detection.id);
   }
 
   @FieldResolver(() => Policy)

@@ -1,8 +1,18 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
-import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
+import {
+  applyKeyset,
+  connectionsByParent,
+  countRows,
+  countsByParent,
+  pagesByParent,
+  toConnection,
+  type Connection,
+  type Ordering,
+  type PageRequest,
+} from '../../platform/pagination.js';
 import { newId } from '../../platform/ids.js';
-import { Detection, DetectionStatus } from './detection.entity.js';
+import { Detection, DetectionChange, DetectionHistoryEntry, DetectionStatus } from './detection.entity.js';
 import { EventKind } from './event-log.entity.js';
 import { EventLogService } from './event-log.service.js';
 import { SEVERITY_ORDER, Severity } from './policy.entity.js';
@@ -82,6 +92,19 @@ export interface DetectionFilter {
   readonly severityAtLeast?: Severity;
   readonly status?: DetectionStatus;
   readonly policyId?: string;
+  /** Assigned to this one; null: to nobody. */
+  readonly assignee?: string | null;
+}
+
+/** One history entry as a change writes it. */
+interface HistoryRow {
+  readonly change: DetectionChange;
+  readonly actor: string;
+  readonly fromStatus?: DetectionStatus | null;
+  readonly toStatus?: DetectionStatus | null;
+  readonly fromAssignee?: string | null;
+  readonly toAssignee?: string | null;
+  readonly comment?: string | null;
 }
 
 /** Newest first. */
@@ -94,6 +117,19 @@ export const DETECTION_ORDER: Ordering = {
 };
 
 const DETECTION = 'activities.detection';
+const HISTORY = 'activities.detection_history';
+
+/** Who raised a detection, in its history: Tenantwatch's policy evaluation. */
+export const POLICY_ACTOR = 'tenantwatch';
+
+/** The subjects whose detections `Account.detections`, `File.detections` and `AppPermission.detections` list. */
+export type DetectionSubject = 'account_id' | 'file_id' | 'app_permission_id';
+
+/** A triage change asked for by an analyst: who, and why. */
+export interface Triage {
+  readonly actor: string;
+  readonly comment: string | null;
+}
 
 /** The only writer of detections; also their reads. */
 export class DetectionService {
@@ -107,7 +143,7 @@ export class DetectionService {
   async raise(draft: DetectionDraft): Promise<Detection> {
     return this.knex.transaction(async (trx) => {
       const detection = await this.insert(trx, draft);
-      await this.announce(trx, detection, 'raised');
+      await this.announce(trx, detection, DetectionChange.RAISED);
       return detection;
     });
   }
@@ -149,7 +185,7 @@ export class DetectionService {
           observations: fresh,
           evidence: withCounts(mergeEvidence({}, match.evidence, match.accumulate), fresh.length, match.firstSeenAt, match.lastSeenAt),
         });
-        await this.announce(trx, detection, 'raised');
+        await this.announce(trx, detection, DetectionChange.RAISED);
         return { outcome: 'raised', detection };
       }
       const current = mapRow(this.em, Detection, open);
@@ -170,7 +206,7 @@ export class DetectionService {
         })
         .returning('*');
       const detection = mapRow(this.em, Detection, row);
-      await this.announce(trx, detection, 'extended');
+      await this.announce(trx, detection, DetectionChange.EXTENDED);
       return { outcome: 'extended', detection, added: fresh.length };
     });
   }
@@ -201,23 +237,148 @@ export class DetectionService {
     return mapRow(this.em, Detection, row);
   }
 
-  /** The event-log entry of a new or extended detection, in the same transaction. */
-  private async announce(trx: Knex.Transaction, detection: Detection, change: 'raised' | 'extended'): Promise<void> {
+  /**
+   * The event-log entry of a change of a detection, in the same transaction; a raised detection
+   * also starts its history (by {@link POLICY_ACTOR}).
+   */
+  private async announce(trx: Knex.Transaction, detection: Detection, change: DetectionChange, history?: HistoryRow): Promise<void> {
     await new EventLogService(this.knex).append(trx, {
       kind: EventKind.DETECTION,
       entityId: detection.id,
       instanceId: detection.instanceId,
-      attributes: { severity: detection.severity, status: detection.status, policyId: detection.policyId, change },
+      attributes: { severity: detection.severity, status: detection.status, policyId: detection.policyId, change: change.toLowerCase() },
     });
+    const entry = history ?? (change === DetectionChange.RAISED ? { change, actor: POLICY_ACTOR, toStatus: detection.status } : undefined);
+    if (entry)
+      await trx(HISTORY).insert({
+        id: newId(),
+        detection_id: detection.id,
+        at: new Date(),
+        actor: entry.actor,
+        change: entry.change,
+        from_status: entry.fromStatus ?? null,
+        to_status: entry.toStatus ?? null,
+        from_assignee: entry.fromAssignee ?? null,
+        to_assignee: entry.toAssignee ?? null,
+        comment: entry.comment ?? null,
+      });
   }
 
-  /** Sets a detection's status (with an analyst's comment); answers null for an unknown id. */
-  async setStatus(id: string, status: DetectionStatus, comment: string | null): Promise<Detection | null> {
-    const [row] = await this.knex(DETECTION)
-      .where('id', id)
-      .update({ status, status_comment: comment, updated_at: new Date() })
-      .returning('*');
-    return row ? mapRow(this.em, Detection, row) : null;
+  /**
+   * Sets the status of detections (an analyst's triage, with a comment), each change in its history
+   * and announced as STATUS_CHANGED, all in one transaction. A detection already in `status` is left
+   * as it is unless a comment comes with it. Answers the detections in the order of `ids`; with an
+   * unknown id, nothing is changed and the answer holds null for each unknown one (the others unchanged).
+   */
+  async setStatus(ids: readonly string[], status: DetectionStatus, triage: Triage): Promise<(Detection | null)[]> {
+    return this.change(ids, (current) =>
+      current.status === status && triage.comment === null
+        ? null
+        : {
+            update: { status, status_comment: triage.comment },
+            history: {
+              change: DetectionChange.STATUS_CHANGED,
+              actor: triage.actor,
+              fromStatus: current.status,
+              toStatus: status,
+              comment: triage.comment,
+            },
+          },
+    );
+  }
+
+  /** Assigns detections to `assignee` (null: nobody), as {@link setStatus} sets their status; announced as ASSIGNED. */
+  async assign(ids: readonly string[], assignee: string | null, triage: Triage): Promise<(Detection | null)[]> {
+    return this.change(ids, (current) =>
+      current.assignee === assignee && triage.comment === null
+        ? null
+        : {
+            update: { assignee },
+            history: {
+              change: DetectionChange.ASSIGNED,
+              actor: triage.actor,
+              fromAssignee: current.assignee,
+              toAssignee: assignee,
+              comment: triage.comment,
+            },
+          },
+    );
+  }
+
+  /** Applies `plan` to each detection of `ids` under a row lock, recording and announcing what changed. */
+  private async change(
+    ids: readonly string[],
+    plan: (current: Detection) => { update: Record<string, unknown>; history: HistoryRow } | null,
+  ): Promise<(Detection | null)[]> {
+    const unique = [...new Set(ids)];
+    const byId = await this.knex.transaction(async (trx) => {
+      const rows = (await trx(DETECTION).select('*').whereIn('id', unique).orderBy('id').forUpdate()) as DbRow[];
+      const out = new Map<string, Detection>();
+      // All or nothing: with an unknown id, nothing changes (the caller refuses naming it).
+      if (rows.length !== unique.length) {
+        for (const row of rows) out.set(row.id as string, mapRow(this.em, Detection, row));
+        return out;
+      }
+      for (const row of rows) {
+        const current = mapRow(this.em, Detection, row);
+        const planned = plan(current);
+        if (!planned) {
+          out.set(current.id, current);
+          continue;
+        }
+        const [updated] = await trx(DETECTION)
+          .where('id', current.id)
+          .update({ ...planned.update, updated_at: new Date() })
+          .returning('*');
+        const detection = mapRow(this.em, Detection, updated);
+        await this.announce(trx, detection, planned.history.change, planned.history);
+        out.set(detection.id, detection);
+      }
+      return out;
+    });
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  /** The history of each detection, oldest first. */
+  async historyOf(detectionIds: readonly string[]): Promise<Map<string, DetectionHistoryEntry[]>> {
+    const rows: DbRow[] = await this.knex(HISTORY)
+      .select('*')
+      .whereIn('detection_id', [...detectionIds])
+      .orderBy([{ column: 'at' }, { column: 'id' }]);
+    const out = new Map<string, DetectionHistoryEntry[]>(detectionIds.map((id) => [id, []]));
+    for (const r of rows)
+      out.get(r.detection_id as string)?.push(
+        Object.assign(new DetectionHistoryEntry(), {
+          change: r.change as DetectionChange,
+          at: new Date(r.at as string),
+          actor: r.actor as string,
+          fromStatus: (r.from_status as DetectionStatus | null) ?? null,
+          toStatus: (r.to_status as DetectionStatus | null) ?? null,
+          fromAssignee: (r.from_assignee as string | null) ?? null,
+          toAssignee: (r.to_assignee as string | null) ?? null,
+          comment: (r.comment as string | null) ?? null,
+        }),
+      );
+    return out;
+  }
+
+  /** One page of detections per subject (an account, a file or an app permission), newest first, in one statement. */
+  async detectionsOf(
+    column: DetectionSubject,
+    parentIds: readonly string[],
+    filter: DetectionFilter,
+    page: PageRequest,
+  ): Promise<Map<string, Connection<Detection>>> {
+    const pages = await pagesByParent<DbRow>(this.knex, parentIds, 'd', DETECTION_ORDER, page, (parent) =>
+      this.filtered(this.knex(`${DETECTION} as d`).select('d.*').where(`d.${column}`, parent), filter),
+    );
+    return connectionsByParent(
+      pages,
+      page,
+      (r) => [r.detected_at as string, r.id as string],
+      (r) => mapRow(this.em, Detection, r),
+      () => countsByParent(this.filtered(this.knex(`${DETECTION} as d`), filter), `d.${column}`, parentIds),
+    );
   }
 
   async byIds(ids: readonly string[]): Promise<Detection[]> {
@@ -231,14 +392,7 @@ export class DetectionService {
   }
 
   async list(filter: DetectionFilter, page: PageRequest): Promise<Connection<Detection>> {
-    const base = () => {
-      const qb = this.knex(`${DETECTION} as d`);
-      if (filter.instanceId) qb.where('d.instance_id', filter.instanceId);
-      if (filter.status) qb.where('d.status', filter.status);
-      if (filter.policyId) qb.where('d.policy_id', filter.policyId);
-      if (filter.severityAtLeast) qb.whereIn('d.severity', SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(filter.severityAtLeast)));
-      return qb;
-    };
+    const base = () => this.filtered(this.knex(`${DETECTION} as d`), filter);
     const rows: DbRow[] = await applyKeyset(base().select('d.*'), 'd', DETECTION_ORDER, page);
     return toConnection(
       rows,
@@ -247,5 +401,17 @@ export class DetectionService {
       (r) => mapRow(this.em, Detection, r),
       () => countRows(base()),
     );
+  }
+
+  private filtered(qb: Knex.QueryBuilder, filter: DetectionFilter): Knex.QueryBuilder {
+    if (filter.instanceId) qb.where('d.instance_id', filter.instanceId);
+    if (filter.status) qb.where('d.status', filter.status);
+    if (filter.policyId) qb.where('d.policy_id', filter.policyId);
+    if (filter.severityAtLeast) qb.whereIn('d.severity', SEVERITY_ORDER.slice(SEVERITY_ORDER.indexOf(filter.severityAtLeast)));
+    if (filter.assignee !== undefined) {
+      if (filter.assignee === null) qb.whereNull('d.assignee');
+      else qb.where('d.assignee', filter.assignee);
+    }
+    return qb;
   }
 }

@@ -252,7 +252,7 @@ export class EventStream implements SubscriberHost {
       const entity = entities.get(event.entityId);
       if (entity === undefined) continue;
       for (const subscriber of this.subscribers) {
-        if (subscriber.accepts(event, read)) subscriber.offer({ cursor: event.cursor, entity });
+        if (subscriber.accepts(event, read)) subscriber.offer({ cursor: event.cursor, entity, attributes: event.attributes });
       }
     }
     const last = BigInt(page.at(-1)!.cursor);

@@ -31,7 +31,8 @@ class MemoryHost implements SubscriberHost {
   /** One read of the live stream arriving now, fanned out to `subscriber`. */
   deliver(subscriber: EventSubscriber<string>, events: readonly LoggedEvent[]): void {
     const read = ++this.reads;
-    for (const event of events) if (subscriber.accepts(event, read)) subscriber.offer({ cursor: event.cursor, entity: event.entityId });
+    for (const event of events)
+      if (subscriber.accepts(event, read)) subscriber.offer({ cursor: event.cursor, entity: event.entityId, attributes: event.attributes });
   }
 
   replay(cursor: bigint, _kind: EventKind, limit: number): Promise<LoggedEvent[]> {

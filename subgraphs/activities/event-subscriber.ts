@@ -6,6 +6,8 @@ import type { LoggedEvent } from './event-log.service.js';
 export interface DeliveredEvent<E = unknown> {
   readonly cursor: string;
   readonly entity: E;
+  /** What the log entry recorded with it (a detection's change, severity and status at the time). */
+  readonly attributes: Readonly<Record<string, unknown>>;
 }
 
 /** What a subscriber needs from the stream that feeds it. */
@@ -191,7 +193,7 @@ export class EventSubscriber<E = unknown> implements AsyncIterableIterator<Deliv
     if (this.state !== SubscriberState.REPLAYING) return;
     for (const event of matching) {
       const entity = entities.get(event.entityId);
-      if (entity !== undefined) this.queue.push({ cursor: event.cursor, entity: entity as E });
+      if (entity !== undefined) this.queue.push({ cursor: event.cursor, entity: entity as E, attributes: event.attributes });
     }
     if (page.length > 0) this.lastCursor = BigInt(page.at(-1)!.cursor);
     if (page.length < limit) this.handOver();

@@ -10,6 +10,7 @@ import { Migration20261127090000 } from './migrations/Migration20261127090000.js
 import { Migration20261127120000 } from './migrations/Migration20261127120000.js';
 import { Migration20261207200000 } from './migrations/Migration20261207200000.js';
 import { Migration20261207300000 } from './migrations/Migration20261207300000.js';
+import { Migration20261207400000 } from './migrations/Migration20261207400000.js';
 import { Policy } from './policy.entity.js';
 
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
@@ -24,5 +25,6 @@ export const activitiesModule = {
     { name: 'Migration20261127120000', class: Migration20261127120000 },
     { name: 'Migration20261207200000', class: Migration20261207200000 },
     { name: 'Migration20261207300000', class: Migration20261207300000 },
+    { name: 'Migration20261207400000', class: Migration20261207400000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -9,6 +9,7 @@ import { activitiesModule } from './module.js';
 import { PolicyResolver } from './policy.resolver.js';
 import { startActivitiesRuntime } from './runtime.js';
 import { SubscriptionResolver } from './subscription.resolver.js';
+import { AccountDetectionsResolver, AppPermissionDetectionsResolver, FileDetectionsResolver } from './subject-detections.resolver.js';
 
 /** The activities subgraph: the audit trail, policies, detections and the governance log. */
 export const activitiesSubgraph: SubgraphDefinition = {
@@ -16,12 +17,24 @@ export const activitiesSubgraph: SubgraphDefinition = {
   module: activitiesModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [ActivityResolver, ActorResolver, PolicyResolver, DetectionResolver, GovernanceActionResolver, SubscriptionResolver],
+      resolvers: [
+        ActivityResolver,
+        ActorResolver,
+        PolicyResolver,
+        DetectionResolver,
+        GovernanceActionResolver,
+        SubscriptionResolver,
+        AccountDetectionsResolver,
+        FileDetectionsResolver,
+        AppPermissionDetectionsResolver,
+      ],
       referenceResolvers: {
         Activity: (ref, ctx: SubgraphContext) => loaders.activity(ctx).load(ref.id),
         Detection: (ref, ctx: SubgraphContext) => loaders.detection(ctx).load(ref.id),
         GovernanceAction: (ref, ctx: SubgraphContext) => loaders.governanceAction(ctx).load(ref.id),
         Account: (ref) => ({ id: ref.id }),
+        File: (ref) => ({ id: ref.id }),
+        AppPermission: (ref) => ({ id: ref.id }),
       },
     }),
   start: startActivitiesRuntime,

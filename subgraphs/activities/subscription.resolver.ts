@@ -1,7 +1,8 @@
 import { Arg, Authorized, Field, ObjectType, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
 import { parseEventCursor } from '../../platform/event-cursor.js';
 import type { ActivitiesContext } from './context.js';
-import { Detection } from './detection.entity.js';
+import { badInput } from '../../platform/errors.js';
+import { Detection, DetectionChange } from './detection.entity.js';
 import { DetectionFilterInput, readDetectionFilter } from './detection.resolver.js';
 import type { DetectionFilter } from './detection.service.js';
 import { EventKind } from './event-log.entity.js';
@@ -16,13 +17,22 @@ const CURSOR_DOC = 'Pass as `after` to resume right after this event.';
 const AFTER_DOC =
   'The cursor of the last event received: the events since then are replayed in order, then live ones follow, none lost. Without it, live events from now on.';
 
-@ObjectType({ description: 'A detection raised, with the cursor to resume after it.' })
+@ObjectType({ description: 'A detection raised, extended, triaged or assigned, with the cursor to resume after it.' })
 export class DetectionEvent {
   @Field({ description: CURSOR_DOC })
   cursor!: string;
 
-  @Field(() => Detection)
+  @Field(() => DetectionChange, { description: 'What happened to it.' })
+  change!: DetectionChange;
+
+  @Field(() => Detection, { description: 'The detection as it is now.' })
   detection!: Detection;
+}
+
+/** A log entry's change (entries written before changes were named: RAISED). */
+export function changeOf(event: Pick<LoggedEvent, 'attributes'>): DetectionChange {
+  const change = String(event.attributes.change ?? 'raised').toUpperCase();
+  return (Object.values(DetectionChange) as string[]).includes(change) ? (change as DetectionChange) : DetectionChange.RAISED;
 }
 
 @ObjectType({ description: 'A governance action recorded, with the cursor to resume after it.' })
@@ -36,15 +46,30 @@ export class GovernanceEvent {
 
 /** Whether a detection's log entry matches `filter` (on the attributes recorded when it was raised). */
 export const matchesDetection =
-  (filter: DetectionFilter) =>
+  (filter: DetectionFilter, changes?: readonly DetectionChange[]) =>
   (event: LoggedEvent): boolean => {
     const { severity, status, policyId } = event.attributes;
+    if (changes !== undefined && !changes.includes(changeOf(event))) return false;
+    if (filter.assignee !== undefined) return false;
     if (filter.instanceId !== undefined && event.instanceId !== filter.instanceId) return false;
     if (filter.status !== undefined && status !== filter.status) return false;
     if (filter.policyId !== undefined && policyId !== filter.policyId) return false;
     if (filter.severityAtLeast === undefined) return true;
     return SEVERITY_ORDER.indexOf(severity as Severity) >= SEVERITY_ORDER.indexOf(filter.severityAtLeast);
   };
+
+/** A stream's detection filter: `assignee` is not recorded with events, so it cannot select them. */
+function readStreamFilter(filter: DetectionFilterInput | null | undefined): DetectionFilter {
+  const parsed = readDetectionFilter(filter);
+  if (parsed.assignee !== undefined) throw badInput('filter.assignee', 'cannot select live events; filter the detections query instead');
+  return parsed;
+}
+
+function readChanges(changes: readonly DetectionChange[] | null | undefined): readonly DetectionChange[] | undefined {
+  if (changes === null || changes === undefined) return undefined;
+  if (changes.length === 0) throw badInput('changes', 'must name at least one change (leave it out for all of them)');
+  return changes;
+}
 
 /** Whether a governance action's log entry matches `filter`. */
 export const matchesGovernance =
@@ -57,6 +82,7 @@ export const matchesGovernance =
 interface StreamArgs<F> {
   readonly filter?: F | null;
   readonly after?: string | null;
+  readonly changes?: DetectionChange[] | null;
 }
 type SubscribeData<F> = SubscribeResolverData<unknown, StreamArgs<F>, ActivitiesContext>;
 
@@ -68,20 +94,26 @@ type SubscribeData<F> = SubscribeResolverData<unknown, StreamArgs<F>, Activities
 export class SubscriptionResolver {
   @Authorized('analyst')
   @Subscription(() => DetectionEvent, {
-    description: 'Detections as they are raised.',
+    description: 'Detections as they are raised, extended, triaged and assigned (`change` says which).',
     subscribe: ({ args, context }: SubscribeData<DetectionFilterInput>) =>
       context.events.subscribe<Detection>(
         EventKind.DETECTION,
-        matchesDetection(readDetectionFilter(args.filter)),
+        matchesDetection(readStreamFilter(args.filter), readChanges(args.changes)),
         parseEventCursor(args.after),
       ),
   })
   detectionRaised(
     @Root() event: DeliveredEvent<Detection>,
-    @Arg('filter', () => DetectionFilterInput, { nullable: true }) _filter?: DetectionFilterInput | null,
+    @Arg('filter', () => DetectionFilterInput, {
+      nullable: true,
+      description: 'Which detections (as they were at each event: its severity, status, policy, instance; not `assignee`).',
+    })
+    _filter?: DetectionFilterInput | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DOC }) _after?: string | null,
+    @Arg('changes', () => [DetectionChange], { nullable: true, description: 'Only these changes (default: all of them).' })
+    _changes?: DetectionChange[] | null,
   ): DetectionEvent {
-    return { cursor: event.cursor, detection: event.entity };
+    return { cursor: event.cursor, change: changeOf(event), detection: event.entity };
   }
 
   @Authorized('analyst')
