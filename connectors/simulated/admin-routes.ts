@@ -45,6 +45,7 @@ const GovernanceFaultsBody = z
   })
   .strict();
 const TouchBody = z.object({ notify: z.boolean().optional() }).strict();
+const AuthorizeBody = z.object({ clientId: z.string().min(1).max(500) }).strict();
 const DeleteBody = z.object({ kind: z.enum(['user', 'group', 'file', 'grant']), externalId: z.string().min(1) }).strict();
 
 function json(body: unknown, status = 200): Reply {
@@ -65,6 +66,10 @@ export const adminRoutes: readonly AdminRoute[] = [
   route('POST', '/admin/tenants/:id/activity', (req, ctx) => {
     const { count, occurredAgoMs } = parseSpec(ActivityBody, req.body, 'body');
     return json({ items: ctx.tenant(req.params.id!).generateActivity(count, occurredAgoMs) });
+  }),
+  route('POST', '/admin/tenants/:id/grants', (req, ctx) => {
+    const { clientId } = parseSpec(AuthorizeBody, req.body, 'body');
+    return json(ctx.tenant(req.params.id!).authorizeApp(clientId), 201);
   }),
   route('POST', '/admin/tenants/:id/delete', (req, ctx) => {
     const { kind, externalId } = parseSpec(DeleteBody, req.body, 'body');

@@ -3,6 +3,7 @@ import { ChangeFeed } from './change-feed.js';
 import { makeEvent, type EventInput } from './event-generator.js';
 import { EventLog } from './event-log.js';
 import { collaboratorsFor, editedVersion, makeFile, versionFields, type FileContext } from './file-generator.js';
+import { newId } from './directory.js';
 import { domainOf, generateTenant } from './generator.js';
 import { SHARING_LEVELS } from '../../platform/vocabulary/sharing.js';
 import type { Membership, SimEvent, SimFile, SimGrant, SimGroup, SimUser, Truth } from './model.js';
@@ -101,6 +102,32 @@ export class TenantState {
 
   userChanged(user: SimUser): void {
     this.onNotice({ kind: 'user.changed', externalId: user.id });
+  }
+
+  /**
+   * A user who holds no live grant of the app (the first such active user) authorizes it: a new grant
+   * with the app's name, publisher and scopes, announced like a changed grant. Throws a 404 ApiError
+   * when no grant ever named the app, or every active user holds one.
+   */
+  authorizeApp(clientId: string, now: number): SimGrant {
+    const model = this.grants.find((g) => g.clientId === clientId);
+    if (!model) throw notFound('app', clientId);
+    const holders = new Set(this.grants.filter((g) => g.clientId === clientId && !g.deleted && !g.revoked).map((g) => g.userId));
+    const user = this.users.find((u) => !u.deleted && u.status === 'ACTIVE' && !holders.has(u.id));
+    if (!user) throw notFound('user without a grant of', clientId);
+    const grant: SimGrant = {
+      ...structuredClone(model),
+      id: newId(this.nextRng(), 'gnt', this.ids),
+      userId: user.id,
+      grantedAt: new Date(now).toISOString(),
+      lastUsedAt: null,
+      revoked: false,
+      revokedAt: null,
+      deleted: false,
+    };
+    this.grants.push(grant);
+    this.grantChanged(grant);
+    return grant;
   }
 
   grantChanged(grant: SimGrant): void {

@@ -1,5 +1,5 @@
 import { ActivityTimer, generateLiveEvent } from './live-activity.js';
-import type { SimEvent, SimFile, Truth } from './model.js';
+import type { SimEvent, SimFile, SimGrant, Truth } from './model.js';
 import { TokenBucket, type RateDecision } from './rate-limiter.js';
 import { parseSpec, TenantPatchSchema, type Faults, type ResolvedTenantSpec, type TenantPatch } from './spec.js';
 import { RequestStats, type StatsSnapshot } from './stats.js';
@@ -37,6 +37,8 @@ export interface TenantControl {
   subscriptions(): SubscriptionTruth[];
   /** Sends a lifecycle notification of the subscription (see {@link SubscriptionRegistry.lifecycle}). Throws a 404 ApiError for an unknown id. */
   sendLifecycle(subscriptionId: string, event: LifecycleEvent): SubscriptionTruth;
+  /** A user without a grant of the app authorizes it (see {@link TenantState.authorizeApp}); answers the new grant. */
+  authorizeApp(clientId: string): SimGrant;
   /** Deletes a user, group, file or grant for good. Throws a 404 ApiError for an unknown id. */
   delete(kind: DeletableKind, externalId: string): void;
   /** Queues faults that the next governance calls meet, one each, in order (see {@link GovernanceFault}). */
@@ -158,6 +160,10 @@ export class Tenant implements TenantControl {
       if (event) events.push(structuredClone(event));
     }
     return events;
+  }
+
+  authorizeApp(clientId: string): SimGrant {
+    return structuredClone(this.state.authorizeApp(clientId, this.clock()));
   }
 
   touchFile(externalId: string, options: { readonly notify?: boolean } = {}): SimFile {

@@ -54,9 +54,11 @@ export type GrantFacts = Pick<
 /** An APP_PERMISSION condition made ready to match many grants; `grantedByAtLeast` is counted per app afterwards. */
 export class AppPermissionRule {
   private readonly needles: readonly string[] | null;
+  private readonly appNames: readonly string[] | null;
 
   constructor(readonly condition: AppPermissionCondition) {
     this.needles = condition.scopeContains?.map((s) => s.toLowerCase()) ?? null;
+    this.appNames = condition.appName?.map((s) => s.toLowerCase()) ?? null;
   }
 
   matches(g: GrantFacts): boolean {
@@ -64,6 +66,8 @@ export class AppPermissionRule {
     if (g.revoked) return false;
     if (c.permissionLevel && !c.permissionLevel.includes(g.permissionLevel)) return false;
     if (this.needles && !g.scopes.some((scope) => this.needles!.some((needle) => scope.toLowerCase().includes(needle)))) return false;
+    if (c.clientId && !c.clientId.includes(g.clientId)) return false;
+    if (this.appNames && !anyGlob(this.appNames, g.appName.toLowerCase())) return false;
     return true;
   }
 }

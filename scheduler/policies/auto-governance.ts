@@ -3,7 +3,12 @@ import type { Detection, Policy } from '../../subgraphs/activities/public.js';
 import type { ModuleServices } from '../services.js';
 import { logger } from '../../platform/logger.js';
 import type { EvaluationServices } from './enabled.js';
-import { GOVERNANCE_ACTIONS, type GovernanceTarget, type GovernanceTargetKind } from '../../platform/governance/actions.js';
+import {
+  GOVERNANCE_ACTIONS,
+  type GovernanceActionType,
+  type GovernanceTarget,
+  type GovernanceTargetKind,
+} from '../../platform/governance/actions.js';
 import { validateRequest } from '../../platform/governance/request.js';
 
 /** What auto-governance needs beyond evaluation: the governance log and the instance directory. */
@@ -43,14 +48,27 @@ async function loadTarget(services: EvaluationServices, kind: GovernanceTargetKi
 /**
  * Requests the policy's `autoGovernance` actions for a detection it just raised, on the subject the
  * detection names (its account, file or app permission), as `policy:<id>` with the detection
- * linked. The idempotency key `detection:<id>:<type>` makes a re-evaluation request nothing twice.
+ * linked; with `grantIds` (an app policy's newly matched grants, raised or extended), actions on app
+ * permissions apply to each of them. The idempotency key `detection:<id>:<type>[:<grant>]` makes a
+ * re-evaluation request nothing twice.
  * An action the subject cannot take (already suspended, no such capability) is skipped and logged.
  * Answers how many actions were recorded or joined.
  */
-export async function autoGovern(services: AutoGovernanceServices, policy: Policy, detection: Detection): Promise<number> {
+export async function autoGovern(
+  services: AutoGovernanceServices,
+  policy: Policy,
+  detection: Detection,
+  grantIds?: readonly string[],
+): Promise<number> {
   let requested = 0;
   for (const type of policy.autoGovernance) {
     const kind = GOVERNANCE_ACTIONS[type].target;
+    // An app policy's action on grants applies to each grant the match newly saw.
+    if (kind === 'appPermission' && grantIds) {
+      for (const grantId of grantIds)
+        requested += await requestOne(services, policy, detection, type, kind, grantId, `detection:${detection.id}:${type}:${grantId}`);
+      continue;
+    }
     const targetId = kind === 'account' ? detection.accountId : kind === 'file' ? detection.fileId : detection.appPermissionId;
     if (!targetId) {
       logger.info(
@@ -59,29 +77,42 @@ export async function autoGovern(services: AutoGovernanceServices, policy: Polic
       );
       continue;
     }
-    const target = await loadTarget(services, kind, targetId);
-    if (!target) continue;
-    const governance = services.governance();
-    try {
-      await governance.request(
-        {
-          type,
-          instanceId: target.instanceId,
-          accountId: kind === 'account' ? targetId : null,
-          fileId: kind === 'file' ? targetId : null,
-          appPermissionId: kind === 'appPermission' ? targetId : null,
-          requestedBy: `policy:${policy.id}`,
-          reason: `Policy "${policy.name}" raised detection ${detection.id}`,
-          detectionId: detection.id,
-          idempotencyKey: `detection:${detection.id}:${type}`,
-        },
-        () => validateRequest(services.instanceDirectory(), type, target),
-      );
-      requested += 1;
-    } catch (error) {
-      if (!(error instanceof GraphQLError)) throw error;
-      logger.info({ policyId: policy.id, detectionId: detection.id, type, reason: error.message }, 'auto-governance skipped');
-    }
+    requested += await requestOne(services, policy, detection, type, kind, targetId, `detection:${detection.id}:${type}`);
   }
   return requested;
+}
+
+/** Requests one action on one target for a detection; answers 1, or 0 when the target cannot take it (skipped and logged). */
+async function requestOne(
+  services: AutoGovernanceServices,
+  policy: Policy,
+  detection: Detection,
+  type: GovernanceActionType,
+  kind: GovernanceTargetKind,
+  targetId: string,
+  idempotencyKey: string,
+): Promise<number> {
+  const target = await loadTarget(services, kind, targetId);
+  if (!target) return 0;
+  try {
+    await services.governance().request(
+      {
+        type,
+        instanceId: target.instanceId,
+        accountId: kind === 'account' ? targetId : null,
+        fileId: kind === 'file' ? targetId : null,
+        appPermissionId: kind === 'appPermission' ? targetId : null,
+        requestedBy: `policy:${policy.id}`,
+        reason: `Policy "${policy.name}" raised detection ${detection.id}`,
+        detectionId: detection.id,
+        idempotencyKey,
+      },
+      () => validateRequest(services.instanceDirectory(), type, target),
+    );
+    return 1;
+  } catch (error) {
+    if (!(error instanceof GraphQLError)) throw error;
+    logger.info({ policyId: policy.id, detectionId: detection.id, type, reason: error.message }, 'auto-governance skipped');
+    return 0;
+  }
 }

@@ -5,7 +5,7 @@ import {
   policyApplies,
   type Policy,
   type PolicyCondition,
-  type PolicyKind,
+  PolicyKind,
 } from '../../subgraphs/activities/public.js';
 import type { ModuleServices } from '../services.js';
 import { autoGovern, type AutoGovernanceServices } from './auto-governance.js';
@@ -86,14 +86,17 @@ export function matchHeader(p: Enabled<unknown>, instanceId: string, subjectKey:
  */
 export async function recordMatch(services: EvaluationServices, match: DetectionMatch, tally: Tally): Promise<void> {
   const result = await services.detections().raiseOrExtend(match);
-  if (result.outcome === 'raised') {
-    tally.raised += 1;
-    if (services.governance && services.instanceDirectory) {
-      const [policy] = await services.policies().byIds([match.policyId]);
-      if (policy && policy.autoGovernance.length > 0) await autoGovern(services as AutoGovernanceServices, policy, result.detection);
-    }
-  }
-  if (result.outcome === 'extended') tally.extended += 1;
+  if (result.outcome === 'unchanged') return;
+  if (result.outcome === 'raised') tally.raised += 1;
+  else tally.extended += 1;
+  if (!services.governance || !services.instanceDirectory) return;
+  const [policy] = await services.policies().byIds([match.policyId]);
+  if (!policy || policy.autoGovernance.length === 0) return;
+  // An app policy's matches are grants (its observations): each new grant of the app is governed as
+  // it is seen, also when the app's detection is only extended, so that a ban keeps the app out.
+  if (policy.kind === PolicyKind.APP_PERMISSION)
+    await autoGovern(services as AutoGovernanceServices, policy, result.detection, result.fresh);
+  else if (result.outcome === 'raised') await autoGovern(services as AutoGovernanceServices, policy, result.detection);
 }
 
 export const distinct = <T>(values: readonly (T | null | undefined)[]): T[] => [

@@ -224,6 +224,16 @@ describe('AppPermissionRule', () => {
   });
   const rule = (value: unknown) => new AppPermissionRule(condition(PolicyKind.APP_PERMISSION, value) as AppPermissionCondition);
 
+  it('matches an app by client id (exactly) and by name (globs, case-insensitive)', () => {
+    expect(rule({ clientId: 'bb' }).matches(grant())).toBe(true);
+    expect(rule({ clientId: ['x', 'y'] }).matches(grant())).toBe(false);
+    expect(rule({ clientId: 'BB' }).matches(grant())).toBe(false);
+    expect(rule({ appName: 'backup*' }).matches(grant())).toBe(true);
+    expect(rule({ appName: ['*mail*', 'Backup ?uddy'] }).matches(grant())).toBe(true);
+    expect(rule({ appName: 'buddy' }).matches(grant())).toBe(false);
+    expect(rule({ clientId: 'bb' }).matches(grant({ revoked: true }))).toBe(false);
+  });
+
   it('matches live grants on permission level and scope substrings', () => {
     expect(rule({ permissionLevel: 'HIGH' }).matches(grant())).toBe(true);
     expect(rule({ permissionLevel: ['LOW', 'MEDIUM'] }).matches(grant())).toBe(false);

@@ -55,8 +55,8 @@ export interface DetectionMatch extends DetectionDraft {
 
 /** What {@link DetectionService.raiseOrExtend} did. */
 export type RaiseOutcome =
-  | { readonly outcome: 'raised'; readonly detection: Detection }
-  | { readonly outcome: 'extended'; readonly detection: Detection; readonly added: number }
+  | { readonly outcome: 'raised'; readonly detection: Detection; readonly fresh: readonly string[] }
+  | { readonly outcome: 'extended'; readonly detection: Detection; readonly added: number; readonly fresh: readonly string[] }
   | { readonly outcome: 'unchanged' };
 
 /** At most this many distinct entries are kept in each list of a detection's evidence. */
@@ -186,7 +186,7 @@ export class DetectionService {
           evidence: withCounts(mergeEvidence({}, match.evidence, match.accumulate), fresh.length, match.firstSeenAt, match.lastSeenAt),
         });
         await this.announce(trx, detection, DetectionChange.RAISED);
-        return { outcome: 'raised', detection };
+        return { outcome: 'raised', detection, fresh };
       }
       const current = mapRow(this.em, Detection, open);
       const observations = [...current.observations, ...fresh];
@@ -207,7 +207,7 @@ export class DetectionService {
         .returning('*');
       const detection = mapRow(this.em, Detection, row);
       await this.announce(trx, detection, DetectionChange.EXTENDED);
-      return { outcome: 'extended', detection, added: fresh.length };
+      return { outcome: 'extended', detection, added: fresh.length, fresh };
     });
   }
 

@@ -122,6 +122,10 @@ export const AppPermissionConditionSchema = z
     scopeContains: oneOrMany(text(200), 50),
     /** At least this many accounts hold a live grant of the same app (client id). */
     grantedByAtLeast: int('a whole number').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'),
+    /** The app's OAuth client id, exactly (one or any of several): with autoGovernance REVOKE_APP_PERMISSION, a ban. */
+    clientId: oneOrMany(text(500), 100),
+    /** The app's name: globs (`*`, `?`), case-insensitive. */
+    appName: oneOrMany(Glob, 100),
     windowMinutes: Window,
   })
   .partial();

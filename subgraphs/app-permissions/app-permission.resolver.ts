@@ -35,17 +35,22 @@ export class AppPermissionFilterInput {
 
   @Field(() => String, { nullable: true, description: "The app's name, matched exactly but case-insensitively." })
   appName?: string | null;
+
+  @Field(() => String, { nullable: true, description: "The app's OAuth client id, exactly." })
+  clientId?: string | null;
 }
 
 function readFilter(filter: AppPermissionFilterInput | null | undefined): AppPermissionFilter {
   if (!filter) return {};
   if (filter.appName && filter.appName.length > 200) throw badInput('filter.appName', 'must be at most 200 characters');
+  if (filter.clientId && filter.clientId.length > 500) throw badInput('filter.clientId', 'must be at most 500 characters');
   return {
     instanceId: parseOptionalId(filter.instanceId, 'filter.instanceId'),
     grantedById: parseOptionalId(filter.grantedById, 'filter.grantedById'),
     permissionLevel: filter.permissionLevel ?? undefined,
     revoked: filter.revoked ?? undefined,
     appName: filter.appName || undefined,
+    clientId: filter.clientId || undefined,
   };
 }
 

@@ -25,6 +25,7 @@ export interface AppPermissionFilter {
   readonly permissionLevel?: PermissionLevel;
   readonly revoked?: boolean;
   readonly appName?: string;
+  readonly clientId?: string;
 }
 
 export const APP_PERMISSION_ORDER: Ordering = {
@@ -118,6 +119,7 @@ export class AppPermissionService {
     if (filter.permissionLevel) qb.where('p.permission_level', filter.permissionLevel);
     if (filter.revoked !== undefined) qb.where('p.revoked', filter.revoked);
     if (filter.appName) qb.whereRaw('lower(p.app_name) = lower(?)', [filter.appName]);
+    if (filter.clientId) qb.where('p.client_id', filter.clientId);
     return qb;
   }
 
