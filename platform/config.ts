@@ -176,6 +176,16 @@ const ConfigSchema = z
     QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
     /** Event-log entries older than this many days are pruned (subscribers cannot resume from before). */
     EVENT_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+    /** An alert sink's delivery is retried (with backoff) for this long, then recorded EXPIRED and the next event goes. */
+    ALERT_DELIVERY_EXPIRY_HOURS: z.coerce
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24),
+    /** The first wait before an alert sink's delivery is tried again; it doubles each time, up to 5 minutes. */
+    ALERT_DELIVERY_RETRY_MS: z.coerce.number().int().min(1).max(600_000).default(1_000),
+    /** One delivery attempt to an alert sink may take this long. */
+    ALERT_DELIVERY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** Events one subscription may have waiting; beyond it the subscription ends with SUBSCRIBER_TOO_SLOW. */
     SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(1000),
     /** Gateway websocket limits: open connections, subscriptions per connection, connection_init wait, keep-alive ping. */

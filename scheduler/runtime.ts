@@ -45,8 +45,8 @@ export interface SchedulerDatabases {
  * surface), connectors and the policy evaluator; jobs get it typed as the narrow part they use.
  */
 export class SchedulerRuntime implements SchedulerServices {
-  /** Calls to providers go through the outbound policy (CONNECTOR_ALLOW_PRIVATE off: public addresses only). */
-  private readonly outbound: Dispatcher | undefined;
+  /** Calls to providers (and alert sinks) go through the outbound policy (CONNECTOR_ALLOW_PRIVATE off: public addresses only). */
+  readonly outbound: Dispatcher | undefined;
   /**
    * Each instance's credentials, kept across jobs so that an access token is acquired once and shared
    * until it is refreshed; a changed config (new credentials) gets new ones.

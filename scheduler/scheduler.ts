@@ -1,3 +1,4 @@
+import { AlertDelivery } from './alert-delivery.js';
 import os from 'node:os';
 import type { Agenda } from 'agenda';
 import pg from 'pg';
@@ -132,6 +133,15 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
     const dispatcher = new Dispatcher(runtime, agenda, databaseUrl);
     await dispatcher.start();
+    // Alert export: detection events to the alert sinks, through the same outbound policy as provider calls.
+    const alerts = new AlertDelivery({
+      config,
+      databaseUrl,
+      activities: dbs.activities,
+      credentialsKey: key,
+      dispatcher: runtime.outbound,
+    });
+    await alerts.start();
     const webhooks: WebhookServer = await startWebhookServer({
       services: runtime,
       databaseUrl,
@@ -158,6 +168,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           clearInterval(ensuring);
           await webhooks.stop();
           await dispatcher.stop();
+          await alerts.stop();
           // Running jobs finish their page and save their cursor; 8 s at most (PostgreSQL may be stopping
           // on the same Ctrl-C, and nothing could be saved then).
           await agenda

@@ -13,6 +13,10 @@ import { PolicyService } from './policy.service.js';
 /** The activities subgraph's context: the shared one plus the process's event stream (for subscriptions). */
 export interface ActivitiesContext extends SubgraphContext {
   readonly events: EventStream;
+  /** Seals alert sinks' signing secrets. */
+  readonly credentialsKey: Buffer;
+  /** Alert sinks may be on private addresses (CONNECTOR_ALLOW_PRIVATE). */
+  readonly allowPrivateEndpoints: boolean;
 }
 
 export const services = {

@@ -11,6 +11,7 @@ import { Migration20261127120000 } from './migrations/Migration20261127120000.js
 import { Migration20261207200000 } from './migrations/Migration20261207200000.js';
 import { Migration20261207300000 } from './migrations/Migration20261207300000.js';
 import { Migration20261207400000 } from './migrations/Migration20261207400000.js';
+import { Migration20261207500000 } from './migrations/Migration20261207500000.js';
 import { Policy } from './policy.entity.js';
 
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
@@ -26,5 +27,6 @@ export const activitiesModule = {
     { name: 'Migration20261207200000', class: Migration20261207200000 },
     { name: 'Migration20261207300000', class: Migration20261207300000 },
     { name: 'Migration20261207400000', class: Migration20261207400000 },
+    { name: 'Migration20261207500000', class: Migration20261207500000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -8,7 +8,11 @@ export { ActivityService, type ActivityRecord, type EventNarrowing } from './act
 export { DetectionService, type DetectionDraft, type DetectionMatch } from './detection.service.js';
 export { GovernanceService } from './governance.service.js';
 export { PolicyService, policyApplies, type PolicyDefinition } from './policy.service.js';
-export { EventLogService } from './event-log.service.js';
+export { EventLogService, EVENT_LOG_CHANNEL } from './event-log.service.js';
+export { AlertSinkService, type SinkForDelivery } from './alert-sink.service.js';
+export { AlertDeliveryStatus, type AlertSink } from './alert-sink.entity.js';
+export { alertBody, alertSignature } from './alert-format.js';
+export { changeOf } from './subscription.resolver.js';
 export {
   DEFAULT_WINDOW_MINUTES,
   NEW_COUNTRY_BASELINE,
@@ -19,6 +23,6 @@ export {
   type FileCondition,
   type PolicyCondition,
 } from './policy-condition.js';
-export { PolicyKind, Severity, type Policy } from './policy.entity.js';
+export { PolicyKind, Severity, SEVERITY_ORDER, type Policy } from './policy.entity.js';
 export { DetectionStatus, type Detection } from './detection.entity.js';
 export type { Activity } from './activity.entity.js';

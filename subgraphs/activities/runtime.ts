@@ -40,7 +40,7 @@ export async function startActivitiesRuntime({ db, config, databaseUrl }: Subgra
   const retention = startEventLogRetention({ log, retentionDays: config.EVENT_LOG_RETENTION_DAYS });
   return {
     subscriptions: true,
-    extendContext: (base) => ({ ...base, events }) satisfies ActivitiesContext,
+    extendContext: (base) => ({ ...base, events }) satisfies Pick<ActivitiesContext, 'events'>,
     stats: () => events.stats(),
     stop: async () => {
       await retention.stop();

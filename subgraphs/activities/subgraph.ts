@@ -1,5 +1,7 @@
 import type { SubgraphContext } from '../../platform/context.js';
+import { credentialsKey } from '../../platform/crypto.js';
 import { buildFederatedSchema } from '../../platform/federation.js';
+import { AlertSinkResolver } from './alert-sink.resolver.js';
 import type { SubgraphDefinition } from '../../platform/subgraph.js';
 import { ActivityResolver, ActorResolver } from './activity.resolver.js';
 import { loaders } from './context.js';
@@ -27,6 +29,7 @@ export const activitiesSubgraph: SubgraphDefinition = {
         AccountDetectionsResolver,
         FileDetectionsResolver,
         AppPermissionDetectionsResolver,
+        AlertSinkResolver,
       ],
       referenceResolvers: {
         Activity: (ref, ctx: SubgraphContext) => loaders.activity(ctx).load(ref.id),
@@ -37,5 +40,9 @@ export const activitiesSubgraph: SubgraphDefinition = {
         AppPermission: (ref) => ({ id: ref.id }),
       },
     }),
+  context: (config) => {
+    const key = credentialsKey(config);
+    return (base) => ({ ...base, credentialsKey: key, allowPrivateEndpoints: config.CONNECTOR_ALLOW_PRIVATE }) as SubgraphContext;
+  },
   start: startActivitiesRuntime,
 };
