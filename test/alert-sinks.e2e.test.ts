@@ -3,8 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScheduler, type Scheduler } from '../scheduler/scheduler.js';
 import { freePort } from '../scripts/ports.js';
-import { Severity } from '../subgraphs/activities/policy.entity.js';
-import { PolicyKind } from '../subgraphs/activities/policy.entity.js';
+import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
 
 /**
