@@ -202,14 +202,11 @@ export class ScanJobs {
     const [instance] = await instances.byIds([instanceId]);
     if (!instance) return;
     const kinds = supportedKinds(instance.capabilities);
-    // A change notification read the file change feed: what changed is scanned now, not at the next periodic data scan.
-    if (
-      instance.status === ConnectionStatus.CONNECTED &&
-      kind === ScanKind.FILES &&
-      priority === 'change' &&
-      kinds.includes(ScanKind.DATA)
-    ) {
-      await this.enqueue(instanceId, ScanKind.DATA, 'change');
+    // A file scan (a change notification's, or the periodic read of the change feed) that left files
+    // with new content: those are data-scanned now, at change priority, not at the next periodic data scan.
+    if (instance.status === ConnectionStatus.CONNECTED && kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) {
+      if (priority === 'change' || (await this.services.files().filesToScan(instanceId, 1)).length > 0)
+        await this.enqueue(instanceId, ScanKind.DATA, 'change');
       return;
     }
     if (instance.status !== ConnectionStatus.INITIAL_SCAN) return;

@@ -260,6 +260,24 @@ describe('connecting and scanning simulated instances', () => {
     });
   });
 
+  it('data-scans files the periodic file scan found changed at once, not at the next periodic data scan', async () => {
+    const alpha = simulator.tenant('alpha');
+    const target = live(alpha.truth().files)
+      .filter((f) => !f.trashed)
+      .at(-1)!;
+    const { files } = await t.query<{ files: { edges: { node: { id: string; externalId: string; lastScannedAt: string | null } }[] } }>(
+      `{ files(filter: { instanceId: "${ids.alpha}", search: ${JSON.stringify(target.name)} }, first: 50) { edges { node { id externalId lastScannedAt } } } }`,
+    );
+    const before = files.edges.find((e) => e.node.externalId === target.id)!.node;
+    // Changed in the feed, its notification lost: only the file scan's read of the change feed finds it.
+    alpha.touchFile(target.id, { notify: false });
+    await rescan(ids.alpha, 'FILES');
+    await waitFor('the changed file data-scanned', async () => {
+      const { file } = await t.query<{ file: { lastScannedAt: string | null } }>(`{ file(id: "${before.id}") { lastScannedAt } }`);
+      return file.lastScannedAt && file.lastScannedAt !== before.lastScannedAt ? true : undefined;
+    });
+  });
+
   it('refuses a webhook with a bad or replayed signature with 401 and enqueues nothing', async () => {
     const url = `${t.stack.scheduler!.webhookUrl}/${ids.alpha}`;
     const jobs = async () => (await t.stack.scheduler!.agenda.queryJobs({ name: 'scan.data.file' })).total;
