@@ -1,3 +1,4 @@
+import { ACTIVITY_SEARCH_TEXT } from './activity-search.js';
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
 import { GraphQLJSON } from 'graphql-scalars';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
@@ -12,6 +13,14 @@ import { ActivityCategory } from '../../platform/vocabulary/activity-category.js
 @Index({ properties: ['occurredAt', 'id'] })
 @Index({ properties: ['actorId', 'occurredAt', 'id'] })
 @Index({ properties: ['instanceId', 'occurredAt', 'id'] })
+@Index({
+  name: 'activity_search_index',
+  expression: `create index "activity_search_index" on "activities"."activity" using gin ((${ACTIVITY_SEARCH_TEXT}) gin_trgm_ops)`,
+})
+@Index({
+  name: 'activity_ip_index',
+  expression: `create index "activity_ip_index" on "activities"."activity" using gist (("activities"."inet_or_null"("ip_address")) inet_ops)`,
+})
 @Index({
   name: 'activity_unlinked_actor_index',
   expression:

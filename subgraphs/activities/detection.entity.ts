@@ -63,6 +63,21 @@ export class DetectionHistoryEntry {
 @Entity({ tableName: 'detection' })
 @Index({ properties: ['detectedAt', 'id'] })
 @Index({ properties: ['policyId', 'subjectKey', 'status'] })
+@Index({
+  name: 'detection_account_id_index',
+  expression:
+    'create index "detection_account_id_index" on "activities"."detection" ("account_id", "detected_at", "id") where "account_id" is not null',
+})
+@Index({
+  name: 'detection_file_id_index',
+  expression:
+    'create index "detection_file_id_index" on "activities"."detection" ("file_id", "detected_at", "id") where "file_id" is not null',
+})
+@Index({
+  name: 'detection_app_permission_id_index',
+  expression:
+    'create index "detection_app_permission_id_index" on "activities"."detection" ("app_permission_id", "detected_at", "id") where "app_permission_id" is not null',
+})
 export class Detection {
   [OptionalProps]?:
     | 'id'

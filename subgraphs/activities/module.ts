@@ -1,5 +1,6 @@
 import type { DatabaseOptions } from '../../platform/database.js';
 import { Activity } from './activity.entity.js';
+import { AlertDeliveryRow, AlertSinkRow, DetectionHistoryRow } from './rows.entity.js';
 import { Detection } from './detection.entity.js';
 import { EventLogEntry } from './event-log.entity.js';
 import { GovernanceAction } from './governance-action.entity.js';
@@ -17,7 +18,7 @@ import { Policy } from './policy.entity.js';
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const activitiesModule = {
   schema: 'activities',
-  entities: [Activity, Policy, Detection, GovernanceAction, EventLogEntry],
+  entities: [Activity, Policy, Detection, GovernanceAction, EventLogEntry, AlertSinkRow, AlertDeliveryRow, DetectionHistoryRow],
   migrations: [
     { name: 'Migration20261126000300', class: Migration20261126000300 },
     { name: 'Migration20261126100300', class: Migration20261126100300 },

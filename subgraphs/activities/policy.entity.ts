@@ -64,13 +64,13 @@ export class Policy {
   @Field(() => [ID], {
     description: 'The instances the policy applies to, beside every instance of `providers`. Both empty: every instance.',
   })
-  @Property({ type: 'uuid[]' })
+  @Property({ type: 'text[]', default: '{}' })
   instanceIds: string[] = [];
 
   @Field(() => [String], {
     description: 'The connectors (`connectApp` providers, e.g. "m365") whose every instance the policy applies to, beside `instanceIds`.',
   })
-  @Property({ type: 'text[]' })
+  @Property({ type: 'text[]', default: '{}' })
   providers: string[] = [];
 
   /** Installed by Tenantwatch itself (not by an administrator). */

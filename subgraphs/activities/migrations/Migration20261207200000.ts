@@ -4,7 +4,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261207200000 extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "activities"."policy"
-      add column "instance_ids" uuid[] not null default '{}',
+      add column "instance_ids" text[] not null default '{}',
       add column "providers" text[] not null default '{}'`);
   }
 }
