@@ -1,0 +1,220 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from './limits.js';
+import type { SensitiveMatchCount } from './scan.js';
+
+/** What scanning one file gave: its match counts, or why it was skipped (over a budget, unreadable). */
+export type FileScan =
+  | { readonly status: 'scanned'; readonly matches: readonly SensitiveMatchCount[] }
+  | { readonly status: 'skipped'; readonly reason: string };
+
+/** A file sent to a worker. `content` is a copy of the file's bytes, transferred. */
+export interface ScanRequest {
+  readonly id: number;
+  readonly content: ArrayBuffer;
+  readonly mimeType: string | null;
+  readonly name?: string;
+}
+
+/** A worker's answer to one {@link ScanRequest}. */
+export interface ScanReply {
+  readonly id: number;
+  readonly result: FileScan;
+}
+
+export interface DataScanPoolOptions {
+  /** Worker threads at most, started on demand. Default 1. */
+  readonly workers?: number;
+  /** How long one file's extraction and detection may take before its worker is ended. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** A worker's JavaScript heap (`resourceLimits.maxOldGenerationSizeMb`); past it the file is skipped. Default 256 MiB. */
+  readonly memoryMb?: number;
+  /** Archive and text limits; default {@link DEFAULT_EXTRACTION_LIMITS}. */
+  readonly limits?: ExtractionLimits;
+}
+
+/** Raised to whoever waits on a scan when the pool is closed under it: the file was not scanned, and is not skipped. */
+export class DataScanPoolClosedError extends Error {
+  override readonly name = 'DataScanPoolClosedError';
+  constructor() {
+    super('the data scan pool is closed');
+  }
+}
+
+// The worker is this folder's scan-worker module, in the language this module runs as: TypeScript under
+// the SWC loader (npm start, tests), JavaScript once built. A TypeScript worker needs the loader: Node
+// hands its --import to a worker only when this process was started with it.
+const WORKER_FILE = new URL(`./scan-worker${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+const TS_LOADER = '@swc-node/register/esm-register';
+const TYPESCRIPT_WORKER = WORKER_FILE.pathname.endsWith('.ts');
+const WORKER_EXEC_ARGV = TYPESCRIPT_WORKER && !process.execArgv.includes(TS_LOADER) ? ['--import', TS_LOADER] : undefined;
+// SWC's native binding, loaded by each TypeScript worker, must stay loaded in this thread too: once the last
+// thread holding it has ended, the next worker that loads it again crashes the whole process (SIGSEGV).
+if (TYPESCRIPT_WORKER) createRequire(import.meta.url)('@swc/core');
+
+interface Task {
+  readonly content: Uint8Array;
+  readonly mimeType: string | null;
+  readonly name?: string;
+  resolve(result: FileScan): void;
+  reject(error: Error): void;
+}
+
+const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+
+/** One worker thread and the file it is scanning, if any. */
+class ScanThread {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  alive = true;
+  private current?: { readonly id: number; finish(result: FileScan | Error): void };
+  private lastId = 0;
+
+  constructor(
+    private readonly options: Required<DataScanPoolOptions>,
+    private readonly closing: () => boolean,
+  ) {
+    this.worker = new Worker(WORKER_FILE, {
+      workerData: { limits: options.limits },
+      execArgv: WORKER_EXEC_ARGV,
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb, maxYoungGenerationSizeMb: Math.min(32, options.memoryMb / 4) },
+      stdout: false,
+      stderr: false,
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new Error(`the data scan worker exited at start (code ${code})`)));
+    });
+    // Until ready a failure rejects `ready`; from then on it is the current file's.
+    this.ready.catch(() => undefined);
+    this.worker.on('message', (reply: ScanReply | { ready: true }) => {
+      if ('id' in reply && reply.id === this.current?.id) this.current.finish(reply.result);
+    });
+    this.worker.on('error', (error: Error & { code?: string }) => {
+      this.alive = false;
+      this.current?.finish(
+        error.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? { status: 'skipped', reason: `extraction needed more than ${options.memoryMb} MiB of memory` }
+          : { status: 'skipped', reason: `extraction failed (${error.message})` },
+      );
+    });
+    this.worker.on('exit', (code) => {
+      this.alive = false;
+      this.current?.finish(
+        this.closing()
+          ? new DataScanPoolClosedError()
+          : { status: 'skipped', reason: `extraction stopped (worker exited with code ${code})` },
+      );
+    });
+  }
+
+  /** Sends one file and answers its result; past the time budget the worker is ended and the file skipped. */
+  scan(task: Task): Promise<FileScan> {
+    return new Promise((resolve, reject) => {
+      const id = ++this.lastId;
+      const timer = setTimeout(() => {
+        this.current?.finish({ status: 'skipped', reason: `extraction took longer than ${seconds(this.options.timeoutMs)}` });
+        this.alive = false;
+        void this.worker.terminate();
+      }, this.options.timeoutMs);
+      this.current = {
+        id,
+        finish: (result) => {
+          clearTimeout(timer);
+          this.current = undefined;
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        },
+      };
+      // A copy of its own, handed over without another copy: the caller's buffer may be a slice of a shared pool.
+      const content = new Uint8Array(task.content);
+      this.worker.postMessage({ id, content: content.buffer, mimeType: task.mimeType, name: task.name } satisfies ScanRequest, [
+        content.buffer,
+      ]);
+    });
+  }
+}
+
+/**
+ * Scans files in worker threads, so that one hostile file can neither hold up the scheduler's event loop
+ * nor take its memory: each file gets a time budget (its worker is ended past it) and a heap budget
+ * (`resourceLimits`), and archives are held to the expansion limits. A file over a budget is `skipped` with
+ * the reason. Workers start when files come and are reused; one that was ended is replaced.
+ */
+export class DataScanPool {
+  private readonly options: Required<DataScanPoolOptions>;
+  private readonly idle: ScanThread[] = [];
+  private readonly threads = new Set<ScanThread>();
+  private readonly queue: Task[] = [];
+  private closed = false;
+
+  constructor(options: DataScanPoolOptions = {}) {
+    this.options = {
+      workers: options.workers ?? 1,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      memoryMb: options.memoryMb ?? 256,
+      limits: options.limits ?? DEFAULT_EXTRACTION_LIMITS,
+    };
+    if (!Number.isInteger(this.options.workers) || this.options.workers < 1)
+      throw new RangeError(`workers must be a positive integer, got ${this.options.workers}`);
+  }
+
+  /** Worker threads running now (idle or busy). */
+  get size(): number {
+    return this.threads.size;
+  }
+
+  /**
+   * Extracts `content` and runs the detectors in a worker: its match counts, or why it was skipped. Never
+   * rejects for any content; rejects with {@link DataScanPoolClosedError} once the pool is closed, and when
+   * a worker cannot start at all (the file is not to blame, so it is not skipped).
+   */
+  scan(content: Uint8Array, mimeType: string | null, name?: string): Promise<FileScan> {
+    if (this.closed) return Promise.reject(new DataScanPoolClosedError());
+    return new Promise((resolve, reject) => {
+      this.queue.push({ content, mimeType, name, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && (this.idle.length > 0 || this.threads.size < this.options.workers)) {
+      const thread = this.idle.pop() ?? this.start();
+      void this.run(thread, this.queue.shift()!);
+    }
+  }
+
+  private start(): ScanThread {
+    const thread = new ScanThread(this.options, () => this.closed);
+    this.threads.add(thread);
+    return thread;
+  }
+
+  private async run(thread: ScanThread, task: Task): Promise<void> {
+    try {
+      await thread.ready;
+      task.resolve(await thread.scan(task));
+    } catch (error) {
+      task.reject(error as Error);
+    }
+    if (thread.alive && !this.closed) this.idle.push(thread);
+    else {
+      this.threads.delete(thread);
+      await thread.worker.terminate();
+    }
+    if (!this.closed) this.pump();
+  }
+
+  /** Ends every worker; files being scanned reject with {@link DataScanPoolClosedError}, queued ones too. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new DataScanPoolClosedError());
+    this.idle.length = 0;
+    const threads = [...this.threads];
+    this.threads.clear();
+    await Promise.all(threads.map((thread) => thread.worker.terminate()));
+  }
+}
