@@ -1,4 +1,3 @@
-import { scanContent } from '../data-scan/scan.js';
 import type { Connector } from '../../connectors/contract.js';
 import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
@@ -12,7 +11,7 @@ const BATCH = 20;
  * stored. State lives on the files themselves, so there is no cursor to lose.
  */
 /** What a data scan reads and writes. */
-type DataScanServices = Pick<SchedulerServices, 'files' | 'evaluator'>;
+type DataScanServices = Pick<SchedulerServices, 'files' | 'evaluator' | 'dataScan'>;
 
 export async function scanData(run: ScanRun<null>, services: DataScanServices): Promise<ScanOutcome> {
   let items = 0;
@@ -30,22 +29,25 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
 }
 
 /**
- * Downloads one file, runs the result through the FILE policies and stores its match counts (never
- * its content). A file gone at the provider is marked deleted.
+ * Downloads one file, scans it in the data scan's worker threads, runs the result through the FILE
+ * policies and stores its match counts (never its content). A file over a budget or unreadable is
+ * stored as scanned with no matches and the reason it was skipped, so that it is not retried until its
+ * content changes. A file gone at the provider is marked deleted.
  */
 export async function scanOneFile(
   services: DataScanServices,
   connector: Connector,
-  file: { id: string; externalId: string; contentVersion: string | null },
+  file: { id: string; externalId: string; contentVersion: string | null; name?: string },
   instanceId: string,
 ): Promise<void> {
   const files = services.files();
   try {
     const content = await connector.downloadFile(file.externalId);
-    const matches = scanContent(content.bytes, content.mimeType);
+    const scan = await services.dataScan.scan(content.bytes, content.mimeType, file.name);
+    const matches = scan.status === 'scanned' ? scan.matches : [];
     // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
     await services.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
-    await files.recordScan(file.id, matches, file.contentVersion);
+    await files.recordScan(file.id, matches, file.contentVersion, { skippedReason: scan.status === 'skipped' ? scan.reason : null });
   } catch (error) {
     if ((error as { status?: number }).status === 404) {
       await files.markDeleted(instanceId, [file.externalId]);
