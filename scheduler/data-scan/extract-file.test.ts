@@ -106,6 +106,18 @@ describe('extractFile: limits', () => {
     expect(performance.now() - started).toBeLessThan(100);
   });
 
+  it('reads a repetitive document whose part compresses more than 100 times, being under 4 MiB', async () => {
+    const paragraphs = Array.from({ length: 10_000 }, () => 'The same status line, every row of the report.');
+    paragraphs.push('SSN 123-45-6789');
+    expect(typesIn(textOf(await extractFile(docxOf(paragraphs), null)))).toEqual([SensitiveDataType.US_SSN]);
+  });
+
+  it('reads every page of a PDF', async () => {
+    const lines = Array.from({ length: 120 }, (_, i) => `line ${i}`);
+    lines.push('jane@example.com');
+    expect(typesIn(textOf(await extractFile(pdfOf(lines, { linesPerPage: 50 }), null)))).toEqual([SensitiveDataType.EMAIL_ADDRESS]);
+  });
+
   it('refuses an archive whose entries would expand past the budget', async () => {
     const archive = zipOf(Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`part-${i}.txt`, 'jane@example.com '.repeat(5_000)])));
     expect(await extractFile(archive, null, 'x.zip', limits({ maxExpandedBytes: 256 * 1024 }))).toEqual({

@@ -159,22 +159,38 @@ export function odsOf(rows: readonly (readonly string[])[]): Uint8Array {
   );
 }
 
-/** A PDF of one page with `lines` of text in Helvetica, its content stream Flate-compressed when `compress`. */
-export function pdfOf(lines: readonly string[], { compress = true }: { compress?: boolean } = {}): Uint8Array {
+/**
+ * A PDF of `lines` of text in Helvetica, `linesPerPage` to a page (default 50), each page's content stream
+ * Flate-compressed when `compress` (default true).
+ */
+export function pdfOf(
+  lines: readonly string[],
+  { compress = true, linesPerPage = 50 }: { compress?: boolean; linesPerPage?: number } = {},
+): Uint8Array {
   const escapePdf = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const text = `BT /F1 11 Tf 72 760 Td 13 TL ${lines.map((l) => `(${escapePdf(l)}) '`).join(' ')} ET`;
-  const stream = compress ? zlib.deflateSync(Buffer.from(text, 'latin1')) : Buffer.from(text, 'latin1');
+  const pages: (readonly string[])[] = [];
+  for (let i = 0; i < Math.max(lines.length, 1); i += linesPerPage) pages.push(lines.slice(i, i + linesPerPage));
+  // Objects: 1 catalog, 2 page tree, 3 font, then a page and its content stream for each page.
+  const pageObject = (i: number) => 4 + 2 * i;
   const objects: Buffer[] = [
     Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
-    Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
-    Buffer.from('<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>'),
-    Buffer.concat([
-      Buffer.from(`<< /Length ${stream.length}${compress ? ' /Filter /FlateDecode' : ''} >>\nstream\n`),
-      stream,
-      Buffer.from('\nendstream'),
-    ]),
+    Buffer.from(`<< /Type /Pages /Kids [${pages.map((_, i) => `${pageObject(i)} 0 R`).join(' ')}] /Count ${pages.length} >>`),
     Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'),
   ];
+  pages.forEach((pageLines, i) => {
+    const text = `BT /F1 11 Tf 72 760 Td 13 TL ${pageLines.map((l) => `(${escapePdf(l)}) '`).join(' ')} ET`;
+    const stream = compress ? zlib.deflateSync(Buffer.from(text, 'latin1')) : Buffer.from(text, 'latin1');
+    objects.push(
+      Buffer.from(
+        `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${pageObject(i) + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
+      ),
+      Buffer.concat([
+        Buffer.from(`<< /Length ${stream.length}${compress ? ' /Filter /FlateDecode' : ''} >>\nstream\n`),
+        stream,
+        Buffer.from('\nendstream'),
+      ]),
+    );
+  });
   const parts: Buffer[] = [Buffer.from('%PDF-1.4\n')];
   const offsets: number[] = [];
   let offset = parts[0]!.length;

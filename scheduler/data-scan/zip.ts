@@ -53,7 +53,7 @@ export function listZip(bytes: Uint8Array, budget: ArchiveBudget, limits: Extrac
 
 /**
  * Reads the entries `wanted` picks, checking each one's declared sizes before a byte is inflated: an entry
- * over `limits.maxRatio` times its compressed size (past 100 KiB), or that would take the archive past
+ * over `limits.maxRatio` times its compressed size (past 4 MiB), or that would take the archive past
  * `limits.maxExpandedBytes` (with the archives around it, through `budget`), refuses the whole file. An
  * entry cannot grow past its declared size: fflate inflates into a buffer of that size and stops there.
  * Entries of other compression methods than stored and deflated are not read.
