@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { extractFile, type Extraction } from './extract-file.js';
 import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from './limits.js';
-import { docxOf, odsOf, odtOf, pdfOf, pptxOf, xlsxOf, zipOf } from './sample-documents.js';
+import { docxOf, odpOf, odsOf, odtOf, pdfOf, pptxOf, xlsxOf, zipOf } from './sample-documents.js';
 import { scanText } from './scan.js';
 import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
@@ -46,6 +46,7 @@ describe('extractFile: planted secrets in every format', () => {
     ['PPTX', () => pptxOf([PLANTED.slice(0, 2), PLANTED.slice(2)]), null],
     ['ODT', () => odtOf(PLANTED), 'application/vnd.oasis.opendocument.text'],
     ['ODS', () => odsOf(PLANTED_ROWS), null],
+    ['ODP', () => odpOf([PLANTED.slice(0, 2), PLANTED.slice(2)]), 'application/vnd.oasis.opendocument.presentation'],
     ['ZIP', () => zipOf({ 'notes/secrets.txt': PLANTED.join('\n'), 'logo.png': new Uint8Array(64) }), 'application/zip'],
     ['ZIP of a DOCX in a ZIP', () => zipOf({ 'inner.zip': zipOf({ 'report.docx': docxOf(PLANTED) }) }), null],
   ])('finds them in %s', async (_format, build, mimeType) => {

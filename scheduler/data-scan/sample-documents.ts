@@ -119,7 +119,7 @@ export function pptxOf(slides: readonly (readonly string[])[]): Uint8Array {
 
 const ODF_NAMESPACES =
   'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" ' +
-  'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"';
+  'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"';
 
 function odfOf(mimeType: string, body: string): Uint8Array {
   return zipSync(
@@ -157,6 +157,17 @@ export function odsOf(rows: readonly (readonly string[])[]): Uint8Array {
     'application/vnd.oasis.opendocument.spreadsheet',
     `<office:spreadsheet><table:table table:name="Sheet1">${table}</table:table></office:spreadsheet>`,
   );
+}
+
+/** An OpenDocument presentation: one slide (draw:page) per item, one paragraph per line. */
+export function odpOf(slides: readonly (readonly string[])[]): Uint8Array {
+  const pages = slides
+    .map(
+      (lines, i) =>
+        `<draw:page draw:name="page${i + 1}"><draw:frame><draw:text-box>${lines.map((l) => `<text:p>${escapeXml(l)}</text:p>`).join('')}</draw:text-box></draw:frame></draw:page>`,
+    )
+    .join('');
+  return odfOf('application/vnd.oasis.opendocument.presentation', `<office:presentation>${pages}</office:presentation>`);
 }
 
 /**
