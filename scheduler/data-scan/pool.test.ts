@@ -1,6 +1,7 @@
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataScanPool, DataScanPoolClosedError, type DataScanPoolOptions } from './pool.js';
-import { docxOf, zipOf } from './sample-documents.js';
+import { docxOf, pdfOfPages, zipOf } from './sample-documents.js';
 import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 const MIB = 1024 * 1024;
@@ -18,6 +19,18 @@ afterEach(async () => {
 const text = (content: string): Buffer => Buffer.from(content, 'utf8');
 // Ten MiB of phone numbers, each checked against its numbering plan: seconds of work, far past a 0.5 s budget.
 const slowToScan = (): Buffer => text('+1 415 555 2671\n'.repeat((10 * MIB) / 16));
+
+/**
+ * A PDF of about 1 kB per MiB whose content stream inflates to `mib` MiB of spaces: a zlib header, the same 1 MiB deflate
+ * block (flushed, not final) `mib` times, a final empty block. PDF.js keeps a stream's decoded bytes in a
+ * typed array, outside the heap that resourceLimits bounds.
+ */
+function pdfInflatingTo(mib: number): Uint8Array {
+  const block = zlib.deflateRawSync(Buffer.alloc(MIB, 0x20), { level: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  const blocks: Buffer[] = Array.from({ length: mib }, () => block);
+  const stream = Buffer.concat([Buffer.from([0x78, 0xda]), ...blocks, Buffer.from([0x03, 0x00]), Buffer.alloc(4)]);
+  return pdfOfPages([{ stream, filter: 'FlateDecode' }]);
+}
 
 describe('DataScanPool', () => {
   it('scans a file in a worker thread and answers counts, never text', async () => {
@@ -65,6 +78,18 @@ describe('DataScanPool', () => {
     expect(await pool.scan(text('jane@example.com'), 'text/plain')).toEqual({
       status: 'scanned',
       matches: [{ type: SensitiveDataType.EMAIL_ADDRESS, count: 1 }],
+    });
+  });
+
+  it('skips a file whose decoded data outgrows the memory budget outside the heap, and scans the next file', async () => {
+    const pool = poolOf({ memoryMb: 64, timeoutMs: 30_000 });
+    await pool.scan(text('warm-up'), 'text/plain');
+    const bomb = pdfInflatingTo(1_024);
+    expect(bomb.length).toBeLessThan(2 * MIB);
+    expect(await pool.scan(bomb, 'application/pdf')).toEqual({ status: 'skipped', reason: 'extraction needed more than 64 MiB of memory' });
+    expect(await pool.scan(text('123-45-6789'), 'text/plain')).toEqual({
+      status: 'scanned',
+      matches: [{ type: SensitiveDataType.US_SSN, count: 1 }],
     });
   });
 

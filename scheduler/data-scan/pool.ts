@@ -29,7 +29,11 @@ export interface DataScanPoolOptions {
   readonly workers?: number;
   /** How long one file's extraction and detection may take before its worker is ended. Default 10 s. */
   readonly timeoutMs?: number;
-  /** A worker's JavaScript heap (`resourceLimits.maxOldGenerationSizeMb`); past it the file is skipped. Default 256 MiB. */
+  /**
+   * A worker's JavaScript heap (`resourceLimits.maxOldGenerationSizeMb`); outside it, the process's resident
+   * memory may grow by twice this (and the file's size) while the worker scans. Past either, the file is
+   * skipped. Default 256 MiB.
+   */
   readonly memoryMb?: number;
   /** Archive and text limits; default {@link DEFAULT_EXTRACTION_LIMITS}. */
   readonly limits?: ExtractionLimits;
@@ -63,13 +67,16 @@ interface Task {
 }
 
 const seconds = (ms: number): string => `${Number((ms / 1000).toFixed(1))} s`;
+const MIB = 1024 * 1024;
+/** How often resident memory is looked at while files are being scanned. */
+const MEMORY_CHECK_MS = 50;
 
 /** One worker thread and the file it is scanning, if any. */
 class ScanThread {
   readonly worker: Worker;
   readonly ready: Promise<void>;
   alive = true;
-  private current?: { readonly id: number; finish(result: FileScan | Error): void };
+  private current?: { readonly id: number; readonly startRss: number; readonly allowance: number; finish(result: FileScan | Error): void };
   private lastId = 0;
 
   constructor(
@@ -111,17 +118,33 @@ class ScanThread {
     });
   }
 
+  /** Whether a file is being scanned, and the resident memory its scan may add (see DataScanPool). */
+  get busy(): { readonly startRss: number; readonly allowance: number } | undefined {
+    return this.current;
+  }
+
+  /** Ends the worker: the current file is skipped for `reason`. */
+  abandon(reason: string): void {
+    this.current?.finish({ status: 'skipped', reason });
+    this.alive = false;
+    void this.worker.terminate();
+  }
+
   /** Sends one file and answers its result; past the time budget the worker is ended and the file skipped. */
   scan(task: Task): Promise<FileScan> {
     return new Promise((resolve, reject) => {
       const id = ++this.lastId;
-      const timer = setTimeout(() => {
-        this.current?.finish({ status: 'skipped', reason: `extraction took longer than ${seconds(this.options.timeoutMs)}` });
-        this.alive = false;
-        void this.worker.terminate();
-      }, this.options.timeoutMs);
+      const timer = setTimeout(
+        () => this.abandon(`extraction took longer than ${seconds(this.options.timeoutMs)}`),
+        this.options.timeoutMs,
+      );
+      // A copy of its own, handed over without another copy: the caller's buffer may be a slice of a shared pool.
+      const content = new Uint8Array(task.content);
       this.current = {
         id,
+        startRss: process.memoryUsage.rss(),
+        // The heap budget, as much again outside it (typed arrays, decoded streams), and the file itself.
+        allowance: 2 * this.options.memoryMb * MIB + content.length,
         finish: (result) => {
           clearTimeout(timer);
           this.current = undefined;
@@ -129,8 +152,6 @@ class ScanThread {
           else resolve(result);
         },
       };
-      // A copy of its own, handed over without another copy: the caller's buffer may be a slice of a shared pool.
-      const content = new Uint8Array(task.content);
       this.worker.postMessage({ id, content: content.buffer, mimeType: task.mimeType, name: task.name } satisfies ScanRequest, [
         content.buffer,
       ]);
@@ -140,8 +161,9 @@ class ScanThread {
 
 /**
  * Scans files in worker threads, so that one hostile file can neither hold up the scheduler's event loop
- * nor take its memory: each file gets a time budget (its worker is ended past it) and a heap budget
- * (`resourceLimits`), and archives are held to the expansion limits. A file over a budget is `skipped` with
+ * nor take its memory: each file gets a time budget (its worker is ended past it), a heap budget
+ * (`resourceLimits`) and a budget for the memory outside the heap (resident memory, looked at every 50 ms),
+ * and archives are held to the expansion limits. A file over a budget is `skipped` with
  * the reason. Workers start when files come and are reused; one that was ended is replaced.
  */
 export class DataScanPool {
@@ -150,6 +172,7 @@ export class DataScanPool {
   private readonly threads = new Set<ScanThread>();
   private readonly queue: Task[] = [];
   private closed = false;
+  private memoryCheck?: NodeJS.Timeout;
 
   constructor(options: DataScanPoolOptions = {}) {
     this.options = {
@@ -196,9 +219,15 @@ export class DataScanPool {
   private async run(thread: ScanThread, task: Task): Promise<void> {
     try {
       await thread.ready;
-      task.resolve(await thread.scan(task));
+      const scanned = thread.scan(task);
+      this.memoryCheck ??= setInterval(() => this.checkMemory(), MEMORY_CHECK_MS).unref();
+      task.resolve(await scanned);
     } catch (error) {
       task.reject(error as Error);
+    }
+    if (![...this.threads].some((t) => t.busy)) {
+      clearInterval(this.memoryCheck);
+      this.memoryCheck = undefined;
     }
     if (thread.alive && !this.closed) this.idle.push(thread);
     else {
@@ -208,9 +237,27 @@ export class DataScanPool {
     if (!this.closed) this.pump();
   }
 
+  /**
+   * The memory budget outside the heap: a worker's typed arrays and decoded streams (a PDF stream that
+   * inflates without end) are not held by resourceLimits, and threads share the process's memory. While
+   * files are scanned, the process's resident memory may grow by each busy worker's allowance (twice
+   * the heap budget, plus its file) over what it was when the first of them started; past that, the
+   * busy workers are ended and their files skipped.
+   */
+  private checkMemory(): void {
+    const busy = [...this.threads].filter((thread) => thread.busy);
+    if (busy.length === 0) return;
+    const baseline = Math.min(...busy.map((thread) => thread.busy!.startRss));
+    const allowance = busy.reduce((sum, thread) => sum + thread.busy!.allowance, 0);
+    if (process.memoryUsage.rss() - baseline <= allowance) return;
+    for (const thread of busy) thread.abandon(`extraction needed more than ${this.options.memoryMb} MiB of memory`);
+  }
+
   /** Ends every worker; files being scanned reject with {@link DataScanPoolClosedError}, queued ones too. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.memoryCheck);
+    this.memoryCheck = undefined;
     for (const task of this.queue.splice(0)) task.reject(new DataScanPoolClosedError());
     this.idle.length = 0;
     const threads = [...this.threads];

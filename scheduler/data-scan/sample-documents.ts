@@ -181,6 +181,16 @@ export function pdfOf(
   const escapePdf = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
   const pages: (readonly string[])[] = [];
   for (let i = 0; i < Math.max(lines.length, 1); i += linesPerPage) pages.push(lines.slice(i, i + linesPerPage));
+  return pdfOfPages(
+    pages.map((pageLines) => {
+      const text = Buffer.from(`BT /F1 11 Tf 72 760 Td 13 TL ${pageLines.map((l) => `(${escapePdf(l)}) '`).join(' ')} ET`, 'latin1');
+      return compress ? { stream: zlib.deflateSync(text), filter: 'FlateDecode' } : { stream: text };
+    }),
+  );
+}
+
+/** A PDF of pages whose content streams are given as they are stored (`filter`: the one filter they are encoded with). */
+export function pdfOfPages(pages: readonly { readonly stream: Uint8Array; readonly filter?: string }[]): Uint8Array {
   // Objects: 1 catalog, 2 page tree, 3 font, then a page and its content stream for each page.
   const pageObject = (i: number) => 4 + 2 * i;
   const objects: Buffer[] = [
@@ -188,15 +198,13 @@ export function pdfOf(
     Buffer.from(`<< /Type /Pages /Kids [${pages.map((_, i) => `${pageObject(i)} 0 R`).join(' ')}] /Count ${pages.length} >>`),
     Buffer.from('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'),
   ];
-  pages.forEach((pageLines, i) => {
-    const text = `BT /F1 11 Tf 72 760 Td 13 TL ${pageLines.map((l) => `(${escapePdf(l)}) '`).join(' ')} ET`;
-    const stream = compress ? zlib.deflateSync(Buffer.from(text, 'latin1')) : Buffer.from(text, 'latin1');
+  pages.forEach(({ stream, filter }, i) => {
     objects.push(
       Buffer.from(
         `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${pageObject(i) + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
       ),
       Buffer.concat([
-        Buffer.from(`<< /Length ${stream.length}${compress ? ' /Filter /FlateDecode' : ''} >>\nstream\n`),
+        Buffer.from(`<< /Length ${stream.length}${filter ? ` /Filter /${filter}` : ''} >>\nstream\n`),
         stream,
         Buffer.from('\nendstream'),
       ]),
