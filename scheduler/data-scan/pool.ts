@@ -204,6 +204,11 @@ export class DataScanPool {
   }
 
   private pump(): void {
+    // A worker that ended while idle (an error after its last answer) is dropped, not handed a file.
+    for (const thread of this.idle.filter((t) => !t.alive)) {
+      this.idle.splice(this.idle.indexOf(thread), 1);
+      this.threads.delete(thread);
+    }
     while (this.queue.length > 0 && (this.idle.length > 0 || this.threads.size < this.options.workers)) {
       const thread = this.idle.pop() ?? this.start();
       void this.run(thread, this.queue.shift()!);
