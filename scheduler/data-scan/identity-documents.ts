@@ -17,6 +17,8 @@ export function mrzCheckDigit(field: string): number {
 // its check digit (or '<'), then a check digit over all of them.
 const MRZ_PASSPORT_LINE = /(?<![A-Z0-9<])[A-Z0-9<]{9}\d[A-Z<]{3}\d{6}\d[MFX<]\d{6}\d[A-Z0-9<]{14}[\d<]\d(?![A-Z0-9<])/g;
 
+const MRZ_DATES = /\d{7}[MFX<]\d{7}/;
+
 /** Whether every check digit of a TD3 second line holds. */
 export function isPassportMrzLine(line: string): boolean {
   const digit = (at: number) => (line[at] === '<' ? 0 : Number(line[at]));
@@ -39,7 +41,9 @@ const LABELLED_PASSPORT_NUMBER =
 /** Passports: validated machine readable zones, and passport numbers written after the word "passport". */
 export function findPassportNumbers(text: string): number {
   let count = 0;
-  for (const match of text.matchAll(MRZ_PASSPORT_LINE)) if (isPassportMrzLine(match[0])) count++;
+  // Birth date and check digit, sex, expiry date and check digit: rare in text, and cheaper to look for
+  // than a zone's start at every word.
+  if (MRZ_DATES.test(text)) for (const match of text.matchAll(MRZ_PASSPORT_LINE)) if (isPassportMrzLine(match[0])) count++;
   count += [...text.matchAll(LABELLED_PASSPORT_NUMBER)].length;
   return count;
 }

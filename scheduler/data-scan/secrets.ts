@@ -66,7 +66,7 @@ function isPlaceholder(password: string): boolean {
 /** Database URLs and connection strings that carry a password (a placeholder is not one). */
 export function findConnectionStrings(text: string): number {
   let count = 0;
-  for (const match of text.matchAll(DATABASE_URL)) if (!isPlaceholder(match[1]!)) count++;
+  if (text.includes('://')) for (const match of text.matchAll(DATABASE_URL)) if (!isPlaceholder(match[1]!)) count++;
   let previousEnd = 0;
   for (const match of text.matchAll(PASSWORD_KEY)) {
     if (isPlaceholder(match[1]!)) continue;
