@@ -228,7 +228,8 @@ export class DataScanPool {
       this.memoryCheck ??= setInterval(() => this.checkMemory(), MEMORY_CHECK_MS).unref();
       task.resolve(await scanned);
     } catch (error) {
-      task.reject(error as Error);
+      // A worker ended by close() while starting: the file was not scanned because the pool closed.
+      task.reject(this.closed ? new DataScanPoolClosedError() : (error as Error));
     }
     if (![...this.threads].some((t) => t.busy)) {
       clearInterval(this.memoryCheck);

@@ -120,4 +120,32 @@ describe('scanData', () => {
     // Skipped files count as scanned at their version: the next run has nothing to do.
     expect(await scanData(runOf(instanceId, providerServing(contents)), services)).toEqual({ status: 'done', items: 0 });
   });
+
+  it('pauses, leaving the file unscanned, when the pool is closed under it (the scheduler stopping)', async () => {
+    const instanceId = newId();
+    const closing = new DataScanPool({ timeoutMs: 60_000 });
+    const slow = { bytes: Buffer.from('+1 415 555 2671\n'.repeat((10 * MIB) / 16)), mimeType: 'text/plain' };
+    const ids = await files().upsertFiles(instanceId, [
+      {
+        externalId: 'slow',
+        name: 'phones.txt',
+        path: '/phones.txt',
+        sizeBytes: slow.bytes.length,
+        modifiedAt: new Date(),
+        contentVersion: 'v1',
+      },
+    ]);
+    const connector = providerServing(new Map([['slow', slow]]));
+    // Closed once the file is in a worker: its download answered and the pool started on it.
+    const downloading = connector.downloadFile.bind(connector);
+    connector.downloadFile = async (externalId) => {
+      const content = await downloading(externalId);
+      setImmediate(() => void closing.close());
+      return content;
+    };
+    const outcome = await scanData(runOf(instanceId, connector), { files, evaluator: () => evaluator, dataScan: closing });
+    expect(outcome).toEqual({ status: 'paused', items: 0 });
+    const [file] = await files().byIds([ids.get('slow')!]);
+    expect(file).toMatchObject({ lastScannedAt: null, scanSkippedReason: null });
+  });
 });

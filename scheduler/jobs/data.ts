@@ -1,4 +1,6 @@
 import type { Connector } from '../../connectors/contract.js';
+import { logger } from '../../platform/logger.js';
+import { DataScanPoolClosedError } from '../data-scan/pool.js';
 import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
 
@@ -20,7 +22,13 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
     const batch = await files.filesToScan(run.instanceId, BATCH);
     if (batch.length === 0) return { status: 'done', items };
     for (const file of batch) {
-      await scanOneFile(services, run.connector, file, run.instanceId);
+      try {
+        await scanOneFile(services, run.connector, file, run.instanceId);
+      } catch (error) {
+        // The scheduler stopped under a file: it stays unscanned, and the next run takes it.
+        if (error instanceof DataScanPoolClosedError) return { status: 'paused', items };
+        throw error;
+      }
       items += 1;
     }
     await run.save(null, items);
@@ -45,6 +53,7 @@ export async function scanOneFile(
     const content = await connector.downloadFile(file.externalId);
     const scan = await services.dataScan.scan(content.bytes, content.mimeType, file.name);
     const matches = scan.status === 'scanned' ? scan.matches : [];
+    if (scan.status === 'skipped') logger.info({ instanceId, fileId: file.id, reason: scan.reason }, 'data scan skipped a file');
     // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
     await services.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
     await files.recordScan(file.id, matches, file.contentVersion, { skippedReason: scan.status === 'skipped' ? scan.reason : null });
