@@ -79,6 +79,12 @@ const ConfigSchema = z
     /** How often the audit trail is re-read as far back as the provider's documented maximum lag (events later than the activity scan's window). */
     LATE_ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('1 day'),
     DATA_SCAN_INTERVAL: z.string().min(1).default('12 hours'),
+    /** Data scan worker threads, each extracting and scanning one file at a time (1 leaves a core of 2 to the rest). */
+    DATA_SCAN_WORKERS: z.coerce.number().int().min(1).max(32).default(1),
+    /** How long one file's extraction and detection may take; past it the file is skipped with the reason. */
+    DATA_SCAN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+    /** A data scan worker's JavaScript heap in MiB; a file that needs more is skipped with the reason. */
+    DATA_SCAN_MEMORY_MB: z.coerce.number().int().min(16).max(16_384).default(256),
     /** Audit trails are read this long behind now, and each window re-reads this much of the last. */
     AUDIT_LAG_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
     AUDIT_OVERLAP_SECONDS: z.coerce

@@ -12,6 +12,7 @@ import { ActivityService, DetectionService, GovernanceService, PolicyService } f
 import { AppPermissionService } from '../subgraphs/app-permissions/public.js';
 import { FileService } from '../subgraphs/files/public.js';
 import type { RateBudget } from './budget.js';
+import { DataScanPool } from './data-scan/pool.js';
 import { PolicyEvaluator } from './policies/evaluator.js';
 import { BudgetedProviderHttp } from './provider-http.js';
 import { fetchTokenHttp } from './token-http.js';
@@ -52,6 +53,8 @@ export class SchedulerRuntime implements SchedulerServices {
    * until it is refreshed; a changed config (new credentials) gets new ones.
    */
   private readonly credentials = new Map<string, { readonly config: string; readonly credentials: ConnectorCredentials }>();
+  /** Its worker threads start with the first file scanned. */
+  readonly dataScan: DataScanPool;
 
   constructor(
     readonly config: Config,
@@ -62,6 +65,11 @@ export class SchedulerRuntime implements SchedulerServices {
     readonly stopping: AbortSignal,
   ) {
     this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE, readCaFile(config.CONNECTOR_CA_FILE));
+    this.dataScan = new DataScanPool({
+      workers: config.DATA_SCAN_WORKERS,
+      timeoutMs: config.DATA_SCAN_TIMEOUT_MS,
+      memoryMb: config.DATA_SCAN_MEMORY_MB,
+    });
   }
 
   private credentialsOf(instanceId: string, factory: ConnectorFactory, config: ConnectorConfig): ConnectorCredentials {
@@ -73,8 +81,9 @@ export class SchedulerRuntime implements SchedulerServices {
     return credentials;
   }
 
-  /** Closes the outbound connection pool (after the jobs have drained). */
+  /** Closes the data scan's worker threads and the outbound connection pool (after the jobs have drained). */
   async close(): Promise<void> {
+    await this.dataScan.close();
     await this.outbound?.close();
   }
 

@@ -6,6 +6,7 @@ import type { AccountService, AppInstanceService } from '../subgraphs/accounts/p
 import type { ActivityService, DetectionService, GovernanceService, PolicyService } from '../subgraphs/activities/public.js';
 import type { AppPermissionService } from '../subgraphs/app-permissions/public.js';
 import type { FileService } from '../subgraphs/files/public.js';
+import type { DataScanPool } from './data-scan/pool.js';
 import type { PolicyEvaluator } from './policies/evaluator.js';
 
 /**
@@ -38,6 +39,8 @@ export interface SchedulerServices extends ModuleServices {
   readonly config: Config;
   /** Aborted when the scheduler is asked to stop: jobs finish their page, save their cursor and return. */
   readonly stopping: AbortSignal;
+  /** Extracts and scans downloaded files in worker threads, each file within its time and memory budget. */
+  readonly dataScan: DataScanPool;
   /** Runs what scans store through the enabled policies. */
   evaluator(): PolicyEvaluator;
   /**

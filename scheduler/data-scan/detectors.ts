@@ -1,5 +1,17 @@
 import { isCardNumber } from './card.js';
 import { IBAN_LENGTHS, isIban } from './iban.js';
+import { findPassportNumbers, findUkDrivingLicences } from './identity-documents.js';
+import { findPhoneNumbers } from './phone.js';
+import {
+  AZURE_STORAGE_KEY,
+  findConnectionStrings,
+  GITHUB_TOKEN,
+  GOOGLE_API_KEY,
+  hasAzureKeyLength,
+  hasGithubChecksum,
+  SLACK_TOKEN,
+  STRIPE_KEY,
+} from './secrets.js';
 import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 
 /** Finds one kind of sensitive information in text. */
@@ -118,14 +130,23 @@ const API_TOKEN = new RegExp(`(?<![A-Za-z0-9_-])(?:${API_TOKEN_SHAPES.join('|')}
 export const DETECTORS: readonly Detector[] = [
   { type: SensitiveDataType.API_TOKEN, find: (text) => countMatches(API_TOKEN, text) },
   { type: SensitiveDataType.AWS_ACCESS_KEY, find: (text) => countMatches(AWS_ACCESS_KEY, text) },
+  { type: SensitiveDataType.AZURE_STORAGE_KEY, find: (text) => countMatches(AZURE_STORAGE_KEY, text, hasAzureKeyLength) },
   {
     type: SensitiveDataType.CREDIT_CARD_NUMBER,
     find: (text) => countMatches(CARD_NUMBER, text, (match) => isCardNumber(match.replace(/[ -]/g, ''))),
   },
+  { type: SensitiveDataType.DATABASE_CONNECTION_STRING, find: findConnectionStrings },
   { type: SensitiveDataType.EMAIL_ADDRESS, find: (text) => countMatches(EMAIL_ADDRESS, text) },
+  { type: SensitiveDataType.GITHUB_TOKEN, find: (text) => countMatches(GITHUB_TOKEN, text, hasGithubChecksum) },
+  { type: SensitiveDataType.GOOGLE_API_KEY, find: (text) => countMatches(GOOGLE_API_KEY, text) },
   { type: SensitiveDataType.IBAN, find: findIbans },
   { type: SensitiveDataType.JWT, find: (text) => countMatches(JWT, text, hasJwtHeader) },
+  { type: SensitiveDataType.PASSPORT_NUMBER, find: findPassportNumbers },
+  { type: SensitiveDataType.PHONE_NUMBER, find: findPhoneNumbers },
   { type: SensitiveDataType.PRIVATE_KEY, find: (text) => countMatches(PRIVATE_KEY, text) },
+  { type: SensitiveDataType.SLACK_TOKEN, find: (text) => countMatches(SLACK_TOKEN, text) },
+  { type: SensitiveDataType.STRIPE_KEY, find: (text) => countMatches(STRIPE_KEY, text) },
+  { type: SensitiveDataType.UK_DRIVING_LICENCE, find: findUkDrivingLicences },
   {
     type: SensitiveDataType.US_SSN,
     find: (text) => countMatches(US_SSN, text, (match) => !ADVERTISED_SSNS.has(match.replace(/[ -]/g, ''))),

@@ -74,9 +74,11 @@ describe('scanning large and hostile input', () => {
     const chunks: string[] = [];
     let size = 0;
     let plantedCount = 0;
+    let fillerCount = 0; // each filler line holds a phone number
     for (let line = 0; size < target; line++) {
       const chunk = line % 500 === 0 ? `${planted}\n` : filler;
       if (line % 500 === 0) plantedCount++;
+      else fillerCount++;
       chunks.push(chunk);
       size += chunk.length;
     }
@@ -90,8 +92,9 @@ describe('scanning large and hostile input', () => {
         SensitiveDataType.EMAIL_ADDRESS,
         SensitiveDataType.IBAN,
         SensitiveDataType.JWT,
+        SensitiveDataType.PHONE_NUMBER,
         SensitiveDataType.US_SSN,
-      ].map((type) => ({ type, count: plantedCount })),
+      ].map((type) => ({ type, count: type === SensitiveDataType.PHONE_NUMBER ? fillerCount : plantedCount })),
     );
   });
 
@@ -121,6 +124,16 @@ describe('scanning large and hostile input', () => {
     ['dotted base64url', 'eAAAAAAAAAA.'.repeat(MILLION / 12)],
     ['token prefixes', 'xoxb-ghp_'.repeat(MILLION / 9)],
     ['punctuation soup', 'a1-@. _'.repeat(MILLION / 7)],
+    ['international phone prefixes', '+1 '.repeat(MILLION / 3)],
+    ['dotted digit groups', '415.555.'.repeat(MILLION / 8)],
+    ['password keys', 'Password=x;'.repeat(MILLION / 11)],
+    ['database URL prefixes', 'postgres://a:'.repeat(MILLION / 13)],
+    ['MRZ fillers', '<'.repeat(MILLION)],
+    ['MRZ-like runs', 'L898902C36UTO'.repeat(MILLION / 13)],
+    ['passport labels', 'passport '.repeat(MILLION / 9)],
+    ['licence-like letters', 'MORGA7'.repeat(MILLION / 6)],
+    ['Slack-like ids', 'xoxb-1-'.repeat(MILLION / 7)],
+    ['Azure key labels', 'AccountKey='.repeat(MILLION / 11)],
   ])('finds nothing in a million characters of %s', (_name, text) => {
     expect(scanText(text)).toEqual([]);
   });

@@ -1,5 +1,6 @@
-import { scanContent } from '../data-scan/scan.js';
 import type { Connector } from '../../connectors/contract.js';
+import { logger } from '../../platform/logger.js';
+import { DataScanPoolClosedError } from '../data-scan/pool.js';
 import type { SchedulerServices } from '../services.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
 
@@ -12,7 +13,7 @@ const BATCH = 20;
  * stored. State lives on the files themselves, so there is no cursor to lose.
  */
 /** What a data scan reads and writes. */
-type DataScanServices = Pick<SchedulerServices, 'files' | 'evaluator'>;
+type DataScanServices = Pick<SchedulerServices, 'files' | 'evaluator' | 'dataScan'>;
 
 export async function scanData(run: ScanRun<null>, services: DataScanServices): Promise<ScanOutcome> {
   let items = 0;
@@ -21,7 +22,13 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
     const batch = await files.filesToScan(run.instanceId, BATCH);
     if (batch.length === 0) return { status: 'done', items };
     for (const file of batch) {
-      await scanOneFile(services, run.connector, file, run.instanceId);
+      try {
+        await scanOneFile(services, run.connector, file, run.instanceId);
+      } catch (error) {
+        // The scheduler stopped under a file: it stays unscanned, and the next run takes it.
+        if (error instanceof DataScanPoolClosedError) return { status: 'paused', items };
+        throw error;
+      }
       items += 1;
     }
     await run.save(null, items);
@@ -30,22 +37,26 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
 }
 
 /**
- * Downloads one file, runs the result through the FILE policies and stores its match counts (never
- * its content). A file gone at the provider is marked deleted.
+ * Downloads one file, scans it in the data scan's worker threads, runs the result through the FILE
+ * policies and stores its match counts (never its content). A file over a budget or unreadable is
+ * stored as scanned with no matches and the reason it was skipped, so that it is not retried until its
+ * content changes. A file gone at the provider is marked deleted.
  */
 export async function scanOneFile(
   services: DataScanServices,
   connector: Connector,
-  file: { id: string; externalId: string; contentVersion: string | null },
+  file: { id: string; externalId: string; contentVersion: string | null; name?: string },
   instanceId: string,
 ): Promise<void> {
   const files = services.files();
   try {
     const content = await connector.downloadFile(file.externalId);
-    const matches = scanContent(content.bytes, content.mimeType);
+    const scan = await services.dataScan.scan(content.bytes, content.mimeType, file.name);
+    const matches = scan.status === 'scanned' ? scan.matches : [];
+    if (scan.status === 'skipped') logger.info({ instanceId, fileId: file.id, reason: scan.reason }, 'data scan skipped a file');
     // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
     await services.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
-    await files.recordScan(file.id, matches, file.contentVersion);
+    await files.recordScan(file.id, matches, file.contentVersion, { skippedReason: scan.status === 'skipped' ? scan.reason : null });
   } catch (error) {
     if ((error as { status?: number }).status === 404) {
       await files.markDeleted(instanceId, [file.externalId]);

@@ -8,7 +8,7 @@ import { SharingLevel } from '../../platform/vocabulary/sharing.js';
  * Webhooks are hints: the periodic scans reconcile whatever one misses.
  */
 export async function rescanChangedFile(
-  services: Pick<SchedulerServices, 'connector' | 'accounts' | 'files' | 'evaluator'>,
+  services: Pick<SchedulerServices, 'connector' | 'accounts' | 'files' | 'evaluator' | 'dataScan'>,
   instanceId: string,
   fileExternalId: string,
 ): Promise<void> {
@@ -41,7 +41,7 @@ export async function rescanChangedFile(
   await scanOneFile(
     services,
     connector,
-    { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion },
+    { id: ids.get(file.externalId)!, externalId: file.externalId, contentVersion: file.contentVersion, name: file.name },
     instanceId,
   );
 }

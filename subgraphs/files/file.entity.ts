@@ -34,7 +34,8 @@ export class File {
     | 'deletedAt'
     | 'scanPass'
     | 'contentVersion'
-    | 'scannedVersion';
+    | 'scannedVersion'
+    | 'scanSkippedReason';
 
   @Field(() => ID)
   @PrimaryKey({ type: 'uuid' })
@@ -93,6 +94,15 @@ export class File {
   @Field(() => [SensitiveMatch])
   @Property({ type: 'jsonb' })
   sensitiveMatches: SensitiveMatch[] = [];
+
+  /** Why the last data scan did not read the content (over a limit, unreadable); null when it was read. */
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Why the last data scan did not read the content, e.g. "archive expands beyond 100 MiB" or "extraction took longer than 10 s" (sensitiveMatches is then empty); null when it was read.',
+  })
+  @Property({ type: 'text', nullable: true })
+  scanSkippedReason: string | null = null;
 
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();

@@ -97,12 +97,15 @@ export class FileService {
     return this.mirror.upsert(instanceId, rows, pass);
   }
 
-  /** Stores a data scan's result: counts per sensitive type (never content), when, and which version. */
+  /**
+   * Stores a data scan's result: counts per sensitive type (never content), when, which version, and why
+   * the content was not read when it was skipped (then with no matches).
+   */
   async recordScan(
     fileId: string,
     matches: readonly SensitiveMatch[],
     version: string | null = null,
-    scannedAt = new Date(),
+    { scannedAt = new Date(), skippedReason = null }: { scannedAt?: Date; skippedReason?: string | null } = {},
   ): Promise<void> {
     await this.knex(FILE)
       .where('id', fileId)
@@ -110,6 +113,7 @@ export class FileService {
         sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)),
         last_scanned_at: scannedAt,
         scanned_version: version,
+        scan_skipped_reason: skippedReason,
       });
   }
 
@@ -129,15 +133,18 @@ export class FileService {
   }
 
   /** Live files whose content changed since their last data scan (or never scanned), oldest change first. */
-  async filesToScan(instanceId: string, limit: number): Promise<{ id: string; externalId: string; contentVersion: string | null }[]> {
-    const rows: { id: string; external_id: string; content_version: string | null }[] = await this.knex(FILE)
-      .select('id', 'external_id', 'content_version')
+  async filesToScan(
+    instanceId: string,
+    limit: number,
+  ): Promise<{ id: string; externalId: string; contentVersion: string | null; name: string }[]> {
+    const rows: { id: string; external_id: string; content_version: string | null; name: string }[] = await this.knex(FILE)
+      .select('id', 'external_id', 'content_version', 'name')
       .where('instance_id', instanceId)
       .whereNull('deleted_at')
       .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'))
       .orderBy('modified_at')
       .limit(limit);
-    return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version }));
+    return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version, name: r.name }));
   }
 
   /** Sets governance effects on a file (in `db`: the transaction that ends the action). */
