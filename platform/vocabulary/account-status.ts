@@ -7,4 +7,12 @@ export const AccountStatus = {
   DISABLED: 'DISABLED',
 } as const;
 export type AccountStatus = (typeof AccountStatus)[keyof typeof AccountStatus];
-registerEnumType(AccountStatus, { name: 'AccountStatus' });
+registerEnumType(AccountStatus, {
+  name: 'AccountStatus',
+  description: "An account's standing at its provider, as the last scan (or a governance action) found it.",
+  valuesConfig: {
+    ACTIVE: { description: 'Can sign in at the provider.' },
+    SUSPENDED: { description: 'Blocked from signing in (by an administrator or suspendAccount); unsuspendAccount lifts it.' },
+    DISABLED: { description: 'Disabled at the provider itself (e.g. deactivated or blocked there); Tenantwatch cannot lift it.' },
+  },
+});

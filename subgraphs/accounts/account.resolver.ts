@@ -8,11 +8,11 @@ import { AppInstance } from './app-instance.entity.js';
 import { accountService, loaders, type AccountsContext } from './context.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 
-@ObjectType()
-export class AccountConnection extends connectionType(Account, 'Account') {}
+@ObjectType({ description: 'A page of accounts, with where it starts and ends and how many match in all.' })
+export class AccountConnection extends connectionType(Account, 'Account', 'accounts') {}
 
-@ObjectType()
-export class GroupConnection extends connectionType(Group, 'Group') {}
+@ObjectType({ description: 'A page of groups, with where it starts and ends and how many match in all.' })
+export class GroupConnection extends connectionType(Group, 'Group', 'groups') {}
 
 @InputType('AccountFilter')
 export class AccountFilterInput {

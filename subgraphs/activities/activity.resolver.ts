@@ -12,8 +12,8 @@ import { loaders, services } from './context.js';
 import { Actor, FileRef } from './references.js';
 import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
-@ObjectType()
-export class ActivityConnection extends connectionType(Activity, 'Activity') {}
+@ObjectType({ description: 'A page of activities, with where it starts and ends and how many match in all.' })
+export class ActivityConnection extends connectionType(Activity, 'Activity', 'activities') {}
 
 @InputType('ActivityFilter')
 export class ActivityFilterInput {

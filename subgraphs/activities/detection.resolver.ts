@@ -11,8 +11,8 @@ import { DETECTION_ORDER, type DetectionFilter } from './detection.service.js';
 import { Policy, Severity } from './policy.entity.js';
 import { Actor, AppPermissionRef, FileRef } from './references.js';
 
-@ObjectType()
-export class DetectionConnection extends connectionType(Detection, 'Detection') {}
+@ObjectType({ description: 'A page of detections, with where it starts and ends and how many match in all.' })
+export class DetectionConnection extends connectionType(Detection, 'Detection', 'detections') {}
 
 @InputType('DetectionFilter')
 export class DetectionFilterInput {

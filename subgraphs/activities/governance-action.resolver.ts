@@ -10,8 +10,8 @@ import { GOVERNANCE_ORDER, type GovernanceFilter } from './governance.service.js
 import { Actor, AppPermissionRef, FileRef } from './references.js';
 import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
 
-@ObjectType()
-export class GovernanceActionConnection extends connectionType(GovernanceAction, 'GovernanceAction') {}
+@ObjectType({ description: 'A page of governance actions, with where it starts and ends and how many match in all.' })
+export class GovernanceActionConnection extends connectionType(GovernanceAction, 'GovernanceAction', 'governance actions') {}
 
 @InputType('GovernanceFilter')
 export class GovernanceFilterInput {

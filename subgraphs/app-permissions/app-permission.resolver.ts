@@ -8,8 +8,8 @@ import { AppPermission } from './app-permission.entity.js';
 import { APP_PERMISSION_ORDER, AppPermissionService, type AppPermissionFilter } from './app-permission.service.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
-@ObjectType()
-export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission') {}
+@ObjectType({ description: 'A page of OAuth grants, with where it starts and ends and how many match in all.' })
+export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission', 'OAuth grants') {}
 
 /** Account as the app-permissions subgraph sees it: it contributes `Account.appPermissions`. */
 @ObjectType('Account')

@@ -44,8 +44,8 @@ export class App {
   lastUsedAt!: Date | null;
 }
 
-@ObjectType()
-export class AppConnection extends connectionType(App, 'App') {}
+@ObjectType({ description: 'A page of OAuth apps, with where it starts and ends and how many match in all.' })
+export class AppConnection extends connectionType(App, 'App', 'OAuth apps') {}
 
 @InputType('AppFilter')
 export class AppFilterInput {

@@ -8,8 +8,8 @@ import { File } from './file.entity.js';
 import { FILE_ORDER, FileService, type FileFilter } from './file.service.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
-@ObjectType()
-export class FileConnection extends connectionType(File, 'File') {}
+@ObjectType({ description: 'A page of files, with where it starts and ends and how many match in all.' })
+export class FileConnection extends connectionType(File, 'File', 'files') {}
 
 /** Account as the files subgraph sees it: it contributes `Account.files`. */
 @ObjectType('Account')
