@@ -30,7 +30,7 @@ export class AccountGovernanceResolver {
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
     description:
-      'Suspends the account at the provider (sign-in blocked). Role: responder or higher. Answers the PENDING action; its result follows in the governance log.',
+      'Suspends the account at the provider (sign-in blocked). Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
   })
   suspendAccount(
     @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
@@ -42,7 +42,7 @@ export class AccountGovernanceResolver {
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
     description:
-      'Lifts a suspension at the provider. Role: responder or higher. Answers the PENDING action; its result follows in the governance log.',
+      'Lifts a suspension at the provider. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
   })
   unsuspendAccount(
     @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
@@ -53,7 +53,7 @@ export class AccountGovernanceResolver {
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
-    description: `"Revoke password": ends the account's sessions and forces a new password at next sign-in. Role: responder or higher. Answers the PENDING action.`,
+    description: `"Revoke password": ends the account's sessions and forces a new password at next sign-in. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).`,
   })
   requirePasswordReset(
     @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
