@@ -12,7 +12,9 @@ registerEnumType(AccountStatus, {
   description: "An account's standing at its provider, as the last scan (or a governance action) found it.",
   valuesConfig: {
     ACTIVE: { description: 'Can sign in at the provider.' },
-    SUSPENDED: { description: 'Blocked from signing in (by an administrator or suspendAccount); unsuspendAccount lifts it.' },
-    DISABLED: { description: 'Disabled at the provider itself (e.g. deactivated or blocked there); Tenantwatch cannot lift it.' },
+    SUSPENDED: {
+      description: 'Blocked from signing in at the provider (by its administrators or suspendAccount); unsuspendAccount lifts it.',
+    },
+    DISABLED: { description: 'Deactivated at the provider itself, beyond a suspension; Tenantwatch can neither suspend nor unsuspend it.' },
   },
 });

@@ -49,7 +49,7 @@ export class Account {
   @Property({ type: 'text[]' })
   privileges: string[] = [];
 
-  @Field({ description: 'When Tenantwatch last stored a change to the account (a scan or a governance action).' })
+  @Field({ description: 'When Tenantwatch last refreshed it: the last scan that saw it, or a governance action.' })
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
 

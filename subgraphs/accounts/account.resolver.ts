@@ -52,7 +52,7 @@ function readAccountFilter(filter: AccountFilterInput | null | undefined): Accou
 @Resolver(() => Account)
 export class AccountResolver {
   @Query(() => AccountConnection, {
-    description: 'Accounts of every connected instance (deleted at the provider excluded), by display name then id.',
+    description: 'Accounts of every instance (deleted at the provider excluded), by display name then id.',
   })
   async accounts(
     @Ctx() ctx: AccountsContext,

@@ -56,7 +56,7 @@ export class Activity {
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field({ description: "The provider's event id (dedup key with instance)." })
+  @Field({ description: "The provider's id of the event, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
@@ -64,7 +64,9 @@ export class Activity {
   @Property({ type: 'text' })
   category!: ActivityCategory;
 
-  @Field({ description: 'Normalized, e.g. "user.login", "file.download", "admin.role.assign".' })
+  @Field({
+    description: `What happened, in Tenantwatch's words across providers, e.g. "user.login", "file.download", "admin.role.assign".`,
+  })
   @Property({ type: 'text' })
   action!: string;
 

@@ -78,7 +78,8 @@ export class Policy {
   condition!: Record<string, unknown>;
 
   @Field(() => [GovernanceActionType], {
-    description: 'Governance actions requested automatically for each new detection (requestedBy "policy:<id>"); empty: none.',
+    description:
+      'Governance actions requested automatically (requestedBy "policy:<id>") on the subject of each detection it raises, and for app policies on each newly matched grant; empty: none.',
   })
   @Property({ type: 'text[]' })
   autoGovernance: GovernanceActionType[] = [];

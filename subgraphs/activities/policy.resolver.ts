@@ -35,7 +35,10 @@ export class PolicyInput {
   })
   condition!: unknown;
 
-  @Field(() => [GovernanceActionType], { nullable: true, description: 'Actions run for each new detection.' })
+  @Field(() => [GovernanceActionType], {
+    nullable: true,
+    description: 'Governance actions to request automatically for its detections (see `Policy.autoGovernance`); absent: none.',
+  })
   autoGovernance?: GovernanceActionType[] | null;
 
   @Field(() => [ID], {
@@ -103,7 +106,8 @@ export class PolicyResolver {
   })
   async updatePolicy(
     @Arg('id', () => ID, { description: "The policy's id." }) id: string,
-    @Arg('input', () => PolicyInput, { description: 'Its new definition, every field replaced.' }) input: PolicyInput,
+    @Arg('input', () => PolicyInput, { description: 'Its new definition, in place of the old one (absent `enabled`: unchanged).' })
+    input: PolicyInput,
     @Ctx() ctx: SubgraphContext,
   ): Promise<Policy> {
     const policy = await services.policy(ctx).update(parseId(id, 'id'), readPolicyInput(input));

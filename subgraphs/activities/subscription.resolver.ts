@@ -35,7 +35,7 @@ export function changeOf(event: Pick<LoggedEvent, 'attributes'>): DetectionChang
   return (Object.values(DetectionChange) as string[]).includes(change) ? (change as DetectionChange) : DetectionChange.RAISED;
 }
 
-@ObjectType({ description: 'A governance action recorded, with the cursor to resume after it.' })
+@ObjectType({ description: 'A governance action that ended (SUCCEEDED or FAILED), with the cursor to resume after it.' })
 export class GovernanceEvent {
   @Field({ description: CURSOR_DOC })
   cursor!: string;
