@@ -51,23 +51,26 @@ export interface Connection<T> {
   readonly totalCount: number | Promise<number>;
 }
 
-/** Declares `<Name>Edge` and `<Name>Connection` object types for `node`. */
-export function connectionType<T extends object>(node: ClassType<T>, name: string): ClassType<Connection<T>> {
-  @ObjectType(`${name}Edge`)
+/**
+ * Declares `<Name>Edge` and `<Name>Connection` object types for `node`; `items` names the nodes in
+ * the schema's descriptions ("accounts"). A subclass that names the connection describes it itself.
+ */
+export function connectionType<T extends object>(node: ClassType<T>, name: string, items: string): ClassType<Connection<T>> {
+  @ObjectType(`${name}Edge`, { description: `One of a page's ${items}, with its cursor.` })
   class EdgeType {
-    @Field()
+    @Field({ description: 'Where this item is: pass it as `after` for the items that follow it.' })
     cursor!: string;
 
-    @Field(() => node)
+    @Field(() => node, { description: `The item: one of the ${items}.` })
     node!: T;
   }
 
-  @ObjectType(`${name}Connection`)
+  @ObjectType(`${name}Connection`, { description: `A page of ${items}, with where it starts and ends and how many match in all.` })
   class ConnectionType {
-    @Field(() => [EdgeType])
+    @Field(() => [EdgeType], { description: "This page's items, in the list's order, each with its cursor." })
     edges!: EdgeType[];
 
-    @Field(() => PageInfo)
+    @Field(() => PageInfo, { description: 'Where this page starts and ends, and whether more items follow.' })
     pageInfo!: PageInfo;
 
     @Field(() => Int, { description: 'How many items match, over all pages.' })

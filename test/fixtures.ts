@@ -12,6 +12,7 @@ import { AppPermissionService, type AppPermissionRecord } from '../subgraphs/app
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
 import { FileService, type FileRecord } from '../subgraphs/files/file.service.js';
+import type { SensitiveDataType } from '../platform/vocabulary/sensitive-data.js';
 import { SharingLevel } from '../platform/vocabulary/sharing.js';
 import { AccountStatus } from '../platform/vocabulary/account-status.js';
 import { PermissionLevel } from '../platform/vocabulary/permission-level.js';
@@ -55,7 +56,7 @@ export class Fixtures {
     return new FileService(this.em('files')).upsertFiles(instanceId, records);
   }
 
-  scanResult(fileId: string, matches: { type: string; count: number }[]): Promise<void> {
+  scanResult(fileId: string, matches: { type: SensitiveDataType; count: number }[]): Promise<void> {
     return new FileService(this.em('files')).recordScan(fileId, matches);
   }
 

@@ -20,7 +20,23 @@ export const GovernanceActionType = {
   OVERWRITE_FILE: 'OVERWRITE_FILE',
 } as const;
 export type GovernanceActionType = (typeof GovernanceActionType)[keyof typeof GovernanceActionType];
-registerEnumType(GovernanceActionType, { name: 'GovernanceActionType' });
+registerEnumType(GovernanceActionType, {
+  name: 'GovernanceActionType',
+  description: 'What a governance action does at the provider; each needs its instance to have the matching AppCapability.',
+  valuesConfig: {
+    SUSPEND_ACCOUNT: { description: 'Blocks the account from signing in (suspendAccount).' },
+    UNSUSPEND_ACCOUNT: { description: 'Lifts a suspension (unsuspendAccount).' },
+    REQUIRE_PASSWORD_RESET: {
+      description: "Ends the account's sessions and forces a new password at next sign-in (requirePasswordReset).",
+    },
+    REVOKE_APP_PERMISSION: { description: 'Revokes one OAuth grant (revokeAppPermission, revokeApp).' },
+    QUARANTINE_FILE: { description: "Moves the file into the provider's admin quarantine (quarantineFile)." },
+    RESTORE_FILE: { description: 'Takes the file out of quarantine and out of the trash (restoreFile).' },
+    TRASH_FILE: { description: 'Moves the file to the trash (trashFile).' },
+    REMOVE_EXTERNAL_SHARING: { description: 'Removes public links and sharing outside the organization (removeExternalSharing).' },
+    OVERWRITE_FILE: { description: 'Replaces the content with a notice, the original kept in quarantine (overwriteFile).' },
+  },
+});
 
 export const GovernanceStatus = {
   PENDING: 'PENDING',
@@ -29,7 +45,16 @@ export const GovernanceStatus = {
   FAILED: 'FAILED',
 } as const;
 export type GovernanceStatus = (typeof GovernanceStatus)[keyof typeof GovernanceStatus];
-registerEnumType(GovernanceStatus, { name: 'GovernanceStatus' });
+registerEnumType(GovernanceStatus, {
+  name: 'GovernanceStatus',
+  description: 'Where a governance action stands.',
+  valuesConfig: {
+    PENDING: { description: 'Recorded, not started yet (a dry run stays PENDING: it never runs).' },
+    RUNNING: { description: 'Being carried out at the provider, retried on transient failures (`error` says why it waits).' },
+    SUCCEEDED: { description: 'Done at the provider; the target shows the change.' },
+    FAILED: { description: 'Given up: the provider refused it or the retries ran out (`error` says why).' },
+  },
+});
 
 export type GovernanceTargetKind = 'account' | 'file' | 'appPermission';
 

@@ -9,7 +9,7 @@ import { GOVERNANCE_ACTIONS, refusalOf, TARGET_NOUN, type GovernanceActionType, 
 import type { InstanceDirectory } from './instances.js';
 import type { GovernanceLog, GovernanceRequest } from './log.js';
 
-@InputType('GovernanceInput')
+@InputType('GovernanceInput', { description: 'A governance request: what to act on, why, and how (idempotency, dry run).' })
 export class GovernanceInput {
   @Field(() => ID, { description: 'The account, file or app permission to act on.' })
   targetId!: string;

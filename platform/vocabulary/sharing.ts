@@ -11,7 +11,16 @@ export const SharingLevel = {
   PUBLIC: 'PUBLIC',
 } as const;
 export type SharingLevel = (typeof SharingLevel)[keyof typeof SharingLevel];
-registerEnumType(SharingLevel, { name: 'SharingLevel' });
+registerEnumType(SharingLevel, {
+  name: 'SharingLevel',
+  description: 'Who can reach a file, from the least to the most exposed.',
+  valuesConfig: {
+    PRIVATE: { description: 'The owner and people of the organization named as collaborators.' },
+    INTERNAL: { description: 'Everyone in the organization (e.g. an organization-wide link).' },
+    EXTERNAL: { description: 'Named people outside the organization.' },
+    PUBLIC: { description: 'Anyone with the link, without signing in.' },
+  },
+});
 
 /** Every sharing level, least exposed first. */
 export const SHARING_LEVELS: readonly SharingLevel[] = Object.values(SharingLevel);

@@ -16,6 +16,7 @@ import { AppPermissionService, appPermissionsModule } from '../../subgraphs/app-
 import { FileService, filesModule } from '../../subgraphs/files/public.js';
 import { openDatabase, type Database } from '../../platform/database.js';
 import { newId } from '../../platform/ids.js';
+import type { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 import { freshDatabase } from '../../test/harness.js';
 import { BUILT_IN_POLICIES } from './built-in.js';
 import { PolicyEvaluator, type EvaluationServices } from './evaluator.js';
@@ -217,7 +218,7 @@ describe('FILE policies', () => {
     const all = [...ids.values()];
     expect(await evaluator.evaluateFiles(instanceId, all)).toEqual({ raised: 1, extended: 0 });
     expect(await evaluator.evaluateFiles(instanceId, all)).toEqual({ raised: 0, extended: 0 });
-    const scanned = new Map([
+    const scanned = new Map<string, { type: SensitiveDataType; count: number }[]>([
       [
         ids.get('x1')!,
         [

@@ -28,23 +28,35 @@ const mutation = (ctx: AccountsContext, type: GovernanceActionType, input: Gover
 @Resolver()
 export class AccountGovernanceResolver {
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Suspends the account at the provider (sign-in blocked).' })
-  suspendAccount(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      'Suspends the account at the provider (sign-in blocked). Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
+  })
+  suspendAccount(
+    @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.SUSPEND_ACCOUNT, input);
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Lifts a suspension at the provider.' })
-  unsuspendAccount(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: AccountsContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      'Lifts a suspension at the provider. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
+  })
+  unsuspendAccount(
+    @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.UNSUSPEND_ACCOUNT, input);
   }
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
-    description: '"Revoke password": ends the account\'s sessions and forces a new password at next sign-in.',
+    description: `"Revoke password": ends the account's sessions and forces a new password at next sign-in. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).`,
   })
   requirePasswordReset(
-    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Arg('input', () => GovernanceInput, { description: 'The account (`targetId`), why, and how to run it.' }) input: GovernanceInput,
     @Ctx() ctx: AccountsContext,
   ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.REQUIRE_PASSWORD_RESET, input);

@@ -12,38 +12,44 @@ import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 export class Account {
   [OptionalProps]?: 'id' | 'email' | 'status' | 'isAdmin' | 'privileges' | 'updatedAt' | 'deletedAt' | 'scanPass';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The account's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field()
+  @Field({ description: "The provider's id of the user, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The user's email address (or sign-in name) at the provider; null when it has none.",
+  })
   @Property({ type: 'text', nullable: true })
   email: string | null = null;
 
-  @Field()
+  @Field({ description: 'The name the provider shows for the user.' })
   @Property({ type: 'text' })
   displayName!: string;
 
-  @Field(() => AccountStatus)
+  @Field(() => AccountStatus, { description: 'Whether the account can sign in, as the last scan or governance action left it.' })
   @Property({ type: 'text' })
   status: AccountStatus = AccountStatus.ACTIVE;
 
-  @Field()
+  @Field({ description: 'Whether the account holds an administrator role at the provider.' })
   @Property({ type: 'boolean' })
   isAdmin: boolean = false;
 
-  @Field(() => [String])
+  @Field(() => [String], {
+    description:
+      'Security-relevant roles and flags from the provider, by its names (e.g. "Global Administrator", "guest"); empty for most users.',
+  })
   @Property({ type: 'text[]' })
   privileges: string[] = [];
 
-  @Field()
+  @Field({ description: 'When Tenantwatch last refreshed it: the last scan that saw it, or a governance action.' })
   @Property({ type: 'timestamptz' })
   updatedAt: Date = new Date();
 
@@ -57,7 +63,7 @@ export class Account {
 }
 
 /** A group of accounts inside one app instance. */
-@ObjectType()
+@ObjectType({ description: 'A group of accounts inside one app instance, as the provider lists it.' })
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'group' })
 @Unique({ properties: ['instanceId', 'externalId'] })
@@ -65,18 +71,18 @@ export class Account {
 export class Group {
   [OptionalProps]?: 'id' | 'updatedAt' | 'deletedAt' | 'scanPass';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The group's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field()
+  @Field({ description: "The provider's id of the group, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
-  @Field()
+  @Field({ description: 'The name the provider shows for the group.' })
   @Property({ type: 'text' })
   name!: string;
 

@@ -8,27 +8,30 @@ import { AppInstance } from './app-instance.entity.js';
 import { accountService, loaders, type AccountsContext } from './context.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 
-@ObjectType()
-export class AccountConnection extends connectionType(Account, 'Account') {}
+@ObjectType({ description: 'A page of accounts, with where it starts and ends and how many match in all.' })
+export class AccountConnection extends connectionType(Account, 'Account', 'accounts') {}
 
-@ObjectType()
-export class GroupConnection extends connectionType(Group, 'Group') {}
+@ObjectType({ description: 'A page of groups, with where it starts and ends and how many match in all.' })
+export class GroupConnection extends connectionType(Group, 'Group', 'groups') {}
 
-@InputType('AccountFilter')
+@InputType('AccountFilter', { description: 'Which accounts to list; every field given must match (none: every account).' })
 export class AccountFilterInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Accounts of this app instance.' })
   instanceId?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Accounts of every instance of this connector (`AppInstance.provider`, e.g. "m365").',
+  })
   provider?: string | null;
 
-  @Field(() => AccountStatus, { nullable: true })
+  @Field(() => AccountStatus, { nullable: true, description: 'Accounts with this status.' })
   status?: AccountStatus | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only administrators (true) or only other accounts (false).' })
   isAdmin?: boolean | null;
 
-  @Field(() => String, { nullable: true, description: 'Matches email or display name, case-insensitively.' })
+  @Field(() => String, { nullable: true, description: 'A case-insensitive part of the email or display name (at most 200 characters).' })
   search?: string | null;
 }
 
@@ -48,10 +51,13 @@ function readAccountFilter(filter: AccountFilterInput | null | undefined): Accou
 
 @Resolver(() => Account)
 export class AccountResolver {
-  @Query(() => AccountConnection)
+  @Query(() => AccountConnection, {
+    description: 'Accounts of every instance (deleted at the provider excluded), by display name then id.',
+  })
   async accounts(
     @Ctx() ctx: AccountsContext,
-    @Arg('filter', () => AccountFilterInput, { nullable: true }) filter?: AccountFilterInput | null,
+    @Arg('filter', () => AccountFilterInput, { nullable: true, description: 'Which accounts; absent: all of them.' })
+    filter?: AccountFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Account>> {
@@ -59,17 +65,23 @@ export class AccountResolver {
     return accountService(ctx).listAccounts(parsed, readPage({ first, after }, ACCOUNT_ORDER));
   }
 
-  @Query(() => Account, { nullable: true })
-  async account(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<Account | null> {
+  @Query(() => Account, {
+    nullable: true,
+    description: 'One account by id, also after the provider deleted it; null when no account has this id.',
+  })
+  async account(
+    @Arg('id', () => ID, { description: "The account's id." }) id: string,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<Account | null> {
     return loaders.account(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstance)
+  @FieldResolver(() => AppInstance, { description: 'The app instance the account belongs to.' })
   async instance(@Root() account: Account, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
     return loaders.instance(ctx).load(account.instanceId);
   }
 
-  @FieldResolver(() => [Group])
+  @FieldResolver(() => [Group], { description: 'The groups the account is a member of, by name.' })
   async groups(@Root() account: Account, @Ctx() ctx: AccountsContext): Promise<Group[]> {
     return loaders.groupsOfAccount(ctx).load(account.id);
   }
@@ -77,27 +89,28 @@ export class AccountResolver {
 
 @Resolver(() => Group)
 export class GroupResolver {
-  @Query(() => GroupConnection)
+  @Query(() => GroupConnection, { description: 'Groups (deleted at the provider excluded), by name then id.' })
   async groups(
     @Ctx() ctx: AccountsContext,
-    @Arg('instanceId', () => ID, { nullable: true }) instanceId?: string | null,
+    @Arg('instanceId', () => ID, { nullable: true, description: 'Groups of this app instance only; absent: of every instance.' })
+    instanceId?: string | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Group>> {
     return accountService(ctx).listGroups(parseOptionalId(instanceId, 'instanceId'), readPage({ first, after }, GROUP_ORDER));
   }
 
-  @FieldResolver(() => AppInstance)
+  @FieldResolver(() => AppInstance, { description: 'The app instance the group belongs to.' })
   async instance(@Root() group: Group, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
     return loaders.instance(ctx).load(group.instanceId);
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: 'How many accounts are members (deleted accounts excluded).' })
   async memberCount(@Root() group: Group, @Ctx() ctx: AccountsContext): Promise<number> {
     return loaders.memberCount(ctx).load(group.id);
   }
 
-  @FieldResolver(() => AccountConnection)
+  @FieldResolver(() => AccountConnection, { description: 'The member accounts (deleted ones excluded), by display name then id.' })
   async members(
     @Root() group: Group,
     @Ctx() ctx: AccountsContext,

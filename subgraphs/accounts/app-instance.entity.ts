@@ -15,7 +15,14 @@ export enum ScanKind {
 }
 registerEnumType(ScanKind, {
   name: 'ScanKind',
+  description: 'A kind of scan: what Tenantwatch reads from the provider, each run on its own schedule.',
   valuesConfig: {
+    USERS: { description: 'The accounts (users), with their status and administrator roles.' },
+    GROUPS: { description: 'The groups and their members.' },
+    ACTIVITIES: { description: 'The audit trail: the events since the last run.' },
+    FILES: { description: "The files' metadata and sharing (not their content)." },
+    APP_PERMISSIONS: { description: 'The OAuth grants of third-party apps.' },
+    DATA: { description: 'The content of new or changed files, for sensitive data (see SensitiveMatch).' },
     LATE_ACTIVITIES: {
       description:
         "The audit trail re-read daily, at the lowest priority, as far back as the provider's documented maximum lag: events later than the activity scan's window.",
@@ -30,7 +37,17 @@ export enum ScanRunState {
   THROTTLED = 'THROTTLED',
   FAILED = 'FAILED',
 }
-registerEnumType(ScanRunState, { name: 'ScanRunState' });
+registerEnumType(ScanRunState, {
+  name: 'ScanRunState',
+  description: 'Where one kind of scan of an instance stands.',
+  valuesConfig: {
+    IDLE: { description: 'Not running: it never ran, or its last run finished.' },
+    QUEUED: { description: 'Waiting for the scheduler (requested, or resuming after a restart).' },
+    RUNNING: { description: 'Running now.' },
+    THROTTLED: { description: "Its last run stopped at the provider's rate limit or quota; it is retried later." },
+    FAILED: { description: 'Its last run failed (lastError says why); it is retried later unless the instance went to ERROR.' },
+  },
+});
 
 /** One connected instance of a SaaS app (two Salesforce orgs are two instances). */
 @ObjectType({ description: 'One connected instance of a SaaS app.' })
@@ -55,31 +72,36 @@ export class AppInstance {
     | 'notificationsError'
     | 'notificationsClaimedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The app instance's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
-  @Field({ description: '"simulated", later "microsoft365", "github", ...' })
+  @Field({ description: `The connector that reaches it: connectApp's \`provider\` and \`ConnectorType.id\`, e.g. "m365" or "simulated".` })
   @Property({ type: 'text' })
   provider!: string;
 
-  @Field()
+  @Field({ description: 'The name an administrator gave it at connectApp, e.g. "Contoso Microsoft 365".' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => ConnectionStatus)
+  @Field(() => ConnectionStatus, { description: 'Where it stands: connecting, connected, in error or disconnected.' })
   @Property({ type: 'text' })
   status: ConnectionStatus = ConnectionStatus.CONNECTING;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'What the status means right now, e.g. the scans still running or why it is in ERROR; null when there is nothing to add.',
+  })
   @Property({ type: 'text', nullable: true })
   statusMessage: string | null = null;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: 'The permissions the credentials hold at the provider, by its names, as last checked.' })
   @Property({ type: 'text[]' })
   grantedPermissions: string[] = [];
 
-  @Field(() => [AppCapability])
+  @Field(() => [AppCapability], {
+    description: 'What Tenantwatch can do with the granted permissions (see missingPermissions for the rest).',
+  })
   @Property({ type: 'text[]' })
   capabilities: AppCapability[] = [];
 
@@ -87,7 +109,7 @@ export class AppInstance {
   @Property({ type: 'text', lazy: true })
   sealedConfig!: string;
 
-  @Field()
+  @Field({ description: 'When connectApp stored it.' })
   @Property({ type: 'timestamptz' })
   connectedAt: Date = new Date();
 
@@ -155,7 +177,7 @@ registerEnumType(ChangeNotificationMode, {
 
 @ObjectType({ description: 'How changes at the provider reach Tenantwatch for an instance, as the scheduler last kept them.' })
 export class ChangeNotifications {
-  @Field(() => ChangeNotificationMode)
+  @Field(() => ChangeNotificationMode, { description: 'How changes reach Tenantwatch now (POLLING until the first sync).' })
   mode!: ChangeNotificationMode;
 
   @Field(() => Int, { description: 'Change subscriptions alive at the provider after the last sync.' })
@@ -172,7 +194,7 @@ export class ChangeNotifications {
 }
 
 /** The state of one kind of scan of one instance. */
-@ObjectType()
+@ObjectType({ description: 'The state of one kind of scan of one instance.' })
 @Entity({ tableName: 'scan_state' })
 export class ScanState {
   [OptionalProps]?:
@@ -189,35 +211,41 @@ export class ScanState {
   @PrimaryKey({ type: 'uuid' })
   instanceId!: string;
 
-  @Field(() => ScanKind)
+  @Field(() => ScanKind, { description: 'Which scan.' })
   @PrimaryKey({ type: 'text' })
   kind!: ScanKind;
 
-  @Field(() => ScanRunState)
+  @Field(() => ScanRunState, { description: 'Whether it is idle, waiting, running, or stopped by a limit or a failure.' })
   @Property({ type: 'text' })
   state: ScanRunState = ScanRunState.IDLE;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When its last run started; null when it never ran.' })
   @Property({ type: 'timestamptz', nullable: true })
   lastStartedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When its last run finished successfully; null when none has yet.' })
   @Property({ type: 'timestamptz', nullable: true })
   lastCompletedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When its next run is due, where known; null otherwise.' })
   @Property({ type: 'timestamptz', nullable: true })
   nextRunAt: Date | null = null;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Items (accounts, events, files...) read by the current run, or by the last one once it finished.' })
   @Property({ type: 'integer' })
   itemsScanned: number = 0;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'How many items the run is expected to read, where the provider tells; null otherwise.',
+  })
   @Property({ type: 'integer', nullable: true })
   totalEstimate: number | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "Why its last run failed or was throttled, in Tenantwatch's words; null when it did not.",
+  })
   @Property({ type: 'text', nullable: true })
   lastError: string | null = null;
 
@@ -251,7 +279,7 @@ export class ApiUsageMinute {
     "A provider's daily request quota (Salesforce: API requests per rolling 24 hours, shared by every integration of the org), as the provider last reported it.",
 })
 export class DailyQuota {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Requests the provider allows per rolling 24 hours.' })
   limit!: number;
 
   @Field(() => Int, { description: "Requests the org made in the last 24 hours, Tenantwatch's and every other integration's." })
@@ -263,19 +291,22 @@ export class DailyQuota {
   })
   available!: number;
 
-  @Field()
+  @Field({ description: 'When the provider last reported these figures.' })
   reportedAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: "Tenantwatch's requests to the provider for one instance, and the limits it keeps to." })
 export class ApiUsage {
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Requests made to the provider in the last 60 minutes.' })
   requestsLastHour!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Of those, the ones the provider refused for its rate limit (e.g. HTTP 429).' })
   throttledLastHour!: number;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: "The provider's documented request limit per minute; null when it has none per minute.",
+  })
   limitPerMinute!: number | null;
 
   @Field(() => Float, {

@@ -8,15 +8,17 @@ import { ApiUsage, AppInstance, ChangeNotificationMode, ChangeNotifications, Sca
 import { instanceService, loaders, type AccountsContext } from './context.js';
 import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
 
-@InputType()
+@InputType({ description: 'A new app instance to connect.' })
 export class ConnectAppInput {
-  @Field({ description: 'Connector name: "simulated", later "microsoft365", "github", ...' })
+  @Field({ description: 'The connector: one of `connectorTypes { id }`, e.g. "m365" or "simulated".' })
   provider!: string;
 
-  @Field()
+  @Field({ description: 'A name for the instance (1 to 200 characters), e.g. "Contoso Microsoft 365".' })
   name!: string;
 
-  @Field(() => GraphQLJSON, { description: 'Endpoint and credentials; stored encrypted, never returned.' })
+  @Field(() => GraphQLJSON, {
+    description: "Endpoint and credentials, the fields of the connector's `configFields`; stored encrypted, never returned.",
+  })
   config!: unknown;
 }
 
@@ -43,44 +45,58 @@ function readConnectInput(input: ConnectAppInput, connectors: ConnectorCatalog, 
 
 @ObjectType({ description: 'A permission to grant at the provider, and the capability it enables.' })
 export class MissingPermission {
-  @Field(() => AppCapability)
+  @Field(() => AppCapability, { description: 'The capability it would enable.' })
   capability!: AppCapability;
 
-  @Field()
+  @Field({ description: "The permission to grant, by the provider's name." })
   permission!: string;
 }
 
 @Resolver(() => AppInstance)
 export class AppInstanceResolver {
-  @Query(() => [AppInstance], { description: 'Every connected (or once connected) app instance.' })
+  @Query(() => [AppInstance], { description: 'Every app instance ever connected (disconnected ones included), oldest first.' })
   async appInstances(@Ctx() ctx: AccountsContext): Promise<AppInstance[]> {
     return instanceService(ctx).list();
   }
 
-  @Query(() => AppInstance, { nullable: true })
-  async appInstance(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<AppInstance | null> {
+  @Query(() => AppInstance, { nullable: true, description: 'One app instance by id; null when none has it.' })
+  async appInstance(
+    @Arg('id', () => ID, { description: "The instance's id." }) id: string,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<AppInstance | null> {
     return loaders.instance(ctx).load(parseId(id, 'id'));
   }
 
   @Authorized('admin')
-  @Mutation(() => AppInstance, { description: 'Stores a new instance (credentials encrypted) and starts connecting it.' })
-  async connectApp(@Arg('input', () => ConnectAppInput) input: ConnectAppInput, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
+  @Mutation(() => AppInstance, {
+    description: 'Stores a new instance (credentials encrypted) and starts connecting it: watch `status`. Role: admin.',
+  })
+  async connectApp(
+    @Arg('input', () => ConnectAppInput, { description: 'The connector, a name and its config.' }) input: ConnectAppInput,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<AppInstance> {
     return instanceService(ctx).connect(readConnectInput(input, ctx.connectors, ctx.allowPrivateEndpoints));
   }
 
   @Authorized('admin')
-  @Mutation(() => AppInstance, { description: "Stops the instance's scans; its data is kept." })
-  async disconnectApp(@Arg('id', () => ID) id: string, @Ctx() ctx: AccountsContext): Promise<AppInstance> {
+  @Mutation(() => AppInstance, { description: 'Disconnects the instance: its scans and governance stop, its data is kept. Role: admin.' })
+  async disconnectApp(
+    @Arg('id', () => ID, { description: "The instance's id." }) id: string,
+    @Ctx() ctx: AccountsContext,
+  ): Promise<AppInstance> {
     const instance = await instanceService(ctx).disconnect(parseId(id, 'id'));
     if (!instance) throw badInput('id', `no app instance has id ${id}`);
     return instance;
   }
 
   @Authorized('admin')
-  @Mutation(() => ScanState, { description: 'Queues a scan of one kind for the instance now.' })
+  @Mutation(() => ScanState, {
+    description:
+      'Queues a scan of one kind for the instance now (refused for a disconnected one); answers its state: QUEUED, or RUNNING when a run is under way. Role: admin.',
+  })
   async requestScan(
-    @Arg('instanceId', () => ID) instanceId: string,
-    @Arg('kind', () => ScanKind) kind: ScanKind,
+    @Arg('instanceId', () => ID, { description: "The instance's id." }) instanceId: string,
+    @Arg('kind', () => ScanKind, { description: 'Which scan.' }) kind: ScanKind,
     @Ctx() ctx: AccountsContext,
   ): Promise<ScanState> {
     const instance = await loaders.instance(ctx).load(parseId(instanceId, 'instanceId'));
@@ -90,7 +106,7 @@ export class AppInstanceResolver {
     return instanceService(ctx).requestScan(instance.id, kind);
   }
 
-  @FieldResolver(() => [ScanState], { description: 'One per scan kind.' })
+  @FieldResolver(() => [ScanState], { description: 'The state of each kind of scan, one per ScanKind (kinds never run show as IDLE).' })
   async scans(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): Promise<ScanState[]> {
     return loaders.scans(ctx).load(instance.id);
   }
@@ -111,7 +127,9 @@ export class AppInstanceResolver {
       );
   }
 
-  @FieldResolver(() => ChangeNotifications)
+  @FieldResolver(() => ChangeNotifications, {
+    description: 'Whether the provider pushes changes to Tenantwatch, and the subscriptions that carry them.',
+  })
   changeNotifications(@Root() instance: AppInstance): ChangeNotifications {
     return {
       mode: instance.notificationMode ?? ChangeNotificationMode.POLLING,
@@ -122,7 +140,9 @@ export class AppInstanceResolver {
     };
   }
 
-  @FieldResolver(() => ApiUsage)
+  @FieldResolver(() => ApiUsage, {
+    description: "Tenantwatch's use of the provider's API for this instance over the last hour, and its limits.",
+  })
   async apiUsage(@Root() instance: AppInstance, @Ctx() ctx: AccountsContext): Promise<ApiUsage> {
     return loaders.usage(ctx).load(instance);
   }

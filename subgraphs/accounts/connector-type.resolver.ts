@@ -5,25 +5,25 @@ import type { AccountsContext } from './context.js';
 
 @ObjectType({ description: "A field of a connector's config, as a connect form renders it." })
 export class ConnectorConfigField {
-  @Field()
+  @Field({ description: "The field's key in connectApp's `config` object." })
   name!: string;
 
-  @Field()
+  @Field({ description: 'A short label for the form.' })
   label!: string;
 
   @Field({ description: 'Stored encrypted and never returned: a secret, a private key.' })
   secret!: boolean;
 
-  @Field()
+  @Field({ description: 'Whether connectApp refuses a config without it.' })
   required!: boolean;
 
-  @Field()
+  @Field({ description: 'What to enter and where to find it at the provider.' })
   description!: string;
 }
 
 @ObjectType({ description: 'What one capability needs granted at the provider.' })
 export class CapabilityPermissions {
-  @Field(() => AppCapability)
+  @Field(() => AppCapability, { description: 'The capability.' })
   capability!: AppCapability;
 
   @Field(() => [String], { description: 'The permissions to grant: the least privileged way to enable the capability.' })
@@ -38,16 +38,16 @@ export class ConnectorType {
   @Field(() => ID, { description: "connectApp's provider." })
   id!: string;
 
-  @Field()
+  @Field({ description: `The connector's display name, e.g. "Microsoft 365".` })
   name!: string;
 
-  @Field(() => [AppCapability])
+  @Field(() => [AppCapability], { description: 'Everything the connector can do once its permissions are granted.' })
   capabilities!: AppCapability[];
 
-  @Field(() => [ConnectorConfigField])
+  @Field(() => [ConnectorConfigField], { description: "The fields of connectApp's `config`, in form order." })
   configFields!: ConnectorConfigField[];
 
-  @Field(() => [CapabilityPermissions])
+  @Field(() => [CapabilityPermissions], { description: 'For each capability, the permissions to grant at the provider.' })
   requiredPermissions!: CapabilityPermissions[];
 
   @Field({ description: "How to connect it: a URL, or a path in Tenantwatch's repository." })

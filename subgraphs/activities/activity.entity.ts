@@ -58,22 +58,24 @@ export class Activity {
     | 'fileExternalId'
     | 'evaluationPending';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The activity's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field({ description: "The provider's event id (dedup key with instance)." })
+  @Field({ description: "The provider's id of the event, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
-  @Field(() => ActivityCategory)
+  @Field(() => ActivityCategory, { description: "Whose action it was: a user's, an administrator's, or a sign-in." })
   @Property({ type: 'text' })
   category!: ActivityCategory;
 
-  @Field({ description: 'Normalized, e.g. "user.login", "file.download", "admin.role.assign".' })
+  @Field({
+    description: `What happened, in Tenantwatch's words across providers, e.g. "user.login", "file.download", "admin.role.assign".`,
+  })
   @Property({ type: 'text' })
   action!: string;
 
@@ -84,35 +86,44 @@ export class Activity {
   @Property({ type: 'text', nullable: true })
   actorExternalId: string | null = null;
 
-  @Field()
+  @Field({ description: 'When it happened at the provider.' })
   @Property({ type: 'timestamptz' })
   occurredAt!: Date;
 
-  @Field()
+  @Field({ description: 'When Tenantwatch stored it (later than occurredAt: the provider reports events with a lag).' })
   @Property({ type: 'timestamptz' })
   ingestedAt: Date = new Date();
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The IPv4 or IPv6 address it came from, as the provider reported it; null when not reported.',
+  })
   @Property({ type: 'text', nullable: true })
   ipAddress: string | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'The ISO 3166 alpha-2 code of the country it came from, e.g. "DE"; null when the provider does not tell.',
+  })
   @Property({ type: 'text', nullable: true })
   country: string | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The client's user agent string; null when not reported." })
   @Property({ type: 'text', nullable: true })
   userAgent: string | null = null;
 
-  @Field()
+  @Field({ description: 'Whether the action succeeded (false for a failed sign-in, for instance).' })
   @Property({ type: 'boolean' })
   succeeded: boolean = true;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: `The kind of object acted on, by the provider's word, e.g. "file", "user" or "app"; null when there is none.`,
+  })
   @Property({ type: 'text', nullable: true })
   targetType: string | null = null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The provider's id of the object acted on; null when there is none." })
   @Property({ type: 'text', nullable: true })
   targetId: string | null = null;
 
@@ -126,7 +137,10 @@ export class Activity {
   @Property({ type: 'boolean', default: false })
   evaluationPending: boolean = false;
 
-  @Field(() => GraphQLJSON, { nullable: true })
+  @Field(() => GraphQLJSON, {
+    nullable: true,
+    description: "The provider's own record of the event, as received, for investigation; null when none was kept.",
+  })
   @Property({ type: 'jsonb', nullable: true })
   raw: unknown = null;
 }

@@ -12,18 +12,18 @@ import { loaders, services } from './context.js';
 import { Actor, FileRef } from './references.js';
 import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
-@ObjectType()
-export class ActivityConnection extends connectionType(Activity, 'Activity') {}
+@ObjectType({ description: 'A page of activities, with where it starts and ends and how many match in all.' })
+export class ActivityConnection extends connectionType(Activity, 'Activity', 'activities') {}
 
-@InputType('ActivityFilter')
+@InputType('ActivityFilter', { description: 'Which activities to list; every field given must match (none: every activity).' })
 export class ActivityFilterInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Activities of this app instance.' })
   instanceId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Activities this account performed (ignored under `Account.activities`).' })
   actorId?: string | null;
 
-  @Field(() => ActivityCategory, { nullable: true })
+  @Field(() => ActivityCategory, { nullable: true, description: 'Activities of this category.' })
   category?: ActivityCategory | null;
 
   @Field(() => String, { nullable: true, description: 'Exact normalized action, e.g. "file.download".' })
@@ -99,7 +99,8 @@ export class ActivityResolver {
   @Query(() => ActivityConnection, { description: 'Audit events, newest first.' })
   async activities(
     @Ctx() ctx: SubgraphContext,
-    @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
+    @Arg('filter', () => ActivityFilterInput, { nullable: true, description: 'Which activities; absent: all of them.' })
+    filter?: ActivityFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Activity>> {
@@ -107,22 +108,31 @@ export class ActivityResolver {
     return services.activity(ctx).list(parsed, readPage({ first, after }, ACTIVITY_ORDER));
   }
 
-  @Query(() => Activity, { nullable: true })
-  async activity(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<Activity | null> {
+  @Query(() => Activity, { nullable: true, description: 'One activity by id; null when none has it.' })
+  async activity(
+    @Arg('id', () => ID, { description: "The activity's id." }) id: string,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<Activity | null> {
     return loaders.activity(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef)
+  @FieldResolver(() => AppInstanceRef, { description: 'The app instance it was recorded in.' })
   instance(@Root() activity: Activity): AppInstanceRef {
     return ref(activity.instanceId);
   }
 
-  @FieldResolver(() => Actor, { nullable: true })
+  @FieldResolver(() => Actor, {
+    nullable: true,
+    description: 'The account that performed it; null when the event names none or the account is not known (yet).',
+  })
   actor(@Root() activity: Activity): Actor | null {
     return ref(activity.actorId);
   }
 
-  @FieldResolver(() => FileRef, { nullable: true })
+  @FieldResolver(() => FileRef, {
+    nullable: true,
+    description: 'The file it is about; null when it is about none, or one Tenantwatch does not know (yet).',
+  })
   file(@Root() activity: Activity): FileRef | null {
     return ref(activity.fileId);
   }
@@ -134,7 +144,8 @@ export class ActorResolver {
   async activities(
     @Root() actor: Actor,
     @Ctx() ctx: SubgraphContext,
-    @Arg('filter', () => ActivityFilterInput, { nullable: true }) filter?: ActivityFilterInput | null,
+    @Arg('filter', () => ActivityFilterInput, { nullable: true, description: 'Which of them (`actorId` is ignored); absent: all of them.' })
+    filter?: ActivityFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Activity>> {

@@ -47,7 +47,7 @@ export class AlertSinkFilter {
 
 @ObjectType({ description: 'An HTTPS endpoint that receives matching detection events, signed, in order, at least once.' })
 export class AlertSink {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The sink’s Tenantwatch id (a UUID).' })
   id!: string;
 
   @Field({ description: 'A name for people.' })
@@ -83,7 +83,7 @@ export class AlertSink {
 
 @ObjectType({ description: 'A new sink (or a rotated secret), with its signing secret: shown once, keep it.' })
 export class AlertSinkWithSecret {
-  @Field(() => AlertSink)
+  @Field(() => AlertSink, { description: 'The sink.' })
   sink!: AlertSink;
 
   @Field({
@@ -107,7 +107,7 @@ export class AlertDelivery {
   @Field(() => DetectionChange, { description: 'What happened to the detection.' })
   change!: DetectionChange;
 
-  @Field(() => AlertDeliveryStatus)
+  @Field(() => AlertDeliveryStatus, { description: 'Where the delivery stands.' })
   status!: AlertDeliveryStatus;
 
   @Field(() => Int, { description: 'Attempts made.' })

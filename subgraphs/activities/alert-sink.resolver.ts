@@ -82,7 +82,10 @@ export class AlertSinkResolver {
     description:
       'Creates an alert sink that receives matching detection events from now on; answers its signing secret, shown this once (admin).',
   })
-  createAlertSink(@Arg('input', () => AlertSinkInput) input: AlertSinkInput, @Ctx() ctx: ActivitiesContext): Promise<AlertSinkWithSecret> {
+  createAlertSink(
+    @Arg('input', () => AlertSinkInput, { description: 'The sink’s definition.' }) input: AlertSinkInput,
+    @Ctx() ctx: ActivitiesContext,
+  ): Promise<AlertSinkWithSecret> {
     return service(ctx).create(readSinkInput(input, ctx.allowPrivateEndpoints));
   }
 
@@ -90,7 +93,7 @@ export class AlertSinkResolver {
   @Mutation(() => AlertSink, { description: 'Replaces a sink’s definition; its place in the event log and its secret stay (admin).' })
   async updateAlertSink(
     @Arg('id', () => ID, { description: 'The sink.' }) id: string,
-    @Arg('input', () => AlertSinkInput) input: AlertSinkInput,
+    @Arg('input', () => AlertSinkInput, { description: 'Its new definition.' }) input: AlertSinkInput,
     @Ctx() ctx: ActivitiesContext,
   ): Promise<AlertSink> {
     const sink = await service(ctx).update(parseId(id, 'id'), readSinkInput(input, ctx.allowPrivateEndpoints));

@@ -9,7 +9,15 @@ export enum DetectionStatus {
   DISMISSED = 'DISMISSED',
   RESOLVED = 'RESOLVED',
 }
-registerEnumType(DetectionStatus, { name: 'DetectionStatus' });
+registerEnumType(DetectionStatus, {
+  name: 'DetectionStatus',
+  description: 'Where the triage of a detection stands.',
+  valuesConfig: {
+    OPEN: { description: 'Raised and not triaged yet (or reopened); more matches about its subject extend it.' },
+    DISMISSED: { description: 'An analyst judged it harmless or a false positive.' },
+    RESOLVED: { description: 'An analyst dealt with it.' },
+  },
+});
 
 /** What happened to a detection: what its live events and its history say. */
 export enum DetectionChange {
@@ -32,7 +40,7 @@ registerEnumType(DetectionChange, {
 /** One change of a detection's status or assignee, by whom and why. */
 @ObjectType({ description: 'One change of a detection: who, when, from what, to what, and why.' })
 export class DetectionHistoryEntry {
-  @Field(() => DetectionChange)
+  @Field(() => DetectionChange, { description: 'What happened.' })
   change!: DetectionChange;
 
   @Field({ description: 'When it happened.' })
@@ -96,26 +104,26 @@ export class Detection {
     | 'firstSeenAt'
     | 'lastSeenAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The detection's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   policyId!: string;
 
-  @Field(() => Severity)
+  @Field(() => Severity, { description: "The policy's severity when it was raised." })
   @Property({ type: 'text' })
   severity!: Severity;
 
-  @Field()
+  @Field({ description: "The policy's name when it was raised." })
   @Property({ type: 'text' })
   title!: string;
 
-  @Field()
+  @Field({ description: 'What matched, in one line, e.g. "file.download by alice@example.com from DE (at least 30 within 10 minutes)".' })
   @Property({ type: 'text' })
   description!: string;
 
-  @Field(() => DetectionStatus)
+  @Field(() => DetectionStatus, { description: 'OPEN until an analyst dismisses or resolves it (setDetectionStatus).' })
   @Property({ type: 'text' })
   status: DetectionStatus = DetectionStatus.OPEN;
 
@@ -157,11 +165,14 @@ export class Detection {
   @Property({ type: 'timestamptz', nullable: true })
   lastSeenAt: Date | null = null;
 
-  @Field(() => GraphQLJSON)
+  @Field(() => GraphQLJSON, {
+    description:
+      "What matched, as a JSON object whose shape depends on the policy's kind (e.g. actions, countries and IP addresses; a file's sharing and sensitive matches; an app's grants).",
+  })
   @Property({ type: 'jsonb' })
   evidence: Record<string, unknown> = {};
 
-  @Field()
+  @Field({ description: 'When it was raised.' })
   @Property({ type: 'timestamptz' })
   detectedAt: Date = new Date();
 

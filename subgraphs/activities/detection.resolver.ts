@@ -11,21 +11,21 @@ import { DETECTION_ORDER, type DetectionFilter } from './detection.service.js';
 import { Policy, Severity } from './policy.entity.js';
 import { Actor, AppPermissionRef, FileRef } from './references.js';
 
-@ObjectType()
-export class DetectionConnection extends connectionType(Detection, 'Detection') {}
+@ObjectType({ description: 'A page of detections, with where it starts and ends and how many match in all.' })
+export class DetectionConnection extends connectionType(Detection, 'Detection', 'detections') {}
 
-@InputType('DetectionFilter')
+@InputType('DetectionFilter', { description: 'Which detections to list; every field given must match (none: every detection).' })
 export class DetectionFilterInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Detections in this app instance.' })
   instanceId?: string | null;
 
   @Field(() => Severity, { nullable: true, description: 'This severity or a higher one.' })
   severityAtLeast?: Severity | null;
 
-  @Field(() => DetectionStatus, { nullable: true })
+  @Field(() => DetectionStatus, { nullable: true, description: 'Detections with this status.' })
   status?: DetectionStatus | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Detections this policy raised.' })
   policyId?: string | null;
 
   @Field(() => String, { nullable: true, description: 'Assigned to this one (exactly as written); "" for unassigned detections.' })
@@ -67,7 +67,8 @@ export class DetectionResolver {
   @Query(() => DetectionConnection, { description: 'Detections, newest first.' })
   async detections(
     @Ctx() ctx: SubgraphContext,
-    @Arg('filter', () => DetectionFilterInput, { nullable: true }) filter?: DetectionFilterInput | null,
+    @Arg('filter', () => DetectionFilterInput, { nullable: true, description: 'Which detections; absent: all of them.' })
+    filter?: DetectionFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<Detection>> {
@@ -75,13 +76,18 @@ export class DetectionResolver {
     return services.detection(ctx).list(parsed, readPage({ first, after }, DETECTION_ORDER));
   }
 
-  @Query(() => Detection, { nullable: true })
-  async detection(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<Detection | null> {
+  @Query(() => Detection, { nullable: true, description: 'One detection by id; null when none has it.' })
+  async detection(
+    @Arg('id', () => ID, { description: "The detection's id." }) id: string,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<Detection | null> {
     return loaders.detection(ctx).load(parseId(id, 'id'));
   }
 
   @Authorized('analyst')
-  @Mutation(() => Detection, { description: 'Dismisses, resolves or reopens a detection, recorded in its history with the comment.' })
+  @Mutation(() => Detection, {
+    description: 'Dismisses, resolves or reopens a detection, recorded in its history with the comment. Role: analyst or higher.',
+  })
   async setDetectionStatus(
     @Arg('id', () => ID, { description: 'The detection.' }) id: string,
     @Arg('status', () => DetectionStatus, { description: 'Its new status.' }) status: DetectionStatus,
@@ -96,7 +102,7 @@ export class DetectionResolver {
   @Authorized('analyst')
   @Mutation(() => [Detection], {
     description:
-      'Sets the status of up to 500 detections at once (in one transaction), each change in its history; answers them in the order given.',
+      'Sets the status of up to 500 detections at once (in one transaction: an unknown id changes none), each change in its history; answers them in the order given. Role: analyst or higher.',
   })
   async setDetectionsStatus(
     @Arg('ids', () => [ID], { description: 'The detections (1 to 500).' }) ids: string[],
@@ -111,7 +117,9 @@ export class DetectionResolver {
   }
 
   @Authorized('analyst')
-  @Mutation(() => Detection, { description: 'Assigns a detection to someone (null: to nobody), recorded in its history.' })
+  @Mutation(() => Detection, {
+    description: 'Assigns a detection to someone (null: to nobody), recorded in its history. Role: analyst or higher.',
+  })
   async assignDetection(
     @Arg('id', () => ID, { description: 'The detection.' }) id: string,
     @Arg('assignee', () => String, {
@@ -136,27 +144,34 @@ export class DetectionResolver {
     return loaders.detectionHistory(ctx).load(detection.id);
   }
 
-  @FieldResolver(() => Policy)
+  @FieldResolver(() => Policy, { description: 'The policy that raised it.' })
   async policy(@Root() detection: Detection, @Ctx() ctx: SubgraphContext): Promise<Policy | null> {
     return loaders.policy(ctx).load(detection.policyId);
   }
 
-  @FieldResolver(() => AppInstanceRef)
+  @FieldResolver(() => AppInstanceRef, { description: 'The app instance it is about.' })
   instance(@Root() detection: Detection): AppInstanceRef {
     return ref(detection.instanceId);
   }
 
-  @FieldResolver(() => Actor, { nullable: true })
+  @FieldResolver(() => Actor, {
+    nullable: true,
+    description:
+      "The account it is about: the actor (ACTIVITY), the file's owner (FILE) or the app's first grantor (APP_PERMISSION); null when unknown.",
+  })
   account(@Root() detection: Detection): Actor | null {
     return ref(detection.accountId);
   }
 
-  @FieldResolver(() => FileRef, { nullable: true })
+  @FieldResolver(() => FileRef, { nullable: true, description: 'The file it is about (FILE policies); null otherwise.' })
   file(@Root() detection: Detection): FileRef | null {
     return ref(detection.fileId);
   }
 
-  @FieldResolver(() => AppPermissionRef, { nullable: true })
+  @FieldResolver(() => AppPermissionRef, {
+    nullable: true,
+    description: "One of the app's matching grants (APP_PERMISSION policies); null otherwise.",
+  })
   appPermission(@Root() detection: Detection): AppPermissionRef | null {
     return ref(detection.appPermissionId);
   }

@@ -2,6 +2,7 @@ import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mik
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
 import { newId } from '../../platform/ids.js';
+import { GOVERNANCE_ACTION_ID } from '../../platform/references.js';
 
 /** One entry of the governance log: an action on an account, a file or an app permission. */
 @ObjectType({ description: 'One entry of the governance log.' })
@@ -40,15 +41,15 @@ export class GovernanceAction {
     | 'dispatchedAt'
     | 'startedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: GOVERNANCE_ACTION_ID })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
-  @Field(() => GovernanceActionType)
+  @Field(() => GovernanceActionType, { description: 'What it does.' })
   @Property({ type: 'text' })
   type!: GovernanceActionType;
 
-  @Field(() => GovernanceStatus)
+  @Field(() => GovernanceStatus, { description: 'Where it stands: PENDING, RUNNING, then SUCCEEDED or FAILED.' })
   @Property({ type: 'text' })
   status: GovernanceStatus = GovernanceStatus.PENDING;
 
@@ -72,27 +73,33 @@ export class GovernanceAction {
   @Property({ type: 'text' })
   requestedBy!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Why, as the requester gave it (automatic governance: the policy and detection); null when none was given.',
+  })
   @Property({ type: 'text', nullable: true })
   reason: string | null = null;
 
-  @Field()
+  @Field({ description: 'Whether it is a dry run: recorded to show what would run, never carried out (it stays PENDING).' })
   @Property({ type: 'boolean' })
   dryRun: boolean = false;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many times the scheduler has tried it at the provider so far (0 before the first).' })
   @Property({ type: 'integer' })
   attempts: number = 0;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "Why it FAILED, or why a RUNNING action waits to be retried, in Tenantwatch's words; null otherwise.",
+  })
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
 
-  @Field()
+  @Field({ description: 'When it was requested.' })
   @Property({ type: 'timestamptz' })
   requestedAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When it ended (SUCCEEDED or FAILED); null before.' })
   @Property({ type: 'timestamptz', nullable: true })
   completedAt: Date | null = null;
 

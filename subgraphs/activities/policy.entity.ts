@@ -9,7 +9,15 @@ export enum PolicyKind {
   FILE = 'FILE',
   APP_PERMISSION = 'APP_PERMISSION',
 }
-registerEnumType(PolicyKind, { name: 'PolicyKind' });
+registerEnumType(PolicyKind, {
+  name: 'PolicyKind',
+  description: "What a policy watches, which decides its condition's fields.",
+  valuesConfig: {
+    ACTIVITY: { description: 'Audit events: actions, sign-ins, countries, IP ranges, counts within a window.' },
+    FILE: { description: 'Files: sharing, sensitive data found, trash, owner, name.' },
+    APP_PERMISSION: { description: 'OAuth grants: permission level, scopes, client id, app name, how many accounts granted the app.' },
+  },
+});
 
 export enum Severity {
   INFORMATIONAL = 'INFORMATIONAL',
@@ -17,7 +25,16 @@ export enum Severity {
   MEDIUM = 'MEDIUM',
   HIGH = 'HIGH',
 }
-registerEnumType(Severity, { name: 'Severity' });
+registerEnumType(Severity, {
+  name: 'Severity',
+  description: 'How serious a policy deems its detections, from INFORMATIONAL (lowest) to HIGH.',
+  valuesConfig: {
+    INFORMATIONAL: { description: 'Worth knowing; nothing to do.' },
+    LOW: { description: 'Worth a look when time allows.' },
+    MEDIUM: { description: 'To look into soon.' },
+    HIGH: { description: 'To look into now: a likely compromise or exposure.' },
+  },
+});
 
 /** Severities from lowest to highest. */
 export const SEVERITY_ORDER: readonly Severity[] = [Severity.INFORMATIONAL, Severity.LOW, Severity.MEDIUM, Severity.HIGH];
@@ -29,35 +46,41 @@ export class Policy {
   [OptionalProps]?:
     'id' | 'enabled' | 'description' | 'autoGovernance' | 'instanceIds' | 'providers' | 'builtIn' | 'createdAt' | 'updatedAt';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The policy's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
-  @Field()
+  @Field({ description: 'Its name, also the title of the detections it raises.' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field(() => PolicyKind)
+  @Field(() => PolicyKind, { description: 'What it watches: activities, files or app permissions.' })
   @Property({ type: 'text' })
   kind!: PolicyKind;
 
-  @Field(() => Severity)
+  @Field(() => Severity, { description: 'The severity of the detections it raises.' })
   @Property({ type: 'text' })
   severity!: Severity;
 
-  @Field()
+  @Field({ description: 'Whether it raises detections; a disabled policy matches nothing.' })
   @Property({ type: 'boolean' })
   enabled: boolean = true;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What it is for, as an administrator wrote it; null when none was written.' })
   @Property({ type: 'text', nullable: true })
   description: string | null = null;
 
-  @Field(() => GraphQLJSON)
+  @Field(() => GraphQLJSON, {
+    description:
+      'What must match: a JSON object whose fields depend on the kind; every field given must hold, a list means any of its values. E.g. { "action": "file.download", "threshold": { "count": 30, "windowMinutes": 10 } }.',
+  })
   @Property({ type: 'jsonb' })
   condition!: Record<string, unknown>;
 
-  @Field(() => [GovernanceActionType])
+  @Field(() => [GovernanceActionType], {
+    description:
+      'Governance actions requested automatically (requestedBy "policy:<id>") on the subject of each detection it raises, and for app policies on each newly matched grant; empty: none.',
+  })
   @Property({ type: 'text[]' })
   autoGovernance: GovernanceActionType[] = [];
 
@@ -77,7 +100,7 @@ export class Policy {
   @Property({ type: 'boolean' })
   builtIn: boolean = false;
 
-  @Field()
+  @Field({ description: 'When it was created.' })
   @Property({ type: 'timestamptz' })
   createdAt: Date = new Date();
 

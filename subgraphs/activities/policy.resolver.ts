@@ -9,27 +9,36 @@ import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import type { PolicyDefinition } from './policy.service.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
 
-@InputType()
+@InputType({ description: 'A policy definition: createPolicy stores it, updatePolicy replaces a policy with it.' })
 export class PolicyInput {
-  @Field()
+  @Field({ description: 'Its name (1 to 200 characters), also the title of its detections.' })
   name!: string;
 
-  @Field(() => PolicyKind)
+  @Field(() => PolicyKind, { description: 'What it watches; decides the shape of `condition`.' })
   kind!: PolicyKind;
 
-  @Field(() => Severity)
+  @Field(() => Severity, { description: 'The severity of its detections.' })
   severity!: Severity;
 
-  @Field(() => Boolean, { nullable: true, description: 'Default true.' })
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'Whether it raises detections; absent: true for createPolicy, unchanged for updatePolicy.',
+  })
   enabled?: boolean | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'What it is for (at most 2,000 characters); absent or null: none.' })
   description?: string | null;
 
-  @Field(() => GraphQLJSON, { description: 'What must match; its shape depends on the kind.' })
+  @Field(() => GraphQLJSON, {
+    description:
+      'What must match: a JSON object whose fields depend on the kind (checked: a bad field is refused, named as `input.condition.<field>`).',
+  })
   condition!: unknown;
 
-  @Field(() => [GovernanceActionType], { nullable: true, description: 'Actions run for each new detection.' })
+  @Field(() => [GovernanceActionType], {
+    nullable: true,
+    description: 'Governance actions to request automatically for its detections (see `Policy.autoGovernance`); absent: none.',
+  })
   autoGovernance?: GovernanceActionType[] | null;
 
   @Field(() => [ID], {
@@ -75,22 +84,30 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
 
 @Resolver(() => Policy)
 export class PolicyResolver {
-  @Query(() => [Policy])
+  @Query(() => [Policy], { description: 'Every policy, built-in ones included, oldest first.' })
   async policies(@Ctx() ctx: SubgraphContext): Promise<Policy[]> {
     return services.policy(ctx).list();
   }
 
   @Authorized('admin')
-  @Mutation(() => Policy)
-  async createPolicy(@Arg('input', () => PolicyInput) input: PolicyInput, @Ctx() ctx: SubgraphContext): Promise<Policy> {
+  @Mutation(() => Policy, {
+    description: 'Creates a policy, evaluated from then on as the scans store activities, files and grants. Role: admin.',
+  })
+  async createPolicy(
+    @Arg('input', () => PolicyInput, { description: 'The policy.' }) input: PolicyInput,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<Policy> {
     return services.policy(ctx).create({ enabled: true, ...readPolicyInput(input) });
   }
 
   @Authorized('admin')
-  @Mutation(() => Policy)
+  @Mutation(() => Policy, {
+    description: "Replaces a policy's definition, a built-in one's too (Tenantwatch keeps the change). Role: admin.",
+  })
   async updatePolicy(
-    @Arg('id', () => ID) id: string,
-    @Arg('input', () => PolicyInput) input: PolicyInput,
+    @Arg('id', () => ID, { description: "The policy's id." }) id: string,
+    @Arg('input', () => PolicyInput, { description: 'Its new definition, in place of the old one (absent `enabled`: unchanged).' })
+    input: PolicyInput,
     @Ctx() ctx: SubgraphContext,
   ): Promise<Policy> {
     const policy = await services.policy(ctx).update(parseId(id, 'id'), readPolicyInput(input));

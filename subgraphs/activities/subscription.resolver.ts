@@ -35,12 +35,12 @@ export function changeOf(event: Pick<LoggedEvent, 'attributes'>): DetectionChang
   return (Object.values(DetectionChange) as string[]).includes(change) ? (change as DetectionChange) : DetectionChange.RAISED;
 }
 
-@ObjectType({ description: 'A governance action recorded, with the cursor to resume after it.' })
+@ObjectType({ description: 'A governance action that ended (SUCCEEDED or FAILED), with the cursor to resume after it.' })
 export class GovernanceEvent {
   @Field({ description: CURSOR_DOC })
   cursor!: string;
 
-  @Field(() => GovernanceAction)
+  @Field(() => GovernanceAction, { description: 'The action as it is now.' })
   action!: GovernanceAction;
 }
 
@@ -94,13 +94,13 @@ type SubscribeData<F> = SubscribeResolverData<unknown, StreamArgs<F>, Activities
 export class SubscriptionResolver {
   @Authorized('analyst')
   @Subscription(() => DetectionEvent, {
-    description: 'Detections as they are raised, extended, triaged and assigned (`change` says which).',
     subscribe: ({ args, context }: SubscribeData<DetectionFilterInput>) =>
       context.events.subscribe<Detection>(
         EventKind.DETECTION,
         matchesDetection(readStreamFilter(args.filter), readChanges(args.changes)),
         parseEventCursor(args.after),
       ),
+    description: 'Detections as they are raised, extended, triaged and assigned (`change` says which). Role: analyst or higher.',
   })
   detectionRaised(
     @Root() event: DeliveredEvent<Detection>,
@@ -118,17 +118,21 @@ export class SubscriptionResolver {
 
   @Authorized('analyst')
   @Subscription(() => GovernanceEvent, {
-    description: 'Governance actions as they are recorded.',
     subscribe: ({ args, context }: SubscribeData<GovernanceFilterInput>) =>
       context.events.subscribe<GovernanceAction>(
         EventKind.GOVERNANCE,
         matchesGovernance(readGovernanceFilter(args.filter)),
         parseEventCursor(args.after),
       ),
+    description: 'Governance actions as they end, SUCCEEDED or FAILED (dry runs never do). Role: analyst or higher.',
   })
   governanceResult(
     @Root() event: DeliveredEvent<GovernanceAction>,
-    @Arg('filter', () => GovernanceFilterInput, { nullable: true }) _filter?: GovernanceFilterInput | null,
+    @Arg('filter', () => GovernanceFilterInput, {
+      nullable: true,
+      description: 'Which actions (as each event left them); absent: all of them.',
+    })
+    _filter?: GovernanceFilterInput | null,
     @Arg('after', () => String, { nullable: true, description: AFTER_DOC }) _after?: string | null,
   ): GovernanceEvent {
     return { cursor: event.cursor, action: event.entity };

@@ -10,10 +10,11 @@ import { GovernanceInput, requestGovernance, type GovernanceContext } from '../.
 export class AppPermissionGovernanceResolver {
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
-    description: 'Revokes the OAuth grant at the provider: the app loses its access for that account.',
+    description:
+      'Revokes the OAuth grant at the provider: the app loses its access for that account. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
   })
   revokeAppPermission(
-    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Arg('input', () => GovernanceInput, { description: 'The grant (`targetId`), why, and how to run it.' }) input: GovernanceInput,
     @Ctx() ctx: GovernanceContext,
   ): Promise<GovernanceActionRef> {
     return requestGovernance(ctx, {

@@ -24,49 +24,49 @@ export class AppPermission {
     | 'deletedAt'
     | 'scanPass';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The grant's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field()
+  @Field({ description: "The provider's id of the grant, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
-  @Field()
+  @Field({ description: 'The name of the app, as the provider shows it.' })
   @Property({ type: 'text' })
   appName!: string;
 
-  @Field()
+  @Field({ description: "The app's OAuth client id at the provider (what revokeApp and APP_PERMISSION policies name)." })
   @Property({ type: 'text' })
   clientId!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Who publishes the app; null when the provider does not tell.' })
   @Property({ type: 'text', nullable: true })
   publisher: string | null = null;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: `The OAuth scopes granted, by the provider's names, e.g. "Mail.Read".` })
   @Property({ type: 'text[]' })
   scopes: string[] = [];
 
-  @Field(() => PermissionLevel)
+  @Field(() => PermissionLevel, { description: 'How much the scopes allow, as Tenantwatch classifies them.' })
   @Property({ type: 'text' })
   permissionLevel: PermissionLevel = PermissionLevel.LOW;
 
   @Property({ type: 'uuid', nullable: true })
   grantedById: string | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the account granted it; null when the provider does not tell.' })
   @Property({ type: 'timestamptz', nullable: true })
   grantedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When the app last used it; null when the provider does not tell.' })
   @Property({ type: 'timestamptz', nullable: true })
   lastUsedAt: Date | null = null;
 
-  @Field()
+  @Field({ description: 'Whether it was revoked (by Tenantwatch or at the provider); a revoked grant stays listed.' })
   @Property({ type: 'boolean' })
   revoked: boolean = false;
 

@@ -8,8 +8,8 @@ import { AppPermission } from './app-permission.entity.js';
 import { APP_PERMISSION_ORDER, AppPermissionService, type AppPermissionFilter } from './app-permission.service.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
-@ObjectType()
-export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission') {}
+@ObjectType({ description: 'A page of OAuth grants, with where it starts and ends and how many match in all.' })
+export class AppPermissionConnection extends connectionType(AppPermission, 'AppPermission', 'OAuth grants') {}
 
 /** Account as the app-permissions subgraph sees it: it contributes `Account.appPermissions`. */
 @ObjectType('Account')
@@ -19,18 +19,18 @@ export class Grantor {
   id!: string;
 }
 
-@InputType('AppPermissionFilter')
+@InputType('AppPermissionFilter', { description: 'Which grants to list; every field given must match (none: every grant).' })
 export class AppPermissionFilterInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Grants in this app instance.' })
   instanceId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Grants this account made.' })
   grantedById?: string | null;
 
-  @Field(() => PermissionLevel, { nullable: true })
+  @Field(() => PermissionLevel, { nullable: true, description: 'Grants at exactly this permission level.' })
   permissionLevel?: PermissionLevel | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only revoked (true) or only live (false) grants.' })
   revoked?: boolean | null;
 
   @Field(() => String, { nullable: true, description: "The app's name, matched exactly but case-insensitively." })
@@ -68,10 +68,13 @@ export const appPermissionLoaders = {
 
 @Resolver(() => AppPermission)
 export class AppPermissionResolver {
-  @Query(() => AppPermissionConnection)
+  @Query(() => AppPermissionConnection, {
+    description: 'OAuth grants of every instance (deleted at the provider excluded), by app name then id.',
+  })
   async appPermissions(
     @Ctx() ctx: SubgraphContext,
-    @Arg('filter', () => AppPermissionFilterInput, { nullable: true }) filter?: AppPermissionFilterInput | null,
+    @Arg('filter', () => AppPermissionFilterInput, { nullable: true, description: 'Which grants; absent: all of them.' })
+    filter?: AppPermissionFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<AppPermission>> {
@@ -79,17 +82,26 @@ export class AppPermissionResolver {
     return service(ctx).list(parsed, readPage({ first, after }, APP_PERMISSION_ORDER));
   }
 
-  @Query(() => AppPermission, { nullable: true })
-  async appPermission(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<AppPermission | null> {
+  @Query(() => AppPermission, {
+    nullable: true,
+    description: 'One OAuth grant by id, also after the provider deleted it; null when no grant has this id.',
+  })
+  async appPermission(
+    @Arg('id', () => ID, { description: "The grant's id." }) id: string,
+    @Ctx() ctx: SubgraphContext,
+  ): Promise<AppPermission | null> {
     return appPermissionLoaders.grant(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef)
+  @FieldResolver(() => AppInstanceRef, { description: 'The app instance the grant was made in.' })
   instance(@Root() grant: AppPermission): AppInstanceRef {
     return ref(grant.instanceId);
   }
 
-  @FieldResolver(() => Grantor, { nullable: true })
+  @FieldResolver(() => Grantor, {
+    nullable: true,
+    description: 'The account that granted it; null when the provider names none or Tenantwatch does not know the account.',
+  })
   grantedBy(@Root() grant: AppPermission): Grantor | null {
     return ref(grant.grantedById);
   }
@@ -97,7 +109,9 @@ export class AppPermissionResolver {
 
 @Resolver(() => Grantor)
 export class GrantorResolver {
-  @FieldResolver(() => AppPermissionConnection, { description: 'OAuth grants this account made, by app name.' })
+  @FieldResolver(() => AppPermissionConnection, {
+    description: 'OAuth grants this account made (deleted at the provider excluded), by app name then id.',
+  })
   async appPermissions(
     @Root() account: Grantor,
     @Ctx() ctx: SubgraphContext,

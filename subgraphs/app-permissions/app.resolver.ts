@@ -44,10 +44,10 @@ export class App {
   lastUsedAt!: Date | null;
 }
 
-@ObjectType()
-export class AppConnection extends connectionType(App, 'App') {}
+@ObjectType({ description: 'A page of OAuth apps, with where it starts and ends and how many match in all.' })
+export class AppConnection extends connectionType(App, 'App', 'OAuth apps') {}
 
-@InputType('AppFilter')
+@InputType('AppFilter', { description: 'Which apps to list; every field given must match (none: every app).' })
 export class AppFilterInput {
   @Field(() => ID, { nullable: true, description: 'Apps of this instance.' })
   instanceId?: string | null;
@@ -59,7 +59,7 @@ export class AppFilterInput {
   search?: string | null;
 }
 
-@InputType()
+@InputType({ description: 'An app to revoke for everyone in one instance.' })
 export class RevokeAppInput {
   @Field(() => ID, { description: 'The instance whose grants of the app are revoked.' })
   instanceId!: string;
@@ -99,7 +99,10 @@ function readAppFilter(filter: AppFilterInput | null | undefined): AppFilter {
 
 @Resolver(() => App)
 export class AppResolver {
-  @Query(() => AppConnection, { description: 'OAuth apps per instance, by name: their live grants added up.' })
+  @Query(() => AppConnection, {
+    description:
+      'OAuth apps with live grants, one per instance and client id, by name then client id, with their live (unrevoked) grants added up.',
+  })
   async apps(
     @Ctx() ctx: SubgraphContext,
     @Arg('filter', () => AppFilterInput, { nullable: true, description: 'Which apps.' }) filter?: AppFilterInput | null,
@@ -117,9 +120,12 @@ export class AppResolver {
 
   @Authorized('responder')
   @Mutation(() => RevokeAppResult, {
-    description: `Revokes every live grant of an app in an instance (at most ${MAX_REVOKE}), one REVOKE_APP_PERMISSION action each, carried out and streamed like any other. To keep it out, add a policy of kind APP_PERMISSION on its clientId with autoGovernance REVOKE_APP_PERMISSION.`,
+    description: `Revokes every live grant of an app in an instance (at most ${MAX_REVOKE}), one REVOKE_APP_PERMISSION action each, carried out and streamed like any other. To keep it out, add a policy of kind APP_PERMISSION on its clientId with autoGovernance REVOKE_APP_PERMISSION. Role: responder or higher.`,
   })
-  async revokeApp(@Arg('input', () => RevokeAppInput) input: RevokeAppInput, @Ctx() ctx: GovernanceContext): Promise<RevokeAppResult> {
+  async revokeApp(
+    @Arg('input', () => RevokeAppInput, { description: "The instance, the app's client id, and why." }) input: RevokeAppInput,
+    @Ctx() ctx: GovernanceContext,
+  ): Promise<RevokeAppResult> {
     const instanceId = parseId(input.instanceId, 'input.instanceId');
     const clientId = input.clientId.trim();
     if (clientId.length === 0 || clientId.length > 500) throw badInput('input.clientId', 'must be 1 to 500 characters');

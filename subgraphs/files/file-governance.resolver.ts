@@ -28,27 +28,48 @@ const mutation = (ctx: GovernanceContext, type: GovernanceActionType, input: Gov
 @Resolver()
 export class FileGovernanceResolver {
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: "Moves the file into the provider's admin quarantine (trashed files too)." })
-  quarantineFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      "Moves the file into the provider's admin quarantine (trashed files too). Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).",
+  })
+  quarantineFile(
+    @Arg('input', () => GovernanceInput, { description: 'The file (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: GovernanceContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.QUARANTINE_FILE, input);
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Takes the file out of quarantine and out of the trash.' })
-  restoreFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      'Takes the file out of quarantine and out of the trash. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
+  })
+  restoreFile(
+    @Arg('input', () => GovernanceInput, { description: 'The file (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: GovernanceContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.RESTORE_FILE, input);
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Moves the file to the trash.' })
-  trashFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      'Moves the file to the trash. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
+  })
+  trashFile(
+    @Arg('input', () => GovernanceInput, { description: 'The file (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: GovernanceContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.TRASH_FILE, input);
   }
 
   @Authorized('responder')
-  @Mutation(() => GovernanceActionRef, { description: 'Removes public links and sharing with people outside the organization.' })
+  @Mutation(() => GovernanceActionRef, {
+    description:
+      'Removes public links and sharing with people outside the organization. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
+  })
   removeExternalSharing(
-    @Arg('input', () => GovernanceInput) input: GovernanceInput,
+    @Arg('input', () => GovernanceInput, { description: 'The file (`targetId`), why, and how to run it.' }) input: GovernanceInput,
     @Ctx() ctx: GovernanceContext,
   ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.REMOVE_EXTERNAL_SHARING, input);
@@ -56,9 +77,13 @@ export class FileGovernanceResolver {
 
   @Authorized('responder')
   @Mutation(() => GovernanceActionRef, {
-    description: 'Replaces the content with a notice; the provider keeps the original in quarantine.',
+    description:
+      'Replaces the content with a notice; the provider keeps the original in quarantine. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
   })
-  overwriteFile(@Arg('input', () => GovernanceInput) input: GovernanceInput, @Ctx() ctx: GovernanceContext): Promise<GovernanceActionRef> {
+  overwriteFile(
+    @Arg('input', () => GovernanceInput, { description: 'The file (`targetId`), why, and how to run it.' }) input: GovernanceInput,
+    @Ctx() ctx: GovernanceContext,
+  ): Promise<GovernanceActionRef> {
     return mutation(ctx, GovernanceActionType.OVERWRITE_FILE, input);
   }
 }

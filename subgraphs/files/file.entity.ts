@@ -1,14 +1,15 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
 import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
+import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 @ObjectType({ description: 'How many matches of one kind of sensitive information a file holds.' })
 export class SensitiveMatch {
-  @Field({ description: 'CREDIT_CARD_NUMBER, US_SSN, IBAN, EMAIL_ADDRESS, AWS_ACCESS_KEY, PRIVATE_KEY, ...' })
-  type!: string;
+  @Field(() => SensitiveDataType, { description: 'Which kind of sensitive information.' })
+  type!: SensitiveDataType;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many matches of that kind the file held at its last data scan (always at least 1).' })
   count!: number;
 }
 
@@ -37,61 +38,66 @@ export class File {
     | 'scannedVersion'
     | 'scanSkippedReason';
 
-  @Field(() => ID)
+  @Field(() => ID, { description: "The file's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
   @Property({ type: 'uuid' })
   instanceId!: string;
 
-  @Field()
+  @Field({ description: "The provider's id of the file, unique within the instance." })
   @Property({ type: 'text' })
   externalId!: string;
 
-  @Field()
+  @Field({ description: 'The file name, e.g. "payroll.xlsx".' })
   @Property({ type: 'text' })
   name!: string;
 
-  @Field()
+  @Field({ description: 'Where it is in its drive, folders and name, e.g. "/Finance/payroll.xlsx".' })
   @Property({ type: 'text' })
   path!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Its media type, e.g. "application/pdf"; null when the provider does not tell (or for a folder).',
+  })
   @Property({ type: 'text', nullable: true })
   mimeType: string | null = null;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Its size in bytes (a Float, as sizes may pass 2^31).' })
   @Property({ type: 'double precision' })
   sizeBytes!: number;
 
   @Property({ type: 'uuid', nullable: true })
   ownerId: string | null = null;
 
-  @Field(() => SharingLevel)
+  @Field(() => SharingLevel, { description: 'Who can reach it, as the last scan found.' })
   @Property({ type: 'text' })
   sharing: SharingLevel = SharingLevel.PRIVATE;
 
-  @Field(() => [String])
+  @Field(() => [String], { description: 'The people it is shared with by name, as the provider names them (usually email addresses).' })
   @Property({ type: 'text[]' })
   collaborators: string[] = [];
 
-  @Field()
+  @Field({ description: 'Whether it is in the trash.' })
   @Property({ type: 'boolean' })
   trashed: boolean = false;
 
-  @Field()
+  @Field({ description: "Whether it is in the provider's admin quarantine (quarantineFile)." })
   @Property({ type: 'boolean' })
   quarantined: boolean = false;
 
-  @Field()
+  @Field({ description: 'When its content or metadata last changed at the provider.' })
   @Property({ type: 'timestamptz' })
   modifiedAt!: Date;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, { nullable: true, description: 'When a data scan last read its content; null when none has.' })
   @Property({ type: 'timestamptz', nullable: true })
   lastScannedAt: Date | null = null;
 
-  @Field(() => [SensitiveMatch])
+  @Field(() => [SensitiveMatch], {
+    description: 'The sensitive data its last data scan found, one entry per kind found; empty when none (or not scanned yet).',
+  })
   @Property({ type: 'jsonb' })
   sensitiveMatches: SensitiveMatch[] = [];
 

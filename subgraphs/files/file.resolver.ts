@@ -8,8 +8,8 @@ import { File } from './file.entity.js';
 import { FILE_ORDER, FileService, type FileFilter } from './file.service.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
-@ObjectType()
-export class FileConnection extends connectionType(File, 'File') {}
+@ObjectType({ description: 'A page of files, with where it starts and ends and how many match in all.' })
+export class FileConnection extends connectionType(File, 'File', 'files') {}
 
 /** Account as the files subgraph sees it: it contributes `Account.files`. */
 @ObjectType('Account')
@@ -19,27 +19,27 @@ export class FileOwner {
   id!: string;
 }
 
-@InputType('FileFilter')
+@InputType('FileFilter', { description: 'Which files to list; every field given must match (none: every file).' })
 export class FileFilterInput {
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Files of this app instance.' })
   instanceId?: string | null;
 
-  @Field(() => ID, { nullable: true })
+  @Field(() => ID, { nullable: true, description: 'Files this account owns.' })
   ownerId?: string | null;
 
-  @Field(() => SharingLevel, { nullable: true })
+  @Field(() => SharingLevel, { nullable: true, description: 'Files shared at exactly this level.' })
   sharing?: SharingLevel | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only trashed (true) or only untrashed (false) files.' })
   trashed?: boolean | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: 'Only quarantined (true) or only unquarantined (false) files.' })
   quarantined?: boolean | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Files with (true) or without (false) sensitive matches.' })
   hasSensitive?: boolean | null;
 
-  @Field(() => String, { nullable: true, description: 'Matches name or path, case-insensitively.' })
+  @Field(() => String, { nullable: true, description: 'A case-insensitive part of the name or path (at most 200 characters).' })
   search?: string | null;
 }
 
@@ -71,10 +71,11 @@ export const fileLoaders = {
 
 @Resolver(() => File)
 export class FileResolver {
-  @Query(() => FileConnection)
+  @Query(() => FileConnection, { description: 'Files of every instance (deleted at the provider excluded), most recently modified first.' })
   async files(
     @Ctx() ctx: SubgraphContext,
-    @Arg('filter', () => FileFilterInput, { nullable: true }) filter?: FileFilterInput | null,
+    @Arg('filter', () => FileFilterInput, { nullable: true, description: 'Which files; absent: all of them.' })
+    filter?: FileFilterInput | null,
     @Arg('first', () => Int, FIRST_ARG) first?: number | null,
     @Arg('after', () => String, AFTER_ARG) after?: string | null,
   ): Promise<Connection<File>> {
@@ -82,17 +83,20 @@ export class FileResolver {
     return service(ctx).list(parsed, readPage({ first, after }, FILE_ORDER));
   }
 
-  @Query(() => File, { nullable: true })
-  async file(@Arg('id', () => ID) id: string, @Ctx() ctx: SubgraphContext): Promise<File | null> {
+  @Query(() => File, { nullable: true, description: 'One file by id, also after the provider deleted it; null when no file has this id.' })
+  async file(@Arg('id', () => ID, { description: "The file's id." }) id: string, @Ctx() ctx: SubgraphContext): Promise<File | null> {
     return fileLoaders.file(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef)
+  @FieldResolver(() => AppInstanceRef, { description: 'The app instance the file is stored in.' })
   instance(@Root() file: File): AppInstanceRef {
     return ref(file.instanceId);
   }
 
-  @FieldResolver(() => FileOwner, { nullable: true })
+  @FieldResolver(() => FileOwner, {
+    nullable: true,
+    description: 'The account that owns it; null when the provider names none or Tenantwatch does not know the account.',
+  })
   owner(@Root() file: File): FileOwner | null {
     return ref(file.ownerId);
   }
@@ -100,7 +104,9 @@ export class FileResolver {
 
 @Resolver(() => FileOwner)
 export class FileOwnerResolver {
-  @FieldResolver(() => FileConnection, { description: 'Files this account owns, newest change first.' })
+  @FieldResolver(() => FileConnection, {
+    description: 'Files this account owns (deleted at the provider excluded), most recently modified first.',
+  })
   async files(
     @Root() owner: FileOwner,
     @Ctx() ctx: SubgraphContext,
