@@ -1,4 +1,6 @@
 import type { EmuChange, EmuFile, PermissionRole } from './drive-store.js';
+import { GoogleError } from './errors.js';
+import { boolParam, type Ctx } from './routes.js';
 import type { CustomerState, EmuUser } from './tenant.js';
 
 const RANK: Record<PermissionRole, number> = { reader: 1, commenter: 2, writer: 3, fileOrganizer: 4, organizer: 5, owner: 6 };
@@ -68,4 +70,15 @@ export function removedFor(state: CustomerState, scope: ChangeScope, file: EmuFi
   if (file.driveId)
     return scope.driveId === null && !isDriveMember(state, file.driveId, scope.userId ? (state.usersById.get(scope.userId) ?? null) : null);
   return scope.userId === null || !state.drive.audience(file).includes(scope.userId);
+}
+
+/** The file the user can open, by id (`root`: their My Drive); shared drive items only with `supportsAllDrives`. */
+export function openFile(ctx: Ctx, rawId: string, location = 'fileId'): { file: EmuFile; role: PermissionRole } {
+  const id = decodeURIComponent(rawId);
+  const state = ctx.customer.state;
+  const file = id === 'root' ? (ctx.user ? state.drive.files.get(ctx.user.rootFolderId) : undefined) : state.drive.files.get(id);
+  const role = file ? roleOn(state, file, ctx.user) : null;
+  if (!file || !role || (file.driveId && !boolParam(ctx.query, 'supportsAllDrives') && !boolParam(ctx.query, 'supportsTeamDrives')))
+    throw new GoogleError(404, 'notFound', `File not found: ${id}.`, { location, locationType: 'parameter' });
+  return { file, role };
 }

@@ -104,10 +104,6 @@ export const required = (location: string, message = 'Required') =>
 /** The Directory API's not-found answer (`Resource Not Found: userKey`). */
 export const resourceNotFound = (what: string) => new GoogleError(404, 'notFound', `Resource Not Found: ${what}`);
 
-/** Drive's not-found answer for a file the user cannot see or that does not exist. */
-export const fileNotFound = (fileId: string) =>
-  new GoogleError(404, 'notFound', `File not found: ${fileId}.`, { location: 'fileId', locationType: 'parameter' });
-
 export const insufficientFilePermissions = () =>
   new GoogleError(403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
 

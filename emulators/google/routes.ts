@@ -39,6 +39,8 @@ export interface Route {
   readonly scopes: readonly string[];
   /** The Admin SDK privilege the impersonated user needs (an administrator's), if any. */
   readonly privilege?: string;
+  /** The fields answered when the request names none (Drive v3 answers a default subset of each resource). */
+  readonly defaultFields?: string;
   handle(ctx: Ctx): Reply | Promise<Reply>;
 }
 

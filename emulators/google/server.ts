@@ -123,7 +123,7 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
       if (route.privilege && !(user?.isAdmin || (user && customer.state.privileges(user).has(route.privilege)))) throw notAuthorized();
       reply = await route.handle({ customer, token, user, params, query, req, body: () => (body ??= readBody(req)), now, baseUrl: url });
       if (reply.json !== undefined && query.get('alt') !== 'media')
-        reply = { ...reply, json: applyFields(reply.json, query.get('fields')) };
+        reply = { ...reply, json: applyFields(reply.json, query.get('fields'), route.defaultFields) };
     } catch (error) {
       if (!(error instanceof GoogleError)) log.error({ err: error, path }, 'emulator route failed');
       const failure = error instanceof GoogleError ? error : internalError();
