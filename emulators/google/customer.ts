@@ -192,7 +192,7 @@ export class Customer implements TokenIssuer, GoogleCustomerControl {
       }
       case 'token': {
         const [userId, clientId] = id.split('/');
-        const token = state.tokens.find((t) => t.userId === userId && t.clientId === clientId && !t.deleted);
+        const token = state.tokensOf(userId ?? '').find((t) => t.clientId === clientId);
         if (!token) throw missing();
         token.deleted = true;
         return;
@@ -206,6 +206,8 @@ export class Customer implements TokenIssuer, GoogleCustomerControl {
         for (const f of state.drive.remove(file)) this.fileChanged(f, before.get(f) ?? []);
         return;
       }
+      default:
+        throw new GoogleError(400, 'badRequest', `kind: one of user, group, file, token (got ${String(kind)})`);
     }
   }
 

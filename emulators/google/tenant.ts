@@ -111,6 +111,7 @@ export class CustomerState {
   readonly roleAssignments: EmuRoleAssignment[] = [];
   readonly apps: EmuApp[] = [];
   readonly tokens: EmuToken[] = [];
+  private readonly tokensByUser = new Map<string, EmuToken[]>();
   readonly drive: DriveStore;
   readonly audit: AuditLog;
   readonly governance: GovernanceRecord[] = [];
@@ -207,10 +208,12 @@ export class CustomerState {
             ],
       });
     }
+    const granted = new Set<string>();
     for (let t = 0; t < spec.tokens && active.length > 0; t++) {
       const app = this.apps[t % this.apps.length]!;
       const user = active[(t * 7 + rng.int(0, active.length - 1)) % active.length]!;
-      if (this.tokens.some((k) => k.userId === user.id && k.clientId === app.clientId)) continue;
+      if (granted.has(`${user.id}/${app.clientId}`)) continue;
+      granted.add(`${user.id}/${app.clientId}`);
       this.tokens.push({
         userId: user.id,
         clientId: app.clientId,
@@ -220,6 +223,7 @@ export class CustomerState {
         deleted: false,
       });
     }
+    for (const t of this.tokens) (this.tokensByUser.get(t.userId) ?? this.tokensByUser.set(t.userId, []).get(t.userId)!).push(t);
     generateDrive(this, now);
     this.backfill(now);
   }
@@ -234,6 +238,11 @@ export class CustomerState {
   user(key: string): EmuUser | undefined {
     const user = this.usersById.get(key) ?? this.usersByEmail.get(key.toLowerCase());
     return user && !user.deleted ? user : undefined;
+  }
+
+  /** The user's live OAuth tokens (the Directory API's tokens.list). */
+  tokensOf(userId: string): EmuToken[] {
+    return (this.tokensByUser.get(userId) ?? []).filter((t) => !t.deleted);
   }
 
   group(key: string): EmuGroup | undefined {
@@ -342,10 +351,11 @@ export class CustomerState {
     return this.activity('login', at, now, visibleAt, user, region, events);
   }
 
+  private adminCache: EmuUser[] | null = null;
   private addAdmin(at: number, now: number, visibleAt?: number): EmuActivity {
     const rng = this.rng;
-    const admins = this.users.filter((u) => u.isAdmin);
-    const actor = rng.pick(admins.length ? admins : this.users);
+    this.adminCache ??= this.users.filter((u) => u.isAdmin);
+    const actor = rng.pick(this.adminCache.length ? this.adminCache : this.users);
     const target = this.someUser();
     const events: EmuEvent[][] = [
       [{ type: 'USER_SETTINGS', name: 'SUSPEND_USER', parameters: [param.str('USER_EMAIL', target.primaryEmail)] }],
@@ -364,10 +374,9 @@ export class CustomerState {
 
   private addDriveEvent(at: number, now: number, visibleAt?: number): EmuActivity {
     const rng = this.rng;
-    const files = this.sampleFiles();
+    const file = this.someFile();
     const user = this.someUser();
-    if (files.length === 0) return this.addLogin(at, now, visibleAt);
-    const file = rng.pick(files);
+    if (!file) return this.addLogin(at, now, visibleAt);
     const owner = file.ownerId ? this.usersById.get(file.ownerId) : undefined;
     const name = rng.pick(['view', 'download', 'edit', 'download', 'change_user_access']);
     const parameters = [
@@ -383,10 +392,15 @@ export class CustomerState {
     ]);
   }
 
-  private sampleCache: EmuFile[] | null = null;
-  private sampleFiles(): EmuFile[] {
-    this.sampleCache ??= [...this.drive.files.values()].filter((f) => !f.root && f.mimeType !== 'application/vnd.google-apps.folder');
-    return this.sampleCache.filter((f) => !f.deleted);
+  private fileCache: EmuFile[] | null = null;
+  /** A live file that is no folder, picked at random (null when there is none). */
+  private someFile(): EmuFile | null {
+    this.fileCache ??= [...this.drive.files.values()].filter((f) => !f.root && f.mimeType !== 'application/vnd.google-apps.folder');
+    for (let tries = 0; tries < 20 && this.fileCache.length > 0; tries++) {
+      const file = this.rng.pick(this.fileCache);
+      if (!file.deleted) return file;
+    }
+    return null;
   }
 
   private addTokenEvent(at: number, now: number, visibleAt?: number): EmuActivity {
