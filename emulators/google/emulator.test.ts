@@ -538,4 +538,32 @@ describe('the Google Workspace emulator', () => {
     }
     await expect(client.files.get({ fileId: doc.id!, alt: 'media' })).rejects.toMatchObject({ status: 403 });
   });
+
+  it('hosts several customers, each with its own domain: a token’s subject picks one and reaches no other', async () => {
+    const emu = await startGoogleEmulator({
+      customers: [
+        { customerId: CUSTOMER, domain: DOMAIN, users: 8, files: 5, serviceAccounts: [{ ...SA, publicKeyPem: PUBLIC_KEY }] },
+        {
+          customerId: 'C05other1',
+          domain: 'other.example.org',
+          users: 6,
+          files: 5,
+          seed: 2,
+          serviceAccounts: [{ ...SA, publicKeyPem: PUBLIC_KEY }],
+        },
+      ],
+    });
+    stops.push(() => emu.stop());
+    const otherAdmin = emu
+      .customer('C05other1')
+      .truth()
+      .users.find((u) => u.isAdmin)!;
+    expect(otherAdmin.primaryEmail.endsWith('@other.example.org')).toBe(true);
+    const other = await bearer(emu, [SCOPES.userReadonly], otherAdmin.primaryEmail);
+    const users = await api<{ users: { customerId: string }[] }>(emu, other, '/admin/directory/v1/users?customer=my_customer');
+    expect(users.body.users.map((u) => u.customerId)).toEqual(Array(6).fill('C05other1'));
+    expect((await api(emu, other, `/admin/directory/v1/users?customer=${CUSTOMER}`)).status).toBe(403);
+    expect((await api(emu, other, `/admin/directory/v1/users?domain=${DOMAIN}`)).status).toBe(403);
+    expect((await api(emu, other, '/admin/directory/v1/users/%E0%A4%A')).status).toBe(400);
+  });
 });
