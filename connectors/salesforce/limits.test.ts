@@ -73,6 +73,7 @@ describe('Salesforce outbound messages', () => {
     ]);
     expect(verified.expiresAt.toISOString()).toBe('2026-12-06T10:00:00.000Z');
     expect(verifyOutboundMessage(ORG, { headers: new Headers(), rawBody: body }).deliveryId).toBe(verified.deliveryId);
+    expect(verified.reply).toEqual({ contentType: 'text/xml; charset=utf-8', body: OUTBOUND_ACK });
     expect(OUTBOUND_ACK).toContain('<Ack>true</Ack>');
   });
 

@@ -60,6 +60,7 @@ export function verifyOutboundMessage(
     deliveryId: `om:${createHash('sha256').update(ids.sort().join(',')).digest('hex')}`,
     expiresAt: new Date(now.getTime() + RETRIES_FOR_MS),
     notices,
+    reply: { contentType: 'text/xml; charset=utf-8', body: OUTBOUND_ACK },
   };
 }
 
