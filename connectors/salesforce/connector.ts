@@ -195,11 +195,8 @@ export class SalesforceConnector implements Connector {
 
   async listUsers(page: PageToken | null): Promise<Page<ProviderUser>> {
     const [privileges, frozen] = await Promise.all([this.privileges(), this.frozenUsers()]);
-    const result = await this.org.page<UserRecord>(`SELECT ${USER_FIELDS} FROM User ORDER BY Id`, page);
-    return {
-      items: result.records.map((u) => toUser(u, frozen.has(u.Id), privileges.get(u.Id) ?? [])),
-      next: result.nextRecordsUrl ?? null,
-    };
+    const result = await this.org.byId<UserRecord>(USER_FIELDS, 'User', null, page);
+    return { items: result.records.map((u) => toUser(u, frozen.has(u.Id), privileges.get(u.Id) ?? [])), next: result.next };
   }
 
   async getUser(externalId: string): Promise<ProviderUser | null> {
@@ -226,27 +223,26 @@ export class SalesforceConnector implements Connector {
 
   /** Public groups (Type Regular); roles, queues and the org-wide group are not groups of people one joins. */
   async listGroups(page: PageToken | null): Promise<Page<ProviderGroup>> {
-    const result = await this.org.page<{ Id: string; Name?: string | null }>(
-      "SELECT Id, Name FROM Group WHERE Type = 'Regular' ORDER BY Id",
-      page,
-    );
-    return { items: result.records.map((g) => ({ externalId: g.Id, name: g.Name ?? g.Id })), next: result.nextRecordsUrl ?? null };
+    const result = await this.org.byId<{ Id: string; Name?: string | null }>('Id, Name', 'Group', "Type = 'Regular'", page);
+    return { items: result.records.map((g) => ({ externalId: g.Id, name: g.Name ?? g.Id })), next: result.next };
   }
 
   async listGroupMembers(groupExternalId: string, page: PageToken | null): Promise<Page<string>> {
-    const result = await this.org.page<{ UserOrGroupId: string }>(
-      `SELECT UserOrGroupId FROM GroupMember WHERE GroupId = ${soqlId(groupExternalId)} ORDER BY UserOrGroupId`,
+    const result = await this.org.byId<{ Id: string; UserOrGroupId: string }>(
+      'Id, UserOrGroupId',
+      'GroupMember',
+      `GroupId = ${soqlId(groupExternalId)}`,
       page,
     );
     // Groups also hold other groups and roles: only users are accounts.
-    return { items: result.records.map((m) => m.UserOrGroupId).filter(isUserId), next: result.nextRecordsUrl ?? null };
+    return { items: result.records.map((m) => m.UserOrGroupId).filter(isUserId), next: result.next };
   }
 
   // ---------------------------------------------------------------- app permissions
 
   async listGrants(page: PageToken | null): Promise<Page<ProviderGrant>> {
-    const result = await this.org.page<OauthTokenRecord>(`SELECT ${GRANT_FIELDS} FROM OauthToken ORDER BY Id`, page);
-    return { items: result.records.map(toGrant), next: result.nextRecordsUrl ?? null };
+    const result = await this.org.byId<OauthTokenRecord>(GRANT_FIELDS, 'OauthToken', null, page);
+    return { items: result.records.map(toGrant), next: result.next };
   }
 
   async getGrant(externalId: string): Promise<ProviderGrant | null> {

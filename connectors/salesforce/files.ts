@@ -60,8 +60,8 @@ export class OrgFiles {
   }
 
   async list(page: PageToken | null): Promise<Page<ProviderFile>> {
-    const result = await this.org.page<ContentDocumentRecord>(`SELECT ${DOCUMENT_FIELDS} FROM ContentDocument ORDER BY Id`, page);
-    return { items: await this.withSharing(result.records), next: result.nextRecordsUrl ?? null };
+    const result = await this.org.byId<ContentDocumentRecord>(DOCUMENT_FIELDS, 'ContentDocument', null, page);
+    return { items: await this.withSharing(result.records), next: result.next };
   }
 
   /** One file as it is now: live, in the recycle bin (trashed), or null when gone. */

@@ -42,9 +42,12 @@ export class ProviderHttpTransport extends Transport {
     const contentType = Object.entries(request.headers ?? {}).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
     const body = request.body;
     const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : null;
+    // The scheduler's client puts the endpoint's own path (if any) in front of the path it is given.
+    const prefix = new URL(this.endpoint).pathname.replace(/\/$/, '');
+    const path = prefix && url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : url.pathname;
     const response = await this.http.request({
       method: request.method as Method,
-      path: url.pathname + url.search,
+      path: path + url.search,
       ...(bytes ? { rawBody: { contentType: contentType ?? 'application/json', bytes } } : {}),
     });
     const headers: Record<string, string> = {};
