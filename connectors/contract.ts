@@ -247,6 +247,12 @@ export interface VerifiedWebhook {
    */
   readonly expiresAt: Date;
   readonly notices: readonly WebhookNotice[];
+  /**
+   * The answer the provider waits for, where it is not any 2xx (Salesforce's outbound messages want a
+   * SOAP `notificationsResponse` with `Ack` true, or they are sent again for 24 hours): sent with
+   * HTTP 200 once the notices are queued. Omitted: the receiver's own 202 JSON.
+   */
+  readonly reply?: { readonly contentType: string; readonly body: string };
 }
 
 /** A received webhook delivery, as the HTTP layer hands it over (raw body, for signatures). */

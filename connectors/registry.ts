@@ -1,12 +1,14 @@
 import type { ConnectorCatalog } from '../platform/ports.js';
 import type { ConnectorFactory } from './contract.js';
 import { m365ConnectorFactory } from './m365/connector.js';
+import { salesforceConnectorFactory } from './salesforce/connector.js';
 import { simulatedConnectorFactory } from './simulated/connector.js';
 
 /** Every connector Tenantwatch ships, by provider name (`connectApp`'s `provider`). */
 export const CONNECTORS: ReadonlyMap<string, ConnectorFactory> = new Map([
   [simulatedConnectorFactory.provider, simulatedConnectorFactory],
   [m365ConnectorFactory.provider, m365ConnectorFactory],
+  [salesforceConnectorFactory.provider, salesforceConnectorFactory],
 ]);
 
 export function connectorFactory(provider: string): ConnectorFactory | undefined {

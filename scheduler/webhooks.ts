@@ -179,7 +179,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       await deliveries.forget(instanceId, deliveryId).catch((e: unknown) => logger.warn({ err: e, instanceId }, 'delivery id kept'));
       throw error;
     }
-    res.status(202).json({ accepted: notices.length, rescans: files.length });
+    if (verified.reply) res.status(200).type(verified.reply.contentType).send(verified.reply.body);
+    else res.status(202).json({ accepted: notices.length, rescans: files.length });
   };
 
   const app = express();
