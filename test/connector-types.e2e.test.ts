@@ -50,7 +50,12 @@ describe('connector types and the permissions an instance lacks', () => {
       {},
       'viewer',
     );
-    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['m365', 'simulated']);
+    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['m365', 'salesforce', 'simulated']);
+    const salesforce = connectorTypes.find((c) => c.id === 'salesforce')!;
+    expect(salesforce.name).toBe('Salesforce');
+    // The private key (JWT bearer flow) and the consumer secret (client credentials) are secrets; one of the two flows is given.
+    expect(salesforce.configFields.filter((f) => f.secret).map((f) => f.name)).toEqual(['privateKeyPem', 'consumerSecret']);
+    expect(salesforce.documentationUrl).toBe('connectors/salesforce/README.md');
     const m365 = connectorTypes.find((c) => c.id === 'm365')!;
     expect(m365.name).toBe('Microsoft 365');
     expect(m365.configFields.filter((f) => f.required).map((f) => f.name)).toEqual(['tenantId', 'clientId']);
