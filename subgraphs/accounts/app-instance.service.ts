@@ -87,17 +87,17 @@ export class AppInstanceService {
         .update({ ...columns, updated_at: new Date() })
         .returning(['id', 'status']);
       if (reconnect && rows[0] && LIVE.includes(rows[0].status))
-        await trx(INSTANCE)
-          .where('id', id)
-          .update({
-            status: ConnectionStatus.CONNECTING,
-            status_message: 'The config changed: checking the credentials and granted permissions again',
-          });
+        await trx(INSTANCE).where('id', id).update({
+          status: ConnectionStatus.CONNECTING,
+          status_message: 'The config changed: checking the credentials and granted permissions again',
+        });
       return rows;
     });
     if (updated.length === 0) return null;
+    // Read before the scheduler is woken: the answer shows what this update did.
+    const instance = await this.fresh(id);
     if (reconnect && LIVE.includes(updated[0]!.status)) await this.notifyScheduler({ instanceId: id, connect: true });
-    return this.fresh(id);
+    return instance;
   }
 
   /**
@@ -117,8 +117,9 @@ export class AppInstanceService {
       })
       .returning('id');
     if (rows.length === 0) return null;
+    const instance = await this.fresh(id);
     await this.notifyScheduler({ instanceId: id, connect: true });
-    return this.fresh(id);
+    return instance;
   }
 
   /**
