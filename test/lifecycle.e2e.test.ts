@@ -232,6 +232,52 @@ describe('an instance broken, fixed, reconnected, degraded and deleted through t
     expect(files.filter((f) => f.lastScannedAt === null || f.scanSkippedReason !== null)).toEqual([]);
   }, 180_000);
 
+  it('resumes a live instance whose credentials change, and a disconnected one at reconnectApp, from its cursors with its periodic jobs', async () => {
+    const completed = async () =>
+      Object.fromEntries(
+        (
+          await t.query<{ appInstance: { scans: { kind: string; lastCompletedAt: string | null }[] } }>(
+            `{ appInstance(id: "${instanceId}") { scans { kind lastCompletedAt } } }`,
+          )
+        ).appInstance.scans.map((s) => [s.kind, s.lastCompletedAt]),
+      );
+    const cursor = async (kind: string) =>
+      (
+        await db.query<{ cursor: unknown }>('select cursor from accounts.scan_state where instance_id = $1 and kind = $2', [
+          instanceId,
+          kind,
+        ])
+      ).rows[0]?.cursor;
+    const KINDS = ['USERS', 'GROUPS', 'ACTIVITIES', 'FILES', 'APP_PERMISSIONS'];
+    const rescanned = async (before: Record<string, string | null>) =>
+      waitFor('every kind scanned again', async () => {
+        const now = await completed();
+        return KINDS.every((k) => now[k] !== before[k]) ? true : undefined;
+      });
+
+    // New credentials on a connected instance: checked again, then every kind goes on from its cursor.
+    const watermark = ((await cursor('ACTIVITIES')) as { watermark: string }).watermark;
+    let before = await completed();
+    const { updateAppInstance } = await update({ config: { token: TOKEN } });
+    expect(updateAppInstance.status).toBe('CONNECTING');
+    await waitConnected(t, instanceId);
+    await rescanned(before);
+    // The audit trail went on from its watermark, not from a new backfill.
+    expect(Date.parse(((await cursor('ACTIVITIES')) as { watermark: string }).watermark)).toBeGreaterThanOrEqual(Date.parse(watermark));
+
+    const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(
+      `mutation { disconnectApp(id: "${instanceId}") { status } }`,
+    );
+    expect(disconnectApp.status).toBe('DISCONNECTED');
+    await t.stack.scheduler!.agenda.cancel({ data: { instanceId, periodic: true } });
+    before = await completed();
+    await t.query(`mutation { reconnectApp(id: "${instanceId}") { id } }`);
+    await waitConnected(t, instanceId);
+    await rescanned(before);
+    const periodic = await t.stack.scheduler!.agenda.queryJobs({ data: { instanceId, periodic: true } });
+    expect(periodic.jobs.map((j) => j.name).filter((n) => n.startsWith('scan.')).length).toBe(7);
+  }, 120_000);
+
   it('deleteAppInstance purges its data from every module and keeps its governance log readable', async () => {
     const [target] = await allNodes<{ id: string; email: string }>(t, 'accounts', `filter: { instanceId: "${instanceId}" }`, 'id email');
     const { suspendAccount } = await t.query<{ suspendAccount: { id: string } }>(
