@@ -4,12 +4,14 @@ import type { SchedulerServices } from './services.js';
 import { GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';
 import { SUBSCRIPTIONS_JOB, type SubscriptionsJobData } from './jobs/subscriptions.js';
+import { PURGE_JOB, type PurgeJobData } from './jobs/purge.js';
 import type { Agenda } from 'agenda';
 
 /**
  * Turns what the graph recorded into jobs: instances `connectApp` left CONNECTING, scans
- * `requestScan` left QUEUED, governance actions the mutations left PENDING and disconnected
- * instances whose change subscriptions are still at the provider. Subgraphs never talk to the job store; they write their own tables
+ * `requestScan` left QUEUED, governance actions the mutations left PENDING, disconnected
+ * instances whose change subscriptions are still at the provider and deleted instances whose data
+ * is still to be purged. Subgraphs never talk to the job store; they write their own tables
  * and NOTIFY `tenantwatch_scheduler`. Each request is claimed by exactly one scheduler (row locks,
  * SKIP LOCKED). A poll every `pollMs` covers a missed notification.
  */
@@ -55,6 +57,10 @@ export class Dispatcher {
     }
     for (const { instanceId, kind } of await instances.claimQueuedScans()) {
       await this.agenda.now(SCAN_JOB[kind], { instanceId, priority: 'periodic' } satisfies ScanJobData);
+    }
+    // A deleted instance's data is purged (again, when the scheduler purging it died: its claim went stale).
+    for (const instanceId of await instances.claimPurges()) {
+      await this.agenda.now(PURGE_JOB, { instanceId } satisfies PurgeJobData);
     }
     // A disconnected instance's change subscriptions are deleted at the provider.
     for (const instanceId of await instances.claimDisconnectedSubscriptions()) {

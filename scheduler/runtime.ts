@@ -7,10 +7,18 @@ import type { Dispatcher } from 'undici';
 import type { Database } from '../platform/database.js';
 import { outboundDispatcher } from '../platform/outbound.js';
 import type { InstanceDirectory } from '../platform/governance/instances.js';
-import { AccountService, AppInstanceService, instanceDirectory } from '../subgraphs/accounts/public.js';
-import { ActivityService, DetectionService, GovernanceService, PolicyService } from '../subgraphs/activities/public.js';
-import { AppPermissionService } from '../subgraphs/app-permissions/public.js';
-import { FileService } from '../subgraphs/files/public.js';
+import { AccountService, AppInstanceService, instanceDirectory, purgeInstance as purgeAccounts } from '../subgraphs/accounts/public.js';
+import {
+  ActivityService,
+  DetectionService,
+  GovernanceService,
+  governanceReferences,
+  PolicyService,
+  purgeInstance as purgeActivities,
+} from '../subgraphs/activities/public.js';
+import { AppPermissionService, purgeInstance as purgeAppPermissions } from '../subgraphs/app-permissions/public.js';
+import { FileService, purgeInstance as purgeFiles } from '../subgraphs/files/public.js';
+import { purgeSchedulerRows, type InstancePurges } from './jobs/purge.js';
 import type { RateBudget } from './budget.js';
 import { DataScanPool } from './data-scan/pool.js';
 import { PolicyEvaluator } from './policies/evaluator.js';
@@ -119,6 +127,18 @@ export class SchedulerRuntime implements SchedulerServices {
     return new GovernanceService(this.dbs.activities.fork());
   }
 
+  purges(): InstancePurges {
+    const { accounts, activities, files, appPermissions, scheduler } = this.dbs;
+    return {
+      governanceReferences: (instanceId) => governanceReferences(activities.knex(), instanceId),
+      activities: (instanceId, options) => purgeActivities(activities.knex(), instanceId, options),
+      files: (instanceId, options) => purgeFiles(files.knex(), instanceId, options),
+      appPermissions: (instanceId, options) => purgeAppPermissions(appPermissions.knex(), instanceId, options),
+      accounts: (instanceId, options) => purgeAccounts(accounts.knex(), instanceId, options),
+      scheduler: (instanceId, options) => purgeSchedulerRows(scheduler.knex(), instanceId, options),
+    };
+  }
+
   instanceDirectory(): InstanceDirectory {
     return instanceDirectory(this.dbs.accounts.fork());
   }
@@ -160,7 +180,8 @@ export class SchedulerRuntime implements SchedulerServices {
     http.parseThrottle = (response) => connector.parseThrottle(response);
     const headroomPercent = instance.headroomPercent ?? this.config.HEADROOM_PERCENT;
     await this.budget.configure(instanceId, {
-      requestsPerMinute: instance.limitPerMinute ?? connector.limits.requestsPerMinute,
+      // The administrator's limit (updateAppInstance), else the provider's documented one.
+      requestsPerMinute: instance.limitPerMinuteOverride ?? instance.limitPerMinute ?? connector.limits.requestsPerMinute,
       headroomPercent,
       ...(connector.limits.requestsPerDay !== undefined ? { requestsPerDay: connector.limits.requestsPerDay } : {}),
     });

@@ -5,6 +5,7 @@ import {
   ProviderError,
   ThrottledError,
   type Capability,
+  type Connector,
   type Priority,
 } from '../connectors/contract.js';
 import { ScanKind, ScanRunState } from '../subgraphs/accounts/public.js';
@@ -17,6 +18,8 @@ import { SUBSCRIPTIONS_JOB, syncSubscriptions, type SubscriptionsJobData } from 
 import type { ScanOutcome, ScanRun, Scanner } from './jobs/scan-run.js';
 import type { SchedulerServices } from './services.js';
 import { withAdvisoryLock } from './scan-lock.js';
+import { isPermissionRefusal, reviewStatus } from './instance-health.js';
+import { refusedReason } from './jobs/refusals.js';
 import type pg from 'pg';
 import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 
@@ -71,9 +74,18 @@ export function supportedKinds(capabilities: readonly string[]): ScanKind[] {
   return Object.values(ScanKind).filter((kind) => capabilities.includes(NEEDS[kind]));
 }
 
-/** A failure only a change of the instance's credentials or endpoint fixes: the instance goes to ERROR. */
+/**
+ * A failure only a change of the instance's credentials or endpoint fixes: the instance goes to ERROR.
+ * A 403 is not one: it refuses one capability, and the instance is DEGRADED (scheduler/instance-health.ts).
+ */
 const needsNewConfig = (error: unknown): error is CredentialError | EndpointRefusedError =>
-  error instanceof CredentialError || error instanceof EndpointRefusedError;
+  (error instanceof CredentialError && !isPermissionRefusal(error)) || error instanceof EndpointRefusedError;
+
+/** Statuses whose scans do not run (a periodic job of one is removed; reconnectApp makes them again). */
+const ENDED: readonly ConnectionStatus[] = [ConnectionStatus.DISCONNECTED, ConnectionStatus.ERROR, ConnectionStatus.DELETED];
+
+/** Statuses of a connected instance: its periodic jobs are ensured, its scans keep it CONNECTED or DEGRADED. */
+const RUNNING: readonly ConnectionStatus[] = [ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED];
 
 /**
  * What a status message or a scan's lastError says of a failure (viewers read them): a provider's
@@ -101,6 +113,8 @@ export class ScanJobs {
   async connect(job: Job<{ instanceId: string }>): Promise<void> {
     const { instanceId } = job.attrs.data;
     const instances = this.services.instances();
+    const [current] = await instances.byIds([instanceId]);
+    if (!current || current.status === ConnectionStatus.DELETED) return;
     await instances.setStatus(instanceId, ConnectionStatus.SCANNING_PERMISSIONS, 'Checking the granted permissions');
     try {
       const connector = await this.services.connector(instanceId, 'periodic');
@@ -115,6 +129,9 @@ export class ScanJobs {
         );
         return;
       }
+      // Checked just now: what was refused before is tried again by the next scans.
+      await instances.clearRefusals(instanceId);
+      if (await this.resume(instanceId, report.capabilities)) return;
       await instances.setStatus(instanceId, ConnectionStatus.INITIAL_SCAN, 'Initial scan: users');
       await this.enqueue(instanceId, ScanKind.USERS);
     } catch (error) {
@@ -131,15 +148,39 @@ export class ScanJobs {
     }
   }
 
+  /**
+   * An instance whose initial scans all finished once (reconnected, or its credentials changed) is
+   * CONNECTED again at once: each kind it may scan runs now from its saved cursor, its periodic jobs
+   * are ensured and its change subscriptions synced. Answers false for an instance never fully
+   * scanned, which goes through the initial scan (its kinds also resume from their cursors).
+   */
+  private async resume(instanceId: string, capabilities: readonly string[]): Promise<boolean> {
+    const instances = this.services.instances();
+    const kinds = supportedKinds(capabilities);
+    const scans = (await instances.scansOf([instanceId])).get(instanceId) ?? [];
+    if (!kinds.every((k) => AFTER_CONNECT.includes(k) || scans.find((s) => s.kind === k)?.lastCompletedAt)) return false;
+    await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
+    await reviewStatus(instances, instanceId, kinds);
+    await this.schedulePeriodic(instanceId, kinds);
+    // Files the provider refused while a permission was missing are read again.
+    await this.services.files().requeueSkipped(instanceId, refusedReason('file'));
+    for (const kind of kinds) await this.enqueue(instanceId, kind);
+    await this.syncSubscriptionsSoon(instanceId);
+    return true;
+  }
+
   /** `scan.<kind>`: one run of one kind for one instance, resumed from its saved cursor. */
   async scan(kind: ScanKind, job: Job<ScanJobData>): Promise<void> {
     const { instanceId } = job.attrs.data;
-    const [instance] = await this.services.instances().byIds([instanceId]);
-    if (!instance || instance.status === ConnectionStatus.DISCONNECTED || instance.status === ConnectionStatus.ERROR) {
-      if (job.attrs.data.periodic) await job.remove();
-      return;
-    }
-    const result = await withAdvisoryLock(this.lockPool, `scan:${instanceId}:${kind}`, () => this.run(kind, job));
+    const result = await withAdvisoryLock(this.lockPool, `scan:${instanceId}:${kind}`, async () => {
+      // Looked at under the lock: a purge holds each kind's lock once after the delete, so no run it missed writes later.
+      const [instance] = await this.services.instances().byIds([instanceId]);
+      if (!instance || ENDED.includes(instance.status) || !supportedKinds(instance.capabilities).includes(kind)) {
+        if (job.attrs.data.periodic) await job.remove();
+        return;
+      }
+      await this.run(kind, job);
+    });
     if (!result.ran && !job.attrs.data.periodic) {
       // Another scheduler runs this instance and kind right now: try again once it is likely done.
       await this.agenda.schedule(new Date(Date.now() + 5_000), job.attrs.name, job.attrs.data);
@@ -156,10 +197,20 @@ export class ScanJobs {
     // token the backfill may use (it waits while the bucket is below half) and hold CONNECTED back.
     const bulk = (kind === ScanKind.ACTIVITIES && !cursor?.watermark) || kind === ScanKind.DATA || kind === ScanKind.LATE_ACTIVITIES;
     const priority: Priority = bulk ? 'backfill' : (job.attrs.data.priority ?? 'periodic');
-    await instances.updateScan(instanceId, kind, { state: ScanRunState.RUNNING, lastStartedAt: new Date(), lastError: null });
+    await instances.updateScan(instanceId, kind, {
+      state: ScanRunState.RUNNING,
+      lastStartedAt: new Date(),
+      lastError: null,
+      // A fresh run counts its skips afresh; a resumed one goes on counting. The data scan knows what it will read.
+      ...(cursor === null ? { itemsSkipped: 0, lastSkipReason: null } : {}),
+      ...(kind === ScanKind.DATA ? { totalEstimate: await this.services.files().countToScan(instanceId) } : {}),
+    });
     let outcome: ScanOutcome;
+    let connector: Connector | undefined;
+    let deleted = false;
+    const refused = { forbidden: 0 };
     try {
-      const connector = await this.services.connector(instanceId, priority);
+      connector = await this.services.connector(instanceId, priority);
       const run: ScanRun<never> = {
         instanceId,
         kind,
@@ -168,13 +219,39 @@ export class ScanJobs {
         save: async (next, items) => {
           await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
           await job.touch();
+          deleted = (await instances.byIds([instanceId]))[0]?.status === ConnectionStatus.DELETED;
         },
-        stopping: () => this.services.stopping.aborted,
+        stopping: () => this.services.stopping.aborted || deleted,
+        skipped: async (reason, refusedStatus) => {
+          if (refusedStatus === 403) refused.forbidden += 1;
+          await instances.recordSkip(instanceId, kind, reason);
+        },
       };
       outcome = await SCANNERS[kind](run, this.services);
+      // Every item of the run refused with 403: one item's protection, or the permission withdrawn? The provider says.
+      if (outcome.status === 'done' && refused.forbidden > 0 && refused.forbidden >= outcome.items) {
+        const report = await connector.verify();
+        if (!report.capabilities.includes(NEEDS[kind]))
+          throw new CredentialError(
+            `The credentials no longer hold the permissions this needs (missing: ${report.missingPermissions.join(', ') || 'unknown'}; HTTP 403)`,
+            403,
+          );
+      }
     } catch (error) {
       const message = shownMessage(error);
       logger.warn({ err: error, instanceId, kind, attempt: (job.attrs.failCount ?? 0) + 1 }, 'scan failed');
+      if (isPermissionRefusal(error)) {
+        // One capability refused as a whole: DEGRADED, the other kinds go on; no retry before the next periodic run.
+        await instances.updateScan(instanceId, kind, {
+          state: ScanRunState.FAILED,
+          lastError: message,
+          refusedSince: state?.refusedSince ?? new Date(),
+          nextRunAt: await this.nextPeriodicRun(instanceId, kind),
+        });
+        if (kind === ScanKind.DATA) await this.services.files().requeueSkipped(instanceId, refusedReason('file'));
+        await this.afterScan(instanceId, kind, job.attrs.data.priority);
+        return;
+      }
       if (needsNewConfig(error)) {
         await instances.updateScan(instanceId, kind, { state: ScanRunState.FAILED, lastError: message });
         await instances.setStatus(instanceId, ConnectionStatus.ERROR, message);
@@ -187,13 +264,29 @@ export class ScanJobs {
       throw error;
     }
     if (outcome.status === 'paused') {
+      if (deleted) return;
       // Stopping: the cursor is saved; QUEUED and undispatched, the next scheduler resumes it.
       await instances.updateScan(instanceId, kind, { state: ScanRunState.QUEUED, itemsScanned: outcome.items });
       await instances.requeue(instanceId, kind);
       return;
     }
-    await instances.updateScan(instanceId, kind, { state: ScanRunState.IDLE, lastCompletedAt: new Date(), itemsScanned: outcome.items });
+    await instances.updateScan(instanceId, kind, {
+      state: ScanRunState.IDLE,
+      lastCompletedAt: new Date(),
+      itemsScanned: outcome.items,
+      // The next run's estimate, where the provider tells no count.
+      totalEstimate: outcome.items,
+      refusedSince: null,
+      nextRunAt: await this.nextPeriodicRun(instanceId, kind),
+    });
     await this.afterScan(instanceId, kind, job.attrs.data.priority);
+  }
+
+  /** When the instance's periodic job of `kind` runs next (null: it has none). */
+  private async nextPeriodicRun(instanceId: string, kind: ScanKind): Promise<Date | null> {
+    const { jobs } = await this.agenda.queryJobs({ name: SCAN_JOB[kind], data: { instanceId, periodic: true }, limit: 1 });
+    const next = jobs[0]?.nextRunAt;
+    return next ? new Date(next) : null;
   }
 
   /** Moves the connect flow on: users first, then the other kinds, then CONNECTED and periodic runs. */
@@ -202,9 +295,11 @@ export class ScanJobs {
     const [instance] = await instances.byIds([instanceId]);
     if (!instance) return;
     const kinds = supportedKinds(instance.capabilities);
+    // A kind refused as a whole (DEGRADED), or working again (CONNECTED).
+    if (RUNNING.includes(instance.status)) await reviewStatus(instances, instanceId, kinds);
     // A file scan (a change notification's, or the periodic read of the change feed) that left files
     // with new content: those are data-scanned now, at change priority, not at the next periodic data scan.
-    if (instance.status === ConnectionStatus.CONNECTED && kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) {
+    if (RUNNING.includes(instance.status) && kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) {
       if (priority === 'change' || (await this.services.files().filesToScan(instanceId, 1)).length > 0)
         await this.enqueue(instanceId, ScanKind.DATA, 'change');
       return;
@@ -218,7 +313,10 @@ export class ScanJobs {
     }
     if (kind === ScanKind.FILES && kinds.includes(ScanKind.DATA)) await this.enqueue(instanceId, ScanKind.DATA);
     const scans = (await instances.scansOf([instanceId])).get(instanceId) ?? [];
-    const waiting = kinds.filter((k) => !AFTER_CONNECT.includes(k) && !scans.find((s) => s.kind === k)?.lastCompletedAt);
+    // A kind the provider refuses as a whole does not hold the others back: the instance ends DEGRADED.
+    const waiting = kinds.filter(
+      (k) => !AFTER_CONNECT.includes(k) && !scans.find((s) => s.kind === k && (s.lastCompletedAt || s.refusedSince)),
+    );
     if (waiting.length > 0) {
       await instances.setStatus(
         instanceId,
@@ -275,9 +373,9 @@ export class ScanJobs {
    * instance since disconnected or in ERROR too).
    */
   async resumeAtStart(): Promise<void> {
-    const { CONNECTED, DISCONNECTED, ERROR } = ConnectionStatus;
-    for (const instance of await this.services.instances().withStatus([CONNECTED, DISCONNECTED, ERROR])) {
-      const connected = instance.status === CONNECTED;
+    const { CONNECTED, DEGRADED, DISCONNECTED, ERROR } = ConnectionStatus;
+    for (const instance of await this.services.instances().withStatus([CONNECTED, DEGRADED, DISCONNECTED, ERROR])) {
+      const connected = RUNNING.includes(instance.status);
       if (connected) await this.schedulePeriodic(instance.id, supportedKinds(instance.capabilities));
       if ((connected && this.services.config.PUBLIC_WEBHOOK_URL !== undefined) || instance.notificationSubscriptions > 0)
         await this.syncSubscriptionsSoon(instance.id);
@@ -289,7 +387,7 @@ export class ScanJobs {
    * those present are left as they are). Answers how many instances were ensured.
    */
   async ensurePeriodic(): Promise<number> {
-    const connected = await this.services.instances().withStatus([ConnectionStatus.CONNECTED]);
+    const connected = await this.services.instances().withStatus(RUNNING);
     for (const instance of connected) await this.schedulePeriodic(instance.id, supportedKinds(instance.capabilities));
     return connected.length;
   }
@@ -311,6 +409,7 @@ export class ScanJobs {
         .unique({ 'data.instanceId': instanceId, 'data.periodic': true }, { insertOnly: true })
         .repeatEvery(interval, { skipImmediate: true })
         .save();
+      await this.services.instances().updateScan(instanceId, kind, { nextRunAt: await this.nextPeriodicRun(instanceId, kind) });
     }
   }
 }

@@ -21,6 +21,8 @@ import { installBuiltInPolicies } from './policies/built-in.js';
 import { SchedulerRuntime } from './runtime.js';
 import { CONNECT_JOB, SCAN_JOB, ScanJobs, type ScanJobData } from './scans.js';
 import { SUBSCRIPTIONS_JOB, type SubscriptionsJobData } from './jobs/subscriptions.js';
+import { PURGE_JOB, purgeDeletedInstance, type PurgeJobData } from './jobs/purge.js';
+import { withAdvisoryLock } from './scan-lock.js';
 import { UsageRecorder } from './usage.js';
 import { startWebhookServer, type WebhookServer } from './webhooks.js';
 
@@ -114,6 +116,26 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
     agenda.define<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, (job) => jobs.subscriptions(job), { backoff: retry, priority: 'high' });
+    // The instance's jobs, as a deleted instance's purge removes them (the purge job itself is not one of them).
+    const instanceJobs = [...Object.values(SCAN_JOB), CONNECT_JOB, FILE_CHANGED_JOB, SUBSCRIPTIONS_JOB];
+    agenda.define<PurgeJobData>(
+      PURGE_JOB,
+      (job) =>
+        purgeDeletedInstance(
+          runtime,
+          {
+            cancelJobs: async (instanceId) => void (await agenda.cancel({ names: instanceJobs, data: { instanceId } })),
+            scansIdle: async (instanceId) => {
+              for (const kind of Object.values(ScanKind))
+                if (!(await withAdvisoryLock(lockPool, `scan:${instanceId}:${kind}`, async () => undefined)).ran) return false;
+              return true;
+            },
+            touch: () => job.touch(),
+          },
+          job.attrs.data.instanceId,
+        ),
+      { backoff: retry, priority: 'low', concurrency: 1 },
+    );
     agenda.on('fail', (error, job, remote) => {
       // Another scheduler's failure relayed by LISTEN/NOTIFY: a notice without `attrs`, logged where it ran.
       if (remote) return;

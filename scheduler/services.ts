@@ -8,6 +8,7 @@ import type { AppPermissionService } from '../subgraphs/app-permissions/public.j
 import type { FileService } from '../subgraphs/files/public.js';
 import type { DataScanPool } from './data-scan/pool.js';
 import type { PolicyEvaluator } from './policies/evaluator.js';
+import type { InstancePurges } from './jobs/purge.js';
 
 /**
  * The modules' services as the scheduler reaches them, each call on a fresh EntityManager (one per
@@ -22,6 +23,8 @@ export interface ModuleServices {
   policies(): PolicyService;
   detections(): DetectionService;
   governance(): GovernanceService;
+  /** Each module's purge of a deleted instance's rows (and what its governance log points at). */
+  purges(): InstancePurges;
   /** App instances' status and capabilities, for governance checks. */
   instanceDirectory(): InstanceDirectory;
   /**

@@ -3,6 +3,7 @@ import express, { type Request, type RequestHandler, type Response } from 'expre
 import pg from 'pg';
 import { WebhookRejectedError, type VerifiedWebhook, type WebhookNotice } from '../connectors/contract.js';
 import { isId } from '../platform/ids.js';
+import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 import { listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
 import type { SchedulerServices } from './services.js';
@@ -114,7 +115,9 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     const raw = req.params.instanceId;
     // Unknown ids are answered before the rate limit, so they never create its rows.
     const instanceId = isId(raw) ? raw.toLowerCase() : undefined;
-    if (!instanceId || (await services.instances().byIds([instanceId])).length === 0)
+    const [instance] = instanceId ? await services.instances().byIds([instanceId]) : [];
+    // A deleted instance is unknown here: its credentials are gone, and nothing of it is stored again.
+    if (!instanceId || !instance || instance.status === ConnectionStatus.DELETED)
       return refuse(res, 'unknown_instance', 'no app instance has this id', { instanceId: raw.slice(0, 64) });
     const decision = await rateLimit.take(instanceId);
     if (!decision.allowed) {

@@ -57,6 +57,7 @@ export async function checkInstance(instances: InstanceDirectory, type: Governan
   if (!instance) throw badInput('input.targetId', `the target's app instance ${instanceId} no longer exists`);
   if (instance.status === ConnectionStatus.DISCONNECTED)
     throw badInput('input.targetId', `app instance "${instance.name}" is disconnected; reconnect it to act on it`);
+  if (instance.status === ConnectionStatus.DELETED) throw badInput('input.targetId', `app instance "${instance.name}" was deleted`);
   if (!instance.capabilities.includes(capability)) {
     throw badInput(
       'input.targetId',

@@ -1,6 +1,6 @@
 import { registerEnumType } from 'type-graphql';
 
-/** Where an app instance stands in its life: the connect steps, then connected, in error or disconnected. */
+/** Where an app instance stands in its life: the connect steps, then connected (in full or in part), in error, disconnected or deleted. */
 export const ConnectionStatus = {
   CONNECTING: 'CONNECTING',
   SCANNING_PERMISSIONS: 'SCANNING_PERMISSIONS',
@@ -9,11 +9,13 @@ export const ConnectionStatus = {
   DEGRADED: 'DEGRADED',
   ERROR: 'ERROR',
   DISCONNECTED: 'DISCONNECTED',
+  DELETED: 'DELETED',
 } as const;
 export type ConnectionStatus = (typeof ConnectionStatus)[keyof typeof ConnectionStatus];
 registerEnumType(ConnectionStatus, {
   name: 'ConnectionStatus',
-  description: 'Where an app instance stands: the connect steps (CONNECTING to INITIAL_SCAN), then CONNECTED, ERROR or DISCONNECTED.',
+  description:
+    'Where an app instance stands: the connect steps (CONNECTING to INITIAL_SCAN), then CONNECTED (DEGRADED when only in part), ERROR, DISCONNECTED or DELETED.',
   valuesConfig: {
     CONNECTING: { description: 'Stored by connectApp; waiting for the scheduler to take it up.' },
     SCANNING_PERMISSIONS: {
@@ -21,11 +23,22 @@ registerEnumType(ConnectionStatus, {
     },
     INITIAL_SCAN: { description: 'The first scans run, users first; statusMessage names the kinds still running.' },
     CONNECTED: { description: 'The initial scans are done; periodic scans keep the data current.' },
-    DEGRADED: { description: 'Reserved for an instance that works only in part; Tenantwatch does not set it yet.' },
-    ERROR: {
-      description: 'Stopped: the provider refused the credentials or endpoint, or they cannot read users; statusMessage says why.',
+    DEGRADED: {
+      description:
+        'Connected, but a whole kind of scan is refused by the provider (a permission withdrawn): statusMessage names it; the other scans go on, and it is CONNECTED again once that kind works.',
     },
-    DISCONNECTED: { description: 'Disconnected by an administrator (disconnectApp): no more scans or governance; its data is kept.' },
+    ERROR: {
+      description:
+        'Stopped: the provider refused the credentials or endpoint, they cannot read users, or every kind of scan is refused; statusMessage says why. Fix the config (updateAppInstance), then reconnectApp.',
+    },
+    DISCONNECTED: {
+      description:
+        'Disconnected by an administrator (disconnectApp): no more scans or governance; its data is kept (reconnectApp resumes it).',
+    },
+    DELETED: {
+      description:
+        'Deleted by an administrator (deleteAppInstance): its credentials and data are gone (purged in the background); kept only so that its governance log still names it, and left out of appInstances.',
+    },
   },
 });
 

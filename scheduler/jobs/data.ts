@@ -2,6 +2,7 @@ import type { Connector } from '../../connectors/contract.js';
 import { logger } from '../../platform/logger.js';
 import { DataScanPoolClosedError } from '../data-scan/pool.js';
 import type { SchedulerServices } from '../services.js';
+import { itemRefusal } from './refusals.js';
 import type { ScanOutcome, ScanRun } from './scan-run.js';
 
 /** Files scanned per batch before the stop flag is looked at again. */
@@ -23,7 +24,8 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
     if (batch.length === 0) return { status: 'done', items };
     for (const file of batch) {
       try {
-        await scanOneFile(services, run.connector, file, run.instanceId);
+        const result = await scanOneFile(services, run.connector, file, run.instanceId);
+        if (result.status === 'skipped') await run.skipped?.(result.reason, result.refusedStatus);
       } catch (error) {
         // The scheduler stopped under a file: it stays unscanned, and the next run takes it.
         if (error instanceof DataScanPoolClosedError) return { status: 'paused', items };
@@ -40,14 +42,15 @@ export async function scanData(run: ScanRun<null>, services: DataScanServices): 
  * Downloads one file, scans it in the data scan's worker threads, runs the result through the FILE
  * policies and stores its match counts (never its content). A file over a budget or unreadable is
  * stored as scanned with no matches and the reason it was skipped, so that it is not retried until its
- * content changes. A file gone at the provider is marked deleted.
+ * content changes; so is a file the provider refuses (403, 413, 415...). A file gone at the provider
+ * (404, 410) is marked deleted. Answers whether it was read or skipped, and why.
  */
 export async function scanOneFile(
   services: DataScanServices,
   connector: Connector,
   file: { id: string; externalId: string; contentVersion: string | null; name?: string },
   instanceId: string,
-): Promise<void> {
+): Promise<FileScanResult> {
   const files = services.files();
   try {
     const content = await connector.downloadFile(file.externalId);
@@ -57,11 +60,17 @@ export async function scanOneFile(
     // Evaluated before it is recorded: a crash in between rescans the file, and detections record each state once.
     await services.evaluator().evaluateFiles(instanceId, [file.id], new Map([[file.id, matches]]));
     await files.recordScan(file.id, matches, file.contentVersion, { skippedReason: scan.status === 'skipped' ? scan.reason : null });
+    return scan.status === 'skipped' ? { status: 'skipped', reason: scan.reason } : { status: 'scanned' };
   } catch (error) {
-    if ((error as { status?: number }).status === 404) {
-      await files.markDeleted(instanceId, [file.externalId]);
-      return;
-    }
-    throw error;
+    // The provider would not give this file: it is skipped (or marked deleted when gone), the run goes on.
+    const refusal = itemRefusal(error, 'file');
+    if (!refusal) throw error;
+    if (refusal.gone) await files.markDeleted(instanceId, [file.externalId]);
+    else await files.recordScan(file.id, [], file.contentVersion, { skippedReason: refusal.reason });
+    return { status: 'skipped', reason: refusal.reason, ...(refusal.status !== undefined ? { refusedStatus: refusal.status } : {}) };
   }
 }
+
+/** How one file's data scan ended: read, or skipped with why (and the provider's status when it refused the file). */
+export type FileScanResult =
+  { readonly status: 'scanned' } | { readonly status: 'skipped'; readonly reason: string; readonly refusedStatus?: number };

@@ -3,6 +3,7 @@ import { newId } from '../../platform/ids.js';
 import { permissionLevelOf } from '../../connectors/permission-level.js';
 import type { SchedulerServices } from '../services.js';
 import type { FullPassCursor, ScanOutcome, ScanRun } from './scan-run.js';
+import { itemRefusal } from './refusals.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
@@ -151,16 +152,12 @@ export async function scanGroups(run: ScanRun<GroupsCursor>, services: Pick<Sche
     const groups = await accounts.groupsAfter(run.instanceId, afterGroup, 100);
     if (groups.length === 0) break;
     for (const group of groups) {
-      const members: string[] = [];
-      let page: string | null = null;
-      do {
-        const result = await run.connector.listGroupMembers(group.externalId, page);
-        members.push(...result.items);
-        page = result.next;
-      } while (page);
-      const ids = await accounts.accountIdsByExternalId(run.instanceId, members);
-      await accounts.setGroupMembers(run.instanceId, group.id, [...ids.values()]);
-      items += members.length;
+      const members = await membersOf(run, group.externalId);
+      if (members) {
+        const ids = await accounts.accountIdsByExternalId(run.instanceId, members);
+        await accounts.setGroupMembers(run.instanceId, group.id, [...ids.values()]);
+        items += members.length;
+      }
       afterGroup = group.externalId;
       await run.save({ pass, phase: 'members', page: null, afterGroup, items }, items);
       if (run.stopping()) return { status: 'paused', items };
@@ -168,6 +165,28 @@ export async function scanGroups(run: ScanRun<GroupsCursor>, services: Pick<Sche
   }
   await run.save(null, items);
   return { status: 'done', items };
+}
+
+/**
+ * A group's members, or null when the provider refuses that one group (gone since the listing, or
+ * not readable): it is skipped, its memberships kept as they were, and the scan goes on.
+ */
+async function membersOf(run: ScanRun<GroupsCursor>, groupExternalId: string): Promise<string[] | null> {
+  const members: string[] = [];
+  let page: string | null = null;
+  try {
+    do {
+      const result = await run.connector.listGroupMembers(groupExternalId, page);
+      members.push(...result.items);
+      page = result.next;
+    } while (page);
+    return members;
+  } catch (error) {
+    const refusal = itemRefusal(error, "group's members");
+    if (!refusal) throw error;
+    await run.skipped?.(refusal.reason, refusal.status);
+    return null;
+  }
 }
 
 /** OAuth grants: a full listing per run; grants no longer listed are marked deleted. */

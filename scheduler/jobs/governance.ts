@@ -97,6 +97,8 @@ async function run(services: GovernanceServices, hooks: GovernanceHooks, actionI
         if (!instance) return await fail(services, action, 'The app instance no longer exists');
         if (instance.status === ConnectionStatus.DISCONNECTED)
           return await fail(services, action, `App instance "${instance.name}" was disconnected before the action ran; nothing was sent`);
+        if (instance.status === ConnectionStatus.DELETED)
+          return await fail(services, action, `App instance "${instance.name}" was deleted before the action ran; nothing was sent`);
         target = await findTarget(services, action);
         if (!target) return await fail(services, action, 'The target is no longer known to Tenantwatch');
       }

@@ -11,8 +11,13 @@ export interface ScanRun<C> {
   readonly cursor: C | null;
   /** Saves the cursor after a page: a killed scheduler resumes exactly here. */
   save(cursor: C | null, itemsScanned: number): Promise<void>;
-  /** True once the scheduler is stopping: finish the page, save, answer 'paused'. */
+  /** True once the scheduler is stopping (or the instance was deleted): finish the page, save, answer 'paused'. */
   stopping(): boolean;
+  /**
+   * Counts an item the run skipped and goes on: the provider refused it (`refusedStatus`, e.g. 403,
+   * 404, 410, 413) or its content could not be read. `reason` is shown to viewers (Tenantwatch's words).
+   */
+  skipped?(reason: string, refusedStatus?: number): Promise<void>;
 }
 
 /** How a run ended: everything read, or paused at a saved cursor to be resumed. */

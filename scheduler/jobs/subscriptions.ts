@@ -23,8 +23,8 @@ export const notificationUrl = (publicUrl: string, instanceId: string) => `${pub
 
 /**
  * `instance.subscriptions`: brings the instance's change subscriptions at the provider in line with
- * what it needs now. A CONNECTED instance with PUBLIC_WEBHOOK_URL set needs them (made, renewed
- * before they expire, moved when the address changes); a DISCONNECTED or ERROR one, or one without
+ * what it needs now. A CONNECTED (or DEGRADED) instance with PUBLIC_WEBHOOK_URL set needs them (made, renewed
+ * before they expire, moved when the address changes); a DISCONNECTED, ERROR or DELETED one, or one without
  * an address, needs none (its own are deleted). Any address ending in `/webhooks/<instanceId>` is the
  * instance's, so subscriptions to an address it no longer has are found and deleted too. Answers
  * when the next check is due (null: none is needed until something changes).
@@ -37,8 +37,11 @@ export async function syncSubscriptions(
   const instances = services.instances();
   const [instance] = await instances.byIds([instanceId]);
   if (!instance) return null;
-  const connected = instance.status === ConnectionStatus.CONNECTED;
-  const ended = instance.status === ConnectionStatus.DISCONNECTED || instance.status === ConnectionStatus.ERROR;
+  const connected = instance.status === ConnectionStatus.CONNECTED || instance.status === ConnectionStatus.DEGRADED;
+  const ended =
+    instance.status === ConnectionStatus.DISCONNECTED ||
+    instance.status === ConnectionStatus.ERROR ||
+    instance.status === ConnectionStatus.DELETED;
   // Between connecting and CONNECTED the connect flow decides; the sync comes when it is done.
   if (!connected && !ended) return null;
   // Nothing to remove: an ended instance without subscriptions is left alone (its credentials may be refused).

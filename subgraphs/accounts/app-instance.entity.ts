@@ -64,7 +64,11 @@ export class AppInstance {
     | 'updatedAt'
     | 'disconnectedAt'
     | 'limitPerMinute'
+    | 'limitPerMinuteOverride'
     | 'headroomPercent'
+    | 'deletedAt'
+    | 'purgeClaimedAt'
+    | 'purgedAt'
     | 'notificationMode'
     | 'notificationSubscriptions'
     | 'notificationsRenewAt'
@@ -116,9 +120,25 @@ export class AppInstance {
   @Property({ type: 'timestamptz', nullable: true })
   disconnectedAt: Date | null = null;
 
-  /** The provider's documented request limit, when it has one per minute. */
+  /** The provider's documented request limit, when it has one per minute (written by every connect step). */
   @Property({ type: 'integer', nullable: true })
   limitPerMinute: number | null = null;
+
+  /** The administrator's own request limit per minute (updateAppInstance), over the provider's; null: the provider's. */
+  @Property({ type: 'integer', nullable: true })
+  limitPerMinuteOverride: number | null = null;
+
+  /** When deleteAppInstance deleted it: the row stays as a tombstone the governance log still points at. */
+  @Property({ type: 'timestamptz', nullable: true })
+  deletedAt: Date | null = null;
+
+  /** Set while a scheduler purges a deleted instance's data (a claim older than a few minutes is taken again). */
+  @Property({ type: 'timestamptz', nullable: true })
+  purgeClaimedAt: Date | null = null;
+
+  /** When the purge of a deleted instance's data finished. */
+  @Property({ type: 'timestamptz', nullable: true })
+  purgedAt: Date | null = null;
 
   /** Share of the provider's limit left unused, when set for this instance; null: the deployment's HEADROOM_PERCENT. */
   @Property({ type: 'double precision', nullable: true })
@@ -206,7 +226,10 @@ export class ScanState {
     | 'totalEstimate'
     | 'lastError'
     | 'cursor'
-    | 'dispatchedAt';
+    | 'dispatchedAt'
+    | 'itemsSkipped'
+    | 'lastSkipReason'
+    | 'refusedSince';
 
   @PrimaryKey({ type: 'uuid' })
   instanceId!: string;
@@ -227,7 +250,10 @@ export class ScanState {
   @Property({ type: 'timestamptz', nullable: true })
   lastCompletedAt: Date | null = null;
 
-  @Field(() => Date, { nullable: true, description: 'When its next run is due, where known; null otherwise.' })
+  @Field(() => Date, {
+    nullable: true,
+    description: 'When its next periodic run is due (requestScan runs it sooner); null while the instance has no periodic runs.',
+  })
   @Property({ type: 'timestamptz', nullable: true })
   nextRunAt: Date | null = null;
 
@@ -237,7 +263,8 @@ export class ScanState {
 
   @Field(() => Int, {
     nullable: true,
-    description: 'How many items the run is expected to read, where the provider tells; null otherwise.',
+    description:
+      "How many items the run is expected to read: the files waiting for a data scan, otherwise the last finished run's count; null before any run finished. itemsScanned / totalEstimate is the run's progress.",
   })
   @Property({ type: 'integer', nullable: true })
   totalEstimate: number | null = null;
@@ -248,6 +275,27 @@ export class ScanState {
   })
   @Property({ type: 'text', nullable: true })
   lastError: string | null = null;
+
+  @Field(() => Int, {
+    description:
+      'Items the current run (or the last one, once it finished) skipped because the provider refused them (HTTP 403, 404, 410, too large, an unsupported type) or their content could not be read; the rest of the run went on.',
+  })
+  @Property({ type: 'integer' })
+  itemsSkipped: number = 0;
+
+  @Field(() => String, {
+    nullable: true,
+    description: "Why the last skipped item was skipped, in Tenantwatch's words; null when none was.",
+  })
+  @Property({ type: 'text', nullable: true })
+  lastSkipReason: string | null = null;
+
+  /**
+   * Since when every request of this kind is refused (its permission withdrawn at the provider): the
+   * instance is DEGRADED while any kind is; null when the kind's last run worked.
+   */
+  @Property({ type: 'timestamptz', nullable: true })
+  refusedSince: Date | null = null;
 
   /** Where the scan resumes: provider page token, delta link or event-time watermark. */
   @Property({ type: 'jsonb', nullable: true })

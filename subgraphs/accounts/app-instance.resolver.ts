@@ -54,7 +54,7 @@ export class MissingPermission {
 
 @Resolver(() => AppInstance)
 export class AppInstanceResolver {
-  @Query(() => [AppInstance], { description: 'Every app instance ever connected (disconnected ones included), oldest first.' })
+  @Query(() => [AppInstance], { description: 'Every app instance connected and not deleted (disconnected ones included), oldest first.' })
   async appInstances(@Ctx() ctx: AccountsContext): Promise<AppInstance[]> {
     return instanceService(ctx).list();
   }
@@ -86,6 +86,7 @@ export class AppInstanceResolver {
   ): Promise<AppInstance> {
     const instance = await instanceService(ctx).disconnect(parseId(id, 'id'));
     if (!instance) throw badInput('id', `no app instance has id ${id}`);
+    if (instance.status === ConnectionStatus.DELETED) throw badInput('id', `app instance ${id} was deleted`);
     return instance;
   }
 
@@ -102,7 +103,8 @@ export class AppInstanceResolver {
     const instance = await loaders.instance(ctx).load(parseId(instanceId, 'instanceId'));
     if (!instance) throw badInput('instanceId', `no app instance has id ${instanceId}`);
     if (instance.status === ConnectionStatus.DISCONNECTED)
-      throw badInput('instanceId', `instance ${instanceId} is disconnected; connect it again to scan it`);
+      throw badInput('instanceId', `instance ${instanceId} is disconnected; reconnect it (reconnectApp) to scan it`);
+    if (instance.status === ConnectionStatus.DELETED) throw badInput('instanceId', `instance ${instanceId} was deleted`);
     return instanceService(ctx).requestScan(instance.id, kind);
   }
 

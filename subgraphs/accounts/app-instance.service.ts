@@ -11,6 +11,31 @@ export interface ConnectRequest {
   readonly config: Readonly<Record<string, unknown>>;
 }
 
+/** What `updateAppInstance` changes; an absent field is left as it is, null puts a limit back to its default. */
+export interface InstanceUpdate {
+  readonly name?: string;
+  /** The whole config as the connector validated it (the stored one with the new fields over it). */
+  readonly config?: Readonly<Record<string, unknown>>;
+  readonly limitPerMinute?: number | null;
+  readonly headroomPercent?: number | null;
+}
+
+/** Statuses in which the scheduler works on an instance: a new config sends it through the connect steps again. */
+const LIVE: readonly ConnectionStatus[] = [
+  ConnectionStatus.CONNECTING,
+  ConnectionStatus.SCANNING_PERMISSIONS,
+  ConnectionStatus.INITIAL_SCAN,
+  ConnectionStatus.CONNECTED,
+  ConnectionStatus.DEGRADED,
+];
+
+/** Statuses reconnectApp takes an instance from. */
+export const RECONNECTABLE: readonly ConnectionStatus[] = [
+  ConnectionStatus.ERROR,
+  ConnectionStatus.DISCONNECTED,
+  ConnectionStatus.DEGRADED,
+];
+
 const INSTANCE = 'accounts.app_instance';
 const SCAN = 'accounts.scan_state';
 const USAGE = 'accounts.api_usage_minute';
@@ -38,10 +63,163 @@ export class AppInstanceService {
     return instance;
   }
 
-  /** Marks the instance DISCONNECTED; its data stays. Answers null for an unknown id. */
+  private async notifyScheduler(payload: Record<string, unknown>): Promise<void> {
+    await this.knex.raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify(payload)]);
+  }
+
+  /**
+   * Applies an update. A new config on a live instance (connecting, connected or degraded) sends it
+   * back to CONNECTING: the scheduler checks the credentials and the granted permissions again, and
+   * its scans go on from their cursors. An instance in ERROR or DISCONNECTED keeps its status until
+   * reconnectApp. Answers null for an unknown or deleted id.
+   */
+  async update(id: string, update: InstanceUpdate): Promise<AppInstance | null> {
+    const columns: Record<string, unknown> = {};
+    if (update.name !== undefined) columns.name = update.name;
+    if (update.config !== undefined) columns.sealed_config = encryptSecret(this.credentialsKey, JSON.stringify(update.config));
+    if (update.limitPerMinute !== undefined) columns.limit_per_minute_override = update.limitPerMinute;
+    if (update.headroomPercent !== undefined) columns.headroom_percent = update.headroomPercent;
+    const reconnect = update.config !== undefined;
+    const updated: { id: string; status: ConnectionStatus }[] = await this.knex.transaction(async (trx) => {
+      const rows: { id: string; status: ConnectionStatus }[] = await trx(INSTANCE)
+        .where('id', id)
+        .whereNot('status', ConnectionStatus.DELETED)
+        .update({ ...columns, updated_at: new Date() })
+        .returning(['id', 'status']);
+      if (reconnect && rows[0] && LIVE.includes(rows[0].status))
+        await trx(INSTANCE).where('id', id).update({
+          status: ConnectionStatus.CONNECTING,
+          status_message: 'The config changed: checking the credentials and granted permissions again',
+        });
+      return rows;
+    });
+    if (updated.length === 0) return null;
+    // Read before the scheduler is woken: the answer shows what this update did.
+    const instance = await this.fresh(id);
+    if (reconnect && LIVE.includes(updated[0]!.status)) await this.notifyScheduler({ instanceId: id, connect: true });
+    return instance;
+  }
+
+  /**
+   * Sends an instance in ERROR, DISCONNECTED or DEGRADED back through the connect steps: its
+   * credentials and granted permissions are checked again, its scans go on from their cursors and its
+   * periodic jobs are ensured. Answers null when the instance is in none of those statuses.
+   */
+  async reconnect(id: string): Promise<AppInstance | null> {
+    const rows: unknown[] = await this.knex(INSTANCE)
+      .where('id', id)
+      .whereIn('status', [...RECONNECTABLE])
+      .update({
+        status: ConnectionStatus.CONNECTING,
+        status_message: 'Reconnecting: checking the credentials and granted permissions',
+        disconnected_at: null,
+        updated_at: new Date(),
+      })
+      .returning('id');
+    if (rows.length === 0) return null;
+    const instance = await this.fresh(id);
+    await this.notifyScheduler({ instanceId: id, connect: true });
+    return instance;
+  }
+
+  /**
+   * Marks the instance DELETED (a tombstone its governance log still points at, left out of
+   * {@link list}); a scheduler then stops its jobs, removes its change subscriptions at the provider,
+   * forgets its credentials and purges its data. Deleting a deleted instance answers it again. Answers
+   * null for an unknown id.
+   */
+  async delete(id: string): Promise<AppInstance | null> {
+    await this.knex(INSTANCE).where('id', id).whereNot('status', ConnectionStatus.DELETED).update({
+      status: ConnectionStatus.DELETED,
+      status_message: 'Deleted by an administrator: its data is being purged; its governance log is kept',
+      deleted_at: new Date(),
+      updated_at: new Date(),
+    });
+    const instance = await this.fresh(id);
+    if (instance) await this.notifyScheduler({ instanceId: id, purge: true });
+    return instance;
+  }
+
+  /** The instance as stored now (not from the identity map). */
+  private async fresh(id: string): Promise<AppInstance | null> {
+    return this.em.findOne(AppInstance, { id }, { refresh: true });
+  }
+
+  /**
+   * Takes up to `limit` deleted instances whose purge has not finished and that no scheduler is
+   * purging (a claim older than `staleAfterMs`, of a scheduler that died mid-purge, is taken again).
+   */
+  async claimPurges(limit = 5, staleAfterMs = 5 * 60_000): Promise<string[]> {
+    const rows: { id: string }[] = await this.knex(INSTANCE)
+      .whereIn(
+        'id',
+        this.knex(INSTANCE)
+          .select('id')
+          .where('status', ConnectionStatus.DELETED)
+          .whereNull('purged_at')
+          .where((q) => q.whereNull('purge_claimed_at').orWhere('purge_claimed_at', '<', new Date(Date.now() - staleAfterMs)))
+          .limit(limit)
+          .forUpdate()
+          .skipLocked(),
+      )
+      .update({ purge_claimed_at: new Date() })
+      .returning('id');
+    return rows.map((r) => r.id);
+  }
+
+  /** Keeps a purge's claim fresh (after each batch), so that no other scheduler takes it over. */
+  async touchPurge(id: string): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({ purge_claimed_at: new Date() });
+  }
+
+  /** Forgets a deleted instance's config (endpoint and credentials): an empty object is sealed in its place. */
+  async forgetConfig(id: string): Promise<void> {
+    await this.knex(INSTANCE)
+      .where('id', id)
+      .where('status', ConnectionStatus.DELETED)
+      .update({ sealed_config: encryptSecret(this.credentialsKey, '{}') });
+  }
+
+  /** Records that a deleted instance's data is purged. */
+  async finishPurge(id: string): Promise<void> {
+    await this.knex(INSTANCE).where('id', id).update({
+      purged_at: new Date(),
+      purge_claimed_at: null,
+      status_message: 'Deleted by an administrator: its data is purged; its governance log is kept',
+    });
+  }
+
+  /**
+   * Sets a connected instance CONNECTED or DEGRADED (with `message`), as its scans' refusals say;
+   * an instance in any other status is left alone.
+   */
+  async setDegraded(id: string, message: string | null): Promise<void> {
+    await this.knex(INSTANCE)
+      .where('id', id)
+      .whereIn('status', [ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED])
+      .update({
+        status: message === null ? ConnectionStatus.CONNECTED : ConnectionStatus.DEGRADED,
+        status_message: message,
+        updated_at: new Date(),
+      });
+  }
+
+  /** Forgets which kinds the provider refused (the connect step has just checked the granted permissions). */
+  async clearRefusals(instanceId: string): Promise<void> {
+    await this.knex(SCAN).where('instance_id', instanceId).whereNotNull('refused_since').update({ refused_since: null });
+  }
+
+  /** Counts an item a scan run skipped, and why. */
+  async recordSkip(instanceId: string, kind: ScanKind, reason: string): Promise<void> {
+    await this.knex(SCAN)
+      .where({ instance_id: instanceId, kind })
+      .update({ items_skipped: this.knex.raw('items_skipped + 1'), last_skip_reason: reason });
+  }
+
+  /** Marks the instance DISCONNECTED; its data stays. Answers null for an unknown id, a deleted one unchanged. */
   async disconnect(id: string): Promise<AppInstance | null> {
     const instance = await this.em.findOne(AppInstance, { id });
-    if (!instance) return null;
+    if (!instance || instance.status === ConnectionStatus.DELETED) return instance;
     instance.status = ConnectionStatus.DISCONNECTED;
     instance.statusMessage = 'Disconnected by an administrator; data is kept';
     instance.disconnectedAt = new Date();
@@ -95,7 +273,11 @@ export class AppInstanceService {
 
   /** Moves an instance to `status` with an optional message (the connect flow's steps). */
   async setStatus(id: string, status: ConnectionStatus, message: string | null = null): Promise<void> {
-    await this.knex(INSTANCE).where('id', id).update({ status, status_message: message, updated_at: new Date() });
+    // A job that ends after deleteAppInstance leaves the tombstone as it is.
+    await this.knex(INSTANCE)
+      .where('id', id)
+      .whereNot('status', ConnectionStatus.DELETED)
+      .update({ status, status_message: message, updated_at: new Date() });
   }
 
   /** Records what the provider granted and what the connector can do. */
@@ -105,8 +287,9 @@ export class AppInstanceService {
       .update({ granted_permissions: [...grantedPermissions], capabilities: [...capabilities], updated_at: new Date() });
   }
 
+  /** Every instance but the deleted ones, oldest first. */
   async list(): Promise<AppInstance[]> {
-    return this.em.find(AppInstance, {}, { orderBy: { connectedAt: 'asc', id: 'asc' } });
+    return this.em.find(AppInstance, { status: { $ne: ConnectionStatus.DELETED } }, { orderBy: { connectedAt: 'asc', id: 'asc' } });
   }
 
   async byIds(ids: readonly string[]): Promise<AppInstance[]> {
@@ -194,10 +377,16 @@ export class AppInstanceService {
         | 'lastError'
         | 'cursor'
         | 'dispatchedAt'
+        | 'itemsSkipped'
+        | 'lastSkipReason'
+        | 'refusedSince'
       >
     >,
   ): Promise<void> {
     const columns: Record<string, unknown> = {};
+    if (patch.itemsSkipped !== undefined) columns.items_skipped = patch.itemsSkipped;
+    if (patch.lastSkipReason !== undefined) columns.last_skip_reason = patch.lastSkipReason;
+    if (patch.refusedSince !== undefined) columns.refused_since = patch.refusedSince;
     if (patch.dispatchedAt !== undefined) columns.dispatched_at = patch.dispatchedAt;
     if (patch.state !== undefined) columns.state = patch.state;
     if (patch.lastStartedAt !== undefined) columns.last_started_at = patch.lastStartedAt;
@@ -283,7 +472,7 @@ export class AppInstanceService {
           {
             requestsLastHour: Number(row?.requests ?? 0),
             throttledLastHour: Number(row?.throttled ?? 0),
-            limitPerMinute: i.limitPerMinute,
+            limitPerMinute: i.limitPerMinuteOverride ?? i.limitPerMinute,
             headroomPercent: i.headroomPercent ?? defaultHeadroomPercent,
             dailyQuota:
               i.dailyQuotaLimit === null || i.dailyQuotaUsed === null || i.dailyQuotaReportedAt === null

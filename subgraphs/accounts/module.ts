@@ -6,6 +6,7 @@ import { Migration20261126100000 } from './migrations/Migration20261126100000.js
 import { Migration20261205000000 } from './migrations/Migration20261205000000.js';
 import { Migration20261206000000 } from './migrations/Migration20261206000000.js';
 import { Migration20261207000000 } from './migrations/Migration20261207000000.js';
+import { Migration20261209000000 } from './migrations/Migration20261209000000.js';
 
 /** The accounts module's tables: its PostgreSQL schema, entities and committed migrations. */
 export const accountsModule = {
@@ -17,5 +18,6 @@ export const accountsModule = {
     { name: 'Migration20261205000000', class: Migration20261205000000 },
     { name: 'Migration20261206000000', class: Migration20261206000000 },
     { name: 'Migration20261207000000', class: Migration20261207000000 },
+    { name: 'Migration20261209000000', class: Migration20261209000000 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;

@@ -8,3 +8,4 @@ export { AccountService, type AccountRecord, type GroupRecord } from './account.
 export { AppInstanceService, instanceDirectory, type ConnectRequest } from './app-instance.service.js';
 export type { Account, Group } from './account.entity.js';
 export { ChangeNotificationMode, ScanKind, ScanRunState, type AppInstance, type ScanState } from './app-instance.entity.js';
+export { purgeInstance } from './purge.js';

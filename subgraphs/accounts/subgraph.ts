@@ -10,6 +10,7 @@ import { AccountResolver, GroupResolver } from './account.resolver.js';
 import type { Account, Group } from './account.entity.js';
 import type { AppInstance } from './app-instance.entity.js';
 import { AppInstanceResolver } from './app-instance.resolver.js';
+import { AppInstanceLifecycleResolver } from './app-instance-lifecycle.resolver.js';
 import { loaders, type AccountsContext } from './context.js';
 import { accountsModule } from './module.js';
 
@@ -19,7 +20,14 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
   module: accountsModule,
   buildSchema: () =>
     buildFederatedSchema({
-      resolvers: [AppInstanceResolver, ConnectorTypeResolver, AccountResolver, GroupResolver, AccountGovernanceResolver],
+      resolvers: [
+        AppInstanceResolver,
+        AppInstanceLifecycleResolver,
+        ConnectorTypeResolver,
+        AccountResolver,
+        GroupResolver,
+        AccountGovernanceResolver,
+      ],
       referenceResolvers: {
         AppInstance: (ref, ctx: AccountsContext): Promise<AppInstance | null> => loaders.instance(ctx).load(ref.id),
         Account: (ref, ctx: AccountsContext): Promise<Account | null> => loaders.account(ctx).load(ref.id),

@@ -70,6 +70,7 @@ export class DetectionHistoryEntry {
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'detection' })
 @Index({ properties: ['detectedAt', 'id'] })
+@Index({ properties: ['instanceId', 'detectedAt', 'id'] })
 @Index({ properties: ['policyId', 'subjectKey', 'status'] })
 @Index({
   name: 'detection_account_id_index',

@@ -26,3 +26,4 @@ export {
 export { PolicyKind, Severity, SEVERITY_ORDER, type Policy } from './policy.entity.js';
 export { DetectionStatus, type Detection } from './detection.entity.js';
 export type { Activity } from './activity.entity.js';
+export { purgeInstance, governanceReferences, type InstanceGovernanceReferences } from './purge.js';

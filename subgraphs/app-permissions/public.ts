@@ -5,3 +5,4 @@
 export { appPermissionsModule } from './module.js';
 export { AppPermissionService, type AppPermissionRecord } from './app-permission.service.js';
 export type { AppPermission } from './app-permission.entity.js';
+export { purgeInstance } from './purge.js';

@@ -147,6 +147,28 @@ export class FileService {
     return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version, name: r.name }));
   }
 
+  /** How many live files of the instance wait for a data scan (the data scan's estimate of its run). */
+  async countToScan(instanceId: string): Promise<number> {
+    const [row] = await this.knex(FILE)
+      .count({ count: '*' })
+      .where('instance_id', instanceId)
+      .whereNull('deleted_at')
+      .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'));
+    return Number(row?.count ?? 0);
+  }
+
+  /**
+   * Queues again for a data scan the instance's files whose last scan was skipped for `reason` (a
+   * refusal by the provider, once the permission it lacked may be back). Answers how many.
+   */
+  async requeueSkipped(instanceId: string, reason: string): Promise<number> {
+    return this.knex(FILE)
+      .where('instance_id', instanceId)
+      .whereNull('deleted_at')
+      .where('scan_skipped_reason', reason)
+      .update({ scanned_version: null, last_scanned_at: null });
+  }
+
   /** Sets governance effects on a file (in `db`: the transaction that ends the action). */
   async setState(
     fileId: string,
