@@ -62,6 +62,7 @@ export class OrgActivity {
   /** Active internal users, the ones who sign in and act. */
   private actors: Row[] = [];
   private admins: Row[] = [];
+  private documents: Row[] = [];
 
   constructor(private readonly org: OrgState) {}
 
@@ -70,6 +71,7 @@ export class OrgActivity {
     this.actors = users.filter((u) => u.IsActive && u.UserType === 'Standard');
     const adminProfile = [...this.org.table('Profile').rows.values()].find((p) => p.Name === 'System Administrator')?.Id;
     this.admins = this.actors.filter((u) => u.ProfileId === adminProfile);
+    this.documents = [...this.org.table('ContentDocument').rows.values()];
   }
 
   /** A sign-in (LoginHistory with its LoginGeo) at `at`, visible to queries from `visibleAt`. */
@@ -197,8 +199,7 @@ export class OrgActivity {
         };
       }
       case 'ContentTransfer': {
-        const documents = [...this.org.table('ContentDocument').rows.values()];
-        const document = documents.length ? rng.pick(documents) : null;
+        const document = this.documents.length ? rng.pick(this.documents) : null;
         const version = String(document?.LatestPublishedVersionId ?? '');
         return {
           URI: '/sfc/servlet.shepherd/version/download',

@@ -66,7 +66,19 @@ const permissionFields = (granted: Permissions) => Object.fromEntries(PERMISSION
 export function populate(org: OrgState, instanceUrl: string, now: number): OrgActivity {
   const { spec, rng } = org;
   const created = now - 400 * DAY;
-  org.insert('Organization', { Name: spec.name, OrganizationType: 'Enterprise Edition', InstanceName: 'EMU1', IsSandbox: false }, created);
+  // The Organization record's id is the org id itself.
+  org.table('Organization').insert({
+    Id: org.organizationId,
+    Name: spec.name,
+    OrganizationType: 'Enterprise Edition',
+    InstanceName: 'EMU1',
+    IsSandbox: false,
+    CreatedDate: created,
+    CreatedById: null,
+    LastModifiedDate: created,
+    LastModifiedById: null,
+    SystemModstamp: created,
+  });
 
   const profiles = new Map<string, Row>();
   const owned = new Map<string, Row>();

@@ -33,7 +33,10 @@ export class Table {
     readonly def: ObjectDef,
     private readonly journal: () => Journal | null,
   ) {
-    for (const field of def.fields) if (field.type === 'reference') this.indexes.set(field.name, new Map());
+    // Audit lookups (who created or changed a row) are left unindexed: a filter on them scans.
+    for (const field of def.fields)
+      if (field.type === 'reference' && field.name !== 'CreatedById' && field.name !== 'LastModifiedById')
+        this.indexes.set(field.name, new Map());
   }
 
   get(id: string): Row | undefined {
@@ -61,13 +64,14 @@ export class Table {
   update(row: Row, changes: Record<string, unknown>): void {
     const before: Record<string, unknown> = {};
     for (const key of Object.keys(changes)) before[key] = row[key];
-    this.index(row, false);
+    const indexed = Object.keys(changes).filter((key) => this.indexes.has(key));
+    this.index(row, false, indexed);
     Object.assign(row, changes);
-    this.index(row, true);
+    this.index(row, true, indexed);
     this.journal()?.push(() => {
-      this.index(row, false);
+      this.index(row, false, indexed);
       Object.assign(row, before);
-      this.index(row, true);
+      this.index(row, true, indexed);
     });
   }
 
@@ -79,8 +83,9 @@ export class Table {
     this.journal()?.push(() => this.insert(row));
   }
 
-  private index(row: Row, add: boolean): void {
-    for (const [field, index] of this.indexes) {
+  private index(row: Row, add: boolean, fields: Iterable<string> = this.indexes.keys()): void {
+    for (const field of fields) {
+      const index = this.indexes.get(field)!;
       const value = row[field];
       if (typeof value !== 'string') continue;
       let set = index.get(value);

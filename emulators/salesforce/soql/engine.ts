@@ -232,7 +232,8 @@ class Compiler {
     };
   }
 
-  comparator(): ((a: Row, b: Row) => number) | null {
+  /** Sorts rows by ORDER BY, reading each row's keys once (decorate, sort, undecorate). */
+  sorter(): ((rows: Row[]) => Row[]) | null {
     if (!this.q.orderBy.length) return null;
     const keys = this.q.orderBy.map((item) => {
       const r = resolve(this.q, this.def, item.path);
@@ -240,11 +241,14 @@ class Compiler {
         throw soqlError('INVALID_FIELD', this.q.text, item.path.pos, `field '${r.leaf.name}' can not be sorted in a query call`);
       return { r, item };
     });
+    // Rows come in id order already (the table's, or sorted index candidates).
+    if (keys.length === 1 && keys[0]!.r.leaf.type === 'id' && !keys[0]!.r.lookups.length && !keys[0]!.item.descending)
+      return (rows) => rows;
     const store = this.scope.store;
-    return (a, b) => {
-      for (const { r, item } of keys) {
-        const x = key(r.leaf.type, valueOf(store, a, r));
-        const y = key(r.leaf.type, valueOf(store, b, r));
+    const compare = (a: (string | number | boolean | null)[], b: (string | number | boolean | null)[]) => {
+      for (const [k, { item }] of keys.entries()) {
+        const x = a[k]!;
+        const y = b[k]!;
         if (x === y) continue;
         if (x === null) return item.nullsLast ? 1 : -1;
         if (y === null) return item.nullsLast ? -1 : 1;
@@ -253,6 +257,11 @@ class Compiler {
       }
       return 0;
     };
+    return (rows) =>
+      rows
+        .map((row) => ({ row, k: keys.map(({ r }) => key(r.leaf.type, valueOf(store, row, r))) }))
+        .sort((a, b) => compare(a.k, b.k))
+        .map((x) => x.row);
   }
 }
 
@@ -360,16 +369,16 @@ export function runSoql(text: string, scope: QueryScope): QueryOutcome {
   }
   if (def.name === 'ContentDocumentLink') checkContentDocumentLinkFilter(q);
   const predicate = q.where ? compiler.condition(q.where) : () => true;
-  const comparator = compiler.comparator();
+  const sorter = compiler.sorter();
   const table = scope.store.table(def.name);
   const candidates = indexedCandidates(q, def, scope) ?? table.rows.values();
-  const rows: Row[] = [];
+  let rows: Row[] = [];
   for (const row of candidates) {
     if (row._visibleAt !== undefined && row._visibleAt > scope.now) continue;
     if (row.IsDeleted === true && !scope.includeDeleted) continue;
     if (predicate(row)) rows.push(row);
   }
-  if (comparator) rows.sort(comparator);
+  if (sorter) rows = sorter(rows);
   const start = q.offset ?? 0;
   const sliced = rows.slice(start, q.limit === null ? undefined : start + q.limit);
   if (counts.length) {
