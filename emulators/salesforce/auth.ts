@@ -128,6 +128,7 @@ export function clientCredentials(clientId: string, clientSecret: string, issuer
   const user = issuer.runAs(app);
   if (!user) throw new OAuthError(400, 'invalid_grant', 'no client credentials user enabled');
   if (!user.active) throw new OAuthError(400, 'inactive_user', 'user is inactive');
+  if (user.frozen) throw new OAuthError(400, 'invalid_grant', 'authentication failure');
   const session = issuer.open(user.id, app.consumerKey, now);
   const id = `${issuer.instanceUrl}/id/${issuer.organizationId}/${user.id}`;
   const issuedAt = String(now);

@@ -84,7 +84,6 @@ export interface OrgUpdate {
   /** Long-running requests other integrations have in flight: at the limit, every request is refused. */
   readonly longRunningRequests?: number;
   readonly concurrentLongRunningLimit?: number;
-  readonly auditLatencyMs?: number;
   readonly outboundMessageUrl?: string | null;
 }
 
@@ -251,7 +250,6 @@ export function orgControl(org: Org, outbound: OutboundMessages, clock: () => nu
       if (change.sessionSeconds !== undefined) s.sessionSeconds = change.sessionSeconds;
       if (change.longRunningRequests !== undefined) s.longRunningRequests = change.longRunningRequests;
       if (change.concurrentLongRunningLimit !== undefined) s.concurrentLongRunningLimit = change.concurrentLongRunningLimit;
-      if (change.auditLatencyMs !== undefined) s.auditLatencyMs = change.auditLatencyMs;
       if (change.outboundMessageUrl !== undefined) s.outboundMessageUrl = change.outboundMessageUrl;
       if (change.dailyApiLimit !== undefined) org.quota.max = change.dailyApiLimit;
       if (change.apiUsage !== undefined) org.quota.reset(change.apiUsage, clock());

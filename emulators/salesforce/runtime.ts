@@ -40,7 +40,6 @@ export interface OrgSettings {
   longRunningRequests: number;
   refuseTokens: boolean;
   outboundMessageUrl: string | null;
-  auditLatencyMs: number;
 }
 
 /** Query locators a user may hold open; opening one more releases the oldest (the SOQL reference's query limits). */
@@ -78,7 +77,6 @@ export class Org {
       longRunningRequests: 0,
       refuseTokens: false,
       outboundMessageUrl: spec.outboundMessageUrl,
-      auditLatencyMs: spec.auditLatencyMs,
     };
   }
 
