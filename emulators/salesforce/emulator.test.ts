@@ -441,6 +441,38 @@ describe('governance and change', () => {
     expect(sales.truth().files.find((f) => f.Id === file.Id)!.links).toHaveLength(file.links.length);
   });
 
+  it('deletes through sObject collections all or none, and lists deletions and describes objects', async () => {
+    const t = await salesToken();
+    const live = sales.truth().oauthTokens.filter((x) => !x.deleted);
+    const rolled = await api(sales, t, `/composite/sobjects?allOrNone=true&ids=${live[0]!.Id},0CQ000000000000AAA`, { method: 'DELETE' });
+    expect(rolled.body.map((r: { success: boolean }) => r.success)).toEqual([false, false]);
+    expect(rolled.body[0].errors[0].statusCode).toBe('ALL_OR_NONE_OPERATION_ROLLED_BACK');
+    expect(sales.truth().oauthTokens.find((x) => x.Id === live[0]!.Id)!.deleted).toBe(false);
+    const done = await api(sales, t, `/composite/sobjects?ids=${live[0]!.Id},${live[1]!.Id}`, { method: 'DELETE' });
+    expect(done.body).toEqual([
+      { id: live[0]!.Id, success: true, errors: [] },
+      { id: live[1]!.Id, success: true, errors: [] },
+    ]);
+    const start = new Date(Date.now() - 3_600_000).toISOString();
+    const end = new Date(Date.now() + 60_000).toISOString();
+    const deleted = await api(sales, t, `/sobjects/ContentDocument/deleted/?start=${start}&end=${end}`);
+    expect(deleted.body.deletedRecords.map((r: { id: string }) => r.id)).toEqual(
+      sales
+        .truth()
+        .files.filter((f) => f.deleted)
+        .map((f) => f.Id),
+    );
+    const describe = await api(sales, t, '/sobjects/ContentDocumentLink/describe');
+    expect(describe.body).toMatchObject({ name: 'ContentDocumentLink', keyPrefix: '06A', deletable: true });
+    expect(describe.body.fields.find((f: { name: string }) => f.name === 'Visibility')).toMatchObject({
+      type: 'picklist',
+      updateable: true,
+    });
+    const versions = await api(sales, t, '/services/data/');
+    expect(versions.body.map((v: { version: string }) => v.version)).toEqual(['60.0', '61.0', '62.0']);
+    expect((await api(sales, t, '/services/data/v59.0/limits')).status).toBe(404);
+  });
+
   it('shows late records only once they are visible, past ones at once, and their log files', async () => {
     const t = await salesToken();
     const late = sales.lateRecords(3, 300);
