@@ -257,7 +257,12 @@ function objectOfRecord(id: string): ObjectDef {
 
 /** Routes one REST request (composite subrequests come through here too). */
 export function dispatch(req: RestRequest): Reply {
-  const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
+  let parts: string[];
+  try {
+    parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    throw notFound();
+  }
   const [head, ...rest] = parts;
   const method = req.method;
   if (!head)
