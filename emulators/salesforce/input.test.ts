@@ -20,12 +20,12 @@ it('never answers 500 to odd input', async () => {
   });
   const org = e.org(id);
   const tok = (
-    await (
+    (await (
       await fetch(`${org.instanceUrl}/services/oauth2/token`, {
         method: 'POST',
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'k', client_secret: 'secretsecret' }),
       })
-    ).json()
+    ).json()) as { access_token: string }
   ).access_token;
   const paths = [
     '/services/data/v62.0/sobjects/%E0%A4%A',
