@@ -1,0 +1,352 @@
+import type { drive_v3 } from '@googleapis/drive';
+import {
+  CursorExpiredError,
+  PermanentError,
+  type ChangePage,
+  type FileChange,
+  type FileContent,
+  type Page,
+  type PageToken,
+  type ProviderFile,
+} from '../contract.js';
+import { domainsOf, type GoogleConfig } from './config.js';
+import type { GoogleDirectory } from './directory.js';
+import { compact, MAX_PENDING, parsePositions, positionOf, type FeedKey, type FeedPositions } from './feeds.js';
+import { isNotFound, type GoogleApis } from './google-http.js';
+import { CHANNELS_FILE, EXPORTS, FOLDER, toFile } from './mapping.js';
+import { decodeToken, encodeToken } from './page-token.js';
+
+const PERMISSION_FIELDS = 'id,type,role,emailAddress,domain,deleted,permissionDetails';
+export const FILE_FIELDS = `id,name,mimeType,size,md5Checksum,version,modifiedTime,trashed,parents,driveId,description,owners(emailAddress,me),permissions(${PERMISSION_FIELDS})`;
+const PAGE_SIZE = 200;
+/** Requests one page of a listing or of the change feed may make over feeds with nothing to answer. */
+const REQUESTS_PER_PAGE = 12;
+/** Where a quarantined file came from, kept in its description: `<mark><parent id>\n<the description it had>`. */
+export const QUARANTINE_MARK = 'tenantwatch-quarantine:';
+
+/**
+ * Which feed each file was last seen in (the owner to act as), shared by the connectors of this
+ * process (the data scan and governance read files the listing found; Drive answers a My Drive file
+ * only to users it is shared with). At most {@link OWNER_HINTS} entries; a file not found here is
+ * looked for in each user's Drive.
+ */
+const ownerHints = new Map<string, string>();
+const OWNER_HINTS = 200_000;
+function hint(scope: string, fileId: string, feed: FeedKey): void {
+  const key = `${scope} ${fileId}`;
+  ownerHints.delete(key);
+  ownerHints.set(key, feed);
+  if (ownerHints.size > OWNER_HINTS) ownerHints.delete(ownerHints.keys().next().value!);
+}
+
+/** A feed: a user's My Drive (read as that user) or a shared drive (read as the admin subject). */
+export interface Feed {
+  readonly key: FeedKey;
+  /** The user it is read as (null: the admin subject). */
+  readonly subject: string | null;
+  readonly userId: string | null;
+  readonly driveId: string | null;
+  readonly name: string;
+}
+
+interface ListToken {
+  readonly k: string;
+  readonly p: string | null;
+}
+
+interface FeedToken {
+  readonly k: string;
+  readonly p: string | null;
+  /** New positions gathered so far (compacted). */
+  readonly g: FeedPositions | null;
+  /** Removed ids pending, and ids seen alive in this read. */
+  readonly r: readonly string[];
+  readonly s: readonly string[];
+}
+
+/**
+ * Drive v3 (https://developers.google.com/drive/api/reference/rest/v3): every active user's My Drive,
+ * read as that user (domain-wide delegation), and every shared drive, read as the admin subject.
+ */
+export class GoogleDrive {
+  private feedList?: Promise<Feed[]>;
+  readonly domains: ReadonlySet<string>;
+
+  constructor(
+    private readonly apis: GoogleApis,
+    private readonly config: GoogleConfig,
+    private readonly directory: GoogleDirectory,
+  ) {
+    this.domains = domainsOf(config);
+  }
+
+  /** Users who can be impersonated (not suspended or archived), then shared drives, in a stable order. */
+  feeds(): Promise<Feed[]> {
+    this.feedList ??= (async () => {
+      const users: Feed[] = [];
+      for await (const u of this.directory.allUsers())
+        if (!u.suspended && !u.archived && u.primaryEmail)
+          users.push({ key: `u:${u.id!}`, subject: u.primaryEmail, userId: u.id!, driveId: null, name: 'My Drive' });
+      const drives: Feed[] = [];
+      for (let page: string | undefined; ;) {
+        const result = await this.apis.call(this.apis.drive().drives.list({ useDomainAdminAccess: true, pageSize: 100, pageToken: page }));
+        for (const d of result.drives ?? [])
+          drives.push({ key: `d:${d.id!}`, subject: null, userId: null, driveId: d.id!, name: d.name ?? d.id! });
+        if (!(page = result.nextPageToken ?? undefined)) break;
+      }
+      const byKey = (a: Feed, b: Feed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+      return [...users.sort(byKey), ...drives.sort(byKey)];
+    })();
+    this.feedList.catch(() => (this.feedList = undefined));
+    return this.feedList;
+  }
+
+  /** The feed after `key` in the current order (the first when null). */
+  private async feedAfter(key: string | null, inclusive: boolean): Promise<Feed | undefined> {
+    const feeds = await this.feeds();
+    return feeds.find((f) => (inclusive ? f.key >= (key ?? '') : key === null || f.key > key));
+  }
+
+  private drive(feed: Feed): drive_v3.Drive {
+    return this.apis.drive(feed.subject ?? undefined);
+  }
+
+  private driveParams(feed: Feed) {
+    return feed.driveId ? { driveId: feed.driveId, corpora: 'drive', includeItemsFromAllDrives: true, supportsAllDrives: true } : {};
+  }
+
+  /** The permissions of a shared drive item (files.list leaves them out: "Not populated for items in shared drives"). */
+  private async permissionsOf(feed: Feed, file: drive_v3.Schema$File): Promise<drive_v3.Schema$Permission[]> {
+    if (!file.driveId) return file.permissions ?? [];
+    const out: drive_v3.Schema$Permission[] = [];
+    for (let page: string | undefined; ;) {
+      const result = await this.apis.call(
+        this.drive(feed).permissions.list({
+          fileId: file.id!,
+          supportsAllDrives: true,
+          pageSize: 100,
+          pageToken: page,
+          fields: `nextPageToken,permissions(${PERMISSION_FIELDS})`,
+        }),
+      );
+      out.push(...(result.permissions ?? []));
+      if (!(page = result.nextPageToken ?? undefined)) return out;
+    }
+  }
+
+  /** The hint cache's scope: the service account and customer (two instances never share hints). */
+  private get scope(): string {
+    return `${this.config.serviceAccountKey.client_email} ${this.config.adminSubject}`;
+  }
+
+  async toProviderFile(feed: Feed, file: drive_v3.Schema$File): Promise<ProviderFile> {
+    hint(this.scope, file.id!, feed.key);
+    return toFile(file, {
+      permissions: await this.permissionsOf(feed, file),
+      domains: this.domains,
+      ownerExternalId: feed.userId,
+      folder: feed.name,
+      quarantined: file.description?.startsWith(QUARANTINE_MARK) ?? false,
+    });
+  }
+
+  /** Whether a file belongs to the feed: files (not folders) the feed's user owns, or any in the shared drive. */
+  private belongs(feed: Feed, file: drive_v3.Schema$File): boolean {
+    if (
+      file.mimeType === FOLDER ||
+      (file.name === CHANNELS_FILE && !file.driveId && feed.subject?.toLowerCase() === this.config.adminSubject.toLowerCase())
+    )
+      return false;
+    if (feed.driveId) return file.driveId === feed.driveId;
+    return !file.driveId && (file.owners ?? []).some((o) => o.me);
+  }
+
+  async listFiles(page: PageToken | null): Promise<Page<ProviderFile>> {
+    let token = decodeToken<ListToken>(page, (t) => typeof t.k === 'string' && (t.p === null || typeof t.p === 'string'));
+    const items: ProviderFile[] = [];
+    for (let requests = 0; requests < REQUESTS_PER_PAGE; requests++) {
+      const feed = await this.feedAfter(token?.k ?? null, token !== null && token.p !== null);
+      if (!feed) return { items, next: null };
+      const result = await this.apis.call(
+        this.drive(feed).files.list({
+          ...this.driveParams(feed),
+          q: feed.driveId ? `mimeType != '${FOLDER}'` : `'me' in owners and mimeType != '${FOLDER}'`,
+          pageSize: PAGE_SIZE,
+          pageToken: (token?.k === feed.key ? token.p : null) ?? undefined,
+          fields: `nextPageToken,files(${FILE_FIELDS})`,
+        }),
+      );
+      for (const file of result.files ?? []) if (this.belongs(feed, file)) items.push(await this.toProviderFile(feed, file));
+      token = { k: feed.key, p: result.nextPageToken ?? null };
+      if (items.length > 0) break;
+    }
+    const more = token && (token.p !== null || (await this.feedAfter(token.k, false)));
+    return { items, next: more && token ? encodeToken(token) : null };
+  }
+
+  /**
+   * The change feeds of every user's My Drive and every shared drive, after `cursor` ({@link FeedPositions}).
+   * A user's feed reports what they see: files they own are answered, a removal is answered as a
+   * deletion only when no feed read in the same pass still saw the file (an internal user who lost
+   * access sees a removal of a file that lives on). A token Drive refuses (400) is a CursorExpiredError.
+   */
+  async readFileChanges(cursor: string | null, page: PageToken | null): Promise<ChangePage> {
+    if (!cursor) {
+      // One start token per feed; feeds started together mostly share it (the cursor stays small).
+      const tokens = new Map<string, string>();
+      for (const feed of await this.feeds()) tokens.set(feed.key, await this.startToken(feed));
+      const positions = compact(tokens);
+      return { changes: [], next: null, deltaCursor: positions ? JSON.stringify(positions) : null };
+    }
+    const positions = parsePositions(cursor);
+    let token: FeedToken = decodeToken<FeedToken>(page, (t) => typeof t.k === 'string' && Array.isArray(t.r) && Array.isArray(t.s)) ?? {
+      k: '',
+      p: null,
+      g: null,
+      r: [],
+      s: [],
+    };
+    const gathered = new Map(Object.entries(token.g?.x ?? {}));
+    const changes: FileChange[] = [];
+    const removed = new Set(token.r);
+    const seen = new Set(token.s);
+    let overflow = false;
+    const alive = (id: string) => {
+      removed.delete(id);
+      if (seen.size < MAX_PENDING) seen.add(id);
+      else overflow = true;
+    };
+    for (let requests = 0; requests < REQUESTS_PER_PAGE; requests++) {
+      const feed = await this.feedAfter(token.k || null, token.p !== null);
+      if (!feed) break;
+      const from = (token.k === feed.key ? token.p : null) ?? positionOf(positions, feed.key);
+      if (!from) throw new CursorExpiredError('The change cursor holds no position for a feed');
+      let result: drive_v3.Schema$ChangeList;
+      try {
+        result = await this.apis.call(
+          this.drive(feed).changes.list({
+            pageToken: from,
+            pageSize: PAGE_SIZE,
+            includeRemoved: true,
+            ...(feed.driveId ? { driveId: feed.driveId, supportsAllDrives: true, includeItemsFromAllDrives: true } : {}),
+            fields: `nextPageToken,newStartPageToken,changes(fileId,removed,driveId,file(${FILE_FIELDS}))`,
+          }),
+        );
+      } catch (error) {
+        // Drive refuses a page token it no longer knows with 400 "Invalid Value" at pageToken.
+        if ((error as { status?: number }).status === 400)
+          throw new CursorExpiredError('Drive no longer knows a change feed position (HTTP 400)', 400);
+        throw error;
+      }
+      for (const change of result.changes ?? []) {
+        const file = change.file;
+        if (change.removed || !file) {
+          if (change.fileId && !seen.has(change.fileId)) removed.add(change.fileId);
+          continue;
+        }
+        alive(file.id!);
+        if (this.belongs(feed, file)) changes.push({ kind: 'upsert', file: await this.toProviderFile(feed, file) });
+      }
+      if (result.nextPageToken) {
+        token = { ...token, k: feed.key, p: result.nextPageToken };
+      } else {
+        gathered.set(feed.key, result.newStartPageToken ?? from);
+        token = { ...token, k: feed.key, p: null };
+      }
+      if (changes.length > 0) break;
+    }
+    // Removals no feed contradicted are deletions; past the carried bounds they are answered at once.
+    const last = !(token.p !== null || (await this.feedAfter(token.k || null, false)));
+    if (last || overflow || removed.size >= MAX_PENDING) {
+      for (const id of removed) changes.push({ kind: 'deleted', externalId: id });
+      removed.clear();
+    }
+    if (last) {
+      const next = new Map<string, string>();
+      for (const feed of await this.feeds()) {
+        const at = gathered.get(feed.key) ?? positionOf(positions, feed.key);
+        if (at) next.set(feed.key, at);
+      }
+      const kept = compact(next);
+      return { changes, next: null, deltaCursor: kept ? JSON.stringify(kept) : null };
+    }
+    const g = compact(gathered);
+    return {
+      changes,
+      next: encodeToken({ ...token, g: g ?? { v: 1, b: null, x: Object.fromEntries(gathered) }, r: [...removed], s: [...seen] }),
+      deltaCursor: null,
+    };
+  }
+
+  private async startToken(feed: Feed): Promise<string> {
+    const result = await this.apis.call(
+      this.drive(feed).changes.getStartPageToken(feed.driveId ? { driveId: feed.driveId, supportsAllDrives: true } : {}),
+    );
+    if (!result.startPageToken) throw new PermanentError('Drive answered no start page token');
+    return result.startPageToken;
+  }
+
+  /** The file as the user who owns it (or, in a shared drive, the admin subject) sees it, and that feed. */
+  async locate(externalId: string): Promise<{ feed: Feed; file: drive_v3.Schema$File } | null> {
+    const hinted = ownerHints.get(`${this.scope} ${externalId}`);
+    const known = hinted ? (await this.feeds()).find((f) => f.key === hinted) : undefined;
+    if (known) {
+      const file = await this.get(known, externalId);
+      if (file && this.belongs(known, file)) return { feed: known, file };
+    }
+    // The admin subject first (shared drives, files shared with them), then the owner found through Drive's answer.
+    const admin: Feed = { key: 'd:', subject: null, userId: null, driveId: null, name: '' };
+    const asAdmin = await this.get(admin, externalId);
+    const owner = asAdmin?.owners?.[0]?.emailAddress?.toLowerCase();
+    if (asAdmin?.driveId) {
+      const feed = (await this.feeds()).find((f) => f.driveId === asAdmin.driveId);
+      return { feed: feed ?? { ...admin, key: `d:${asAdmin.driveId}`, driveId: asAdmin.driveId }, file: asAdmin };
+    }
+    if (owner) {
+      const feed = (await this.feeds()).find((f) => f.subject?.toLowerCase() === owner);
+      if (feed) return { feed, file: (await this.get(feed, externalId)) ?? asAdmin! };
+    }
+    // Not visible to the admin: ask each user's Drive until its owner answers.
+    for (const feed of await this.feeds()) {
+      if (!feed.subject) continue;
+      const file = await this.get(feed, externalId);
+      if (file && (file.owners ?? []).some((o) => o.me)) return { feed, file };
+    }
+    return null;
+  }
+
+  async get(feed: Feed, fileId: string): Promise<drive_v3.Schema$File | null> {
+    try {
+      const file = await this.apis.call(this.drive(feed).files.get({ fileId, supportsAllDrives: true, fields: FILE_FIELDS }));
+      return file.id ? file : null;
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getFile(externalId: string): Promise<ProviderFile | null> {
+    const found = await this.locate(externalId);
+    return found ? this.toProviderFile(found.feed, found.file) : null;
+  }
+
+  /** Binary content, or a Docs Editors file exported to text (Docs and Slides as text/plain, Sheets as text/csv). */
+  async downloadFile(externalId: string): Promise<FileContent> {
+    const found = await this.locate(externalId);
+    if (!found) throw new PermanentError('The provider refused the request: it has no such item (HTTP 404)', 404);
+    const drive = this.drive(found.feed);
+    const exportAs = EXPORTS[found.file.mimeType ?? ''];
+    if (exportAs) {
+      const data = await this.apis.call(
+        drive.files.export({ fileId: externalId, mimeType: exportAs }, { responseType: 'arraybuffer' }) as Promise<{ data: unknown }>,
+      );
+      return { bytes: Buffer.from(data as ArrayBuffer), mimeType: exportAs };
+    }
+    const data = await this.apis.call(
+      drive.files.get({ fileId: externalId, alt: 'media', supportsAllDrives: true }, { responseType: 'arraybuffer' }) as Promise<{
+        data: unknown;
+      }>,
+    );
+    return { bytes: Buffer.from(data as ArrayBuffer), mimeType: found.file.mimeType ?? null };
+  }
+}
