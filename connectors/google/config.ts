@@ -43,6 +43,8 @@ export interface GoogleConfig {
   readonly quotas: { readonly directory: number; readonly reports: number; readonly drive: number };
   /** The folder in the admin's My Drive that quarantined files are moved to. */
   readonly quarantineFolder: string;
+  /** The largest page asked of each list (default: each API's largest; at most 500). */
+  readonly pageSize?: number;
   /** The secret push notifications' channel token is derived from (default: derived from the private key). */
   readonly webhookSecret?: string;
 }
@@ -110,6 +112,11 @@ const Schema = z
       .max(200, 'must be at most 200 characters')
       .regex(/^[^/\\'"]+$/, 'must be a folder name without / \\ \' or "')
       .default('Tenantwatch Quarantine'),
+    pageSize: z
+      .int({ error: 'must be an integer from 1 to 500' })
+      .min(1, 'must be an integer from 1 to 500')
+      .max(500, 'must be an integer from 1 to 500')
+      .optional(),
     webhookSecret: z
       .string({ error: 'must be a string' })
       .min(16, 'must be 16 to 256 characters')

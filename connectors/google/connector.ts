@@ -182,7 +182,7 @@ export class GoogleConnector implements Connector {
         applicationName,
         startTime: window.from.toISOString(),
         endTime: new Date(window.to.getTime() - 1).toISOString(),
-        maxResults: 1000,
+        maxResults: this.config.pageSize ?? 1000,
         pageToken: token.p ?? undefined,
         ...(this.config.customerId !== 'my_customer' ? { customerId: this.config.customerId } : {}),
       }),

@@ -68,7 +68,9 @@ export class GoogleDirectory {
     let found = this.userPages.get(key);
     if (!found) {
       found = this.apis.call(
-        this.apis.directory().users.list({ customer: this.customer, maxResults: USERS_PAGE, pageToken: page ?? undefined }),
+        this.apis
+          .directory()
+          .users.list({ customer: this.customer, maxResults: this.config.pageSize ?? USERS_PAGE, pageToken: page ?? undefined }),
       );
       found.catch(() => this.userPages.delete(key));
       this.userPages.set(key, found);
@@ -114,7 +116,7 @@ export class GoogleDirectory {
 
   async listGroups(page: PageToken | null): Promise<Page<ProviderGroup>> {
     const result = await this.apis.call(
-      this.apis.directory().groups.list({ customer: this.customer, maxResults: 200, pageToken: page ?? undefined }),
+      this.apis.directory().groups.list({ customer: this.customer, maxResults: this.config.pageSize ?? 200, pageToken: page ?? undefined }),
     );
     return {
       items: (result.groups ?? []).map((g) => ({ externalId: g.id!, name: g.name || g.email || g.id! })),
@@ -124,7 +126,9 @@ export class GoogleDirectory {
 
   async listGroupMembers(groupExternalId: string, page: PageToken | null): Promise<Page<string>> {
     const result = await this.apis.call(
-      this.apis.directory().members.list({ groupKey: groupExternalId, maxResults: 200, pageToken: page ?? undefined }),
+      this.apis
+        .directory()
+        .members.list({ groupKey: groupExternalId, maxResults: this.config.pageSize ?? 200, pageToken: page ?? undefined }),
     );
     // Groups also hold groups and the whole customer: only users are accounts.
     return { items: (result.members ?? []).filter((m) => m.type === 'USER' && m.id).map((m) => m.id!), next: result.nextPageToken ?? null };

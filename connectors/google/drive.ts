@@ -11,7 +11,7 @@ import {
 } from '../contract.js';
 import { domainsOf, type GoogleConfig } from './config.js';
 import type { GoogleDirectory } from './directory.js';
-import { compact, MAX_PENDING, parsePositions, positionOf, type FeedKey, type FeedPositions } from './feeds.js';
+import { compact, MAX_DISTINCT_FEEDS, MAX_PENDING, parsePositions, positionOf, type FeedKey, type FeedPositions } from './feeds.js';
 import { isNotFound, type GoogleApis } from './google-http.js';
 import { CHANNELS_FILE, EXPORTS, FOLDER, toFile } from './mapping.js';
 import { decodeToken, encodeToken } from './page-token.js';
@@ -62,6 +62,8 @@ interface FeedToken {
   /** Removed ids pending, and ids seen alive in this read. */
   readonly r: readonly string[];
   readonly s: readonly string[];
+  /** More distinct positions than a cursor keeps: this read's cursor is not kept. */
+  readonly o?: true;
 }
 
 /**
@@ -80,7 +82,7 @@ export class GoogleDrive {
     this.domains = domainsOf(config);
   }
 
-  /** Users who can be impersonated (not suspended or archived), then shared drives, in a stable order. */
+  /** Shared drives and the users who can be impersonated (not suspended or archived), in the order of their keys. */
   feeds(): Promise<Feed[]> {
     this.feedList ??= (async () => {
       const users: Feed[] = [];
@@ -95,7 +97,8 @@ export class GoogleDrive {
         if (!(page = result.nextPageToken ?? undefined)) break;
       }
       const byKey = (a: Feed, b: Feed) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-      return [...users.sort(byKey), ...drives.sort(byKey)];
+      // One order by key (shared drives, `d:`, before users, `u:`): a page token names the feed it is in.
+      return [...drives, ...users].sort(byKey);
     })();
     this.feedList.catch(() => (this.feedList = undefined));
     return this.feedList;
@@ -171,12 +174,13 @@ export class GoogleDrive {
         this.drive(feed).files.list({
           ...this.driveParams(feed),
           q: feed.driveId ? `mimeType != '${FOLDER}'` : `'me' in owners and mimeType != '${FOLDER}'`,
-          pageSize: PAGE_SIZE,
+          pageSize: this.config.pageSize ?? PAGE_SIZE,
           pageToken: (token?.k === feed.key ? token.p : null) ?? undefined,
           fields: `nextPageToken,files(${FILE_FIELDS})`,
         }),
       );
-      for (const file of result.files ?? []) if (this.belongs(feed, file)) items.push(await this.toProviderFile(feed, file));
+      for (const file of result.files ?? [])
+        if (this.belongs(feed, file) && !items.some((i) => i.externalId === file.id)) items.push(await this.toProviderFile(feed, file));
       token = { k: feed.key, p: result.nextPageToken ?? null };
       if (items.length > 0) break;
     }
@@ -206,8 +210,10 @@ export class GoogleDrive {
       r: [],
       s: [],
     };
-    const gathered = new Map(Object.entries(token.g?.x ?? {}));
-    const changes: FileChange[] = [];
+    // New positions of the feeds read so far (they are read in key order): the first one's, and those that differ.
+    let gathered: { b: string | null; x: Record<string, string> } = { b: token.g?.b ?? null, x: { ...token.g?.x } };
+    // A file changed twice is answered once (its latest state): a page is stored in one statement.
+    const upserts = new Map<string, FileChange>();
     const removed = new Set(token.r);
     const seen = new Set(token.s);
     let overflow = false;
@@ -226,7 +232,7 @@ export class GoogleDrive {
         result = await this.apis.call(
           this.drive(feed).changes.list({
             pageToken: from,
-            pageSize: PAGE_SIZE,
+            pageSize: this.config.pageSize ?? PAGE_SIZE,
             includeRemoved: true,
             ...(feed.driveId ? { driveId: feed.driveId, supportsAllDrives: true, includeItemsFromAllDrives: true } : {}),
             fields: `nextPageToken,newStartPageToken,changes(fileId,removed,driveId,file(${FILE_FIELDS}))`,
@@ -245,35 +251,38 @@ export class GoogleDrive {
           continue;
         }
         alive(file.id!);
-        if (this.belongs(feed, file)) changes.push({ kind: 'upsert', file: await this.toProviderFile(feed, file) });
+        if (this.belongs(feed, file)) upserts.set(file.id!, { kind: 'upsert', file: await this.toProviderFile(feed, file) });
       }
       if (result.nextPageToken) {
         token = { ...token, k: feed.key, p: result.nextPageToken };
       } else {
-        gathered.set(feed.key, result.newStartPageToken ?? from);
+        const at = result.newStartPageToken ?? from;
+        if (gathered.b === null) gathered = { b: at, x: gathered.x };
+        else if (at !== gathered.b && Object.keys(gathered.x).length < MAX_DISTINCT_FEEDS) gathered.x[feed.key] = at;
+        else if (at !== gathered.b) token = { ...token, o: true, g: null };
         token = { ...token, k: feed.key, p: null };
       }
-      if (changes.length > 0) break;
+      if (upserts.size > 0) break;
     }
+    const changes = [...upserts.values()];
     // Removals no feed contradicted are deletions; past the carried bounds they are answered at once.
     const last = !(token.p !== null || (await this.feedAfter(token.k || null, false)));
     if (last || overflow || removed.size >= MAX_PENDING) {
-      for (const id of removed) changes.push({ kind: 'deleted', externalId: id });
+      for (const id of removed) if (!upserts.has(id)) changes.push({ kind: 'deleted', externalId: id });
       removed.clear();
     }
     if (last) {
       const next = new Map<string, string>();
       for (const feed of await this.feeds()) {
-        const at = gathered.get(feed.key) ?? positionOf(positions, feed.key);
+        const at = gathered.x[feed.key] ?? gathered.b ?? positionOf(positions, feed.key);
         if (at) next.set(feed.key, at);
       }
-      const kept = compact(next);
+      const kept = token.o ? null : compact(next);
       return { changes, next: null, deltaCursor: kept ? JSON.stringify(kept) : null };
     }
-    const g = compact(gathered);
     return {
       changes,
-      next: encodeToken({ ...token, g: g ?? { v: 1, b: null, x: Object.fromEntries(gathered) }, r: [...removed], s: [...seen] }),
+      next: encodeToken({ ...token, g: { v: 1, ...gathered }, r: [...removed], s: [...seen] }),
       deltaCursor: null,
     };
   }

@@ -5,6 +5,13 @@ import { PermanentError, type ProviderHttp } from '../contract.js';
 import type { GoogleConfig } from './config.js';
 import { providerErrorIn, type GoogleService } from './credentials.js';
 
+/** The origin the clients name when no rootUrl reaches them (an upload's `mediaUrl`). */
+const GOOGLE_ORIGIN: Record<GoogleService, string> = {
+  directory: 'https://admin.googleapis.com',
+  reports: 'https://admin.googleapis.com',
+  drive: 'https://www.googleapis.com',
+};
+
 /** The endpoint each API is served from (the discovery documents' rootUrl, or the config's). */
 export function endpointsOf(config: GoogleConfig): Record<GoogleService, string> {
   return { directory: config.adminEndpoint, reports: config.adminEndpoint, drive: config.driveEndpoint };
@@ -34,7 +41,10 @@ export function providerFetch(http: ProviderHttp, endpoint: string, service: Goo
   const base = new URL(endpoint);
   const prefix = base.pathname.replace(/\/$/, '');
   return async (input, init) => {
-    const url = new URL(String(input instanceof Request ? input.url : input));
+    let url = new URL(String(input instanceof Request ? input.url : input));
+    // googleapis-common puts a client's rootUrl into a method's `url` but not into its `mediaUrl`:
+    // uploads name Google's own origin, which stands for the API's configured endpoint.
+    if (url.origin === GOOGLE_ORIGIN[service] && url.origin !== base.origin) url = new URL(`${prefix}${url.pathname}${url.search}`, base);
     if (url.origin !== base.origin || !url.pathname.startsWith(`${prefix}/`))
       throw new PermanentError(`refusing a request off the ${service} endpoint: ${url.origin}`);
     const headers = new Headers(init?.headers);
