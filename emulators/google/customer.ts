@@ -5,7 +5,8 @@ import { isGoogleDoc, MIME, type EmuFile } from './drive-store.js';
 import { GoogleError } from './errors.js';
 import { Quotas } from './limits.js';
 import { resolveCustomerSpec, type CustomerSpec, type ResolvedCustomerSpec } from './spec.js';
-import { CustomerState, visibility } from './tenant.js';
+import { visibility } from './activity.js';
+import { CustomerState } from './tenant.js';
 
 /** What the customer holds, for tests: directory, apps, files, audit activity (all, and visible now) and governance records. */
 export type GoogleTruth = ReturnType<Customer['truth']>;
@@ -166,11 +167,11 @@ export class Customer implements TokenIssuer, GoogleCustomerControl {
   }
 
   lateEvents(count: number, lateMs: number): string[] {
-    return this.state.lateActivities(count, lateMs, this.clock()).map((a) => a.uniqueQualifier);
+    return this.state.activity.lateActivities(count, lateMs, this.clock()).map((a) => a.uniqueQualifier);
   }
 
   pastEvents(count: number, agoMs: number): string[] {
-    return this.state.pastActivities(count, agoMs, this.clock()).map((a) => a.uniqueQualifier);
+    return this.state.activity.pastActivities(count, agoMs, this.clock()).map((a) => a.uniqueQualifier);
   }
 
   remove(kind: 'user' | 'group' | 'file' | 'token', id: string): void {
@@ -192,7 +193,7 @@ export class Customer implements TokenIssuer, GoogleCustomerControl {
       }
       case 'token': {
         const [userId, clientId] = id.split('/');
-        const token = state.tokens.find((t) => t.userId === userId && t.clientId === clientId && !t.deleted);
+        const token = state.tokensOf(userId ?? '').find((t) => t.clientId === clientId);
         if (!token) throw missing();
         token.deleted = true;
         return;
@@ -206,6 +207,8 @@ export class Customer implements TokenIssuer, GoogleCustomerControl {
         for (const f of state.drive.remove(file)) this.fileChanged(f, before.get(f) ?? []);
         return;
       }
+      default:
+        throw new GoogleError(400, 'badRequest', `kind: one of user, group, file, token (got ${String(kind)})`);
     }
   }
 

@@ -161,7 +161,7 @@ export function directoryRoutes(pages: PageTokens): Route[] {
       privilege: 'USERS_RETRIEVE',
       handle: (ctx) => {
         const user = userOr404(ctx, ctx.params[0]!);
-        const tokens = ctx.customer.state.tokens.filter((t) => t.userId === user.id && !t.deleted);
+        const tokens = ctx.customer.state.tokensOf(user.id);
         return json({ kind: 'admin#directory#tokenList', etag: `"${user.id}-${tokens.length}"`, ...items('items', tokens.map(wireToken)) });
       },
     },
@@ -175,7 +175,7 @@ export function directoryRoutes(pages: PageTokens): Route[] {
       handle: (ctx) => {
         const user = userOr404(ctx, ctx.params[0]!);
         const clientId = decodeURIComponent(ctx.params[1]!);
-        const token = ctx.customer.state.tokens.find((t) => t.userId === user.id && t.clientId === clientId && !t.deleted);
+        const token = ctx.customer.state.tokensOf(user.id).find((t) => t.clientId === clientId);
         if (!token) throw resourceNotFound('clientId');
         return json(wireToken(token));
       },
@@ -190,7 +190,7 @@ export function directoryRoutes(pages: PageTokens): Route[] {
       handle: (ctx) => {
         const user = userOr404(ctx, ctx.params[0]!);
         const clientId = decodeURIComponent(ctx.params[1]!);
-        const token = ctx.customer.state.tokens.find((t) => t.userId === user.id && t.clientId === clientId && !t.deleted);
+        const token = ctx.customer.state.tokensOf(user.id).find((t) => t.clientId === clientId);
         if (!token) throw resourceNotFound('clientId');
         token.deleted = true;
         ctx.customer.state.record('token.delete', `${user.id}/${clientId}`, ctx.now);

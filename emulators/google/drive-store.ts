@@ -177,8 +177,13 @@ export class DriveStore {
     return removed;
   }
 
+  /** Checksums by content buffer: a listing of large files hashes each content once. */
+  private readonly digests = new WeakMap<Buffer, string>();
+
   md5(file: EmuFile): string {
-    return createHash('md5').update(file.content).digest('hex');
+    let digest = this.digests.get(file.content);
+    if (!digest) this.digests.set(file.content, (digest = createHash('md5').update(file.content).digest('hex')));
+    return digest;
   }
 
   size(file: EmuFile): number {

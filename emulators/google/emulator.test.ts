@@ -1,7 +1,9 @@
 import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { admin } from '@googleapis/admin';
+import { drive as driveClient } from '@googleapis/drive';
 import { JWT } from 'google-auth-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GOOGLE_TOKEN_URL, SCOPES, startGoogleEmulator, type CustomerSpec, type GoogleEmulator } from './index.js';
@@ -87,14 +89,19 @@ async function api<T = Record<string, unknown>>(emu: GoogleEmulator, accessToken
   return { status: response.status, headers: response.headers, text, body: (isJson && text ? JSON.parse(text) : null) as T };
 }
 
+/** google-auth-library's JWT client for the service account, its token requests pointed at the emulator (Google's token URL is fixed in the library). */
+function jwtClient(emu: GoogleEmulator, scopes: string[], subject: string): JWT {
+  const jwt = new JWT({ email: SA.clientEmail, key: PRIVATE_KEY, scopes, subject });
+  jwt.transporter.interceptors.request.add({
+    resolved: async (config) => ({ ...config, url: new URL(String(config.url).replace('https://oauth2.googleapis.com', emu.url)) }),
+  });
+  return jwt;
+}
+
 describe('the Google Workspace emulator', () => {
   it('issues delegated tokens to google-auth-library’s JWT client, which the googleapis Directory client then uses', async () => {
     const emu = await emulator();
-    const jwt = new JWT({ email: SA.clientEmail, key: PRIVATE_KEY, scopes: [SCOPES.userReadonly], subject: adminEmail(emu) });
-    // Google's token URL is fixed in the library: the test points its transporter at the emulator.
-    jwt.transporter.interceptors.request.add({
-      resolved: async (config) => ({ ...config, url: new URL(String(config.url).replace('https://oauth2.googleapis.com', emu.url)) }),
-    });
+    const jwt = jwtClient(emu, [SCOPES.userReadonly], adminEmail(emu));
     const credentials = await jwt.authorize();
     expect(credentials.access_token).toMatch(/^ya29\./);
     expect(credentials.expiry_date! - Date.now()).toBeGreaterThan(3_500_000);
@@ -486,5 +493,77 @@ describe('the Google Workspace emulator', () => {
     expect((await api(emu, directory, '/drive/v3/files')).status).toBe(200);
     expect(control.throttled()).toBe(2);
     expect(control.stats().requests['drive drive.files.list']).toEqual({ '200': 1, '429': 1 });
+  });
+
+  it('serves the googleapis Drive client: listing, export, a multipart upload from a stream, a permission removed', async () => {
+    const emu = await emulator({ files: 120 });
+    const control = emu.customer(CUSTOMER);
+    const owner = control.truth().users.find((u) => u.isAdmin)!;
+    const client = driveClient({ version: 'v3', auth: jwtClient(emu, [SCOPES.drive], owner.primaryEmail), rootUrl: emu.rootUrl });
+    const listed = await client.files.list({
+      q: "'me' in owners and trashed = false",
+      pageSize: 1000,
+      fields: 'files(id,name,mimeType,size,permissions(id,type,role))',
+    });
+    const files = listed.data.files ?? [];
+    expect(files.length).toBe(control.truth().files.filter((f) => f.ownerId === owner.id && !f.trashed).length);
+    const doc = files.find(
+      (f) => f.mimeType === 'application/vnd.google-apps.spreadsheet' || f.mimeType === 'application/vnd.google-apps.document',
+    )!;
+    const format = doc.mimeType === 'application/vnd.google-apps.spreadsheet' ? 'text/csv' : 'text/plain';
+    const exported = await client.files.export({ fileId: doc.id!, mimeType: format }, { responseType: 'text' });
+    expect(String(exported.data)).toContain(doc.name!.replace(/\.\w+$/, '').split(' ')[0]);
+    const binary = files.find((f) => !f.mimeType!.startsWith('application/vnd.google-apps.'))!;
+    const updated = await client.files.update(
+      {
+        fileId: binary.id!,
+        requestBody: { description: 'replaced by a test' },
+        media: { mimeType: 'text/plain', body: Readable.from([Buffer.from('first line\r\n'), Buffer.from('second line')]) },
+        fields: 'id,description,md5Checksum,version',
+      },
+      // googleapis-common rewrites a global rootUrl into `url` but not into `mediaUrl`: uploads need it per call.
+      { rootUrl: emu.rootUrl },
+    );
+    expect(updated.data).toMatchObject({
+      id: binary.id,
+      description: 'replaced by a test',
+      md5Checksum: createHash('md5').update('first line\r\nsecond line').digest('hex'),
+    });
+    const shared = files.find((f) => (f.permissions ?? []).some((p) => p.role !== 'owner'));
+    if (shared) {
+      const permission = shared.permissions!.find((p) => p.role !== 'owner')!;
+      await client.permissions.delete({ fileId: shared.id!, permissionId: permission.id! });
+      const after = await client.permissions.list({ fileId: shared.id! });
+      expect(after.data.permissions!.map((p) => p.id)).not.toContain(permission.id);
+    }
+    await expect(client.files.get({ fileId: doc.id!, alt: 'media' })).rejects.toMatchObject({ status: 403 });
+  });
+
+  it('hosts several customers, each with its own domain: a token’s subject picks one and reaches no other', async () => {
+    const emu = await startGoogleEmulator({
+      customers: [
+        { customerId: CUSTOMER, domain: DOMAIN, users: 8, files: 5, serviceAccounts: [{ ...SA, publicKeyPem: PUBLIC_KEY }] },
+        {
+          customerId: 'C05other1',
+          domain: 'other.example.org',
+          users: 6,
+          files: 5,
+          seed: 2,
+          serviceAccounts: [{ ...SA, publicKeyPem: PUBLIC_KEY }],
+        },
+      ],
+    });
+    stops.push(() => emu.stop());
+    const otherAdmin = emu
+      .customer('C05other1')
+      .truth()
+      .users.find((u) => u.isAdmin)!;
+    expect(otherAdmin.primaryEmail.endsWith('@other.example.org')).toBe(true);
+    const other = await bearer(emu, [SCOPES.userReadonly], otherAdmin.primaryEmail);
+    const users = await api<{ users: { customerId: string }[] }>(emu, other, '/admin/directory/v1/users?customer=my_customer');
+    expect(users.body.users.map((u) => u.customerId)).toEqual(Array(6).fill('C05other1'));
+    expect((await api(emu, other, `/admin/directory/v1/users?customer=${CUSTOMER}`)).status).toBe(403);
+    expect((await api(emu, other, `/admin/directory/v1/users?domain=${DOMAIN}`)).status).toBe(403);
+    expect((await api(emu, other, '/admin/directory/v1/users/%E0%A4%A')).status).toBe(400);
   });
 });

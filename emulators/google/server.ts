@@ -7,7 +7,7 @@ import { OAuthError, TokenService, type AccessToken } from './auth.js';
 import { Customer, type GoogleCustomerControl } from './customer.js';
 import { directoryRoutes } from './directory.js';
 import { driveRoutes } from './drive.js';
-import { GoogleError, insufficientScopes, internalError, invalidCredentials, notAuthorized } from './errors.js';
+import { badRequest, GoogleError, insufficientScopes, internalError, invalidCredentials, notAuthorized } from './errors.js';
 import { applyFields } from './fields.js';
 import { isRateLimit } from './limits.js';
 import { reportsRoutes } from './reports.js';
@@ -102,6 +102,11 @@ export async function startGoogleEmulator(options: GoogleEmulatorOptions): Promi
 
   async function handleApi(req: IncomingMessage, path: string, query: URLSearchParams): Promise<Reply> {
     const method = req.method ?? 'GET';
+    try {
+      decodeURIComponent(path);
+    } catch {
+      throw badRequest('Invalid request path.');
+    }
     let params: string[] = [];
     const route = routes.find((r) => {
       if (r.method !== method) return false;

@@ -1,8 +1,9 @@
-import { AuditLog, param, type EmuActivity, type EmuEvent } from './audit-log.js';
-import { DriveStore, type EmuFile } from './drive-store.js';
+import { ActivityGenerator } from './activity.js';
+import { AuditLog } from './audit-log.js';
+import { DriveStore } from './drive-store.js';
 import { Rng } from './prng.js';
 import { generateDrive } from './generate-drive.js';
-import { APPLICATIONS, SCOPES, type ApplicationName, type ResolvedCustomerSpec } from './spec.js';
+import { SCOPES, type ResolvedCustomerSpec } from './spec.js';
 
 /** A directory user as the emulator keeps it (the wire shape is admin_directory_v1.Schema$User). */
 export interface EmuUser {
@@ -90,9 +91,6 @@ export type GovernanceOperation =
 const FIRST = ['Ada', 'Ben', 'Chloe', 'Dmitri', 'Elena', 'Farid', 'Grace', 'Hiro', 'Ines', 'Jonas', 'Kemi', 'Lena', 'Mateo', 'Nora'];
 const LAST = ['Lovelace', 'Okafor', 'Moreau', 'Ivanov', 'Rossi', 'Haddad', 'Hopper', 'Tanaka', 'Silva', 'Berg', 'Adeyemi', 'Novak'];
 const APP_NAMES = ['Acme Mail Merge', 'DocuQuick', 'Calendly-ish', 'Sheetsync', 'Slack-like Chat', 'Backup Buddy', 'FormFiller'];
-/** Countries of ordinary sign-ins and of the suspicious ones (ISO 3166-1 alpha-2, as networkInfo.regionCode). */
-const HOME_REGIONS = ['US', 'US', 'US', 'GB', 'DE', 'FR'];
-const SUSPICIOUS_REGIONS = ['KP', 'IR', 'RU'];
 
 /** Privileges of the system roles the emulator makes (https://developers.google.com/admin-sdk/directory/reference/rest/v1/privileges). */
 const ADMIN_SERVICE = '00haapch16h1ysv';
@@ -111,10 +109,12 @@ export class CustomerState {
   readonly roleAssignments: EmuRoleAssignment[] = [];
   readonly apps: EmuApp[] = [];
   readonly tokens: EmuToken[] = [];
+  private readonly tokensByUser = new Map<string, EmuToken[]>();
   readonly drive: DriveStore;
   readonly audit: AuditLog;
   readonly governance: GovernanceRecord[] = [];
   readonly rng: Rng;
+  readonly activity: ActivityGenerator;
 
   constructor(
     readonly spec: ResolvedCustomerSpec,
@@ -207,10 +207,12 @@ export class CustomerState {
             ],
       });
     }
+    const granted = new Set<string>();
     for (let t = 0; t < spec.tokens && active.length > 0; t++) {
       const app = this.apps[t % this.apps.length]!;
       const user = active[(t * 7 + rng.int(0, active.length - 1)) % active.length]!;
-      if (this.tokens.some((k) => k.userId === user.id && k.clientId === app.clientId)) continue;
+      if (granted.has(`${user.id}/${app.clientId}`)) continue;
+      granted.add(`${user.id}/${app.clientId}`);
       this.tokens.push({
         userId: user.id,
         clientId: app.clientId,
@@ -220,8 +222,10 @@ export class CustomerState {
         deleted: false,
       });
     }
+    for (const t of this.tokens) (this.tokensByUser.get(t.userId) ?? this.tokensByUser.set(t.userId, []).get(t.userId)!).push(t);
     generateDrive(this, now);
-    this.backfill(now);
+    this.activity = new ActivityGenerator(this);
+    this.activity.backfill(now);
   }
 
   private addUser(user: EmuUser): void {
@@ -234,6 +238,11 @@ export class CustomerState {
   user(key: string): EmuUser | undefined {
     const user = this.usersById.get(key) ?? this.usersByEmail.get(key.toLowerCase());
     return user && !user.deleted ? user : undefined;
+  }
+
+  /** The user's live OAuth tokens (the Directory API's tokens.list). */
+  tokensOf(userId: string): EmuToken[] {
+    return (this.tokensByUser.get(userId) ?? []).filter((t) => !t.deleted);
   }
 
   group(key: string): EmuGroup | undefined {
@@ -254,188 +263,4 @@ export class CustomerState {
   record(operation: GovernanceOperation, targetId: string, now: number, detail?: string): void {
     this.governance.push({ operation, targetId, at: new Date(now).toISOString(), ...(detail ? { detail } : {}) });
   }
-
-  // ------------------------------------------------------------------ audit activity
-
-  private backfill(now: number): void {
-    const rng = this.rng;
-    const spec = this.spec;
-    const from = now - spec.backfillDays * MS_PER_DAY;
-    const count = Math.round(this.users.length * spec.eventsPerUserPerDay * spec.backfillDays);
-    for (let k = 0; k < count; k++) this.addActivity(APPLICATIONS[k % APPLICATIONS.length]!, from + rng.next() * (now - from), now);
-    // A burst of failed sign-ins from a suspicious country against one user, then a success from there.
-    const target = this.users.find((u) => !u.isAdmin && !u.suspended);
-    if (target && spec.backfillDays > 0) {
-      const at = now - Math.min(spec.backfillDays * MS_PER_DAY, 6 * 3_600_000);
-      for (let k = 0; k < 6; k++) this.addLogin(at + k * 20_000, now, undefined, { user: target, failed: k < 5, region: 'KP' });
-    }
-  }
-
-  /** An activity of `app` that occurred at `at`, visible after up to the app's latency (or at `visibleAt`). */
-  addActivity(app: ApplicationName, at: number, now: number, visibleAt?: number): EmuActivity {
-    switch (app) {
-      case 'login':
-        return this.addLogin(at, now, visibleAt);
-      case 'admin':
-        return this.addAdmin(at, now, visibleAt);
-      case 'drive':
-        return this.addDriveEvent(at, now, visibleAt);
-      case 'token':
-        return this.addTokenEvent(at, now, visibleAt);
-    }
-  }
-
-  private activity(
-    app: ApplicationName,
-    at: number,
-    _now: number,
-    visibleAt: number | undefined,
-    actor: EmuUser | null,
-    region: string,
-    events: EmuEvent[],
-  ): EmuActivity {
-    const rng = this.rng;
-    const latency = this.spec.latencyMs[app];
-    return this.audit.add({
-      applicationName: app,
-      time: Math.floor(at),
-      uniqueQualifier: this.audit.nextQualifier(),
-      actorId: actor?.id ?? null,
-      actorEmail: actor?.primaryEmail ?? '',
-      ipAddress: region === 'US' ? `198.51.100.${rng.int(1, 254)}` : `203.0.113.${rng.int(1, 254)}`,
-      regionCode: region,
-      events,
-      // Each activity becomes visible after a random share of its application's latency.
-      visibleAt: visibleAt ?? at + rng.next() * latency,
-    });
-  }
-
-  private someUser(): EmuUser {
-    return this.rng.pick(this.users);
-  }
-
-  private addLogin(at: number, now: number, visibleAt?: number, fixed?: { user: EmuUser; failed: boolean; region: string }): EmuActivity {
-    const rng = this.rng;
-    const user = fixed?.user ?? this.someUser();
-    const failed = fixed?.failed ?? rng.chance(0.1);
-    const region = fixed?.region ?? (rng.chance(0.03) ? rng.pick(SUSPICIOUS_REGIONS) : rng.pick(HOME_REGIONS));
-    const suspicious = !HOME_REGIONS.includes(region);
-    const events: EmuEvent[] = failed
-      ? [
-          {
-            type: 'login',
-            name: 'login_failure',
-            parameters: [
-              param.str('login_type', 'google_password'),
-              param.str('login_failure_type', 'login_failure_invalid_password'),
-              param.bool('is_suspicious', suspicious),
-            ],
-          },
-        ]
-      : [
-          {
-            type: 'login',
-            name: 'login_success',
-            parameters: [param.str('login_type', 'google_password'), param.bool('is_suspicious', suspicious)],
-          },
-        ];
-    return this.activity('login', at, now, visibleAt, user, region, events);
-  }
-
-  private addAdmin(at: number, now: number, visibleAt?: number): EmuActivity {
-    const rng = this.rng;
-    const admins = this.users.filter((u) => u.isAdmin);
-    const actor = rng.pick(admins.length ? admins : this.users);
-    const target = this.someUser();
-    const events: EmuEvent[][] = [
-      [{ type: 'USER_SETTINGS', name: 'SUSPEND_USER', parameters: [param.str('USER_EMAIL', target.primaryEmail)] }],
-      [{ type: 'USER_SETTINGS', name: 'CHANGE_PASSWORD', parameters: [param.str('USER_EMAIL', target.primaryEmail)] }],
-      [
-        {
-          type: 'DELEGATED_ADMIN_SETTINGS',
-          name: 'ASSIGN_ROLE',
-          parameters: [param.str('USER_EMAIL', target.primaryEmail), param.str('ROLE_NAME', '_HELP_DESK_ADMIN_ROLE')],
-        },
-      ],
-      [{ type: 'USER_SETTINGS', name: 'CREATE_USER', parameters: [param.str('USER_EMAIL', target.primaryEmail)] }],
-    ];
-    return this.activity('admin', at, now, visibleAt, actor, 'US', rng.pick(events));
-  }
-
-  private addDriveEvent(at: number, now: number, visibleAt?: number): EmuActivity {
-    const rng = this.rng;
-    const files = this.sampleFiles();
-    const user = this.someUser();
-    if (files.length === 0) return this.addLogin(at, now, visibleAt);
-    const file = rng.pick(files);
-    const owner = file.ownerId ? this.usersById.get(file.ownerId) : undefined;
-    const name = rng.pick(['view', 'download', 'edit', 'download', 'change_user_access']);
-    const parameters = [
-      param.bool('primary_event', true),
-      param.str('doc_id', file.id),
-      param.str('doc_title', file.name),
-      param.str('doc_type', docType(file.mimeType)),
-      param.str('owner', owner?.primaryEmail ?? ''),
-      param.str('visibility', visibility(file, this.spec.domain)),
-    ];
-    return this.activity('drive', at, now, visibleAt, user, rng.pick(HOME_REGIONS), [
-      { type: name === 'change_user_access' ? 'acl_change' : 'access', name, parameters },
-    ]);
-  }
-
-  private sampleCache: EmuFile[] | null = null;
-  private sampleFiles(): EmuFile[] {
-    this.sampleCache ??= [...this.drive.files.values()].filter((f) => !f.root && f.mimeType !== 'application/vnd.google-apps.folder');
-    return this.sampleCache.filter((f) => !f.deleted);
-  }
-
-  private addTokenEvent(at: number, now: number, visibleAt?: number): EmuActivity {
-    const rng = this.rng;
-    const token = this.tokens.length ? rng.pick(this.tokens) : null;
-    const app = token ? this.apps.find((a) => a.clientId === token.clientId)! : rng.pick(this.apps);
-    const user = token ? (this.usersById.get(token.userId) ?? this.someUser()) : this.someUser();
-    const events: EmuEvent[] = [
-      {
-        type: 'auth',
-        name: 'authorize',
-        parameters: [
-          param.str('client_id', app.clientId),
-          param.str('app_name', app.displayText),
-          param.str('client_type', app.nativeApp ? 'NATIVE_DESKTOP' : 'WEB'),
-          param.multi('scope', app.scopes),
-        ],
-      },
-    ];
-    return this.activity('token', at, now, visibleAt, user, rng.pick(HOME_REGIONS), events);
-  }
-
-  /** Activities that happen now and become visible up to `lateMs` later, over the four applications; answers them. */
-  lateActivities(count: number, lateMs: number, now: number): EmuActivity[] {
-    return Array.from({ length: count }, (_, k) =>
-      this.addActivity(APPLICATIONS[k % APPLICATIONS.length]!, now, now, now + this.rng.next() * lateMs),
-    );
-  }
-
-  /** Activities that occurred `agoMs` ago and become visible only now (beyond the documented lag, as the docs warn can happen). */
-  pastActivities(count: number, agoMs: number, now: number): EmuActivity[] {
-    return Array.from({ length: count }, (_, k) => this.addActivity(APPLICATIONS[k % APPLICATIONS.length]!, now - agoMs, now, now));
-  }
-}
-
-function docType(mimeType: string): string {
-  if (mimeType === 'application/vnd.google-apps.document') return 'document';
-  if (mimeType === 'application/vnd.google-apps.spreadsheet') return 'spreadsheet';
-  if (mimeType === 'application/vnd.google-apps.presentation') return 'presentation';
-  if (mimeType === 'application/pdf') return 'pdf';
-  return 'unknown';
-}
-
-/** The Drive audit `visibility` parameter of a file from its permissions. */
-export function visibility(file: EmuFile, domain: string): string {
-  if (file.permissions.some((p) => p.type === 'anyone')) return 'people_with_link';
-  if (file.permissions.some((p) => p.type === 'domain')) return 'shared_internally';
-  if (file.permissions.some((p) => p.type === 'user' && p.emailAddress && !p.emailAddress.endsWith(`@${domain}`)))
-    return 'shared_externally';
-  if (file.permissions.some((p) => p.role !== 'owner')) return 'shared_internally';
-  return 'private';
 }
