@@ -134,7 +134,11 @@ export function validateGoogleConfig(config: unknown): GoogleConfig & ConnectorC
   const parsed = Schema.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    if (issue.code === 'unrecognized_keys') throw new Error(`config.${issue.keys.join(', ')}: unknown field; accepted: ${ACCEPTED}`);
+    if (issue.code === 'unrecognized_keys') {
+      const where = issue.path.length ? `${issue.path.join('.')}.` : '';
+      const accepted = issue.path[0] === 'quotas' ? 'directory, reports, drive' : ACCEPTED;
+      throw new Error(`config.${where}${issue.keys.join(', ')}: unknown field; accepted: ${accepted}`);
+    }
     throw new Error(`config.${issue.path.join('.')}: ${issue.message}`);
   }
   const { serviceAccountKey, tokenUrl, quotas, ...rest } = parsed.data;

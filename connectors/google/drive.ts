@@ -39,6 +39,13 @@ function hint(scope: string, fileId: string, feed: FeedKey): void {
   if (ownerHints.size > OWNER_HINTS) ownerHints.delete(ownerHints.keys().next().value!);
 }
 
+/** A file whose owner exists but cannot be impersonated (suspended, archived): nothing can be done to it through Drive now. */
+export class OwnerUnavailableError extends PermanentError {
+  constructor(message: string) {
+    super(message, 409);
+  }
+}
+
 /** A feed: a user's My Drive (read as that user) or a shared drive (read as the admin subject). */
 export interface Feed {
   readonly key: FeedKey;
@@ -302,6 +309,11 @@ export class GoogleDrive {
     if (known) {
       const file = await this.get(known, externalId);
       if (file && this.belongs(known, file)) return { feed: known, file };
+    } else if (hinted?.startsWith('u:') && (await this.directory.getUser(hinted.slice(2)))) {
+      // Its owner exists but cannot be impersonated (suspended, archived): Drive acts on a My Drive file only as its owner.
+      throw new OwnerUnavailableError(
+        'The file’s owner is suspended or archived: Drive acts on a file only as its owner, who cannot be impersonated now',
+      );
     }
     // The admin subject first (shared drives, files shared with them), then the owner found through Drive's answer.
     const admin: Feed = { key: 'd:', subject: null, userId: null, driveId: null, name: '' };
@@ -339,9 +351,20 @@ export class GoogleDrive {
     return found ? this.toProviderFile(found.feed, found.file) : null;
   }
 
-  /** Binary content, or a Docs Editors file exported to text (Docs and Slides as text/plain, Sheets as text/csv). */
+  /**
+   * Binary content, or a Docs Editors file exported to text (Docs and Slides as text/plain, Sheets as
+   * text/csv). A file whose owner cannot be impersonated now (suspended) answers no content: it cannot
+   * be read, and it is not gone (a 404 would mark it deleted); its next change after the owner is
+   * active again brings it back to the data scan.
+   */
   async downloadFile(externalId: string): Promise<FileContent> {
-    const found = await this.locate(externalId);
+    let found;
+    try {
+      found = await this.locate(externalId);
+    } catch (error) {
+      if (error instanceof OwnerUnavailableError) return { bytes: Buffer.alloc(0), mimeType: null };
+      throw error;
+    }
     if (!found) throw new PermanentError('The provider refused the request: it has no such item (HTTP 404)', 404);
     const drive = this.drive(found.feed);
     const exportAs = EXPORTS[found.file.mimeType ?? ''];
