@@ -19,6 +19,8 @@ import { decodeToken, encodeToken } from './page-token.js';
 const PERMISSION_FIELDS = 'id,type,role,emailAddress,domain,deleted,permissionDetails';
 export const FILE_FIELDS = `id,name,mimeType,size,md5Checksum,version,modifiedTime,trashed,parents,driveId,description,owners(emailAddress,me),permissions(${PERMISSION_FIELDS})`;
 const PAGE_SIZE = 200;
+/** The most files.export answers (https://developers.google.com/drive/api/reference/rest/v3/files/export). */
+const EXPORT_LIMIT = 10 * 1024 * 1024;
 /** Requests one page of a listing or of the change feed may make over feeds with nothing to answer. */
 const REQUESTS_PER_PAGE = 12;
 /** Where a quarantined file came from, kept in its description: `<mark><parent id>\n<the description it had>`. */
@@ -368,6 +370,8 @@ export class GoogleDrive {
     if (!found) throw new PermanentError('The provider refused the request: it has no such item (HTTP 404)', 404);
     const drive = this.drive(found.feed);
     const exportAs = EXPORTS[found.file.mimeType ?? ''];
+    // Drive refuses to export more than 10 MB (403 exportSizeLimitExceeded): such a file is answered without content.
+    if (exportAs && Number(found.file.size ?? 0) > EXPORT_LIMIT) return { bytes: Buffer.alloc(0), mimeType: exportAs };
     if (exportAs) {
       const data = await this.apis.call(
         drive.files.export({ fileId: externalId, mimeType: exportAs }, { responseType: 'arraybuffer' }) as Promise<{ data: unknown }>,
