@@ -50,7 +50,7 @@ describe('connector types and the permissions an instance lacks', () => {
       {},
       'viewer',
     );
-    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['m365', 'simulated']);
+    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['google', 'm365', 'simulated']);
     const m365 = connectorTypes.find((c) => c.id === 'm365')!;
     expect(m365.name).toBe('Microsoft 365');
     expect(m365.configFields.filter((f) => f.required).map((f) => f.name)).toEqual(['tenantId', 'clientId']);
