@@ -40,8 +40,10 @@ describe('the Google Workspace connector against the emulator', () => {
       const { connector } = g.connector();
       const report = await connector.verify();
       expect(report.capabilities).toEqual(['ACCOUNT_INFO', 'DATA_SCAN']);
-      expect(report.missingPermissions.sort()).toEqual([SCOPE.audit, SCOPE.drive, SCOPE.userSecurity].sort());
-      expect(report.grantedPermissions.sort()).toEqual([SCOPE.user, SCOPE.groupReadonly, SCOPE.rolesReadonly, SCOPE.driveReadonly].sort());
+      expect([...report.missingPermissions].sort()).toEqual([SCOPE.audit, SCOPE.drive, SCOPE.userSecurity].sort());
+      expect([...report.grantedPermissions].sort()).toEqual(
+        [SCOPE.user, SCOPE.groupReadonly, SCOPE.rolesReadonly, SCOPE.driveReadonly].sort(),
+      );
       expect(report.tenantId).toBe('C03az79cb');
       // Tokens name only the granted scopes: users and files are read.
       expect((await connector.listUsers(null)).items.length).toBeGreaterThan(0);
@@ -177,6 +179,32 @@ describe('the Google Workspace connector against the emulator', () => {
     });
     // Read again from the new cursor: nothing more.
     expect((await readAll(connector, cursor)).changes).toEqual([]);
+  });
+
+  it('leaves out the Drive of a user suspended during a listing, and refuses to act on their files in Tenantwatch’s words', async () => {
+    const { connector } = g.connector();
+    const first = await connector.listFiles(null);
+    const truth = g.control.truth();
+    const owner = truth.users.find(
+      (u) =>
+        !u.isAdmin && !u.suspended && !u.archived && !u.deleted && truth.files.some((f) => f.ownerId === u.id && !f.folder && !f.deleted),
+    )!;
+    const owned = truth.files.find((f) => f.ownerId === owner.id && !f.folder && !f.deleted)!;
+    await connector.suspendUser(owner.id);
+    try {
+      const files = [...first.items];
+      for (let page = first.next; page;) {
+        const result = await connector.listFiles(page);
+        files.push(...result.items);
+        page = result.next;
+      }
+      expect(files.some((f) => f.ownerExternalId === owner.id && !first.items.includes(f))).toBe(false);
+      // Known from the listing: not gone (no 404), but nothing can be done to it while its owner is suspended.
+      expect((await connector.downloadFile(owned.id)).bytes.length).toBe(0);
+      await expect(connector.trashFile(owned.id)).rejects.toThrow(/owner (is|may be) suspended or archived/);
+    } finally {
+      await connector.unsuspendUser(owner.id);
+    }
   });
 
   it('refuses a change cursor Drive no longer knows with CursorExpiredError', async () => {

@@ -12,6 +12,13 @@ const GRANTED_TTL_MS = 3_600_000;
 export type GoogleService = keyof typeof SERVICE_SCOPES;
 const isService = (service: string | undefined): service is GoogleService => service !== undefined && service in SERVICE_SCOPES;
 
+/** A user Google refuses to issue a token for (suspended, archived, deleted): that user's problem, not the instance's. */
+export class SubjectUnavailableError extends PermanentError {
+  constructor(readonly subject: string) {
+    super(`Google refused to issue a token acting as ${subject}: the user cannot be impersonated (suspended or deleted)`, 400);
+  }
+}
+
 /** The ProviderError a failure carries (gaxios wraps what a fetch implementation throws), if any. */
 export function providerErrorIn(error: unknown): ProviderError | undefined {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
@@ -163,10 +170,7 @@ function failure(error: unknown, subject: string, admin: boolean): Error {
         `The identity provider refused to issue an access token acting as the admin subject (HTTP ${status}: ${code})`,
         401,
       );
-    return new PermanentError(
-      `Google refused to issue a token acting as ${subject}: the user cannot be impersonated (suspended or deleted)`,
-      400,
-    );
+    return new SubjectUnavailableError(subject);
   }
   return new CredentialError(`The identity provider refused to issue an access token (HTTP ${status}: ${code})`, 401);
 }

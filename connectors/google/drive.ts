@@ -11,6 +11,7 @@ import {
 } from '../contract.js';
 import { domainsOf, type GoogleConfig } from './config.js';
 import type { GoogleDirectory } from './directory.js';
+import { SubjectUnavailableError } from './credentials.js';
 import { compact, MAX_DISTINCT_FEEDS, MAX_PENDING, parsePositions, positionOf, type FeedKey, type FeedPositions } from './feeds.js';
 import { isNotFound, type GoogleApis } from './google-http.js';
 import { CHANNELS_FILE, EXPORTS, FOLDER, toFile } from './mapping.js';
@@ -40,6 +41,8 @@ function hint(scope: string, fileId: string, feed: FeedKey): void {
   ownerHints.set(key, feed);
   if (ownerHints.size > OWNER_HINTS) ownerHints.delete(ownerHints.keys().next().value!);
 }
+
+const UNAVAILABLE = 'The file’s owner is suspended or archived: Drive acts on a file only as its owner, who cannot be impersonated now';
 
 /** A file whose owner exists but cannot be impersonated (suspended, archived): nothing can be done to it through Drive now. */
 export class OwnerUnavailableError extends PermanentError {
@@ -113,6 +116,15 @@ export class GoogleDrive {
     return this.feedList;
   }
 
+  /**
+   * Whether a failure leaves one feed out rather than failing the read: a user who cannot be
+   * impersonated any more (suspended since the users were listed), a shared drive the admin subject
+   * is not a member of (Drive answers 404). The next read tries again.
+   */
+  private skippable(feed: Feed, error: unknown): boolean {
+    return error instanceof SubjectUnavailableError || (feed.driveId !== null && isNotFound(error));
+  }
+
   /** The feed after `key` in the current order (the first when null). */
   private async feedAfter(key: string | null, inclusive: boolean): Promise<Feed | undefined> {
     const feeds = await this.feeds();
@@ -179,15 +191,21 @@ export class GoogleDrive {
     for (let requests = 0; requests < REQUESTS_PER_PAGE; requests++) {
       const feed = await this.feedAfter(token?.k ?? null, token !== null && token.p !== null);
       if (!feed) return { items, next: null };
-      const result = await this.apis.call(
-        this.drive(feed).files.list({
-          ...this.driveParams(feed),
-          q: feed.driveId ? `mimeType != '${FOLDER}'` : `'me' in owners and mimeType != '${FOLDER}'`,
-          pageSize: this.config.pageSize ?? PAGE_SIZE,
-          pageToken: (token?.k === feed.key ? token.p : null) ?? undefined,
-          fields: `nextPageToken,files(${FILE_FIELDS})`,
-        }),
-      );
+      let result: drive_v3.Schema$FileList;
+      try {
+        result = await this.apis.call(
+          this.drive(feed).files.list({
+            ...this.driveParams(feed),
+            q: feed.driveId ? `mimeType != '${FOLDER}'` : `'me' in owners and mimeType != '${FOLDER}'`,
+            pageSize: this.config.pageSize ?? PAGE_SIZE,
+            pageToken: (token?.k === feed.key ? token.p : null) ?? undefined,
+            fields: `nextPageToken,files(${FILE_FIELDS})`,
+          }),
+        );
+      } catch (error) {
+        if (!this.skippable(feed, error)) throw error;
+        result = {};
+      }
       for (const file of result.files ?? [])
         if (this.belongs(feed, file) && !items.some((i) => i.externalId === file.id)) items.push(await this.toProviderFile(feed, file));
       token = { k: feed.key, p: result.nextPageToken ?? null };
@@ -207,7 +225,13 @@ export class GoogleDrive {
     if (!cursor) {
       // One start token per feed; feeds started together mostly share it (the cursor stays small).
       const tokens = new Map<string, string>();
-      for (const feed of await this.feeds()) tokens.set(feed.key, await this.startToken(feed));
+      for (const feed of await this.feeds()) {
+        const start = await this.startToken(feed).catch((error: unknown) => {
+          if (this.skippable(feed, error)) return null;
+          throw error;
+        });
+        if (start) tokens.set(feed.key, start);
+      }
       const positions = compact(tokens);
       return { changes: [], next: null, deltaCursor: positions ? JSON.stringify(positions) : null };
     }
@@ -248,6 +272,12 @@ export class GoogleDrive {
           }),
         );
       } catch (error) {
+        if (this.skippable(feed, error)) {
+          // Left out of this read; its position stays.
+          token = { ...token, k: feed.key, p: null };
+          if (gathered.b !== from) gathered.x[feed.key] = from;
+          continue;
+        }
         // Drive refuses a page token it no longer knows with 400 "Invalid Value" at pageToken.
         if ((error as { status?: number }).status === 400)
           throw new CursorExpiredError('Drive no longer knows a change feed position (HTTP 400)', 400);
@@ -309,13 +339,17 @@ export class GoogleDrive {
     const hinted = ownerHints.get(`${this.scope} ${externalId}`);
     const known = hinted ? (await this.feeds()).find((f) => f.key === hinted) : undefined;
     if (known) {
-      const file = await this.get(known, externalId);
+      let file: drive_v3.Schema$File | null;
+      try {
+        file = await this.get(known, externalId);
+      } catch (error) {
+        if (error instanceof SubjectUnavailableError) throw new OwnerUnavailableError(UNAVAILABLE);
+        throw error;
+      }
       if (file && this.belongs(known, file)) return { feed: known, file };
     } else if (hinted?.startsWith('u:') && (await this.directory.getUser(hinted.slice(2)))) {
       // Its owner exists but cannot be impersonated (suspended, archived): Drive acts on a My Drive file only as its owner.
-      throw new OwnerUnavailableError(
-        'The file’s owner is suspended or archived: Drive acts on a file only as its owner, who cannot be impersonated now',
-      );
+      throw new OwnerUnavailableError(UNAVAILABLE);
     }
     // The admin subject first (shared drives, files shared with them), then the owner found through Drive's answer.
     const admin: Feed = { key: 'd:', subject: null, userId: null, driveId: null, name: '' };
@@ -332,9 +366,16 @@ export class GoogleDrive {
     // Not visible to the admin: ask each user's Drive until its owner answers.
     for (const feed of await this.feeds()) {
       if (!feed.subject) continue;
-      const file = await this.get(feed, externalId);
+      const file = await this.get(feed, externalId).catch((error: unknown) => {
+        if (this.skippable(feed, error)) return null;
+        throw error;
+      });
       if (file && (file.owners ?? []).some((o) => o.me)) return { feed, file };
     }
+    // Found in no Drive Tenantwatch can act as: gone, unless its owner is one who cannot be impersonated.
+    for await (const user of this.directory.allUsers())
+      if (user.suspended || user.archived)
+        throw new OwnerUnavailableError('The file is in no Drive Tenantwatch can act as: its owner may be suspended or archived');
     return null;
   }
 
