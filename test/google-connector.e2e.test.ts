@@ -207,6 +207,24 @@ describe('the Google Workspace connector against the emulator', () => {
     }
   });
 
+  it('finds the owners of files it did not list with one listing, not a search of every Drive per file', async () => {
+    // A customer this process never listed (after a restart, the data scan reads files a listing found earlier).
+    const fresh = await startTrustedGoogle({ customerId: 'C0fresh42', domain: 'fresh.example.org', users: 12, files: 20, sharedDrives: 1 });
+    try {
+      const { connector } = fresh.connector();
+      const truth = fresh.control.truth();
+      const files = truth.files.filter((f) => !f.folder && !f.deleted && !f.googleDoc).slice(0, 8);
+      const count = (name: string) => Object.values(fresh.control.stats().requests[`drive ${name}`] ?? {}).reduce((sum, n) => sum + n, 0);
+      for (const file of files) expect((await connector.downloadFile(file.id)).bytes.length).toBeGreaterThan(0);
+      const feeds = truth.users.filter((u) => !u.suspended && !u.archived).length + truth.drives.length;
+      // One listing of each feed (its pages: at most 1,000 files each), then a get and a download per file.
+      expect(count('drive.files.list')).toBe(feeds);
+      expect(count('drive.files.get')).toBe(2 * files.length);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('refuses a change cursor Drive no longer knows with CursorExpiredError', async () => {
     const { connector } = g.connector();
     const stale = JSON.stringify({ v: 1, b: '999999999', x: {} });

@@ -142,7 +142,7 @@ export async function startTrustedGoogle(
     await agent.close();
     throw error;
   }
-  const control = emulator.customer(CUSTOMER_ID);
+  const control = emulator.customer(spec.customerId ?? CUSTOMER_ID);
   const config = (extra: Readonly<Record<string, unknown>> = {}) => ({
     serviceAccountKey: serviceAccountKey(emulator.tokenUrl),
     adminSubject: adminOf(control),

@@ -35,6 +35,9 @@ export const QUARANTINE_MARK = 'tenantwatch-quarantine:';
  */
 const ownerHints = new Map<string, string>();
 const OWNER_HINTS = 200_000;
+/** When the hints were last filled from a listing, per instance. */
+const warmed = new Map<string, { at: number | null; done: Promise<void> }>();
+const WARM_EVERY_MS = 10 * 60_000;
 function hint(scope: string, fileId: string, feed: FeedKey): void {
   const key = `${scope} ${fileId}`;
   ownerHints.delete(key);
@@ -336,7 +339,11 @@ export class GoogleDrive {
 
   /** The file as the user who owns it (or, in a shared drive, the admin subject) sees it, and that feed. */
   async locate(externalId: string): Promise<{ feed: Feed; file: drive_v3.Schema$File } | null> {
-    const hinted = ownerHints.get(`${this.scope} ${externalId}`);
+    let hinted = ownerHints.get(`${this.scope} ${externalId}`);
+    if (!hinted) {
+      await this.warmHints();
+      hinted = ownerHints.get(`${this.scope} ${externalId}`);
+    }
     const known = hinted ? (await this.feeds()).find((f) => f.key === hinted) : undefined;
     if (known) {
       let file: drive_v3.Schema$File | null;
@@ -346,12 +353,14 @@ export class GoogleDrive {
         if (error instanceof SubjectUnavailableError) throw new OwnerUnavailableError(UNAVAILABLE);
         throw error;
       }
-      if (file && this.belongs(known, file)) return { feed: known, file };
+      // Its owner no longer sees it: it is gone (or given away, and the new owner's feed will say so).
+      if (!file) return null;
+      if (this.belongs(known, file)) return { feed: known, file };
     } else if (hinted?.startsWith('u:') && (await this.directory.getUser(hinted.slice(2)))) {
       // Its owner exists but cannot be impersonated (suspended, archived): Drive acts on a My Drive file only as its owner.
       throw new OwnerUnavailableError(UNAVAILABLE);
     }
-    // The admin subject first (shared drives, files shared with them), then the owner found through Drive's answer.
+    // Not among the listed files: the admin subject's view (shared drives, files shared with them), then the owner Drive names.
     const admin: Feed = { key: 'd:', subject: null, userId: null, driveId: null, name: '' };
     const asAdmin = await this.get(admin, externalId);
     const owner = asAdmin?.owners?.[0]?.emailAddress?.toLowerCase();
@@ -363,20 +372,52 @@ export class GoogleDrive {
       const feed = (await this.feeds()).find((f) => f.subject?.toLowerCase() === owner);
       if (feed) return { feed, file: (await this.get(feed, externalId)) ?? asAdmin! };
     }
-    // Not visible to the admin: ask each user's Drive until its owner answers.
-    for (const feed of await this.feeds()) {
-      if (!feed.subject) continue;
-      const file = await this.get(feed, externalId).catch((error: unknown) => {
-        if (this.skippable(feed, error)) return null;
-        throw error;
-      });
-      if (file && (file.owners ?? []).some((o) => o.me)) return { feed, file };
-    }
     // Found in no Drive Tenantwatch can act as: gone, unless its owner is one who cannot be impersonated.
     for await (const user of this.directory.allUsers())
       if (user.suspended || user.archived)
         throw new OwnerUnavailableError('The file is in no Drive Tenantwatch can act as: its owner may be suspended or archived');
     return null;
+  }
+
+  /**
+   * Fills the owner hints with one listing of every feed (file ids only, the largest pages), at most
+   * once per {@link WARM_EVERY_MS} per instance in this process: after a restart, finding the owners
+   * of many files costs one listing, not a search of every user's Drive per file.
+   */
+  private warmHints(): Promise<void> {
+    const last = warmed.get(this.scope);
+    if (last && (last.at === null || Date.now() - last.at < WARM_EVERY_MS)) return last.done;
+    const entry: { at: number | null; done: Promise<void> } = { at: null, done: Promise.resolve() };
+    entry.done = (async () => {
+      try {
+        for (const feed of await this.feeds()) {
+          for (let page: string | undefined; ;) {
+            let result: drive_v3.Schema$FileList;
+            try {
+              result = await this.apis.call(
+                this.drive(feed).files.list({
+                  ...this.driveParams(feed),
+                  q: feed.driveId ? `mimeType != '${FOLDER}'` : `'me' in owners and mimeType != '${FOLDER}'`,
+                  pageSize: 1000,
+                  pageToken: page,
+                  fields: 'nextPageToken,files(id,name,mimeType,driveId,owners(me))',
+                }),
+              );
+            } catch (error) {
+              if (this.skippable(feed, error)) break;
+              throw error;
+            }
+            for (const file of result.files ?? []) if (this.belongs(feed, file)) hint(this.scope, file.id!, feed.key);
+            if (!(page = result.nextPageToken ?? undefined)) break;
+          }
+        }
+      } finally {
+        entry.at = Date.now();
+      }
+    })();
+    entry.done.catch(() => warmed.delete(this.scope));
+    warmed.set(this.scope, entry);
+    return entry.done;
   }
 
   async get(feed: Feed, fileId: string): Promise<drive_v3.Schema$File | null> {
