@@ -38,6 +38,8 @@ export interface ScanJobData {
   /** A repeating job (one per instance and kind). */
   readonly periodic?: boolean;
   readonly priority?: Priority;
+  /** The containers a change notification named (a files scan reads only their changes). */
+  readonly containers?: readonly string[];
 }
 
 const SCANNERS: Readonly<Record<ScanKind, Scanner<never>>> = {
@@ -92,9 +94,9 @@ export class ScanJobs {
   ) {}
 
   /** Queues a scan now (a requested or follow-up run, not the periodic one). */
-  async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic'): Promise<void> {
+  async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic', containers?: readonly string[]): Promise<void> {
     await this.services.instances().updateScan(instanceId, kind, { state: ScanRunState.QUEUED, dispatchedAt: new Date() });
-    await this.agenda.now(SCAN_JOB[kind], { instanceId, priority } satisfies ScanJobData);
+    await this.agenda.now(SCAN_JOB[kind], { instanceId, priority, ...(containers ? { containers } : {}) } satisfies ScanJobData);
   }
 
   /** `instance.connect`: check the credentials and granted permissions, then start the initial scans. */
@@ -170,6 +172,7 @@ export class ScanJobs {
           await job.touch();
         },
         stopping: () => this.services.stopping.aborted,
+        ...(job.attrs.data.containers ? { containers: job.attrs.data.containers } : {}),
       };
       outcome = await SCANNERS[kind](run, this.services);
     } catch (error) {

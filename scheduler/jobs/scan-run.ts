@@ -13,6 +13,8 @@ export interface ScanRun<C> {
   save(cursor: C | null, itemsScanned: number): Promise<void>;
   /** True once the scheduler is stopping: finish the page, save, answer 'paused'. */
   stopping(): boolean;
+  /** The containers a change notification named, when the run is that notification's (the files scan reads only their changes). */
+  readonly containers?: readonly string[];
 }
 
 /** How a run ended: everything read, or paused at a saved cursor to be resumed. */
