@@ -141,14 +141,31 @@ describe('the Google Workspace connector against the emulator', () => {
           const notices: WebhookNotice[] = received
             .slice(before)
             .flatMap((r) => connector.verifyWebhook({ headers: r.headers, rawBody: Buffer.alloc(0) }).notices);
-          return notices.some((n) => n.externalId === file.ownerId) ? notices : undefined;
+          return notices.some((n) => n.externalId === `u:${file.ownerId}`) ? notices : undefined;
         },
         10_000,
       );
       expect(notices.every((n) => n.kind === 'files.changed')).toBe(true);
-      const { changes } = await readAll(connector, deltaCursor!);
-      const changed = changes.find((c) => c.kind === 'upsert' && c.file.externalId === file.id);
-      expect(changed).toBeDefined();
+      // The notification's read: the notified feeds only (one request each), the cursor answered as it was.
+      const feedsNamed = [...new Set(notices.map((n) => n.externalId))];
+      const lists = () => Object.values(g.control.stats().requests['drive drive.changes.list'] ?? {}).reduce((sum, n) => sum + n, 0);
+      const before2 = lists();
+      const notified: ChangePage['changes'][number][] = [];
+      for (let page: string | null = null; ;) {
+        const result: ChangePage = await connector.readFileChanges(deltaCursor, page, feedsNamed);
+        notified.push(...result.changes);
+        if (!(page = result.next)) {
+          expect(result.deltaCursor).toBe(deltaCursor);
+          break;
+        }
+      }
+      expect(lists() - before2).toBe(feedsNamed.length);
+      expect(notified.find((c) => c.kind === 'upsert' && c.file.externalId === file.id)).toBeDefined();
+      expect(notified.some((c) => c.kind === 'deleted')).toBe(false);
+      // The full read finds it too, and moves the cursor on.
+      const { changes, cursor: after } = await readAll(connector, deltaCursor!);
+      expect(changes.find((c) => c.kind === 'upsert' && c.file.externalId === file.id)).toBeDefined();
+      expect(after).not.toBe(deltaCursor);
 
       // Disconnected: every channel is stopped at Drive.
       expect(await connector.subscriptions!.sync({ ...target, url: null })).toMatchObject({ active: 0, deleted: feeds });

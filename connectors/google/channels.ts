@@ -181,6 +181,7 @@ export function verifyDriveNotification(config: GoogleConfig, delivery: WebhookD
     ? Math.min(Math.max(expires, now.getTime() + 60_000), now.getTime() + CHANNEL_LIFETIME_MS + 3_600_000)
     : now.getTime() + CHANNEL_LIFETIME_MS;
   const feed = /^tw-(u|d)-(.+)-[0-9a-f]{12}$/.exec(channel);
-  const notices: WebhookNotice[] = state === 'sync' ? [] : [{ kind: 'files.changed', externalId: feed ? feed[2]! : '*' }];
+  // The feed the channel watches (`u:<user id>`, `d:<drive id>`): only its changes are read now.
+  const notices: WebhookNotice[] = state === 'sync' ? [] : [{ kind: 'files.changed', externalId: feed ? `${feed[1]}:${feed[2]}` : '*' }];
   return { deliveryId: `goog:${channel.slice(0, 160)}:${message}`, expiresAt: new Date(until), notices };
 }

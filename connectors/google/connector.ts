@@ -199,8 +199,8 @@ export class GoogleConnector implements Connector {
   listFiles(page: PageToken | null): Promise<Page<ProviderFile>> {
     return this.drive.listFiles(page);
   }
-  readFileChanges(cursor: string | null, page: PageToken | null): Promise<ChangePage> {
-    return this.drive.readFileChanges(cursor, page);
+  readFileChanges(cursor: string | null, page: PageToken | null, containers?: readonly string[]): Promise<ChangePage> {
+    return this.drive.readFileChanges(cursor, page, containers);
   }
   downloadFile(externalId: string): Promise<FileContent> {
     return this.drive.downloadFile(externalId);

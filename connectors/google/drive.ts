@@ -79,6 +79,8 @@ interface FeedToken {
   readonly s: readonly string[];
   /** More distinct positions than a cursor keeps: this read's cursor is not kept. */
   readonly o?: true;
+  /** A notification's read: only these feeds, their upserts only, the cursor answered as it was. */
+  readonly q?: readonly string[];
 }
 
 /**
@@ -129,9 +131,9 @@ export class GoogleDrive {
   }
 
   /** The feed after `key` in the current order (the first when null). */
-  private async feedAfter(key: string | null, inclusive: boolean): Promise<Feed | undefined> {
+  private async feedAfter(key: string | null, inclusive: boolean, only?: readonly string[]): Promise<Feed | undefined> {
     const feeds = await this.feeds();
-    return feeds.find((f) => (inclusive ? f.key >= (key ?? '') : key === null || f.key > key));
+    return feeds.find((f) => (!only || only.includes(f.key)) && (inclusive ? f.key >= (key ?? '') : key === null || f.key > key));
   }
 
   private drive(feed: Feed): drive_v3.Drive {
@@ -223,8 +225,13 @@ export class GoogleDrive {
    * A user's feed reports what they see: files they own are answered, a removal is answered as a
    * deletion only when no feed read in the same pass still saw the file (an internal user who lost
    * access sees a removal of a file that lives on). A token Drive refuses (400) is a CursorExpiredError.
+   *
+   * A notification's read (`containers`: the feeds its channels name, `u:<user id>` or `d:<drive id>`)
+   * reads only those feeds and answers what changed in them but no deletion (a removal in one user's
+   * feed is decided against the others' at the next full read) and the cursor as it was: one request
+   * per notified feed, not one per feed of the organization.
    */
-  async readFileChanges(cursor: string | null, page: PageToken | null): Promise<ChangePage> {
+  async readFileChanges(cursor: string | null, page: PageToken | null, containers?: readonly string[]): Promise<ChangePage> {
     if (!cursor) {
       // One start token per feed; feeds started together mostly share it (the cursor stays small).
       const tokens = new Map<string, string>();
@@ -239,13 +246,16 @@ export class GoogleDrive {
       return { changes: [], next: null, deltaCursor: positions ? JSON.stringify(positions) : null };
     }
     const positions = parsePositions(cursor);
+    const only = containers && !containers.includes('*') ? containers.filter((c) => /^[ud]:./.test(c)) : undefined;
     let token: FeedToken = decodeToken<FeedToken>(page, (t) => typeof t.k === 'string' && Array.isArray(t.r) && Array.isArray(t.s)) ?? {
       k: '',
       p: null,
       g: null,
       r: [],
       s: [],
+      ...(only ? { q: only } : {}),
     };
+    const notified = token.q;
     // New positions of the feeds read so far (they are read in key order): the first one's, and those that differ.
     let gathered: { b: string | null; x: Record<string, string> } = { b: token.g?.b ?? null, x: { ...token.g?.x } };
     // A file changed twice is answered once (its latest state): a page is stored in one statement.
@@ -259,7 +269,7 @@ export class GoogleDrive {
       else overflow = true;
     };
     for (let requests = 0; requests < REQUESTS_PER_PAGE; requests++) {
-      const feed = await this.feedAfter(token.k || null, token.p !== null);
+      const feed = await this.feedAfter(token.k || null, token.p !== null, notified);
       if (!feed) break;
       const from = (token.k === feed.key ? token.p : null) ?? positionOf(positions, feed.key);
       if (!from) throw new CursorExpiredError('The change cursor holds no position for a feed');
@@ -289,7 +299,7 @@ export class GoogleDrive {
       for (const change of result.changes ?? []) {
         const file = change.file;
         if (change.removed || !file) {
-          if (change.fileId && !seen.has(change.fileId)) removed.add(change.fileId);
+          if (!notified && change.fileId && !seen.has(change.fileId)) removed.add(change.fileId);
           continue;
         }
         alive(file.id!);
@@ -308,7 +318,8 @@ export class GoogleDrive {
     }
     const changes = [...upserts.values()];
     // Removals no feed contradicted are deletions; past the carried bounds they are answered at once.
-    const last = !(token.p !== null || (await this.feedAfter(token.k || null, false)));
+    const last = !(token.p !== null || (await this.feedAfter(token.k || null, false, notified)));
+    if (last && notified) return { changes, next: null, deltaCursor: cursor };
     if (last || overflow || removed.size >= MAX_PENDING) {
       for (const id of removed) if (!upserts.has(id)) changes.push({ kind: 'deleted', externalId: id });
       removed.clear();

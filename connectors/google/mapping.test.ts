@@ -213,7 +213,7 @@ describe('throttling and push notifications', () => {
   it('answers a change of a channel’s feed, keyed by channel and message number; a sync message says nothing', () => {
     const verified = connector.verifyWebhook(notification({}));
     expect(verified.deliveryId).toBe('goog:tw-u-12345-0123456789ab:7');
-    expect(verified.notices).toEqual([{ kind: 'files.changed', externalId: '12345' }]);
+    expect(verified.notices).toEqual([{ kind: 'files.changed', externalId: 'u:12345' }]);
     expect(verified.expiresAt.getTime()).toBeGreaterThan(Date.now());
     expect(connector.verifyWebhook(notification({ 'x-goog-resource-state': 'sync', 'x-goog-message-number': '1' })).notices).toEqual([]);
   });
