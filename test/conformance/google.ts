@@ -18,7 +18,7 @@ const eventIds = (a: GoogleTruth['activities'][number]) => a.eventNames.map((_, 
 /**
  * The Google Workspace connector against the Google Workspace emulator over HTTPS: a customer of 40
  * users (admins, a delegated admin, suspended and archived ones), groups, app tokens, My Drive files
- * (Docs, Sheets and Slides among them) shared inside and outside the domain, a shared drive, a day of
+ * (Docs, Sheets and Slides among them) shared inside and outside the domain, a day of
  * login/admin/drive/token activity, tokens living 30 s, and Drive push notifications to the receiver.
  */
 export async function googleTarget(): Promise<ConformanceTarget> {
@@ -41,8 +41,10 @@ export async function googleTarget(): Promise<ConformanceTarget> {
         tokens: 40,
         // Fewer files than active users: the last users own none (the one deleteOne removes; a deleted user's files go with them).
         files: 30,
-        sharedDrives: 1,
-        filesPerSharedDrive: 6,
+        // No shared drive yet: the emulator refuses files.export of shared drive items and a shared drive's id as
+        // its root folder, both of which Drive's reference allows (the connector's notes to the emulator, items 4
+        // and 6), so their data scan and quarantine fail there. google-connector.e2e reads shared drives.
+        sharedDrives: 0,
         backfillDays: 1,
         eventsPerUserPerDay: 3,
         tokenLifetimeSeconds: 30,
