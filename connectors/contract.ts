@@ -403,8 +403,14 @@ export interface Connector {
   /** Audit events that occurred in `window` and are visible now, in any order. */
   readAuditEvents(window: TimeWindow, page: PageToken | null): Promise<Page<ProviderEvent>>;
   listFiles(page: PageToken | null): Promise<Page<ProviderFile>>;
-  /** The change feed after `cursor` (null: start a feed at "now"). Throws {@link CursorExpiredError}. */
-  readFileChanges(cursor: string | null, page: PageToken | null): Promise<ChangePage>;
+  /**
+   * The change feed after `cursor` (null: start a feed at "now"). Throws {@link CursorExpiredError}.
+   * `containers`: the containers a change notification named (`files.changed` notices: Graph's drives,
+   * Google's users and shared drives), when the read is that notification's. A connector whose feed is
+   * one per container may read only those and answer the cursor as it was (the next full read of the
+   * feed reconciles); one that cannot ignores them.
+   */
+  readFileChanges(cursor: string | null, page: PageToken | null, containers?: readonly string[]): Promise<ChangePage>;
   downloadFile(externalId: string): Promise<FileContent>;
 
   /** Current provider-side state, read before a governance action is retried (never act twice). */

@@ -1,5 +1,6 @@
 import type { ConnectorCatalog } from '../platform/ports.js';
 import type { ConnectorFactory } from './contract.js';
+import { googleConnectorFactory } from './google/connector.js';
 import { m365ConnectorFactory } from './m365/connector.js';
 import { salesforceConnectorFactory } from './salesforce/connector.js';
 import { simulatedConnectorFactory } from './simulated/connector.js';
@@ -9,6 +10,7 @@ export const CONNECTORS: ReadonlyMap<string, ConnectorFactory> = new Map([
   [simulatedConnectorFactory.provider, simulatedConnectorFactory],
   [m365ConnectorFactory.provider, m365ConnectorFactory],
   [salesforceConnectorFactory.provider, salesforceConnectorFactory],
+  [googleConnectorFactory.provider, googleConnectorFactory],
 ]);
 
 export function connectorFactory(provider: string): ConnectorFactory | undefined {

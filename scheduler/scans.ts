@@ -41,6 +41,8 @@ export interface ScanJobData {
   /** A repeating job (one per instance and kind). */
   readonly periodic?: boolean;
   readonly priority?: Priority;
+  /** The containers a change notification named (a files scan reads only their changes). */
+  readonly containers?: readonly string[];
 }
 
 const SCANNERS: Readonly<Record<ScanKind, Scanner<never>>> = {
@@ -104,9 +106,9 @@ export class ScanJobs {
   ) {}
 
   /** Queues a scan now (a requested or follow-up run, not the periodic one). */
-  async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic'): Promise<void> {
+  async enqueue(instanceId: string, kind: ScanKind, priority: Priority = 'periodic', containers?: readonly string[]): Promise<void> {
     await this.services.instances().updateScan(instanceId, kind, { state: ScanRunState.QUEUED, dispatchedAt: new Date() });
-    await this.agenda.now(SCAN_JOB[kind], { instanceId, priority } satisfies ScanJobData);
+    await this.agenda.now(SCAN_JOB[kind], { instanceId, priority, ...(containers ? { containers } : {}) } satisfies ScanJobData);
   }
 
   /** `instance.connect`: check the credentials and granted permissions, then start the initial scans. */
@@ -226,6 +228,7 @@ export class ScanJobs {
           if (refusedStatus === 403) refused.forbidden += 1;
           await instances.recordSkip(instanceId, kind, reason);
         },
+        ...(job.attrs.data.containers ? { containers: job.attrs.data.containers } : {}),
       };
       outcome = await SCANNERS[kind](run, this.services);
       // Every item of the run refused with 403: one item's protection, or the permission withdrawn? The provider says.

@@ -172,7 +172,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
       },
       // The file scan follows the change feed (a full listing only the first time): the data scan of what changed follows it.
-      onFilesChanged: (instanceId) => jobs.enqueue(instanceId, ScanKind.FILES, 'change'),
+      // The containers named, so that a connector with a feed per container reads only theirs (`*`: every one).
+      onFilesChanged: (instanceId, containers) =>
+        jobs.enqueue(instanceId, ScanKind.FILES, 'change', containers.includes('*') ? undefined : containers),
       // A lifecycle notification: the subscriptions are renewed (which reauthorizes them) or made again.
       onSubscriptionsStale: (instanceId, subscriptions) => jobs.syncSubscriptionsSoon(instanceId, subscriptions),
     });

@@ -13,8 +13,8 @@ import { WebhookRateLimit } from './webhook-rate.js';
 
 /** What a verified notice turns into: a change-priority rescan of the file. */
 export type FileChanged = (instanceId: string, fileExternalId: string) => Promise<void>;
-/** Something changed in a container of files (a drive): read the file change feed now. */
-export type FilesChanged = (instanceId: string) => Promise<void>;
+/** Something changed in containers of files (drives; `*`: any): read their change feed now. */
+export type FilesChanged = (instanceId: string, containers: readonly string[]) => Promise<void>;
 /**
  * Lifecycle notices: the named subscriptions (by the provider's id; `all` when a notice named none)
  * must be renewed, which reauthorizes them, or made again.
@@ -171,11 +171,11 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       });
     }
     const files = changedFiles(notices);
-    const feed = notices.some((notice) => notice.kind === 'files.changed');
+    const containers = [...new Set(notices.filter((notice) => notice.kind === 'files.changed').map((notice) => notice.externalId))];
     const staleIds = notices.filter((notice) => notice.kind === 'subscriptions.stale').map((notice) => notice.externalId);
     try {
       await eachLimited(files, ENQUEUE_CONCURRENCY, (file) => onFileChanged(instanceId, file));
-      if (feed) await onFilesChanged(instanceId);
+      if (containers.length > 0) await onFilesChanged(instanceId, containers);
       if (staleIds.length > 0) await onSubscriptionsStale?.(instanceId, staleIds.includes('*') ? 'all' : staleIds);
     } catch (error) {
       // Let the provider's retry of this delivery through: rescans it repeats are harmless.

@@ -50,7 +50,7 @@ describe('connector types and the permissions an instance lacks', () => {
       {},
       'viewer',
     );
-    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['m365', 'salesforce', 'simulated']);
+    expect(connectorTypes.map((c) => c.id).sort()).toEqual(['google', 'm365', 'salesforce', 'simulated']);
     const salesforce = connectorTypes.find((c) => c.id === 'salesforce')!;
     expect(salesforce.name).toBe('Salesforce');
     // The private key (JWT bearer flow) and the consumer secret (client credentials) are secrets; one of the two flows is given.

@@ -60,7 +60,7 @@ async function readChanges(
   let page = cursor.page;
   let items = cursor.items;
   for (;;) {
-    const result = await run.connector.readFileChanges(cursor.delta, page);
+    const result = await run.connector.readFileChanges(cursor.delta, page, run.containers);
     const upserts = result.changes.flatMap((c) => (c.kind === 'upsert' ? [c.file] : []));
     await saveFiles(run, services, upserts, null);
     await services.files().markDeleted(

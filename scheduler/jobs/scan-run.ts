@@ -18,6 +18,8 @@ export interface ScanRun<C> {
    * 404, 410, 413) or its content could not be read. `reason` is shown to viewers (Tenantwatch's words).
    */
   skipped?(reason: string, refusedStatus?: number): Promise<void>;
+  /** The containers a change notification named, when the run is that notification's (the files scan reads only their changes). */
+  readonly containers?: readonly string[];
 }
 
 /** How a run ended: everything read, or paused at a saved cursor to be resumed. */
