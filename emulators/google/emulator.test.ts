@@ -314,17 +314,17 @@ describe('the Google Workspace emulator', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     stops.push(() => new Promise((resolve) => receiver.close(() => resolve())));
-    const messages = async (count: number) => {
-      const deadline = Date.now() + 5000;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`waited for ${count} notifications, got ${received.length}`);
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-      return received;
-    };
+    // Resolves when the receiver has `count` notifications (checked at each one), or fails after 5 s.
+    const messages = (count: number) =>
+      new Promise<Record<string, string>[]>((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`waited for ${count} notifications, got ${received.length}`)), 5000);
+        wake = () => {
+          if (received.length < count) return;
+          clearTimeout(deadline);
+          resolve(received);
+        };
+        wake();
+      });
     const control = emu.customer(CUSTOMER);
     const owner = control.truth().users.find((u) => u.isAdmin)!;
     const drive = await bearer(emu, [SCOPES.drive], owner.primaryEmail);
