@@ -98,7 +98,7 @@ export class AlertDelivery {
   private async deliver(sinkId: string): Promise<void> {
     const { activities } = this.options;
     for (;;) {
-      const current = (await this.sinks.enabledForDelivery()).find((s) => s.sink.id === sinkId);
+      const current = await this.sinks.enabledForDeliveryById(sinkId);
       if (!current || this.stopping.signal.aborted) return;
       const events = await this.sinks.eventsAfter(current.sink.cursor, BATCH);
       if (events.length === 0) return;
@@ -186,7 +186,7 @@ export class AlertDelivery {
         return false;
       }
       // A sink changed (url, secret) or disabled meanwhile: the next attempt uses what it is now.
-      const now = (await this.sinks.enabledForDelivery()).find((s) => s.sink.id === sink.id);
+      const now = await this.sinks.enabledForDeliveryById(sink.id);
       if (!now) return false;
       target = now;
     }

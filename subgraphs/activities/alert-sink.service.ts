@@ -151,6 +151,12 @@ export class AlertSinkService {
     return rows.map((r) => ({ sink: toSink(r), secret: decryptSecret(this.credentialsKey, r.sealed_secret as string) }));
   }
 
+  /** One sink with its secret, for the delivery engine; null when it is gone or disabled. */
+  async enabledForDeliveryById(id: string): Promise<SinkForDelivery | null> {
+    const row = (await this.knex(SINK).where({ id, enabled: true }).first()) as Row | undefined;
+    return row ? { sink: toSink(row), secret: decryptSecret(this.credentialsKey, row.sealed_secret as string) } : null;
+  }
+
   /** Detection events after `cursor`, oldest first. */
   async eventsAfter(
     cursor: string,
