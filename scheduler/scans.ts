@@ -328,8 +328,9 @@ export class ScanJobs {
       );
       return;
     }
-    await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
+    // The periodic jobs first: a CONNECTED instance shows when each kind runs next.
     await this.schedulePeriodic(instanceId, kinds);
+    await instances.setStatus(instanceId, ConnectionStatus.CONNECTED, null);
     // Connected: the provider may now push changes (once the change feed's cursor is saved, nothing before it is missed).
     await this.syncSubscriptionsSoon(instanceId);
   }

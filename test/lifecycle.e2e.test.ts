@@ -394,6 +394,11 @@ describe('an instance broken, fixed, reconnected, degraded and deleted through t
         [instanceId],
       );
       return rows[0]!.purged && rows[0]!.left === '0' ? true : undefined;
+    }).catch(async (error: unknown) => {
+      // What the job store says about the purge, for a failure to explain itself.
+      const { jobs } = await t.stack.scheduler!.agenda.queryJobs({ name: 'instance.purge', data: { instanceId } });
+      const { rows } = await db.query('select status, purged_at, purge_claimed_at from accounts.app_instance where id = $1', [instanceId]);
+      throw new Error(`${String(error)}; instance ${JSON.stringify(rows[0])}; purge jobs ${JSON.stringify(jobs)}`);
     });
     expect(purgeMs).toBeLessThan(60_000);
   }, 120_000);
