@@ -5,16 +5,40 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTV
 import type { AuthChecker } from 'type-graphql';
 import { ConfigError, type Config } from './config.js';
 import { appError, ErrorCode, unauthenticated } from './errors.js';
+import { isId } from './ids.js';
 
 /** Roles from API.md, lowest first: each includes what the ones before it may do. */
 export const ROLES = ['viewer', 'analyst', 'responder', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Who is calling: the token's subject, its highest role and when it expires (seconds since the epoch). */
+/**
+ * Who is calling: the token's subject, its highest role, when it expires (seconds since the epoch) and,
+ * when its `instances` claim lists some, the only app instances it may see and act on.
+ */
 export interface Principal {
   readonly subject: string;
   readonly role: Role;
   readonly expiresAt: number;
+  /** The app instances' ids from the token's `instances` claim; absent: every instance. */
+  readonly instances?: readonly string[];
+}
+
+/** At most this many instance ids in a token's `instances` claim. */
+export const MAX_SCOPED_INSTANCES = 1_000;
+
+/**
+ * The `instances` claim: absent (every instance) or a non-empty array of instance ids (UUIDs), at
+ * most {@link MAX_SCOPED_INSTANCES}. Throws UNAUTHENTICATED saying what is wrong with it.
+ */
+function readInstancesClaim(claim: unknown): readonly string[] | undefined {
+  if (claim === undefined) return undefined;
+  const wrong = (why: string) => unauthenticated(`Token rejected: its "instances" claim ${why}`, true);
+  if (!Array.isArray(claim)) throw wrong('must be an array of app instance ids');
+  if (claim.length === 0) throw wrong('lists no instance (leave it out for every instance)');
+  if (claim.length > MAX_SCOPED_INSTANCES) throw wrong(`lists more than ${MAX_SCOPED_INSTANCES} instances`);
+  const bad = claim.findIndex((id) => !isId(id));
+  if (bad >= 0) throw wrong(`holds something that is not an instance id at index ${bad}`);
+  return [...new Set((claim as string[]).map((id) => id.toLowerCase()))];
 }
 
 export function isRole(value: unknown): value is Role {
@@ -135,7 +159,8 @@ export function createTokenVerifier(config: Config): TokenVerifier {
       const roles = claimed.filter(isRole);
       if (roles.length === 0) throw unauthenticated(`Token has no valid "roles" claim (expected one of ${ROLES.join(', ')})`, true);
       const role = roles.reduce((a, b) => (ROLES.indexOf(b) > ROLES.indexOf(a) ? b : a));
-      return { subject: payload.sub ?? 'unknown', role, expiresAt: payload.exp };
+      const instances = readInstancesClaim(payload.instances);
+      return { subject: payload.sub ?? 'unknown', role, expiresAt: payload.exp, ...(instances ? { instances } : {}) };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw unauthenticated('Token expired', true);
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
@@ -149,15 +174,21 @@ export function createTokenVerifier(config: Config): TokenVerifier {
 
 /**
  * Signs a token for `role` with the configured HS256 secret; it always expires (default 12 h; a
- * duration like "1h" or seconds since the epoch). Throws a TypeError for a lifetime jose cannot read.
+ * duration like "1h" or seconds since the epoch). `instances` limits it to those app instances.
+ * Throws a TypeError for a lifetime jose cannot read.
  */
 export async function signToken(
   config: Config,
-  { role, subject = `dev-${role}`, expiresIn = '12h' }: { role: Role; subject?: string; expiresIn?: string | number },
+  {
+    role,
+    subject = `dev-${role}`,
+    expiresIn = '12h',
+    instances,
+  }: { role: Role; subject?: string; expiresIn?: string | number; instances?: readonly string[] },
 ): Promise<string> {
   const secret = resolveJwtSecret(config);
   if (!secret) throw new Error('Tokens can only be signed with an HS256 secret (AUTH_JWKS_URL is set)');
-  return new SignJWT({ roles: [role] })
+  return new SignJWT({ roles: [role], ...(instances ? { instances: [...instances] } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(subject)
     .setIssuer(config.AUTH_JWT_ISSUER)

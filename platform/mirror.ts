@@ -3,6 +3,7 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { upsertRows, type Row } from './bulk.js';
 import { mapRow, mapRows, type DbRow } from './database.js';
 import { newId } from './ids.js';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from './scope.js';
 import {
   applyKeyset,
   connectionsByParent,
@@ -43,9 +44,11 @@ export interface MirrorTable<E extends object> {
  * EntityManager and keeps what is its own: the record shape, filters and domain writes.
  */
 export class ProviderMirror<E extends object> {
+  /** `scope`: the instances a caller may read (null: every one); {@link byIds} and {@link from} keep to it. */
   constructor(
     private readonly em: EntityManager,
     readonly spec: MirrorTable<E>,
+    readonly scope: InstanceScope = EVERY_INSTANCE,
   ) {}
 
   private get knex(): Knex {
@@ -105,20 +108,21 @@ export class ProviderMirror<E extends object> {
     return new Map(rows.map((r) => [r.external_id, r.id]));
   }
 
-  /** The rows with these ids (deleted ones included), in no particular order. */
+  /** The rows with these ids (deleted ones included) within the scope, in no particular order. */
   async byIds(ids: readonly string[]): Promise<E[]> {
     return mapRows(
       this.em,
       this.spec.entity,
       await this.knex(this.spec.table)
         .select('*')
-        .whereIn('id', [...ids]),
+        .whereIn('id', [...ids])
+        .modify(restrictTo(this.scope, 'instance_id')),
     );
   }
 
-  /** `schema.table as alias`, for a service's filtered queries. */
+  /** `schema.table as alias` within the scope, for a service's filtered queries. */
   from(): Knex.QueryBuilder {
-    return this.knex(`${this.spec.table} as ${this.spec.alias}`);
+    return this.knex(`${this.spec.table} as ${this.spec.alias}`).modify(restrictTo(this.scope, `${this.spec.alias}.instance_id`));
   }
 
   /**

@@ -30,7 +30,7 @@ export interface SubscriptionContext extends GatewayContext {
 /**
  * Runs subscriptions through the federated graph: the operation is planned by the gateway's query
  * planner, its primary fetch opened on the owning subgraph over graphql-ws, and each event completed
- * by the plan's entity fetches. Identical subscriptions (operation, variables, role, starting cursor)
+ * by the plan's entity fetches. Identical subscriptions (operation, variables, role, instance scope, starting cursor)
  * share one upstream and one completion per event.
  */
 export class SubscriptionExecutor {
@@ -103,6 +103,8 @@ export class SubscriptionExecutor {
       operationName ?? null,
       variables,
       context.principal.role,
+      // Subscribers limited to some instances see only theirs: they share an upstream only with the same scope.
+      context.principal.instances ? [...context.principal.instances].sort() : null,
       resumable.initialAfter,
     ]);
     let upstream = this.upstreams.get(key);

@@ -2,6 +2,7 @@ import { Field, ID, InputType } from 'type-graphql';
 import type { SubgraphContext } from '../context.js';
 import { badInput } from '../errors.js';
 import { parseId } from '../ids.js';
+import { inScope, scopeOf } from '../scope.js';
 import type { SubgraphPorts } from '../ports.js';
 import type { GovernanceActionRef } from '../references.js';
 import { ConnectionStatus } from '../vocabulary/instance.js';
@@ -103,7 +104,9 @@ export async function requestGovernance(ctx: GovernanceContext, mutation: Govern
   const { type } = mutation;
   const input = readInput(mutation.input);
   const kind = GOVERNANCE_ACTIONS[type].target;
-  const target = await mutation.load(input.targetId);
+  const loaded = await mutation.load(input.targetId);
+  // A target out of the caller's instances is unknown to it (the loaders keep to the scope too).
+  const target = loaded && inScope(scopeOf(ctx), loaded.instanceId) ? loaded : null;
   if (!target) throw badInput('input.targetId', `no ${TARGET_NOUN[kind]} has id ${input.targetId}`);
   const request: GovernanceRequest = {
     type,

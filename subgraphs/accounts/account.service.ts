@@ -2,6 +2,7 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { likePattern, upsertRows } from '../../platform/bulk.js';
 import type { DbRow } from '../../platform/database.js';
 import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 import { Account, Group } from './account.entity.js';
@@ -72,9 +73,13 @@ export class AccountService {
   private readonly accounts: ProviderMirror<Account>;
   private readonly groups: ProviderMirror<Group>;
 
-  constructor(private readonly em: EntityManager) {
-    this.accounts = new ProviderMirror(em, ACCOUNTS);
-    this.groups = new ProviderMirror(em, GROUPS);
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    private readonly scope: InstanceScope = EVERY_INSTANCE,
+  ) {
+    this.accounts = new ProviderMirror(em, ACCOUNTS, scope);
+    this.groups = new ProviderMirror(em, GROUPS, scope);
   }
 
   private get knex(): Knex {
@@ -193,6 +198,7 @@ export class AccountService {
     const rows: DbRow[] = await this.knex(`${MEMBERSHIP} as m`)
       .join(`${GROUP} as g`, 'g.id', 'm.group_id')
       .whereIn('m.account_id', [...accountIds])
+      .modify(restrictTo(this.scope, 'g.instance_id'))
       .whereNull('g.deleted_at')
       .select('g.*', 'm.account_id as __account')
       .orderBy(['g.name', 'g.id']);
@@ -203,7 +209,10 @@ export class AccountService {
 
   /** How many live accounts each group has. */
   async memberCounts(groupIds: readonly string[]): Promise<Map<string, number>> {
-    const query = this.knex(`${MEMBERSHIP} as m`).join(`${ACCOUNT} as a`, 'a.id', 'm.account_id').whereNull('a.deleted_at');
+    const query = this.knex(`${MEMBERSHIP} as m`)
+      .join(`${ACCOUNT} as a`, 'a.id', 'm.account_id')
+      .whereNull('a.deleted_at')
+      .modify(restrictTo(this.scope, 'a.instance_id'));
     return countsByParent(query, 'm.group_id', groupIds);
   }
 

@@ -7,6 +7,7 @@ import { endpointRefusal } from '../../platform/outbound.js';
 import { ConnectionStatus } from '../../platform/vocabulary/instance.js';
 import { AppInstance } from './app-instance.entity.js';
 import { RECONNECTABLE, type InstanceUpdate } from './app-instance.service.js';
+import { inScope, scopeOf } from '../../platform/scope.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
 
 /** The largest per-instance request limit an administrator may set (requests per minute). */
@@ -141,7 +142,8 @@ export class AppInstanceLifecycleResolver {
     @Arg('id', () => ID, { description: "The instance's id." }) id: string,
     @Ctx() ctx: AccountsContext,
   ): Promise<AppInstance> {
-    const deleted = await instanceService(ctx).delete(parseId(id, 'id'));
+    const instanceId = parseId(id, 'id');
+    const deleted = inScope(scopeOf(ctx), instanceId) ? await instanceService(ctx).delete(instanceId) : null;
     if (!deleted) throw badInput('id', `no app instance has id ${id}`);
     logger.info({ subject: ctx.principal.subject, instanceId: deleted.id }, 'app instance deleted');
     return deleted;

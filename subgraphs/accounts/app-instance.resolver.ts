@@ -4,6 +4,7 @@ import { badInput } from '../../platform/errors.js';
 import { endpointRefusal } from '../../platform/outbound.js';
 import type { ConnectorCatalog } from '../../platform/ports.js';
 import { parseId } from '../../platform/ids.js';
+import { inScope, requireEveryInstance, scopeOf } from '../../platform/scope.js';
 import { ApiUsage, AppInstance, ChangeNotificationMode, ChangeNotifications, ScanKind, ScanState } from './app-instance.entity.js';
 import { instanceService, loaders, type AccountsContext } from './context.js';
 import { AppCapability, ConnectionStatus } from '../../platform/vocabulary/instance.js';
@@ -75,6 +76,7 @@ export class AppInstanceResolver {
     @Arg('input', () => ConnectAppInput, { description: 'The connector, a name and its config.' }) input: ConnectAppInput,
     @Ctx() ctx: AccountsContext,
   ): Promise<AppInstance> {
+    requireEveryInstance(ctx, 'Connecting an app instance');
     return instanceService(ctx).connect(readConnectInput(input, ctx.connectors, ctx.allowPrivateEndpoints));
   }
 
@@ -84,7 +86,8 @@ export class AppInstanceResolver {
     @Arg('id', () => ID, { description: "The instance's id." }) id: string,
     @Ctx() ctx: AccountsContext,
   ): Promise<AppInstance> {
-    const instance = await instanceService(ctx).disconnect(parseId(id, 'id'));
+    const instanceId = parseId(id, 'id');
+    const instance = inScope(scopeOf(ctx), instanceId) ? await instanceService(ctx).disconnect(instanceId) : null;
     if (!instance) throw badInput('id', `no app instance has id ${id}`);
     if (instance.status === ConnectionStatus.DELETED) throw badInput('id', `app instance ${id} was deleted`);
     return instance;

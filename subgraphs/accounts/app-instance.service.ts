@@ -1,4 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { EVERY_INSTANCE, inScope, type InstanceScope } from '../../platform/scope.js';
 import { decryptSecret, encryptSecret } from '../../platform/crypto.js';
 import { ApiUsage, AppInstance, ChangeNotificationMode, ScanKind, ScanRunState, ScanState } from './app-instance.entity.js';
 import type { InstanceDirectory, InstanceGovernance } from '../../platform/governance/instances.js';
@@ -42,9 +43,11 @@ const USAGE = 'accounts.api_usage_minute';
 
 /** The only writer of app instances, their scan states and API usage; also their reads. */
 export class AppInstanceService {
+  /** `scope`: the instances a caller may read (null: every one); {@link list} and {@link byIds} keep to it. */
   constructor(
     private readonly em: EntityManager,
     private readonly credentialsKey: Buffer,
+    private readonly scope: InstanceScope = EVERY_INSTANCE,
   ) {}
 
   private get knex(): Knex {
@@ -289,11 +292,15 @@ export class AppInstanceService {
 
   /** Every instance but the deleted ones, oldest first. */
   async list(): Promise<AppInstance[]> {
-    return this.em.find(AppInstance, { status: { $ne: ConnectionStatus.DELETED } }, { orderBy: { connectedAt: 'asc', id: 'asc' } });
+    return this.em.find(
+      AppInstance,
+      { status: { $ne: ConnectionStatus.DELETED }, ...(this.scope ? { id: { $in: [...this.scope] } } : {}) },
+      { orderBy: { connectedAt: 'asc', id: 'asc' } },
+    );
   }
 
   async byIds(ids: readonly string[]): Promise<AppInstance[]> {
-    return this.em.find(AppInstance, { id: { $in: [...ids] } });
+    return this.em.find(AppInstance, { id: { $in: ids.filter((id) => inScope(this.scope, id)) } });
   }
 
   /** Every scan kind's state per instance (kinds never run show as IDLE). */

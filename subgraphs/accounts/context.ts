@@ -1,4 +1,5 @@
 import { byKeys, loader } from '../../platform/context.js';
+import { scopeOf } from '../../platform/scope.js';
 import type { GovernanceContext } from '../../platform/governance/request.js';
 import type { ConnectorCatalog } from '../../platform/ports.js';
 import type { Connection, PageRequest } from '../../platform/pagination.js';
@@ -17,8 +18,8 @@ export interface AccountsContext extends GovernanceContext {
   readonly defaultHeadroomPercent: number;
 }
 
-export const accountService = (ctx: AccountsContext) => new AccountService(ctx.em);
-export const instanceService = (ctx: AccountsContext) => new AppInstanceService(ctx.em, ctx.credentialsKey);
+export const accountService = (ctx: AccountsContext) => new AccountService(ctx.em, scopeOf(ctx));
+export const instanceService = (ctx: AccountsContext) => new AppInstanceService(ctx.em, ctx.credentialsKey, scopeOf(ctx));
 
 /** Per-request batch loaders: one SQL statement per kind of lookup per query level. */
 export const loaders = {

@@ -1,4 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { EVERY_INSTANCE, type InstanceScope } from '../../platform/scope.js';
 import { insertNewRows } from '../../platform/bulk.js';
 import type { CopyValue } from '../../platform/copy.js';
 import { mapRows, type DbRow } from '../../platform/database.js';
@@ -134,8 +135,12 @@ export function* activityRows(instanceId: string, ingestedAt: Date, records: rea
 export class ActivityService {
   private readonly mirror: ProviderMirror<Activity>;
 
-  constructor(private readonly em: EntityManager) {
-    this.mirror = new ProviderMirror(em, ACTIVITIES);
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    scope: InstanceScope = EVERY_INSTANCE,
+  ) {
+    this.mirror = new ProviderMirror(em, ACTIVITIES, scope);
   }
 
   private get knex(): Knex {

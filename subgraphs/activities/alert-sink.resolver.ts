@@ -1,4 +1,5 @@
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { requireEveryInstance } from '../../platform/scope.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { endpointRefusal } from '../../platform/outbound.js';
@@ -37,7 +38,11 @@ export class AlertSinkInput {
   enabled?: boolean | null;
 }
 
-const service = (ctx: ActivitiesContext) => new AlertSinkService(ctx.em.getKnex(), ctx.credentialsKey);
+/** Alert sinks export every instance's detections: a caller scoped to some instances is refused them. */
+const service = (ctx: ActivitiesContext) => {
+  requireEveryInstance(ctx, 'An alert sink');
+  return new AlertSinkService(ctx.em.getKnex(), ctx.credentialsKey);
+};
 
 /** Checks a sink definition at the edge; throws BAD_USER_INPUT naming the field. */
 function readSinkInput(input: AlertSinkInput, allowPrivate: boolean): AlertSinkDefinition {

@@ -1,4 +1,5 @@
 import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import { scopeOf } from '../../platform/scope.js';
 import type { Connection, PageRequest } from '../../platform/pagination.js';
 import type { Activity } from './activity.entity.js';
 import { ActivityService, type ActivityFilter } from './activity.service.js';
@@ -20,10 +21,10 @@ export interface ActivitiesContext extends SubgraphContext {
 }
 
 export const services = {
-  activity: (ctx: SubgraphContext) => new ActivityService(ctx.em),
+  activity: (ctx: SubgraphContext) => new ActivityService(ctx.em, scopeOf(ctx)),
   policy: (ctx: SubgraphContext) => new PolicyService(ctx.em),
-  detection: (ctx: SubgraphContext) => new DetectionService(ctx.em),
-  governance: (ctx: SubgraphContext) => new GovernanceService(ctx.em),
+  detection: (ctx: SubgraphContext) => new DetectionService(ctx.em, scopeOf(ctx)),
+  governance: (ctx: SubgraphContext) => new GovernanceService(ctx.em, scopeOf(ctx)),
 };
 
 /** Per-request batch loaders of the activities subgraph. */

@@ -1,4 +1,5 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
 import {
   applyKeyset,
@@ -133,7 +134,11 @@ export interface Triage {
 
 /** The only writer of detections; also their reads. */
 export class DetectionService {
-  constructor(private readonly em: EntityManager) {}
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    private readonly scope: InstanceScope = EVERY_INSTANCE,
+  ) {}
 
   private get knex(): Knex {
     return this.em.getKnex();
@@ -312,9 +317,14 @@ export class DetectionService {
   ): Promise<(Detection | null)[]> {
     const unique = [...new Set(ids)];
     const byId = await this.knex.transaction(async (trx) => {
-      const rows = (await trx(DETECTION).select('*').whereIn('id', unique).orderBy('id').forUpdate()) as DbRow[];
+      const rows = (await trx(DETECTION)
+        .select('*')
+        .whereIn('id', unique)
+        .modify(restrictTo(this.scope, 'instance_id'))
+        .orderBy('id')
+        .forUpdate()) as DbRow[];
       const out = new Map<string, Detection>();
-      // All or nothing: with an unknown id, nothing changes (the caller refuses naming it).
+      // All or nothing: with an unknown id (or one out of the caller's scope), nothing changes (the caller refuses naming it).
       if (rows.length !== unique.length) {
         for (const row of rows) out.set(row.id as string, mapRow(this.em, Detection, row));
         return out;
@@ -387,7 +397,8 @@ export class DetectionService {
       Detection,
       await this.knex(DETECTION)
         .select('*')
-        .whereIn('id', [...ids]),
+        .whereIn('id', [...ids])
+        .modify(restrictTo(this.scope, 'instance_id')),
     );
   }
 
@@ -404,6 +415,7 @@ export class DetectionService {
   }
 
   private filtered(qb: Knex.QueryBuilder, filter: DetectionFilter): Knex.QueryBuilder {
+    qb.modify(restrictTo(this.scope, 'd.instance_id'));
     if (filter.instanceId) qb.where('d.instance_id', filter.instanceId);
     if (filter.status) qb.where('d.status', filter.status);
     if (filter.policyId) qb.where('d.policy_id', filter.policyId);

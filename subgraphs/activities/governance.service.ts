@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { mapRow, mapRows, type DbRow } from '../../platform/database.js';
 import { appError, ErrorCode } from '../../platform/errors.js';
@@ -98,7 +99,11 @@ export function inputHash(request: GovernanceRequest): string {
  * subgraphs record actions without the activities ORM, through the port they are handed.
  */
 export class GovernanceService implements GovernanceLog {
-  constructor(private readonly em: EntityManager) {}
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    private readonly scope: InstanceScope = EVERY_INSTANCE,
+  ) {}
 
   private get knex(): Knex {
     return this.em.getKnex();
@@ -262,13 +267,14 @@ export class GovernanceService implements GovernanceLog {
       GovernanceAction,
       await this.knex(ACTION)
         .select('*')
-        .whereIn('id', [...ids]),
+        .whereIn('id', [...ids])
+        .modify(restrictTo(this.scope, 'instance_id')),
     );
   }
 
   async list(filter: GovernanceFilter, page: PageRequest): Promise<Connection<GovernanceAction>> {
     const base = () => {
-      const qb = this.knex(`${ACTION} as g`);
+      const qb = this.knex(`${ACTION} as g`).modify(restrictTo(this.scope, 'g.instance_id'));
       if (filter.instanceId) qb.where('g.instance_id', filter.instanceId);
       if (filter.type) qb.where('g.type', filter.type);
       if (filter.status) qb.where('g.status', filter.status);

@@ -1,4 +1,5 @@
 import { GraphQLJSON } from 'graphql-scalars';
+import { requireEveryInstance } from '../../platform/scope.js';
 import { Arg, Authorized, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
 import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
@@ -97,6 +98,7 @@ export class PolicyResolver {
     @Arg('input', () => PolicyInput, { description: 'The policy.' }) input: PolicyInput,
     @Ctx() ctx: SubgraphContext,
   ): Promise<Policy> {
+    requireEveryInstance(ctx, 'A policy');
     return services.policy(ctx).create({ enabled: true, ...readPolicyInput(input) });
   }
 
@@ -110,6 +112,7 @@ export class PolicyResolver {
     input: PolicyInput,
     @Ctx() ctx: SubgraphContext,
   ): Promise<Policy> {
+    requireEveryInstance(ctx, 'A policy');
     const policy = await services.policy(ctx).update(parseId(id, 'id'), readPolicyInput(input));
     if (!policy) throw badInput('id', `no policy has id ${id}`);
     return policy;

@@ -1,4 +1,5 @@
 import { Arg, Authorized, Field, ObjectType, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
+import { inScope, scopeOf } from '../../platform/scope.js';
 import { parseEventCursor } from '../../platform/event-cursor.js';
 import type { ActivitiesContext } from './context.js';
 import { badInput } from '../../platform/errors.js';
@@ -79,6 +80,12 @@ export const matchesGovernance =
     (filter.type === undefined || event.attributes.type === filter.type) &&
     (filter.status === undefined || event.attributes.status === filter.status);
 
+/** A stream's matcher kept to the subscriber's instances (its token's `instances` claim). */
+function withinScopeOf(context: ActivitiesContext, matches: (event: LoggedEvent) => boolean): (event: LoggedEvent) => boolean {
+  const scope = scopeOf(context);
+  return scope === null ? matches : (event) => inScope(scope, event.instanceId) && matches(event);
+}
+
 interface StreamArgs<F> {
   readonly filter?: F | null;
   readonly after?: string | null;
@@ -97,7 +104,7 @@ export class SubscriptionResolver {
     subscribe: ({ args, context }: SubscribeData<DetectionFilterInput>) =>
       context.events.subscribe<Detection>(
         EventKind.DETECTION,
-        matchesDetection(readStreamFilter(args.filter), readChanges(args.changes)),
+        withinScopeOf(context, matchesDetection(readStreamFilter(args.filter), readChanges(args.changes))),
         parseEventCursor(args.after),
       ),
     description: 'Detections as they are raised, extended, triaged and assigned (`change` says which). Role: analyst or higher.',
@@ -121,7 +128,7 @@ export class SubscriptionResolver {
     subscribe: ({ args, context }: SubscribeData<GovernanceFilterInput>) =>
       context.events.subscribe<GovernanceAction>(
         EventKind.GOVERNANCE,
-        matchesGovernance(readGovernanceFilter(args.filter)),
+        withinScopeOf(context, matchesGovernance(readGovernanceFilter(args.filter))),
         parseEventCursor(args.after),
       ),
     description: 'Governance actions as they end, SUCCEEDED or FAILED (dry runs never do). Role: analyst or higher.',

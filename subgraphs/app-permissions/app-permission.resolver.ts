@@ -1,5 +1,6 @@
 import { Arg, Ctx, Directive, Field, FieldResolver, ID, InputType, Int, ObjectType, Query, Resolver, Root } from 'type-graphql';
 import { byKeys, loader, type SubgraphContext } from '../../platform/context.js';
+import { scopeOf } from '../../platform/scope.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection, type PageRequest } from '../../platform/pagination.js';
@@ -54,7 +55,7 @@ function readFilter(filter: AppPermissionFilterInput | null | undefined): AppPer
   };
 }
 
-const service = (ctx: SubgraphContext) => new AppPermissionService(ctx.em);
+const service = (ctx: SubgraphContext) => new AppPermissionService(ctx.em, scopeOf(ctx));
 
 export const appPermissionLoaders = {
   grant: (ctx: SubgraphContext) =>

@@ -1,6 +1,7 @@
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { mapRows, type DbRow } from '../../platform/database.js';
 import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import type { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 import { AppPermission } from './app-permission.entity.js';
@@ -51,8 +52,12 @@ const GRANTS: MirrorTable<AppPermission> = {
 export class AppPermissionService {
   private readonly mirror: ProviderMirror<AppPermission>;
 
-  constructor(private readonly em: EntityManager) {
-    this.mirror = new ProviderMirror(em, GRANTS);
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    scope: InstanceScope = EVERY_INSTANCE,
+  ) {
+    this.mirror = new ProviderMirror(em, GRANTS, scope);
   }
 
   private get knex(): Knex {
@@ -96,6 +101,7 @@ export class AppPermissionService {
     const rows: DbRow[] = await this.knex(GRANT)
       .select('*')
       .where({ instance_id: instanceId, revoked: false })
+      .modify(restrictTo(this.mirror.scope, 'instance_id'))
       .whereNull('deleted_at')
       .whereIn('client_id', [...clientIds])
       .orderByRaw('granted_at asc nulls last, id asc')

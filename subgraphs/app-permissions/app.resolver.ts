@@ -8,6 +8,7 @@ import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
 import { AppInstanceRef, GovernanceActionRef, ref } from '../../platform/references.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
+import { scopeOf } from '../../platform/scope.js';
 import { AppPermissionService } from './app-permission.service.js';
 import { APP_ORDER, AppService, type AppFilter, type AppSummary } from './app.service.js';
 
@@ -80,7 +81,7 @@ export class RevokeAppResult {
 /** The most grants one revokeApp takes on (a ban policy revokes the rest as it sees them). */
 const MAX_REVOKE = 5_000;
 
-const apps = (ctx: SubgraphContext) => new AppService(ctx.em.getKnex());
+const apps = (ctx: SubgraphContext) => new AppService(ctx.em.getKnex(), scopeOf(ctx));
 
 function toApp(summary: AppSummary): App {
   return Object.assign(new App(), { ...summary, scopes: [...summary.scopes] });
@@ -131,7 +132,8 @@ export class AppResolver {
     if (clientId.length === 0 || clientId.length > 500) throw badInput('input.clientId', 'must be 1 to 500 characters');
     const reason = input.reason?.trim() || null;
     if (reason && reason.length > 1000) throw badInput('input.reason', 'must be at most 1000 characters');
-    const grants = await new AppPermissionService(ctx.em).liveGrantsOfApps(instanceId, [clientId], MAX_REVOKE + 1);
+    // Out of the caller's scope: no grant (as if the instance did not exist).
+    const grants = await new AppPermissionService(ctx.em, scopeOf(ctx)).liveGrantsOfApps(instanceId, [clientId], MAX_REVOKE + 1);
     if (grants.length === 0) throw badInput('input.clientId', `no live grant of app ${clientId.slice(0, 100)} in instance ${instanceId}`);
     if (grants.length > MAX_REVOKE)
       throw badInput(

@@ -1,5 +1,6 @@
 import type { Knex } from '@mikro-orm/postgresql';
 import { applyKeyset, countRows, toConnection, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
+import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import type { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 
 /** One OAuth app in one instance, as its live grants add up. */
@@ -42,7 +43,11 @@ const GRANT = 'app_permissions.app_permission';
  * PostgreSQL (users, grants, the highest permission level, the union of scopes, first grant, last use).
  */
 export class AppService {
-  constructor(private readonly knex: Knex) {}
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly knex: Knex,
+    private readonly scope: InstanceScope = EVERY_INSTANCE,
+  ) {}
 
   private apps(): Knex.QueryBuilder {
     const grouped = this.knex(GRANT)
@@ -66,6 +71,7 @@ export class AppService {
       )
       .whereNull('deleted_at')
       .where('revoked', false)
+      .modify(restrictTo(this.scope, 'instance_id'))
       .groupBy('instance_id', 'client_id');
     return this.knex.from(grouped.as('a'));
   }

@@ -2,6 +2,7 @@ import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { likePattern } from '../../platform/bulk.js';
 import type { DbRow } from '../../platform/database.js';
 import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
+import { EVERY_INSTANCE, type InstanceScope } from '../../platform/scope.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 import { File, type SensitiveMatch } from './file.entity.js';
@@ -69,8 +70,12 @@ const FILES: MirrorTable<File> = {
 export class FileService {
   private readonly mirror: ProviderMirror<File>;
 
-  constructor(private readonly em: EntityManager) {
-    this.mirror = new ProviderMirror(em, FILES);
+  /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
+  constructor(
+    private readonly em: EntityManager,
+    scope: InstanceScope = EVERY_INSTANCE,
+  ) {
+    this.mirror = new ProviderMirror(em, FILES, scope);
   }
 
   private get knex(): Knex {
