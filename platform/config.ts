@@ -36,6 +36,10 @@ const ConfigSchema = z
     FILES_URL: z.url().optional(),
     APP_PERMISSIONS_URL: z.url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    /** A subgraph's SQL statement running longer is cancelled (DATABASE_TIMEOUT), not left holding the request. */
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** A subgraph's statement waiting longer for a row or table lock is cancelled (DATABASE_TIMEOUT). */
+    DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     MONGODB_URL: z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
