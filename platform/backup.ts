@@ -88,7 +88,10 @@ async function tablesOf(client: pg.ClientBase, schemas: readonly string[]): Prom
 }
 
 async function appliedMigrations(client: pg.ClientBase, schema: string): Promise<string[]> {
-  const { rows: exists } = await client.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [schema, MIGRATIONS_TABLE]);
+  const { rows: exists } = await client.query('select 1 from pg_tables where schemaname = $1 and tablename = $2', [
+    schema,
+    MIGRATIONS_TABLE,
+  ]);
   if (exists.length === 0) return [];
   const { rows } = await client.query<{ name: string }>(`select name from ${quote(schema)}.${MIGRATIONS_TABLE} order by id`);
   return rows.map((r) => r.name);
@@ -165,87 +168,40 @@ export interface RestoreOptions {
 }
 
 /**
- * Restores a backup from `input` into the database at `databaseUrl`: its schemas are brought to the
- * backup's migrations, emptied, loaded table by table (in one transaction) and migrated to this
- * version's latest. Refuses (BackupError, nothing changed) a file that is not a backup, a backup made
+ * Restores a backup into the database at `databaseUrl` (`open` gives the file's bytes; it is read twice:
+ * checked through, then loaded): its schemas are brought to the backup's migrations, emptied, loaded
+ * table by table (in one transaction) and migrated to this version's latest. Refuses (BackupError,
+ * nothing changed) a file that is not a backup, is damaged or truncated, a backup made
  * by a newer Tenantwatch (migrations this one does not have), and a database holding data unless
  * `replace` is set. Answers the manifest.
  */
 export async function restoreDatabase(
   databaseUrl: string,
   modules: readonly BackupModule[],
-  input: Readable,
+  open: () => Readable,
   options: RestoreOptions = {},
 ): Promise<BackupManifest> {
-  const source = lines(input.pipe(createGunzip()));
-  const next = async (what: string) => {
-    const { value, done } = await source.next();
-    if (done) throw new BackupError(`the backup ends before ${what}: the file is truncated`);
-    return value;
-  };
-  let manifest: BackupManifest;
-  try {
-    if ((await next('its header')).toString('utf8') !== MAGIC) throw new BackupError('not a Tenantwatch backup (its first line is not the header)');
-    manifest = JSON.parse((await next('its manifest')).toString('utf8')) as BackupManifest;
-  } catch (error) {
-    if (error instanceof BackupError) throw error;
-    throw new BackupError(`not a Tenantwatch backup: ${(error as Error).message}`);
-  }
-  for (const module of modules) {
-    const known = module.migrations.map((m) => m.name);
-    const taken = manifest.migrations[module.schema] ?? [];
-    const unknown = taken.filter((name) => !known.includes(name));
-    if (unknown.length > 0)
-      throw new BackupError(`the backup was made by a newer Tenantwatch: schema ${module.schema} has migrations this one lacks (${unknown.join(', ')})`);
-  }
+  // Read through once before anything changes: a damaged or truncated file is refused with the database untouched.
+  await readBackup(open(), async (_table, rows) => {
+    for await (const _row of rows);
+  });
+  let manifest!: BackupManifest;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const schemas = modules.map((m) => m.schema);
-    const present = await tablesOf(client, schemas);
-    let holding = 0;
-    for (const table of present) {
-      const { rows } = await client.query(`select exists (select 1 from ${qualified(table)}) as any`);
-      if ((rows[0] as { any: boolean }).any) holding += 1;
-    }
-    if (holding > 0 && !options.replace)
-      throw new BackupError(`the database already holds Tenantwatch data (${holding} tables with rows): restore into an empty one, or replace it (--replace)`);
-    // Emptied (they hold no data, or are to be replaced), then made again as the backup needs them.
-    for (const schema of schemas) await client.query(`drop schema if exists ${quote(schema)} cascade`);
-    // The schemas as they were when the backup was taken.
-    for (const module of modules) {
-      const taken = manifest.migrations[module.schema] ?? [];
-      if (taken.length > 0) await migrate({ ...module, url: databaseUrl }, taken.at(-1));
-    }
-    const tables = await tablesOf(client, schemas);
-    await client.query('begin');
-    // Whatever a migration put in its tables gives way to the backup's rows.
-    if (tables.length > 0) await client.query(`truncate ${tables.map(qualified).join(', ')} cascade`);
-    for (const table of manifest.tables) {
-      const here = tables.find((t) => t.schema === table.schema && t.name === table.name);
-      if (!here) throw new BackupError(`table ${table.schema}.${table.name} of the backup does not exist at its migrations`);
+    await readBackup(open(), async (table, rows, read) => {
+      if (table === null) {
+        manifest = read;
+        await prepare(client, databaseUrl, modules, manifest, options);
+        return;
+      }
       const sink = client.query(copyFrom(`copy ${qualified(table)} (${table.columns.map(quote).join(', ')}) from stdin`));
-      const rows = async function* () {
-        for (;;) {
-          const line = await next(`the end of table ${table.schema}.${table.name}`);
-          if (line.length === 2 && line[0] === 92 && line[1] === 46) return; // `\.`
-          yield Buffer.concat([line, Buffer.from('\n')]);
-        }
-      };
-      await pipeline(Readable.from(rows()), sink);
-    }
-    // Sequences (serial and identity columns) past the rows loaded.
-    const { rows: sequences } = await client.query<{ table: string; column: string; sequence: string }>(
-      `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as table, quote_ident(a.attname) as column,
-              pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) as sequence
-         from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-        where c.relkind = 'r' and n.nspname = any($1) and c.relname <> $2
-          and pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) is not null`,
-      [schemas, MIGRATIONS_TABLE],
+      await pipeline(Readable.from(rows), sink);
+    });
+    await setSequences(
+      client,
+      modules.map((m) => m.schema),
     );
-    for (const s of sequences)
-      await client.query(`select setval($1, coalesce((select max(${s.column}) from ${s.table}), 0) + 1, false)`, [s.sequence]);
     await client.query('commit');
   } catch (error) {
     await client.query('rollback').catch(() => undefined);
@@ -257,4 +213,113 @@ export async function restoreDatabase(
   for (const module of modules) await migrate({ ...module, url: databaseUrl });
   logger.info({ tables: manifest.tables.length, rows: manifest.tables.reduce((n, t) => n + t.rows, 0) }, 'backup restored');
   return manifest;
+}
+
+/**
+ * Reads a backup: `each(null, empty, manifest)` once the manifest is read, then `each(table, rows)` per
+ * table, whose rows (COPY text lines, each with its `\n`) must be consumed before the next. Throws
+ * BackupError for a file that is not a backup, is damaged or truncated, or whose row counts differ
+ * from its manifest's.
+ */
+async function readBackup(
+  input: Readable,
+  each: (table: BackupTable | null, rows: AsyncIterable<Buffer>, manifest: BackupManifest) => Promise<void>,
+): Promise<void> {
+  const source = lines(input.pipe(createGunzip()));
+  const next = async (what: string) => {
+    let line: IteratorResult<Buffer>;
+    try {
+      line = await source.next();
+    } catch (error) {
+      throw new BackupError(`the backup file is damaged (${(error as Error).message}) before ${what}`);
+    }
+    if (line.done) throw new BackupError(`the backup ends before ${what}: the file is truncated`);
+    return line.value;
+  };
+  let manifest: BackupManifest;
+  try {
+    if ((await next('its header')).toString('utf8') !== MAGIC)
+      throw new BackupError('not a Tenantwatch backup (its first line is not the header)');
+    manifest = JSON.parse((await next('its manifest')).toString('utf8')) as BackupManifest;
+  } catch (error) {
+    if (error instanceof BackupError) throw error;
+    throw new BackupError(`not a Tenantwatch backup: ${(error as Error).message}`);
+  }
+  await each(null, Readable.from([]), manifest);
+  for (const table of manifest.tables) {
+    let count = 0;
+    const rows = async function* () {
+      for (;;) {
+        const line = await next(`the end of table ${table.schema}.${table.name}`);
+        if (line.length === 2 && line[0] === 92 && line[1] === 46) return; // `\.`
+        count += 1;
+        yield Buffer.concat([line, NEWLINE]);
+      }
+    };
+    await each(table, rows(), manifest);
+    if (count !== table.rows)
+      throw new BackupError(`table ${table.schema}.${table.name} holds ${count} rows in the backup, its manifest says ${table.rows}`);
+  }
+  if (!(await source.next()).done) throw new BackupError('the backup holds more than its manifest lists');
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Brings the modules' schemas to the backup's migrations, emptied, and opens the loading transaction.
+ * Refuses a backup of a newer Tenantwatch, and a database holding data unless `replace`.
+ */
+async function prepare(
+  client: pg.Client,
+  databaseUrl: string,
+  modules: readonly BackupModule[],
+  manifest: BackupManifest,
+  options: RestoreOptions,
+): Promise<void> {
+  for (const module of modules) {
+    const known = module.migrations.map((m) => m.name);
+    const unknown = (manifest.migrations[module.schema] ?? []).filter((name) => !known.includes(name));
+    if (unknown.length > 0)
+      throw new BackupError(
+        `the backup was made by a newer Tenantwatch: schema ${module.schema} has migrations this one lacks (${unknown.join(', ')})`,
+      );
+  }
+  const schemas = modules.map((m) => m.schema);
+  let holding = 0;
+  for (const table of await tablesOf(client, schemas)) {
+    const { rows } = await client.query(`select exists (select 1 from ${qualified(table)}) as any`);
+    if ((rows[0] as { any: boolean }).any) holding += 1;
+  }
+  if (holding > 0 && !options.replace)
+    throw new BackupError(
+      `the database already holds Tenantwatch data (${holding} tables with rows): restore into an empty one, or replace it (--replace)`,
+    );
+  // Emptied (they hold no data, or are to be replaced), then made again as the backup needs them.
+  for (const schema of schemas) await client.query(`drop schema if exists ${quote(schema)} cascade`);
+  for (const module of modules) {
+    const taken = manifest.migrations[module.schema] ?? [];
+    if (taken.length > 0) await migrate({ ...module, url: databaseUrl }, taken.at(-1));
+  }
+  const tables = await tablesOf(client, schemas);
+  for (const table of manifest.tables)
+    if (!tables.some((t) => t.schema === table.schema && t.name === table.name))
+      throw new BackupError(`table ${table.schema}.${table.name} of the backup does not exist at its migrations`);
+  await client.query('begin');
+  // Whatever a migration put in its tables gives way to the backup's rows.
+  if (tables.length > 0) await client.query(`truncate ${tables.map(qualified).join(', ')} cascade`);
+}
+
+/** Sequences (serial and identity columns) past the rows loaded. */
+async function setSequences(client: pg.Client, schemas: readonly string[]): Promise<void> {
+  const { rows: sequences } = await client.query<{ table: string; column: string; sequence: string }>(
+    `select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as table, quote_ident(a.attname) as column,
+            pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) as sequence
+       from pg_class c join pg_namespace n on n.oid = c.relnamespace
+       join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+      where c.relkind = 'r' and n.nspname = any($1) and c.relname <> $2
+        and pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname) is not null`,
+    [schemas, MIGRATIONS_TABLE],
+  );
+  for (const s of sequences)
+    await client.query(`select setval($1, coalesce((select max(${s.column}) from ${s.table}), 0) + 1, false)`, [s.sequence]);
 }

@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     if (!fs.existsSync(file)) throw new ConfigError(`no such backup file: ${file}`);
     const db = await database(config, false);
     try {
-      const manifest = await restoreDatabase(db.url, BACKUP_MODULES, fs.createReadStream(file), { replace: values.replace === true });
+      const manifest = await restoreDatabase(db.url, BACKUP_MODULES, () => fs.createReadStream(file), { replace: values.replace === true });
       const rows = manifest.tables.reduce((n, t) => n + t.rows, 0);
       process.stdout.write(`Restored ${file} (taken ${manifest.createdAt}): ${manifest.tables.length} tables, ${rows} rows\n`);
     } finally {

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { embeddedDatabaseUrl, runningEmbeddedPort } from '../scripts/embedded-postgres.js';
 import { freePort } from '../scripts/ports.js';
 import { graphql } from './harness.js';
 import { connect, disposeClients, record } from './subscription-client.js';
@@ -64,6 +66,22 @@ function npmStart(env: Record<string, string>): Started & { exited: Promise<numb
   return { child, output: () => output, port: Number(env.PORT), exited };
 }
 
+/** Runs an npm script as an operator would, to its end. */
+function npmRun(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', args, {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? os.homedir(), LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, started?: Started): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -119,12 +137,38 @@ describe('npm start', { timeout: 180_000 }, () => {
     );
     expect(connected.errors).toBeUndefined();
 
+    // Durable: the embedded PostgreSQL behind npm start commits to disk.
+    const postgres = new pg.Client({
+      connectionString: embeddedDatabaseUrl(runningEmbeddedPort(path.join(dataDir, 'postgres'))!, 'tenantwatch'),
+    });
+    await postgres.connect();
+    try {
+      for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes'])
+        expect((await postgres.query<{ value: string }>(`select current_setting($1) as value`, [setting])).rows[0]!.value, setting).toBe(
+          'on',
+        );
+    } finally {
+      await postgres.end();
+    }
+    // A backup while it runs (one snapshot); a restore must wait until it is stopped.
+    const backupFile = path.join(dataDir, 'kept.backup.gz');
+    const backup = await npmRun(['run', 'backup', '--', '--out', backupFile], { DATA_DIR: dataDir });
+    expect(backup.output).toMatch(/Backup written to/);
+    expect(backup.code).toBe(0);
+    const whileRunning = await npmRun(['run', 'restore', '--', backupFile], { DATA_DIR: dataDir });
+    expect(whileRunning.output).toMatch(/Tenantwatch is running on this DATA_DIR/);
+    expect(whileRunning.code).toBe(2);
+
     const pid = postmasterPid(dataDir)!;
     expect(alive(pid)).toBe(true);
     signalGroup(first.child, 'SIGINT');
     await groupGone(first.child);
     expect(alive(pid)).toBe(false);
     expect(first.output()).toMatch(/stopping Tenantwatch/);
+    // Stopped: the backup replaces the data (the embedded PostgreSQL started and stopped for it).
+    const restored = await npmRun(['run', 'restore', '--', backupFile, '--replace'], { DATA_DIR: dataDir });
+    expect(restored.output).toMatch(/Restored .*kept\.backup\.gz/);
+    expect(restored.code).toBe(0);
 
     // The same data dir again: the instance is still there, and the old tokens still work.
     const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'off' });
