@@ -243,6 +243,9 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+/** Every environment variable Tenantwatch reads (deployment manifests are checked against it). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ConfigSchema.shape);
+
 /**
  * Reads and validates the configuration from `env` (default `process.env`) once.
  * Throws a {@link ConfigError} that names each bad variable and what it accepts.
