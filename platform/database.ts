@@ -51,6 +51,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     allowGlobalContext: false,
     pool: { min: 0, max: options.poolMax ?? 10, ...(options.timeouts ? { afterCreate: withTimeouts(options.timeouts) } : {}) },
     logger: (message) => logger.debug({ schema: options.schema }, message),
+    // knex's own warnings (a pooled connection found broken after the server restarted...) as log lines, not console output.
+    driverOptions: { log: knexLog(options.schema) },
   });
   let statements = 0;
   const knex = orm.em.getKnex();
@@ -104,6 +106,16 @@ export async function migrate(options: DatabaseOptions, to?: string): Promise<st
     await orm.close(true);
     await lock.end();
   }
+}
+
+/** knex's `log` option: its messages through the one logger. */
+function knexLog(schema: string) {
+  return {
+    warn: (message: unknown) => logger.warn({ schema, knex: String(message) }, 'database client warning'),
+    error: (message: unknown) => logger.error({ schema, knex: String(message) }, 'database client error'),
+    deprecate: (method: unknown, alternative: unknown) => logger.debug({ schema, method, alternative }, 'database client deprecation'),
+    debug: (message: unknown) => logger.debug({ schema, knex: message }, 'database client'),
+  };
 }
 
 /** A knex pool hook that sets the session's statement and lock timeouts on each new connection. */

