@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
-import { freePort } from '../scripts/ports.js';
-import { graphql, startTestStack, TEST_JWT_SECRET, waitFor, type TestStack } from './harness.js';
+import { startGatewayProcess, type GatewayProcess } from './gateway-process.js';
+import { graphql, startTestStack, waitFor, type TestStack } from './harness.js';
 import { exited, killSchedulers, startSchedulerProcess, type SchedulerProcess } from './scheduler-process.js';
 import { connect, disposeClients, record, type Recording } from './subscription-client.js';
 import { allNodes, expectGraphMatchesTruth } from './truth.js';
@@ -17,7 +15,6 @@ import { allNodes, expectGraphMatchesTruth } from './truth.js';
  * the other from their last cursor, and every governance action reaches the provider exactly once.
  */
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 /** Low enough that two schedulers each spending it alone would be throttled within a second (burst: 1 s). */
 const LIMIT_PER_MINUTE = 600;
 let t: TestStack;
@@ -25,46 +22,6 @@ let simulator: Simulator;
 let db: pg.Client;
 const gateways: GatewayProcess[] = [];
 const schedulers: SchedulerProcess[] = [];
-
-type GatewayProcess = ChildProcess & { url: string; output(): string };
-
-/** A gateway as its own process (`gateway/index.ts`), in front of the test stack's subgraphs. */
-async function startGatewayProcess(): Promise<GatewayProcess> {
-  const port = await freePort();
-  const urls = Object.fromEntries(Object.values(t.stack.subgraphs).map((s) => [s.name, s.url]));
-  const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'gateway/index.ts'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: t.config.dataDir,
-      DATABASE_URL: t.stack.databaseUrl,
-      AUTH_JWT_SECRET: TEST_JWT_SECRET,
-      ACCOUNTS_URL: urls.accounts,
-      ACTIVITIES_URL: urls.activities,
-      FILES_URL: urls.files,
-      APP_PERMISSIONS_URL: urls['app-permissions'],
-      LOG_LEVEL: 'warn',
-      GATEWAY_RATE_LIMIT_PER_MINUTE: '1000000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const gateway = Object.assign(child, { url: `http://127.0.0.1:${port}/graphql`, output: () => output });
-  await waitFor(
-    `gateway on ${port} ready`,
-    async () => {
-      if (child.exitCode !== null) throw new Error(`gateway exited: ${output}`);
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      return response?.ok ? true : undefined;
-    },
-    60_000,
-  );
-  return gateway;
-}
 
 const ask = async <T>(gateway: GatewayProcess, query: string, role: 'admin' | 'responder' = 'admin') => {
   const answer = await graphql<T>(gateway.url, t.token(role), query);
@@ -96,7 +53,7 @@ beforeAll(async () => {
   });
   db = new pg.Client({ connectionString: t.stack.databaseUrl });
   await db.connect();
-  gateways.push(...(await Promise.all([startGatewayProcess(), startGatewayProcess()])));
+  gateways.push(...(await Promise.all([startGatewayProcess(t), startGatewayProcess(t)])));
   schedulers.push(startSchedulerProcess(t, { SCHEDULER_CONCURRENCY: '4' }), startSchedulerProcess(t, { SCHEDULER_CONCURRENCY: '4' }));
 }, 120_000);
 
