@@ -36,6 +36,12 @@ const ConfigSchema = z
     FILES_URL: z.url().optional(),
     APP_PERMISSIONS_URL: z.url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    /** The first retry of a failed job waits this long; each next one twice as long (up to a minute, six times). */
+    JOB_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+    /** A provider request that fails (unreachable, 5xx) is tried again after this long, then twice as long each time (up to 30 s, 8 attempts). */
+    PROVIDER_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(30_000).default(250),
+    /** A scan that still cannot reach its provider after its retries tries again this often until it can. */
+    PROVIDER_OUTAGE_RETRY_SECONDS: z.coerce.number().min(0.1).max(3600).default(300),
     /** A subgraph's SQL statement running longer is cancelled (DATABASE_TIMEOUT), not left holding the request. */
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
     /** A subgraph's statement waiting longer for a row or table lock is cancelled (DATABASE_TIMEOUT). */

@@ -174,6 +174,7 @@ export class SchedulerRuntime implements SchedulerServices {
       usage: this.usage,
       signal: this.stopping,
       dispatcher: this.outbound,
+      backoffMs: this.config.PROVIDER_RETRY_DELAY_MS,
       ...options,
     });
     const connector = factory.create(config, http, credentials);

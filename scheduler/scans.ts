@@ -20,6 +20,7 @@ import type { SchedulerServices } from './services.js';
 import { withAdvisoryLock } from './scan-lock.js';
 import { isPermissionRefusal, reviewStatus } from './instance-health.js';
 import { refusedReason } from './jobs/refusals.js';
+import { isOutage } from './job-backoff.js';
 import type pg from 'pg';
 import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 
@@ -88,6 +89,9 @@ const ENDED: readonly ConnectionStatus[] = [ConnectionStatus.DISCONNECTED, Conne
 
 /** Statuses of a connected instance: its periodic jobs are ensured, its scans keep it CONNECTED or DEGRADED. */
 const RUNNING: readonly ConnectionStatus[] = [ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED];
+
+/** The attempt of a scan at which a provider that keeps failing makes the instance DEGRADED. */
+const OUTAGE_AFTER_ATTEMPTS = 3;
 
 /**
  * What a status message or a scan's lastError says of a failure (viewers read them): a provider's
@@ -264,6 +268,14 @@ export class ScanJobs {
         state: error instanceof ThrottledError ? ScanRunState.THROTTLED : ScanRunState.FAILED,
         lastError: message,
       });
+      // The provider down (not answering, or 5xx) through a third attempt: DEGRADED, saying so. The
+      // scan keeps retrying (scheduler.ts: scanRetry) and the first one that succeeds makes it CONNECTED.
+      if (isOutage(error) && (job.attrs.failCount ?? 0) + 1 >= OUTAGE_AFTER_ATTEMPTS) {
+        await instances.setDegraded(
+          instanceId,
+          `The provider is not answering (${message}): scans wait and try again, at least every ${Math.round(this.services.config.PROVIDER_OUTAGE_RETRY_SECONDS / 60) || 1} min, and resume where they stopped; nothing is missed`,
+        );
+      }
       throw error;
     }
     if (outcome.status === 'paused') {

@@ -91,11 +91,19 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
     });
     const jobs = new ScanJobs(runtime, agenda, lockPool);
-    const retry = jobBackoff({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    const retry = jobBackoff({ delay: config.JOB_RETRY_DELAY_MS, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    // Scans outlast a provider outage: past their retries they try again every PROVIDER_OUTAGE_RETRY_SECONDS.
+    const scanRetry = jobBackoff({
+      delay: config.JOB_RETRY_DELAY_MS,
+      maxDelay: 60_000,
+      maxRetries: 6,
+      jitter: 0.2,
+      outageRetryMs: config.PROVIDER_OUTAGE_RETRY_SECONDS * 1000,
+    });
     agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
     for (const kind of Object.values(ScanKind)) {
       agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), {
-        backoff: retry,
+        backoff: scanRetry,
         priority: kind === ScanKind.DATA ? 'low' : 'normal',
       });
     }

@@ -9,7 +9,8 @@ import { startSimulator, type Simulator } from '../connectors/simulated/server.j
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedded-postgres.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
-import { graphql, testConfig, waitFor, type GraphQLAnswer } from './harness.js';
+import { graphql, testConfig, waitFor, type GraphQLAnswer, type TestStack } from './harness.js';
+import { expectGraphMatchesTruth } from './truth.js';
 
 /**
  * Faults survived, on a stack with its own PostgreSQL (so that it can crash without touching the
@@ -25,14 +26,25 @@ let stack: Stack;
 let simulator: Simulator;
 let token: string;
 let instanceId: string;
-const config = () => testConfig(path.join(dir, 'stack'), { AUDIT_LAG_SECONDS: '1', BACKFILL_DAYS: '1' });
+// Retries scaled down: the first after 100 ms, and past six a provider outage is retried every second (not 5 min).
+const config = () =>
+  testConfig(path.join(dir, 'stack'), {
+    AUDIT_LAG_SECONDS: '1',
+    BACKFILL_DAYS: '1',
+    JOB_RETRY_DELAY_MS: '100',
+    PROVIDER_RETRY_DELAY_MS: '10',
+    PROVIDER_OUTAGE_RETRY_SECONDS: '1',
+  });
 
-const ask = <T>(query: string): Promise<GraphQLAnswer<T>> => graphql<T>(stack.gateway.url, token, query);
-async function data<T>(query: string): Promise<T> {
-  const answer = await ask<T>(query);
+const ask = <T>(query: string, variables?: Record<string, unknown>): Promise<GraphQLAnswer<T>> =>
+  graphql<T>(stack.gateway.url, token, query, variables);
+async function data<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+  const answer = await ask<T>(query, variables);
   if (answer.errors) throw new Error(JSON.stringify(answer.errors));
   return answer.data!;
 }
+/** The helpers of test/truth.ts ask through `query`: this stack's gateway, as admin. */
+const client = () => ({ query: data }) as unknown as TestStack;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-faults-'));
@@ -154,6 +166,57 @@ describe('faults', () => {
       },
       60_000,
     );
+  }, 180_000);
+
+  it('the provider down: the instance says so, scans keep trying, and resume with nothing missed when it is back', async () => {
+    const tenant = simulator.tenant('steady');
+    // Every request answered 503 (the provider down), while its users keep working.
+    tenant.update({ faults: { errorRate: 1 } });
+    try {
+      tenant.generateActivity(30);
+      await data(`mutation { requestScan(instanceId: "${instanceId}", kind: ACTIVITIES) { state } }`);
+      const degraded = await waitFor(
+        'DEGRADED, saying why',
+        async () => {
+          const { appInstance } = await data<{ appInstance: { status: string; statusMessage: string | null } }>(
+            `{ appInstance(id: "${instanceId}") { status statusMessage } }`,
+          );
+          return appInstance.status === 'DEGRADED' ? appInstance.statusMessage : undefined;
+        },
+        60_000,
+      ).catch(async (error: unknown) => {
+        const view = await data(`{ appInstance(id: "${instanceId}") { status statusMessage scans { kind state lastError } } }`);
+        const { jobs } = await stack.scheduler!.agenda.queryJobs({ name: 'scan.activities', data: { instanceId } });
+        throw new Error(
+          `${String(error)} ${JSON.stringify(view)} ${JSON.stringify(jobs.map((j) => [j.failCount, j.failReason, j.nextRunAt, j.lockedAt]))}`,
+        );
+      });
+      expect(degraded).toMatch(/^The provider is not answering \(.*503.*\): scans wait and try again.*nothing is missed$/);
+      // Past its six retries the scan is still trying (every PROVIDER_OUTAGE_RETRY_SECONDS), not given up.
+      await waitFor(
+        'more attempts than the retries',
+        async () => {
+          const { jobs } = await stack.scheduler!.agenda.queryJobs({ name: 'scan.activities', data: { instanceId } });
+          return jobs.some((j) => (j.failCount ?? 0) > 7) ? true : undefined;
+        },
+        60_000,
+      );
+    } finally {
+      tenant.update({ faults: { errorRate: 0 } });
+    }
+    await waitFor(
+      'CONNECTED again with the audit trail read',
+      async () => {
+        const { appInstance } = await data<{ appInstance: { status: string; scans: { kind: string; state: string }[] } }>(
+          `{ appInstance(id: "${instanceId}") { status scans { kind state } } }`,
+        );
+        return appInstance.status === 'CONNECTED' && appInstance.scans.find((s) => s.kind === 'ACTIVITIES')!.state === 'IDLE'
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    await expectGraphMatchesTruth(client(), tenant, instanceId);
   }, 180_000);
 
   it('a subgraph down: partial data with errors naming it, /readyz reports it, and all recovers when it returns', async () => {
