@@ -16,6 +16,7 @@ import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import type { SubscriptionExecutor } from './subscriptions/executor.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
+import { flushTracing, requestTracing, startTracing } from '../platform/tracing.js';
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -45,6 +46,7 @@ export interface GatewayServer {
  * process is alive and `/readyz` when every subgraph and its database answer.
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
+  startTracing(options.config);
   const verify = createTokenVerifier(options.config);
   const rateLimits = await createRateLimits(options.config, verify, options.databaseUrl);
   try {
@@ -102,6 +104,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
   });
   app.use(
     '/graphql',
+    requestTracing('gateway'),
     corsMiddleware(config),
     rateLimits.http,
     expressMiddleware(apollo, {
@@ -148,6 +151,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
         await subscriptions.close();
         await apollo.stop();
         await rateLimits.close();
+        await flushTracing();
       })()),
   };
 }

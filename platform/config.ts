@@ -38,6 +38,12 @@ const ConfigSchema = z
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
     /** The first retry of a failed job waits this long; each next one twice as long (up to a minute, six times). */
     JOB_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+    /** OpenTelemetry: where spans go over OTLP/HTTP (`<endpoint>/v1/traces`); unset, none are made or sent. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    /** The `service.name` of this process's spans. */
+    OTEL_SERVICE_NAME: z.string().min(1).max(100).default('tenantwatch'),
+    /** How long spans are batched before they are sent. */
+    OTEL_EXPORT_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
     /** A provider request that fails (unreachable, 5xx) is tried again after this long, then twice as long each time (up to 30 s, 8 attempts). */
     PROVIDER_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(30_000).default(250),
     /** A scan that still cannot reach its provider after its retries tries again this often until it can. */

@@ -14,6 +14,7 @@ import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from './query-limits.js';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.js';
+import { flushTracing, requestTracing, startTracing } from './tracing.js';
 
 /** What a subgraph runs beside its server while it serves: a LISTEN connection, timers... */
 export interface SubgraphRuntime {
@@ -83,6 +84,7 @@ const serviceQueryRefused: ValidationRule = (context) => ({
  */
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
+  startTracing(config);
   const verify = createTokenVerifier(config);
   const limits = queryLimitsOf(config);
   const app = createApp();
@@ -129,6 +131,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     }
   });
   const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
+  app.use('/graphql', requestTracing(name));
   if (secret) app.use('/graphql', gatewayOnly(secret));
   app.use(
     '/graphql',
@@ -170,6 +173,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
         await apollo.stop();
         await options.runtime?.stop();
         await db.close();
+        await flushTracing();
       })()),
   };
 }
