@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +6,7 @@ import { signToken } from '../platform/auth.js';
 import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { freshDatabase, graphql, startTestStack, testConfig, waitFor, type TestStack } from './harness.js';
+import { runCommand } from './processes.js';
 import { allNodes, waitConnected } from './truth.js';
 
 /**
@@ -16,7 +16,6 @@ import { allNodes, waitConnected } from './truth.js';
  * rows); a database holding data is refused unless replaced, and a damaged file is refused.
  */
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 let t: TestStack;
 let simulator: Simulator;
 let restored: { url: string; drop(): Promise<void> } | undefined;
@@ -25,20 +24,12 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-backup-'));
 const file = path.join(dir, 'tenantwatch.backup.gz');
 
 /** Runs the backup CLI as an operator would, against `databaseUrl`. */
-function cli(args: string[], databaseUrl: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'scripts/backup.ts', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH!, DATABASE_URL: databaseUrl, DATA_DIR: dir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
+const cli = (args: string[], databaseUrl: string) =>
+  runCommand(process.execPath, ['--import', '@swc-node/register/esm-register', 'scripts/backup.ts', ...args], {
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dir,
+    LOG_LEVEL: 'warn',
   });
-}
 
 const STATE = `{
   appInstances { id name status }

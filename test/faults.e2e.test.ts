@@ -10,6 +10,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/embedde
 import { startStack, type Stack } from '../scripts/stack.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { graphql, testConfig, waitFor, type GraphQLAnswer, type TestStack } from './harness.js';
+import { isAlive } from './processes.js';
 import { expectGraphMatchesTruth } from './truth.js';
 
 /**
@@ -96,14 +97,6 @@ afterAll(async () => {
 
 /** The postmaster's pid, from its pid file. */
 const postmaster = () => Number(fs.readFileSync(path.join(dir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('faults', () => {
   it('PostgreSQL crashing under load: every service recovers by itself and no write answered OK is lost', async () => {
@@ -126,7 +119,7 @@ describe('faults', () => {
     // Crash: an immediate shutdown (SIGQUIT), no checkpoint; the restart replays the WAL.
     const pid = postmaster();
     process.kill(pid, 'SIGQUIT');
-    await waitFor('PostgreSQL gone', async () => (alive(pid) ? undefined : true));
+    await waitFor('PostgreSQL gone', async () => (isAlive(pid) ? undefined : true));
     const acceptedAtCrash = accepted.length;
     await waitFor('writes failing while it is down', async () => (failed > 0 ? true : undefined));
     postgres = await startEmbeddedPostgres(path.join(dir, 'postgres'), { port: postgres.port });

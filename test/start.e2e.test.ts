@@ -7,9 +7,9 @@ import pg from 'pg';
 import { embeddedDatabaseUrl, runningEmbeddedPort } from '../scripts/embedded-postgres.js';
 import { freePort } from '../scripts/ports.js';
 import { graphql } from './harness.js';
+import { isAlive, ROOT, runCommand } from './processes.js';
 import { connect, disposeClients, record } from './subscription-client.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const running = new Set<ChildProcess>();
 const dirs: string[] = [];
 
@@ -67,20 +67,7 @@ function npmStart(env: Record<string, string>): Started & { exited: Promise<numb
 }
 
 /** Runs an npm script as an operator would, to its end. */
-function npmRun(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', args, {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? os.homedir(), LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
+const npmRun = (args: string[], env: Record<string, string>) => runCommand('npm', args, { LOG_LEVEL: 'warn', ...env });
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, started?: Started): Promise<T> {
   const deadline = Date.now() + deadlineMs;
@@ -109,15 +96,6 @@ function postmasterPid(dataDir: string): number | undefined {
   const file = path.join(dataDir, 'postgres', 'postmaster.pid');
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('npm start', { timeout: 180_000 }, () => {
   it('starts on a fresh data dir, prints tokens and a working curl line, keeps data across restarts, and stops cleanly on Ctrl-C', async () => {
@@ -160,10 +138,10 @@ describe('npm start', { timeout: 180_000 }, () => {
     expect(whileRunning.code).toBe(2);
 
     const pid = postmasterPid(dataDir)!;
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     signalGroup(first.child, 'SIGINT');
     await groupGone(first.child);
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(first.output()).toMatch(/stopping Tenantwatch/);
     // Stopped: the backup replaces the data (the embedded PostgreSQL started and stopped for it).
     const restored = await npmRun(['run', 'restore', '--', backupFile, '--replace'], { DATA_DIR: dataDir });
