@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
+import type { ContentPattern, KeywordList } from './content-rules.js';
 
 /** What an administrator writes to create or replace a policy. */
 export interface PolicyDefinition {
@@ -14,6 +15,9 @@ export interface PolicyDefinition {
   /** The instances it applies to, beside every instance of `providers`; both empty or absent: every instance. */
   readonly instanceIds?: readonly string[];
   readonly providers?: readonly string[];
+  /** FILE policies' custom content rules, checked (see content-rules.ts); absent: none. */
+  readonly contentPatterns?: readonly ContentPattern[];
+  readonly keywordLists?: readonly KeywordList[];
 }
 
 /** Whether `policy` applies to an instance: it names none (every instance), or this one, or its provider. */
@@ -33,6 +37,8 @@ export class PolicyService {
       autoGovernance: [...(definition.autoGovernance ?? [])],
       instanceIds: [...(definition.instanceIds ?? [])],
       providers: [...(definition.providers ?? [])],
+      contentPatterns: [...(definition.contentPatterns ?? [])],
+      keywordLists: [...(definition.keywordLists ?? [])],
       builtIn,
     });
     await this.em.persistAndFlush(policy);
@@ -50,6 +56,8 @@ export class PolicyService {
       autoGovernance: [...(definition.autoGovernance ?? [])],
       instanceIds: [...(definition.instanceIds ?? [])],
       providers: [...(definition.providers ?? [])],
+      contentPatterns: [...(definition.contentPatterns ?? [])],
+      keywordLists: [...(definition.keywordLists ?? [])],
     });
     await this.em.flush();
     return policy;
