@@ -209,7 +209,13 @@ export class ScanJobs {
       lastError: null,
       // A fresh run counts its skips afresh; a resumed one goes on counting. The data scan knows what it will read.
       ...(cursor === null ? { itemsSkipped: 0, lastSkipReason: null } : {}),
-      ...(kind === ScanKind.DATA ? { totalEstimate: await this.services.files().countToScan(instanceId) } : {}),
+      ...(kind === ScanKind.DATA
+        ? {
+            totalEstimate: await this.services
+              .files()
+              .countToScan(instanceId, (await this.services.evaluator().contentRules(instanceId)).hash),
+          }
+        : {}),
     });
     let outcome: ScanOutcome;
     let connector: Connector | undefined;

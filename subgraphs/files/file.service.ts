@@ -173,13 +173,19 @@ export class FileService {
     return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version, name: r.name }));
   }
 
-  /** How many live files of the instance wait for a data scan (the data scan's estimate of its run). */
-  async countToScan(instanceId: string): Promise<number> {
+  /**
+   * How many live files of the instance wait for a data scan (the data scan's estimate of its run): as
+   * {@link filesToScan} picks them, those last read under other content rules (`rulesHash`) included.
+   */
+  async countToScan(instanceId: string, rulesHash?: string | null): Promise<number> {
     const [row] = await this.knex(FILE)
       .count({ count: '*' })
       .where('instance_id', instanceId)
       .whereNull('deleted_at')
-      .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'));
+      .where((q) => {
+        q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version');
+        if (rulesHash !== undefined) q.orWhereRaw('content_rules_hash is distinct from ?', [rulesHash]);
+      });
     return Number(row?.count ?? 0);
   }
 
