@@ -162,7 +162,7 @@ describe('FILE policies with custom content rules', () => {
     }
   });
 
-  it('apply changed rules at the next data scan', async () => {
+  it('apply changed rules at once: the schedulers data-scan the files read under the old ones, with no scan requested', async () => {
     const update = 'mutation ($id: ID!, $input: PolicyInput!) { updatePolicy(id: $id, input: $input) { id } }';
     await t.query(update, {
       id: policyId,
@@ -174,8 +174,17 @@ describe('FILE policies with custom content rules', () => {
         keywordLists: [{ name: 'Code words', words: [keyword()], caseSensitive: true, wholeWord: false, minCount: 2 }],
       },
     });
-    await rescan(t, instanceId, 'DATA');
-    const byId = new Map((await filesNow()).map((f) => [f.externalId, f]));
+    // What each file must show under the new rules: no AWS rule, and the code words counted in text files.
+    const expected = (file: (typeof files)[number], matches: FileView['contentRuleMatches']) => {
+      const mine = matches.filter((m) => m.policyId === policyId);
+      if (mine.some((m) => m.rule === 'AWS key ids')) return false;
+      if (file.mimeType !== 'text/plain') return true;
+      return (mine.find((m) => m.rule === 'Code words')?.count ?? 0) === file.content.split(keyword()).length - 1;
+    };
+    const byId = await waitFor('every file read under the new rules', async () => {
+      const now = new Map((await filesNow()).map((f) => [f.externalId, f]));
+      return files.every((file) => expected(file, now.get(file.id)!.contentRuleMatches)) ? now : undefined;
+    });
     for (const file of files) {
       const mine = byId.get(file.id)!.contentRuleMatches.filter((m) => m.policyId === policyId);
       expect(

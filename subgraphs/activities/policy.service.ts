@@ -42,6 +42,7 @@ export class PolicyService {
       builtIn,
     });
     await this.em.persistAndFlush(policy);
+    if (policy.kind === PolicyKind.FILE) await this.contentRulesChanged();
     return policy;
   }
 
@@ -49,6 +50,7 @@ export class PolicyService {
   async update(id: string, definition: PolicyDefinition): Promise<Policy | null> {
     const policy = await this.em.findOne(Policy, { id });
     if (!policy) return null;
+    const wasFile = policy.kind === PolicyKind.FILE;
     this.em.assign(policy, {
       ...definition,
       description: definition.description ?? null,
@@ -60,6 +62,7 @@ export class PolicyService {
       keywordLists: [...(definition.keywordLists ?? [])],
     });
     await this.em.flush();
+    if (wasFile || policy.kind === PolicyKind.FILE) await this.contentRulesChanged();
     return policy;
   }
 
@@ -89,6 +92,14 @@ export class PolicyService {
   }
 
   /** The enabled policies of one kind, oldest first. */
+  /**
+   * Tells the schedulers (NOTIFY tenantwatch_scheduler) that a FILE policy changed: the files read under
+   * other content rules are data-scanned now, not at the next periodic data scan (scheduler/dispatcher.ts).
+   */
+  private async contentRulesChanged(): Promise<void> {
+    await this.em.getKnex().raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ contentRules: true })]);
+  }
+
   async enabledOfKind(kind: PolicyKind): Promise<Policy[]> {
     return this.em.find(Policy, { kind, enabled: true }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
