@@ -29,10 +29,12 @@ function shared<T>(load: () => Promise<T>, ms = SNAPSHOT_MS): () => Promise<T> {
   return () => {
     const now = Date.now();
     if (!last || now - last.at > ms) {
-      const value = load();
-      last = { at: now, value };
+      const entry = { at: now, value: load() };
+      last = entry;
       // A failed read is not kept: the next scrape tries again.
-      value.catch(() => (last = undefined));
+      entry.value.catch(() => {
+        if (last === entry) last = undefined;
+      });
     }
     return last.value;
   };
