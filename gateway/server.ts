@@ -8,10 +8,12 @@ import type { Config } from '../platform/config.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
+import { graphqlMetricsPlugin, serveMetrics, serviceRegistry } from '../platform/metrics.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
 import { corsMiddleware } from './cors.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
+import { registerGatewayMetrics } from './metrics.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import type { SubscriptionExecutor } from './subscriptions/executor.js';
@@ -76,6 +78,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
   });
   const app = createApp();
   const httpServer = http.createServer(app);
+  const metrics = serviceRegistry('gateway');
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     formatError,
@@ -90,7 +93,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     // Query limits before anything runs: tokens while parsing, depth, aliases and directives in validation, the cost once the variables are known.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: queryLimitRules(limits),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits), graphqlMetricsPlugin(metrics)],
   });
   await apollo.start();
 
@@ -102,6 +105,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     const ready = Object.values(subgraphs).every((s) => s.status === 'ready');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', subgraphs });
   });
+  serveMetrics(app, metrics, config.METRICS_ENABLED);
   app.use(
     '/graphql',
     requestTracing('gateway'),
@@ -125,6 +129,12 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     dataSources: Object.fromEntries(sources.map((s) => [s.name, s])),
     rateLimits,
   });
+  const dedup = (): DedupStats =>
+    sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), {
+      sent: 0,
+      shared: 0,
+    });
+  registerGatewayMetrics(metrics, { subscriptions: subscriptions.executor, sockets: subscriptions.sockets, dedup });
   let port: number;
   try {
     port = await listen(httpServer, options.port, config.HOST);
@@ -141,10 +151,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     port,
     subscriptions: subscriptions.executor,
     get dedup() {
-      return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), {
-        sent: 0,
-        shared: 0,
-      });
+      return dedup();
     },
     stop: () =>
       (stopping ??= (async () => {

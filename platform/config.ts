@@ -121,6 +121,12 @@ const ConfigSchema = z
     GOVERNANCE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     /** First wait before a governance action is retried, doubling each attempt (capped at 60 s). */
     GOVERNANCE_RETRY_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
+    /**
+     * `GET /metrics` (Prometheus text format, no token) on the gateway's, each subgraph's and the
+     * scheduler's webhook receiver's port. Off: no service answers it (use when those ports are
+     * reachable by people who should not read counts, durations and instance ids).
+     */
+    METRICS_ENABLED: flag.default(true),
     /** Port of the scheduler's webhook receiver (0: a free one). */
     WEBHOOK_PORT: port.default(0),
     /** Interface the webhook receiver binds (loopback unless a proxy or the providers must reach it directly). */

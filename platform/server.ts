@@ -5,6 +5,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
+import { Gauge } from 'prom-client';
 import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
@@ -12,6 +13,7 @@ import type { Database } from './database.js';
 import { ErrorCode, formatError } from './errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
+import { graphqlMetricsPlugin, METRIC_PREFIX, serveMetrics, serviceRegistry } from './metrics.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from './query-limits.js';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.js';
 import { flushTracing, requestTracing, startTracing } from './tracing.js';
@@ -100,6 +102,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
   }
   // Beside the query limits: without a shared secret, a production subgraph does not tell its schema (`_service { sdl }`).
   const validationRules = production && !secret ? [serviceQueryRefused] : [];
+  const metrics = serviceRegistry(name);
   const apollo = new ApolloServer<C>({
     schema: options.schema,
     formatError,
@@ -113,7 +116,12 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
     // process before the rest has closed.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryCostPlugin(limits),
+      graphqlMetricsPlugin(metrics),
+    ],
   });
   await apollo.start();
 
@@ -130,6 +138,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       res.status(503).json({ status: 'unready', subgraph: name, database: production ? 'unavailable' : (error as Error).message });
     }
   });
+  serveMetrics(app, metrics, config.METRICS_ENABLED);
   const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
   app.use('/graphql', requestTracing(name));
   if (secret) app.use('/graphql', gatewayOnly(secret));
@@ -156,6 +165,14 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       })
     : undefined;
   app.use(jsonErrorHandler);
+  new Gauge({
+    name: `${METRIC_PREFIX}subgraph_websockets`,
+    help: "Open websockets on the subgraph (the gateway's upstream subscriptions)",
+    registers: [metrics],
+    collect() {
+      this.set(subscriptions?.sockets() ?? 0);
+    },
+  });
 
   const port = await listen(httpServer, options.port, config.SUBGRAPH_HOST);
   const url = localUrl(config.SUBGRAPH_HOST, port);

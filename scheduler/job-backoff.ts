@@ -29,4 +29,5 @@ export function jobBackoff(
 }
 
 /** The provider unreachable or failing on its side (not a refusal, not our own error). */
-export const isOutage = (error: unknown): boolean => error instanceof ProviderError && error.transient && !(error instanceof ThrottledError);
+export const isOutage = (error: unknown): boolean =>
+  error instanceof ProviderError && error.transient && !(error instanceof ThrottledError);

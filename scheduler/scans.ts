@@ -23,6 +23,7 @@ import { refusedReason } from './jobs/refusals.js';
 import { isOutage } from './job-backoff.js';
 import type pg from 'pg';
 import { ConnectionStatus } from '../platform/vocabulary/instance.js';
+import type { SchedulerMetrics } from './metrics.js';
 
 /** Agenda job names, namespaced by kind. */
 export const SCAN_JOB: Readonly<Record<ScanKind, string>> = {
@@ -107,6 +108,7 @@ export class ScanJobs {
     private readonly services: SchedulerServices,
     private readonly agenda: Agenda,
     private readonly lockPool: pg.Pool,
+    private readonly metrics?: Pick<SchedulerMetrics, 'scanned'>,
   ) {}
 
   /** Queues a scan now (a requested or follow-up run, not the periodic one). */
@@ -221,6 +223,12 @@ export class ScanJobs {
     let connector: Connector | undefined;
     let deleted = false;
     const refused = { forbidden: 0 };
+    // Items counted so far: a resumed run's count goes on from its saved one.
+    let counted = cursor === null ? 0 : (state?.itemsScanned ?? 0);
+    const count = (items: number) => {
+      this.metrics?.scanned(instanceId, kind, items - counted);
+      counted = Math.max(counted, items);
+    };
     try {
       connector = await this.services.connector(instanceId, priority);
       const run: ScanRun<never> = {
@@ -230,6 +238,7 @@ export class ScanJobs {
         cursor: cursor as never,
         save: async (next, items) => {
           await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
+          count(items);
           await job.touch();
           deleted = (await instances.byIds([instanceId]))[0]?.status === ConnectionStatus.DELETED;
         },
@@ -284,6 +293,7 @@ export class ScanJobs {
       }
       throw error;
     }
+    count(outcome.items);
     if (outcome.status === 'paused') {
       if (deleted) return;
       // Stopping: the cursor is saved; QUEUED and undispatched, the next scheduler resumes it.
