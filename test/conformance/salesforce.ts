@@ -1,3 +1,4 @@
+import { EVENT_LOG_TYPES } from '../../connectors/salesforce/records.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
 import { connectedAppKeys, startTrustedSalesforce } from '../salesforce-emulator.js';
 import type { ConformanceTarget, ItemKind } from './target.js';
@@ -23,7 +24,10 @@ const OPERATIONS: Partial<Record<GovernanceActionType, readonly string[]>> = {
  * links, OAuth tokens, two days of sign-ins and setup changes, event log files, query pages of 25,
  * sessions of 30 s, the JWT bearer flow with a certificate made now, and outbound messages for new
  * file versions to the scheduler's receiver. Quarantine and restore are not Salesforce operations:
- * the target leaves them out.
+ * the target leaves them out. It has no `subscriptions`, so the suite skips its two subscription
+ * steps: Salesforce's outbound messages go where the org's admin points a flow (here `afterConnect`),
+ * there is no subscription for Tenantwatch to make, renew or delete, and the file scan polls
+ * SystemModstamp for everything else.
  */
 export async function salesforceTarget(): Promise<ConformanceTarget> {
   const keys = await connectedAppKeys();
@@ -54,6 +58,7 @@ export async function salesforceTarget(): Promise<ConformanceTarget> {
   const { emulator } = salesforce;
   const org = emulator.org(ORG_ID);
   const truth = () => org.truth();
+  const eventLogTypes = new Set<string>(EVENT_LOG_TYPES);
 
   return {
     provider: 'salesforce',
@@ -83,7 +88,9 @@ export async function salesforceTarget(): Promise<ConformanceTarget> {
         activities: [
           ...now.loginHistory.filter((l) => l.visible).map((l) => l.Id),
           ...now.setupAuditTrail.filter((s) => s.visible).map((s) => s.Id),
-          ...now.eventLogEvents.filter((e) => e.visible).map((e) => e.id),
+          // The org logs Login and API events too; the connector reads report exports and file transfers
+          // (sign-ins come from LoginHistory), so only those event types are activities.
+          ...now.eventLogEvents.filter((e) => e.visible && eventLogTypes.has(e.eventType)).map((e) => e.id),
         ],
       };
     },
@@ -102,7 +109,8 @@ export async function salesforceTarget(): Promise<ConformanceTarget> {
     async deleteOne(kind: ItemKind) {
       const now = truth();
       if (kind === 'user') {
-        const user = now.users.filter((u) => u.IsActive && !u.IsFrozen).at(-1)!;
+        // Salesforce users cannot be deleted: the emulator deactivates, and the account stays DISABLED (deletedUserStatus).
+        const user = now.users.filter((u) => u.IsActive && !u.IsFrozen && !u.admin && u.Username !== USERNAME).at(-1)!;
         org.remove('user', user.Id);
         return user.Id;
       }
@@ -115,6 +123,7 @@ export async function salesforceTarget(): Promise<ConformanceTarget> {
       org.remove('file', file.Id);
       return file.Id;
     },
+    deletedUserStatus: 'DISABLED',
     async changeFile() {
       const file = truth().files.find((f) => !f.deleted)!;
       org.changeFile(file.Id);
