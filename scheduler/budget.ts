@@ -259,13 +259,17 @@ export class RateBudget {
     const share = this.shares.get(key) ?? 0.9;
     const capacity = Math.max(MIN_CAPACITY, (daily.limit * share) / 2);
     const free = throttled ? Math.min(0, daily.limit * share - daily.used) : daily.limit * share - daily.used;
+    // A reported limit above the configured one grows the bucket by the difference (what was spent stays
+    // spent): kept at the old size, the bucket would sit below the priorities' reserve of the new
+    // capacity and every scan would wait hours for a quota that is nearly all free.
     await this.knex.raw(
       `update ${TABLE} set
               tokens = least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms),
-              day_tokens = greatest(-?::float8, least(?::float8, ?::float8, coalesce(day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms, ?::float8))),
+              day_tokens = greatest(-?::float8, least(?::float8, ?::float8, coalesce(day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms
+                             + greatest(0, ?::float8 - coalesce(day_capacity, ?::float8)), ?::float8))),
               day_capacity = ?, day_rate_per_ms = ?, day_limit_reported = ?, updated_at = clock_timestamp()
         where instance_id = ? and service = ?`,
-      [capacity, capacity, free, capacity, capacity, capacity / DAY_MS, daily.limit, instanceId, service],
+      [capacity, capacity, free, capacity, capacity, capacity, capacity, capacity / DAY_MS, daily.limit, instanceId, service],
     );
   }
 }

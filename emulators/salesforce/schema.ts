@@ -306,12 +306,18 @@ const SHAPES: Record<KeyPrefixed, Shape | null> = {
       f('SystemModstamp', 'datetime'),
     ],
   },
+  // undelete() is among its supported calls, and "If the shared document is deleted, the delete cascades to
+  // any associated ContentDistribution. The ContentDistribution is still queryable by using the QueryAll verb":
+  // deleted public links go to the recycle bin and carry IsDeleted
+  // (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contentdistribution.htm,
+  // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/system_fields.htm).
   ContentDistribution: {
     createable: true,
     deletable: true,
     updateable: true,
+    recycleBin: true,
     fields: [
-      ...system(false),
+      ...system(true),
       f('Name', 'string', { createable: true, updateable: true }),
       ref('ContentVersionId', 'ContentVersion', 'ContentVersion', { createable: true }),
       ref('ContentDocumentId', 'ContentDocument', 'ContentDocument'),
