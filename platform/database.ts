@@ -35,7 +35,7 @@ export interface Database {
  * is unreachable or a migration fails; nothing is left open then.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  await migrate(options);
+  await migrateDatabase(options);
   const orm = await MikroORM.init({
     clientUrl: options.url,
     schema: options.schema,
@@ -64,7 +64,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
-async function migrate(options: DatabaseOptions): Promise<void> {
+/**
+ * Applies the module's committed migrations under its advisory lock (what {@link openDatabase} does
+ * first), for a process that writes the module's tables through another connection.
+ */
+export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
   const lock = new pg.Client({ connectionString: options.url });
   await lock.connect();
   const orm = await MikroORM.init({

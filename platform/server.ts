@@ -6,6 +6,8 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
 import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
+import { auditPlugin, type AuditPluginOptions } from './audit/plugin.js';
+import { originOf, type RequestOrigin } from './audit/client-address.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
 import type { Database } from './database.js';
@@ -36,6 +38,8 @@ export interface SubgraphServerOptions<C extends SubgraphContext = SubgraphConte
   /** Also serve graphql-ws subscriptions on `/graphql` (only subgraphs with a Subscription type). */
   readonly subscriptions?: boolean;
   readonly runtime?: SubgraphRuntime;
+  /** Records every mutation in the audit log (see auditPlugin). */
+  readonly audit?: Omit<AuditPluginOptions, 'service'>;
 }
 
 /** A running subgraph: where it answers, its database, and stop() (drains requests, closes the pool). */
@@ -111,7 +115,12 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     // Apollo's own handler would stop it at the same time and then raise the signal again, killing the
     // process before the rest has closed.
     stopOnTerminationSignals: false,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryCostPlugin(limits),
+      ...(options.audit ? [auditPlugin({ ...options.audit, service: name })] : []),
+    ],
   });
   await apollo.start();
 
@@ -128,14 +137,16 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       res.status(503).json({ status: 'unready', subgraph: name, database: production ? 'unavailable' : (error as Error).message });
     }
   });
-  const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
+  const context = (principal: Principal, authorization: string, origin: RequestOrigin = {}) =>
+    extend({ principal, authorization, ...origin, em: db.fork(), loaders: new Map() });
   if (secret) app.use('/graphql', gatewayOnly(secret));
   app.use(
     '/graphql',
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const authorization = req.headers.authorization ?? '';
-        return context(await verify(authorization || undefined), authorization);
+        // Behind gatewayOnly, the forwarded client address is the gateway's word; without a shared secret, the caller's own address.
+        return context(await verify(authorization || undefined), authorization, originOf(req, secret !== undefined));
       },
     }),
   );
