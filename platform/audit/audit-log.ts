@@ -125,7 +125,8 @@ export class AuditLog {
 function toRow(row: Record<string, unknown>): AuditRow {
   return {
     id: String(row.id),
-    at: row.at as Date,
+    // The ORM's connection reads timestamptz as text (microseconds kept), a plain pg client as a Date.
+    at: row.at instanceof Date ? row.at : new Date(String(row.at)),
     kind: row.kind as AuditKind,
     action: row.action as string,
     service: row.service as string,
