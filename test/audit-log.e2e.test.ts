@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { GATEWAY_SECRET_HEADER, signToken } from '../platform/auth.js';
+import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM, signToken } from '../platform/auth.js';
 import { AuditLog } from '../platform/audit/audit-log.js';
 import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { REDACTED } from '../platform/audit/redact.js';
@@ -9,6 +9,7 @@ import { startAuditRetention } from '../platform/audit/retention.js';
 import { AccountStatus } from '../platform/vocabulary/account-status.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { startTestStack, waitFor, type GraphQLAnswer, type TestStack } from './harness.js';
+import { connect, disposeClients } from './subscription-client.js';
 
 /**
  * Tenantwatch's own audit log through the gateway: every kind of mutation (instances, policies,
@@ -73,7 +74,10 @@ const resultOf = (answer: GraphQLAnswer) => (answer.errors?.[0]?.extensions?.cod
 beforeAll(async () => {
   t = await startTestStack({ GATEWAY_SHARED_SECRET: GATEWAY_SECRET });
 });
-afterAll(() => t?.stop());
+afterAll(async () => {
+  await disposeClients();
+  await t?.stop();
+});
 
 describe('the audit log', () => {
   it('records an instance connected with credentials, and keeps the credentials out', async () => {
@@ -232,6 +236,19 @@ describe('the audit log', () => {
       (await audit({ action: 'deleteAlertSink' })).edges.map((e) => e.node).find((n) => n.clientAddress === '198.51.100.7'),
     );
     expect(event.input).toEqual({ id: '00000000-0000-4000-8000-000000000001' });
+  });
+
+  it("refuses a mutation over a subgraph's websocket, where it would not be recorded", async () => {
+    const client = connect(t.stack.subgraphs.activities!.url, null, {
+      connectionParams: { authorization: `Bearer ${t.token('admin')}`, [GATEWAY_SECRET_PARAM]: GATEWAY_SECRET },
+    });
+    const answer = await new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: 'mutation { deleteAlertSink(id: "00000000-0000-4000-8000-000000000002") }' },
+        { next: resolve, error: resolve, complete: () => resolve('completed') },
+      );
+    });
+    expect(JSON.stringify(answer)).toContain('Mutations are not answered over the websocket');
   });
 
   it('is filtered and keyset paginated, newest first', async () => {
