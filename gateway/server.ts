@@ -8,6 +8,7 @@ import type { Config } from '../platform/config.js';
 import { AuditLog } from '../platform/audit/audit-log.js';
 import { auditModule } from '../platform/audit/module.js';
 import { recordRefusals, type RefusalRecorder } from '../platform/audit/refusals.js';
+import { refusedMutationsPlugin } from '../platform/audit/refused-mutations.js';
 import { openDatabase } from '../platform/database.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
@@ -77,9 +78,11 @@ async function openAuditRecorder(databaseUrl: string | undefined): Promise<Audit
     return undefined;
   }
   const db = await openDatabase({ ...auditModule, url: databaseUrl, poolMax: 2 });
-  const refusals = recordRefusals(new AuditLog(db.knex()));
+  const log = new AuditLog(db.knex());
+  const refusals = recordRefusals(log);
   let closing: Promise<void> | undefined;
   return {
+    log,
     refusals,
     close: () => (closing ??= refusals.close().finally(() => db.close())),
   };
@@ -87,6 +90,7 @@ async function openAuditRecorder(databaseUrl: string | undefined): Promise<Audit
 
 /** The gateway's audit recorder and how to close it. */
 interface AuditRecorder {
+  readonly log: AuditLog;
   readonly refusals: RefusalRecorder;
   close(): Promise<void>;
 }
@@ -129,7 +133,11 @@ async function serve(
     // Query limits before anything runs: tokens while parsing, depth, aliases and directives in validation, the cost once the variables are known.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: queryLimitRules(limits),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryCostPlugin(limits),
+      ...(audit ? [refusedMutationsPlugin({ log: audit.log })] : []),
+    ],
   });
   await apollo.start();
 

@@ -28,6 +28,7 @@ const secrets: string[] = [
   'SECRET-google-sa-key-9d8e7f',
   'sink-path-secret-5a6b7c',
   'query-secret-8d9e0f',
+  'SECRET-inline-literal-3b2a1c',
   GATEWAY_SECRET,
 ];
 
@@ -114,6 +115,19 @@ describe('the audit log', () => {
     const event = await newest('connectApp');
     expect(event.result).toBe(resultOf(answer));
     expect((event.input.input as { config: Record<string, unknown> }).config.serviceAccountKey).toBe(REDACTED);
+  });
+
+  it('records a mutation the gateway refuses before any subgraph runs it, keeping only its shape', async () => {
+    const answer = await t.request(
+      `mutation Refused { connectApp(input: { provider: "google", name: 5, config: { serviceAccountKey: "SECRET-inline-literal-3b2a1c", n: 1 } }) { id } }`,
+    );
+    expect(resultOf(answer)).toBe('BAD_USER_INPUT');
+    const event = await waitFor('the refused connectApp', async () =>
+      (await audit({ action: 'connectApp' })).edges.map((e) => e.node).find((n) => n.service === 'gateway'),
+    );
+    expect(event).toMatchObject({ subject: 'dev-admin', result: 'BAD_USER_INPUT' });
+    expect(event.clientAddress).toMatch(/127\.0\.0\.1/);
+    expect(event.input).toEqual({ input: { provider: REDACTED, name: 5, config: { serviceAccountKey: REDACTED, n: 1 } } });
   });
 
   it('records an instance updated with new credentials', async () => {
