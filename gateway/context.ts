@@ -4,4 +4,6 @@ import type { Principal } from '../platform/auth.js';
 export interface GatewayContext {
   readonly principal: Principal;
   readonly authorization: string;
+  /** The client's address, forwarded to the subgraphs for their audit log. */
+  readonly clientAddress?: string;
 }

@@ -5,6 +5,7 @@ import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM } from '../platform/auth.js';
+import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 import { tracingHeaders } from '../platform/tracing.js';
@@ -51,6 +52,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     if (this.sharedSecret) options.request.http?.headers.set(GATEWAY_SECRET_HEADER, this.sharedSecret);
     // The client's request id and trace, this gateway's span as the parent of the subgraph's.
     for (const [name, value] of Object.entries(tracingHeaders())) options.request.http?.headers.set(name, value);
+    // For the subgraphs' audit log; they believe it only with the shared secret.
+    const clientAddress = options.context?.clientAddress;
+    if (clientAddress) options.request.http?.headers.set(CLIENT_ADDRESS_HEADER, clientAddress);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import pg from 'pg';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { TokenVerifier } from '../platform/auth.js';
+import type { RefusalChannel } from '../platform/audit/refusals.js';
 import type { Config } from '../platform/config.js';
 import { ErrorCode } from '../platform/errors.js';
 import { logger } from '../platform/logger.js';
@@ -21,13 +22,28 @@ export interface RateLimits {
   readonly http: RequestHandler;
   /** Seconds until `address` may try to authenticate again, or 0 when it may now. */
   authBlockedFor(address: string): Promise<number>;
-  /** Counts one failed authentication from `address`. */
-  noteAuthFailure(address: string): Promise<void>;
+  /** Counts one failed authentication from `address` (and tells `onAuthFailure` what was refused). */
+  noteAuthFailure(address: string, refusal: AuthRefusal): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Opens the counters (creating their tables on a first start) and answers the limits. */
-export async function createRateLimits(config: Config, verify: TokenVerifier, databaseUrl: string | undefined): Promise<RateLimits> {
+/** One refused authentication: how the client came, the code and the reason it was answered. */
+export interface AuthRefusal {
+  readonly channel: RefusalChannel;
+  readonly code: string;
+  readonly reason: string;
+}
+
+/**
+ * Opens the counters (creating their tables on a first start) and answers the limits; `onAuthFailure`
+ * hears every failed authentication (the audit log's recorder).
+ */
+export async function createRateLimits(
+  config: Config,
+  verify: TokenVerifier,
+  databaseUrl: string | undefined,
+  onAuthFailure?: (address: string, refusal: AuthRefusal) => void,
+): Promise<RateLimits> {
   const pool = databaseUrl ? new pg.Pool({ connectionString: databaseUrl, max: 4 }) : undefined;
   pool?.on('error', (error) => logger.warn({ err: error }, 'rate-limit database connection failed'));
   if (pool) await pool.query(`create schema if not exists "${SCHEMA}"`);
@@ -48,7 +64,8 @@ export async function createRateLimits(config: Config, verify: TokenVerifier, da
     const counted = await authFailures.get(address);
     return counted && counted.consumedPoints > config.AUTH_FAILURES_PER_MINUTE ? Math.ceil(counted.msBeforeNext / 1000) : 0;
   };
-  const noteAuthFailure = async (address: string): Promise<void> => {
+  const noteAuthFailure = async (address: string, refusal: AuthRefusal): Promise<void> => {
+    onAuthFailure?.(address, refusal);
     // Past the limit the counter refuses: that refusal is the block, nothing else to do.
     await authFailures.consume(address).catch((rejection: unknown) => {
       if (!(rejection instanceof RateLimiterRes)) logger.warn({ err: rejection }, 'could not count a failed authentication');
@@ -66,9 +83,9 @@ export async function createRateLimits(config: Config, verify: TokenVerifier, da
       let subject: string;
       try {
         subject = (await verify(req.headers.authorization || undefined)).subject;
-      } catch {
+      } catch (error) {
         // Apollo Server answers the request with its UNAUTHENTICATED error; it counts against the address.
-        await noteAuthFailure(address);
+        await noteAuthFailure(address, { channel: 'http', code: ErrorCode.UNAUTHENTICATED, reason: (error as Error).message });
         next();
         return;
       }

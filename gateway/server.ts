@@ -5,6 +5,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { expressMiddleware } from '@as-integrations/express5';
 import { createTokenVerifier, type TokenVerifier } from '../platform/auth.js';
 import type { Config } from '../platform/config.js';
+import { AuditLog } from '../platform/audit/audit-log.js';
+import { auditModule } from '../platform/audit/module.js';
+import { recordRefusals, type RefusalRecorder } from '../platform/audit/refusals.js';
+import { refusedMutationsPlugin } from '../platform/audit/refused-mutations.js';
+import { openDatabase } from '../platform/database.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
@@ -50,16 +55,56 @@ export interface GatewayServer {
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
   startTracing(options.config);
   const verify = createTokenVerifier(options.config);
-  const rateLimits = await createRateLimits(options.config, verify, options.databaseUrl);
+  const audit = await openAuditRecorder(options.databaseUrl);
   try {
-    return await serve(options, verify, rateLimits);
+    const rateLimits = await createRateLimits(options.config, verify, options.databaseUrl, (address, refusal) =>
+      audit?.refusals.note(address, refusal.channel, refusal.code, refusal.reason),
+    );
+    try {
+      return await serve(options, verify, rateLimits, audit);
+    } catch (error) {
+      await rateLimits.close();
+      throw error;
+    }
   } catch (error) {
-    await rateLimits.close();
+    await audit?.close();
     throw error;
   }
 }
 
-async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits: RateLimits): Promise<GatewayServer> {
+/**
+ * Refused authentications go to the audit log when the gateway has a database (its rate-limit
+ * counters' one); without one they are only logged.
+ */
+async function openAuditRecorder(databaseUrl: string | undefined): Promise<AuditRecorder | undefined> {
+  if (!databaseUrl) {
+    logger.warn('the gateway has no database: refused authentications are logged, not recorded in the audit log');
+    return undefined;
+  }
+  const db = await openDatabase({ ...auditModule, url: databaseUrl, poolMax: 2 });
+  const log = new AuditLog(db.knex());
+  const refusals = recordRefusals(log);
+  let closing: Promise<void> | undefined;
+  return {
+    log,
+    refusals,
+    close: () => (closing ??= refusals.close().finally(() => db.close())),
+  };
+}
+
+/** The gateway's audit recorder and how to close it. */
+interface AuditRecorder {
+  readonly log: AuditLog;
+  readonly refusals: RefusalRecorder;
+  close(): Promise<void>;
+}
+
+async function serve(
+  options: GatewayOptions,
+  verify: TokenVerifier,
+  rateLimits: RateLimits,
+  audit: AuditRecorder | undefined,
+): Promise<GatewayServer> {
   const { config, subgraphUrls } = options;
   const limits = queryLimitsOf(config);
   const sources: SubgraphDataSource[] = [];
@@ -93,7 +138,12 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     // Query limits before anything runs: tokens while parsing, depth, aliases and directives in validation, the cost once the variables are known.
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules: queryLimitRules(limits),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), queryCostPlugin(limits), graphqlMetricsPlugin(metrics)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      queryCostPlugin(limits),
+      graphqlMetricsPlugin(metrics),
+      ...(audit ? [refusedMutationsPlugin({ log: audit.log })] : []),
+    ],
   });
   await apollo.start();
 
@@ -114,7 +164,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const authorization = req.headers.authorization ?? '';
-        return { principal: await verify(authorization || undefined), authorization };
+        return { principal: await verify(authorization || undefined), authorization, clientAddress: req.socket.remoteAddress };
       },
     }),
   );
@@ -158,6 +208,7 @@ async function serve(options: GatewayOptions, verify: TokenVerifier, rateLimits:
         await subscriptions.close();
         await apollo.stop();
         await rateLimits.close();
+        await audit?.close();
         await flushTracing();
       })()),
   };

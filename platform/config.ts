@@ -204,6 +204,8 @@ const ConfigSchema = z
     QUERY_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5_000),
     /** Event-log entries older than this many days are pruned (subscribers cannot resume from before). */
     EVENT_LOG_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(7),
+    /** Tenantwatch's own audit log (mutations, refused authentications): entries older than this many days are pruned; at least 1. */
+    AUDIT_RETENTION_DAYS: z.coerce.number().min(1).max(3650).default(365),
     /** An alert sink's delivery is retried (with backoff) for this long, then recorded EXPIRED and the next event goes. */
     ALERT_DELIVERY_EXPIRY_HOURS: z.coerce
       .number()

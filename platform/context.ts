@@ -7,6 +7,10 @@ export interface SubgraphContext extends AuthContext {
   readonly em: EntityManager;
   readonly loaders: Map<string, DataLoader<unknown, unknown>>;
   readonly authorization: string;
+  /** Where the request came from (the gateway's client when it forwarded it), for the audit log. */
+  readonly clientAddress?: string;
+  /** The request's id, when it carries one. */
+  readonly requestId?: string;
 }
 
 /**

@@ -41,7 +41,7 @@ export interface Database {
  * is unreachable or a migration fails; nothing is left open then.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  await migrate(options);
+  await migrateDatabase(options);
   const orm = await MikroORM.init({
     clientUrl: options.url,
     schema: options.schema,
@@ -70,6 +70,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     close: () => orm.close(true),
   };
+}
+
+/**
+/**
+ * Applies the module's committed migrations under its advisory lock (what {@link openDatabase} does
+ * first), for a process that writes the module's tables through another connection.
+ */
+export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
+  await migrate(options);
 }
 
 /**

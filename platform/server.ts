@@ -7,6 +7,8 @@ import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
 import { Gauge } from 'prom-client';
 import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
+import { auditPlugin, type AuditPluginOptions } from './audit/plugin.js';
+import { originOf, type RequestOrigin } from './audit/client-address.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
 import type { Database } from './database.js';
@@ -39,6 +41,8 @@ export interface SubgraphServerOptions<C extends SubgraphContext = SubgraphConte
   /** Also serve graphql-ws subscriptions on `/graphql` (only subgraphs with a Subscription type). */
   readonly subscriptions?: boolean;
   readonly runtime?: SubgraphRuntime;
+  /** Records every mutation in the audit log (see auditPlugin). */
+  readonly audit?: Omit<AuditPluginOptions, 'service'>;
 }
 
 /** A running subgraph: where it answers, its database, and stop() (drains requests, closes the pool). */
@@ -121,6 +125,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryCostPlugin(limits),
       graphqlMetricsPlugin(metrics),
+      ...(options.audit ? [auditPlugin({ ...options.audit, service: name })] : []),
     ],
   });
   await apollo.start();
@@ -139,7 +144,8 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     }
   });
   serveMetrics(app, metrics, config.METRICS_ENABLED);
-  const context = (principal: Principal, authorization: string) => extend({ principal, authorization, em: db.fork(), loaders: new Map() });
+  const context = (principal: Principal, authorization: string, origin: RequestOrigin = {}) =>
+    extend({ principal, authorization, ...origin, em: db.fork(), loaders: new Map() });
   app.use('/graphql', requestTracing(name));
   if (secret) app.use('/graphql', gatewayOnly(secret));
   app.use(
@@ -147,7 +153,8 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const authorization = req.headers.authorization ?? '';
-        return context(await verify(authorization || undefined), authorization);
+        // Behind gatewayOnly, the forwarded client address is the gateway's word; without a shared secret, the caller's own address.
+        return context(await verify(authorization || undefined), authorization, originOf(req, secret !== undefined));
       },
     }),
   );

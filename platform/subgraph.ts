@@ -1,7 +1,10 @@
 import { requireProductionSecrets } from './auth.js';
 import type { Config } from './config.js';
 import type { SubgraphContext } from './context.js';
-import { openDatabase, type Database, type DatabaseOptions } from './database.js';
+import { AuditLog } from './audit/audit-log.js';
+import { auditModule } from './audit/module.js';
+import { secretKeyMatcher } from './audit/redact.js';
+import { migrateDatabase, openDatabase, type Database, type DatabaseOptions } from './database.js';
 import type { FederatedSchema } from './federation.js';
 import { logger } from './logger.js';
 import { startSubgraphServer, type SubgraphRuntime, type SubgraphServer } from './server.js';
@@ -32,6 +35,11 @@ export interface SubgraphDefinition {
   readonly context?: (config: Config) => (base: SubgraphContext) => SubgraphContext;
   /** Starts what runs beside the server (LISTEN connections, timers); stopped after the server. */
   readonly start?: (resources: SubgraphResources) => Promise<StartedRuntime>;
+  /**
+   * Argument keys this subgraph's mutations carry secrets in, besides the audit log's own denylist
+   * (token, secret, password, key...): e.g. the connectors' config fields marked `secret`.
+   */
+  readonly auditSecretFields?: readonly string[];
 }
 
 export interface StartSubgraphOptions {
@@ -41,9 +49,13 @@ export interface StartSubgraphOptions {
   readonly port: number;
 }
 
-/** Opens the subgraph's schema (migrating it), builds its GraphQL schema and serves it. */
+/**
+ * Opens the subgraph's schema (migrating it and the audit log's), builds its GraphQL schema and
+ * serves it, recording every mutation in the audit log.
+ */
 export async function startSubgraph(definition: SubgraphDefinition, options: StartSubgraphOptions): Promise<SubgraphServer> {
   const { config, databaseUrl } = options;
+  await migrateDatabase({ ...auditModule, url: databaseUrl });
   const db = await openDatabase({
     ...definition.module,
     url: databaseUrl,
@@ -64,6 +76,7 @@ export async function startSubgraph(definition: SubgraphDefinition, options: Sta
       extendContext: (base) => extensions.reduce((context, extend) => extend(context), base),
       subscriptions: runtime?.subscriptions,
       runtime,
+      audit: { log: new AuditLog(db.knex()), isSecret: secretKeyMatcher(definition.auditSecretFields) },
     });
   } catch (error) {
     await runtime?.stop();

@@ -139,7 +139,11 @@ export function serveSubscriptions<C extends SubgraphContext>(options: Subscript
             operationName: payload.operationName,
             contextValue: options.context(caller.principal, caller.authorization),
           };
-          if (getOperationAST(document, payload.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION) return args;
+          const operation = getOperationAST(document, payload.operationName)?.operation;
+          // Mutations are answered over HTTP only, where every one is recorded in the audit log.
+          if (operation === OperationTypeNode.MUTATION)
+            return [appError(ErrorCode.BAD_USER_INPUT, 'Mutations are not answered over the websocket: send them with POST /graphql')];
+          if (operation !== OperationTypeNode.SUBSCRIPTION) return args;
           const stream = await createSourceEventStream(args);
           if (!(Symbol.asyncIterator in stream)) return stream.errors ?? [new GraphQLError('The subscription was refused')];
           opened.set(args, stream);

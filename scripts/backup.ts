@@ -7,6 +7,7 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { auditModule } from '../platform/audit/module.js';
 import { BackupError, backupDatabase, restoreDatabase, type BackupModule } from '../platform/backup.js';
 import { ConfigError, loadConfig, type Config } from '../platform/config.js';
 import { schedulerModule } from '../scheduler/module.js';
@@ -14,8 +15,8 @@ import { SUBGRAPHS } from '../subgraphs/index.js';
 import { embeddedDatabaseUrl, runningEmbeddedPort, startEmbeddedPostgres } from './embedded-postgres.js';
 import { DATABASE_NAME } from './stack.js';
 
-/** Every module's schema: the four subgraphs' and the scheduler's. */
-export const BACKUP_MODULES: readonly BackupModule[] = [...SUBGRAPHS.map((s) => s.module), schedulerModule];
+/** Every module's schema: the four subgraphs', the scheduler's and the audit log's. */
+export const BACKUP_MODULES: readonly BackupModule[] = [...SUBGRAPHS.map((s) => s.module), schedulerModule, auditModule];
 
 /** The database to work on, and how to let it go: DATABASE_URL, the running embedded one, or one started for this. */
 async function database(config: Config, mayBeRunning: boolean): Promise<{ url: string; release(): Promise<void> }> {

@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditModule } from '../platform/audit/module.js';
 import { schedulerModule } from '../scheduler/module.js';
 import { SUBGRAPHS } from '../subgraphs/index.js';
 import { openDatabase } from '../platform/database.js';
@@ -12,7 +13,11 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 describe('committed migrations', () => {
-  const modules = [...SUBGRAPHS.map((s) => [s.name, s.module] as const), ['scheduler', schedulerModule] as const];
+  const modules = [
+    ...SUBGRAPHS.map((s) => [s.name, s.module] as const),
+    ['scheduler', schedulerModule] as const,
+    ['audit', auditModule] as const,
+  ];
   it.each(modules)('create exactly the tables the %s entities describe', async (_name, module) => {
     const subgraph = { module };
     const db = await openDatabase({ ...subgraph.module, url: database.url });

@@ -172,7 +172,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): {
           return true;
         } catch (error) {
           logger.info({ reason: (error as Error).message }, 'websocket connection refused');
-          await options.rateLimits.noteAuthFailure(addressOf.get(socket) ?? 'unknown');
+          const code =
+            error instanceof GraphQLError && typeof error.extensions.code === 'string' ? error.extensions.code : ErrorCode.UNAUTHENTICATED;
+          await options.rateLimits.noteAuthFailure(addressOf.get(socket) ?? 'unknown', {
+            channel: 'websocket',
+            code,
+            reason: (error as Error).message,
+          });
           return false;
         }
       },

@@ -1,4 +1,6 @@
 import { ConnectorTypeResolver } from './connector-type.resolver.js';
+import { AuditLog } from '../../platform/audit/audit-log.js';
+import { startAuditRetention } from '../../platform/audit/retention.js';
 import { credentialsKey } from '../../platform/crypto.js';
 import { buildFederatedSchema } from '../../platform/federation.js';
 import { withGovernance } from '../../platform/governance/request.js';
@@ -11,10 +13,11 @@ import type { Account, Group } from './account.entity.js';
 import type { AppInstance } from './app-instance.entity.js';
 import { AppInstanceResolver } from './app-instance.resolver.js';
 import { AppInstanceLifecycleResolver } from './app-instance-lifecycle.resolver.js';
+import { AuditEventResolver } from './audit-event.resolver.js';
 import { loaders, type AccountsContext } from './context.js';
 import { accountsModule } from './module.js';
 
-/** The accounts subgraph: app instances, accounts and groups. */
+/** The accounts subgraph: app instances, accounts and groups; and Tenantwatch's audit log (`auditEvents`, its retention). */
 export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'connectors'>): SubgraphDefinition => ({
   name: 'accounts',
   module: accountsModule,
@@ -27,6 +30,7 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
         AccountResolver,
         GroupResolver,
         AccountGovernanceResolver,
+        AuditEventResolver,
       ],
       referenceResolvers: {
         AppInstance: (ref, ctx: AccountsContext): Promise<AppInstance | null> => loaders.instance(ctx).load(ref.id),
@@ -34,6 +38,12 @@ export const accountsSubgraph = (ports: Pick<SubgraphPorts, 'governanceLog' | 'c
         Group: (ref, ctx: AccountsContext): Promise<Group | null> => loaders.group(ctx).load(ref.id),
       },
     }),
+  // connectApp's and updateAppInstance's config: every connector's secret fields, a new connector's included.
+  auditSecretFields: ports.connectors.types.flatMap((type) => type.configFields.filter((field) => field.secret).map((field) => field.name)),
+  start: async ({ db, config }) => {
+    const retention = startAuditRetention({ log: new AuditLog(db.knex()), retentionDays: config.AUDIT_RETENTION_DAYS });
+    return { stop: () => retention.stop() };
+  },
   context: (config) => {
     const key = credentialsKey(config);
     const governance = withGovernance({ governanceLog: ports.governanceLog, instances: instanceDirectory });
