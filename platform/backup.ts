@@ -305,8 +305,14 @@ async function prepare(
     if (!tables.some((t) => t.schema === table.schema && t.name === table.name))
       throw new BackupError(`table ${table.schema}.${table.name} of the backup does not exist at its migrations`);
   await client.query('begin');
-  // Whatever a migration put in its tables gives way to the backup's rows.
-  if (tables.length > 0) await client.query(`truncate ${tables.map(qualified).join(', ')} cascade`);
+  // Whatever a migration put in its tables gives way to the backup's rows (only tables holding rows:
+  // an append-only table refuses TRUNCATE, and a freshly made one is empty).
+  const filled: typeof tables = [];
+  for (const table of tables) {
+    const { rows } = await client.query(`select exists (select 1 from ${qualified(table)}) as any`);
+    if ((rows[0] as { any: boolean }).any) filled.push(table);
+  }
+  if (filled.length > 0) await client.query(`truncate ${filled.map(qualified).join(', ')} cascade`);
 }
 
 /** Sequences (serial and identity columns) past the rows loaded. */
