@@ -24,6 +24,8 @@ export interface ObjectDef {
   readonly updateable: boolean;
   /** Whether deleted records go to the recycle bin (visible to queryAll with IsDeleted = true). */
   readonly recycleBin: boolean;
+  /** Whether getDeleted() and getUpdated() are among the object's supported calls (describe's `replicateable`). */
+  readonly replicateable: boolean;
   /** Lower-cased field name → field; lower-cased relationship name → its lookup field. */
   readonly byName: ReadonlyMap<string, FieldDef>;
   readonly byRelationship: ReadonlyMap<string, FieldDef>;
@@ -70,6 +72,8 @@ interface Shape {
   deletable?: boolean;
   updateable?: boolean;
   recycleBin?: boolean;
+  /** Defaults to `recycleBin`. */
+  replicateable?: boolean;
 }
 
 /** Each object's fields, from its Object Reference page (cited per object in the README). */
@@ -316,6 +320,8 @@ const SHAPES: Record<KeyPrefixed, Shape | null> = {
     deletable: true,
     updateable: true,
     recycleBin: true,
+    // getDeleted() and getUpdated() are not among its supported calls.
+    replicateable: false,
     fields: [
       ...system(true),
       f('Name', 'string', { createable: true, updateable: true }),
@@ -351,6 +357,7 @@ function define(name: string, shape: Shape): ObjectDef {
     deletable: shape.deletable ?? false,
     updateable: shape.updateable ?? false,
     recycleBin: shape.recycleBin ?? false,
+    replicateable: shape.replicateable ?? shape.recycleBin ?? false,
     byName,
     byRelationship,
   };
