@@ -66,7 +66,9 @@ export async function startEmbeddedPostgres(
       'listen_addresses=127.0.0.1',
       // Durable: a commit answered is on disk, and a crash or power loss cannot corrupt the data dir.
       // Only the test suite's throwaway server trades that for speed.
-      ...(durable ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=on'] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+      ...(durable
+        ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=on']
+        : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
     ],
     onLog: (message: string) => {
       log.push(String(message).trim());
