@@ -5,6 +5,7 @@ import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM, signToken } from '../platf
 import { AuditLog } from '../platform/audit/audit-log.js';
 import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { REDACTED } from '../platform/audit/redact.js';
+import { MAX_ADDRESSES_PER_WINDOW, OTHER_ADDRESSES, recordRefusals } from '../platform/audit/refusals.js';
 import { startAuditRetention } from '../platform/audit/retention.js';
 import { AccountStatus } from '../platform/vocabulary/account-status.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
@@ -351,6 +352,40 @@ describe('the audit log', () => {
     expect((await audit({}, 0)).totalCount).toBe(kept - 5);
   });
 
+  it('writes the first refusal per address and window at once, the rest as one count when the window ends', async () => {
+    const recorder = recordRefusals(new AuditLog(knex()), { windowMs: 300, service: 'window-test' });
+    const rowsOf = async () =>
+      (await knex()
+        .withSchema('audit')
+        .from('audit_event')
+        .where('service', 'window-test')
+        .orderBy('id')
+        .select('client_address', 'occurrences')) as {
+        client_address: string;
+        occurrences: number;
+      }[];
+    try {
+      for (let i = 0; i < 5; i += 1) recorder.note('192.0.2.1', 'http', 'UNAUTHENTICATED', 'Token expired');
+      for (let i = 0; i < MAX_ADDRESSES_PER_WINDOW + 10; i += 1) recorder.note(`198.51.100.${i}`, 'websocket', 'UNAUTHENTICATED', 'x');
+      const summed = await waitFor(
+        'the window to end and its counts to be written',
+        async () => {
+          const rows = await rowsOf();
+          const total = rows.reduce((n, r) => n + r.occurrences, 0);
+          return total === 5 + MAX_ADDRESSES_PER_WINDOW + 10 ? rows : undefined;
+        },
+        10_000,
+      );
+      // One entry per address (the first of the flood's own address counted with its 4 followers),
+      // the addresses past the bound together.
+      expect(summed.filter((r) => r.client_address === '192.0.2.1').map((r) => r.occurrences)).toEqual([1, 4]);
+      expect(summed.filter((r) => r.client_address === OTHER_ADDRESSES).reduce((n, r) => n + r.occurrences, 0)).toBe(11);
+      expect(summed.length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_WINDOW + 3);
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('counts a flood of refusals from one address in a bounded number of entries', async () => {
     const before = await audit({ kind: 'AUTHENTICATION' });
     for (let i = 0; i < 30; i += 1) expect(resultOf(await t.request('{ connectorTypes { id } }', {}, `bad-${i}`))).toBe('UNAUTHENTICATED');
@@ -362,7 +397,7 @@ describe('the audit log', () => {
     const rows: { occurrences: number }[] = await knex()
       .withSchema('audit')
       .from('audit_event')
-      .where('action', 'authenticate')
+      .where({ action: 'authenticate', service: 'gateway' })
       .select('occurrences');
     // 30 here, 2 over HTTP and 1 over the websocket earlier.
     expect(rows.reduce((n, r) => n + r.occurrences, 0)).toBe(30 + 3);
