@@ -4,7 +4,16 @@ import type { RequestHandler } from 'express';
 import type { Config } from '../platform/config.js';
 
 /** The request headers a browser client of the graph sends (Apollo Client's CSRF-prevention header among them). */
-const ALLOWED_HEADERS = ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name'];
+const ALLOWED_HEADERS = [
+  'authorization',
+  'content-type',
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+  // Request ids and W3C trace context (platform/tracing.ts).
+  'x-request-id',
+  'traceparent',
+  'tracestate',
+];
 
 /**
  * CORS for `/graphql` (the `cors` package): a browser page of an origin in CORS_ORIGINS may call the
@@ -18,6 +27,7 @@ export function corsMiddleware(config: Config): RequestHandler {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: ['GET', 'POST'],
     allowedHeaders: ALLOWED_HEADERS,
+    exposedHeaders: ['x-request-id'],
     maxAge: 600,
   });
 }

@@ -8,6 +8,7 @@ import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM } from '../platform/auth.js
 import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
+import { tracingHeaders } from '../platform/tracing.js';
 
 /** How many subgraph requests were sent and how many were answered by one already in flight. */
 export interface DedupStats {
@@ -49,6 +50,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     const authorization = options.context?.authorization;
     if (authorization) options.request.http?.headers.set('authorization', authorization);
     if (this.sharedSecret) options.request.http?.headers.set(GATEWAY_SECRET_HEADER, this.sharedSecret);
+    // The client's request id and trace, this gateway's span as the parent of the subgraph's.
+    for (const [name, value] of Object.entries(tracingHeaders())) options.request.http?.headers.set(name, value);
     // For the subgraphs' audit log; they believe it only with the shared secret.
     const clientAddress = options.context?.clientAddress;
     if (clientAddress) options.request.http?.headers.set(CLIENT_ADDRESS_HEADER, clientAddress);

@@ -13,14 +13,17 @@ import { openDatabase } from '../platform/database.js';
 import { formatError } from '../platform/errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
+import { graphqlMetricsPlugin, serveMetrics, serviceRegistry } from '../platform/metrics.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
 import { corsMiddleware } from './cors.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
+import { registerGatewayMetrics } from './metrics.js';
 import { createRateLimits, type RateLimits } from './rate-limits.js';
 import { checkSubgraphs } from './readiness.js';
 import type { SubscriptionExecutor } from './subscriptions/executor.js';
 import { startSubscriptionServer } from './subscriptions/server.js';
+import { flushTracing, requestTracing, startTracing } from '../platform/tracing.js';
 
 export interface GatewayOptions {
   readonly config: Config;
@@ -50,6 +53,7 @@ export interface GatewayServer {
  * process is alive and `/readyz` when every subgraph and its database answer.
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayServer> {
+  startTracing(options.config);
   const verify = createTokenVerifier(options.config);
   const audit = await openAuditRecorder(options.databaseUrl);
   try {
@@ -119,6 +123,7 @@ async function serve(
   });
   const app = createApp();
   const httpServer = http.createServer(app);
+  const metrics = serviceRegistry('gateway');
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     formatError,
@@ -136,6 +141,7 @@ async function serve(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryCostPlugin(limits),
+      graphqlMetricsPlugin(metrics),
       ...(audit ? [refusedMutationsPlugin({ log: audit.log })] : []),
     ],
   });
@@ -149,8 +155,10 @@ async function serve(
     const ready = Object.values(subgraphs).every((s) => s.status === 'ready');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', subgraphs });
   });
+  serveMetrics(app, metrics, config.METRICS_ENABLED);
   app.use(
     '/graphql',
+    requestTracing('gateway'),
     corsMiddleware(config),
     rateLimits.http,
     expressMiddleware(apollo, {
@@ -171,6 +179,12 @@ async function serve(
     dataSources: Object.fromEntries(sources.map((s) => [s.name, s])),
     rateLimits,
   });
+  const dedup = (): DedupStats =>
+    sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), {
+      sent: 0,
+      shared: 0,
+    });
+  registerGatewayMetrics(metrics, { subscriptions: subscriptions.executor, sockets: subscriptions.sockets, dedup });
   let port: number;
   try {
     port = await listen(httpServer, options.port, config.HOST);
@@ -187,10 +201,7 @@ async function serve(
     port,
     subscriptions: subscriptions.executor,
     get dedup() {
-      return sources.reduce<DedupStats>((sum, s) => ({ sent: sum.sent + s.stats.sent, shared: sum.shared + s.stats.shared }), {
-        sent: 0,
-        shared: 0,
-      });
+      return dedup();
     },
     stop: () =>
       (stopping ??= (async () => {
@@ -198,6 +209,7 @@ async function serve(
         await apollo.stop();
         await rateLimits.close();
         await audit?.close();
+        await flushTracing();
       })()),
   };
 }

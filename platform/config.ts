@@ -36,6 +36,22 @@ const ConfigSchema = z
     FILES_URL: z.url().optional(),
     APP_PERMISSIONS_URL: z.url().optional(),
     DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+    /** The first retry of a failed job waits this long; each next one twice as long (up to a minute, six times). */
+    JOB_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(2_000),
+    /** OpenTelemetry: where spans go over OTLP/HTTP (`<endpoint>/v1/traces`); unset, none are made or sent. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    /** The `service.name` of this process's spans. */
+    OTEL_SERVICE_NAME: z.string().min(1).max(100).default('tenantwatch'),
+    /** How long spans are batched before they are sent. */
+    OTEL_EXPORT_DELAY_MS: z.coerce.number().int().min(10).max(60_000).default(5_000),
+    /** A provider request that fails (unreachable, 5xx) is tried again after this long, then twice as long each time (up to 30 s, 8 attempts). */
+    PROVIDER_RETRY_DELAY_MS: z.coerce.number().int().min(10).max(30_000).default(250),
+    /** A scan that still cannot reach its provider after its retries tries again this often until it can. */
+    PROVIDER_OUTAGE_RETRY_SECONDS: z.coerce.number().min(0.1).max(3600).default(300),
+    /** A subgraph's SQL statement running longer is cancelled (DATABASE_TIMEOUT), not left holding the request. */
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+    /** A subgraph's statement waiting longer for a row or table lock is cancelled (DATABASE_TIMEOUT). */
+    DB_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
     MONGODB_URL: z
       .string()
       .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL')
@@ -105,6 +121,12 @@ const ConfigSchema = z
     GOVERNANCE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     /** First wait before a governance action is retried, doubling each attempt (capped at 60 s). */
     GOVERNANCE_RETRY_MS: z.coerce.number().int().min(1).max(600_000).default(2_000),
+    /**
+     * `GET /metrics` (Prometheus text format, no token) on the gateway's, each subgraph's and the
+     * scheduler's webhook receiver's port. Off: no service answers it (use when those ports are
+     * reachable by people who should not read counts, durations and instance ids).
+     */
+    METRICS_ENABLED: flag.default(true),
     /** Port of the scheduler's webhook receiver (0: a free one). */
     WEBHOOK_PORT: port.default(0),
     /** Interface the webhook receiver binds (loopback unless a proxy or the providers must reach it directly). */
@@ -240,6 +262,9 @@ export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLO
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
+
+/** Every environment variable Tenantwatch reads (deployment manifests are checked against it). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ConfigSchema.shape);
 
 /**
  * Reads and validates the configuration from `env` (default `process.env`) once.

@@ -14,6 +14,12 @@ export interface DatabaseOptions {
   readonly migrations: readonly (MigrationObject | Constructor<Migration>)[];
   readonly url: string;
   readonly poolMax?: number;
+  /**
+   * Set on every pooled connection: a statement running longer than `statementMs`, or waiting longer
+   * than `lockMs` for a lock, is cancelled with an error (SQLSTATE 57014, 55P03) instead of holding a
+   * request. Absent: PostgreSQL's own settings (none).
+   */
+  readonly timeouts?: { readonly statementMs: number; readonly lockMs: number };
 }
 
 /** An open database for one module: its ORM, a counter of SQL statements sent, and close(). */
@@ -43,8 +49,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     discovery: { warnWhenNoEntities: false },
     forceUtcTimezone: true,
     allowGlobalContext: false,
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: 0, max: options.poolMax ?? 10, ...(options.timeouts ? { afterCreate: withTimeouts(options.timeouts) } : {}) },
     logger: (message) => logger.debug({ schema: options.schema }, message),
+    // knex's own warnings (a pooled connection found broken after the server restarted...) as log lines, not console output.
+    driverOptions: { log: knexLog(options.schema) },
   });
   let statements = 0;
   const knex = orm.em.getKnex();
@@ -65,10 +73,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 /**
+/**
  * Applies the module's committed migrations under its advisory lock (what {@link openDatabase} does
  * first), for a process that writes the module's tables through another connection.
  */
 export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
+  await migrate(options);
+}
+
+/**
+ * Applies the module's committed migrations (up to and including `to` when given), serialized with
+ * other starts of the module by an advisory lock. Answers the names of the migrations applied.
+ */
+export async function migrate(options: DatabaseOptions, to?: string): Promise<string[]> {
   const lock = new pg.Client({ connectionString: options.url });
   await lock.connect();
   const orm = await MikroORM.init({
@@ -91,12 +108,32 @@ export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
   try {
     await lock.query('select pg_advisory_lock(hashtext($1))', [`tenantwatch:migrate:${options.schema}`]);
     await lock.query(`create schema if not exists "${options.schema}"`);
-    const applied = await orm.getMigrator().up();
+    const applied = await orm.getMigrator().up(to === undefined ? undefined : { to });
     if (applied.length > 0) logger.info({ schema: options.schema, migrations: applied.map((m) => m.name) }, 'migrations applied');
+    return applied.map((m) => m.name);
   } finally {
     await orm.close(true);
     await lock.end();
   }
+}
+
+/** knex's `log` option: its messages through the one logger. */
+function knexLog(schema: string) {
+  return {
+    warn: (message: unknown) => logger.warn({ schema, knex: String(message) }, 'database client warning'),
+    error: (message: unknown) => logger.error({ schema, knex: String(message) }, 'database client error'),
+    deprecate: (method: unknown, alternative: unknown) => logger.debug({ schema, method, alternative }, 'database client deprecation'),
+    debug: (message: unknown) => logger.debug({ schema, knex: message }, 'database client'),
+  };
+}
+
+/** A knex pool hook that sets the session's statement and lock timeouts on each new connection. */
+function withTimeouts({ statementMs, lockMs }: { statementMs: number; lockMs: number }) {
+  return (connection: pg.Client, done: (error: Error | null, connection: pg.Client) => void) => {
+    connection.query(`set statement_timeout = ${Math.trunc(statementMs)}; set lock_timeout = ${Math.trunc(lockMs)}`, (error) =>
+      done(error, connection),
+    );
+  };
 }
 
 /** A row as the driver returns it: column names to values. */

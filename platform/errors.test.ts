@@ -170,3 +170,28 @@ describe('formatError: errors from a subgraph (at the gateway)', () => {
     expect(formatted).toEqual({ message: 'Internal server error', extensions: { serviceName: 'files', code: 'INTERNAL_SERVER_ERROR' } });
   });
 });
+
+describe('formatError: database timeouts', () => {
+  const wrapped = (sqlState: string) =>
+    new GraphQLError('canceling statement due to statement timeout', {
+      originalError: Object.assign(new Error('driver exception'), { previous: Object.assign(new Error('pg'), { code: sqlState }) }),
+    });
+
+  it.each([
+    ['57014', 'DB_STATEMENT_TIMEOUT_MS'],
+    ['55P03', 'DB_LOCK_TIMEOUT_MS'],
+  ])('answers SQLSTATE %s as DATABASE_TIMEOUT naming %s, without internals', (sqlState, setting) => {
+    const error = wrapped(sqlState);
+    const formatted = formatError({ ...error.toJSON(), extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: STACK } }, error);
+    expect(formatted.extensions).toEqual({ code: ErrorCode.DATABASE_TIMEOUT });
+    expect(formatted.message).toContain(setting);
+    expect(formatted.message).not.toContain('canceling statement');
+  });
+
+  it('leaves other database errors masked', () => {
+    const error = wrapped('23505');
+    expect(formatError({ ...error.toJSON(), extensions: { code: 'INTERNAL_SERVER_ERROR' } }, error).extensions).toEqual({
+      code: 'INTERNAL_SERVER_ERROR',
+    });
+  });
+});

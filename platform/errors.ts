@@ -17,6 +17,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   /** The document is over a query limit (depth, cost, aliases, directives or tokens); `extensions.limit` names its config key. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** The database did not answer in time (DB_STATEMENT_TIMEOUT_MS) or a row stayed locked too long (DB_LOCK_TIMEOUT_MS); nothing was changed by the statement: retry later. */
+  DATABASE_TIMEOUT: 'DATABASE_TIMEOUT',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -148,6 +150,19 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   if (code !== undefined && (PASSTHROUGH_CODES.has(code) || extensions.serviceName !== undefined)) {
     return { ...formatted, extensions };
   }
+  const timeout = databaseTimeoutOf(error);
+  if (timeout) {
+    logger.warn({ err: error, path: formatted.path }, 'database timeout while serving a request');
+    return {
+      message:
+        timeout === 'statement'
+          ? 'The database did not answer in time (DB_STATEMENT_TIMEOUT_MS); nothing was changed by this statement: retry later'
+          : 'A row this request needed stayed locked too long (DB_LOCK_TIMEOUT_MS); nothing was changed by this statement: retry later',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.DATABASE_TIMEOUT },
+    };
+  }
   logger.error({ err: error, path: formatted.path }, 'unexpected error while serving a request');
   return {
     message: 'Internal server error',
@@ -155,4 +170,22 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
     path: formatted.path,
     extensions: { ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}), code: ErrorCode.INTERNAL_SERVER_ERROR },
   };
+}
+
+/**
+ * PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout` (57014) or a lock not granted
+ * within `lock_timeout` (55P03), found on the error or what it wraps (GraphQL's originalError, an
+ * ORM's previous error, a cause).
+ */
+function databaseTimeoutOf(error: unknown): 'statement' | 'lock' | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+    const { code, sqlState } = current as { code?: unknown; sqlState?: unknown };
+    const state = typeof sqlState === 'string' ? sqlState : code;
+    if (state === '57014') return 'statement';
+    if (state === '55P03') return 'lock';
+    const wrapper = current as { originalError?: unknown; previous?: unknown; cause?: unknown };
+    current = wrapper.originalError ?? wrapper.previous ?? wrapper.cause;
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
+import { Gauge } from 'prom-client';
 import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
 import { auditPlugin, type AuditPluginOptions } from './audit/plugin.js';
 import { originOf, type RequestOrigin } from './audit/client-address.js';
@@ -14,8 +15,10 @@ import type { Database } from './database.js';
 import { ErrorCode, formatError } from './errors.js';
 import { createApp, jsonErrorHandler, listen, localUrl } from './http.js';
 import { logger } from './logger.js';
+import { graphqlMetricsPlugin, METRIC_PREFIX, serveMetrics, serviceRegistry } from './metrics.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from './query-limits.js';
 import { serveSubscriptions, type SubscriptionServer } from './subscriptions.js';
+import { flushTracing, requestTracing, startTracing } from './tracing.js';
 
 /** What a subgraph runs beside its server while it serves: a LISTEN connection, timers... */
 export interface SubgraphRuntime {
@@ -87,6 +90,7 @@ const serviceQueryRefused: ValidationRule = (context) => ({
  */
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
+  startTracing(config);
   const verify = createTokenVerifier(config);
   const limits = queryLimitsOf(config);
   const app = createApp();
@@ -102,6 +106,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
   }
   // Beside the query limits: without a shared secret, a production subgraph does not tell its schema (`_service { sdl }`).
   const validationRules = production && !secret ? [serviceQueryRefused] : [];
+  const metrics = serviceRegistry(name);
   const apollo = new ApolloServer<C>({
     schema: options.schema,
     formatError,
@@ -119,6 +124,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryCostPlugin(limits),
+      graphqlMetricsPlugin(metrics),
       ...(options.audit ? [auditPlugin({ ...options.audit, service: name })] : []),
     ],
   });
@@ -137,8 +143,10 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       res.status(503).json({ status: 'unready', subgraph: name, database: production ? 'unavailable' : (error as Error).message });
     }
   });
+  serveMetrics(app, metrics, config.METRICS_ENABLED);
   const context = (principal: Principal, authorization: string, origin: RequestOrigin = {}) =>
     extend({ principal, authorization, ...origin, em: db.fork(), loaders: new Map() });
+  app.use('/graphql', requestTracing(name));
   if (secret) app.use('/graphql', gatewayOnly(secret));
   app.use(
     '/graphql',
@@ -164,6 +172,14 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       })
     : undefined;
   app.use(jsonErrorHandler);
+  new Gauge({
+    name: `${METRIC_PREFIX}subgraph_websockets`,
+    help: "Open websockets on the subgraph (the gateway's upstream subscriptions)",
+    registers: [metrics],
+    collect() {
+      this.set(subscriptions?.sockets() ?? 0);
+    },
+  });
 
   const port = await listen(httpServer, options.port, config.SUBGRAPH_HOST);
   const url = localUrl(config.SUBGRAPH_HOST, port);
@@ -181,6 +197,7 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
         await apollo.stop();
         await options.runtime?.stop();
         await db.close();
+        await flushTracing();
       })()),
   };
 }

@@ -56,7 +56,12 @@ export interface StartSubgraphOptions {
 export async function startSubgraph(definition: SubgraphDefinition, options: StartSubgraphOptions): Promise<SubgraphServer> {
   const { config, databaseUrl } = options;
   await migrateDatabase({ ...auditModule, url: databaseUrl });
-  const db = await openDatabase({ ...definition.module, url: databaseUrl, poolMax: config.DB_POOL_MAX });
+  const db = await openDatabase({
+    ...definition.module,
+    url: databaseUrl,
+    poolMax: config.DB_POOL_MAX,
+    timeouts: { statementMs: config.DB_STATEMENT_TIMEOUT_MS, lockMs: config.DB_LOCK_TIMEOUT_MS },
+  });
   let runtime: StartedRuntime | undefined;
   try {
     const { schema } = await definition.buildSchema();

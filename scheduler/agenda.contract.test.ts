@@ -4,7 +4,7 @@ import { constant, exponential, type Agenda, type Job, type JobWithId, type Retr
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../test/harness.js';
-import { createAgenda, type AgendaOptions } from './agenda.js';
+import { countJobs, createAgenda, type AgendaOptions } from './agenda.js';
 
 /**
  * One contract, run against every job store the scheduler can use: PostgreSQL always (the
@@ -195,6 +195,45 @@ function agendaContract(openStore: () => Promise<Store>): void {
     expect(overlaps).toEqual([]);
     expect(runs).toHaveLength(count);
     expect(new Set(runs.map((run) => run.id))).toEqual(new Set(scheduled.map((job) => job.attrs._id!.toString())));
+  });
+
+  it('counts jobs by name: queued (due, unlocked), running (locked) and failed (last run failed)', async () => {
+    const queued = jobName('count-queued');
+    const busy = jobName('count-running');
+    const failing = jobName('count-failed');
+    const started = deferred();
+    const agenda = await startScheduler('scheduler-a', (a) => {
+      a.define(busy, async () => {
+        started.resolve();
+        await released.promise;
+      });
+      a.define(failing, async () => {
+        throw new Error('provider unavailable');
+      });
+    });
+    const failed = nextEvent<[Error, JobWithId]>(agenda, `fail:${failing}`);
+    await agenda.now<ScanData>(busy, { instanceId: 'instance-1' });
+    await agenda.now<ScanData>(failing, { instanceId: 'instance-1' });
+    await started.promise;
+    await failed;
+    // Defined nowhere: due, and waiting for a worker that knows it.
+    await agenda
+      .create<ScanData>(queued, { instanceId: 'instance-1' })
+      .schedule(new Date(Date.now() - 1000))
+      .save();
+    await agenda
+      .create<ScanData>(queued, { instanceId: 'instance-2' })
+      .schedule(new Date(Date.now() - 1000))
+      .save();
+    await agenda
+      .create<ScanData>(queued, { instanceId: 'instance-3' })
+      .schedule(new Date(Date.now() + 3_600_000))
+      .save();
+
+    const counts = new Map((await countJobs(agenda)).map((c) => [c.name, c]));
+    expect(counts.get(queued)).toEqual({ name: queued, queued: 2, running: 0, failed: 0 });
+    expect(counts.get(busy)).toEqual({ name: busy, queued: 0, running: 1, failed: 0 });
+    expect(counts.get(failing)).toMatchObject({ name: failing, running: 0, failed: 1 });
   });
 
   it('retries a failing job per its backoff and succeeds on a later attempt', async () => {

@@ -92,3 +92,75 @@ export async function createAgenda(options: AgendaOptions): Promise<Agenda> {
   agenda.on('error', (error) => logger.error({ err: error }, 'job store error'));
   return agenda;
 }
+
+/** Jobs of one name in the job store: due and waiting for a worker, locked by one, and whose last run failed. */
+export interface JobCounts {
+  readonly name: string;
+  readonly queued: number;
+  readonly running: number;
+  readonly failed: number;
+}
+
+/**
+ * Counts the job store's jobs by name in one aggregate query (Agenda's own overview reads every job
+ * into memory): queued = due (nextRunAt passed), not locked, not disabled, repeating and retried jobs
+ * included; running = locked; failed = the last run failed (failedAt at or after lastFinishedAt).
+ */
+export async function countJobs(agenda: Agenda): Promise<JobCounts[]> {
+  const store = agenda.db as unknown as { getPool?(): pg.Pool; collection?: import('mongodb').Collection };
+  if (store.getPool) {
+    const { rows } = await store.getPool().query<{ name: string; queued: string; running: string; failed: string }>(
+      `select name,
+              count(*) filter (where locked_at is null and not coalesce(disabled, false) and next_run_at <= now()) as queued,
+              count(*) filter (where locked_at is not null) as running,
+              count(*) filter (where failed_at is not null and (last_finished_at is null or failed_at >= last_finished_at)) as failed
+         from "${JOB_TABLE}" group by name`,
+    );
+    return rows.map((r) => ({ name: r.name, queued: Number(r.queued), running: Number(r.running), failed: Number(r.failed) }));
+  }
+  if (store.collection) {
+    const now = new Date();
+    const rows = await store.collection
+      .aggregate<JobCounts & { _id: string }>([
+        {
+          $group: {
+            _id: '$name',
+            queued: {
+              $sum: {
+                $cond: [
+                  {
+                    $and: [
+                      { $eq: [{ $ifNull: ['$lockedAt', null] }, null] },
+                      { $ne: ['$disabled', true] },
+                      { $lte: ['$nextRunAt', now] },
+                      { $ne: [{ $ifNull: ['$nextRunAt', null] }, null] },
+                    ],
+                  },
+                  1,
+                  0,
+                ],
+              },
+            },
+            running: { $sum: { $cond: [{ $ne: [{ $ifNull: ['$lockedAt', null] }, null] }, 1, 0] } },
+            failed: {
+              $sum: {
+                $cond: [
+                  {
+                    $and: [
+                      { $ne: [{ $ifNull: ['$failedAt', null] }, null] },
+                      { $or: [{ $eq: [{ $ifNull: ['$lastFinishedAt', null] }, null] }, { $gte: ['$failedAt', '$lastFinishedAt'] }] },
+                    ],
+                  },
+                  1,
+                  0,
+                ],
+              },
+            },
+          },
+        },
+      ])
+      .toArray();
+    return rows.map((r) => ({ name: r._id, queued: r.queued, running: r.running, failed: r.failed }));
+  }
+  throw new Error('The job store is neither PostgreSQL nor MongoDB: its jobs cannot be counted');
+}

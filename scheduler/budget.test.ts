@@ -365,6 +365,27 @@ describe('RateBudget', () => {
     expect([...one.waits, ...two.waits]).toEqual([]);
   });
 
+  it('grows the day’s bucket when the provider reports a larger daily limit than configured, keeping what was spent', async () => {
+    const instance = randomUUID();
+    const { budget, waits } = recordingBudget(first);
+    const row = async () =>
+      (
+        (await first.knex().raw('select day_capacity, day_tokens from scheduler.rate_budget where instance_id = ?', [instance])) as {
+          rows: { day_capacity: number; day_tokens: number }[];
+        }
+      ).rows[0]!;
+    // Configured for 15,000 a day (a bucket of 6,750); 10 requests spent before the first answer says the org allows 200,000.
+    await budget.configure(instance, { requestsPerMinute: 600_000, headroomPercent: 10, requestsPerDay: 15_000 });
+    for (let k = 0; k < 10; k++) await budget.acquire(instance, 'governance');
+    await budget.observe(instance, { throttled: false, daily: { used: 10, limit: 200_000 } });
+    const grown = await row();
+    expect(grown.day_capacity).toBe(90_000);
+    expect(grown.day_tokens).toBeCloseTo(90_000 - 10, 0);
+    // Backfill (which keeps half the bucket in reserve) goes on at once instead of waiting hours.
+    await budget.acquire(instance, 'backfill');
+    expect(waits).toEqual([]);
+  });
+
   it('spreads what is left of a provider window until it resets, then returns to its own rate', async () => {
     const instance = randomUUID();
     const { budget, waits } = recordingBudget(first);

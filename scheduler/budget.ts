@@ -37,6 +37,27 @@ export const MAX_QUOTA_WAIT_MS = 60_000;
 
 const TABLE = 'scheduler.rate_budget';
 
+/** What a budget tells its observer (the scheduler's metrics). */
+export interface BudgetEvents {
+  /** A request of `priority` had to wait for the bucket (once per request, however long it waited). */
+  waited(instanceId: string, priority: Priority): void;
+  /** The provider's word paused the instance's bucket (`service`; '' the default one) for `ms`. */
+  paused(instanceId: string, service: string, ms: number): void;
+}
+
+/** One bucket's level now, as {@link RateBudget.levels} reads it. */
+export interface BudgetLevel {
+  readonly instanceId: string;
+  /** '' for the instance's own bucket, else the provider service's. */
+  readonly service: string;
+  /** Tokens left over the bucket's capacity (0 to 1; below 0 while a throttled answer's pause drains it). */
+  readonly level: number;
+  /** The same for the daily quota; null without one. */
+  readonly dayLevel: number | null;
+  /** How long the bucket stays blocked by Retry-After or a spent provider window (0: not blocked). */
+  readonly blockedSeconds: number;
+}
+
 /** How often one process writes the daily quota a provider reports on every answer. */
 const DAILY_OBSERVE_MS = 5_000;
 
@@ -50,6 +71,7 @@ export class RateBudget {
   constructor(
     private readonly knex: Knex,
     private readonly wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    private readonly events?: BudgetEvents,
   ) {}
 
   /** What this process last wrote per instance: every connector configures, but the row changes only when the limits do. */
@@ -99,9 +121,10 @@ export class RateBudget {
    * {@link ThrottledError} when the daily quota would keep it waiting longer than {@link MAX_QUOTA_WAIT_MS}.
    */
   async acquire(instanceId: string, priority: Priority, service = ''): Promise<void> {
-    for (;;) {
+    for (let tries = 0; ; tries++) {
       const { waitMs, quotaMs } = await this.tryTake(instanceId, PRIORITY_RESERVE[priority], service);
       if (waitMs === 0) return;
+      if (tries === 0) this.events?.waited(instanceId, priority);
       if (quotaMs > MAX_QUOTA_WAIT_MS)
         throw new ThrottledError(
           `The provider's daily request quota is spent (less the headroom Tenantwatch keeps); requests resume in about ${Math.ceil(quotaMs / 60_000)} min`,
@@ -186,12 +209,33 @@ export class RateBudget {
       return;
     }
     if (blockMs <= 0) return;
+    this.events?.paused(instanceId, service, blockMs);
     await this.knex.raw(
       `update ${TABLE} set tokens = least(tokens, 0), updated_at = clock_timestamp(),
               blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ?))
         where instance_id = ? and service = ?`,
       [blockMs / 1000, instanceId, service],
     );
+  }
+
+  /** Every bucket's level now (one row per instance and service: bounded by the instances). */
+  async levels(): Promise<BudgetLevel[]> {
+    const result: {
+      rows: { instance_id: string; service: string; level: number; day_level: number | null; blocked_seconds: number | null }[];
+    } = await this.knex.raw(
+      `select instance_id, service,
+              least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms) / capacity as level,
+              least(day_capacity, day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms) / day_capacity as day_level,
+              greatest(0, extract(epoch from blocked_until - clock_timestamp())) as blocked_seconds
+         from ${TABLE}`,
+    );
+    return result.rows.map((r) => ({
+      instanceId: r.instance_id,
+      service: r.service,
+      level: Number(r.level),
+      dayLevel: r.day_level === null ? null : Number(r.day_level),
+      blockedSeconds: Number(r.blocked_seconds ?? 0),
+    }));
   }
 
   /**
@@ -215,13 +259,17 @@ export class RateBudget {
     const share = this.shares.get(key) ?? 0.9;
     const capacity = Math.max(MIN_CAPACITY, (daily.limit * share) / 2);
     const free = throttled ? Math.min(0, daily.limit * share - daily.used) : daily.limit * share - daily.used;
+    // A reported limit above the configured one grows the bucket by the difference (what was spent stays
+    // spent): kept at the old size, the bucket would sit below the priorities' reserve of the new
+    // capacity and every scan would wait hours for a quota that is nearly all free.
     await this.knex.raw(
       `update ${TABLE} set
               tokens = least(capacity, tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * rate_per_ms),
-              day_tokens = greatest(-?::float8, least(?::float8, ?::float8, coalesce(day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms, ?::float8))),
+              day_tokens = greatest(-?::float8, least(?::float8, ?::float8, coalesce(day_tokens + extract(epoch from clock_timestamp() - updated_at) * 1000 * day_rate_per_ms
+                             + greatest(0, ?::float8 - coalesce(day_capacity, ?::float8)), ?::float8))),
               day_capacity = ?, day_rate_per_ms = ?, day_limit_reported = ?, updated_at = clock_timestamp()
         where instance_id = ? and service = ?`,
-      [capacity, capacity, free, capacity, capacity, capacity / DAY_MS, daily.limit, instanceId, service],
+      [capacity, capacity, free, capacity, capacity, capacity, capacity, capacity / DAY_MS, daily.limit, instanceId, service],
     );
   }
 }

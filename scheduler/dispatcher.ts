@@ -2,7 +2,9 @@ import pg from 'pg';
 import { logger } from '../platform/logger.js';
 import type { SchedulerServices } from './services.js';
 import { GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
-import { CONNECT_JOB, SCAN_JOB, type ScanJobData } from './scans.js';
+import { CONNECT_JOB, SCAN_JOB, supportedKinds, type ScanJobData } from './scans.js';
+import { ScanKind } from '../subgraphs/accounts/public.js';
+import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 import { SUBSCRIPTIONS_JOB, type SubscriptionsJobData } from './jobs/subscriptions.js';
 import { PURGE_JOB, type PurgeJobData } from './jobs/purge.js';
 import type { Agenda } from 'agenda';
@@ -22,7 +24,7 @@ export class Dispatcher {
   private closed = false;
 
   constructor(
-    private readonly services: Pick<SchedulerServices, 'instances' | 'governance' | 'stopping'>,
+    private readonly services: Pick<SchedulerServices, 'instances' | 'governance' | 'stopping' | 'files' | 'evaluator'>,
     private readonly agenda: Agenda,
     private readonly databaseUrl: string,
     private readonly pollMs = 2_000,
@@ -31,12 +33,17 @@ export class Dispatcher {
   ) {}
 
   private lastReclaim = 0;
+  /** A FILE policy changed (its content rules may have): the files read under other rules are data-scanned now. */
+  private contentRulesChanged = false;
 
   async start(): Promise<void> {
     this.listener = new pg.Client({ connectionString: this.databaseUrl });
     this.listener.on('error', (error) => logger.warn({ err: error }, 'scheduler notification connection failed; polling continues'));
     await this.listener.connect();
-    this.listener.on('notification', () => this.wake());
+    this.listener.on('notification', (message) => {
+      if (message.payload?.includes('"contentRules"')) this.contentRulesChanged = true;
+      this.wake();
+    });
     await this.listener.query('listen tenantwatch_scheduler');
     this.timer = setInterval(() => this.wake(), this.pollMs);
     this.timer.unref();
@@ -62,6 +69,10 @@ export class Dispatcher {
     for (const instanceId of await instances.claimPurges()) {
       await this.agenda.now(PURGE_JOB, { instanceId } satisfies PurgeJobData);
     }
+    if (this.contentRulesChanged) {
+      this.contentRulesChanged = false;
+      await this.rescanForContentRules();
+    }
     // A disconnected instance's change subscriptions are deleted at the provider.
     for (const instanceId of await instances.claimDisconnectedSubscriptions()) {
       await this.agenda.now(SUBSCRIPTIONS_JOB, { instanceId } satisfies SubscriptionsJobData);
@@ -80,6 +91,20 @@ export class Dispatcher {
       for (const actionId of await governance.reclaimStale(this.reclaimAfterMs)) {
         await this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData);
       }
+    }
+  }
+
+  /**
+   * Data scans, at change priority, of the live instances whose files were read under other content
+   * rules than their FILE policies' now (a policy created, changed, enabled, disabled or rescoped).
+   */
+  private async rescanForContentRules(): Promise<void> {
+    const live = await this.services.instances().withStatus([ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED]);
+    for (const instance of live) {
+      if (!supportedKinds(instance.capabilities).includes(ScanKind.DATA)) continue;
+      const { hash } = await this.services.evaluator().contentRules(instance.id);
+      if ((await this.services.files().countToScan(instance.id, hash)) === 0) continue;
+      await this.agenda.now(SCAN_JOB[ScanKind.DATA], { instanceId: instance.id, priority: 'change' } satisfies ScanJobData);
     }
   }
 

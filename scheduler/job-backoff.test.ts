@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ThrottledError, TransientError } from '../connectors/contract.js';
+import { PermanentError, ThrottledError, TransientError } from '../connectors/contract.js';
 import { jobBackoff } from './job-backoff.js';
 
 /** The job system's retry delays, asked as Agenda asks them after a failure. */
@@ -22,5 +22,22 @@ describe('jobBackoff', () => {
     const briefly = new ThrottledError('The provider throttled the request (HTTP 429)', 500);
     expect(after(briefly, 3)).toBe(8_000);
     expect(after(briefly, 9)).toBe(60_000);
+  });
+});
+
+describe('jobBackoff with outageRetryMs', () => {
+  const backoff = jobBackoff({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, outageRetryMs: 300_000 });
+  const after = (error: Error, attempt: number) => backoff({ attempt, error, jobName: 'scan.users', jobData: {} });
+
+  it('keeps retrying a provider outage (unreachable, 5xx) every outageRetryMs past maxRetries', () => {
+    const down = new TransientError('The provider could not be reached (ECONNREFUSED)');
+    expect(after(down, 3)).toBe(8_000);
+    expect(after(down, 7)).toBe(300_000);
+    expect(after(down, 500)).toBe(300_000);
+  });
+
+  it('still gives up on what is not an outage: a refusal, our own error', () => {
+    expect(after(new PermanentError('The provider refused the request as invalid (HTTP 400)', 400), 7)).toBeNull();
+    expect(after(new Error('bug'), 7)).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { exponential, type BackoffStrategy, type ExponentialBackoffOptions } from 'agenda';
-import { ThrottledError } from '../connectors/contract.js';
+import { ProviderError, ThrottledError } from '../connectors/contract.js';
 
 /**
  * When a failed job runs again: exponential backoff (`options`, capped at `maxDelay`), except that a
@@ -8,11 +8,26 @@ import { ThrottledError } from '../connectors/contract.js';
  * quota may say hours), not a failure of the job: retrying sooner only throttles again, and giving
  * up would drop work the quota will allow later. Other failures stop after `maxRetries`.
  */
-export function jobBackoff(options: ExponentialBackoffOptions & { readonly maxDelay: number }): BackoffStrategy {
+export function jobBackoff(
+  options: ExponentialBackoffOptions & {
+    readonly maxDelay: number;
+    /**
+     * Past maxRetries, a job that keeps failing because the provider cannot be reached or answers 5xx
+     * (a transient ProviderError) runs again every `outageRetryMs` until the provider is back, instead
+     * of giving up (scans: they resume from their cursors, so nothing is missed). Absent: it gives up.
+     */
+    readonly outageRetryMs?: number;
+  },
+): BackoffStrategy {
   const base = exponential(options);
   return (context) => {
     const delay = base(context);
-    if (!(context.error instanceof ThrottledError)) return delay;
-    return Math.max(delay ?? options.maxDelay, context.error.retryAfterMs);
+    if (context.error instanceof ThrottledError) return Math.max(delay ?? options.maxDelay, context.error.retryAfterMs);
+    if (delay === null && options.outageRetryMs !== undefined && isOutage(context.error)) return options.outageRetryMs;
+    return delay;
   };
 }
+
+/** The provider unreachable or failing on its side (not a refusal, not our own error). */
+export const isOutage = (error: unknown): boolean =>
+  error instanceof ProviderError && error.transient && !(error instanceof ThrottledError);

@@ -20,6 +20,12 @@ import { backoffDelay, sleep } from '../platform/retry.js';
 import type { RateBudget } from './budget.js';
 import type { UsageRecorder } from './usage.js';
 
+/** What the client tells its observer (the scheduler's metrics) of every attempt. */
+export interface ProviderMetrics {
+  /** One attempt's answer: its HTTP status (`none`: no answer), and whether the provider throttled it. */
+  response(instanceId: string, status: number | 'none', throttled: boolean): void;
+}
+
 export interface ProviderHttpOptions {
   readonly instanceId: string;
   readonly endpoint: string;
@@ -49,6 +55,7 @@ export interface ProviderHttpOptions {
   /** The outbound policy's connection pool (platform/outbound.ts); Node's default without one. */
   readonly dispatcher?: Dispatcher;
   readonly signal?: AbortSignal;
+  readonly metrics?: ProviderMetrics;
 }
 
 /**
@@ -100,6 +107,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
         });
       } catch (error) {
         usage.record(instanceId, false);
+        this.options.metrics?.response(instanceId, 'none', false);
         this.options.signal?.throwIfAborted();
         const refusal = outboundRefusalOf(error);
         if (refusal) throw new EndpointRefusedError(`The endpoint is refused: ${refusal.message}`);
@@ -115,6 +123,7 @@ export class BudgetedProviderHttp implements ProviderHttp {
         throttled: response.status === 429,
       };
       usage.record(instanceId, signal.throttled, signal.daily);
+      this.options.metrics?.response(instanceId, response.status, signal.throttled);
       await budget.observe(instanceId, signal, undefined, bucket);
       if (response.ok && !signal.throttled)
         return { status: response.status, headers: response.headers, bytes, body: parseBody(response.headers, bytes) };

@@ -22,7 +22,7 @@ import { purgeSchedulerRows, type InstancePurges } from './jobs/purge.js';
 import type { RateBudget } from './budget.js';
 import { DataScanPool } from './data-scan/pool.js';
 import { PolicyEvaluator } from './policies/evaluator.js';
-import { BudgetedProviderHttp } from './provider-http.js';
+import { BudgetedProviderHttp, type ProviderMetrics } from './provider-http.js';
 import { fetchTokenHttp } from './token-http.js';
 import type { SchedulerServices } from './services.js';
 import type { UsageRecorder } from './usage.js';
@@ -71,6 +71,8 @@ export class SchedulerRuntime implements SchedulerServices {
     private readonly usage: UsageRecorder,
     private readonly credentialsKey: Buffer,
     readonly stopping: AbortSignal,
+    /** Where every provider attempt is counted (the scheduler's metrics). */
+    private readonly providerMetrics?: ProviderMetrics,
   ) {
     this.outbound = outboundDispatcher(config.CONNECTOR_ALLOW_PRIVATE, readCaFile(config.CONNECTOR_CA_FILE));
     this.dataScan = new DataScanPool({
@@ -174,6 +176,8 @@ export class SchedulerRuntime implements SchedulerServices {
       usage: this.usage,
       signal: this.stopping,
       dispatcher: this.outbound,
+      backoffMs: this.config.PROVIDER_RETRY_DELAY_MS,
+      metrics: this.providerMetrics,
       ...options,
     });
     const connector = factory.create(config, http, credentials);

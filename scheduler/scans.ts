@@ -20,8 +20,10 @@ import type { SchedulerServices } from './services.js';
 import { withAdvisoryLock } from './scan-lock.js';
 import { isPermissionRefusal, reviewStatus } from './instance-health.js';
 import { refusedReason } from './jobs/refusals.js';
+import { isOutage } from './job-backoff.js';
 import type pg from 'pg';
 import { ConnectionStatus } from '../platform/vocabulary/instance.js';
+import type { SchedulerMetrics } from './metrics.js';
 
 /** Agenda job names, namespaced by kind. */
 export const SCAN_JOB: Readonly<Record<ScanKind, string>> = {
@@ -89,6 +91,9 @@ const ENDED: readonly ConnectionStatus[] = [ConnectionStatus.DISCONNECTED, Conne
 /** Statuses of a connected instance: its periodic jobs are ensured, its scans keep it CONNECTED or DEGRADED. */
 const RUNNING: readonly ConnectionStatus[] = [ConnectionStatus.CONNECTED, ConnectionStatus.DEGRADED];
 
+/** The attempt of a scan at which a provider that keeps failing makes the instance DEGRADED. */
+const OUTAGE_AFTER_ATTEMPTS = 3;
+
 /**
  * What a status message or a scan's lastError says of a failure (viewers read them): a provider's
  * answer in Tenantwatch's words with its HTTP status (ProviderError messages are written so), never
@@ -103,6 +108,7 @@ export class ScanJobs {
     private readonly services: SchedulerServices,
     private readonly agenda: Agenda,
     private readonly lockPool: pg.Pool,
+    private readonly metrics?: Pick<SchedulerMetrics, 'scanned'>,
   ) {}
 
   /** Queues a scan now (a requested or follow-up run, not the periodic one). */
@@ -205,12 +211,24 @@ export class ScanJobs {
       lastError: null,
       // A fresh run counts its skips afresh; a resumed one goes on counting. The data scan knows what it will read.
       ...(cursor === null ? { itemsSkipped: 0, lastSkipReason: null } : {}),
-      ...(kind === ScanKind.DATA ? { totalEstimate: await this.services.files().countToScan(instanceId) } : {}),
+      ...(kind === ScanKind.DATA
+        ? {
+            totalEstimate: await this.services
+              .files()
+              .countToScan(instanceId, (await this.services.evaluator().contentRules(instanceId)).hash),
+          }
+        : {}),
     });
     let outcome: ScanOutcome;
     let connector: Connector | undefined;
     let deleted = false;
     const refused = { forbidden: 0 };
+    // Items counted so far: a resumed run's count goes on from its saved one.
+    let counted = cursor === null ? 0 : (state?.itemsScanned ?? 0);
+    const count = (items: number) => {
+      this.metrics?.scanned(instanceId, kind, items - counted);
+      counted = Math.max(counted, items);
+    };
     try {
       connector = await this.services.connector(instanceId, priority);
       const run: ScanRun<never> = {
@@ -220,6 +238,7 @@ export class ScanJobs {
         cursor: cursor as never,
         save: async (next, items) => {
           await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
+          count(items);
           await job.touch();
           deleted = (await instances.byIds([instanceId]))[0]?.status === ConnectionStatus.DELETED;
         },
@@ -264,8 +283,17 @@ export class ScanJobs {
         state: error instanceof ThrottledError ? ScanRunState.THROTTLED : ScanRunState.FAILED,
         lastError: message,
       });
+      // The provider down (not answering, or 5xx) through a third attempt: DEGRADED, saying so. The
+      // scan keeps retrying (scheduler.ts: scanRetry) and the first one that succeeds makes it CONNECTED.
+      if (isOutage(error) && (job.attrs.failCount ?? 0) + 1 >= OUTAGE_AFTER_ATTEMPTS) {
+        await instances.setDegraded(
+          instanceId,
+          `The provider is not answering (${message}): scans wait and try again, at least every ${Math.round(this.services.config.PROVIDER_OUTAGE_RETRY_SECONDS / 60) || 1} min, and resume where they stopped; nothing is missed`,
+        );
+      }
       throw error;
     }
+    count(outcome.items);
     if (outcome.status === 'paused') {
       if (deleted) return;
       // Stopping: the cursor is saved; QUEUED and undispatched, the next scheduler resumes it.

@@ -3,17 +3,18 @@ import os from 'node:os';
 import type { Agenda } from 'agenda';
 import pg from 'pg';
 import { accountsModule, AppInstanceService, ScanKind } from '../subgraphs/accounts/public.js';
-import { activitiesModule } from '../subgraphs/activities/public.js';
+import { activitiesModule, EventLogService } from '../subgraphs/activities/public.js';
 import { appPermissionsModule } from '../subgraphs/app-permissions/public.js';
 import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../platform/database.js';
 import { logger } from '../platform/logger.js';
 import { filesModule } from '../subgraphs/files/public.js';
-import { createAgenda } from './agenda.js';
+import { countJobs, createAgenda } from './agenda.js';
 import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
 import { jobBackoff } from './job-backoff.js';
+import { SchedulerMetrics, SHOWN_STATUSES } from './metrics.js';
 import { rescanChangedFile } from './jobs/file-changed.js';
 import { executeGovernance, GOVERNANCE_JOB, type GovernanceJobData } from './jobs/governance.js';
 import { schedulerModule } from './module.js';
@@ -46,6 +47,8 @@ export interface Scheduler {
   readonly runtime: SchedulerRuntime;
   readonly jobs: ScanJobs;
   readonly webhookUrl: string;
+  /** Its Prometheus series, served at `/metrics` on the webhook receiver's port. */
+  readonly metrics: SchedulerMetrics;
   /** Lets running jobs finish their page and save their cursor, then closes everything. */
   stop(): Promise<void>;
 }
@@ -77,7 +80,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const usage: UsageRecorder = new UsageRecorder((instanceId, requests, throttled, at, daily) =>
       new AppInstanceService(dbs.accounts.fork(), key).recordApiUsage(instanceId, requests, throttled, at, daily),
     );
-    const runtime = new SchedulerRuntime(config, dbs, new RateBudget(dbs.scheduler.knex()), usage, key, stopping.signal);
+    const metrics = new SchedulerMetrics();
+    const budget = new RateBudget(dbs.scheduler.knex(), undefined, metrics);
+    const runtime = new SchedulerRuntime(config, dbs, budget, usage, key, stopping.signal, metrics);
     await installBuiltInPolicies(runtime.policies());
     const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY + 2 });
     lockPool.on('error', (error) => logger.warn({ err: error }, 'scan-lock connection lost'));
@@ -90,12 +95,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       maxConcurrency: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY,
       lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
     });
-    const jobs = new ScanJobs(runtime, agenda, lockPool);
-    const retry = jobBackoff({ delay: 2_000, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    const jobs = new ScanJobs(runtime, agenda, lockPool, metrics);
+    const retry = jobBackoff({ delay: config.JOB_RETRY_DELAY_MS, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
+    // Scans outlast a provider outage: past their retries they try again every PROVIDER_OUTAGE_RETRY_SECONDS.
+    const scanRetry = jobBackoff({
+      delay: config.JOB_RETRY_DELAY_MS,
+      maxDelay: 60_000,
+      maxRetries: 6,
+      jitter: 0.2,
+      outageRetryMs: config.PROVIDER_OUTAGE_RETRY_SECONDS * 1000,
+    });
     agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
     for (const kind of Object.values(ScanKind)) {
       agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), {
-        backoff: retry,
+        backoff: scanRetry,
         priority: kind === ScanKind.DATA ? 'low' : 'normal',
       });
     }
@@ -139,9 +152,25 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     agenda.on('fail', (error, job, remote) => {
       // Another scheduler's failure relayed by LISTEN/NOTIFY: a notice without `attrs`, logged where it ran.
       if (remote) return;
+      metrics.jobFailed(job.attrs.name);
       logger.warn({ job: job.attrs.name, data: job.attrs.data, err: error }, 'job failed');
     });
     await agenda.start();
+    const eventLog = new EventLogService(dbs.activities.knex());
+    metrics.watch({
+      scans: async () => {
+        const instances = runtime.instances();
+        const ids = (await instances.withStatus(SHOWN_STATUSES)).map((instance) => instance.id);
+        return [...(await instances.scansOf(ids)).values()].flat();
+      },
+      budgets: () => budget.levels(),
+      jobs: () => countJobs(agenda),
+      newestEvent: async () => {
+        const latest = BigInt(await eventLog.latest());
+        if (latest === 0n) return null;
+        return (await eventLog.after(String(latest - 1n), 1))[0]?.createdAt ?? null;
+      },
+    });
 
     // At every start: a job store that was lost or switched (PostgreSQL to MongoDB) holds no repeating
     // jobs, so every connected instance's periodic scans are ensured (and again hourly); change
@@ -168,6 +197,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       services: runtime,
       databaseUrl,
       ready: () => runtime.ping(),
+      metrics,
       onFileChanged: async (instanceId, fileExternalId) => {
         await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId });
       },
@@ -186,6 +216,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       runtime,
       jobs,
       webhookUrl: webhooks.url,
+      metrics,
       stop: () =>
         (stopped ??= (async () => {
           stopping.abort();

@@ -40,6 +40,8 @@ const QUIET: ReadonlySet<WebhookRefusal> = new Set(['rate_limited', 'unknown_ins
 export function refuse(res: Response, code: WebhookRefusal, message: string, context: RefusalContext = {}): void {
   const status = WebhookRefusal[code];
   const fields = { ...context, status, code, reason: message };
+  // The refusal's code, for the delivery count (see startWebhookServer).
+  res.locals.refusal = code;
   if (QUIET.has(code)) logger.debug(fields, 'webhook refused');
   else logger.warn(fields, 'webhook refused');
   // Refused before its body was read: close the connection rather than read (and discard) the rest.

@@ -6,6 +6,8 @@ import { isId } from '../platform/ids.js';
 import { ConnectionStatus } from '../platform/vocabulary/instance.js';
 import { listen, localUrl } from '../platform/http.js';
 import { logger } from '../platform/logger.js';
+import { serveMetrics } from '../platform/metrics.js';
+import type { SchedulerMetrics } from './metrics.js';
 import type { SchedulerServices } from './services.js';
 import { WebhookDeliveries } from './webhook-deliveries.js';
 import { notFound, refuse, webhookErrorHandler } from './webhook-errors.js';
@@ -33,6 +35,8 @@ export interface WebhookServerOptions {
   readonly databaseUrl: string;
   /** Resolves when the database answers (`/readyz`). */
   readonly ready: () => Promise<void>;
+  /** Counts deliveries, and serves `/metrics` (when METRICS_ENABLED) on this port. */
+  readonly metrics?: SchedulerMetrics;
   readonly onFileChanged: FileChanged;
   readonly onFilesChanged: FilesChanged;
   readonly onSubscriptionsStale?: SubscriptionsStale;
@@ -199,7 +203,16 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       res.status(503).json({ status: 'unready', database: (error as Error).message });
     }
   });
-  app.post('/webhooks/:instanceId', admit, express.raw({ type: () => true, limit: maxBytes }), receive);
+  if (options.metrics) serveMetrics(app, options.metrics.registry, config.METRICS_ENABLED);
+  const counted: RequestHandler = (_req, res, next) => {
+    res.once('finish', () => {
+      const accepted = res.statusCode < 300;
+      const refusal = res.locals.refusal as string | undefined;
+      options.metrics?.webhook(accepted, accepted ? 'none' : (refusal ?? `http_${res.statusCode}`));
+    });
+    next();
+  };
+  app.post('/webhooks/:instanceId', counted, admit, express.raw({ type: () => true, limit: maxBytes }), receive);
   app.use(notFound);
   app.use(webhookErrorHandler(maxBytes));
 

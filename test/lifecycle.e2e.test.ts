@@ -182,6 +182,48 @@ describe('an instance broken, fixed, reconnected, degraded and deleted through t
     expect(await budgetRate()).toBeCloseTo((6000 * 0.9) / 60_000, 12);
   }, 120_000);
 
+  it('stays CONNECTED when the provider refuses one file, skipping and counting that file alone', async () => {
+    const gamma = simulator.tenant('gamma');
+    await waitFor('the first data scan done', async () => {
+      const data = (await instance()).scans.find((s) => s.kind === 'DATA')!;
+      return data.state === 'IDLE' && data.totalEstimate !== null ? true : undefined;
+    });
+    const live = await allNodes<{ id: string; externalId: string }>(
+      t,
+      'files',
+      `filter: { instanceId: "${instanceId}", trashed: false }`,
+      'id externalId',
+    );
+    const locked = live[0]!;
+    const { rowCount } = await db.query(
+      `update files.file set scanned_version = null, last_scanned_at = null where instance_id = $1 and deleted_at is null`,
+      [instanceId],
+    );
+    gamma.lockFile(locked.externalId, true);
+    try {
+      await t.query(`mutation { requestScan(instanceId: "${instanceId}", kind: DATA) { state } }`);
+      const view = await waitFor('the data scan done with one file skipped', async () => {
+        const current = await instance();
+        const data = current.scans.find((s) => s.kind === 'DATA')!;
+        return data.state === 'IDLE' && data.itemsSkipped === 1 ? current : undefined;
+      });
+      expect(view.status).toBe('CONNECTED');
+      expect(view.scans.find((s) => s.kind === 'DATA')!.lastSkipReason).toBe(
+        'The provider refused to let Tenantwatch read the file (HTTP 403)',
+      );
+      const files = await allNodes<{ id: string; lastScannedAt: string | null; scanSkippedReason: string | null }>(
+        t,
+        'files',
+        `filter: { instanceId: "${instanceId}" }`,
+        'id lastScannedAt scanSkippedReason',
+      );
+      expect(files.filter((f) => f.lastScannedAt !== null)).toHaveLength(rowCount!);
+      expect(files.filter((f) => f.scanSkippedReason !== null).map((f) => f.id)).toEqual([locked.id]);
+    } finally {
+      gamma.lockFile(locked.externalId, false);
+    }
+  });
+
   it('is DEGRADED while a permission is withdrawn, skipping and counting the files it may not read, and CONNECTED once it is back', async () => {
     const gamma = simulator.tenant('gamma');
     // The connect flow's data scan (at the lowest priority) is done first.

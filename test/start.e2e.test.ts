@@ -3,11 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { embeddedDatabaseUrl, runningEmbeddedPort } from '../scripts/embedded-postgres.js';
 import { freePort } from '../scripts/ports.js';
 import { graphql } from './harness.js';
+import { isAlive, ROOT, runCommand } from './processes.js';
 import { connect, disposeClients, record } from './subscription-client.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const running = new Set<ChildProcess>();
 const dirs: string[] = [];
 
@@ -64,6 +66,9 @@ function npmStart(env: Record<string, string>): Started & { exited: Promise<numb
   return { child, output: () => output, port: Number(env.PORT), exited };
 }
 
+/** Runs an npm script as an operator would, to its end. */
+const npmRun = (args: string[], env: Record<string, string>) => runCommand('npm', args, { LOG_LEVEL: 'warn', ...env });
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, deadlineMs: number, started?: Started): Promise<T> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -92,15 +97,6 @@ function postmasterPid(dataDir: string): number | undefined {
   return fs.existsSync(file) ? Number(fs.readFileSync(file, 'utf8').split('\n')[0]) : undefined;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('npm start', { timeout: 180_000 }, () => {
   it('starts on a fresh data dir, prints tokens and a working curl line, keeps data across restarts, and stops cleanly on Ctrl-C', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-start-'));
@@ -119,12 +115,38 @@ describe('npm start', { timeout: 180_000 }, () => {
     );
     expect(connected.errors).toBeUndefined();
 
+    // Durable: the embedded PostgreSQL behind npm start commits to disk.
+    const postgres = new pg.Client({
+      connectionString: embeddedDatabaseUrl(runningEmbeddedPort(path.join(dataDir, 'postgres'))!, 'tenantwatch'),
+    });
+    await postgres.connect();
+    try {
+      for (const setting of ['fsync', 'synchronous_commit', 'full_page_writes'])
+        expect((await postgres.query<{ value: string }>(`select current_setting($1) as value`, [setting])).rows[0]!.value, setting).toBe(
+          'on',
+        );
+    } finally {
+      await postgres.end();
+    }
+    // A backup while it runs (one snapshot); a restore must wait until it is stopped.
+    const backupFile = path.join(dataDir, 'kept.backup.gz');
+    const backup = await npmRun(['run', 'backup', '--', '--out', backupFile], { DATA_DIR: dataDir });
+    expect(backup.output).toMatch(/Backup written to/);
+    expect(backup.code).toBe(0);
+    const whileRunning = await npmRun(['run', 'restore', '--', backupFile], { DATA_DIR: dataDir });
+    expect(whileRunning.output).toMatch(/Tenantwatch is running on this DATA_DIR/);
+    expect(whileRunning.code).toBe(2);
+
     const pid = postmasterPid(dataDir)!;
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     signalGroup(first.child, 'SIGINT');
     await groupGone(first.child);
-    expect(alive(pid)).toBe(false);
+    expect(isAlive(pid)).toBe(false);
     expect(first.output()).toMatch(/stopping Tenantwatch/);
+    // Stopped: the backup replaces the data (the embedded PostgreSQL started and stopped for it).
+    const restored = await npmRun(['run', 'restore', '--', backupFile, '--replace'], { DATA_DIR: dataDir });
+    expect(restored.output).toMatch(/Restored .*kept\.backup\.gz/);
+    expect(restored.code).toBe(0);
 
     // The same data dir again: the instance is still there, and the old tokens still work.
     const second = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'off' });

@@ -30,6 +30,9 @@ export class ProviderHttpTransport extends Transport {
         stream.end(response.body);
         return response;
       });
+      // The error reaches jsforce through the promise; a stream no one reads must not turn it into an
+      // unhandled 'error' event, which would end the scheduler process.
+      stream.on('error', () => undefined);
       promise.catch((error: unknown) => stream.destroy(error as Error));
       return { stream, promise };
     });

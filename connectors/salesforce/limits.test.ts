@@ -34,6 +34,11 @@ describe('Salesforce’s limit signals', () => {
   it('waits a few seconds on the concurrent request limit, and leaves other 403s to the client', () => {
     const concurrent = [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }];
     expect(parseSalesforceThrottle(head(403, {}, concurrent), 15000)).toEqual({ throttled: true, retryAfterMs: 5000 });
+    // Its Sforce-Limit-Info is not a spent quota: a throttled signal with `daily` would pause the org for hours.
+    expect(parseSalesforceThrottle(head(403, { 'Sforce-Limit-Info': 'api-usage=120/15000' }, concurrent), 15000)).toEqual({
+      throttled: true,
+      retryAfterMs: 5000,
+    });
     expect(parseSalesforceThrottle(head(403, {}, [{ message: 'no', errorCode: 'INSUFFICIENT_ACCESS' }]), 15000).throttled).toBe(false);
     expect(parseSalesforceThrottle({ status: 403, headers: new Headers(), bytes: Buffer.from('<html>') }, 15000).throttled).toBe(false);
     expect(parseSalesforceThrottle(head(429, { 'Retry-After': '3' }), 15000)).toEqual({ throttled: true, retryAfterMs: 3000 });

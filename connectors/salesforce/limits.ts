@@ -50,7 +50,9 @@ export function parseSalesforceThrottle(response: ProviderResponseHead, knownLim
   const daily = apiUsageOf(response.headers.get('sforce-limit-info'));
   const error = response.status === 403 ? errorOf(response.bytes) : undefined;
   if (error?.errorCode === 'REQUEST_LIMIT_EXCEEDED') {
-    if (/concurrent/i.test(error.message)) return { throttled: true, retryAfterMs: CONCURRENCY_RETRY_MS, ...(daily ? { daily } : {}) };
+    // Not the daily quota: a throttled answer carrying `daily` is read as the quota spent (the budget
+    // empties its day for hours), so the header this refusal carries is left to the next answers.
+    if (/concurrent/i.test(error.message)) return { throttled: true, retryAfterMs: CONCURRENCY_RETRY_MS };
     const limit = daily?.limit ?? knownLimit;
     return { throttled: true, retryAfterMs: 60_000, daily: { used: Math.max(limit, daily?.used ?? 0), limit } };
   }

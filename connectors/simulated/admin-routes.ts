@@ -45,6 +45,7 @@ const GovernanceFaultsBody = z
   })
   .strict();
 const TouchBody = z.object({ notify: z.boolean().optional() }).strict();
+const LockBody = z.object({ locked: z.boolean() }).strict();
 const AuthorizeBody = z.object({ clientId: z.string().min(1).max(500) }).strict();
 const DeleteBody = z.object({ kind: z.enum(['user', 'group', 'file', 'grant']), externalId: z.string().min(1) }).strict();
 
@@ -84,6 +85,10 @@ export const adminRoutes: readonly AdminRoute[] = [
   route('POST', '/admin/tenants/:id/files/:fileId/touch', (req, ctx) => {
     const { notify } = parseSpec(TouchBody, req.body ?? {}, 'body');
     return json(ctx.tenant(req.params.id!).touchFile(req.params.fileId!, { notify }));
+  }),
+  route('POST', '/admin/tenants/:id/files/:fileId/lock', (req, ctx) => {
+    const { locked } = parseSpec(LockBody, req.body ?? {}, 'body');
+    return json(ctx.tenant(req.params.id!).lockFile(req.params.fileId!, locked));
   }),
   route('GET', '/admin/tenants/:id/subscriptions', (req, ctx) => json({ items: ctx.tenant(req.params.id!).subscriptions() })),
   route('POST', '/admin/tenants/:id/subscriptions/:subscriptionId/lifecycle', (req, ctx) =>

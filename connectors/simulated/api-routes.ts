@@ -152,6 +152,7 @@ export const apiRoutes: readonly ApiRoute[] = [
     '/api/v1/files/:id/content',
     (req, { tenant }) => {
       const file = tenant.state.file(req.params.id!);
+      if (tenant.isFileLocked(file.id)) throw new ApiError(403, 'access_denied', 'this file is restricted from this app');
       return { status: 200, bytes: Buffer.from(file.content), contentType: file.mimeType };
     },
     { permission: 'files.read' },

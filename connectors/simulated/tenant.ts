@@ -33,6 +33,12 @@ export interface TenantControl {
    * the subscriptions, unless `notify` is false (a notification lost on the way). Throws a 404 ApiError for an unknown id.
    */
   touchFile(externalId: string, options?: { readonly notify?: boolean }): SimFile;
+  /**
+   * Restricts one file's content (`locked`: its download answers 403, as a file shared away from the
+   * app or under a sensitivity label does) or lifts that; the file stays listed. Throws a 404 ApiError
+   * for an unknown id.
+   */
+  lockFile(externalId: string, locked: boolean): { readonly externalId: string; readonly locked: boolean };
   /** The live change subscriptions, with their clientStates and delivery counts. */
   subscriptions(): SubscriptionTruth[];
   /** Sends a lifecycle notification of the subscription (see {@link SubscriptionRegistry.lifecycle}). Throws a 404 ApiError for an unknown id. */
@@ -64,6 +70,8 @@ export class Tenant implements TenantControl {
   private muted = false;
   private readonly activity: ActivityTimer;
   private readonly governanceFaults: GovernanceFault[] = [];
+  /** Files whose content download answers 403 (see {@link lockFile}). */
+  private readonly lockedFiles = new Set<string>();
 
   constructor(
     private readonly resolved: ResolvedTenantSpec,
@@ -175,6 +183,18 @@ export class Tenant implements TenantControl {
       this.muted = false;
     }
     return structuredClone(file);
+  }
+
+  lockFile(externalId: string, locked: boolean): { readonly externalId: string; readonly locked: boolean } {
+    this.state.file(externalId);
+    if (locked) this.lockedFiles.add(externalId);
+    else this.lockedFiles.delete(externalId);
+    return { externalId, locked };
+  }
+
+  /** Whether the file's content is restricted from the app (see {@link lockFile}). */
+  isFileLocked(externalId: string): boolean {
+    return this.lockedFiles.has(externalId);
   }
 
   subscriptions(): SubscriptionTruth[] {

@@ -197,6 +197,7 @@ export function orgControl(org: Org, outbound: OutboundMessages, clock: () => nu
           distributions: state
             .table('ContentDistribution')
             .byRef('ContentDocumentId', d.Id)
+            .filter((x) => x.IsDeleted !== true)
             .map((x) => ({ Id: x.Id, DistributionPublicUrl: String(x.DistributionPublicUrl) })),
         })),
         oauthTokens: [...tokens.rows.values(), ...tokens.removed.values()]
@@ -298,7 +299,8 @@ export function orgControl(org: Org, outbound: OutboundMessages, clock: () => nu
             state.update(version, { IsDeleted: true }, now);
           for (const link of state.table('ContentDocumentLink').byRef('ContentDocumentId', id))
             state.update(link, { IsDeleted: true }, now);
-          for (const x of state.table('ContentDistribution').byRef('ContentDocumentId', id)) state.table('ContentDistribution').remove(x);
+          for (const x of state.table('ContentDistribution').byRef('ContentDocumentId', id))
+            if (x.IsDeleted !== true) state.update(x, { IsDeleted: true }, now);
           state.update(document, { IsDeleted: true }, now);
           return;
         }

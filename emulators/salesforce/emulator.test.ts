@@ -351,7 +351,19 @@ describe('governance and change', () => {
     const grant = truth.oauthTokens[0]!.Id;
     expect((await api(sales, t, `/sobjects/OauthToken/${grant}`, { method: 'DELETE' })).status).toBe(204);
     const shared = truth.files.find((f) => f.distributions.length)!;
-    expect((await api(sales, t, `/sobjects/ContentDistribution/${shared.distributions[0]!.Id}`, { method: 'DELETE' })).status).toBe(204);
+    const distribution = shared.distributions[0]!.Id;
+    expect((await api(sales, t, `/sobjects/ContentDistribution/${distribution}`, { method: 'DELETE' })).status).toBe(204);
+    // A deleted public link is in the recycle bin: queryAll finds it with IsDeleted, query does not.
+    const since = `SELECT Id, ContentDocumentId, SystemModstamp, IsDeleted FROM ContentDistribution WHERE SystemModstamp >= 2000-01-01T00:00:00Z ORDER BY SystemModstamp, Id`;
+    const all = (await soql(sales, t, since, true)).body.records as { Id: string; IsDeleted: boolean }[];
+    expect(all.find((d) => d.Id === distribution)).toMatchObject({ IsDeleted: true });
+    expect(((await soql(sales, t, since)).body.records as { Id: string }[]).map((d) => d.Id)).not.toContain(distribution);
+    expect(
+      sales
+        .truth()
+        .files.find((f) => f.Id === shared.Id)!
+        .distributions.map((d) => d.Id),
+    ).not.toContain(distribution);
     const link = shared.links[0]!;
     expect(
       (await api(sales, t, `/sobjects/ContentDocumentLink/${link.Id}`, { method: 'PATCH', body: { Visibility: 'Everyone' } })).body[0]

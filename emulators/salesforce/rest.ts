@@ -143,7 +143,7 @@ function describeObject(def: ObjectDef, version: string, full: boolean) {
     updateable: def.updateable,
     queryable: true,
     retrieveable: true,
-    replicateable: def.recycleBin,
+    replicateable: def.replicateable,
     custom: false,
     urls,
     ...(full ? { fields: def.fields.map((f) => describeField(def, f.name)) } : {}),
@@ -155,7 +155,7 @@ function changedBetween(req: RestRequest, def: ObjectDef, deleted: boolean): Rep
   const start = Date.parse(req.query.get('start') ?? '');
   const end = Date.parse(req.query.get('end') ?? '');
   if (Number.isNaN(start) || Number.isNaN(end)) throw new ApiError(400, 'MALFORMED_QUERY', 'start and end must be dateTimes');
-  if (!def.recycleBin) throw new ApiError(400, 'INVALID_TYPE', `sObject type '${def.name}' is not supported for replication`);
+  if (!def.replicateable) throw new ApiError(400, 'INVALID_TYPE', `sObject type '${def.name}' is not supported for replication`);
   if (start < req.now - 30 * 86_400_000)
     throw new ApiError(400, 'INVALID_REPLICATION_DATE', 'startDate before org replication enabled date');
   const rows = [...req.org.state.table(def.name as never).rows.values()].filter((r) => {

@@ -24,6 +24,8 @@ export interface ObjectDef {
   readonly updateable: boolean;
   /** Whether deleted records go to the recycle bin (visible to queryAll with IsDeleted = true). */
   readonly recycleBin: boolean;
+  /** Whether getDeleted() and getUpdated() are among the object's supported calls (describe's `replicateable`). */
+  readonly replicateable: boolean;
   /** Lower-cased field name → field; lower-cased relationship name → its lookup field. */
   readonly byName: ReadonlyMap<string, FieldDef>;
   readonly byRelationship: ReadonlyMap<string, FieldDef>;
@@ -70,6 +72,8 @@ interface Shape {
   deletable?: boolean;
   updateable?: boolean;
   recycleBin?: boolean;
+  /** Defaults to `recycleBin`. */
+  replicateable?: boolean;
 }
 
 /** Each object's fields, from its Object Reference page (cited per object in the README). */
@@ -306,12 +310,20 @@ const SHAPES: Record<KeyPrefixed, Shape | null> = {
       f('SystemModstamp', 'datetime'),
     ],
   },
+  // undelete() is among its supported calls, and "If the shared document is deleted, the delete cascades to
+  // any associated ContentDistribution. The ContentDistribution is still queryable by using the QueryAll verb":
+  // deleted public links go to the recycle bin and carry IsDeleted
+  // (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_contentdistribution.htm,
+  // https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/system_fields.htm).
   ContentDistribution: {
     createable: true,
     deletable: true,
     updateable: true,
+    recycleBin: true,
+    // getDeleted() and getUpdated() are not among its supported calls.
+    replicateable: false,
     fields: [
-      ...system(false),
+      ...system(true),
       f('Name', 'string', { createable: true, updateable: true }),
       ref('ContentVersionId', 'ContentVersion', 'ContentVersion', { createable: true }),
       ref('ContentDocumentId', 'ContentDocument', 'ContentDocument'),
@@ -345,6 +357,7 @@ function define(name: string, shape: Shape): ObjectDef {
     deletable: shape.deletable ?? false,
     updateable: shape.updateable ?? false,
     recycleBin: shape.recycleBin ?? false,
+    replicateable: shape.replicateable ?? shape.recycleBin ?? false,
     byName,
     byRelationship,
   };

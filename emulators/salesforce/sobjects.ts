@@ -174,7 +174,7 @@ export function deleteRecord(ctx: WriteContext, def: ObjectDef, id: string): Rep
       for (const link of state.table('ContentDocumentLink').byRef('ContentDocumentId', row.Id))
         state.update(link, { IsDeleted: true }, now);
       for (const distribution of state.table('ContentDistribution').byRef('ContentDocumentId', row.Id))
-        state.table('ContentDistribution').remove(distribution);
+        if (distribution.IsDeleted !== true) state.update(distribution, { IsDeleted: true }, now);
       state.update(row, { IsDeleted: true }, now);
       state.record('contentDocument.delete', row.Id, now);
       break;
@@ -184,7 +184,8 @@ export function deleteRecord(ctx: WriteContext, def: ObjectDef, id: string): Rep
       state.record('contentDocumentLink.delete', String(row.ContentDocumentId), now, row.Id);
       break;
     case 'ContentDistribution':
-      state.table('ContentDistribution').remove(row);
+      // To the recycle bin (undelete() is a supported call; queryAll still finds it).
+      state.delete(row, now);
       state.record('contentDistribution.delete', String(row.ContentDocumentId), now, row.Id);
       break;
     case 'OauthToken':

@@ -43,6 +43,8 @@ export class SubscriptionExecutor {
   private overflows = 0;
   private opens = 0;
   private tooSlowConnections = 0;
+  private eventsReceived = 0;
+  private eventsDelivered = 0;
   /** The data sources the per-event entity fetches go through, batching concurrent completions. */
   private readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
 
@@ -59,8 +61,8 @@ export class SubscriptionExecutor {
   /**
    * Upstream and client subscriptions open, messages written to clients and not yet taken by the
    * kernel, subscriptions ended and connections closed as too slow, upstreams paused for a full
-   * buffer, and upstream subscriptions opened on subgraphs (reopenings included) since start (for
-   * tests and metrics).
+   * buffer, upstream subscriptions opened on subgraphs (reopenings included), events completed
+   * from upstreams and messages of events delivered to subscribers since start (for tests and metrics).
    */
   stats(): {
     upstreams: number;
@@ -70,6 +72,8 @@ export class SubscriptionExecutor {
     tooSlowConnections: number;
     upstreamOverflows: number;
     upstreamOpens: number;
+    eventsReceived: number;
+    eventsDelivered: number;
   } {
     let subscribers = 0;
     let waiting = 0;
@@ -85,6 +89,8 @@ export class SubscriptionExecutor {
       tooSlowConnections: this.tooSlowConnections,
       upstreamOverflows: this.overflows,
       upstreamOpens: this.opens,
+      eventsReceived: this.eventsReceived,
+      eventsDelivered: this.eventsDelivered,
     };
   }
 
@@ -131,6 +137,10 @@ export class SubscriptionExecutor {
         bufferLimit: this.options.upstreamBufferLimit,
         onOverflow: () => (this.overflows += 1),
         onOpen: () => (this.opens += 1),
+        onFanOut: (events, deliveries) => {
+          this.eventsReceived += events;
+          this.eventsDelivered += deliveries;
+        },
         onEmpty: () => {
           this.open.delete(created);
           if (this.upstreams.get(key) === created) this.upstreams.delete(key);

@@ -75,7 +75,12 @@ class Counts {
  * GATEWAY_WS_PING_MS a ping is sent, and a peer that has not answered it by the next is dropped
  * (see keepAlive: one that is reading a stream of events too far behind is closed with 4420).
  */
-export function startSubscriptionServer(options: SubscriptionServerOptions): { executor: SubscriptionExecutor; close(): Promise<void> } {
+export function startSubscriptionServer(options: SubscriptionServerOptions): {
+  executor: SubscriptionExecutor;
+  /** Open websockets. */
+  sockets(): number;
+  close(): Promise<void>;
+} {
   const { config, verify } = options;
   const executor = new SubscriptionExecutor({
     supergraphSdl: options.supergraphSdl,
@@ -302,6 +307,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): { e
 
   return {
     executor,
+    sockets: () => wss.clients.size,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await serverCleanup.dispose();

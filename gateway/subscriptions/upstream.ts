@@ -34,6 +34,8 @@ export interface UpstreamOptions {
   readonly bufferLimit: number;
   /** Called each time the upstream is closed because `bufferLimit` events were waiting. */
   readonly onOverflow?: () => void;
+  /** Called after each fan-out with the events in the batch and the messages written to subscribers (events × subscribers that took them). */
+  readonly onFanOut?: (events: number, deliveries: number) => void;
   /** Called each time the subscription is opened on the subgraph, with how long the upstream waited before (0 the first time). */
   readonly onOpen?: (waitedMs: number) => void;
   /** The wait before reopening after a failure; REOPEN_BACKOFF unless set (tests). */
@@ -271,16 +273,21 @@ export class Upstream {
     const batch = new EventBatch(payloads);
     this.eventsDelivered += batch.size;
     let sent = 0;
+    let deliveries = 0;
     // The subscribers of the moment: one that leaves meanwhile is skipped, one that joins meanwhile starts with the next batch.
     for (const subscriber of [...this.subscribers.keys()]) {
-      if (this.stopped) return;
+      if (this.stopped) break;
       // A subscriber that refuses (gone, or too slow) has already removed itself.
-      if (subscriber.deliver(batch)) sent += batch.size;
+      if (subscriber.deliver(batch)) {
+        sent += batch.size;
+        deliveries += batch.size;
+      }
       if (sent >= SENDS_PER_TURN) {
         await new Promise((resolve) => setImmediate(resolve));
         sent = 0;
       }
     }
+    this.options.onFanOut?.(batch.size, deliveries);
   }
 
   /** Completes one upstream event with the other subgraphs' fields, as `caller`. */

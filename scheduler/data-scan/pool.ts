@@ -3,11 +3,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits } from './limits.js';
+import type { ContentRuleCount, ContentRuleSpec } from './content-match.js';
 import type { SensitiveMatchCount } from './scan.js';
 
-/** What scanning one file gave: its match counts, or why it was skipped (over a budget, unreadable). */
+/**
+ * What scanning one file gave: its match counts (and, when content rules were given, how often each
+ * matched), or why it was skipped (over a budget, unreadable).
+ */
 export type FileScan =
-  | { readonly status: 'scanned'; readonly matches: readonly SensitiveMatchCount[] }
+  | { readonly status: 'scanned'; readonly matches: readonly SensitiveMatchCount[]; readonly ruleMatches?: readonly ContentRuleCount[] }
   | { readonly status: 'skipped'; readonly reason: string };
 
 /** A file sent to a worker. `content` is a copy of the file's bytes, transferred. */
@@ -16,6 +20,8 @@ export interface ScanRequest {
   readonly content: ArrayBuffer;
   readonly mimeType: string | null;
   readonly name?: string;
+  /** FILE policies' content rules to count in the text, beside the detectors. */
+  readonly rules?: readonly ContentRuleSpec[];
 }
 
 /** A worker's answer to one {@link ScanRequest}. */
@@ -62,6 +68,7 @@ interface Task {
   readonly content: Uint8Array;
   readonly mimeType: string | null;
   readonly name?: string;
+  readonly rules?: readonly ContentRuleSpec[];
   resolve(result: FileScan): void;
   reject(error: Error): void;
 }
@@ -152,9 +159,10 @@ class ScanThread {
           else resolve(result);
         },
       };
-      this.worker.postMessage({ id, content: content.buffer, mimeType: task.mimeType, name: task.name } satisfies ScanRequest, [
-        content.buffer,
-      ]);
+      this.worker.postMessage(
+        { id, content: content.buffer, mimeType: task.mimeType, name: task.name, rules: task.rules } satisfies ScanRequest,
+        [content.buffer],
+      );
     });
   }
 }
@@ -191,14 +199,15 @@ export class DataScanPool {
   }
 
   /**
-   * Extracts `content` and runs the detectors in a worker: its match counts, or why it was skipped. Never
-   * rejects for any content; rejects with {@link DataScanPoolClosedError} once the pool is closed, and when
-   * a worker cannot start at all (the file is not to blame, so it is not skipped).
+   * Extracts `content` and runs the detectors, and the content `rules` when given, in a worker: its match
+   * counts, or why it was skipped (a rule that runs past the time budget skips the file like a slow
+   * extraction). Never rejects for any content; rejects with {@link DataScanPoolClosedError} once the pool
+   * is closed, and when a worker cannot start at all (the file is not to blame, so it is not skipped).
    */
-  scan(content: Uint8Array, mimeType: string | null, name?: string): Promise<FileScan> {
+  scan(content: Uint8Array, mimeType: string | null, name?: string, rules?: readonly ContentRuleSpec[]): Promise<FileScan> {
     if (this.closed) return Promise.reject(new DataScanPoolClosedError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ content, mimeType, name, resolve, reject });
+      this.queue.push({ content, mimeType, name, rules, resolve, reject });
       this.pump();
     });
   }

@@ -1,5 +1,5 @@
 import { PolicyKind } from '../../subgraphs/activities/public.js';
-import type { SensitiveMatch } from '../../subgraphs/files/public.js';
+import type { ContentRuleMatch, SensitiveMatch } from '../../subgraphs/files/public.js';
 import { appObservation, AppPermissionRule, fileObservation, FileRule } from './asset-rules.js';
 import {
   distinct,
@@ -21,21 +21,27 @@ export class AssetEvaluator {
   constructor(private readonly services: EvaluationServices) {}
 
   /**
-   * Evaluates live files; `scanned` overrides the sensitive matches of files whose data scan is about
-   * to be recorded (evaluating first means a crash in between only repeats the scan).
+   * Evaluates live files; `scanned` (and `scannedRules`) override the sensitive matches (and content
+   * rule matches) of files whose data scan is about to be recorded (evaluating first means a crash in
+   * between only repeats the scan).
    */
   async evaluateFiles(
     instanceId: string,
     fileIds: readonly string[],
     scanned: ReadonlyMap<string, readonly SensitiveMatch[]> = new Map(),
+    scannedRules: ReadonlyMap<string, readonly ContentRuleMatch[]> = new Map(),
   ): Promise<Tally> {
     const tally = emptyTally();
     if (fileIds.length === 0) return tally;
-    const policies = await enabledPolicies(this.services, PolicyKind.FILE, (c) => new FileRule(c), instanceId);
+    const policies = await enabledPolicies(this.services, PolicyKind.FILE, (c, policy) => new FileRule(c, policy), instanceId);
     if (policies.length === 0) return tally;
     const files = (await this.services.files().byIds(fileIds))
       .filter((f) => f.instanceId === instanceId && f.deletedAt === null)
-      .map((f) => ({ ...f, sensitiveMatches: [...(scanned.get(f.id) ?? f.sensitiveMatches)] }));
+      .map((f) => ({
+        ...f,
+        sensitiveMatches: [...(scanned.get(f.id) ?? f.sensitiveMatches)],
+        contentRuleMatches: [...(scannedRules.get(f.id) ?? f.contentRuleMatches)],
+      }));
     const owners = policies.some((p) => p.rule.needsAdmins)
       ? await this.services.accounts().accountsByIds(distinct(files.map((f) => f.ownerId)))
       : [];
@@ -43,8 +49,12 @@ export class AssetEvaluator {
     const now = new Date();
     for (const p of policies) {
       for (const file of files.filter((f) => p.rule.matches(f, admins))) {
-        const { key, evidence } = fileObservation(file);
-        const found = file.sensitiveMatches.filter((m) => m.count > 0).map((m) => `${m.count} ${m.type}`);
+        const ruleMatches = p.rule.ruleMatches(file);
+        const { key, evidence } = fileObservation(file, ruleMatches);
+        const found = [
+          ...file.sensitiveMatches.filter((m) => m.count > 0).map((m) => `${m.count} ${m.type}`),
+          ...ruleMatches.map((m) => `${m.count} "${m.rule}"`),
+        ];
         await recordMatch(
           this.services,
           {

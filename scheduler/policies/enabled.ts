@@ -1,6 +1,7 @@
 import {
   DEFAULT_WINDOW_MINUTES,
   type DetectionMatch,
+  hasContentRules,
   parsePolicyCondition,
   policyApplies,
   type Policy,
@@ -45,7 +46,7 @@ export type ConditionOf<K extends PolicyKind> = Extract<PolicyCondition, { kind:
 export async function enabledPolicies<K extends PolicyKind, R>(
   services: EvaluationServices,
   kind: K,
-  rule: (condition: ConditionOf<K>) => R,
+  rule: (condition: ConditionOf<K>, policy: Policy) => R,
   instanceId: string,
 ): Promise<Enabled<R>[]> {
   const out: Enabled<R>[] = [];
@@ -56,14 +57,14 @@ export async function enabledPolicies<K extends PolicyKind, R>(
     : null;
   for (const policy of policies) {
     if (!policyApplies(policy, instanceId, provider)) continue;
-    const parsed = parsePolicyCondition(kind, policy.condition);
+    const parsed = parsePolicyCondition(kind, policy.condition, { contentRules: hasContentRules(policy) });
     if (!parsed.ok) {
       logger.warn({ policyId: policy.id, field: parsed.field, reason: parsed.message }, 'policy skipped: its condition does not parse');
       continue;
     }
     const condition = parsed.value.condition as ConditionOf<K>;
     const windowMinutes = condition.windowMinutes ?? DEFAULT_WINDOW_MINUTES[kind];
-    out.push({ policy, rule: rule(condition), windowMinutes, windowMs: windowMinutes * 60_000 });
+    out.push({ policy, rule: rule(condition, policy), windowMinutes, windowMs: windowMinutes * 60_000 });
   }
   return out;
 }

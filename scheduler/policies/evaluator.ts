@@ -1,6 +1,7 @@
-import type { SensitiveMatch } from '../../subgraphs/files/public.js';
+import type { ContentRuleMatch, SensitiveMatch } from '../../subgraphs/files/public.js';
 import { ActivityEvaluator } from './activity-evaluator.js';
 import { AssetEvaluator } from './asset-evaluator.js';
+import { contentRulesFor, type ContentRuleSet } from './content-rules.js';
 import type { EvaluationServices, Tally } from './enabled.js';
 
 export type { EvaluationServices, Tally } from './enabled.js';
@@ -15,7 +16,7 @@ export class PolicyEvaluator {
   private readonly activities: ActivityEvaluator;
   private readonly assets: AssetEvaluator;
 
-  constructor(services: EvaluationServices) {
+  constructor(private readonly services: EvaluationServices) {
     this.activities = new ActivityEvaluator(services);
     this.assets = new AssetEvaluator(services);
   }
@@ -30,9 +31,19 @@ export class PolicyEvaluator {
     return this.activities.evaluateWindow(instanceId, from, to);
   }
 
-  /** After a files page, or a file's data scan (with its new matches in `scanned`). */
-  evaluateFiles(instanceId: string, fileIds: readonly string[], scanned?: ReadonlyMap<string, readonly SensitiveMatch[]>): Promise<Tally> {
-    return this.assets.evaluateFiles(instanceId, fileIds, scanned);
+  /** After a files page, or a file's data scan (with its new matches in `scanned` and `scannedRules`). */
+  evaluateFiles(
+    instanceId: string,
+    fileIds: readonly string[],
+    scanned?: ReadonlyMap<string, readonly SensitiveMatch[]>,
+    scannedRules?: ReadonlyMap<string, readonly ContentRuleMatch[]>,
+  ): Promise<Tally> {
+    return this.assets.evaluateFiles(instanceId, fileIds, scanned, scannedRules);
+  }
+
+  /** Before a data scan reads files: the content rules of the FILE policies that apply to the instance now. */
+  contentRules(instanceId: string): Promise<ContentRuleSet> {
+    return contentRulesFor(this.services, instanceId);
   }
 
   /** After a grants page. */

@@ -116,7 +116,10 @@ export class ActivityResolver {
     return loaders.activity(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The app instance it was recorded in.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The app instance it was recorded in. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() activity: Activity): AppInstanceRef {
     return ref(activity.instanceId);
   }
@@ -140,7 +143,11 @@ export class ActivityResolver {
 
 @Resolver(() => Actor)
 export class ActorResolver {
-  @FieldResolver(() => ActivityConnection, { description: 'Audit events this account performed, newest first.' })
+  @FieldResolver(() => ActivityConnection, {
+    nullable: true,
+    description:
+      'Audit events this account performed, newest first. Null only while the activities subgraph cannot be reached (the error names it).',
+  })
   async activities(
     @Root() actor: Actor,
     @Ctx() ctx: SubgraphContext,

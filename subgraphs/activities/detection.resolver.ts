@@ -149,7 +149,10 @@ export class DetectionResolver {
     return loaders.policy(ctx).load(detection.policyId);
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The app instance it is about.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The app instance it is about. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() detection: Detection): AppInstanceRef {
     return ref(detection.instanceId);
   }

@@ -59,7 +59,10 @@ export class GovernanceActionResolver {
     return loaders.governanceAction(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The app instance of its target.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The app instance of its target. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() action: GovernanceAction): AppInstanceRef {
     return ref(action.instanceId);
   }

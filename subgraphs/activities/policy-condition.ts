@@ -159,8 +159,12 @@ const NESTED_KEYS: Readonly<Record<string, readonly string[]>> = {
 /** Fields that only tune grouping, not matching: a condition of only these would match everything. */
 const NOT_CRITERIA = new Set(['windowMinutes']);
 
-/** Validates and normalizes `value` as the condition of a `kind` policy; never throws. */
-export function parsePolicyCondition(kind: PolicyKind, value: unknown): ConditionResult {
+/**
+ * Validates and normalizes `value` as the condition of a `kind` policy; never throws. `contentRules`:
+ * the policy has content patterns or keyword lists, which are criteria of their own, so the condition
+ * may then be empty (`{}`).
+ */
+export function parsePolicyCondition(kind: PolicyKind, value: unknown, { contentRules = false } = {}): ConditionResult {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, field: '', message: 'must be a JSON object' };
   const schema = SCHEMAS[kind];
@@ -181,7 +185,7 @@ export function parsePolicyCondition(kind: PolicyKind, value: unknown): Conditio
     }
     return { ok: false, field: inputPath(value, issue.path).join('.'), message: issue.message };
   }
-  if (!Object.keys(parsed.data).some((key) => !NOT_CRITERIA.has(key))) {
+  if (!contentRules && !Object.keys(parsed.data).some((key) => !NOT_CRITERIA.has(key))) {
     return { ok: false, field: '', message: `must set at least one of ${accepted.filter((k) => !NOT_CRITERIA.has(k)).join(', ')}` };
   }
   return { ok: true, value: { kind, condition: parsed.data } as PolicyCondition };

@@ -3,6 +3,7 @@ import { GraphQLJSON } from 'graphql-scalars';
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
+import { ContentPattern, KeywordList } from './content-rules.js';
 
 export enum PolicyKind {
   ACTIVITY = 'ACTIVITY',
@@ -44,7 +45,17 @@ export const SEVERITY_ORDER: readonly Severity[] = [Severity.INFORMATIONAL, Seve
 @Entity({ tableName: 'policy' })
 export class Policy {
   [OptionalProps]?:
-    'id' | 'enabled' | 'description' | 'autoGovernance' | 'instanceIds' | 'providers' | 'builtIn' | 'createdAt' | 'updatedAt';
+    | 'id'
+    | 'enabled'
+    | 'description'
+    | 'autoGovernance'
+    | 'instanceIds'
+    | 'providers'
+    | 'contentPatterns'
+    | 'keywordLists'
+    | 'builtIn'
+    | 'createdAt'
+    | 'updatedAt';
 
   @Field(() => ID, { description: "The policy's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
@@ -95,6 +106,19 @@ export class Policy {
   })
   @Property({ type: 'text[]', default: '{}' })
   providers: string[] = [];
+
+  @Field(() => [ContentPattern], {
+    description: "FILE policies: named regular expressions counted in files' text at each data scan; empty: none.",
+  })
+  @Property({ type: 'jsonb', default: '[]' })
+  contentPatterns: ContentPattern[] = [];
+
+  @Field(() => [KeywordList], {
+    description:
+      "FILE policies: named keyword lists counted in files' text at each data scan; empty: none. With patterns or lists, the policy matches a file when any of them reaches its minCount (and the condition holds).",
+  })
+  @Property({ type: 'jsonb', default: '[]' })
+  keywordLists: KeywordList[] = [];
 
   /** Installed by Tenantwatch itself (not by an administrator). */
   @Property({ type: 'boolean' })

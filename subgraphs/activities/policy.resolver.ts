@@ -5,6 +5,7 @@ import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { parseId } from '../../platform/ids.js';
 import { services } from './context.js';
+import { ContentPatternInput, KeywordListInput, readContentRules } from './content-rules.js';
 import { parsePolicyCondition } from './policy-condition.js';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import type { PolicyDefinition } from './policy.service.js';
@@ -53,6 +54,20 @@ export class PolicyInput {
     description: 'Connectors (`connectApp` providers, e.g. "m365"; at most 20) whose every instance it applies to, beside `instanceIds`.',
   })
   providers?: string[] | null;
+
+  @Field(() => [ContentPatternInput], {
+    nullable: true,
+    description:
+      "FILE policies: named regular expressions (at most 20) counted in files' text at each data scan; an unsafe one is refused. Absent: none.",
+  })
+  contentPatterns?: ContentPatternInput[] | null;
+
+  @Field(() => [KeywordListInput], {
+    nullable: true,
+    description:
+      "FILE policies: named keyword lists (at most 20) counted in files' text at each data scan. With patterns or lists, the condition may be {} and the policy matches a file when any of them reaches its minCount. Absent: none.",
+  })
+  keywordLists?: KeywordListInput[] | null;
 }
 
 /** Checks a policy definition at the edge; throws BAD_USER_INPUT naming the bad field. */
@@ -68,7 +83,9 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(p))
       throw badInput(`input.providers.${i}`, 'must be a connector name such as "m365" (lower-case letters, digits, dashes)');
   });
-  const condition = parsePolicyCondition(input.kind, input.condition);
+  const rules = readContentRules(input.kind, input.contentPatterns, input.keywordLists);
+  const contentRules = rules.contentPatterns.length + rules.keywordLists.length > 0;
+  const condition = parsePolicyCondition(input.kind, input.condition, { contentRules });
   if (!condition.ok) throw badInput(condition.field ? `input.condition.${condition.field}` : 'input.condition', condition.message);
   return {
     name,
@@ -80,6 +97,7 @@ function readPolicyInput(input: PolicyInput): PolicyDefinition {
     autoGovernance: [...new Set(input.autoGovernance ?? [])],
     instanceIds: [...new Set(instanceIds.map((id, i) => parseId(id, `input.instanceIds.${i}`)))],
     providers: [...new Set(providers)],
+    ...rules,
   };
 }
 

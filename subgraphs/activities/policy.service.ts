@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Policy, PolicyKind, Severity } from './policy.entity.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
+import type { ContentPattern, KeywordList } from './content-rules.js';
 
 /** What an administrator writes to create or replace a policy. */
 export interface PolicyDefinition {
@@ -14,6 +15,9 @@ export interface PolicyDefinition {
   /** The instances it applies to, beside every instance of `providers`; both empty or absent: every instance. */
   readonly instanceIds?: readonly string[];
   readonly providers?: readonly string[];
+  /** FILE policies' custom content rules, checked (see content-rules.ts); absent: none. */
+  readonly contentPatterns?: readonly ContentPattern[];
+  readonly keywordLists?: readonly KeywordList[];
 }
 
 /** Whether `policy` applies to an instance: it names none (every instance), or this one, or its provider. */
@@ -33,9 +37,12 @@ export class PolicyService {
       autoGovernance: [...(definition.autoGovernance ?? [])],
       instanceIds: [...(definition.instanceIds ?? [])],
       providers: [...(definition.providers ?? [])],
+      contentPatterns: [...(definition.contentPatterns ?? [])],
+      keywordLists: [...(definition.keywordLists ?? [])],
       builtIn,
     });
     await this.em.persistAndFlush(policy);
+    if (policy.kind === PolicyKind.FILE) await this.contentRulesChanged();
     return policy;
   }
 
@@ -43,6 +50,7 @@ export class PolicyService {
   async update(id: string, definition: PolicyDefinition): Promise<Policy | null> {
     const policy = await this.em.findOne(Policy, { id });
     if (!policy) return null;
+    const wasFile = policy.kind === PolicyKind.FILE;
     this.em.assign(policy, {
       ...definition,
       description: definition.description ?? null,
@@ -50,8 +58,11 @@ export class PolicyService {
       autoGovernance: [...(definition.autoGovernance ?? [])],
       instanceIds: [...(definition.instanceIds ?? [])],
       providers: [...(definition.providers ?? [])],
+      contentPatterns: [...(definition.contentPatterns ?? [])],
+      keywordLists: [...(definition.keywordLists ?? [])],
     });
     await this.em.flush();
+    if (wasFile || policy.kind === PolicyKind.FILE) await this.contentRulesChanged();
     return policy;
   }
 
@@ -81,6 +92,14 @@ export class PolicyService {
   }
 
   /** The enabled policies of one kind, oldest first. */
+  /**
+   * Tells the schedulers (NOTIFY tenantwatch_scheduler) that a FILE policy changed: the files read under
+   * other content rules are data-scanned now, not at the next periodic data scan (scheduler/dispatcher.ts).
+   */
+  private async contentRulesChanged(): Promise<void> {
+    await this.em.getKnex().raw(`select pg_notify('tenantwatch_scheduler', ?)`, [JSON.stringify({ contentRules: true })]);
+  }
+
   async enabledOfKind(kind: PolicyKind): Promise<Policy[]> {
     return this.em.find(Policy, { kind, enabled: true }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }

@@ -24,6 +24,7 @@ export {
   type PolicyCondition,
 } from './policy-condition.js';
 export { PolicyKind, Severity, SEVERITY_ORDER, type Policy } from './policy.entity.js';
+export { hasContentRules, type ContentPattern, type KeywordList } from './content-rules.js';
 export { DetectionStatus, type Detection } from './detection.entity.js';
 export type { Activity } from './activity.entity.js';
 export { purgeInstance, governanceReferences, type InstanceGovernanceReferences } from './purge.js';

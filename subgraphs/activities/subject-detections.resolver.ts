@@ -19,11 +19,11 @@ function detectionsOf(
   return loaders.detectionsOf(ctx, subject, readDetectionFilter(filter), readPage({ first, after }, DETECTION_ORDER)).load(id);
 }
 
-const DESCRIPTION = 'Detections about it, newest first.';
+const DESCRIPTION = 'Detections about it, newest first. Null only while the activities subgraph cannot be reached (the error names it).';
 
 @Resolver(() => Actor)
 export class AccountDetectionsResolver {
-  @FieldResolver(() => DetectionConnection, { description: DESCRIPTION })
+  @FieldResolver(() => DetectionConnection, { nullable: true, description: DESCRIPTION })
   detections(
     @Root() account: Actor,
     @Ctx() ctx: SubgraphContext,
@@ -37,7 +37,7 @@ export class AccountDetectionsResolver {
 
 @Resolver(() => FileRef)
 export class FileDetectionsResolver {
-  @FieldResolver(() => DetectionConnection, { description: DESCRIPTION })
+  @FieldResolver(() => DetectionConnection, { nullable: true, description: DESCRIPTION })
   detections(
     @Root() file: FileRef,
     @Ctx() ctx: SubgraphContext,
@@ -51,7 +51,7 @@ export class FileDetectionsResolver {
 
 @Resolver(() => AppPermissionRef)
 export class AppPermissionDetectionsResolver {
-  @FieldResolver(() => DetectionConnection, { description: DESCRIPTION })
+  @FieldResolver(() => DetectionConnection, { nullable: true, description: DESCRIPTION })
   detections(
     @Root() grant: AppPermissionRef,
     @Ctx() ctx: SubgraphContext,

@@ -94,7 +94,10 @@ export class AppPermissionResolver {
     return appPermissionLoaders.grant(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The app instance the grant was made in.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The app instance the grant was made in. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() grant: AppPermission): AppInstanceRef {
     return ref(grant.instanceId);
   }
@@ -111,7 +114,9 @@ export class AppPermissionResolver {
 @Resolver(() => Grantor)
 export class GrantorResolver {
   @FieldResolver(() => AppPermissionConnection, {
-    description: 'OAuth grants this account made (deleted at the provider excluded), by app name then id.',
+    nullable: true,
+    description:
+      'OAuth grants this account made (deleted at the provider excluded), by app name then id. Null only while the app-permissions subgraph cannot be reached (the error names it).',
   })
   async appPermissions(
     @Root() account: Grantor,

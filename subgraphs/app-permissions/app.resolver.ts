@@ -114,7 +114,10 @@ export class AppResolver {
     return { ...connection, edges: connection.edges.map((e) => ({ cursor: e.cursor, node: toApp(e.node) })) };
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The instance it is granted in.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The instance it is granted in. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() app: App): AppInstanceRef {
     return ref(app.instanceId)!;
   }

@@ -1,5 +1,5 @@
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
-import { Directive, Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import { Directive, Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { newId } from '../../platform/ids.js';
 import { SensitiveDataType } from '../../platform/vocabulary/sensitive-data.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
@@ -10,6 +10,33 @@ export class SensitiveMatch {
   type!: SensitiveDataType;
 
   @Field(() => Int, { description: 'How many matches of that kind the file held at its last data scan (always at least 1).' })
+  count!: number;
+}
+
+/** Which kind of custom content rule of a FILE policy matched. */
+export const ContentRuleKind = { PATTERN: 'PATTERN', KEYWORDS: 'KEYWORDS' } as const;
+export type ContentRuleKind = (typeof ContentRuleKind)[keyof typeof ContentRuleKind];
+registerEnumType(ContentRuleKind, {
+  name: 'ContentRuleKind',
+  description: "Which kind of a FILE policy's custom content rule matched.",
+  valuesConfig: {
+    PATTERN: { description: 'A named regular expression (`Policy.contentPatterns`).' },
+    KEYWORDS: { description: 'A named keyword list (`Policy.keywordLists`).' },
+  },
+});
+
+@ObjectType({ description: "How often one custom content rule of a FILE policy matched a file's text; never the matched text." })
+export class ContentRuleMatch {
+  @Field(() => ID, { description: 'The policy whose rule it is.' })
+  policyId!: string;
+
+  @Field({ description: "The rule's name, as the policy names it." })
+  rule!: string;
+
+  @Field(() => ContentRuleKind, { description: 'A pattern or a keyword list.' })
+  kind!: ContentRuleKind;
+
+  @Field(() => Int, { description: 'How many matches the file held at its last data scan (always at least 1).' })
   count!: number;
 }
 
@@ -31,6 +58,8 @@ export class File {
     | 'quarantined'
     | 'lastScannedAt'
     | 'sensitiveMatches'
+    | 'contentRuleMatches'
+    | 'contentRulesHash'
     | 'updatedAt'
     | 'deletedAt'
     | 'scanPass'
@@ -100,6 +129,17 @@ export class File {
   })
   @Property({ type: 'jsonb' })
   sensitiveMatches: SensitiveMatch[] = [];
+
+  @Field(() => [ContentRuleMatch], {
+    description:
+      'What the custom content rules (patterns, keyword lists) of enabled FILE policies found at its last data scan, one entry per rule that matched; empty when none (or not scanned yet). Changed rules are applied at the next data scan.',
+  })
+  @Property({ type: 'jsonb', default: '[]' })
+  contentRuleMatches: ContentRuleMatch[] = [];
+
+  /** The digest of the content rules its last data scan applied: the data scan reads the file again when they change. */
+  @Property({ type: 'text', nullable: true })
+  contentRulesHash: string | null = null;
 
   /** Why the last data scan did not read the content (over a limit, unreadable); null when it was read. */
   @Field(() => String, {

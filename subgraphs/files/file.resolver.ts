@@ -89,7 +89,10 @@ export class FileResolver {
     return fileLoaders.file(ctx).load(parseId(id, 'id'));
   }
 
-  @FieldResolver(() => AppInstanceRef, { description: 'The app instance the file is stored in.' })
+  @FieldResolver(() => AppInstanceRef, {
+    nullable: true,
+    description: 'The app instance the file is stored in. Null only while the accounts subgraph cannot be reached (the error names it).',
+  })
   instance(@Root() file: File): AppInstanceRef {
     return ref(file.instanceId);
   }
@@ -106,7 +109,9 @@ export class FileResolver {
 @Resolver(() => FileOwner)
 export class FileOwnerResolver {
   @FieldResolver(() => FileConnection, {
-    description: 'Files this account owns (deleted at the provider excluded), most recently modified first.',
+    nullable: true,
+    description:
+      'Files this account owns (deleted at the provider excluded), most recently modified first. Null only while the files subgraph cannot be reached (the error names it).',
   })
   async files(
     @Root() owner: FileOwner,

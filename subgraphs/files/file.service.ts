@@ -5,7 +5,7 @@ import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
 import { EVERY_INSTANCE, type InstanceScope } from '../../platform/scope.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
-import { File, type SensitiveMatch } from './file.entity.js';
+import { File, type ContentRuleMatch, type SensitiveMatch } from './file.entity.js';
 
 /** A file as a connector reports it (owner already resolved to our account id). */
 export interface FileRecord {
@@ -103,19 +103,32 @@ export class FileService {
   }
 
   /**
-   * Stores a data scan's result: counts per sensitive type (never content), when, which version, and why
-   * the content was not read when it was skipped (then with no matches).
+   * Stores a data scan's result: counts per sensitive type and per custom content rule (never content),
+   * when, which version and which content rules (`rulesHash`, see filesToScan) it read, and why the content
+   * was not read when it was skipped (then with no matches).
    */
   async recordScan(
     fileId: string,
     matches: readonly SensitiveMatch[],
     version: string | null = null,
-    { scannedAt = new Date(), skippedReason = null }: { scannedAt?: Date; skippedReason?: string | null } = {},
+    {
+      scannedAt = new Date(),
+      skippedReason = null,
+      ruleMatches = [],
+      rulesHash = null,
+    }: {
+      scannedAt?: Date;
+      skippedReason?: string | null;
+      ruleMatches?: readonly ContentRuleMatch[];
+      rulesHash?: string | null;
+    } = {},
   ): Promise<void> {
     await this.knex(FILE)
       .where('id', fileId)
       .update({
         sensitive_matches: JSON.stringify(matches.filter((m) => m.count > 0)),
+        content_rule_matches: JSON.stringify(ruleMatches.filter((m) => m.count > 0)),
+        content_rules_hash: rulesHash,
         last_scanned_at: scannedAt,
         scanned_version: version,
         scan_skipped_reason: skippedReason,
@@ -137,28 +150,42 @@ export class FileService {
     return this.mirror.idsByExternalId(instanceId, externalIds);
   }
 
-  /** Live files whose content changed since their last data scan (or never scanned), oldest change first. */
+  /**
+   * Live files whose content changed since their last data scan (or never scanned), oldest change first.
+   * With `rulesHash` (the digest of the content rules that apply to the instance now; null when none do),
+   * also the files last scanned under other rules, so that changed rules are applied at the next data scan.
+   */
   async filesToScan(
     instanceId: string,
     limit: number,
+    rulesHash?: string | null,
   ): Promise<{ id: string; externalId: string; contentVersion: string | null; name: string }[]> {
     const rows: { id: string; external_id: string; content_version: string | null; name: string }[] = await this.knex(FILE)
       .select('id', 'external_id', 'content_version', 'name')
       .where('instance_id', instanceId)
       .whereNull('deleted_at')
-      .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'))
+      .where((q) => {
+        q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version');
+        if (rulesHash !== undefined) q.orWhereRaw('content_rules_hash is distinct from ?', [rulesHash]);
+      })
       .orderBy('modified_at')
       .limit(limit);
     return rows.map((r) => ({ id: r.id, externalId: r.external_id, contentVersion: r.content_version, name: r.name }));
   }
 
-  /** How many live files of the instance wait for a data scan (the data scan's estimate of its run). */
-  async countToScan(instanceId: string): Promise<number> {
+  /**
+   * How many live files of the instance wait for a data scan (the data scan's estimate of its run): as
+   * {@link filesToScan} picks them, those last read under other content rules (`rulesHash`) included.
+   */
+  async countToScan(instanceId: string, rulesHash?: string | null): Promise<number> {
     const [row] = await this.knex(FILE)
       .count({ count: '*' })
       .where('instance_id', instanceId)
       .whereNull('deleted_at')
-      .where((q) => q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version'));
+      .where((q) => {
+        q.whereNull('last_scanned_at').orWhereRaw('scanned_version is distinct from content_version');
+        if (rulesHash !== undefined) q.orWhereRaw('content_rules_hash is distinct from ?', [rulesHash]);
+      });
     return Number(row?.count ?? 0);
   }
 

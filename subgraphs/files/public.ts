@@ -4,5 +4,5 @@
  */
 export { filesModule } from './module.js';
 export { FileService, type FileRecord } from './file.service.js';
-export type { File, SensitiveMatch } from './file.entity.js';
+export type { ContentRuleMatch, File, SensitiveMatch } from './file.entity.js';
 export { purgeInstance } from './purge.js';

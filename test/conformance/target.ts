@@ -48,6 +48,11 @@ export interface ConformanceTarget {
   pastEvents(count: number, agoMs: number): Promise<string[]>;
   /** Deletes one live item of `kind` at the emulator (not a governance action); answers its provider id. */
   deleteOne(kind: ItemKind): Promise<string>;
+  /**
+   * For a provider that cannot delete users (Salesforce deactivates them, never deletes): the account
+   * status `deleteOne('user')` leaves in the graph, instead of the account gone.
+   */
+  readonly deletedUserStatus?: string;
   /** Changes a file's content at the emulator, which notifies the subscriber; answers its provider id. */
   changeFile(): Promise<string>;
   /**
