@@ -48,6 +48,7 @@ interface AuditEventNode {
   input: Record<string, unknown>;
   result: string;
   clientAddress: string | null;
+  requestId: string | null;
   occurrences: number;
 }
 interface AuditPage {
@@ -56,7 +57,7 @@ interface AuditPage {
 
 const AUDIT_QUERY = `query ($filter: AuditEventFilterInput, $first: Int, $after: String) {
   auditEvents(filter: $filter, first: $first, after: $after) {
-    edges { node { id at kind action service subject role instances input result clientAddress occurrences } }
+    edges { node { id at kind action service subject role instances input result clientAddress requestId occurrences } }
     pageInfo { hasNextPage endCursor }
     totalCount
   }
@@ -227,14 +228,22 @@ describe('the audit log', () => {
     expect(refusals.input).toMatchObject({ channel: 'http' });
   });
 
-  it('records the gateway’s client address, not one the client claims; a subgraph believes it only with the shared secret', async () => {
+  it('records the gateway’s client address, not one the client claims, and the request id; a subgraph believes the address only with the shared secret', async () => {
     const response = await fetch(t.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('admin')}`, [CLIENT_ADDRESS_HEADER]: '203.0.113.9' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${t.token('admin')}`,
+        [CLIENT_ADDRESS_HEADER]: '203.0.113.9',
+        'x-request-id': 'audit-request-0001',
+      },
       body: JSON.stringify({ query: 'mutation { deleteAlertSink(id: "00000000-0000-4000-8000-000000000000") }' }),
     });
     expect(response.status).toBe(200);
-    expect((await newest('deleteAlertSink')).clientAddress).toMatch(/127\.0\.0\.1/);
+    expect(await newest('deleteAlertSink')).toMatchObject({
+      clientAddress: expect.stringMatching(/127\.0\.0\.1/),
+      requestId: 'audit-request-0001',
+    });
 
     const direct = await fetch(t.stack.subgraphs.activities!.url, {
       method: 'POST',
