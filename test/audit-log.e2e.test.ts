@@ -5,6 +5,7 @@ import { GATEWAY_SECRET_HEADER, GATEWAY_SECRET_PARAM, signToken } from '../platf
 import { AuditLog } from '../platform/audit/audit-log.js';
 import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { REDACTED } from '../platform/audit/redact.js';
+import { MAX_ADDRESSES_PER_WINDOW, OTHER_ADDRESSES, recordRefusals } from '../platform/audit/refusals.js';
 import { startAuditRetention } from '../platform/audit/retention.js';
 import { AccountStatus } from '../platform/vocabulary/account-status.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
@@ -47,6 +48,7 @@ interface AuditEventNode {
   input: Record<string, unknown>;
   result: string;
   clientAddress: string | null;
+  requestId: string | null;
   occurrences: number;
 }
 interface AuditPage {
@@ -55,7 +57,7 @@ interface AuditPage {
 
 const AUDIT_QUERY = `query ($filter: AuditEventFilterInput, $first: Int, $after: String) {
   auditEvents(filter: $filter, first: $first, after: $after) {
-    edges { node { id at kind action service subject role instances input result clientAddress occurrences } }
+    edges { node { id at kind action service subject role instances input result clientAddress requestId occurrences } }
     pageInfo { hasNextPage endCursor }
     totalCount
   }
@@ -226,14 +228,22 @@ describe('the audit log', () => {
     expect(refusals.input).toMatchObject({ channel: 'http' });
   });
 
-  it('records the gateway’s client address, not one the client claims; a subgraph believes it only with the shared secret', async () => {
+  it('records the gateway’s client address, not one the client claims, and the request id; a subgraph believes the address only with the shared secret', async () => {
     const response = await fetch(t.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.token('admin')}`, [CLIENT_ADDRESS_HEADER]: '203.0.113.9' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${t.token('admin')}`,
+        [CLIENT_ADDRESS_HEADER]: '203.0.113.9',
+        'x-request-id': 'audit-request-0001',
+      },
       body: JSON.stringify({ query: 'mutation { deleteAlertSink(id: "00000000-0000-4000-8000-000000000000") }' }),
     });
     expect(response.status).toBe(200);
-    expect((await newest('deleteAlertSink')).clientAddress).toMatch(/127\.0\.0\.1/);
+    expect(await newest('deleteAlertSink')).toMatchObject({
+      clientAddress: expect.stringMatching(/127\.0\.0\.1/),
+      requestId: 'audit-request-0001',
+    });
 
     const direct = await fetch(t.stack.subgraphs.activities!.url, {
       method: 'POST',
@@ -351,6 +361,42 @@ describe('the audit log', () => {
     expect((await audit({}, 0)).totalCount).toBe(kept - 5);
   });
 
+  it('writes the first refusal per address and window at once, the rest as one count when the window ends', async () => {
+    const recorder = recordRefusals(new AuditLog(knex()), { windowMs: 300, service: 'window-test' });
+    const rowsOf = async () =>
+      (await knex()
+        .withSchema('audit')
+        .from('audit_event')
+        .where('service', 'window-test')
+        .orderBy('id')
+        .select('client_address', 'occurrences')) as {
+        client_address: string;
+        occurrences: number;
+      }[];
+    try {
+      // Start right after a window begins, so that the notes below all fall in one window.
+      await waitFor('a window to begin', async () => (Date.now() % 300 < 30 ? true : undefined), 5_000, 5);
+      for (let i = 0; i < 5; i += 1) recorder.note('192.0.2.1', 'http', 'UNAUTHENTICATED', 'Token expired');
+      for (let i = 0; i < MAX_ADDRESSES_PER_WINDOW + 10; i += 1) recorder.note(`198.51.100.${i}`, 'websocket', 'UNAUTHENTICATED', 'x');
+      const summed = await waitFor(
+        'the window to end and its counts to be written',
+        async () => {
+          const rows = await rowsOf();
+          const total = rows.reduce((n, r) => n + r.occurrences, 0);
+          return total === 5 + MAX_ADDRESSES_PER_WINDOW + 10 ? rows : undefined;
+        },
+        10_000,
+      );
+      // One entry per address (the first of the flood's own address counted with its 4 followers),
+      // the addresses past the bound together.
+      expect(summed.filter((r) => r.client_address === '192.0.2.1').map((r) => r.occurrences)).toEqual([1, 4]);
+      expect(summed.filter((r) => r.client_address === OTHER_ADDRESSES).reduce((n, r) => n + r.occurrences, 0)).toBe(11);
+      expect(summed.length).toBeLessThanOrEqual(MAX_ADDRESSES_PER_WINDOW + 3);
+    } finally {
+      await recorder.close();
+    }
+  });
+
   it('counts a flood of refusals from one address in a bounded number of entries', async () => {
     const before = await audit({ kind: 'AUTHENTICATION' });
     for (let i = 0; i < 30; i += 1) expect(resultOf(await t.request('{ connectorTypes { id } }', {}, `bad-${i}`))).toBe('UNAUTHENTICATED');
@@ -362,7 +408,7 @@ describe('the audit log', () => {
     const rows: { occurrences: number }[] = await knex()
       .withSchema('audit')
       .from('audit_event')
-      .where('action', 'authenticate')
+      .where({ action: 'authenticate', service: 'gateway' })
       .select('occurrences');
     // 30 here, 2 over HTTP and 1 over the websocket earlier.
     expect(rows.reduce((n, r) => n + r.occurrences, 0)).toBe(30 + 3);

@@ -104,14 +104,15 @@ export class AuditLog {
   }
 
   /**
-   * Deletes entries older than `olderThan`, oldest first, {@link PRUNE_BATCH} per statement and at
+   * Deletes entries older than `olderThan` (and than a day, by the database's clock: the trigger's
+   * floor), oldest first, {@link PRUNE_BATCH} per statement and at
    * most {@link PRUNE_BATCHES_PER_PASS} statements; answers how many went.
    */
   async prune(olderThan: Date, batch = PRUNE_BATCH): Promise<number> {
     let deleted = 0;
     for (let i = 0; i < PRUNE_BATCHES_PER_PASS; i += 1) {
       const result = await this.knex.raw(
-        `delete from "${AUDIT_SCHEMA}"."${TABLE}" where id in (select id from "${AUDIT_SCHEMA}"."${TABLE}" where at < ? order by id limit ?)`,
+        `delete from "${AUDIT_SCHEMA}"."${TABLE}" where id in (select id from "${AUDIT_SCHEMA}"."${TABLE}" where at < least(?::timestamptz, now() - interval '1 day') order by id limit ?)`,
         [olderThan, batch],
       );
       const count = (result as { rowCount?: number }).rowCount ?? 0;

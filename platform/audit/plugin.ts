@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
 import type { SubgraphContext } from '../context.js';
 import { logger } from '../logger.js';
+import { currentRequest } from '../request-context.js';
 import { AUDIT_OK, AuditKind } from './audit-event.entity.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import { redact } from './redact.js';
@@ -55,7 +56,7 @@ export function auditPlugin(options: AuditPluginOptions): ApolloServerPlugin<Sub
                   input: redact(args, options.isSecret) as Record<string, unknown>,
                   result: error ? errorCodeOf(error) : AUDIT_OK,
                   clientAddress: contextValue.clientAddress ?? null,
-                  requestId: contextValue.requestId ?? null,
+                  requestId: contextValue.requestId ?? currentRequest()?.requestId ?? null,
                   occurrences: 1,
                 });
               };

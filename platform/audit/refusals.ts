@@ -1,4 +1,5 @@
 import { logger } from '../logger.js';
+import { currentRequest } from '../request-context.js';
 import { AuditKind } from './audit-event.entity.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import { redact } from './redact.js';
@@ -44,7 +45,7 @@ export function recordRefusals(log: AuditLog, options: { windowMs?: number; serv
   let counted = new Map<string, Counted>();
   const pending = new Set<Promise<void>>();
 
-  const entry = (address: string, c: Counted, occurrences: number, at: Date): AuditEntry => ({
+  const entry = (address: string, c: Counted, occurrences: number, at: Date, requestId: string | null = null): AuditEntry => ({
     at,
     kind: AuditKind.AUTHENTICATION,
     action: AUTHENTICATE_ACTION,
@@ -56,7 +57,7 @@ export function recordRefusals(log: AuditLog, options: { windowMs?: number; serv
     input: { channel: c.channel, reason: redact(c.reason, () => false) },
     result: c.code,
     clientAddress: address,
-    requestId: null,
+    requestId,
     occurrences,
   });
   const append = (entries: AuditEntry[]) => {
@@ -95,7 +96,7 @@ export function recordRefusals(log: AuditLog, options: { windowMs?: number; serv
       }
       const first: Counted = { channel, code, reason, more: 0 };
       counted.set(key, first);
-      append([entry(key, first, 1, new Date())]);
+      append([entry(key, first, 1, new Date(), currentRequest()?.requestId ?? null)]);
     },
     close: async () => {
       clearInterval(timer);

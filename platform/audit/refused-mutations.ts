@@ -3,6 +3,7 @@ import { getOperationAST, Kind, OperationTypeNode, valueFromASTUntyped, type Doc
 import type { Principal } from '../auth.js';
 import { ErrorCode, formatError } from '../errors.js';
 import { logger } from '../logger.js';
+import { currentRequest } from '../request-context.js';
 import { AuditKind } from './audit-event.entity.js';
 import type { AuditEntry, AuditLog } from './audit-log.js';
 import { REDACTED } from './redact.js';
@@ -86,7 +87,7 @@ export function refusedMutationsPlugin(options: RefusedMutationsOptions): Apollo
             input: shapeOf(field.args) as Record<string, unknown>,
             result,
             clientAddress: contextValue.clientAddress ?? null,
-            requestId: null,
+            requestId: currentRequest()?.requestId ?? null,
             occurrences: 1,
           }));
           try {
