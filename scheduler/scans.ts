@@ -221,7 +221,8 @@ export class ScanJobs {
     });
     let outcome: ScanOutcome;
     let connector: Connector | undefined;
-    let deleted = false;
+    // Disconnected, in error or deleted while running: the run stops at its next page (the cursor kept for a reconnect).
+    let ended = null as ConnectionStatus | null;
     const refused = { forbidden: 0 };
     // Items counted so far: a resumed run's count goes on from its saved one.
     let counted = cursor === null ? 0 : (state?.itemsScanned ?? 0);
@@ -240,9 +241,10 @@ export class ScanJobs {
           await instances.updateScan(instanceId, kind, { cursor: next, itemsScanned: items });
           count(items);
           await job.touch();
-          deleted = (await instances.byIds([instanceId]))[0]?.status === ConnectionStatus.DELETED;
+          const status = (await instances.byIds([instanceId]))[0]?.status ?? ConnectionStatus.DELETED;
+          ended = ENDED.includes(status) ? status : null;
         },
-        stopping: () => this.services.stopping.aborted || deleted,
+        stopping: () => this.services.stopping.aborted || ended !== null,
         skipped: async (reason, refusedStatus) => {
           if (refusedStatus === 403) refused.forbidden += 1;
           await instances.recordSkip(instanceId, kind, reason);
@@ -295,7 +297,12 @@ export class ScanJobs {
     }
     count(outcome.items);
     if (outcome.status === 'paused') {
-      if (deleted) return;
+      if (ended === ConnectionStatus.DELETED) return;
+      if (ended !== null) {
+        // Not resumed until the instance is connected again (reconnecting enqueues every kind, which resume from the cursor).
+        await instances.updateScan(instanceId, kind, { state: ScanRunState.IDLE, itemsScanned: outcome.items });
+        return;
+      }
       // Stopping: the cursor is saved; QUEUED and undispatched, the next scheduler resumes it.
       await instances.updateScan(instanceId, kind, { state: ScanRunState.QUEUED, itemsScanned: outcome.items });
       await instances.requeue(instanceId, kind);

@@ -348,11 +348,18 @@ describe('connecting and scanning simulated instances', () => {
   });
 
   it("disconnectApp stops the instance's scans and keeps its data", async () => {
-    const before = simulator.tenant('beta').stats().total;
     const { disconnectApp } = await t.query<{ disconnectApp: { status: string } }>(
       `mutation { disconnectApp(id: "${ids.beta}") { status } }`,
     );
     expect(disconnectApp.status).toBe('DISCONNECTED');
+    // A run already under way when the mutation landed stops at its next page.
+    await waitFor('no scan of the instance running', async () => {
+      const { appInstance } = await t.query<{ appInstance: { scans: { state: string }[] } }>(
+        `{ appInstance(id: "${ids.beta}") { scans { state } } }`,
+      );
+      return appInstance.scans.every((s) => s.state !== 'RUNNING') ? true : undefined;
+    });
+    const before = simulator.tenant('beta').stats().total;
     const answer = await t.request(`mutation { requestScan(instanceId: "${ids.beta}", kind: USERS) { state } }`);
     expect(answer.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const accounts = await all<{ id: string }>('accounts', `filter: { instanceId: "${ids.beta}" }`, 'id');
