@@ -5,7 +5,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
-import { Gauge } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { createTokenVerifier, GATEWAY_ONLY, GATEWAY_SECRET_HEADER, isGatewaySecret, type Principal } from './auth.js';
 import { auditPlugin, type AuditPluginOptions } from './audit/plugin.js';
 import { originOf, type RequestOrigin } from './audit/client-address.js';
@@ -24,6 +24,8 @@ import { flushTracing, requestTracing, startTracing } from './tracing.js';
 export interface SubgraphRuntime {
   /** Counters for tests and diagnostics, e.g. open subscribers. */
   stats?(): Readonly<Record<string, number>>;
+  /** Adds the runtime's own series to the subgraph's /metrics. */
+  metrics?(registry: Registry): void;
   /** Called once the server takes no more requests, before the database closes. */
   stop(): Promise<void>;
 }
@@ -180,6 +182,8 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
       this.set(subscriptions?.sockets() ?? 0);
     },
   });
+
+  options.runtime?.metrics?.(metrics);
 
   const port = await listen(httpServer, options.port, config.SUBGRAPH_HOST);
   const url = localUrl(config.SUBGRAPH_HOST, port);

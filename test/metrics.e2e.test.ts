@@ -171,7 +171,15 @@ describe('/metrics', () => {
         const probe = requests.filter((s) => s.labels.operation?.startsWith('MetricsProbe__accounts'));
         expect(probe.reduce((sum, s) => sum + s.value, 0)).toBe(3);
       }
-      if (name === 'activities') expect(metrics.value('tenantwatch_subgraph_websockets')).toBe(1);
+      if (name === 'activities') {
+        expect(metrics.value('tenantwatch_subgraph_websockets')).toBe(1);
+        // The gateway's one upstream, live (not replaying), and how far behind the log it and the live reader are.
+        expect(metrics.value('tenantwatch_event_stream_subscribers')).toBe(1);
+        expect(metrics.value('tenantwatch_event_stream_replaying')).toBe(0);
+        expect(metrics.value('tenantwatch_event_stream_replay_behind_events')).toBe(0);
+        expect(metrics.value('tenantwatch_event_stream_behind_events')).toBeGreaterThanOrEqual(0);
+        expect(metrics.value('tenantwatch_event_stream_waiting_events')).toBeGreaterThanOrEqual(0);
+      }
       expect(metrics.text).not.toContain(TEST_JWT_SECRET);
     }
   });

@@ -38,6 +38,10 @@ export type EventStreamStats = {
   readonly tooSlow: number;
   /** Log reads made for live fan-out since start (one per wake-up, whatever the number of subscribers). */
   readonly reads: number;
+  /** Entries announced by NOTIFY and not yet read for live fan-out: how far the live reader is behind the log. */
+  readonly behind: number;
+  /** Entries between the furthest-behind replaying subscriber and the live reader (0 when none replays). */
+  readonly replayBehind: number;
 };
 
 /**
@@ -102,14 +106,19 @@ export class EventStream implements SubscriberHost {
   stats(): EventStreamStats {
     let waiting = 0;
     let replaying = 0;
+    let replayBehind = 0n;
     for (const s of this.subscribers) {
       waiting += s.waiting;
-      if (s.replaying) replaying += 1;
+      if (!s.replaying) continue;
+      replaying += 1;
+      if (this.seen - s.position > replayBehind) replayBehind = this.seen - s.position;
     }
     return {
       subscribers: this.subscribers.size,
       replaying,
       waiting,
+      behind: Number(this.notified > this.seen ? this.notified - this.seen : 0n),
+      replayBehind: Number(replayBehind),
       listening: this.client ? 1 : 0,
       reads: this.readCount,
       ...this.counters,

@@ -89,6 +89,11 @@ export class EventSubscriber<E = unknown> implements AsyncIterableIterator<Deliv
     return this.queue.length + (this.buffer?.length ?? 0);
   }
 
+  /** The last cursor queued or replayed: while replaying, how far into the log the subscriber has read. */
+  get position(): bigint {
+    return this.lastCursor;
+  }
+
   get replaying(): boolean {
     return this.state === SubscriberState.REPLAYING;
   }

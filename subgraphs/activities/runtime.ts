@@ -5,7 +5,9 @@ import { DetectionService } from './detection.service.js';
 import { EventKind } from './event-log.entity.js';
 import { startEventLogRetention } from './event-log.retention.js';
 import { EventLogService, type LoggedEvent } from './event-log.service.js';
-import { EventStream } from './event-stream.js';
+import { EventStream, type EventStreamStats } from './event-stream.js';
+import { Gauge } from 'prom-client';
+import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { GovernanceService } from './governance.service.js';
 
 /** The ids of the entities of `kind` that `events` announce, each once. */
@@ -42,6 +44,32 @@ export async function startActivitiesRuntime({ db, config, databaseUrl }: Subgra
     subscriptions: true,
     extendContext: (base) => ({ ...base, events }) satisfies Pick<ActivitiesContext, 'events'>,
     stats: () => events.stats(),
+    metrics: (registry) => {
+      const series: [string, string, (stats: EventStreamStats) => number][] = [
+        ['event_stream_subscribers', 'Subscriptions served by this subgraph (the gateway’s upstreams)', (s) => s.subscribers],
+        ['event_stream_replaying', 'Subscriptions still replaying the log from their cursor', (s) => s.replaying],
+        ['event_stream_waiting_events', 'Events queued for subscriptions and not yet sent', (s) => s.waiting],
+        [
+          'event_stream_behind_events',
+          'Log entries announced and not yet read for live fan-out: how far the live reader is behind the log',
+          (s) => s.behind,
+        ],
+        [
+          'event_stream_replay_behind_events',
+          'Log entries between the furthest-behind replaying subscription and the live reader: how far the slowest upstream is behind',
+          (s) => s.replayBehind,
+        ],
+      ];
+      for (const [name, help, read] of series)
+        new Gauge({
+          name: `${METRIC_PREFIX}${name}`,
+          help,
+          registers: [registry],
+          collect() {
+            this.set(read(events.stats()));
+          },
+        });
+    },
     stop: async () => {
       await retention.stop();
       await events.stop();
