@@ -7,7 +7,7 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { NextFunction, Request, Response } from 'express';
 import type { Config } from './config.js';
 import { logger } from './logger.js';
-import { currentRequest, onwardHeaders, REQUEST_ID_HEADER, requestFrom, runWithRequest } from './request-context.js';
+import { currentRequest, onwardHeaders, REQUEST_ID_HEADER, requestFrom, runWithRequest, TRACEPARENT_HEADER } from './request-context.js';
 
 /**
  * Request ids and traces. Always: every HTTP request a service serves runs as a {@link RequestContext}
@@ -94,4 +94,68 @@ export function tracingHeaders(): Record<string, string> {
   const headers: Record<string, string> = { [REQUEST_ID_HEADER]: request.requestId };
   propagation.inject(context.active(), headers);
   return headers;
+}
+
+/** Where work that a request asked for came from, kept with the work (a governance action's row, its job's data). */
+export interface JobOrigin {
+  readonly requestId: string;
+  /** The W3C `traceparent` of the request's active span. */
+  readonly traceparent: string;
+}
+
+/** The request being served, as the work it asks for keeps it; undefined outside a request. */
+export function requestOrigin(): JobOrigin | undefined {
+  const headers = tracingHeaders();
+  const requestId = headers[REQUEST_ID_HEADER];
+  const traceparent = headers[TRACEPARENT_HEADER];
+  return requestId && traceparent ? { requestId, traceparent } : undefined;
+}
+
+/**
+ * Runs one job as a request of its own: its log lines carry a `requestId` (the origin's, when a
+ * request asked for the work, else `<job name>:<job id>`) and a `traceId` (the origin's trace
+ * continued, else a new one); with tracing on, inside a consumer span named `scheduler <job name>`
+ * whose parent is the origin's span, ended with the job and marked failed when it throws.
+ */
+export async function runJob<T>(
+  name: string,
+  jobId: string | undefined,
+  origin: Partial<JobOrigin> | undefined,
+  attributes: Readonly<Record<string, string>>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const headers = {
+    [REQUEST_ID_HEADER]: typeof origin?.requestId === 'string' ? origin.requestId : `${name}:${jobId ?? 'unsaved'}`,
+    ...(typeof origin?.traceparent === 'string' ? { [TRACEPARENT_HEADER]: origin.traceparent } : {}),
+  };
+  return runTraced(`scheduler ${name}`, SpanKind.CONSUMER, headers, { 'tenantwatch.service': 'scheduler', 'tenantwatch.job': name, ...attributes }, fn);
+}
+
+/**
+ * Runs `fn` as a request whose ids come from `headers` (`X-Request-Id`, `traceparent`, as requestFrom
+ * reads them): its log lines carry them; with tracing on, inside a span `name` whose parent is the
+ * headers' trace, ended when `fn` settles and marked failed when it throws.
+ */
+export async function runTraced<T>(
+  name: string,
+  kind: SpanKind,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  attributes: Readonly<Record<string, string>>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (!tracer) return runWithRequest(requestFrom(headers), fn);
+  const parent = propagation.extract(ROOT_CONTEXT, headers);
+  const span = tracer.startSpan(name, { kind, attributes }, parent);
+  const spanContext = span.spanContext();
+  const request = { ...requestFrom(headers, spanContext.spanId), traceId: spanContext.traceId, sampled: (spanContext.traceFlags & 1) === 1 };
+  span.setAttribute('tenantwatch.request_id', request.requestId);
+  try {
+    return await runWithRequest(request, () => context.with(trace.setSpan(parent, span), fn));
+  } catch (error) {
+    span.recordException(error as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    throw error;
+  } finally {
+    span.end();
+  }
 }

@@ -80,7 +80,11 @@ export class Dispatcher {
     const governance = this.services.governance();
     for (;;) {
       const claimed = await governance.claimUndispatched();
-      await Promise.all(claimed.map((actionId) => this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData)));
+      await Promise.all(
+        claimed.map(({ id, origin }) =>
+          this.agenda.now(GOVERNANCE_JOB, { actionId: id, ...(origin ? { origin } : {}) } satisfies GovernanceJobData),
+        ),
+      );
       if (claimed.length === 0 || this.closed || this.services.stopping.aborted) break;
     }
     // A live action whose job went missing (its scheduler died between the claim and the job
@@ -88,8 +92,8 @@ export class Dispatcher {
     // duplicate job finds the action locked or ended and does nothing.
     if (Date.now() - this.lastReclaim >= this.reclaimAfterMs / 4) {
       this.lastReclaim = Date.now();
-      for (const actionId of await governance.reclaimStale(this.reclaimAfterMs)) {
-        await this.agenda.now(GOVERNANCE_JOB, { actionId } satisfies GovernanceJobData);
+      for (const { id, origin } of await governance.reclaimStale(this.reclaimAfterMs)) {
+        await this.agenda.now(GOVERNANCE_JOB, { actionId: id, ...(origin ? { origin } : {}) } satisfies GovernanceJobData);
       }
     }
   }

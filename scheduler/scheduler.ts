@@ -1,6 +1,6 @@
 import { AlertDelivery } from './alert-delivery.js';
 import os from 'node:os';
-import type { Agenda } from 'agenda';
+import type { Agenda, Job } from 'agenda';
 import pg from 'pg';
 import { accountsModule, AppInstanceService, ScanKind } from '../subgraphs/accounts/public.js';
 import { activitiesModule, EventLogService } from '../subgraphs/activities/public.js';
@@ -9,6 +9,7 @@ import type { Config } from '../platform/config.js';
 import { credentialsKey } from '../platform/crypto.js';
 import { openDatabase, type Database, type DatabaseOptions } from '../platform/database.js';
 import { logger } from '../platform/logger.js';
+import { runJob, type JobOrigin } from '../platform/tracing.js';
 import { filesModule } from '../subgraphs/files/public.js';
 import { countJobs, createAgenda } from './agenda.js';
 import { RateBudget } from './budget.js';
@@ -39,6 +40,22 @@ export interface SchedulerOptions {
   readonly name?: string;
   /** How long a job stays locked without progress before another scheduler takes it over (default 60 s). */
   readonly lockLifetimeMs?: number;
+}
+
+/**
+ * A job's processor run as a request of its own (see runJob): its logs carry a request id and a
+ * trace id — a governance action's those of the mutation that asked for it — and, with tracing on,
+ * it is a span of that trace.
+ */
+function traced<D>(run: (job: Job<D>) => Promise<void>): (job: Job<D>) => Promise<void> {
+  return (job) => {
+    const data = (job.attrs.data ?? {}) as { instanceId?: unknown; actionId?: unknown; origin?: Partial<JobOrigin> };
+    const attributes: Record<string, string> = {};
+    if (typeof data.instanceId === 'string') attributes['tenantwatch.instance_id'] = data.instanceId;
+    if (typeof data.actionId === 'string') attributes['tenantwatch.governance_action_id'] = data.actionId;
+    const origin = data.origin && typeof data.origin === 'object' ? data.origin : undefined;
+    return runJob(job.attrs.name, job.attrs._id === undefined ? undefined : String(job.attrs._id), origin, attributes, () => run(job));
+  };
 }
 
 /** A running scheduler: its jobs, its webhook receiver, and a graceful stop. */
@@ -105,35 +122,36 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       jitter: 0.2,
       outageRetryMs: config.PROVIDER_OUTAGE_RETRY_SECONDS * 1000,
     });
-    agenda.define<{ instanceId: string }>(CONNECT_JOB, (job) => jobs.connect(job), { backoff: retry });
+    agenda.define<{ instanceId: string }>(CONNECT_JOB, traced((job) => jobs.connect(job)), { backoff: retry });
     for (const kind of Object.values(ScanKind)) {
-      agenda.define<ScanJobData>(SCAN_JOB[kind], (job) => jobs.scan(kind, job), {
+      agenda.define<ScanJobData>(SCAN_JOB[kind], traced((job) => jobs.scan(kind, job)), {
         backoff: scanRetry,
         priority: kind === ScanKind.DATA ? 'low' : 'normal',
       });
     }
     agenda.define<{ instanceId: string; fileExternalId: string }>(
       FILE_CHANGED_JOB,
-      (job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId),
+      traced((job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId)),
       { backoff: retry, priority: 'highest' },
     );
     agenda.define<GovernanceJobData>(
       GOVERNANCE_JOB,
-      (job) =>
+      traced((job) =>
         executeGovernance(
           runtime,
           lockPool,
           { rescanFile: async (instanceId, fileExternalId) => void (await agenda.now(FILE_CHANGED_JOB, { instanceId, fileExternalId })) },
           job.attrs.data.actionId,
         ),
+      ),
       { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
-    agenda.define<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, (job) => jobs.subscriptions(job), { backoff: retry, priority: 'high' });
+    agenda.define<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, traced((job) => jobs.subscriptions(job)), { backoff: retry, priority: 'high' });
     // The instance's jobs, as a deleted instance's purge removes them (the purge job itself is not one of them).
     const instanceJobs = [...Object.values(SCAN_JOB), CONNECT_JOB, FILE_CHANGED_JOB, SUBSCRIPTIONS_JOB];
     agenda.define<PurgeJobData>(
       PURGE_JOB,
-      (job) =>
+      traced((job) =>
         purgeDeletedInstance(
           runtime,
           {
@@ -147,6 +165,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
           },
           job.attrs.data.instanceId,
         ),
+      ),
       { backoff: retry, priority: 'low', concurrency: 1 },
     );
     agenda.on('fail', (error, job, remote) => {

@@ -1,7 +1,11 @@
 import http from 'node:http';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../connectors/simulated/server.js';
 import { startTestStack, waitFor, type TestStack } from './harness.js';
+import { waitConnected } from './truth.js';
 
 /**
  * Request ids and traces through the graph: the gateway answers the client's X-Request-Id (or a new
@@ -19,6 +23,8 @@ interface Span {
 }
 
 let t: TestStack;
+let simulator: Simulator;
+let instanceId: string;
 let receiver: http.Server;
 const received: { service: string; span: Span }[] = [];
 
@@ -42,15 +48,40 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const { port } = receiver.address() as AddressInfo;
-  t = await startTestStack({
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-    OTEL_SERVICE_NAME: 'tenantwatch-test',
-    OTEL_EXPORT_DELAY_MS: '50',
+  t = await startTestStack(
+    {
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_SERVICE_NAME: 'tenantwatch-test',
+      OTEL_EXPORT_DELAY_MS: '50',
+    },
+    { scheduler: true },
+  );
+  simulator = await startSimulator({
+    tenants: [
+      {
+        id: 'traced',
+        token: 'traced-token-123456',
+        seed: 3,
+        users: 5,
+        groups: 1,
+        files: 5,
+        grants: 2,
+        backfillDays: 0,
+        activityPerMinute: 0,
+      },
+    ],
   });
-}, 60_000);
+  const { connectApp } = await t.query<{ connectApp: { id: string } }>(
+    `mutation ($config: JSON!) { connectApp(input: { provider: "simulated", name: "traced", config: $config }) { id } }`,
+    { config: { endpoint: simulator.url, token: 'traced-token-123456' } },
+  );
+  instanceId = connectApp.id;
+  await waitConnected(t, instanceId, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await t?.stop();
+  await simulator?.stop();
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
@@ -105,6 +136,88 @@ describe('request ids and traces', () => {
     for (const { span } of spans.filter((s) => service(s.span) === 'accounts' || service(s.span) === 'activities')) {
       expect(span.parentSpanId, span.name).toBeDefined();
       expect(rootOf(span).spanId, span.name).toBe(gateway[0]!.span.spanId);
+    }
+  });
+
+  it('runs each scheduler job in a trace of its own, and a governance action’s job in the trace of the mutation that asked for it', async () => {
+    const attribute = (span: Span, key: string) => span.attributes.find((a) => a.key === key)?.value.stringValue;
+    // The connect flow's scans: one consumer span per job run, named after the job, with its instance.
+    const scan = await waitFor('a scan job’s span', async () =>
+      received.find((r) => r.span.name === 'scheduler scan.users' && attribute(r.span, 'tenantwatch.instance_id') === instanceId),
+    );
+    expect(attribute(scan.span, 'tenantwatch.request_id')).toMatch(/^scan\.users:/);
+
+    const { accounts } = await t.query<{ accounts: { edges: { node: { id: string } }[] } }>(
+      `{ accounts(first: 1, filter: { instanceId: "${instanceId}", status: ACTIVE }) { edges { node { id } } } }`,
+    );
+    const trace = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const response = await fetch(t.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${t.token('responder')}`,
+        traceparent: `00-${trace}-00f067aa0ba902b7-01`,
+        'x-request-id': 'governed-1',
+      },
+      body: JSON.stringify({
+        query: `mutation { suspendAccount(input: { targetId: "${accounts.edges[0]!.node.id}", reason: "traced" }) { id } }`,
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const job = await waitFor('the governance job’s span in the mutation’s trace', async () =>
+      received.find((r) => r.span.traceId === trace && r.span.name === 'scheduler governance.execute'),
+    );
+    // The job carries the mutation's request id, and descends from the gateway's span of the mutation.
+    expect(attribute(job.span, 'tenantwatch.request_id')).toBe('governed-1');
+    const inTrace = new Map(received.filter((r) => r.span.traceId === trace).map((r) => [r.span.spanId, r.span]));
+    let current: Span = job.span;
+    while (current.parentSpanId && inTrace.has(current.parentSpanId)) current = inTrace.get(current.parentSpanId)!;
+    expect(attribute(current, 'tenantwatch.service')).toBe('gateway');
+    expect(current.parentSpanId).toBe('00f067aa0ba902b7');
+  });
+
+  it('runs a websocket’s connection and each subscribe in the request id and trace its upgrade request carried', async () => {
+    const trace = '5bf92f3577b34da6a3ce929d0e0e4737';
+    const headers = { 'x-request-id': 'socket-1', traceparent: `00-${trace}-10f067aa0ba902b8-01` };
+    // Node clients may send headers with the upgrade (browsers cannot: their sockets get a new id).
+    class WithHeaders extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { headers });
+      }
+    }
+    const client = createClient({
+      url: t.url.replace(/^http/, 'ws'),
+      webSocketImpl: WithHeaders,
+      connectionParams: { authorization: `Bearer ${t.token('analyst')}` },
+      retryAttempts: 0,
+    });
+    try {
+      const subscribed = new Promise<void>((resolve, reject) => {
+        client.on('connected', () => resolve());
+        client.on('error', reject);
+      });
+      const dispose = client.subscribe(
+        { query: 'subscription Watched { detectionRaised { cursor } }', operationName: 'Watched' },
+        {
+          next: () => undefined,
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      await subscribed;
+      const spans = await waitFor('the websocket’s spans', async () => {
+        const inTrace = received.filter((r) => r.span.traceId === trace).map((r) => r.span);
+        const names = inTrace.map((s) => s.name);
+        return names.includes('gateway websocket connect') && names.includes('gateway subscribe Watched') ? inTrace : undefined;
+      });
+      for (const span of spans.filter((s) => s.name.startsWith('gateway '))) {
+        expect(span.parentSpanId).toBe('10f067aa0ba902b8');
+        expect(span.attributes).toContainEqual({ key: 'tenantwatch.request_id', value: { stringValue: 'socket-1' } });
+      }
+      dispose();
+    } finally {
+      await client.dispose();
     }
   });
 });

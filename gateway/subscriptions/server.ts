@@ -8,6 +8,9 @@ import type { Config } from '../../platform/config.js';
 import { appError, ErrorCode, hideSuggestions } from '../../platform/errors.js';
 import { serveGraphqlWs } from '../../platform/graphql-ws.js';
 import { logger } from '../../platform/logger.js';
+import { REQUEST_ID_HEADER, requestFrom, TRACEPARENT_HEADER } from '../../platform/request-context.js';
+import { runTraced } from '../../platform/tracing.js';
+import { SpanKind } from '@opentelemetry/api';
 import { checkQueryCost, parseLimited, queryLimitRules, queryLimitsOf } from '../../platform/query-limits.js';
 import { websocketOriginAllowed } from '../cors.js';
 import type { RateLimits } from '../rate-limits.js';
@@ -106,6 +109,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): {
       websocketOriginAllowed(config, req) ? done(true) : done(false, 403, 'Origin not allowed (CORS_ORIGINS)'),
   } as ConstructorParameters<typeof WebSocketServer>[0]);
   const states = new WeakMap<object, ConnectionState>();
+  const requestHeaders = new WeakMap<WebSocket, Record<string, string>>();
+  const inRequest = <T>(socket: WebSocket, name: string, attributes: Record<string, string>, fn: () => Promise<T>) =>
+    runTraced(name, SpanKind.SERVER, requestHeaders.get(socket) ?? {}, { 'tenantwatch.service': 'gateway', ...attributes }, fn);
   // Sockets whose connection_init has not been accepted yet, by source address; accepted sockets and
   // open subscriptions by token subject. Counted in this process: each gateway holds its own share.
   const pendingByAddress = new Counts();
@@ -140,116 +146,128 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): {
     {
       schema: executorSchema(executor),
       connectionInitWaitTimeout: config.GATEWAY_WS_INIT_TIMEOUT_MS,
-      onConnect: async (ctx) => {
-        const socket = ctx.extra.socket;
-        try {
-          const { principal, authorization } = await authenticate(ctx.connectionParams);
-          accepted(socket);
-          if (connectionsBySubject.of(principal.subject) >= config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT) {
-            socket.close(
-              WS_CLOSE.TRY_AGAIN_LATER,
-              `Too many connections for this token (GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT=${config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT})`,
-            );
+      onConnect: (ctx) =>
+        inRequest(ctx.extra.socket, 'gateway websocket connect', {}, async () => {
+          const socket = ctx.extra.socket;
+          try {
+            const { principal, authorization } = await authenticate(ctx.connectionParams);
+            accepted(socket);
+            if (connectionsBySubject.of(principal.subject) >= config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT) {
+              socket.close(
+                WS_CLOSE.TRY_AGAIN_LATER,
+                `Too many connections for this token (GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT=${config.GATEWAY_WS_MAX_CONNECTIONS_PER_SUBJECT})`,
+              );
+              return false;
+            }
+            connectionsBySubject.add(principal.subject);
+            const state = stateOf(ctx.extra);
+            socket.once('close', () => {
+              connectionsBySubject.remove(principal.subject);
+              // Whatever graphql-ws did not complete ends with the socket.
+              for (; state.subscriptions > 0; state.subscriptions--) subscriptionsBySubject.remove(principal.subject);
+            });
+            state.principal = principal;
+            state.authorization = authorization;
+            if (principal.expiresAt) {
+              const ms = principal.expiresAt * 1000 - Date.now();
+              state.expiry = setTimeout(
+                () => ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'Token expired'),
+                Math.max(0, Math.min(ms, 2 ** 31 - 1)),
+              );
+              state.expiry.unref();
+            }
+            return true;
+          } catch (error) {
+            logger.info({ reason: (error as Error).message }, 'websocket connection refused');
+            const code =
+              error instanceof GraphQLError && typeof error.extensions.code === 'string'
+                ? error.extensions.code
+                : ErrorCode.UNAUTHENTICATED;
+            await options.rateLimits.noteAuthFailure(addressOf.get(socket) ?? 'unknown', {
+              channel: 'websocket',
+              code,
+              reason: (error as Error).message,
+            });
             return false;
           }
-          connectionsBySubject.add(principal.subject);
-          const state = stateOf(ctx.extra);
-          socket.once('close', () => {
-            connectionsBySubject.remove(principal.subject);
-            // Whatever graphql-ws did not complete ends with the socket.
-            for (; state.subscriptions > 0; state.subscriptions--) subscriptionsBySubject.remove(principal.subject);
-          });
-          state.principal = principal;
-          state.authorization = authorization;
-          if (principal.expiresAt) {
-            const ms = principal.expiresAt * 1000 - Date.now();
-            state.expiry = setTimeout(
-              () => ctx.extra.socket.close(WS_CLOSE.FORBIDDEN, 'Token expired'),
-              Math.max(0, Math.min(ms, 2 ** 31 - 1)),
-            );
-            state.expiry.unref();
-          }
-          return true;
-        } catch (error) {
-          logger.info({ reason: (error as Error).message }, 'websocket connection refused');
-          const code =
-            error instanceof GraphQLError && typeof error.extensions.code === 'string' ? error.extensions.code : ErrorCode.UNAUTHENTICATED;
-          await options.rateLimits.noteAuthFailure(addressOf.get(socket) ?? 'unknown', {
-            channel: 'websocket',
-            code,
-            reason: (error as Error).message,
-          });
-          return false;
-        }
-      },
+        }),
       onDisconnect: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
       onClose: (ctx) => clearTimeout(stateOf(ctx.extra).expiry),
-      onSubscribe: async (ctx, id, payload) => {
-        const state = stateOf(ctx.extra);
-        try {
-          // Re-checked per subscribe: an expired token subscribes no more.
-          const { principal } = await authenticate({ authorization: state.authorization });
-          state.principal = principal;
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : appError(ErrorCode.UNAUTHENTICATED, (error as Error).message)];
-        }
-        const subject = state.principal!.subject;
-        if (subscriptionsBySubject.of(subject) >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT) {
-          return [
-            appError(
-              ErrorCode.RATE_LIMITED,
-              `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT} subscriptions per token (GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT); complete one first`,
-            ),
-          ];
-        }
-        if (state.subscriptions >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS) {
-          return [
-            appError(
-              ErrorCode.BAD_USER_INPUT,
-              `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS} subscriptions per connection (GATEWAY_WS_MAX_SUBSCRIPTIONS)`,
-            ),
-          ];
-        }
-        // The query limits as over HTTP: tokens while parsing, depth, aliases and directives, then the cost.
-        const schema = executor.schema;
-        let document;
-        try {
-          document = parseLimited(payload.query, limits);
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        const errors = validate(schema, document, rules);
-        if (errors.length > 0) return production ? errors.map(withoutSuggestions) : errors;
-        try {
-          checkQueryCost(limits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        const operation = document.definitions.find(
-          (d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName),
-        );
-        if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
-          return [
-            appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST'),
-          ];
-        }
-        // Refused here, with graphql-ws's `error` message that ends the subscription, before any upstream is opened.
-        const refused = refusalsOf(schema, document, payload.operationName, payload.variables ?? {});
-        if (refused.length > 0) return production ? refused.map(withoutSuggestions) : refused;
-        state.subscriptions += 1;
-        subscriptionsBySubject.add(subject);
-        return {
-          schema,
-          document,
-          variableValues: payload.variables ?? {},
-          operationName: payload.operationName ?? undefined,
-          contextValue: {
-            principal: state.principal!,
-            authorization: state.authorization!,
-            delivery: { socket: ctx.extra.socket, id },
-          } satisfies SubscriptionContext,
-        } satisfies ExecutionArgs;
-      },
+      onSubscribe: (ctx, id, payload) =>
+        inRequest(
+          ctx.extra.socket,
+          `gateway subscribe${payload.operationName ? ` ${payload.operationName}` : ''}`,
+          {
+            'graphql.operation.type': 'subscription',
+            ...(payload.operationName ? { 'graphql.operation.name': payload.operationName } : {}),
+          },
+          async () => {
+            const state = stateOf(ctx.extra);
+            try {
+              // Re-checked per subscribe: an expired token subscribes no more.
+              const { principal } = await authenticate({ authorization: state.authorization });
+              state.principal = principal;
+            } catch (error) {
+              return [error instanceof GraphQLError ? error : appError(ErrorCode.UNAUTHENTICATED, (error as Error).message)];
+            }
+            const subject = state.principal!.subject;
+            if (subscriptionsBySubject.of(subject) >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT) {
+              return [
+                appError(
+                  ErrorCode.RATE_LIMITED,
+                  `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT} subscriptions per token (GATEWAY_WS_MAX_SUBSCRIPTIONS_PER_SUBJECT); complete one first`,
+                ),
+              ];
+            }
+            if (state.subscriptions >= config.GATEWAY_WS_MAX_SUBSCRIPTIONS) {
+              return [
+                appError(
+                  ErrorCode.BAD_USER_INPUT,
+                  `At most ${config.GATEWAY_WS_MAX_SUBSCRIPTIONS} subscriptions per connection (GATEWAY_WS_MAX_SUBSCRIPTIONS)`,
+                ),
+              ];
+            }
+            // The query limits as over HTTP: tokens while parsing, depth, aliases and directives, then the cost.
+            const schema = executor.schema;
+            let document;
+            try {
+              document = parseLimited(payload.query, limits);
+            } catch (error) {
+              return [error as GraphQLError];
+            }
+            const errors = validate(schema, document, rules);
+            if (errors.length > 0) return production ? errors.map(withoutSuggestions) : errors;
+            try {
+              checkQueryCost(limits, schema, document, payload.variables ?? undefined, payload.operationName ?? undefined);
+            } catch (error) {
+              return [error as GraphQLError];
+            }
+            const operation = document.definitions.find(
+              (d) => d.kind === 'OperationDefinition' && (!payload.operationName || d.name?.value === payload.operationName),
+            );
+            if (!operation || operation.kind !== 'OperationDefinition' || operation.operation !== 'subscription') {
+              return [
+                appError(ErrorCode.BAD_USER_INPUT, 'Only subscriptions go over the websocket; send queries and mutations over HTTP POST'),
+              ];
+            }
+            // Refused here, with graphql-ws's `error` message that ends the subscription, before any upstream is opened.
+            const refused = refusalsOf(schema, document, payload.operationName, payload.variables ?? {});
+            if (refused.length > 0) return production ? refused.map(withoutSuggestions) : refused;
+            state.subscriptions += 1;
+            subscriptionsBySubject.add(subject);
+            return {
+              schema,
+              document,
+              variableValues: payload.variables ?? {},
+              operationName: payload.operationName ?? undefined,
+              contextValue: {
+                principal: state.principal!,
+                authorization: state.authorization!,
+                delivery: { socket: ctx.extra.socket, id },
+              } satisfies SubscriptionContext,
+            } satisfies ExecutionArgs;
+          },
+        ),
       onComplete: (ctx) => {
         const state = stateOf(ctx.extra);
         if (state.subscriptions === 0) return;
@@ -278,6 +296,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): {
   );
 
   wss.on('connection', (socket, request) => {
+    // One request id for the connection (the client's X-Request-Id, else a new one) and its traceparent:
+    // the connection's and each subscribe's log lines and spans carry them.
+    requestHeaders.set(socket, {
+      [REQUEST_ID_HEADER]: requestFrom(request.headers).requestId,
+      ...(typeof request.headers.traceparent === 'string' ? { [TRACEPARENT_HEADER]: request.headers.traceparent } : {}),
+    });
     if (wss.clients.size > config.GATEWAY_WS_MAX_CONNECTIONS) {
       socket.close(WS_CLOSE.TRY_AGAIN_LATER, 'Too many connections (GATEWAY_WS_MAX_CONNECTIONS)');
       return;

@@ -1,3 +1,4 @@
+import type { JobOrigin } from '../../platform/tracing.js';
 import type { Knex } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import {
@@ -28,6 +29,8 @@ export type GovernanceServices = Pick<
 
 export interface GovernanceJobData {
   readonly actionId: string;
+  /** The mutation's request id and trace, which the job's logs and spans continue. */
+  readonly origin?: JobOrigin;
 }
 
 /** The target's provider id, read from the module that owns it. */

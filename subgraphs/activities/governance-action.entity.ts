@@ -1,3 +1,4 @@
+import type { JobOrigin } from '../../platform/tracing.js';
 import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mikro-orm/postgresql';
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
@@ -121,4 +122,8 @@ export class GovernanceAction {
   /** A hash of the request, to tell a retry (same input) from a conflicting reuse of a key. */
   @Property({ type: 'text', nullable: true })
   inputHash: string | null = null;
+
+  /** The request id and W3C trace of the mutation that asked for it: the scheduler's job runs in that trace. */
+  @Property({ type: 'json', nullable: true })
+  origin: JobOrigin | null = null;
 }

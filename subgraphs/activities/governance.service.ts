@@ -1,3 +1,4 @@
+import { requestOrigin, type JobOrigin } from '../../platform/tracing.js';
 import { createHash } from 'node:crypto';
 import { EVERY_INSTANCE, restrictTo, type InstanceScope } from '../../platform/scope.js';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
@@ -77,6 +78,8 @@ function rowOf(request: GovernanceRequest, status: GovernanceStatus) {
     detection_id: request.detectionId ?? null,
     idempotency_key: request.idempotencyKey ?? null,
     input_hash: inputHash(request),
+    // The mutation's request id and trace: the scheduler's job runs as part of them.
+    origin: requestOrigin() ?? null,
   };
 }
 
@@ -98,6 +101,12 @@ export function inputHash(request: GovernanceRequest): string {
  * the target records the action in the same database), so the accounts, files and app-permissions
  * subgraphs record actions without the activities ORM, through the port they are handed.
  */
+/** An action handed to the scheduler: its id and where it was asked for (null for actions recorded before origins were). */
+export interface Claimed {
+  readonly id: string;
+  readonly origin: JobOrigin | null;
+}
+
 export class GovernanceService implements GovernanceLog {
   /** `scope`: the instances a caller may read (null: every one); every read keeps to it. */
   constructor(
@@ -162,8 +171,8 @@ export class GovernanceService implements GovernanceLog {
   }
 
   /** Marks up to `limit` undispatched PENDING actions dispatched (each claimed by one scheduler) and answers their ids, oldest first. */
-  async claimUndispatched(limit = 200): Promise<string[]> {
-    const rows: { id: string }[] = await this.knex(ACTION)
+  async claimUndispatched(limit = 200): Promise<Claimed[]> {
+    const rows: Claimed[] = await this.knex(ACTION)
       .whereIn(
         'id',
         this.knex(ACTION)
@@ -177,17 +186,17 @@ export class GovernanceService implements GovernanceLog {
           .skipLocked(),
       )
       .update({ dispatched_at: new Date() })
-      .returning('id');
-    return rows.map((r) => r.id);
+      .returning(['id', 'origin']);
+    return rows;
   }
 
   /**
    * Live actions dispatched more than `olderThanMs` ago whose job may have been lost (a scheduler
    * that died between the claim and the job store); answers their ids, marked dispatched again.
    */
-  async reclaimStale(olderThanMs: number, limit = 200): Promise<string[]> {
+  async reclaimStale(olderThanMs: number, limit = 200): Promise<Claimed[]> {
     const before = new Date(Date.now() - olderThanMs);
-    const rows: { id: string }[] = await this.knex(ACTION)
+    const rows: Claimed[] = await this.knex(ACTION)
       .whereIn(
         'id',
         this.knex(ACTION)
@@ -201,8 +210,8 @@ export class GovernanceService implements GovernanceLog {
           .skipLocked(),
       )
       .update({ dispatched_at: new Date() })
-      .returning('id');
-    return rows.map((r) => r.id);
+      .returning(['id', 'origin']);
+    return rows;
   }
 
   async get(id: string): Promise<GovernanceRecord | null> {

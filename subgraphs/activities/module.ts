@@ -15,6 +15,7 @@ import { Migration20261207400000 } from './migrations/Migration20261207400000.js
 import { Migration20261207500000 } from './migrations/Migration20261207500000.js';
 import { Migration20261209000300 } from './migrations/Migration20261209000300.js';
 import { Migration20261210000300 } from './migrations/Migration20261210000300.js';
+import { Migration20261211000300 } from './migrations/Migration20261211000300.js';
 import { Policy } from './policy.entity.js';
 
 /** The activities module's tables: its PostgreSQL schema, entities and committed migrations. */
@@ -33,5 +34,6 @@ export const activitiesModule = {
     { name: 'Migration20261207500000', class: Migration20261207500000 },
     { name: 'Migration20261209000300', class: Migration20261209000300 },
     { name: 'Migration20261210000300', class: Migration20261210000300 },
+    { name: 'Migration20261211000300', class: Migration20261211000300 },
   ],
 } as const satisfies Omit<DatabaseOptions, 'url'>;
