@@ -128,7 +128,13 @@ export async function runJob<T>(
     [REQUEST_ID_HEADER]: typeof origin?.requestId === 'string' ? origin.requestId : `${name}:${jobId ?? 'unsaved'}`,
     ...(typeof origin?.traceparent === 'string' ? { [TRACEPARENT_HEADER]: origin.traceparent } : {}),
   };
-  return runTraced(`scheduler ${name}`, SpanKind.CONSUMER, headers, { 'tenantwatch.service': 'scheduler', 'tenantwatch.job': name, ...attributes }, fn);
+  return runTraced(
+    `scheduler ${name}`,
+    SpanKind.CONSUMER,
+    headers,
+    { 'tenantwatch.service': 'scheduler', 'tenantwatch.job': name, ...attributes },
+    fn,
+  );
 }
 
 /**
@@ -147,7 +153,11 @@ export async function runTraced<T>(
   const parent = propagation.extract(ROOT_CONTEXT, headers);
   const span = tracer.startSpan(name, { kind, attributes }, parent);
   const spanContext = span.spanContext();
-  const request = { ...requestFrom(headers, spanContext.spanId), traceId: spanContext.traceId, sampled: (spanContext.traceFlags & 1) === 1 };
+  const request = {
+    ...requestFrom(headers, spanContext.spanId),
+    traceId: spanContext.traceId,
+    sampled: (spanContext.traceFlags & 1) === 1,
+  };
   span.setAttribute('tenantwatch.request_id', request.requestId);
   try {
     return await runWithRequest(request, () => context.with(trace.setSpan(parent, span), fn));

@@ -122,12 +122,20 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       jitter: 0.2,
       outageRetryMs: config.PROVIDER_OUTAGE_RETRY_SECONDS * 1000,
     });
-    agenda.define<{ instanceId: string }>(CONNECT_JOB, traced((job) => jobs.connect(job)), { backoff: retry });
+    agenda.define<{ instanceId: string }>(
+      CONNECT_JOB,
+      traced((job) => jobs.connect(job)),
+      { backoff: retry },
+    );
     for (const kind of Object.values(ScanKind)) {
-      agenda.define<ScanJobData>(SCAN_JOB[kind], traced((job) => jobs.scan(kind, job)), {
-        backoff: scanRetry,
-        priority: kind === ScanKind.DATA ? 'low' : 'normal',
-      });
+      agenda.define<ScanJobData>(
+        SCAN_JOB[kind],
+        traced((job) => jobs.scan(kind, job)),
+        {
+          backoff: scanRetry,
+          priority: kind === ScanKind.DATA ? 'low' : 'normal',
+        },
+      );
     }
     agenda.define<{ instanceId: string; fileExternalId: string }>(
       FILE_CHANGED_JOB,
@@ -146,7 +154,11 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       ),
       { backoff: retry, priority: 'highest', concurrency: config.GOVERNANCE_CONCURRENCY },
     );
-    agenda.define<SubscriptionsJobData>(SUBSCRIPTIONS_JOB, traced((job) => jobs.subscriptions(job)), { backoff: retry, priority: 'high' });
+    agenda.define<SubscriptionsJobData>(
+      SUBSCRIPTIONS_JOB,
+      traced((job) => jobs.subscriptions(job)),
+      { backoff: retry, priority: 'high' },
+    );
     // The instance's jobs, as a deleted instance's purge removes them (the purge job itself is not one of them).
     const instanceJobs = [...Object.values(SCAN_JOB), CONNECT_JOB, FILE_CHANGED_JOB, SUBSCRIPTIONS_JOB];
     agenda.define<PurgeJobData>(
