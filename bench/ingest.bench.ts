@@ -16,7 +16,7 @@
 // each of BENCH_RUNS (default 3) rounds, so a load that comes and goes on this shared machine falls on
 // all of them; each is reported with its best and median run and the CPU seconds spent in this process
 // and in PostgreSQL (all its processes) per run: where the time goes. Target (issue): insertActivities
-// ≥ 0.5 of the COPY rate. Exits 1 when a run stores a wrong count.
+// ≥ 0.8 of the COPY rate with pages of 500 (the page size real providers send). Exits 1 when a run stores a wrong count.
 import 'reflect-metadata';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -186,7 +186,7 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
     [
       `Tenantwatch ingest benchmark (Node ${process.version}): ${rows} activities (generated in ${generatedSeconds.toFixed(1)} s), ${runs} round(s), the methods taking turns in each.`,
       `Table ${TABLE}: ${ACTIVITY_COLUMNS.length} columns written, ${indexes.length} indexes (${indexes.map((i) => i.indexname).join(', ')}); truncated and checkpointed before each run.`,
-      `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, fsync off) and whatever else runs here. Load average at start: ${os
+      `Caveat: ${os.availableParallelism()} CPU cores shared by this Node process, PostgreSQL (embedded, durable: fsync and synchronous commit on) and whatever else runs here. Load average at start: ${os
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}.`,
@@ -248,7 +248,7 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
   lines.push(
     '',
     'rows/s over the best and the median run; ÷ COPY against the same statistic of COPY; CPU seconds (median run) of this process and of PostgreSQL.',
-    `Target: insertActivities ≥ 0.50 of COPY (medians): ${service.map((r) => r.toFixed(2)).join(' (×500), ')} (×5000): ${service.every((r) => r >= 0.5) ? 'met' : 'MISSED'}.`,
+    `Target: insertActivities ≥ 0.80 of COPY (medians): ${service.map((r) => r.toFixed(2)).join(' (×500), ')} (×5000): ${service.every((r) => r >= 0.8) ? 'met' : 'MISSED'}.`,
     `Stored counts: ${wrong === 0 ? 'every run stored every row' : `${wrong} run(s) stored a wrong count`}.`,
   );
   console.log(lines.join('\n'));
