@@ -74,11 +74,31 @@ export class AlertDelivery {
     this.wake();
   }
 
-  /** Starts a round for every enabled sink not already being delivered to by this process. */
+  /** The sinks are being read for a wake-up; `again`: another came meanwhile, read once more after. */
+  private reading = false;
+  private again = false;
+
+  /**
+   * Starts a round for every enabled sink not already being delivered to by this process. Wake-ups
+   * that come while the sinks are read are served by one more read after it (a burst of events
+   * costs a read or two, not one per NOTIFY).
+   */
   wake(): void {
     if (this.stopping.signal.aborted) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
     void this.sinks
       .enabledForDelivery()
+      .finally(() => {
+        this.reading = false;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      })
       .then((sinks) => {
         for (const { sink } of sinks) {
           if (this.running.has(sink.id) || this.running.size >= PARALLEL_SINKS) continue;

@@ -98,6 +98,26 @@ describe('RateBudget', () => {
     await expect(budget.acquire(randomUUID(), 'governance')).rejects.toThrow(/No rate budget configured for instance/);
   });
 
+  it('lines up a process’s waiters for one bucket: only the first asks the database, so waits do not grow with the waiters', async () => {
+    const instanceId = randomUUID();
+    const { budget, waits } = recordingBudget(first);
+    await budget.configure(instanceId, { requestsPerMinute: 1200, headroomPercent: 0 }); // 20/s, a burst of 20
+    for (let i = 0; i < 20; i++) await budget.acquire(instanceId, 'governance');
+    // 20 waiters at once for 10 refilled tokens: each token is waited for about once, not once per waiter.
+    const order: number[] = [];
+    await within(
+      'ten waiters',
+      Promise.all(Array.from({ length: 10 }, (_, n) => budget.acquire(instanceId, 'governance').then(() => order.push(n)))),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(waits.length).toBeLessThanOrEqual(30); // each waiter polling would make ~55
+    // A waiter that fails (no bucket) does not hold up the line behind it.
+    const missing = randomUUID();
+    await expect(budget.acquire(missing, 'governance')).rejects.toThrow(/No rate budget/);
+    await budget.configure(missing, { requestsPerMinute: 600, headroomPercent: 0 });
+    await within('the next waiter', budget.acquire(missing, 'governance'));
+  });
+
   it('grants every priority on a slow limit (a bucket under 2 tokens would starve backfill and periodic work)', async () => {
     const instanceId = randomUUID();
     const { budget } = recordingBudget(first);

@@ -121,6 +121,28 @@ export class RateBudget {
    * {@link ThrottledError} when the daily quota would keep it waiting longer than {@link MAX_QUOTA_WAIT_MS}.
    */
   async acquire(instanceId: string, priority: Priority, service = ''): Promise<void> {
+    // Waiters of one process for the same bucket and priority line up here: only the first asks the
+    // database, the others wait their turn in memory. Without the line, every waiter woke at each
+    // token's refill and all but one found it taken (1,000 governance calls at 90/s made ~6,800
+    // budget statements, each holding the bucket's row lock).
+    const key = `${instanceId}/${service}/${priority}`;
+    const ahead = this.lines.get(key) ?? Promise.resolve();
+    const mine = ahead.then(() => this.acquireNow(instanceId, priority, service));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.lines.set(key, settled);
+    void settled.then(() => {
+      if (this.lines.get(key) === settled) this.lines.delete(key);
+    });
+    return mine;
+  }
+
+  /** The process's line of waiters per bucket and priority: the promise the next waiter waits for. */
+  private readonly lines = new Map<string, Promise<void>>();
+
+  private async acquireNow(instanceId: string, priority: Priority, service: string): Promise<void> {
     for (let tries = 0; ; tries++) {
       const { waitMs, quotaMs } = await this.tryTake(instanceId, PRIORITY_RESERVE[priority], service);
       if (waitMs === 0) return;

@@ -42,7 +42,8 @@ export class Dispatcher {
     await this.listener.connect();
     this.listener.on('notification', (message) => {
       if (message.payload?.includes('"contentRules"')) this.contentRulesChanged = true;
-      this.wake();
+      // A governance request wakes only the governance claim: the instance claims are for connects, scans and deletes.
+      this.wake(message.payload?.startsWith('{"governanceActionId"') ? 'governance' : 'all');
     });
     await this.listener.query('listen tenantwatch_scheduler');
     this.timer = setInterval(() => this.wake(), this.pollMs);
@@ -50,14 +51,38 @@ export class Dispatcher {
     this.wake();
   }
 
-  /** Claims and dispatches whatever is waiting; runs never overlap. */
-  wake(): void {
+  /** A dispatch is queued and has not begun: later wake-ups join it instead of queuing one each. */
+  private queued = false;
+  /** Whether the queued dispatch claims everything, or only governance actions. */
+  private everything = true;
+
+  /**
+   * Claims and dispatches whatever is waiting (`governance`: only governance actions); runs never
+   * overlap, and the wake-ups that come while one is queued are served by it (a burst of mutations
+   * costs one claim per dispatch, not one per NOTIFY).
+   */
+  wake(what: 'all' | 'governance' = 'all'): void {
     if (this.closed) return;
-    this.running = this.running.then(() => this.dispatch()).catch((error: unknown) => logger.error({ err: error }, 'dispatching failed'));
+    if (what === 'all') this.everything = true;
+    if (this.queued) return;
+    this.queued = true;
+    this.running = this.running
+      .then(() => {
+        this.queued = false;
+        const everything = this.everything;
+        this.everything = false;
+        return this.dispatch(everything);
+      })
+      .catch((error: unknown) => logger.error({ err: error }, 'dispatching failed'));
   }
 
-  private async dispatch(): Promise<void> {
+  private async dispatch(everything: boolean): Promise<void> {
     if (this.closed || this.services.stopping.aborted) return;
+    if (everything) await this.dispatchInstances();
+    await this.dispatchGovernance();
+  }
+
+  private async dispatchInstances(): Promise<void> {
     const instances = this.services.instances();
     for (const instanceId of await instances.claimConnecting()) {
       await this.agenda.now(CONNECT_JOB, { instanceId });
@@ -77,6 +102,10 @@ export class Dispatcher {
     for (const instanceId of await instances.claimDisconnectedSubscriptions()) {
       await this.agenda.now(SUBSCRIPTIONS_JOB, { instanceId } satisfies SubscriptionsJobData);
     }
+  }
+
+  private async dispatchGovernance(): Promise<void> {
+    if (this.closed || this.services.stopping.aborted) return;
     const governance = this.services.governance();
     for (;;) {
       const claimed = await governance.claimUndispatched();
