@@ -1,10 +1,14 @@
 // `npm run bench:gateway`: a nested query over all four subgraphs through the gateway, against the same
-// data fetched from the subgraphs directly (the baseline), in one run on a fresh embedded PostgreSQL.
+// data fetched from the subgraphs directly (the baseline), and against the floor for this data: the
+// SQL statements the subgraphs ran for each page (recorded from the driver while one direct answer of
+// that page ran alone), replayed straight on PostgreSQL in the same order (accounts first, then the
+// three other subgraphs' statements side by side) on a pool of its own. One run, a fresh embedded PostgreSQL.
 // BENCH_CONCURRENCY (default 16) clients, BENCH_SECONDS (default 10) per measured run after a 2 s
 // warm-up. Exits 1 when any answer had errors or the two paths disagree on the data.
 import 'reflect-metadata';
 import os from 'node:os';
 import { isDeepStrictEqual } from 'node:util';
+import pg from 'pg';
 import { z } from 'zod';
 import type { DedupStats } from '../gateway/data-source.js';
 import { loadConfig } from '../platform/config.js';
@@ -98,6 +102,84 @@ async function direct(stack: Stack, token: string, after: string | null): Promis
   return checkPage('direct', { accounts: { edges } });
 }
 
+/** One statement as the driver sent it. */
+interface Statement {
+  readonly text: string;
+  readonly values: readonly unknown[] | undefined;
+}
+
+/**
+ * Records the statements every pg client of this process sends while `work` runs alone (the subgraphs
+ * run in this process): the subgraphs' own SQL, without transaction control and session settings.
+ */
+const recorded: { current: Statement[] | null } = { current: null };
+{
+  const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [config, values] = args as [string | { text?: string; values?: unknown[] }, unknown];
+    const text = typeof config === 'string' ? config : (config?.text ?? '');
+    if (recorded.current && text && !/^\s*(begin|commit|rollback|set |select 1\b|listen )/i.test(text)) {
+      recorded.current.push({ text, values: typeof config === 'string' ? (Array.isArray(values) ? values : undefined) : config.values });
+    }
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+}
+
+async function recording(work: () => Promise<unknown>): Promise<Statement[]> {
+  const statements: Statement[] = [];
+  recorded.current = statements;
+  try {
+    await work();
+  } finally {
+    recorded.current = null;
+  }
+  return statements;
+}
+
+/** A page's statements: the accounts subgraph's, then each other subgraph's (run side by side). */
+interface PagePlan {
+  readonly accounts: readonly Statement[];
+  readonly entities: readonly (readonly Statement[])[];
+}
+
+/** Records the statements of the direct answer of the page after `after`, one subgraph request at a time. */
+async function planOf(stack: Stack, token: string, after: string | null): Promise<PagePlan> {
+  const url = (name: string) => stack.subgraphs[name]!.url;
+  let ids: string[] = [];
+  const accounts = await recording(async () => {
+    const page = await postGraphQL<{ accounts: { edges: { node: { id: string } }[] } }>(
+      'accounts',
+      url('accounts'),
+      token,
+      ACCOUNTS_QUERY,
+      {
+        after,
+      },
+    );
+    ids = page.accounts.edges.map((e) => e.node.id);
+  });
+  const representations = ids.map((id) => ({ __typename: 'Account', id }));
+  const entities: Statement[][] = [];
+  for (const [name, query] of ENTITY_QUERIES)
+    entities.push(await recording(() => postGraphQL(name, url(name), token, query, { representations })));
+  if (accounts.length === 0 || entities.some((e) => e.length === 0)) throw new Error('sql: a subgraph request ran no recorded statement');
+  return { accounts, entities };
+}
+
+/** The floor: a page's recorded statements straight on PostgreSQL, in the subgraphs' order. */
+async function viaSql(pool: pg.Pool, plan: PagePlan): Promise<void> {
+  const run = async (statements: readonly Statement[]) => {
+    const client = await pool.connect();
+    try {
+      for (const { text, values } of statements) await client.query(text, values as unknown[] | undefined);
+    } finally {
+      client.release();
+    }
+  };
+  await run(plan.accounts);
+  await Promise.all(plan.entities.map(run));
+}
+
 /** A warm-up run, whose figures are dropped but whose errors count, and the measured run after it. */
 interface Measurement {
   readonly warmup: LoadResult;
@@ -117,6 +199,9 @@ interface PhaseReport {
   readonly name: string;
   readonly gateway: Measurement;
   readonly direct: Measurement;
+  readonly sql: Measurement;
+  /** Statements per answer on the SQL path. */
+  readonly statements: number;
   /** gateway.dedup with nothing in flight, right before and right after the measured gateway run. */
   readonly dedupBefore: DedupStats;
   readonly dedupAfter: DedupStats;
@@ -128,7 +213,7 @@ const columns = (cells: readonly string[]) => cells.map((c, i) => (i < 2 ? c.pad
 function printReport(reports: readonly PhaseReport[]): void {
   const lines = [columns(['phase', 'path', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'subgraph calls/req'])];
   const notes: string[] = [];
-  for (const { name, gateway, direct, dedupBefore, dedupAfter } of reports) {
+  for (const { name, gateway, direct, sql, statements, dedupBefore, dedupAfter } of reports) {
     const g = gateway.measured;
     const d = direct.measured;
     const answers = g.requests + g.errors;
@@ -141,7 +226,14 @@ function printReport(reports: readonly PhaseReport[]): void {
     lines.push(
       row('gateway', gateway, `${(sent / answers).toFixed(2)} of ${((sent + shared) / answers).toFixed(2)}`),
       row('direct', direct, `${CALLS_PER_ANSWER.toFixed(2)}`),
+      row('sql', sql, `${statements.toFixed(2)} statements`),
       columns([name, 'gw/direct', `${(g.requestsPerSecond / d.requestsPerSecond).toFixed(2)}x`, `${(g.p50 / d.p50).toFixed(2)}x`]),
+      columns([
+        name,
+        'direct/sql',
+        `${(d.requestsPerSecond / sql.measured.requestsPerSecond).toFixed(2)}x`,
+        `${(d.p50 / sql.measured.p50).toFixed(2)}x`,
+      ]),
     );
     notes.push(
       `${name}: gateway.dedup before {sent ${dedupBefore.sent}, shared ${dedupBefore.shared}}, after {sent ${dedupAfter.sent}, shared ${dedupAfter.shared}}:` +
@@ -153,6 +245,7 @@ function printReport(reports: readonly PhaseReport[]): void {
     [
       'subgraph calls/req: "sent of planned" per gateway request; planned - sent were answered by an identical request already in flight.',
       'gw/direct: req/s above 1x means the gateway serves more; p50 above 1x means the gateway answers slower.',
+      'direct/sql: the subgraphs against the floor, their own statements run straight on PostgreSQL (targets: gw/direct >= 0.95, direct/sql >= 0.5 on distinct pages).',
       'errors include the warm-up.',
     ].join('\n'),
   );
@@ -178,6 +271,8 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
     {},
   );
   const cursors = accounts.edges.map((e) => e.cursor);
+  const sqlPool = new pg.Pool({ connectionString: stack.databaseUrl, max: concurrency * 3 });
+  bench.defer(() => sqlPool.end());
 
   const cores = os.availableParallelism();
   console.log(
@@ -221,13 +316,17 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
     );
     const dedupAfter = stack.gateway.dedup;
     const baseline = await measure(concurrency, seconds * 1000, async (client) => void (await direct(stack, token, after(client))));
-    reports.push({ name, gateway, direct: baseline, dedupBefore, dedupAfter });
+    const plans = new Map<number, PagePlan>();
+    for (let client = 0; client < concurrency; client++) plans.set(client, await planOf(stack, token, after(client)));
+    const floor = await measure(concurrency, seconds * 1000, (client) => viaSql(sqlPool, plans.get(client)!));
+    const statements = [...plans.values()].reduce((sum, p) => sum + p.accounts.length + p.entities.flat().length, 0) / plans.size;
+    reports.push({ name, gateway, direct: baseline, sql: floor, statements, dedupBefore, dedupAfter });
   }
   printReport(reports);
 
-  const errors = reports.reduce((sum, r) => sum + errorsOf(r.gateway) + errorsOf(r.direct), 0);
+  const errors = reports.reduce((sum, r) => sum + errorsOf(r.gateway) + errorsOf(r.direct) + errorsOf(r.sql), 0);
   for (const report of reports) {
-    for (const label of ['gateway', 'direct'] as const) {
+    for (const label of ['gateway', 'direct', 'sql'] as const) {
       for (const run of [report[label].warmup, report[label].measured]) {
         for (const [message, count] of run.errorSamples) console.error(`${report.name} ${label}: ${count}× ${message}`);
       }
