@@ -1,7 +1,7 @@
 import type { EntityClass } from '@mikro-orm/core';
 import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import { upsertRows, type Row } from './bulk.js';
-import { mapRow, mapRows, type DbRow } from './database.js';
+import { rowReader, type DbRow } from './database.js';
 import { newId } from './ids.js';
 import { EVERY_INSTANCE, restrictTo, type InstanceScope } from './scope.js';
 import {
@@ -49,7 +49,12 @@ export class ProviderMirror<E extends object> {
     private readonly em: EntityManager,
     readonly spec: MirrorTable<E>,
     readonly scope: InstanceScope = EVERY_INSTANCE,
-  ) {}
+  ) {
+    this.read = rowReader(em, spec.entity);
+  }
+
+  /** Raw rows to entities, without the ORM's tracking (see rowReader). */
+  private readonly read: (row: DbRow) => E;
 
   private get knex(): Knex {
     return this.em.getKnex();
@@ -110,14 +115,11 @@ export class ProviderMirror<E extends object> {
 
   /** The rows with these ids (deleted ones included) within the scope, in no particular order. */
   async byIds(ids: readonly string[]): Promise<E[]> {
-    return mapRows(
-      this.em,
-      this.spec.entity,
-      await this.knex(this.spec.table)
-        .select('*')
-        .whereIn('id', [...ids])
-        .modify(restrictTo(this.scope, 'instance_id')),
-    );
+    const rows: DbRow[] = await this.knex(this.spec.table)
+      .select('*')
+      .whereIn('id', [...ids])
+      .modify(restrictTo(this.scope, 'instance_id'));
+    return rows.map(this.read);
   }
 
   /** `schema.table as alias` within the scope, for a service's filtered queries. */
@@ -157,8 +159,8 @@ export class ProviderMirror<E extends object> {
     return connectionsByParent(pages, page, sortKey, (r) => this.hydrate(r), counts);
   }
 
-  /** A raw row as the entity. */
+  /** A raw row as the entity (read-only: the mirrors are written through SQL, never through the ORM). */
   hydrate(row: DbRow): E {
-    return mapRow(this.em, this.spec.entity, row);
+    return this.read(row);
   }
 }
