@@ -134,7 +134,7 @@ describe('loadConfig', () => {
 
     it('reads google and salesforce as the demos of their emulators, included by all', () => {
       expect(loadConfig({ DEMO: 'google' }).DEMO).toEqual(['google']);
-      expect(loadConfig({ DEMO: 'Salesforce, google' }).DEMO).toEqual(['salesforce', 'google']);
+      expect(loadConfig({ DEMO: 'Salesforce, google' }).DEMO).toEqual(['google', 'salesforce']);
       expect(loadConfig({ DEMO: 'all' }).DEMO).toEqual(['simulated', 'm365', 'google', 'salesforce']);
       expect(refusal({ DEMO: 'dropbox' }).message).toMatch(/one or more of simulated, m365, google, salesforce separated by commas/);
     });
