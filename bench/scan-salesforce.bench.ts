@@ -29,7 +29,7 @@ const SettingsSchema = z.object({
 });
 type Settings = z.output<typeof SettingsSchema>;
 
-const ORG_ID = '00D5g0000000benchA';
+const ORG_ID = '00D5g0000000benEAA';
 const CONSUMER_KEY = '3MVG9bench.consumer.key';
 const USERNAME = 'tenantwatch@bench.example.com';
 

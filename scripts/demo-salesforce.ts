@@ -13,7 +13,7 @@ import type { Demo } from './demo.js';
 /** The demo's two orgs (fixed ids, so that a restart finds their instances again): one company's sales and marketing orgs. */
 const ORGS = {
   sales: {
-    organizationId: '00D5g000000salesAA',
+    organizationId: '00D5g000000saleEAA',
     displayName: 'Acme Sales (Salesforce demo)',
     consumerKey: '3MVG9demo.sales.key',
     username: 'tenantwatch@sales.acme.example.com',
@@ -22,7 +22,7 @@ const ORGS = {
     dailyApiLimit: 100_000,
   },
   marketing: {
-    organizationId: '00D5g0000003mktgAA',
+    organizationId: '00D5g00000mktngEAA',
     displayName: 'Acme Marketing (Salesforce demo)',
     consumerKey: '3MVG9demo.marketing.key',
     username: 'tenantwatch@marketing.acme.example.com',
