@@ -42,15 +42,21 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   const { salesforceConnectorFactory } = await import('../connectors/salesforce/connector.js');
   const { plainTokenHttp } = await import('../connectors/simulated/direct-http.js');
   const { generate } = await import('selfsigned');
-  const { Agent } = await import('undici');
+  const { Agent, getGlobalDispatcher, setGlobalDispatcher } = await import('undici');
+  const { rootCertificates } = await import('node:tls');
   const headroom = 10;
   // HTTPS as Salesforce's: the scheduler trusts the emulator's certificate, and so does this process's /limits reading.
   const tls = await loopbackTls();
   const caFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-ca-')), 'emulator.pem');
   fs.writeFileSync(caFile, tls.cert);
   bench.defer(async () => fs.rmSync(path.dirname(caFile), { recursive: true, force: true }));
-  const trusting = new Agent({ connect: { ca: tls.cert } });
-  bench.defer(() => trusting.close());
+  const previous = getGlobalDispatcher();
+  const trusting = new Agent({ connect: { ca: [...rootCertificates, tls.cert] } });
+  setGlobalDispatcher(trusting);
+  bench.defer(async () => {
+    setGlobalDispatcher(previous);
+    await trusting.close();
+  });
   const config = loadConfig(
     bench.configEnv({ HEADROOM_PERCENT: String(headroom), BACKFILL_DAYS: '1', DEMO: 'off', CONNECTOR_CA_FILE: caFile }),
   );
@@ -103,10 +109,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   // The org's own account of its daily quota (GET /limits, DailyApiRequests), read with the connector's credentials.
   const credentials = salesforceConnectorFactory.credentials(salesforceConnectorFactory.validateConfig(instanceConfig), plainTokenHttp);
   const dailyApiRequests = async (): Promise<{ Max: number; Remaining: number }> => {
-    const response = await fetch(`${org.instanceUrl}/services/data/v62.0/limits`, {
-      headers: await credentials.headers(),
-      dispatcher: trusting,
-    } as RequestInit);
+    const response = await fetch(`${org.instanceUrl}/services/data/v62.0/limits`, { headers: await credentials.headers() });
     if (!response.ok) throw new Error(`GET /limits: HTTP ${response.status} ${await response.text()}`);
     return ((await response.json()) as { DailyApiRequests: { Max: number; Remaining: number } }).DailyApiRequests;
   };
