@@ -165,7 +165,9 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
       `Google Workspace customer: ${s.BENCH_USERS} users, ${s.BENCH_FILES} files, ${s.BENCH_TOKENS} tokens, ${s.BENCH_GROUPS} groups; quota ${s.BENCH_LIMIT}/min per API, headroom ${headroom}%`,
       `connected in ${seconds.toFixed(1)} s; useful requests ${useful} (${Object.entries(perService)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')}), rate-limited ${throttled}, other failures ${other}, tokens ${Object.values(stats.tokens).reduce((a, b) => a + b, 0)}`,
+        .join(
+          ', ',
+        )}), rate-limited ${throttled}, other failures ${other}, tokens ${Object.values(stats.tokens).reduce((a, b) => a + b, 0)}`,
       `allowed ${allowedPerSecond.toFixed(1)} req/s per API; the busiest, ${busiest}, achieved ${(busiestRequests / seconds).toFixed(1)} req/s: utilization ${f2(utilization)}`,
       `wall time ÷ limit-derived minimum (${minimum.toFixed(1)} s): ${f2(seconds / minimum)}`,
       `graph vs emulator: accounts ${counts.accounts.totalCount}/${expected.accounts}, files ${counts.files.totalCount}/${expected.files}, app permissions ${counts.appPermissions.totalCount}`,

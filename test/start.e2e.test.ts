@@ -245,10 +245,12 @@ describe('npm start', { timeout: 180_000 }, () => {
         started,
       );
       expect(instances.map((i) => i.provider).sort()).toEqual(['google', 'salesforce', 'salesforce']);
-      expect(instances.filter((i) => i.provider === 'salesforce').map((i) => i.name).sort()).toEqual([
-        'Acme Marketing (Salesforce demo)',
-        'Acme Sales (Salesforce demo)',
-      ]);
+      expect(
+        instances
+          .filter((i) => i.provider === 'salesforce')
+          .map((i) => i.name)
+          .sort(),
+      ).toEqual(['Acme Marketing (Salesforce demo)', 'Acme Sales (Salesforce demo)']);
       for (const instance of instances) {
         const answer = await graphql<{ accounts: { totalCount: number }; files: { totalCount: number } }>(
           url,
@@ -270,7 +272,9 @@ describe('npm start', { timeout: 180_000 }, () => {
   it('refuses an unknown DEMO with a message listing the demos', async () => {
     const started = npmStart({ DEMO: 'dropbox', DATA_DIR: path.join(os.tmpdir(), 'tenantwatch-never') });
     expect(await started.exited).toBe(1);
-    expect(started.output()).toMatch(/DEMO: must be on, off, all, or one or more of simulated, m365, google, salesforce separated by commas \(not "dropbox"\)/);
+    expect(started.output()).toMatch(
+      /DEMO: must be on, off, all, or one or more of simulated, m365, google, salesforce separated by commas \(not "dropbox"\)/,
+    );
   });
 
   it('refuses a bad configuration value with a message naming it', async () => {
