@@ -2,8 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-// `npm run bench:scan -- --provider google`: connects an emulated Google Workspace customer (5,000 users,
-// 20,000 My Drive files by default) as an instance of the Google Workspace connector and measures how the
+// `npm run bench:scan -- --provider google`: connects an emulated Google Workspace customer (2,000 users,
+// 10,000 My Drive files by default) as an instance of the Google Workspace connector and measures how the
 // scheduler spends the rate it is allowed: useful requests (2xx and 3xx answers: rate-limit refusals and
 // retries apart) per second of the busiest API (Directory, Reports, Drive: each has a quota and a budget
 // of its own, the quota less the headroom) ÷ its allowed rate, and wall time ÷ the limit-derived minimum
@@ -16,10 +16,10 @@ import { z } from 'zod';
 import { runBenchmark, type Bench } from './harness.js';
 
 const SettingsSchema = z.object({
-  BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(5_000),
-  BENCH_FILES: z.coerce.number().int().min(0).max(500_000).default(20_000),
+  BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(2_000),
+  BENCH_FILES: z.coerce.number().int().min(0).max(500_000).default(10_000),
   BENCH_GROUPS: z.coerce.number().int().min(0).max(20_000).default(100),
-  BENCH_TOKENS: z.coerce.number().int().min(0).max(200_000).default(5_000),
+  BENCH_TOKENS: z.coerce.number().int().min(0).max(200_000).default(2_000),
   /** Queries per minute each API allows per user (and the instance's quota for each). */
   BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(2_400),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(600),
