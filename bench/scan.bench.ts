@@ -602,12 +602,14 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
 }
 
 // The simulator's worker thread loads this module too, and serves the tenant instead.
-/** `--provider simulated` (default) or `m365` (bench/scan-m365.bench.ts). */
+/** `--provider simulated` (default), `m365`, `google` or `salesforce` (bench/scan-<provider>.bench.ts). */
 const providerAt = process.argv.indexOf('--provider');
 const provider = providerAt >= 0 ? process.argv[providerAt + 1] : 'simulated';
 if (!isMainThread) await simulatorThread(parentPort!);
 else if (provider === 'm365') await import('./scan-m365.bench.js');
+else if (provider === 'google') await import('./scan-google.bench.js');
+else if (provider === 'salesforce') await import('./scan-salesforce.bench.js');
 else if (provider !== 'simulated') {
-  console.error(`--provider: must be simulated or m365, got "${provider}"`);
+  console.error(`--provider: must be simulated, m365, google or salesforce, got "${provider}"`);
   process.exit(2);
 } else await runBenchmark({ settings: SettingsSchema }, scanBenchmark);

@@ -132,6 +132,13 @@ describe('loadConfig', () => {
       expect(refusal({ DEMO: 'm365,dropbox' }).message).toMatch(/DEMO: .*not "dropbox"/);
     });
 
+    it('reads google and salesforce as the demos of their emulators, included by all', () => {
+      expect(loadConfig({ DEMO: 'google' }).DEMO).toEqual(['google']);
+      expect(loadConfig({ DEMO: 'Salesforce, google' }).DEMO).toEqual(['google', 'salesforce']);
+      expect(loadConfig({ DEMO: 'all' }).DEMO).toEqual(['simulated', 'm365', 'google', 'salesforce']);
+      expect(refusal({ DEMO: 'dropbox' }).message).toMatch(/one or more of simulated, m365, google, salesforce separated by commas/);
+    });
+
     it.each(['off', 'false', '0', 'no'])('reads %s as false', (value) => {
       expect(loadConfig({ DEMO: value }).DEMO).toBe(false);
     });

@@ -7,7 +7,7 @@ const flag = z
   .transform((v) => v === 'on' || v === 'true' || v === '1' || v === 'yes');
 
 /** The demos `npm start` can run: the simulated provider, and the provider emulators connected as real connectors' instances. */
-export const DEMO_NAMES = ['simulated', 'm365'] as const;
+export const DEMO_NAMES = ['simulated', 'm365', 'google', 'salesforce'] as const;
 export type DemoName = (typeof DEMO_NAMES)[number];
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -58,7 +58,7 @@ const ConfigSchema = z
       .optional(),
     /**
      * Demos on `npm start` (default: the simulated provider, except in production): on/simulated, a
-     * provider emulator (m365), several separated by commas, all of them (all), or off.
+     * provider emulator (m365, google, salesforce), several separated by commas, all of them (all), or off.
      */
     DEMO: z
       .string()

@@ -3,7 +3,9 @@ import path from 'node:path';
 import type { LoopbackTls } from '../emulators/loopback-tls.js';
 import type { Config, DemoName } from '../platform/config.js';
 import type { Database } from '../platform/database.js';
+import { startGoogleDemo } from './demo-google.js';
 import { startM365Demo } from './demo-m365.js';
+import { startSalesforceDemo } from './demo-salesforce.js';
 import { startDemo, type Demo } from './demo.js';
 
 /** What a provider emulator's demo is given: the stack's config, the accounts database, the loopback certificate it serves, and a way to make its change subscriptions again. */
@@ -17,6 +19,8 @@ export interface EmulatorDemoContext {
 /** The demos of provider emulators (HTTPS on loopback, notifying the scheduler's receiver), by DEMO name. */
 const EMULATOR_DEMOS: Readonly<Record<Exclude<DemoName, 'simulated'>, (context: EmulatorDemoContext) => Promise<Demo>>> = {
   m365: ({ config, accounts, tls, resubscribe }) => startM365Demo(config, accounts, tls, resubscribe),
+  google: ({ config, accounts, tls, resubscribe }) => startGoogleDemo(config, accounts, tls, resubscribe),
+  salesforce: ({ config, accounts, tls }) => startSalesforceDemo(config, accounts, tls),
 };
 
 /** Whether `name` is a provider emulator's demo (which needs a loopback certificate and a public webhook address). */

@@ -37,7 +37,9 @@ try {
     `Tenantwatch is ready in ${seconds} s at ${url}`,
     `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}; jobs: ${config.MONGODB_URL ? 'MongoDB' : 'PostgreSQL'}`,
     ...(stack.demo
-      ? [`  demo: ${stack.demo.description} (DEMO=off disables; DEMO=m365 shows a Microsoft 365 tenant, DEMO=all every demo)`]
+      ? [
+          `  demo: ${stack.demo.description} (DEMO=off disables; DEMO=m365, google or salesforce shows a Microsoft 365 tenant, a Google Workspace customer or two Salesforce orgs, DEMO=all every demo)`,
+        ]
       : []),
     '',
     ...(config.NODE_ENV === 'production' ? howToSignTokens(config, url) : await developmentTokens(config, url)),

@@ -225,6 +225,58 @@ describe('npm start', { timeout: 180_000 }, () => {
     }
   });
 
+  it('DEMO=google,salesforce connects the Google Workspace customer and the two Salesforce orgs, whose data the gateway answers', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-demo-emulators-'));
+    dirs.push(dataDir);
+    const started = npmStart({ DATA_DIR: dataDir, PORT: String(await freePort()), DEMO: 'google,salesforce' });
+    try {
+      await ready(started);
+      const viewer = await waitFor('the printed tokens', async () => printedToken(started, 'viewer'), 10_000, started);
+      const url = `http://127.0.0.1:${started.port}/graphql`;
+      type Instance = { id: string; provider: string; name: string; status: string };
+      const instances = await waitFor(
+        'three demo instances CONNECTED',
+        async () => {
+          const answer = await graphql<{ appInstances: Instance[] }>(url, viewer, '{ appInstances { id provider name status } }');
+          const all = answer.data?.appInstances ?? [];
+          return all.length === 3 && all.every((i) => i.status === 'CONNECTED') ? all : undefined;
+        },
+        150_000,
+        started,
+      );
+      expect(instances.map((i) => i.provider).sort()).toEqual(['google', 'salesforce', 'salesforce']);
+      expect(
+        instances
+          .filter((i) => i.provider === 'salesforce')
+          .map((i) => i.name)
+          .sort(),
+      ).toEqual(['Acme Marketing (Salesforce demo)', 'Acme Sales (Salesforce demo)']);
+      for (const instance of instances) {
+        const answer = await graphql<{ accounts: { totalCount: number }; files: { totalCount: number } }>(
+          url,
+          viewer,
+          `{ accounts(filter: { instanceId: "${instance.id}" }, first: 1) { totalCount } files(filter: { instanceId: "${instance.id}" }, first: 1) { totalCount } }`,
+        );
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data!.accounts.totalCount, instance.name).toBeGreaterThan(0);
+        expect(answer.data!.files.totalCount, instance.name).toBeGreaterThan(0);
+      }
+      expect(started.output()).toMatch(/Google Workspace emulator at https:\/\/127\.0\.0\.1:\d+/);
+      expect(started.output()).toMatch(/Salesforce emulator at https:\/\/127\.0\.0\.1:\d+/);
+    } finally {
+      signalGroup(started.child, 'SIGINT');
+      await groupGone(started.child);
+    }
+  });
+
+  it('refuses an unknown DEMO with a message listing the demos', async () => {
+    const started = npmStart({ DEMO: 'dropbox', DATA_DIR: path.join(os.tmpdir(), 'tenantwatch-never') });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(
+      /DEMO: must be on, off, all, or one or more of simulated, m365, google, salesforce separated by commas \(not "dropbox"\)/,
+    );
+  });
+
   it('refuses a bad configuration value with a message naming it', async () => {
     const started = npmStart({ PORT: 'eighty', DATA_DIR: path.join(os.tmpdir(), 'tenantwatch-never') });
     expect(await started.exited).toBe(1);
