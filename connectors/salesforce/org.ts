@@ -10,8 +10,12 @@ export interface QueryPage<T> {
   readonly nextRecordsUrl?: string;
 }
 
-/** At most this many subrequests in one composite request (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm). */
-const COMPOSITE_MAX = 25;
+/**
+ * Query subrequests in one composite request: of its 25 subrequests, at most 5 may be queries (Query,
+ * QueryAll) or sObject Collections, else the whole request is refused 400 LIMIT_EXCEEDED
+ * (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm).
+ */
+export const COMPOSITE_MAX_QUERIES = 5;
 /** Ids in one `IN (…)` filter: 200 ids keep a query URL near 5,000 characters, well under the REST API's URI limit. */
 export const IN_CHUNK = 200;
 
@@ -94,15 +98,15 @@ export class Org {
   }
 
   /**
-   * Several queries in as few requests as the composite API allows (25 subrequests in one request,
-   * which counts as one API request against the org's limit), each followed to its last page.
+   * Several queries in as few requests as the composite API allows (5 query subrequests in one
+   * request, which counts as one API request against the org's limit), each followed to its last page.
    */
   async many<T>(soqls: readonly string[]): Promise<T[][]> {
     if (soqls.length === 0) return [];
     if (soqls.length === 1) return [await this.all<T>(soqls[0]!)];
     const results: T[][] = [];
-    for (let start = 0; start < soqls.length; start += COMPOSITE_MAX) {
-      const chunk = soqls.slice(start, start + COMPOSITE_MAX);
+    for (let start = 0; start < soqls.length; start += COMPOSITE_MAX_QUERIES) {
+      const chunk = soqls.slice(start, start + COMPOSITE_MAX_QUERIES);
       const answer = await this.connection.request<{ compositeResponse: { body: unknown; httpStatusCode: number; referenceId: string }[] }>(
         {
           method: 'POST',
