@@ -23,11 +23,8 @@ const SettingsSchema = z.object({
   BENCH_LIMIT: z.coerce.number().int().min(60).max(100_000).default(3_000),
   /** The org's daily API request allocation (an Enterprise org of this many users: 100,000 + 1,000 per user). */
   BENCH_DAILY_LIMIT: z.coerce.number().int().min(1).max(100_000_000).default(5_100_000),
-  /**
-   * Records per query page the emulator answers (Salesforce's default batch is 2,000). At 2,000 the file
-   * scan's requests are refused 400 and retried (bench/README.md); 200 is used until that is resolved.
-   */
-  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(2_000).default(200),
+  /** Records per query page the emulator answers (Salesforce's default batch is 2,000). */
+  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(2_000).default(2_000),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(600),
 });
 type Settings = z.output<typeof SettingsSchema>;
