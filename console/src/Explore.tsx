@@ -91,7 +91,15 @@ function Accounts({ responder }: { responder: boolean }) {
   const { filter, set } = useFilter();
   const pages = usePages(JSON.stringify(filter));
   const [{ data, error }] = useQuery<{
-    accounts: Connection<{ id: string; email: string | null; displayName: string; status: string; isAdmin: boolean; instance: { name: string } | null; updatedAt: string }>;
+    accounts: Connection<{
+      id: string;
+      email: string | null;
+      displayName: string;
+      status: string;
+      isAdmin: boolean;
+      instance: { name: string } | null;
+      updatedAt: string;
+    }>;
   }>({ query: ACCOUNTS, variables: { filter, after: pages.after } });
   return (
     <>
@@ -165,7 +173,12 @@ function Files({ responder }: { responder: boolean }) {
           Search
           <input type="search" onChange={(e) => set('search', e.target.value)} />
         </label>
-        <Select label="Sharing" value={filter.sharing} options={['PRIVATE', 'INTERNAL', 'EXTERNAL', 'PUBLIC']} onChange={(v) => set('sharing', v)} />
+        <Select
+          label="Sharing"
+          value={filter.sharing}
+          options={['PRIVATE', 'INTERNAL', 'EXTERNAL', 'PUBLIC']}
+          onChange={(v) => set('sharing', v)}
+        />
         <Select label="Sensitive" value={filter.hasSensitive} options={['true', 'false']} onChange={(v) => set('hasSensitive', bool(v))} />
         <Select label="Quarantined" value={filter.quarantined} options={['true', 'false']} onChange={(v) => set('quarantined', bool(v))} />
       </form>
@@ -234,7 +247,12 @@ function Grants({ responder }: { responder: boolean }) {
           App name
           <input type="search" onChange={(e) => set('appName', e.target.value)} />
         </label>
-        <Select label="Level" value={filter.permissionLevel} options={['LOW', 'MEDIUM', 'HIGH']} onChange={(v) => set('permissionLevel', v)} />
+        <Select
+          label="Level"
+          value={filter.permissionLevel}
+          options={['LOW', 'MEDIUM', 'HIGH']}
+          onChange={(v) => set('permissionLevel', v)}
+        />
         <Select label="Revoked" value={filter.revoked} options={['true', 'false']} onChange={(v) => set('revoked', bool(v))} />
       </form>
       {error && (

@@ -98,7 +98,9 @@ export function Governance({ session }: { session: Session }) {
         </p>
       )}
       <div className="card">
-        <p className="muted small">{data?.governanceActions.totalCount ?? 0} actions. Responders act from an account, file or app permission (Detections or Explore).</p>
+        <p className="muted small">
+          {data?.governanceActions.totalCount ?? 0} actions. Responders act from an account, file or app permission (Detections or Explore).
+        </p>
         <table data-testid="governance-log">
           <thead>
             <tr>

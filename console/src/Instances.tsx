@@ -89,7 +89,9 @@ function InstanceCard({ instance, admin }: { instance: Instance; admin: boolean 
         {STEPS.map((step, i) => (
           <li
             key={step}
-            className={stepIndex < 0 ? '' : i < stepIndex || step === 'CONNECTED' && i === stepIndex ? 'done' : i === stepIndex ? 'current' : ''}
+            className={
+              stepIndex < 0 ? '' : i < stepIndex || (step === 'CONNECTED' && i === stepIndex) ? 'done' : i === stepIndex ? 'current' : ''
+            }
             aria-current={i === stepIndex ? 'step' : undefined}
           >
             {STEP_LABELS[step]}
@@ -104,12 +106,7 @@ function InstanceCard({ instance, admin }: { instance: Instance; admin: boolean 
               <label htmlFor={`p-${instance.id}-${scan.kind}`}>
                 {scan.kind} <span className="muted">{scan.state}</span>
               </label>
-              <progress
-                id={`p-${instance.id}-${scan.kind}`}
-                data-testid={`progress-${scan.kind}`}
-                max={max}
-                value={scan.itemsScanned}
-              />
+              <progress id={`p-${instance.id}-${scan.kind}`} data-testid={`progress-${scan.kind}`} max={max} value={scan.itemsScanned} />
               <span className="muted small">
                 {scan.itemsScanned} of {scan.totalEstimate ?? '?'} · next run {when(scan.nextRunAt)}
               </span>

@@ -15,6 +15,8 @@ export function clientFor(session: Session | undefined): { client: Client; ws: W
   const client = new Client({
     url: '/graphql',
     requestPolicy: 'cache-and-network',
+    // POST with a JSON body: the gateway's CSRF prevention refuses a GET without a preflight header.
+    preferGetMethod: false,
     fetchOptions: (): RequestInit => ({ headers: authorization ? { authorization } : ({} as Record<string, string>) }),
     exchanges: [
       cacheExchange,

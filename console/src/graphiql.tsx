@@ -1,6 +1,7 @@
 import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
+import { GraphQLError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { StrictMode, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -9,6 +10,29 @@ import { storedSession, storeToken, websocketUrl, type Session } from './session
 import { SignIn } from './SignIn';
 import './graphiql-page.css';
 
+/** Before sign-in nothing is sent (the gateway would answer 401): GraphiQL shows how to sign in. */
+const signedOut: Fetcher = () =>
+  Promise.resolve({ errors: [new GraphQLError('Sign in first: paste a token above, or use the development sign-in outside production.')] });
+
+/** GraphiQL's editors are CodeMirror textareas without a label: name them for screen readers. */
+function labelEditors(): void {
+  const names: [string, string][] = [
+    ['.graphiql-query-editor textarea', 'Query editor'],
+    ['.graphiql-editor-tool .graphiql-editor:nth-child(1) textarea', 'Variables editor'],
+    ['.graphiql-editor-tool .graphiql-editor:nth-child(2) textarea', 'Headers editor'],
+    ['.result-window textarea', 'Response'],
+  ];
+  for (const [selector, name] of names) {
+    document.querySelectorAll(selector).forEach((element) => {
+      if (!element.getAttribute('aria-label')) element.setAttribute('aria-label', name);
+    });
+  }
+  document.querySelectorAll('.graphiql-container textarea:not([aria-label])').forEach((element) => {
+    element.setAttribute('aria-label', 'Editor');
+  });
+}
+new MutationObserver(labelEditors).observe(document.body, { childList: true, subtree: true });
+
 function fetcherFor(session: Session | undefined): { fetcher: Fetcher; ws: Client } {
   const authorization = session ? `Bearer ${session.token}` : undefined;
   const ws = createClient({
@@ -16,11 +40,13 @@ function fetcherFor(session: Session | undefined): { fetcher: Fetcher; ws: Clien
     lazy: true,
     connectionParams: authorization ? { authorization } : {},
   });
-  const fetcher = createGraphiQLFetcher({
-    url: '/graphql',
-    wsClient: ws,
-    headers: authorization ? { authorization } : ({} as Record<string, string>),
-  });
+  const fetcher = !session
+    ? signedOut
+    : createGraphiQLFetcher({
+        url: '/graphql',
+        wsClient: ws,
+        headers: authorization ? { authorization } : ({} as Record<string, string>),
+      });
   return { fetcher, ws };
 }
 
