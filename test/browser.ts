@@ -72,10 +72,14 @@ export async function launchBrowser(origin: string): Promise<Browser> {
 const axeSource = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Runs axe-core on the page (evaluated over the DevTools protocol, which the page's CSP does not apply to); answers its serious and critical violations. */
-export async function seriousViolations(page: Page, exclude: string[] = []): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
+export async function seriousViolations(
+  page: Page,
+  exclude: string[] = [],
+): Promise<{ id: string; impact: string; help: string; targets: string[] }[]> {
   await page.evaluate(`${axeSource}\n;undefined`);
   const result = await page.evaluate(async (excluded) => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
+    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } })
+      .axe;
     interface AxeViolation {
       id: string;
       impact: string | null;

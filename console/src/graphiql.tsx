@@ -69,7 +69,6 @@ function Page() {
       </header>
       <main className="graphiql-main">
         <GraphiQL
-          key={session?.token ?? 'anonymous'}
           fetcher={fetcher}
           defaultTabs={EXAMPLES}
           defaultEditorToolsVisibility="variables"
