@@ -46,7 +46,9 @@ function wantsHtml(req: Request): boolean {
   // A GET with a query is a GraphQL request over GET: the API answers it.
   if (typeof req.query.query === 'string') return false;
   const accept = req.headers.accept ?? '';
-  return req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && accept.includes('text/html');
+  return (
+    req.accepts(['application/json', 'application/graphql-response+json', 'text/html']) === 'text/html' && accept.includes('text/html')
+  );
 }
 
 /**
@@ -65,10 +67,7 @@ export function mountConsole(app: Express, config: Config): void {
     securityHeaders(res);
     res.setHeader('Cache-Control', 'no-cache');
     if (!dist) {
-      res
-        .status(503)
-        .type('text/plain')
-        .send('The console is not built: run `npm run build:console` (npm ci builds it), then restart.\n');
+      res.status(503).type('text/plain').send('The console is not built: run `npm run build:console` (npm ci builds it), then restart.\n');
       return;
     }
     res.type('html').sendFile(path.join(dist, name));

@@ -113,10 +113,14 @@ describe('the console in a browser', () => {
     const response = await page.goto(`${origin}/graphql`);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await signIn(watched, 'analyst');
-    await page.locator('.graphiql-query-editor').getByText('appInstances').waitFor({ timeout: 10_000 }).catch(async (error: unknown) => {
-      await page.screenshot({ path: path.join(os.tmpdir(), 'graphiql-failed.png') });
-      throw error;
-    });
+    await page
+      .locator('.graphiql-query-editor')
+      .getByText('appInstances')
+      .waitFor({ timeout: 10_000 })
+      .catch(async (error: unknown) => {
+        await page.screenshot({ path: path.join(os.tmpdir(), 'graphiql-failed.png') });
+        throw error;
+      });
     await page.locator('.graphiql-execute-button').click();
     await expect.poll(() => page.locator('.result-window').innerText(), { timeout: 20_000 }).toContain('appInstances');
     // GraphiQL's own tab bar nests its close buttons in its tabs (upstream markup, nested-interactive).

@@ -68,12 +68,7 @@ function Page() {
         />
       </header>
       <main className="graphiql-main">
-        <GraphiQL
-          fetcher={fetcher}
-          defaultTabs={EXAMPLES}
-          defaultEditorToolsVisibility="variables"
-          shouldPersistHeaders={false}
-        />
+        <GraphiQL fetcher={fetcher} defaultTabs={EXAMPLES} defaultEditorToolsVisibility="variables" shouldPersistHeaders={false} />
       </main>
     </div>
   );
