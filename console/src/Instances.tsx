@@ -183,7 +183,12 @@ function UsageChart({ instance }: { instance: Instance }) {
         {
           width: 520,
           height: 160,
-          scales: { x: { time: true } },
+          // The last hour, from 0 to above the limit (or the busiest sample).
+          scales: {
+            x: { time: true, range: () => [Date.now() / 1000 - 3600, Date.now() / 1000] },
+            y: { range: (_u, _min, max) => [0, Math.max(max || 0, limitPerHour ?? 0, 10) * 1.1] },
+          },
+          axes: [{}, { size: 70 }],
           series: [
             {},
             { label: 'requests (last hour)', stroke: '#1d5fbf', width: 2 },
