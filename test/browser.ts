@@ -56,6 +56,13 @@ export async function launchBrowser(origin: string): Promise<Browser> {
         if (message.type() === 'error') errors.push(message.text());
       });
       page.on('pageerror', (error) => errors.push(`${error.name}: ${error.message}`));
+      page.on('response', async (response) => {
+        if (response.status() < 500) return;
+        const request = response.request();
+        errors.push(
+          `HTTP ${response.status()} for ${request.method()} ${request.url()} ${request.postData() ?? ''}: ${await response.text().catch(() => '')}`,
+        );
+      });
       page.on('request', (request) => {
         const url = request.url();
         if (!url.startsWith(origin) && !url.startsWith(origin.replace(/^http/, 'ws')) && !url.startsWith('data:')) foreign.push(url);

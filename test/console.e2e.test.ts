@@ -26,7 +26,7 @@ let origin: string;
 let dropDatabase: () => Promise<void>;
 let dataDir: string;
 let policyId: string;
-let target: { id: string; email: string; instanceId: string };
+let target: { id: string; email: string; instanceId: string } | undefined;
 const pages: WatchedPage[] = [];
 
 beforeAll(async () => {
@@ -45,20 +45,6 @@ beforeAll(async () => {
     severity: Severity.HIGH,
     condition: { action: 'console.test' },
   });
-  const session = { token: await signToken(config, { role: 'admin' }) };
-  const account = await waitFor(
-    'a demo account scanned',
-    async () => {
-      const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string; instance: { id: string } } }[] } }>(
-        stack.gateway.url,
-        session.token,
-        '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email instance { id } } } } }',
-      );
-      return answer.data?.accounts.edges[0]?.node;
-    },
-    90_000,
-  );
-  target = { id: account.id, email: account.email, instanceId: account.instance.id };
 }, 180_000);
 
 afterAll(async () => {
@@ -85,8 +71,29 @@ async function checkPage(watched: WatchedPage, screenshot?: string, exclude: str
   if (screenshot) await watched.page.screenshot({ path: path.join(SCREENSHOTS, screenshot), fullPage: true });
 }
 
+/** A demo account (active, not an admin) once the demo's first scan has found one: the detections' subject. */
+async function demoAccount(): Promise<{ id: string; email: string; instanceId: string }> {
+  if (target) return target;
+  const session = { token: await signToken(config, { role: 'admin' }) };
+  const account = await waitFor(
+    'a demo account scanned',
+    async () => {
+      const answer = await graphql<{ accounts: { edges: { node: { id: string; email: string; instance: { id: string } } }[] } }>(
+        stack.gateway.url,
+        session.token,
+        '{ accounts(filter: { status: ACTIVE, isAdmin: false }, first: 1) { edges { node { id email instance { id } } } } }',
+      );
+      return answer.data?.accounts.edges[0]?.node;
+    },
+    90_000,
+  );
+  target = { id: account.id, email: account.email, instanceId: account.instance.id };
+  return target;
+}
+
 let raised = 0;
 async function raiseDetection(): Promise<string> {
+  await demoAccount();
   raised += 1;
   const title = `Console test detection ${raised}`;
   await fixtures.detection({
@@ -94,8 +101,8 @@ async function raiseDetection(): Promise<string> {
     severity: Severity.HIGH,
     title,
     description: 'Raised by the console test',
-    instanceId: target.instanceId,
-    accountId: target.id,
+    instanceId: target!.instanceId,
+    accountId: target!.id,
     evidence: { reason: 'console test', n: raised },
   });
   return title;
@@ -107,6 +114,34 @@ async function subscribers(count: number): Promise<void> {
 }
 
 describe('the console in a browser', () => {
+  it('shows a demo instance reaching CONNECTED with its scan progress', async () => {
+    const watched = await open();
+    const { page } = watched;
+    await page.goto(`${origin}/`);
+    await signIn(watched, 'responder');
+    // Opened while the demo instances connect: the statuses the page shows on the way are recorded.
+    const instance = page.getByTestId('instance').first();
+    await instance.waitFor();
+    const seen: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          const status = await instance.getAttribute('data-status');
+          if (status && seen.at(-1) !== status) seen.push(status);
+          return status;
+        },
+        { timeout: 90_000, interval: 100 },
+      )
+      .toBe('CONNECTED');
+    expect(seen.at(-1)).toBe('CONNECTED');
+    await expect
+      .poll(async () => Number(await instance.getByTestId('progress-USERS').getAttribute('value')), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+    // A responder is not an admin: no connect or disconnect.
+    expect(await page.getByRole('button', { name: 'Disconnect' }).count()).toBe(0);
+    await checkPage(watched, 'console-instances.png');
+  });
+
   it('serves GraphiQL offline to a browser at /graphql: a query and a subscription run', async () => {
     const watched = await open();
     const { page } = watched;
@@ -130,7 +165,10 @@ describe('the console in a browser', () => {
     await page.locator('.graphiql-query-editor').getByText('detectionRaised').waitFor();
     const before = stack.gateway.subscriptions.stats().subscribers;
     await page.locator('.graphiql-execute-button').click();
-    await subscribers(before + 1);
+    await subscribers(before + 1).catch(async (error: unknown) => {
+      await page.screenshot({ path: path.join(os.tmpdir(), 'graphiql-subscription-failed.png') });
+      throw error;
+    });
     await raiseDetection();
     // GraphiQL shows the latest event (the demo raises detections of its own too): one arrived live.
     await expect
@@ -138,22 +176,6 @@ describe('the console in a browser', () => {
       .toMatch(/"detectionRaised"[\s\S]*"cursor": "\d+"/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'graphiql-subscription.png') });
     await page.locator('.graphiql-execute-button').click(); // stops the subscription
-  });
-
-  it('shows a demo instance reaching CONNECTED with its scan progress', async () => {
-    const watched = await open();
-    const { page } = watched;
-    await page.goto(`${origin}/`);
-    await signIn(watched, 'responder');
-    const instance = page.getByTestId('instance').first();
-    await instance.waitFor();
-    await expect.poll(() => instance.getAttribute('data-status'), { timeout: 90_000 }).toBe('CONNECTED');
-    await expect
-      .poll(async () => Number(await instance.getByTestId('progress-USERS').getAttribute('value')), { timeout: 30_000 })
-      .toBeGreaterThan(0);
-    // A responder is not an admin: no connect or disconnect.
-    expect(await page.getByRole('button', { name: 'Disconnect' }).count()).toBe(0);
-    await checkPage(watched, 'console-instances.png');
   });
 
   it('shows a detection arriving live; a responder suspends its account and sees the result; a reload loses and repeats nothing', async () => {
@@ -179,7 +201,7 @@ describe('the console in a browser', () => {
     await detail.getByRole('status').filter({ hasText: 'SUSPEND_ACCOUNT requested' }).waitFor();
 
     await page.getByRole('link', { name: 'Governance' }).click();
-    const row = page.getByTestId('governance-row').filter({ hasText: target.email }).first();
+    const row = page.getByTestId('governance-row').filter({ hasText: target!.email }).first();
     await expect.poll(() => row.getAttribute('data-status'), { timeout: 60_000 }).toBe('SUCCEEDED');
     await checkPage(watched, 'console-governance.png');
 
@@ -217,7 +239,7 @@ describe('the console in a browser', () => {
     await page.getByTestId('linked-account').waitFor();
     expect(await page.locator('button.action').count()).toBe(0);
     await page.getByRole('link', { name: 'Explore' }).click();
-    await page.getByRole('cell', { name: target.email }).waitFor();
+    await page.getByRole('cell', { name: target!.email }).waitFor();
     expect(await page.locator('button.action').count()).toBe(0);
     await checkPage(watched, 'console-explore-viewer.png');
   });

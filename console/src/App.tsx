@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Provider } from 'urql';
-import { clientFor } from './api';
+import { clientFor, WsContext } from './api';
 import { Detections } from './Detections';
 import { Explore } from './Explore';
 import { Governance } from './Governance';
@@ -35,53 +35,55 @@ export function App() {
   };
   return (
     <Provider value={client}>
-      <header className="top">
-        <div className="brand">Tenantwatch</div>
-        <nav aria-label="Pages">
-          <ul>
-            {PAGES.map((p) => (
-              <li key={p.path}>
-                <a
-                  href={p.path}
-                  aria-current={path === p.path ? 'page' : undefined}
-                  onClick={(e) => {
-                    e.preventDefault();
-                    go(p.path);
-                  }}
-                >
-                  {p.label}
-                </a>
+      <WsContext.Provider value={ws}>
+        <header className="top">
+          <div className="brand">Tenantwatch</div>
+          <nav aria-label="Pages">
+            <ul>
+              {PAGES.map((p) => (
+                <li key={p.path}>
+                  <a
+                    href={p.path}
+                    aria-current={path === p.path ? 'page' : undefined}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      go(p.path);
+                    }}
+                  >
+                    {p.label}
+                  </a>
+                </li>
+              ))}
+              <li>
+                <a href="/graphql">GraphiQL</a>
               </li>
-            ))}
-            <li>
-              <a href="/graphql">GraphiQL</a>
-            </li>
-          </ul>
-        </nav>
-        <SignIn
-          session={session}
-          onChange={(token) => {
-            storeToken(token);
-            setSession(storedSession());
-          }}
-        />
-      </header>
-      <main id="main">
-        {!session ? (
-          <section className="card">
-            <h1>Sign in</h1>
-            <p>Paste a token above (`npm run token -- --role analyst`), or use the development sign-in outside production.</p>
-          </section>
-        ) : path === '/detections' ? (
-          <Detections key={session.token} session={session} />
-        ) : path === '/governance' ? (
-          <Governance key={session.token} session={session} />
-        ) : path === '/explore' ? (
-          <Explore key={session.token} session={session} />
-        ) : (
-          <Instances key={session.token} session={session} />
-        )}
-      </main>
+            </ul>
+          </nav>
+          <SignIn
+            session={session}
+            onChange={(token) => {
+              storeToken(token);
+              setSession(storedSession());
+            }}
+          />
+        </header>
+        <main id="main">
+          {!session ? (
+            <section className="card">
+              <h1>Sign in</h1>
+              <p>Paste a token above (`npm run token -- --role analyst`), or use the development sign-in outside production.</p>
+            </section>
+          ) : path === '/detections' ? (
+            <Detections key={session.token} session={session} />
+          ) : path === '/governance' ? (
+            <Governance key={session.token} session={session} />
+          ) : path === '/explore' ? (
+            <Explore key={session.token} session={session} />
+          ) : (
+            <Instances key={session.token} session={session} />
+          )}
+        </main>
+      </WsContext.Provider>
     </Provider>
   );
 }

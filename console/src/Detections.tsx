@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useContext, useEffect, useRef, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
 import { ActOn } from './Act';
-import { plainError, SEVERITIES, when } from './api';
+import { plainError, SEVERITIES, when, WsContext } from './api';
 import { Pager, usePages } from './pager';
 import { atLeast, type Session } from './session';
 
@@ -33,6 +33,20 @@ const DETAIL = `query Detection($id: ID!) {
 }`;
 
 const FILTER_OPTIONS = `query DetectionFilterOptions { appInstances { id name } policies { id name } }`;
+
+interface RaisedEvent {
+  cursor: string;
+  change: string;
+  detection: {
+    id: string;
+    title: string;
+    severity: string;
+    status: string;
+    detectedAt: string;
+    instance: { name: string } | null;
+    account: { email: string | null; displayName: string } | null;
+  };
+}
 
 export interface FeedEvent {
   cursor: string;
@@ -85,43 +99,57 @@ export function Detections({ session }: { session: Session }) {
 }
 
 function LiveFeed({ session, onEvent, onSelect }: { session: Session; onEvent: () => void; onSelect: (id: string) => void }) {
+  const ws = useContext(WsContext);
   const [initial] = useState(() => loadFeed(session));
   const state = useRef(initial);
   const [events, setEvents] = useState(initial.events);
-  const [{ error }] = useSubscription<{ detectionRaised: { cursor: string; change: string; detection: Record<string, never> } }>(
-    { query: FEED, variables: { after: initial.cursor } },
-    (_previous, data) => {
-      const event = data.detectionRaised;
-      // graphql-ws resubscribes with the first `after` after a dropped connection: what was seen already is skipped.
-      if (!isAfter(event.cursor, state.current.cursor)) return data;
-      const d = event.detection as unknown as {
-        id: string;
-        title: string;
-        severity: string;
-        status: string;
-        detectedAt: string;
-        instance: { name: string } | null;
-        account: { email: string | null; displayName: string } | null;
-      };
-      const item: FeedEvent = {
-        cursor: event.cursor,
-        change: event.change,
-        id: d.id,
-        title: d.title,
-        severity: d.severity,
-        status: d.status,
-        instance: d.instance?.name ?? '',
-        account: d.account ? (d.account.email ?? d.account.displayName) : null,
-        detectedAt: d.detectedAt,
-      };
-      const next = { cursor: event.cursor, events: [item, ...state.current.events].slice(0, FEED_KEPT) };
-      state.current = next;
-      localStorage.setItem(feedKey(session), JSON.stringify(next));
-      setEvents(next.events);
-      onEvent();
-      return data;
-    },
-  );
+  const [error, setError] = useState<string>();
+  const notify = useRef(onEvent);
+  notify.current = onEvent;
+  useEffect(() => {
+    if (!ws) return;
+    // graphql-ws sends this payload again on every reconnection: `after` always holds the last cursor
+    // seen, so a dropped connection resumes where it stopped (and a reload from localStorage).
+    const payload = { query: FEED, variables: { after: state.current.cursor ?? null } };
+    return ws.subscribe<{ detectionRaised: RaisedEvent }>(payload, {
+      next: (result) => {
+        if (result.errors?.length) {
+          setError(plainError(result.errors as unknown as { message: string; extensions?: Record<string, unknown> }[]));
+          return;
+        }
+        const event = result.data?.detectionRaised;
+        if (!event || !isAfter(event.cursor, state.current.cursor)) return;
+        setError(undefined);
+        const d = event.detection;
+        const item: FeedEvent = {
+          cursor: event.cursor,
+          change: event.change,
+          id: d.id,
+          title: d.title,
+          severity: d.severity,
+          status: d.status,
+          instance: d.instance?.name ?? '',
+          account: d.account ? (d.account.email ?? d.account.displayName) : null,
+          detectedAt: d.detectedAt,
+        };
+        const next = { cursor: event.cursor, events: [item, ...state.current.events].slice(0, FEED_KEPT) };
+        state.current = next;
+        payload.variables.after = event.cursor;
+        localStorage.setItem(feedKey(session), JSON.stringify(next));
+        setEvents(next.events);
+        notify.current();
+      },
+      error: (e: unknown) =>
+        setError(
+          Array.isArray(e)
+            ? plainError(e as { message: string }[])
+            : e instanceof Error
+              ? plainError(e)
+              : `The live feed's connection closed (${(e as CloseEvent).code ?? '?'}): ${(e as CloseEvent).reason || 'no reason given'}`,
+        ),
+      complete: () => undefined,
+    });
+  }, [ws, session]);
   return (
     <div className="card feed">
       <h2>
@@ -133,7 +161,7 @@ function LiveFeed({ session, onEvent, onSelect }: { session: Session; onEvent: (
       </p>
       {error && (
         <p role="alert" className="error">
-          {plainError(error)}
+          {error}
         </p>
       )}
       <ol className="feed-list" aria-live="polite" data-testid="feed">

@@ -1,6 +1,10 @@
+import { createContext } from 'react';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { cacheExchange, Client, CombinedError, fetchExchange, subscriptionExchange } from 'urql';
 import { websocketUrl, type Session } from './session';
+
+/** The session's graphql-ws client, for subscriptions that resume from their own last cursor. */
+export const WsContext = createContext<WsClient | undefined>(undefined);
 
 /** The urql client of a session: queries and mutations over HTTP, subscriptions over graphql-ws, both same origin. */
 export function clientFor(session: Session | undefined): { client: Client; ws: WsClient } {

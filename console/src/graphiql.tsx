@@ -1,7 +1,7 @@
 import { createGraphiQLFetcher, type Fetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/style.css';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { StrictMode, useMemo, useState } from 'react';
 import { createRoot } from 'react-dom/client';
@@ -33,6 +33,14 @@ function labelEditors(): void {
 }
 new MutationObserver(labelEditors).observe(document.body, { childList: true, subtree: true });
 
+function parsed(query: string): DocumentNode | undefined {
+  try {
+    return parse(query);
+  } catch {
+    return undefined;
+  }
+}
+
 function fetcherFor(session: Session | undefined): { fetcher: Fetcher; ws: Client } {
   const authorization = session ? `Bearer ${session.token}` : undefined;
   const ws = createClient({
@@ -40,13 +48,29 @@ function fetcherFor(session: Session | undefined): { fetcher: Fetcher; ws: Clien
     lazy: true,
     connectionParams: authorization ? { authorization } : {},
   });
-  const fetcher = !session
+  const inner = !session
     ? signedOut
     : createGraphiQLFetcher({
         url: '/graphql',
         wsClient: ws,
         headers: authorization ? { authorization } : ({} as Record<string, string>),
       });
+  // Subscriptions go over graphql-ws here, whatever GraphiQL passes along: the toolkit's own test needs
+  // a parsed document and an operation name, which GraphiQL does not always give it.
+  const fetcher: Fetcher = (params, opts) => {
+    // Parsed from the text sent: GraphiQL's own document can still be the previous tab's right after a switch.
+    const documentAST = parsed(params.query);
+    const operations = (documentAST?.definitions ?? []).filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+    const operation = params.operationName ? operations.find((o) => o.name?.value === params.operationName) : operations[0];
+    if (session && operation?.operation === 'subscription') {
+      return ws.iterate({
+        query: params.query,
+        variables: params.variables ?? undefined,
+        operationName: params.operationName ?? undefined,
+      }) as unknown as ReturnType<Fetcher>;
+    }
+    return inner(params, opts);
+  };
   return { fetcher, ws };
 }
 
