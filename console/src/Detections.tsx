@@ -93,7 +93,7 @@ export function Detections({ session }: { session: Session }) {
       )}
       <DetectionFilters filter={filter} onChange={setFilter} />
       <DetectionList filter={filter} bump={bump} onSelect={setSelected} live={live} />
-      {selected && <DetectionDetail key={`${selected}-${bump}`} id={selected} session={session} onClose={() => setSelected(undefined)} />}
+      {selected && <DetectionDetail key={selected} id={selected} bump={bump} session={session} onClose={() => setSelected(undefined)} />}
     </section>
   );
 }
@@ -332,12 +332,16 @@ interface DetectionView {
   activities: { id: string; action: string; occurredAt: string; country: string | null; ipAddress: string | null }[];
 }
 
-function DetectionDetail({ id, session, onClose }: { id: string; session: Session; onClose: () => void }) {
+function DetectionDetail({ id, bump, session, onClose }: { id: string; bump: number; session: Session; onClose: () => void }) {
   const [{ data, error }, refresh] = useQuery<{ detection: DetectionView | null }>({
     query: DETAIL,
     variables: { id },
     requestPolicy: 'network-only',
   });
+  // Fresh data when a live event arrives (a form being filled in stays as it is).
+  useEffect(() => {
+    if (bump) refresh({ requestPolicy: 'network-only' });
+  }, [bump, refresh]);
   const [status, setStatus] = useState('RESOLVED');
   const [comment, setComment] = useState('');
   const [assignee, setAssignee] = useState('');
