@@ -176,16 +176,21 @@ describe('the console in a browser', () => {
       .toMatch(/"detectionRaised"[\s\S]*"cursor": "\d+"/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'graphiql-subscription.png') });
     await page.locator('.graphiql-execute-button').click(); // stops the subscription
+    await waitFor(
+      'the subscription to stop',
+      async () => (stack.gateway.subscriptions.stats().subscribers === before ? true : undefined),
+      20_000,
+    );
   });
 
   it('shows a detection arriving live; a responder suspends its account and sees the result; a reload loses and repeats nothing', async () => {
     const watched = await open();
     const { page } = watched;
     await page.goto(`${origin}/detections`);
-    await signIn(watched, 'responder');
     const before = stack.gateway.subscriptions.stats().subscribers;
+    await signIn(watched, 'responder');
     await page.getByTestId('feed').waitFor({ state: 'attached' });
-    await subscribers(Math.max(before, 1));
+    await subscribers(before + 1);
     const first = await raiseDetection();
     const event = page.getByTestId('feed-event').filter({ hasText: first });
     await event.waitFor();
