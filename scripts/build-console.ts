@@ -1,4 +1,5 @@
-// `npm run build:console` builds the browser console into console/dist (npm ci runs it through `prepare`);
+// `npm run build:console` builds the browser console into console/dist (npm ci runs this script through
+// `prepare`, where an install without dev dependencies, hence without Vite, skips the build with a note);
 // `--if-stale` (npm start's `prestart`, the browser tests) builds only when a source under console/ or
 // a dependency changed since the last build, so a fresh checkout, an edit or an upgrade is never served stale.
 import { spawnSync } from 'node:child_process';
@@ -41,5 +42,9 @@ export function buildConsole(): void {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  if (!process.argv.includes('--if-stale') || consoleIsStale()) buildConsole();
+  if (!fs.existsSync(path.join(root, 'node_modules/vite/bin/vite.js'))) {
+    process.stderr.write('The console is not built: Vite is a dev dependency and is not installed (npm ci --omit=dev).\n');
+  } else if (!process.argv.includes('--if-stale') || consoleIsStale()) {
+    buildConsole();
+  }
 }
