@@ -11,7 +11,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 # The sources tsconfig.build.json compiles (.dockerignore keeps tests, bench, node_modules, dist out).
 COPY . .
-RUN npm run build
+# The browser console (console/dist): served only with CONSOLE=on in production.
+RUN npm run build && npm run build:console
 
 # --- runtime: production dependencies and dist/ only ---
 FROM node:20-bookworm-slim AS runtime
@@ -22,6 +23,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/console/dist ./console/dist
 USER node
 EXPOSE 4000
 CMD ["node", "--enable-source-maps", "dist/gateway/index.js"]

@@ -100,7 +100,7 @@ const testOnly = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'schema/supergraph.graphql'] },
+  { ignores: ['dist/**', 'node_modules/**', '.data/**', 'schema/supergraph.graphql', 'console/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -134,6 +134,43 @@ export default tseslint.config(
               ? { ...zone, except: [...zone.except, './simulated'] }
               : zone,
           ),
+        },
+      ],
+    },
+  },
+  {
+    // The browser console: built by Vite with its own tsconfig (DOM, JSX, bundler resolution); it talks
+    // to the gateway over HTTP and graphql-ws only, never importing server code.
+    files: ['console/**/*.ts', 'console/**/*.tsx'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: './console/tsconfig.json' })],
+    },
+    rules: {
+      'import-x/no-unresolved': 'error',
+      'import-x/no-duplicates': 'error',
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './console',
+              from: [
+                './platform',
+                './subgraphs',
+                './scheduler',
+                './connectors',
+                './gateway',
+                './schema',
+                './scripts',
+                './bench',
+                './emulators',
+                './test',
+              ],
+              message:
+                'The console is a browser app: it reaches Tenantwatch through the gateway (HTTP and graphql-ws), never by importing server code.',
+            },
+          ],
         },
       ],
     },

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { createTokenVerifier, type TokenVerifier } from '../platform/auth.js';
 import type { Config } from '../platform/config.js';
@@ -16,6 +17,7 @@ import { logger } from '../platform/logger.js';
 import { graphqlMetricsPlugin, serveMetrics, serviceRegistry } from '../platform/metrics.js';
 import { queryCostPlugin, queryLimitRules, queryLimitsOf } from '../platform/query-limits.js';
 import type { GatewayContext } from './context.js';
+import { mountConsole } from './console.js';
 import { corsMiddleware } from './cors.js';
 import { SubgraphDataSource, type DedupStats } from './data-source.js';
 import { registerGatewayMetrics } from './metrics.js';
@@ -140,6 +142,8 @@ async function serve(
     validationRules: queryLimitRules(limits),
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      // No Apollo Sandbox from Apollo's CDN: browsers get the bundled GraphiQL (gateway/console.ts).
+      ApolloServerPluginLandingPageDisabled(),
       queryCostPlugin(limits),
       graphqlMetricsPlugin(metrics),
       ...(audit ? [refusedMutationsPlugin({ log: audit.log })] : []),
@@ -156,6 +160,7 @@ async function serve(
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unready', subgraphs });
   });
   serveMetrics(app, metrics, config.METRICS_ENABLED);
+  mountConsole(app, config);
   app.use(
     '/graphql',
     requestTracing('gateway'),

@@ -164,5 +164,13 @@ describe('loadConfig', () => {
         CONNECTOR_ALLOW_PRIVATE: false,
       });
     });
+
+    it('serves the browser console outside production, and in production only with CONSOLE=on', () => {
+      expect(loadConfig({ NODE_ENV: 'development' }).CONSOLE).toBe(true);
+      expect(loadConfig({ NODE_ENV: 'development', CONSOLE: 'off' }).CONSOLE).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'production' }).CONSOLE).toBe(false);
+      expect(loadConfig({ NODE_ENV: 'production', CONSOLE: 'on' }).CONSOLE).toBe(true);
+      expect(() => loadConfig({ CONSOLE: 'yes please' })).toThrow(/^\s+CONSOLE: must be on or off/m);
+    });
   });
 });

@@ -89,6 +89,11 @@ const ConfigSchema = z
         return DEMO_NAMES.filter((n) => names.has(n));
       })
       .optional(),
+    /**
+     * The browser console (the SOC web app at `/` and GraphiQL at `/graphql` for browsers): on or off
+     * (default: on, except in production where it must be asked for with CONSOLE=on).
+     */
+    CONSOLE: z.enum(['on', 'off'], { message: 'must be on or off' }).optional(),
     /** Scheduler: how often each kind of scan runs per instance (Agenda intervals, e.g. "1 hour"). */
     SCAN_INTERVAL: z.string().min(1).default('1 hour'),
     ACTIVITY_SCAN_INTERVAL: z.string().min(1).default('5 minutes'),
@@ -250,12 +255,14 @@ const ConfigSchema = z
     path: ['AUTH_JWKS_URL'],
   });
 
-export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLOW_PRIVATE'> & {
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'DEMO' | 'CONNECTOR_ALLOW_PRIVATE' | 'CONSOLE'> & {
   readonly dataDir: string;
   /** Which demos run: the simulated provider unless NODE_ENV=production (where it must be asked for with DEMO=on), and provider emulators. */
   readonly DEMO: false | readonly DemoName[];
   /** Off in production unless CONNECTOR_ALLOW_PRIVATE=true; on elsewhere unless turned off. */
   readonly CONNECTOR_ALLOW_PRIVATE: boolean;
+  /** Whether the gateway serves the browser console and GraphiQL: off in production unless CONSOLE=on. */
+  readonly CONSOLE: boolean;
 };
 
 /** Raised when the environment holds a bad value; the message lists every bad variable. */
@@ -283,5 +290,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(parsed.data.DATA_DIR),
     DEMO: parsed.data.DEMO ?? (production ? false : ['simulated']),
     CONNECTOR_ALLOW_PRIVATE: parsed.data.CONNECTOR_ALLOW_PRIVATE ?? !production,
+    CONSOLE: parsed.data.CONSOLE === undefined ? !production : parsed.data.CONSOLE === 'on',
   };
 }

@@ -32,8 +32,12 @@ try {
   stack = await startStack({ config, port: config.PORT, scheduler: true, demo: config.DEMO });
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   const url = stack.gateway.url.replace('127.0.0.1', 'localhost');
+  const origin = new URL(url).origin;
   const lines = [
     '',
+    config.CONSOLE
+      ? `Console: ${origin}/ (open it in a browser; GraphiQL at ${url})`
+      : 'Console: off (CONSOLE=on serves the browser console and GraphiQL)',
     `Tenantwatch is ready in ${seconds} s at ${url}`,
     `  data: ${config.dataDir}${config.DATABASE_URL ? ' (database: DATABASE_URL)' : ' (embedded PostgreSQL)'}; jobs: ${config.MONGODB_URL ? 'MongoDB' : 'PostgreSQL'}`,
     ...(stack.demo

@@ -105,6 +105,10 @@ describe('npm start', { timeout: 180_000 }, () => {
     await ready(first);
     await waitFor('the printed tokens', async () => printedToken(first, 'viewer'), 10_000, first);
     expect(first.output()).toMatch(/Tenantwatch is ready in \d+\.\d s at http:\/\/localhost:\d+\/graphql/);
+    // The console's address comes first.
+    expect(first.output()).toMatch(
+      /\nConsole: http:\/\/localhost:\d+\/ \(open it in a browser; GraphiQL at http:\/\/localhost:\d+\/graphql\)\nTenantwatch is ready/,
+    );
     expect(first.output()).toMatch(/curl -s http:\/\/localhost:\d+\/graphql/);
     const admin = printedToken(first, 'admin')!;
     const url = `http://127.0.0.1:${first.port}/graphql`;
