@@ -219,3 +219,34 @@ export async function runBenchmark<Schema extends z.ZodType>(
   }
   return ending.end(status);
 }
+
+/**
+ * CPU seconds used so far by the PostgreSQL in `dataDir`: the postmaster, its live children, and the
+ * children it has reaped (backends that ended). Null when /proc cannot tell (not Linux).
+ */
+export function postgresCpuSeconds(dataDir: string): number | null {
+  try {
+    const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux this runs on
+    let ticks = 0;
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue; // ended meanwhile
+      }
+      // Fields after "(comm)": state ppid ... utime(14) stime(15) cutime(16) cstime(17), counted from 1.
+      const fields = stat
+        .slice(stat.lastIndexOf(')') + 2)
+        .split(' ')
+        .map(Number);
+      if (Number(entry) === postmaster) ticks += fields[11]! + fields[12]! + fields[13]! + fields[14]!;
+      else if (fields[1] === postmaster) ticks += fields[11]! + fields[12]!;
+    }
+    return ticks / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}

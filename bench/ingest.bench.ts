@@ -18,12 +18,10 @@
 // and in PostgreSQL (all its processes) per run: where the time goes. Target (issue): insertActivities
 // ≥ 0.8 of the COPY rate with pages of 500 (the page size real providers send). Exits 1 when a run stores a wrong count.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import type { ActivityRecord } from '../subgraphs/activities/activity.service.js';
-import { runBenchmark } from './harness.js';
+import { postgresCpuSeconds, runBenchmark } from './harness.js';
 
 // Modules that log are imported after harness.js (a static import, evaluated first) has set LOG_LEVEL: the logger reads it when it loads.
 const { openDatabase } = await import('../platform/database.js');
@@ -102,37 +100,6 @@ interface Run {
   readonly nodeCpu: number;
   /** Null where /proc cannot be read. */
   readonly postgresCpu: number | null;
-}
-
-/**
- * CPU seconds used so far by the PostgreSQL in `dataDir`: the postmaster, its live children, and the
- * children it has reaped (backends that ended). Null when /proc cannot tell (not Linux).
- */
-function postgresCpuSeconds(dataDir: string): number | null {
-  try {
-    const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux this runs on
-    let ticks = 0;
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let stat: string;
-      try {
-        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // ended meanwhile
-      }
-      // Fields after "(comm)": state ppid ... utime(14) stime(15) cutime(16) cstime(17), counted from 1.
-      const fields = stat
-        .slice(stat.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number);
-      if (Number(entry) === postmaster) ticks += fields[11]! + fields[12]! + fields[13]! + fields[14]!;
-      else if (fields[1] === postmaster) ticks += fields[11]! + fields[12]!;
-    }
-    return ticks / ticksPerSecond;
-  } catch {
-    return null;
-  }
 }
 
 const median = (values: readonly number[]) => {

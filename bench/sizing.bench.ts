@@ -11,13 +11,12 @@
 // receipt, and both CPU figures again. The baseline is the first multiple: each later one prints its
 // ratios to it, per instance.
 import 'reflect-metadata';
-import fs from 'node:fs';
 import os from 'node:os';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import { runBenchmark } from './harness.js';
+import { postgresCpuSeconds, runBenchmark } from './harness.js';
 import { percentile } from './load.js';
 
 const SettingsSchema = z.object({
@@ -38,37 +37,9 @@ const FLAGS = {
   seconds: 'BENCH_SUBSCRIPTION_SECONDS',
 } as const;
 
-const TICKS = 100; // USER_HZ on Linux
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 
-/** CPU seconds of `pid` and of its children that have ended (utime, stime, cutime, cstime in /proc/<pid>/stat). */
-function cpuOf(pid: number): number {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // After "pid (comm) ": state is field 0, utime 11, stime 12, cutime 13, cstime 14.
-    return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / TICKS;
-  } catch {
-    return 0;
-  }
-}
-
-/** The processes whose parent is `pid`. */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (Number(fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]) === pid) children.push(Number(entry));
-    } catch {
-      // Ended meanwhile.
-    }
-  }
-  return children;
-}
-
-/** CPU seconds of PostgreSQL so far: the postmaster, its live backends, and (through cutime) those that ended. */
-const postgresCpu = (postmaster: number) => cpuOf(postmaster) + childrenOf(postmaster).reduce((sum, pid) => sum + cpuOf(pid), 0);
 const processCpu = () => {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
@@ -105,9 +76,8 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
   const { settings } = bench;
 
   const admin = await bench.client();
-  // The postmaster is the parent of this connection's backend.
-  const backend = (await admin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-  const postmasterPid = Number(fs.readFileSync(`/proc/${backend}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  /** CPU seconds of PostgreSQL so far: the postmaster, its live backends, and those that ended. */
+  const postgresCpu = () => postgresCpuSeconds(bench.postgresDir) ?? 0;
 
   const results: Figures[] = [];
   for (const multiple of settings.BENCH_MULTIPLES) {
@@ -162,17 +132,14 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       const commitsOf = async () =>
         Number((await pool.query<{ n: string }>(`select xact_commit as n from pg_stat_database where datname = $1`, [name])).rows[0]!.n);
       const commitsBefore = await commitsOf();
-      const pgBefore = postgresCpu(postmasterPid);
+      const pgBefore = postgresCpu();
       const nodeBefore = processCpu();
       const began = performance.now();
       const ids: string[] = [];
       for (const tenant of tenants) {
         const { connectApp } = await gql<{ connectApp: { id: string } }>(
-          `mutation ($config: JSON!) { connectApp(input: { provider: "simulated", name: $name, config: $config }) { id } }`.replace(
-            '$name',
-            JSON.stringify(tenant.name),
-          ),
-          { config: { endpoint: simulator.url, token: tenant.token } },
+          `mutation ($name: String!, $config: JSON!) { connectApp(input: { provider: "simulated", name: $name, config: $config }) { id } }`,
+          { name: tenant.name, config: { endpoint: simulator.url, token: tenant.token } },
         );
         ids.push(connectApp.id);
       }
@@ -186,7 +153,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       }
       const scanSeconds = (performance.now() - began) / 1000;
       clearInterval(sampler);
-      const scanPostgresCpu = postgresCpu(postmasterPid) - pgBefore;
+      const scanPostgresCpu = postgresCpu() - pgBefore;
       const scanNodeCpu = processCpu() - nodeBefore;
       const commits = (await commitsOf()) - commitsBefore;
       const { items } = (await pool.query<{ items: string }>(`select coalesce(sum(items_scanned), 0) as items from accounts.scan_state`))
@@ -252,7 +219,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const perSecond = settings.BENCH_RATE * ids.length;
       const total = Math.round(perSecond * settings.BENCH_SUBSCRIPTION_SECONDS);
-      const pgSubsBefore = postgresCpu(postmasterPid);
+      const pgSubsBefore = postgresCpu();
       const nodeSubsBefore = processCpu();
       const subsBegan = performance.now();
       const inFlight = new Set<Promise<unknown>>();
@@ -278,7 +245,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       const waitUntil = Date.now() + 120_000;
       while (latencies.length < expected && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 100));
       const subsSeconds = (performance.now() - subsBegan) / 1000;
-      const subsPostgresCpu = postgresCpu(postmasterPid) - pgSubsBefore;
+      const subsPostgresCpu = postgresCpu() - pgSubsBefore;
       const subsNodeCpu = processCpu() - nodeSubsBefore;
       latencies.sort((a, b) => a - b);
       results.push({
