@@ -4,7 +4,7 @@ import { constant, exponential, type Agenda, type Job, type JobWithId, type Retr
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase } from '../test/harness.js';
-import { countJobs, createAgenda, type AgendaOptions } from './agenda.js';
+import { countJobs, createAgenda, keptAlive, type AgendaOptions } from './agenda.js';
 
 /**
  * One contract, run against every job store the scheduler can use: PostgreSQL always (the
@@ -312,6 +312,53 @@ function agendaContract(openStore: () => Promise<Store>): void {
     const { at, data } = await within('the second scheduler to take the job over', takenOver.promise);
     expect(data).toEqual({ instanceId: 'instance-1', n: 1 });
     expect(at).toBeGreaterThanOrEqual(lockedAt + lockLifetimeMs);
+  });
+
+  it('keeps the lock of a job that waits past its lock lifetime while its runner lives (keptAlive), and leaves it unlocked when done', async () => {
+    const name = jobName('kept-alive');
+    const lockLifetimeMs = 600;
+    const started = deferred<number>();
+    const finish = deferred();
+    const runs: Job<ScanData>[] = [];
+    const agenda = await startScheduler(
+      'scheduler-a',
+      (a) =>
+        a.define<ScanData>(
+          name,
+          keptAlive(lockLifetimeMs, async (job: Job<ScanData>) => {
+            runs.push(job);
+            started.resolve(job.attrs.lockedAt!.getTime());
+            await finish.promise; // touches nothing itself, as a scan waiting out a provider's Retry-After
+          }),
+        ),
+      { lockLifetimeMs },
+    );
+    const completed = nextEvent<[JobWithId]>(agenda, `complete:${name}`, () => true, 30_000);
+    await agenda.now<ScanData>(name, { instanceId: 'instance-1' });
+    const firstLockedAt = await within('the job to start', started.promise);
+    // Without the renewal Agenda cancels the run once its lock is a lifetime old, and runs the job again.
+    const interrupted = () => runs.length > 1 || runs.some((run) => run.getCanceledMessage() !== undefined);
+    let watching = true;
+    const renewed = (async () => {
+      while (watching) {
+        if (interrupted()) throw new Error(`the run was cancelled: ${String(runs[0]?.getCanceledMessage())}; runs: ${runs.length}`);
+        const lockedAt = (await agenda.queryJobs({ name })).jobs[0]?.lockedAt;
+        if (lockedAt && new Date(lockedAt).getTime() >= firstLockedAt + 3 * lockLifetimeMs) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await within('the lock to be renewed past three lifetimes', renewed, 15_000);
+    } finally {
+      watching = false;
+    }
+    expect(interrupted()).toBe(false);
+    finish.resolve();
+    const [done] = await completed;
+    expect(runs).toHaveLength(1);
+    expect(done.attrs.failCount ?? 0).toBe(0);
+    const [stored] = (await agenda.queryJobs({ name })).jobs;
+    expect(stored?.lockedAt ?? null).toBeNull();
   });
 
   it('drain() waits for the running job to finish', async () => {

@@ -1,6 +1,6 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import { PostgresBackend } from '@agendajs/postgres-backend';
-import { Agenda, type AgendaBackend } from 'agenda';
+import { Agenda, type AgendaBackend, type Job } from 'agenda';
 import type { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { logger } from '../platform/logger.js';
@@ -91,6 +91,37 @@ export async function createAgenda(options: AgendaOptions): Promise<Agenda> {
   });
   agenda.on('error', (error) => logger.error({ err: error }, 'job store error'));
   return agenda;
+}
+
+/**
+ * Keeps a running job's lock while its process lives: touches it every third of the lock lifetime,
+ * so a job that waits longer than that between its own touches (a provider's Retry-After, a rate
+ * budget, a slow download) is neither cancelled by its own Agenda nor taken over by another
+ * scheduler. A process that dies stops touching, and its jobs' locks expire as before. The last
+ * touch is awaited before the job's end is recorded, so no touch re-locks a finished job.
+ */
+export function keptAlive<D>(lockLifetimeMs: number, run: (job: Job<D>) => Promise<void>): (job: Job<D>) => Promise<void> {
+  return async (job) => {
+    let touching: Promise<void> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        touching = touching.then(() =>
+          job.touch().catch((error: unknown) => {
+            // Cancelled already (the run is ending): nothing to keep.
+            if (job.getCanceledMessage() === undefined)
+              logger.warn({ err: error, job: job.attrs.name }, 'could not renew a running job’s lock');
+          }),
+        );
+      },
+      Math.max(10, Math.floor(lockLifetimeMs / 3)),
+    );
+    try {
+      await run(job);
+    } finally {
+      clearInterval(timer);
+      await touching;
+    }
+  };
 }
 
 /** Jobs of one name in the job store: due and waiting for a worker, locked by one, and whose last run failed. */

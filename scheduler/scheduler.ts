@@ -11,7 +11,7 @@ import { openDatabase, type Database, type DatabaseOptions } from '../platform/d
 import { logger } from '../platform/logger.js';
 import { runJob, type JobOrigin } from '../platform/tracing.js';
 import { filesModule } from '../subgraphs/files/public.js';
-import { countJobs, createAgenda } from './agenda.js';
+import { countJobs, createAgenda, keptAlive } from './agenda.js';
 import { RateBudget } from './budget.js';
 import { Dispatcher } from './dispatcher.js';
 import { jobBackoff } from './job-backoff.js';
@@ -103,6 +103,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     await installBuiltInPolicies(runtime.policies());
     const lockPool = new pg.Pool({ connectionString: databaseUrl, max: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY + 2 });
     lockPool.on('error', (error) => logger.warn({ err: error }, 'scan-lock connection lost'));
+    const lockLifetimeMs = options.lockLifetimeMs ?? 60_000;
     const agenda = await createAgenda({
       mongodbUrl: config.MONGODB_URL,
       databaseUrl,
@@ -110,8 +111,10 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       concurrency: config.SCHEDULER_CONCURRENCY,
       // Governance gets slots of its own, and its jobs' 'highest' priority takes the next free one.
       maxConcurrency: config.SCHEDULER_CONCURRENCY + config.GOVERNANCE_CONCURRENCY,
-      lockLifetimeMs: options.lockLifetimeMs ?? 60_000,
+      lockLifetimeMs,
     });
+    // Every job runs traced, and keeps its lock while this process lives.
+    const handler = <D>(run: (job: Job<D>) => Promise<void>) => traced(keptAlive(lockLifetimeMs, run));
     const jobs = new ScanJobs(runtime, agenda, lockPool, metrics);
     const retry = jobBackoff({ delay: config.JOB_RETRY_DELAY_MS, maxDelay: 60_000, maxRetries: 6, jitter: 0.2 });
     // Scans outlast a provider outage: past their retries they try again every PROVIDER_OUTAGE_RETRY_SECONDS.
@@ -124,13 +127,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     });
     agenda.define<{ instanceId: string }>(
       CONNECT_JOB,
-      traced((job) => jobs.connect(job)),
+      handler((job) => jobs.connect(job)),
       { backoff: retry },
     );
     for (const kind of Object.values(ScanKind)) {
       agenda.define<ScanJobData>(
         SCAN_JOB[kind],
-        traced((job) => jobs.scan(kind, job)),
+        handler((job) => jobs.scan(kind, job)),
         {
           backoff: scanRetry,
           priority: kind === ScanKind.DATA ? 'low' : 'normal',
@@ -139,12 +142,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     agenda.define<{ instanceId: string; fileExternalId: string }>(
       FILE_CHANGED_JOB,
-      traced((job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId)),
+      handler((job) => rescanChangedFile(runtime, job.attrs.data.instanceId, job.attrs.data.fileExternalId)),
       { backoff: retry, priority: 'highest' },
     );
     agenda.define<GovernanceJobData>(
       GOVERNANCE_JOB,
-      traced((job) =>
+      handler((job) =>
         executeGovernance(
           runtime,
           lockPool,
@@ -156,14 +159,14 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     );
     agenda.define<SubscriptionsJobData>(
       SUBSCRIPTIONS_JOB,
-      traced((job) => jobs.subscriptions(job)),
+      handler((job) => jobs.subscriptions(job)),
       { backoff: retry, priority: 'high' },
     );
     // The instance's jobs, as a deleted instance's purge removes them (the purge job itself is not one of them).
     const instanceJobs = [...Object.values(SCAN_JOB), CONNECT_JOB, FILE_CHANGED_JOB, SUBSCRIPTIONS_JOB];
     agenda.define<PurgeJobData>(
       PURGE_JOB,
-      traced((job) =>
+      handler((job) =>
         purgeDeletedInstance(
           runtime,
           {
