@@ -102,5 +102,10 @@ export async function seriousViolations(
   return result.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
-/** Where the tests write their screenshots (committed; the README shows them). */
-export const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../docs');
+/** Where the tests write their screenshots (committed; the README shows them), with SCREENSHOTS=1 only: a run leaves the tree clean. */
+const SCREENSHOTS = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../docs');
+
+/** Saves the page as docs/`name` when SCREENSHOTS=1 (`SCREENSHOTS=1 npx vitest run test/console.e2e.test.ts`). */
+export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
+  if (process.env.SCREENSHOTS === '1') await page.screenshot({ path: path.join(SCREENSHOTS, name), ...options });
+}

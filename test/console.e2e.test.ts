@@ -7,7 +7,7 @@ import { startStack, type Stack } from '../scripts/stack.js';
 import { signToken } from '../platform/auth.js';
 import type { Config } from '../platform/config.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
-import { launchBrowser, SCREENSHOTS, seriousViolations, type Browser, type WatchedPage } from './browser.js';
+import { launchBrowser, screenshot, seriousViolations, type Browser, type WatchedPage } from './browser.js';
 import { Fixtures } from './fixtures.js';
 import { freshDatabase, graphql, testConfig, waitFor } from './harness.js';
 
@@ -66,9 +66,9 @@ async function signIn({ page }: WatchedPage, role: string): Promise<void> {
   await page.getByTestId('signed-in-as').waitFor();
 }
 
-async function checkPage(watched: WatchedPage, screenshot?: string, exclude: string[] = []): Promise<void> {
+async function checkPage(watched: WatchedPage, name?: string, exclude: string[] = []): Promise<void> {
   expect(await seriousViolations(watched.page, exclude)).toEqual([]);
-  if (screenshot) await watched.page.screenshot({ path: path.join(SCREENSHOTS, screenshot), fullPage: true });
+  if (name) await screenshot(watched.page, name, { fullPage: true });
 }
 
 /** A demo account (active, not an admin) once the demo's first scan has found one: the detections' subject. */
@@ -174,7 +174,7 @@ describe('the console in a browser', () => {
     await expect
       .poll(() => page.locator('.result-window').innerText(), { timeout: 20_000 })
       .toMatch(/"detectionRaised"[\s\S]*"cursor": "\d+"/);
-    await page.screenshot({ path: path.join(SCREENSHOTS, 'graphiql-subscription.png') });
+    await screenshot(page, 'graphiql-subscription.png');
     await page.locator('.graphiql-execute-button').click(); // stops the subscription
     await waitFor(
       'the subscription to stop',
