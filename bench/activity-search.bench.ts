@@ -50,7 +50,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   const loading = performance.now();
   await knex.raw(
     `insert into activities.activity (id, instance_id, external_id, category, action, actor_id, occurred_at, ingested_at,
-       ip_address, country, user_agent, succeeded, target_type, target_id, actor_external_id, evaluation_pending)
+       ip_address, country, user_agent, succeeded, target_type, target_id, actor_external_id)
      select gen_random_uuid(), ('00000000-0000-4000-8000-' || lpad(to_hex(g % 200), 12, '0'))::uuid, 'ev-' || g,
             case when g % 3 = 0 then 'SIGN_IN' else 'USER' end,
             case when g % 3 = 0 then 'user.login' when g % 3 = 1 then 'file.download' else 'file.share' end,
@@ -58,7 +58,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
             case when g % 100000 = 77 then '203.0.113.77' when g % 1000 = 5 then '198.51.100.' || (g % 250)
                  else '10.' || (g % 200) || '.' || (g % 250) || '.' || (g % 249) end,
             (array['US','DE','FR','BR','JP','IN'])[1 + g % 6], 'agent-' || (g % 500) || '/1.0 (Tenantwatch bench)',
-            g % 7 <> 0, 'file', 'file-' || (g % 50000), 'user-' || (g % 20000) || '@bench.example.com', false
+            g % 7 <> 0, 'file', 'file-' || (g % 50000), 'user-' || (g % 20000) || '@bench.example.com'
        from generate_series(1, ?) as g`,
     [s.BENCH_ACTIVITIES],
   );

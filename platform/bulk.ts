@@ -51,7 +51,12 @@ export async function insertNewRows<R extends Row = Row>(
   table: string,
   columns: readonly string[],
   rows: Iterable<readonly CopyValue[]>,
-  options: { conflict: readonly string[]; returning: readonly string[] },
+  options: {
+    conflict: readonly string[];
+    returning: readonly string[];
+    /** In the same statement, a row per inserted row into `table`: each of its columns from the named returned column. */
+    alsoInto?: { readonly table: string; readonly columns: Readonly<Record<string, string>> };
+  },
 ): Promise<R[]> {
   const staging = stagingTable(table, columns);
   const quotedStaging = quoteIdentifier(staging);
@@ -67,10 +72,17 @@ export async function insertNewRows<R extends Row = Row>(
     // In the order of the conflict key: two calls storing some of the same rows at once then take
     // their locks in one order, and the later waits for the earlier instead of deadlocking with it.
     // Among rows of this call with the same key, the first staged (ctid: COPY appends) is kept.
+    const insert = `insert into ${target} (${list}) select ${list} from ${quotedStaging} order by ${conflict}, ctid
+       on conflict (${conflict}) do nothing`;
+    const also = options.alsoInto;
+    const returned = [...new Set([...options.returning, ...Object.values(also?.columns ?? {})])].map(quoteIdentifier).join(', ');
     const result = await trx.raw(
-      `insert into ${target} (${list}) select ${list} from ${quotedStaging} order by ${conflict}, ctid
-       on conflict (${conflict}) do nothing
-       returning ${options.returning.map(quoteIdentifier).join(', ')}`,
+      also
+        ? `with inserted as (${insert} returning ${returned}),
+           also as (insert into ${quoteIdentifier(also.table)} (${Object.keys(also.columns).map(quoteIdentifier).join(', ')})
+                    select ${Object.values(also.columns).map(quoteIdentifier).join(', ')} from inserted)
+           select ${options.returning.map(quoteIdentifier).join(', ')} from inserted`
+        : `${insert} returning ${returned}`,
     );
     return (result as { rows: R[] }).rows;
   });

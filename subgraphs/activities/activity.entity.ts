@@ -27,11 +27,6 @@ import { ActivityCategory } from '../../platform/vocabulary/activity-category.js
     'create index "activity_unlinked_actor_index" on "activities"."activity" ("instance_id", "actor_external_id") where "actor_id" is null',
 })
 @Index({
-  name: 'activity_evaluation_pending_index',
-  expression:
-    'create index "activity_evaluation_pending_index" on "activities"."activity" ("instance_id", "occurred_at") where "evaluation_pending"',
-})
-@Index({
   name: 'activity_actor_country_index',
   expression:
     'create index "activity_actor_country_index" on "activities"."activity" ("actor_id", "country", "occurred_at", "id") where "succeeded"',
@@ -55,8 +50,7 @@ export class Activity {
     | 'fileId'
     | 'raw'
     | 'actorExternalId'
-    | 'fileExternalId'
-    | 'evaluationPending';
+    | 'fileExternalId';
 
   @Field(() => ID, { description: "The activity's Tenantwatch id (a UUID)." })
   @PrimaryKey({ type: 'uuid' })
@@ -132,10 +126,6 @@ export class Activity {
 
   @Property({ type: 'text', nullable: true })
   fileExternalId: string | null = null;
-
-  /** Stored by a scan and not yet run through the policies (a crash between the two is caught up). */
-  @Property({ type: 'boolean', default: false })
-  evaluationPending: boolean = false;
 
   @Field(() => GraphQLJSON, {
     nullable: true,

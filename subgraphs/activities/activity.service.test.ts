@@ -87,7 +87,6 @@ describe('insertActivities', () => {
       file_id: fileId,
       file_external_id: 'file-1',
       raw,
-      evaluation_pending: true,
     });
     // This driver answers timestamps as text.
     expect(Date.parse(first!.occurred_at as string)).toBe(T0 + 1000);
@@ -105,8 +104,9 @@ describe('insertActivities', () => {
       file_id: null,
       file_external_id: null,
       raw: null,
-      evaluation_pending: true,
     });
+    // Both wait for policy evaluation, oldest first.
+    expect((await service().pendingEvaluation(instanceId, 10)).map((a) => a.id)).toEqual([first!.id, second!.id]);
   });
 
   it('stores an event once: re-read, repeated in one call, or sent by two calls at once', async () => {

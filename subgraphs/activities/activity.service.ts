@@ -4,6 +4,7 @@ import { insertNewRows } from '../../platform/bulk.js';
 import type { CopyValue } from '../../platform/copy.js';
 import { mapRows, type DbRow } from '../../platform/database.js';
 import { newId } from '../../platform/ids.js';
+import { uuidArray } from '../../platform/purge.js';
 import { ProviderMirror, type MirrorTable } from '../../platform/mirror.js';
 import { countsByParent, type Connection, type Ordering, type PageRequest } from '../../platform/pagination.js';
 import type { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
@@ -66,6 +67,7 @@ export const ACTIVITY_ORDER: Ordering = {
 };
 
 const ACTIVITY = 'activities.activity';
+const EVALUATION_QUEUE = 'activities.activity_evaluation_queue';
 
 /** The audit trail mirrors the provider's, append-only: events are stored once and never updated or deleted. */
 const ACTIVITIES: MirrorTable<Activity> = {
@@ -97,13 +99,11 @@ export const ACTIVITY_COLUMNS = [
   'actor_external_id',
   'file_external_id',
   'raw',
-  'evaluation_pending',
 ] as const;
 
 /**
  * The stored rows of `records` (values in the order of {@link ACTIVITY_COLUMNS}), made one at a time
- * as COPY asks for them. New events wait for policy evaluation; an event already stored is skipped
- * whole by the insert, so its flag stays as it was. Exported for bench/ingest.bench.ts.
+ * as COPY asks for them. Exported for bench/ingest.bench.ts.
  */
 export function* activityRows(instanceId: string, ingestedAt: Date, records: readonly ActivityRecord[]): Generator<CopyValue[]> {
   for (const r of records) {
@@ -126,7 +126,6 @@ export function* activityRows(instanceId: string, ingestedAt: Date, records: rea
       r.actorExternalId ?? null,
       r.fileExternalId ?? null,
       r.raw === undefined || r.raw === null ? null : JSON.stringify(r.raw),
-      true,
     ];
   }
 }
@@ -163,6 +162,8 @@ export class ActivityService {
       {
         conflict: ['instance_id', 'external_id'],
         returning: ['id'],
+        // New events wait for policy evaluation, queued by the same statement that stores them.
+        alsoInto: { table: EVALUATION_QUEUE, columns: { activity_id: 'id', instance_id: 'instance_id', occurred_at: 'occurred_at' } },
       },
     );
     return inserted.map((r) => r.id);
@@ -215,20 +216,17 @@ export class ActivityService {
 
   /** The instance's events stored but not yet run through the policies, oldest first (at most `limit`). */
   async pendingEvaluation(instanceId: string, limit: number): Promise<Activity[]> {
-    const rows: DbRow[] = await this.knex(ACTIVITY)
-      .select('*')
-      .where({ instance_id: instanceId, evaluation_pending: true })
-      .orderBy([{ column: 'occurred_at' }, { column: 'id' }])
-      .limit(limit);
+    const { rows }: { rows: DbRow[] } = await this.knex.raw(
+      `select a.* from ${EVALUATION_QUEUE} q join ${ACTIVITY} a on a.id = q.activity_id
+        where q.instance_id = ? order by q.occurred_at, q.activity_id limit ?`,
+      [instanceId, limit],
+    );
     return mapRows(this.em, Activity, rows);
   }
 
-  /** Marks events as run through the policies. */
+  /** Marks events as run through the policies: out of the queue. */
   async markEvaluated(ids: readonly string[]): Promise<void> {
-    if (ids.length > 0)
-      await this.knex(ACTIVITY)
-        .whereIn('id', [...ids])
-        .update({ evaluation_pending: false });
+    if (ids.length > 0) await this.knex.raw(`delete from ${EVALUATION_QUEUE} where activity_id = any(?::uuid[])`, [uuidArray(ids)]);
   }
 
   /**

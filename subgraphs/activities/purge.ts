@@ -61,6 +61,7 @@ export async function purgeInstance(
     options,
   );
   deleted += await deleteInBatches(knex, 'activities.detection', 'instance_id = ? and id <> all(?::uuid[])', [instanceId, keep], options);
+  deleted += await deleteInBatches(knex, 'activities.activity_evaluation_queue', 'instance_id = ?', [instanceId], options);
   deleted += await deleteInBatches(knex, 'activities.activity', 'instance_id = ?', [instanceId], options);
   return deleted;
 }

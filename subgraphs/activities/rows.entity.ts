@@ -126,3 +126,20 @@ export class DetectionHistoryRow {
   @Property({ type: 'text', nullable: true })
   comment!: string | null;
 }
+
+/**
+ * An activity stored by a scan and not yet run through the policies (a crash between the two is
+ * caught up): written with the activity, deleted once it is evaluated.
+ */
+@Entity({ tableName: 'activity_evaluation_queue' })
+@Index({ name: 'activity_evaluation_queue_instance_index', properties: ['instanceId', 'occurredAt', 'activityId'] })
+export class ActivityEvaluationQueueRow {
+  @PrimaryKey({ type: 'uuid' })
+  activityId!: string;
+
+  @Property({ type: 'uuid' })
+  instanceId!: string;
+
+  @Property({ type: 'timestamptz' })
+  occurredAt!: Date;
+}
