@@ -6,6 +6,9 @@
 // against the actions (must be equal: each action applied exactly once). A mismatch, a failed action
 // or a timeout exits 1. Everything runs in this process (gateway, subgraphs, scheduler, simulator) with
 // embedded PostgreSQL beside it.
+// BENCH_SIZES (`--sizes 100,1000,3000`) runs one round per size on the same stack, one after another
+// (fresh targets each; the governance log grows from round to round), and prints how the cost grows:
+// each round's time per action, minimum ratio and p99 against the first round's.
 import 'reflect-metadata';
 import os from 'node:os';
 import { z } from 'zod';
@@ -21,7 +24,25 @@ const SettingsSchema = z.object({
   /** The provider's limit, requests per minute. */
   BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(6_000),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(600),
+  /** Rounds of this many actions each, one after another (default: one round of BENCH_ACTIONS). */
+  BENCH_SIZES: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of action counts, e.g. 100,1000')
+    .transform((v) => v.split(',').map(Number))
+    .refine((sizes) => sizes.every((n) => n >= 3 && n <= 20_000), 'each size from 3 to 20,000')
+    .optional(),
 });
+
+/** One round's figures. */
+interface Round {
+  readonly actions: number;
+  readonly issuedSeconds: number;
+  readonly doneSeconds: number;
+  readonly minimumSeconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly ok: boolean;
+}
 
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
@@ -39,11 +60,15 @@ async function postGraphQL<T>(url: string, token: string, query: string, variabl
   return body.data;
 }
 
-await runBenchmark({ settings: SettingsSchema }, async (bench) => {
+const FLAGS = { sizes: 'BENCH_SIZES', actions: 'BENCH_ACTIONS', clients: 'BENCH_CLIENTS', limit: 'BENCH_LIMIT' } as const;
+
+await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => {
   // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads).
   const { signToken } = await import('../platform/auth.js');
   const { startSimulator } = await import('../connectors/simulated/server.js');
-  const { BENCH_ACTIONS: actions, BENCH_CLIENTS: clients, BENCH_LIMIT: limit, BENCH_TIMEOUT_SECONDS: timeoutSeconds } = bench.settings;
+  const { BENCH_CLIENTS: clients, BENCH_LIMIT: limit, BENCH_TIMEOUT_SECONDS: timeoutSeconds } = bench.settings;
+  const sizes = bench.settings.BENCH_SIZES ?? [bench.settings.BENCH_ACTIONS];
+  const actions = sizes.reduce((a, b) => a + b, 0);
   // Targets: half accounts to suspend, a quarter grants to revoke, a quarter files to quarantine.
   const plan = {
     accounts: Math.ceil(actions / 2),
@@ -137,13 +162,11 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
   if (work.length !== actions) throw new Error(`the tenant offers ${work.length} targets, not ${actions}`);
 
   const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
-  const minimumSeconds = actions / allowed;
-  const before = tenant.stats();
   console.log(
     [
-      `Tenantwatch governance benchmark (Node ${process.version}): ${actions} actions (${accountIds.length} suspendAccount, ${grantIds.length} revokeAppPermission, ${fileIds.length} quarantineFile)`,
+      `Tenantwatch governance benchmark (Node ${process.version}): ${sizes.length === 1 ? `${actions} actions` : `rounds of ${sizes.join(', ')} actions`} (suspendAccount, revokeAppPermission and quarantineFile, 2:1:1, distinct targets)`,
       `sent through the gateway by ${clients} concurrent clients, each one mutation after another.`,
-      `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s → provider-limit minimum ${f1(minimumSeconds)} s for ${actions} calls.`,
+      `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s; a round's provider-limit minimum is its actions ÷ that rate.`,
       `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os
         .loadavg()
         .map((l) => l.toFixed(2))
@@ -151,67 +174,102 @@ await runBenchmark({ settings: SettingsSchema }, async (bench) => {
     ].join('\n'),
   );
 
-  const latencies: number[] = [];
-  const started = performance.now();
-  let next = 0;
   const query = (mutation: string) => `mutation ($input: GovernanceInput!) { ${mutation}(input: $input) { id status } }`;
-  await Promise.all(
-    Array.from({ length: clients }, async () => {
-      while (next < work.length) {
-        const item = work[next++]!;
-        const sent = performance.now();
-        await postGraphQL(url, responder, query(item.mutation), {
-          input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` },
-        });
-        latencies.push(performance.now() - sent);
-      }
-    }),
-  );
-  const issuedSeconds = (performance.now() - started) / 1000;
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  let counts: Record<string, number> = {};
-  for (;;) {
-    const { rows } = await db.query<{ status: string; n: string }>(
-      'select status, count(*) as n from activities.governance_action where instance_id = $1 group by status',
-      [instanceId],
+  const governanceEvents = () =>
+    tenant
+      .truth()
+      .events.filter(
+        (e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action),
+      ).length;
+  const rounds: Round[] = [];
+  let done = 0;
+  for (const size of sizes) {
+    const batch = work.slice(done, done + size);
+    const minimumSeconds = size / allowed;
+    const before = tenant.stats();
+    const appliedBefore = governanceEvents();
+    const latencies: number[] = [];
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(clients, size) }, async () => {
+        while (next < batch.length) {
+          const item = batch[next++]!;
+          const sent = performance.now();
+          await postGraphQL(url, responder, query(item.mutation), {
+            input: { targetId: item.targetId, idempotencyKey: `bench-${item.targetId}` },
+          });
+          latencies.push(performance.now() - sent);
+        }
+      }),
     );
-    counts = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    if ((counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) >= actions) break;
-    if (Date.now() > deadline) throw new Error(`timed out with ${JSON.stringify(counts)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const issuedSeconds = (performance.now() - started) / 1000;
+    done += size;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let counts: Record<string, number> = {};
+    for (;;) {
+      const { rows } = await db.query<{ status: string; n: string }>(
+        'select status, count(*) as n from activities.governance_action where instance_id = $1 group by status',
+        [instanceId],
+      );
+      counts = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+      if ((counts.SUCCEEDED ?? 0) + (counts.FAILED ?? 0) >= done) break;
+      if (Date.now() > deadline) throw new Error(`timed out with ${JSON.stringify(counts)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const doneSeconds = (performance.now() - started) / 1000;
+    const after = tenant.stats();
+    const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
+    const sent = Object.entries(after.routes)
+      .filter(
+        ([route]) =>
+          route.startsWith('POST /api/v1/users/:id/suspend') ||
+          route.startsWith('DELETE /api/v1/oauth-grants') ||
+          route.startsWith('POST /api/v1/files/:id/quarantine'),
+      )
+      .reduce((n, [route, r]) => n + r.total - (before.routes[route]?.total ?? 0), 0);
+    const throttled = after.throttled - before.throttled;
+    latencies.sort((a, b) => a - b);
+    const appliedAtProvider = governanceEvents() - appliedBefore;
+    const ok = (counts.SUCCEEDED ?? 0) === done && governanceCalls === size && appliedAtProvider === size;
+    const round: Round = {
+      actions: size,
+      issuedSeconds,
+      doneSeconds,
+      minimumSeconds,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      ok,
+    };
+    rounds.push(round);
+    console.log(
+      [
+        '',
+        `Round of ${size} actions${rounds.length > 1 ? ` (${done - size} already in the governance log)` : ''}:`,
+        `Mutations answered in ${f1(issuedSeconds)} s: p50 ${f1(round.p50)} ms, p95 ${f1(percentile(latencies, 95))} ms, p99 ${f1(round.p99)} ms.`,
+        `All ${size} actions ended ${f1(doneSeconds)} s after the first mutation: ${JSON.stringify(counts)} (the instance's whole log).`,
+        `Time to all SUCCEEDED ÷ provider-limit minimum: ${f1(doneSeconds)} s ÷ ${f1(minimumSeconds)} s = ${f2(doneSeconds / minimumSeconds)} (1.00 is the limit; achieved ${f1(size / doneSeconds)} actions/s of ${f1(allowed)} allowed).`,
+        `Provider calls vs actions: ${governanceCalls} successful governance calls, ${sent} sent (${throttled} answered 429), ${appliedAtProvider} applied in the provider's audit trail, for ${size} actions: ${governanceCalls === size && appliedAtProvider === size ? 'equal' : 'NOT EQUAL'}.`,
+        ok ? 'Result: every action applied exactly once.' : 'Result: FAILED (see above).',
+      ].join('\n'),
+    );
   }
-  const doneSeconds = (performance.now() - started) / 1000;
-  const after = tenant.stats();
-  const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
-  const sent = Object.entries(after.routes)
-    .filter(
-      ([route]) =>
-        route.startsWith('POST /api/v1/users/:id/suspend') ||
-        route.startsWith('DELETE /api/v1/oauth-grants') ||
-        route.startsWith('POST /api/v1/files/:id/quarantine'),
-    )
-    .reduce((n, [route, r]) => n + r.total - (before.routes[route]?.total ?? 0), 0);
-  const throttled = after.throttled - before.throttled;
   const { rows: attemptRows } = await db.query<{ attempts: string }>(
     'select sum(attempts) as attempts from activities.governance_action where instance_id = $1',
     [instanceId],
   );
-  latencies.sort((a, b) => a - b);
-  const truth = tenant.truth();
-  const appliedAtProvider = truth.events.filter(
-    (e) => e.scenario === 'governance' && ['admin.user.suspend', 'admin.grant.revoke', 'admin.file.quarantine'].includes(e.action),
-  ).length;
-
-  const ok = (counts.SUCCEEDED ?? 0) === actions && governanceCalls === actions && appliedAtProvider === actions;
-  console.log(
-    [
-      '',
-      `Mutations answered in ${f1(issuedSeconds)} s: p50 ${f1(percentile(latencies, 50))} ms, p95 ${f1(percentile(latencies, 95))} ms, p99 ${f1(percentile(latencies, 99))} ms.`,
-      `All ${actions} actions ended ${f1(doneSeconds)} s after the first mutation: ${JSON.stringify(counts)}.`,
-      `Time to all SUCCEEDED ÷ provider-limit minimum: ${f1(doneSeconds)} s ÷ ${f1(minimumSeconds)} s = ${f2(doneSeconds / minimumSeconds)} (1.00 is the limit; achieved ${f1(actions / doneSeconds)} actions/s of ${f1(allowed)} allowed).`,
-      `Provider calls vs actions: ${governanceCalls} successful governance calls, ${sent} sent (${throttled} answered 429), ${Number(attemptRows[0]!.attempts)} attempts recorded, ${appliedAtProvider} applied in the provider's audit trail, for ${actions} actions: ${governanceCalls === actions && appliedAtProvider === actions ? 'equal' : 'NOT EQUAL'}.`,
-      ok ? 'Result: every action applied exactly once.' : 'Result: FAILED (see above).',
-    ].join('\n'),
-  );
-  return ok ? 0 : 1;
+  console.log(`\nAttempts recorded over all rounds: ${Number(attemptRows[0]!.attempts)} for ${actions} actions.`);
+  if (rounds.length > 1) {
+    const base = rounds[0]!;
+    console.log(`\nHow cost grows (each round against the first, ${base.actions} actions):`);
+    console.log('  actions   all done s   ÷ minimum   ms per action   per action ×   p99 ms   p99 ×');
+    for (const r of rounds) {
+      const perAction = (r.doneSeconds * 1000) / r.actions;
+      const basePerAction = (base.doneSeconds * 1000) / base.actions;
+      console.log(
+        `  ${String(r.actions).padStart(7)}   ${f1(r.doneSeconds).padStart(10)}   ${f2(r.doneSeconds / r.minimumSeconds).padStart(9)}   ${f1(perAction).padStart(13)}   ${f2(perAction / basePerAction).padStart(12)}   ${f1(r.p99).padStart(6)}   ${f2(r.p99 / base.p99).padStart(5)}`,
+      );
+    }
+  }
+  return rounds.every((r) => r.ok) ? 0 : 1;
 });
