@@ -121,6 +121,50 @@ describe('scanData', () => {
     expect(await scanData(runOf(instanceId, providerServing(contents)), services)).toEqual({ status: 'done', items: 0 });
   });
 
+  it('has several files of a batch in flight at once, and stores each file once', async () => {
+    const instanceId = newId();
+    const names = Array.from({ length: 12 }, (_, i) => `note-${i}.txt`);
+    const contents = new Map(
+      names.map((name) => [name, { bytes: Buffer.from(`reach me at ${name}@example.com\n`), mimeType: 'text/plain' }]),
+    );
+    const ids = await files().upsertFiles(
+      instanceId,
+      names.map((name, i) => ({
+        externalId: name,
+        name,
+        path: `/${name}`,
+        sizeBytes: contents.get(name)!.bytes.length,
+        modifiedAt: new Date(Date.UTC(2026, 0, 1 + i)),
+        contentVersion: 'v1',
+      })),
+    );
+    // Each download answers only once four are in flight: one file at a time never gets there.
+    const serving = providerServing(contents);
+    const waiting: (() => void)[] = [];
+    let most = 0;
+    let inFlight = 0;
+    const connector = {
+      downloadFile: async (externalId: string): Promise<FileContent> => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((resolve, reject) => {
+          waiting.push(resolve);
+          if (waiting.length >= 4 || most >= 4) for (const go of waiting.splice(0)) go();
+          setTimeout(() => reject(new Error(`only ${inFlight} download(s) in flight after 5 s`)), 5_000).unref();
+        });
+        inFlight -= 1;
+        return serving.downloadFile(externalId);
+      },
+    } as unknown as Connector;
+    const services = { files, evaluator: () => evaluator, dataScan: pool };
+    expect(await scanData(runOf(instanceId, connector), services)).toEqual({ status: 'done', items: 12 });
+    expect(most).toBe(4);
+    const stored = await files().byIds([...ids.values()]);
+    expect(stored).toHaveLength(12);
+    for (const file of stored)
+      expect(file).toMatchObject({ scannedVersion: 'v1', sensitiveMatches: [{ type: SensitiveDataType.EMAIL_ADDRESS, count: 1 }] });
+  });
+
   it('pauses, leaving the file unscanned, when the pool is closed under it (the scheduler stopping)', async () => {
     const instanceId = newId();
     const closing = new DataScanPool({ timeoutMs: 60_000 });
