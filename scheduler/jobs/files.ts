@@ -2,7 +2,7 @@ import { CursorExpiredError, type ProviderFile } from '../../connectors/contract
 import type { FileRecord } from '../../subgraphs/files/public.js';
 import { newId } from '../../platform/ids.js';
 import type { SchedulerServices } from '../services.js';
-import type { ScanOutcome, ScanRun } from './scan-run.js';
+import { PagesAhead, type ScanOutcome, type ScanRun } from './scan-run.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 /** What the files scan reads and writes. */
@@ -37,14 +37,21 @@ async function fullListing(run: ScanRun<FilesCursor>, services: FileScanServices
   const delta = resume ? resume.delta : (await run.connector.readFileChanges(null, null)).deltaCursor;
   let page = resume?.page ?? null;
   let items = resume?.items ?? 0;
-  for (;;) {
-    const result = await run.connector.listFiles(page);
-    await saveFiles(run, services, result.items, pass);
-    items += result.items.length;
-    page = result.next;
-    if (!page) break;
-    await run.save({ mode: 'full', pass, page, delta, items }, items);
-    if (run.stopping()) return { status: 'paused', items };
+  // The next page is asked for while this one is stored.
+  const pages = new PagesAhead((token) => run.connector.listFiles(token));
+  try {
+    for (;;) {
+      const result = await pages.take(page);
+      if (result.next && !run.stopping()) pages.askAhead(result.next);
+      await saveFiles(run, services, result.items, pass);
+      items += result.items.length;
+      page = result.next;
+      if (!page) break;
+      await run.save({ mode: 'full', pass, page, delta, items }, items);
+      if (run.stopping()) return { status: 'paused', items };
+    }
+  } finally {
+    await pages.settle();
   }
   await services.files().markMissingFrom(run.instanceId, pass);
   await linkUnresolvedFiles(run, services);

@@ -34,3 +34,38 @@ export interface FullPassCursor {
   readonly page: PageToken | null;
   readonly items: number;
 }
+
+/**
+ * Pages of one listing read one ahead: the next page is asked for as soon as a page arrives, so the
+ * provider's answer time overlaps the storing of the page before it. A page asked for ahead and not
+ * taken (the run stopped, or failed storing) is waited for by `settle()`, so that nothing is still
+ * talking to the provider once a run has ended; its failure, if any, is the next `take`'s.
+ */
+export class PagesAhead<P> {
+  private ahead: { readonly token: string; readonly page: Promise<P> } | null = null;
+
+  constructor(private readonly read: (token: string | null) => Promise<P>) {}
+
+  /** The page at `token`: the one asked for ahead when it is that one, else read now. */
+  take(token: string | null): Promise<P> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead && ahead.token === token) return ahead.page;
+    return this.read(token);
+  }
+
+  /** Asks for the page at `token` now, for the next `take`. */
+  askAhead(token: string): void {
+    const page = this.read(token);
+    // Its failure is seen by the `take` that collects it; never an unhandled rejection meanwhile.
+    page.catch(() => undefined);
+    this.ahead = { token, page };
+  }
+
+  /** Waits for a page asked for ahead and not taken, ignoring how it ended. */
+  async settle(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    await ahead?.page.catch(() => undefined);
+  }
+}
