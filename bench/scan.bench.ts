@@ -40,6 +40,12 @@ const SettingsSchema = z.object({
   BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(600),
   BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   BENCH_DATA_SCAN: flag.default(false),
+  /**
+   * Time the simulator takes to answer each API request, ms (default 0: a few ms of its own work).
+   * Real providers answer a page in 100–500 ms; scans that wait for each answer before storing the
+   * page, and then ask for the next, are bound by it.
+   */
+  BENCH_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(1_800),
   /** Pages per listing the raw-simulator baseline reads. */
   BENCH_RAW_PAGES: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -448,6 +454,9 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
     auditLagMs: 1_000,
     rateLimitPerMinute: limit,
     maxPageSize: pageSize,
+    ...(settings.BENCH_LATENCY_MS > 0
+      ? { faults: { errorRate: 0, slowRate: 1, slowMs: settings.BENCH_LATENCY_MS, dropRate: 0, throttleRate: 0 } }
+      : {}),
   };
   // The whole history falls inside the first activity scan's window.
   const config = loadConfig(bench.configEnv({ BACKFILL_DAYS: String(settings.BENCH_DAYS + 1) }));
@@ -469,7 +478,7 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
     [
       `Tenantwatch scan benchmark (Node ${process.version}): one simulated tenant, connected through the gateway, scanned by the scheduler.`,
       `Tenant: ${spec.users} users, ${spec.groups} groups, ${spec.files} files, ${spec.grants} grants, ${spec.backfillDays} days × ${spec.backfillEventsPerUserPerDay} events per user per day (generated in ${f1(generatedMs / 1000)} s).`,
-      `Provider limit ${limit}/min, page size ${pageSize}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
+      `Provider limit ${limit}/min, page size ${pageSize}${settings.BENCH_LATENCY_MS ? `, ${settings.BENCH_LATENCY_MS} ms per answer` : ''}; headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s. Data scan ${settings.BENCH_DATA_SCAN ? 'waited for' : 'not waited for'}.`,
       `Caveat: ${os.availableParallelism()} CPU cores shared by everything: the gateway, subgraphs and scheduler (one event loop), the simulator`,
       `(a worker thread of the same process) and PostgreSQL. Load average at start: ${os
         .loadavg()
