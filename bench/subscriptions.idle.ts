@@ -53,7 +53,7 @@ export async function measureIdle(idle: IdleRun): Promise<number> {
   const after = await idle.gatewayMemory();
   const per = (m: ThreadMemory, pick: (m: ThreadMemory) => number) => (pick(m) - pick(before)) / idle.count;
   const line = (label: string, m: ThreadMemory) =>
-    `  ${label.padEnd(26)} heap ${kb(per(m, (x) => x.heapUsed)).padStart(9)}, external ${kb(per(m, (x) => x.external)).padStart(9)}, process RSS ${kb(per(m, (x) => x.rss)).padStart(9)} per subscriber`;
+    `  ${label.padEnd(26)} heap ${kb(per(m, (x) => x.heapUsed)).padStart(9)}, external ${kb(per(m, (x) => x.external)).padStart(9)} per subscriber`;
   const first = samples[0]!.memory;
   const last = samples.at(-1)!;
   console.log(
@@ -64,7 +64,7 @@ export async function measureIdle(idle: IdleRun): Promise<number> {
       ...samples.map(({ at, memory }) => line(`at ${at.toFixed(0)} s idle:`, memory)),
       line('after they all left:', after),
       `Over the idle ${last.at.toFixed(0)} s the gateway thread's heap changed by ${kb(last.memory.heapUsed - first.heapUsed)} in all (${kb((last.memory.heapUsed - first.heapUsed) / idle.count)} per subscriber).`,
-      "heap and external are the gateway thread's own; the process's RSS also holds the subscribers' ends of the sockets and their state (same process), so it overstates the gateway's share.",
+      "heap and external are the gateway thread's own. The process's RSS is not shown: it holds the subscribers' ends of the sockets, PostgreSQL's client pools and whatever the allocator keeps, and moves by more than the gateway's share.",
     ].join('\n'),
   );
   return 0;

@@ -43,11 +43,11 @@ export interface PathReport {
 }
 
 /** Bytes of the gateway thread's heap and external memory each subscriber added, after a full GC (NaN without a measure). */
-export function gatewayBytesPerSubscriber(report: PathReport): { heap: number; external: number; rss: number } {
+export function gatewayBytesPerSubscriber(report: PathReport): { heap: number; external: number } {
   const memory = report.gatewayMemory;
-  if (!memory) return { heap: Number.NaN, external: Number.NaN, rss: Number.NaN };
+  if (!memory) return { heap: Number.NaN, external: Number.NaN };
   const per = (pick: (m: ThreadMemory) => number) => (pick(memory.live) - pick(memory.before)) / report.size.subscribers;
-  return { heap: per((m) => m.heapUsed), external: per((m) => m.external), rss: per((m) => m.rss) };
+  return { heap: per((m) => m.heapUsed), external: per((m) => m.external) };
 }
 
 export const kb = (bytes: number) => (Number.isNaN(bytes) ? 'n/a' : `${(bytes / 1024).toFixed(1)} KB`);
@@ -84,8 +84,8 @@ function notes(report: PathReport): string[] {
     `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization of the subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
     ...(report.gatewayMemory
       ? [
-          (({ heap, external, rss }) =>
-            `  gateway thread memory per subscriber (after a full GC, subscribers live, before the commits): heap ${kb(heap)}, external ${kb(external)}; the process's RSS grew ${kb(rss)} per subscriber (both ends of each socket, and the subscribers' own state).`)(
+          (({ heap, external }) =>
+            `  gateway thread memory per subscriber (after a full GC, subscribers live, before the commits): heap ${kb(heap)}, external ${kb(external)}.`)(
             gatewayBytesPerSubscriber(report),
           ),
         ]

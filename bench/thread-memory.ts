@@ -2,13 +2,11 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** The calling thread's V8 heap and the memory its objects hold outside it, after a full GC; the process's RSS (bytes). */
+/** The calling thread's V8 heap and the memory its objects hold outside it, after a full GC (bytes). */
 export interface ThreadMemory {
   readonly heapUsed: number;
   /** C++ memory bound to this thread's objects (socket buffers, Buffers), array buffers included. */
   readonly external: number;
-  /** The whole process's resident set (every thread and the subscribers' sockets). */
-  readonly rss: number;
 }
 
 let collect: (() => void) | undefined;
@@ -22,6 +20,6 @@ export function threadMemory(): ThreadMemory {
   }
   collect();
   collect();
-  const { heapUsed, external, rss } = process.memoryUsage();
-  return { heapUsed, external, rss };
+  const { heapUsed, external } = process.memoryUsage();
+  return { heapUsed, external };
 }
