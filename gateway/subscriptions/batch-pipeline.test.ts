@@ -105,8 +105,8 @@ describe('BatchPipeline', () => {
   });
 
   it('holds the events that follow a costly fan-out for up to flushMs and sends them together', async () => {
-    // A fan-out of 60 ms (say, to many subscribers): the next may start 60 ÷ FAN_OUT_SHARE ms after it began, capped at flushMs.
-    const costly = 60;
+    // A fan-out of 30 ms (say, to many subscribers): the next may start 30 ÷ FAN_OUT_SHARE ms after it began, capped at flushMs.
+    const costly = 30;
     const { pipeline, fannedOut } = recorded({
       flushMs: 10_000,
       fanOut: async (results) => {

@@ -19,7 +19,7 @@ export interface BatchPipelineSteps<E, R> {
  * fan-out starts no sooner than the last one's duration ÷ this share after the last one began
  * (and never later than flushMs after it).
  */
-export const FAN_OUT_SHARE = 0.25;
+export const FAN_OUT_SHARE = 0.1;
 
 /**
  * Events completed in batches and fanned out in order, one loop at a time. A batch is completed
