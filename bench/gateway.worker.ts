@@ -1,10 +1,11 @@
 // The gateway measured by `npm run bench:subscriptions`, in a worker thread of its own: in a
 // deployment the gateway and each subgraph are separate services, and here the subgraphs run on the
 // benchmark's main thread. It serves the supergraph over the subgraphs' URLs and answers what it
-// holds and how busy its thread was.
+// holds, how busy its thread was and its memory after a full garbage collection.
 import 'reflect-metadata';
 import fs from 'node:fs';
 import { parentPort, type MessagePort, workerData } from 'node:worker_threads';
+import { threadMemory } from './thread-memory.js';
 import { watchThread, type ThreadWatch } from './thread-watch.js';
 import type { FromGateway, GatewayWorkerData, ToGateway } from './subscriptions.protocol.js';
 import { serveParent } from './worker-thread.js';
@@ -43,6 +44,9 @@ async function handle(message: ToGateway): Promise<void> {
       watching = undefined;
       return;
     }
+    case 'memory':
+      reply({ type: 'memory', memory: threadMemory() });
+      return;
     case 'close':
       await gateway.stop();
       reply({ type: 'closed' });

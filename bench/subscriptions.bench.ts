@@ -12,6 +12,10 @@
 // limit past ~100,000 events/s, and it takes that CPU from the server it measures).
 // BENCH_GATEWAY_THREAD (`--gateway-thread`, default `own`): the measured gateway in a worker thread,
 // as a service of its own; `main` runs it on the subgraphs' thread.
+// BENCH_SIZES (`--sizes`, e.g. `100,1000,10000x20`): runs each size in turn (subscribers, or
+// subscribers x detections/s; without a rate, BENCH_RATE) and ends with one table of them all.
+// BENCH_IDLE (`--idle N`): instead, N subscribers that receive nothing for BENCH_IDLE_SECONDS
+// (`--idle-seconds`, default 60): the gateway thread's memory per subscriber, at the start and the end.
 // GATEWAY_* variables (e.g. GATEWAY_SUBSCRIPTION_FLUSH_MS) configure the gateway under test.
 // Prints delivered vs expected (committed × subscribers), commit-to-receipt latency, memory, and the
 // gateway/direct ratios. Exits 1 when an event of the gateway path (of the only path, with --paths)
@@ -35,7 +39,9 @@ import {
   type GatewayWorkerData,
   type ToGateway,
 } from './subscriptions.protocol.js';
-import { printReport, type Memory, type PathReport } from './subscriptions.report.js';
+import { printReport, printSizes, type Memory, type PathReport, type Size } from './subscriptions.report.js';
+import { measureIdle } from './subscriptions.idle.js';
+import { threadMemory, type ThreadMemory } from './thread-memory.js';
 import { watchThread, type ThreadWatch } from './thread-watch.js';
 import { SubscriberThreads } from './subscriber-threads.js';
 import { WorkerThread } from './worker-thread.js';
@@ -66,10 +72,28 @@ const SettingsSchema = z
     BENCH_SUBSCRIBER_THREADS: z.coerce.number().int().min(1).max(8).default(2),
     /** `own`: the measured gateway runs in a worker thread, as a service of its own; `main`: on the subgraphs' thread. */
     BENCH_GATEWAY_THREAD: z.enum(['own', 'main']).default('own'),
+    /** Sizes run in turn: `subscribers` or `subscribersxrate`, comma-separated (unset: BENCH_SUBSCRIBERS at BENCH_RATE). */
+    BENCH_SIZES: z
+      .string()
+      .regex(
+        /^\d+(x\d+(\.\d+)?)?(,\d+(x\d+(\.\d+)?)?)*$/,
+        'a comma-separated list of subscribers or subscribersxrate, e.g. 100,1000,10000x20',
+      )
+      .optional(),
+    /** Idle subscribers whose memory is measured instead of a run with detections (0: none). */
+    BENCH_IDLE: z.coerce.number().int().min(0).max(10_000).default(0),
+    BENCH_IDLE_SECONDS: z.coerce.number().min(0).max(3_600).default(60),
   })
-  .refine((s) => s.BENCH_SUBSCRIBERS * Math.round(s.BENCH_RATE * (s.BENCH_SECONDS + s.BENCH_WARMUP_SECONDS)) <= 50_000_000, {
-    message: 'subscribers × rate × (seconds + warm-up seconds) must stay under 50,000,000 events (the receipt table is kept in memory)',
-  });
+  .transform((s) => ({ ...s, sizes: sizesOf(s.BENCH_SIZES, s.BENCH_SUBSCRIBERS, s.BENCH_RATE) }))
+  .refine((s) => s.sizes.every((size) => size.subscribers >= 1 && size.subscribers <= 10_000 && size.rate > 0 && size.rate <= 5_000), {
+    message: 'each size must have 1 to 10,000 subscribers and a rate above 0 and at most 5,000 detections/s',
+  })
+  .refine(
+    (s) => s.sizes.every((size) => size.subscribers * Math.round(size.rate * (s.BENCH_SECONDS + s.BENCH_WARMUP_SECONDS)) <= 50_000_000),
+    {
+      message: 'subscribers × rate × (seconds + warm-up seconds) must stay under 50,000,000 events (the receipt table is kept in memory)',
+    },
+  );
 type Settings = z.infer<typeof SettingsSchema>;
 
 /** Flags and the settings they override (a flag wins over the variable). */
@@ -83,7 +107,24 @@ const FLAGS = {
   threads: 'BENCH_SUBSCRIBER_THREADS',
   'gateway-thread': 'BENCH_GATEWAY_THREAD',
   'warm-up-seconds': 'BENCH_WARMUP_SECONDS',
+  sizes: 'BENCH_SIZES',
+  idle: 'BENCH_IDLE',
+  'idle-seconds': 'BENCH_IDLE_SECONDS',
 } as const;
+
+/** The sizes of BENCH_SIZES (`100,1000x200`), or the one of BENCH_SUBSCRIBERS and BENCH_RATE. */
+function sizesOf(list: string | undefined, subscribers: number, rate: number): Size[] {
+  if (!list) return [{ subscribers, rate }];
+  return list.split(',').map((entry) => {
+    const [count, perSecond] = entry.split('x');
+    return { subscribers: Number(count), rate: perSecond === undefined ? rate : Number(perSecond) };
+  });
+}
+
+const sizeName = (size: Size) => `${size.subscribers} subscribers at ${size.rate} detections/s`;
+
+/** The p99 the gateway should stay under: 40 ms at low load (up to 10 subscribers at 20 detections/s), 100 ms otherwise. */
+const p99TargetOf = (size: Size) => (size.subscribers <= 10 && size.rate <= 20 ? 40 : 100);
 
 /** Fields of all four subgraphs: the gateway completes each event with entity fetches to the other three. */
 const GATEWAY_QUERY = `subscription Bench { detectionRaised { cursor detection { id title severity account { email } file { name } appPermission { appName } } } }`;
@@ -103,6 +144,8 @@ interface PathSpec {
   readonly released: () => Promise<boolean>;
   /** Starts watching the threads serving the path (named); the answer stops and reports each. */
   readonly watch: () => Promise<() => Promise<{ name: string; watch: ThreadWatch }[]>>;
+  /** The gateway thread's memory after a full GC, when the gateway is on the path. */
+  readonly gatewayMemory?: () => Promise<ThreadMemory>;
 }
 
 const memory = (): Memory => {
@@ -142,25 +185,46 @@ async function until(what: string, condition: () => Promise<boolean>, timeoutMs:
   }
 }
 
-/** Subscribes, warms up until every subscriber is live, commits at the rate, collects and unsubscribes. */
+/**
+ * A subscription without `after` starts when it reaches the activities subgraph, which no client
+ * message acknowledges: warm-up detections are raised until every subscriber has received one.
+ */
+export async function untilLive(
+  what: string,
+  run: string,
+  committer: WorkerThread<ToCommitter, FromCommitter>,
+  subscribers: SubscriberThreads,
+): Promise<void> {
+  const liveBy = monotonicMs() + LIVE_TIMEOUT_MS;
+  for (let n = 0; ; n++) {
+    committer.send({ type: 'raise', title: warmUpTitle(run, n) });
+    await committer.expect('raised', 30_000);
+    if (await subscribers.allLive(100)) return;
+    if (monotonicMs() > liveBy) throw new Error(`${what}: not every subscriber received a warm-up event within ${LIVE_TIMEOUT_MS} ms`);
+  }
+}
+
+/** Subscribes `size.subscribers`, warms up until every subscriber is live, commits at `size.rate`, collects and unsubscribes. */
 async function measurePath(
   spec: PathSpec,
+  size: Size,
   settings: Settings,
   token: string,
   committer: WorkerThread<ToCommitter, FromCommitter>,
   subscribers: SubscriberThreads,
 ): Promise<PathReport> {
   // The warm-up's detections come first, at the same rate and without a pause: delivered and checked like the rest, their latency reported apart.
-  const warmUps = Math.round(settings.BENCH_RATE * settings.BENCH_WARMUP_SECONDS);
-  const planned = warmUps + Math.round(settings.BENCH_RATE * settings.BENCH_SECONDS);
+  const warmUps = Math.round(size.rate * settings.BENCH_WARMUP_SECONDS);
+  const planned = warmUps + Math.round(size.rate * settings.BENCH_SECONDS);
   const run = `${spec.name}-${Date.now()}`;
   const before = memory();
+  const gatewayBefore = await spec.gatewayMemory?.();
   const subscribeMs = await subscribers.subscribe(
     {
       run,
       url: spec.url.replace(/^http/, 'ws'),
       token,
-      subscribers: settings.BENCH_SUBSCRIBERS,
+      subscribers: size.subscribers,
       query: spec.query,
       planned,
       checkReferences: spec.checkReferences,
@@ -168,20 +232,13 @@ async function measurePath(
     },
     300_000,
   );
-  // A subscription without `after` starts when it reaches the activities subgraph, which no client
-  // message acknowledges: warm-up detections are raised until every subscriber has received one.
-  const liveBy = monotonicMs() + LIVE_TIMEOUT_MS;
-  for (let n = 0; ; n++) {
-    committer.send({ type: 'raise', title: warmUpTitle(run, n) });
-    await committer.expect('raised', 30_000);
-    if (await subscribers.allLive(100)) break;
-    if (monotonicMs() > liveBy) throw new Error(`${spec.name}: not every subscriber received a warm-up event within ${LIVE_TIMEOUT_MS} ms`);
-  }
+  await untilLive(spec.name, run, committer, subscribers);
+  const gatewayLive = await spec.gatewayMemory?.();
   const holding = await spec.holding();
   const watched = await spec.watch();
   const cpu = cpuMeter();
   const requestsBefore = await spec.subgraphRequests?.();
-  committer.send({ type: 'commit', run, count: planned, rate: settings.BENCH_RATE });
+  committer.send({ type: 'commit', run, count: planned, rate: size.rate });
   const { result: commits } = await committer.expect('committed', (settings.BENCH_WARMUP_SECONDS + settings.BENCH_SECONDS + 120) * 1000);
   let threads: { name: string; watch: ThreadWatch }[] = [];
   let cpuShare = { process: Number.NaN, machine: Number.NaN };
@@ -202,6 +259,7 @@ async function measurePath(
   const firstCommit = commits.commitTimes.find((t) => !Number.isNaN(t)) ?? Number.NaN;
   return {
     name: spec.name,
+    size,
     subscribeMs,
     holding,
     commits,
@@ -213,6 +271,7 @@ async function measurePath(
     threads,
     cpu: cpuShare,
     subgraphRequests,
+    ...(gatewayBefore && gatewayLive ? { gatewayMemory: { before: gatewayBefore, live: gatewayLive } } : {}),
   };
 }
 
@@ -259,7 +318,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
     ...Object.fromEntries(
       Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('GATEWAY_') && Boolean(entry[1])),
     ),
-    GATEWAY_WS_MAX_CONNECTIONS: String(Math.max(5_000, settings.BENCH_SUBSCRIBERS)),
+    GATEWAY_WS_MAX_CONNECTIONS: String(Math.max(5_000, settings.BENCH_IDLE, ...settings.sizes.map((size) => size.subscribers))),
     // The longest keep-alive: a subscriber reading more than a keep-alive period behind would be
     // closed (4420, resumable) and its events counted as lost; here every event is waited for.
     GATEWAY_WS_PING_MS: '300000',
@@ -312,6 +371,11 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
     gatewayThread.send({ type: 'stats' });
     return gatewayThread.expect('stats', 30_000);
   };
+  const gatewayMemory = async () => {
+    if (!gatewayThread) return threadMemory();
+    gatewayThread.send({ type: 'memory' });
+    return (await gatewayThread.expect('memory', 60_000)).memory;
+  };
   const watchMain = (name: string) => {
     const stop = watchThread();
     return () => ({ name, watch: stop() });
@@ -327,6 +391,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
         return `gateway: ${held} subscriptions on ${upstreams} upstream(s); activities subgraph: ${activities.stats().subscribers} subscriber(s)`;
       },
       released: async () => (await gatewayStats()).subscribers === 0 && activities.stats().subscribers === 0,
+      gatewayMemory,
       subgraphRequests: async () => (await gatewayStats()).subgraphRequests,
       watch: async () => {
         if (!gatewayThread) {
@@ -359,7 +424,9 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
   ];
   console.log(
     [
-      `Tenantwatch subscription benchmark: ${settings.BENCH_SUBSCRIBERS} subscribers (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}), ${settings.BENCH_RATE} detections/s for ${settings.BENCH_SECONDS} s per path after ${settings.BENCH_WARMUP_SECONDS} s of warm-up at the same rate (Node ${process.version}).`,
+      settings.BENCH_IDLE > 0
+        ? `Tenantwatch subscription benchmark: ${settings.BENCH_IDLE} idle subscribers on the gateway for ${settings.BENCH_IDLE_SECONDS} s (Node ${process.version}).`
+        : `Tenantwatch subscription benchmark: ${settings.sizes.map(sizeName).join(', then ')} (${settings.BENCH_CLIENT === 'light' ? 'light raw-socket clients' : "graphql-ws's client"}) for ${settings.BENCH_SECONDS} s per path after ${settings.BENCH_WARMUP_SECONDS} s of warm-up at the same rate (Node ${process.version}).`,
       `gateway: ${GATEWAY_QUERY}`,
       `direct:  ${DIRECT_QUERY}`,
       `${os.availableParallelism()} CPU cores shared by everything: ${gatewayThread ? "the four subgraphs run on this process's main thread, the gateway in a worker thread (BENCH_GATEWAY_THREAD=own)," : "the gateway and the four subgraphs run on this process's main thread (BENCH_GATEWAY_THREAD=main),"}`,
@@ -371,21 +438,58 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       `It fans events out at most every ${config.GATEWAY_SUBSCRIPTION_FLUSH_MS} ms (GATEWAY_SUBSCRIPTION_FLUSH_MS; GATEWAY_* settings are read from the environment).`,
     ].join('\n'),
   );
-  const reports: PathReport[] = [];
-  for (const name of settings.BENCH_PATHS)
-    reports.push(
-      await measurePath(
-        specs.find((s) => s.name === name)!,
-        settings,
-        token,
-        committer,
-        subscribers,
-      ),
+  if (settings.BENCH_IDLE > 0) {
+    return measureIdle({
+      subscribers,
+      count: settings.BENCH_IDLE,
+      seconds: settings.BENCH_IDLE_SECONDS,
+      subscribe: (run, count) =>
+        subscribers.subscribe(
+          {
+            run,
+            url: gatewayUrl.replace(/^http/, 'ws'),
+            token,
+            subscribers: count,
+            query: GATEWAY_QUERY,
+            planned: 1,
+            checkReferences: true,
+            client: settings.BENCH_CLIENT,
+          },
+          300_000,
+        ),
+      live: (run) => untilLive('idle', run, committer, subscribers),
+      holding: specs[0]!.holding,
+      released: () => until('the gateway to release every subscription', specs[0]!.released, RELEASE_TIMEOUT_MS),
+      gatewayMemory,
+    });
+  }
+  let status = 0;
+  const sized: PathReport[][] = [];
+  for (const size of settings.sizes) {
+    if (settings.sizes.length > 1) console.log(`\n=== ${sizeName(size)}`);
+    const reports: PathReport[] = [];
+    for (const name of settings.BENCH_PATHS)
+      reports.push(
+        await measurePath(
+          specs.find((s) => s.name === name)!,
+          size,
+          settings,
+          token,
+          committer,
+          subscribers,
+        ),
+      );
+    sized.push(reports);
+    status = Math.max(
+      status,
+      printReport(reports, {
+        p99TargetMs: p99TargetOf(size),
+        drainSeconds: settings.BENCH_DRAIN_SECONDS,
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+        loadAverage: os.loadavg(),
+      }),
     );
-  return printReport(reports, {
-    p99TargetMs: 250,
-    drainSeconds: settings.BENCH_DRAIN_SECONDS,
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-    loadAverage: os.loadavg(),
-  });
+  }
+  if (settings.sizes.length > 1) printSizes(sized.flat());
+  return status;
 });

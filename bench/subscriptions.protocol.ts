@@ -1,6 +1,7 @@
 // What the three threads of `npm run bench:subscriptions` tell each other: the main thread (the stack
 // under test), the committing worker (detections.worker.ts) and the subscribing worker
 // (subscribers.worker.ts). Times are milliseconds on one clock that every thread shares.
+import type { ThreadMemory } from './thread-memory.js';
 import type { ThreadWatch } from './thread-watch.js';
 
 /** Milliseconds on CLOCK_MONOTONIC (process.hrtime): the same clock in every thread of the process. */
@@ -116,12 +117,18 @@ export interface GatewayWorkerData {
   readonly subgraphUrls: Record<string, string>;
 }
 
-export type ToGateway = { readonly type: 'stats' } | { readonly type: 'watch' } | { readonly type: 'watched' } | { readonly type: 'close' };
+export type ToGateway =
+  | { readonly type: 'stats' }
+  | { readonly type: 'watch' }
+  | { readonly type: 'watched' }
+  | { readonly type: 'memory' }
+  | { readonly type: 'close' };
 
 export type FromGateway =
   | { readonly type: 'ready'; readonly url: string }
   | { readonly type: 'stats'; readonly upstreams: number; readonly subscribers: number; readonly subgraphRequests: number }
   | { readonly type: 'watching' }
   | { readonly type: 'watched'; readonly watch: ThreadWatch }
+  | { readonly type: 'memory'; readonly memory: ThreadMemory }
   | { readonly type: 'closed' }
   | { readonly type: 'failed'; readonly message: string };

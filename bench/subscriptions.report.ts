@@ -2,7 +2,14 @@
 // the gateway/direct ratios and the verdicts against the target.
 import type { PooledReceipts } from './subscriber-threads.js';
 import type { CommitRun } from './subscriptions.protocol.js';
+import type { ThreadMemory } from './thread-memory.js';
 import type { ThreadWatch } from './thread-watch.js';
+
+/** One size of a run: subscribers, and detections committed per second. */
+export interface Size {
+  readonly subscribers: number;
+  readonly rate: number;
+}
 
 export interface Memory {
   readonly rss: number;
@@ -12,6 +19,7 @@ export interface Memory {
 /** What one path measured. */
 export interface PathReport {
   readonly name: 'gateway' | 'direct';
+  readonly size: Size;
   readonly subscribeMs: number;
   /** What the servers held while subscribed. */
   readonly holding: string;
@@ -30,7 +38,19 @@ export interface PathReport {
   readonly cpu: { readonly process: number; readonly machine: number };
   /** Requests the gateway sent to subgraphs meanwhile (its per-event entity fetches), when on the path. */
   readonly subgraphRequests?: number;
+  /** The gateway thread's memory after a full GC with nobody subscribed, and with every subscriber live (before the commits). */
+  readonly gatewayMemory?: { readonly before: ThreadMemory; readonly live: ThreadMemory };
 }
+
+/** Bytes of the gateway thread's heap and external memory each subscriber added, after a full GC (NaN without a measure). */
+export function gatewayBytesPerSubscriber(report: PathReport): { heap: number; external: number } {
+  const memory = report.gatewayMemory;
+  if (!memory) return { heap: Number.NaN, external: Number.NaN };
+  const per = (pick: (m: ThreadMemory) => number) => (pick(memory.live) - pick(memory.before)) / report.size.subscribers;
+  return { heap: per((m) => m.heapUsed), external: per((m) => m.external) };
+}
+
+export const kb = (bytes: number) => (Number.isNaN(bytes) ? 'n/a' : `${(bytes / 1024).toFixed(1)} KB`);
 
 /** Delivered events per second, from the first commit to the last receipt. */
 const throughput = (r: PathReport) => r.receipts.delivered / ((r.receipts.lastReceipt - r.firstCommit) / 1000);
@@ -62,6 +82,14 @@ function notes(report: PathReport): string[] {
     `  committed ${committed} of ${c.commitTimes.length} in ${c.seconds.toFixed(1)} s (${(committed / c.seconds).toFixed(1)}/s, furthest behind schedule ${ms(c.maxLagMs)} ms${c.failures ? `, ${c.failures} failed: ${c.errorSamples.join('; ')}` : ''})${requests}.`,
     `  memory: RSS ${mb(report.before.rss)} before subscribing, ${mb(report.after.rss)} after the run; main-thread heap ${mb(report.before.heapUsed)} -> ${mb(report.after.heapUsed)}.`,
     `  CPU (share of all cores): this process ${pct(cpu.process)}, the whole machine ${pct(cpu.machine)}; event-loop utilization of the subscribers' thread${r.threadLoops.length > 1 ? 's' : ''} ${r.threadLoops.map(pct).join(', ')} (heap ${mb(r.heapUsedBytes)}).`,
+    ...(report.gatewayMemory
+      ? [
+          (({ heap, external }) =>
+            `  gateway thread memory per subscriber (after a full GC, subscribers live, before the commits): heap ${kb(heap)}, external ${kb(external)}.`)(
+            gatewayBytesPerSubscriber(report),
+          ),
+        ]
+      : []),
     ...(r.warmUp.count
       ? [
           `  warm-up: the first ${report.warmUpSeconds} s of commits (${r.warmUp.count} receipts) are delivered and checked like the rest and left out of the percentiles: p50 ${ms(r.warmUp.p50)} ms, p99 ${ms(r.warmUp.p99)} ms, max ${ms(r.warmUp.max)} ms.`,
@@ -138,4 +166,39 @@ export function printReport(
     ].join('\n'),
   );
   return judged.every(complete) ? 0 : 1;
+}
+
+/**
+ * One row per size and path, to read how the cost grows with the subscribers: delivered messages per
+ * second, latency, the gateway thread's busy time per 1,000 messages and its memory per subscriber.
+ */
+export function printSizes(reports: readonly PathReport[]): void {
+  const cells = (c: readonly string[]) => c.map((cell, i) => (i === 0 ? cell.padEnd(8) : cell.padStart(i === 1 ? 17 : 11))).join(' ');
+  const rows = [
+    cells(['path', 'subscribers x /s', 'messages/s', 'complete', 'p50 ms', 'p99 ms', 'gw busy', 'gw ms/1k msg', 'gw heap/sub']),
+  ];
+  for (const report of reports) {
+    const gateway = report.threads.find((t) => t.name.startsWith('gateway'))?.watch;
+    const busyPer1k = gateway ? (gateway.activeMs / Math.max(1, report.receipts.delivered)) * 1000 : Number.NaN;
+    rows.push(
+      cells([
+        report.name,
+        `${report.size.subscribers} x ${report.size.rate}`,
+        throughput(report).toFixed(0),
+        complete(report) ? 'yes' : 'NO',
+        ms(report.receipts.p50),
+        ms(report.receipts.p99),
+        gateway ? pct(gateway.loop) : 'n/a',
+        ms(busyPer1k),
+        kb(gatewayBytesPerSubscriber(report).heap),
+      ]),
+    );
+  }
+  console.log(
+    [
+      '',
+      "Sizes (gw busy: the gateway thread's event-loop utilization while committing and draining; gw ms/1k msg: its busy time per 1,000 messages delivered; gw heap/sub: its heap per live subscriber after a full GC, the first size's with what the gateway keeps once for all, such as the operation's plan; --idle measures it alone):",
+      ...rows,
+    ].join('\n'),
+  );
 }

@@ -4,6 +4,8 @@ import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 /** A thread's event-loop utilization (0..1), how late its loop ran timers (ms) and its garbage collector's pauses (ms). */
 export interface ThreadWatch {
   readonly loop: number;
+  /** Milliseconds the loop was busy. */
+  readonly activeMs: number;
   readonly loopDelayP99: number;
   readonly loopDelayMax: number;
   readonly gcCount: number;
@@ -34,8 +36,10 @@ export function watchThread(): () => ThreadWatch {
   return () => {
     delay.disable();
     observer.disconnect();
+    const { utilization, active } = performance.eventLoopUtilization(loopBefore);
     return {
-      loop: performance.eventLoopUtilization(loopBefore).utilization,
+      loop: utilization,
+      activeMs: active,
       loopDelayP99: Math.max(0, delay.percentile(99) / 1e6 - RESOLUTION_MS),
       loopDelayMax: Math.max(0, delay.max / 1e6 - RESOLUTION_MS),
       gcCount,

@@ -240,8 +240,9 @@ const ConfigSchema = z
     /** Events a gateway subscriber may have waiting before it is closed as too slow. */
     GATEWAY_SUBSCRIBER_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
     /**
-     * Shortest time between two writes of one upstream subscription's events to its subscribers:
-     * events that come faster go out together (0: every batch at once). A trickle is never held.
+     * Longest time the gateway holds one upstream subscription's events to write them to its
+     * subscribers together (0: every batch at once). Events are held only in proportion to what a
+     * write to all the subscribers costs (see BatchPipeline): an idle gateway never holds one.
      */
     GATEWAY_SUBSCRIPTION_FLUSH_MS: z.coerce.number().int().min(0).max(1_000).default(25),
     /**

@@ -283,6 +283,30 @@ describe('the gateway websocket connection limit', () => {
     );
   });
 
+  it('sends events that come close together at once while the gateway is idle, however long GATEWAY_SUBSCRIPTION_FLUSH_MS is', async () => {
+    // The longest flush interval allowed: a hold for it would keep the events after the first for about a second.
+    const flushMs = 1_000;
+    const gateway = await gatewayWith({ GATEWAY_SUBSCRIPTION_FLUSH_MS: String(flushMs) });
+    const stream = record<DetectionRaised>(connect(gateway.url, t.token('analyst')), DETECTIONS);
+    await waitFor(
+      'the subscription live',
+      async () =>
+        gateway.subscriptions.stats().subscribers === 1 && t.stack.subgraphs.activities!.stats().subscribers === 1 ? true : undefined,
+      10_000,
+      10,
+    );
+    const titles = ['idle 1', 'idle 2', 'idle 3'];
+    for (const title of titles) await raise(title);
+    const events = await within(
+      stream.received(titles.length),
+      flushMs / 2,
+      'the events raised back to back, well before the flush interval',
+    );
+    expect(events.map((e) => e.detectionRaised.detection)).toEqual(
+      titles.map((title) => ({ title, account: { email: 'ada@org.example' } })),
+    );
+  });
+
   it('ends a subscriber that stops reading with SUBSCRIBER_TOO_SLOW, holding at most its limit, and it resumes from its last cursor', async () => {
     const limit = 3;
     const gateway = await gatewayWith({ GATEWAY_SUBSCRIBER_QUEUE_LIMIT: String(limit), GATEWAY_SUBSCRIPTION_FLUSH_MS: '0' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchPipeline, type BatchPipelineSteps } from './batch-pipeline.js';
+import { BatchPipeline, FAN_OUT_SHARE, type BatchPipelineSteps } from './batch-pipeline.js';
 
 /** A promise and the functions that settle it. */
 function deferred<T = void>() {
@@ -104,8 +104,18 @@ describe('BatchPipeline', () => {
     expect(completedDuringFanOut).toBeGreaterThan(0);
   });
 
-  it('sends the events that arrive within flushMs of a fan-out together, and one after a quiet spell at once', async () => {
-    const { pipeline, fannedOut } = recorded({ flushMs: 200 });
+  it('holds the events that follow a costly fan-out for up to flushMs and sends them together', async () => {
+    // A fan-out of 30 ms (say, to many subscribers): the next may start 30 ÷ FAN_OUT_SHARE ms after it began, capped at flushMs.
+    const costly = 30;
+    const { pipeline, fannedOut } = recorded({
+      flushMs: 10_000,
+      fanOut: async (results) => {
+        const started = performance.now();
+        while (performance.now() - started < costly);
+        fannedOut.push(results);
+      },
+    });
+    const started = performance.now();
     pipeline.push(1);
     await until('the first fan-out', () => fannedOut.length === 1);
     pipeline.push(2);
@@ -114,6 +124,43 @@ describe('BatchPipeline', () => {
     pipeline.push(4);
     await until('the second fan-out', () => fannedOut.length === 2);
     expect(fannedOut).toEqual([[2], [4, 6, 8]]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(costly / FAN_OUT_SHARE);
+  });
+
+  it('sends each event at once while fan-outs cost nothing, however long flushMs is', async () => {
+    const { pipeline, fannedOut } = recorded({ flushMs: 10_000 });
+    pipeline.push(1);
+    await until('the first fan-out', () => fannedOut.length === 1);
+    pipeline.push(2);
+    // Well before flushMs: a hold for it would time this out.
+    await until('the second event, sent alone', () => fannedOut.length === 2, 2_000);
+    pipeline.push(3);
+    await until('the third event, sent alone', () => fannedOut.length === 3, 2_000);
+    expect(fannedOut).toEqual([[2], [4], [6]]);
+  });
+
+  it('holds the next events for flushMs while a fan-out is still running, and looks again when it ends', async () => {
+    const release = deferred();
+    let fanOuts = 0;
+    const { pipeline, fannedOut, completed } = recorded({
+      flushMs: 10_000,
+      fanOut: async (results) => {
+        fanOuts += 1;
+        if (fanOuts === 1) await release.promise;
+        fannedOut.push(results);
+      },
+    });
+    pipeline.push(1);
+    await until('the first fan-out to start', () => fanOuts === 1);
+    pipeline.push(2);
+    pipeline.push(3);
+    await turns(5);
+    // Held before being taken into a batch (not only waiting for the fan-out to end).
+    expect(completed).toEqual([[1]]);
+    // The running fan-out ends having cost next to nothing: the held events go out at once.
+    release.resolve();
+    await until('the held events', () => fannedOut.length === 2, 2_000);
+    expect(fannedOut).toEqual([[2], [4, 6]]);
   });
 
   it('takes at most maxBatch events per batch', async () => {
@@ -181,14 +228,25 @@ describe('BatchPipeline', () => {
   });
 
   it('drops what waits once stopped and takes nothing more', async () => {
-    const { pipeline, fannedOut } = recorded({ flushMs: 10_000 });
+    const release = deferred();
+    let fanOuts = 0;
+    const { pipeline, fannedOut, completed } = recorded({
+      flushMs: 10_000,
+      fanOut: async (results) => {
+        fanOuts += 1;
+        await release.promise;
+        fannedOut.push(results);
+      },
+    });
     pipeline.push(1);
-    await until('the first fan-out', () => fannedOut.length === 1);
+    await until('the first fan-out to start', () => fanOuts === 1);
     pipeline.push(2);
-    // The loop now holds for flushMs before its next batch: stopping ends the hold at once.
+    // The loop now holds for flushMs before its next batch (the fan-out is still running): stopping ends the hold.
     pipeline.stop();
     pipeline.push(3);
+    release.resolve();
     await pipeline.settled();
+    expect(completed).toEqual([[1]]);
     expect(fannedOut).toEqual([[2]]);
     expect(pipeline.size).toBe(0);
   });

@@ -1,6 +1,6 @@
 /** The two steps an upstream's events go through, and how often they may be fanned out. */
 export interface BatchPipelineSteps<E, R> {
-  /** Shortest time between the starts of two fan-outs (ms): events that come faster go out together. */
+  /** Longest time between the starts of two fan-outs that events are held for (ms): see BatchPipeline. */
   readonly flushMs: number;
   /** Events completed together at most. */
   readonly maxBatch: number;
@@ -15,11 +15,22 @@ export interface BatchPipelineSteps<E, R> {
 }
 
 /**
+ * The share of the time fan-outs may take before events are held to go out together: the next
+ * fan-out starts no sooner than the last one's duration ÷ this share after the last one began
+ * (and never later than flushMs after it).
+ */
+export const FAN_OUT_SHARE = 0.1;
+
+/**
  * Events completed in batches and fanned out in order, one loop at a time. A batch is completed
  * while the one before it is still being fanned out (completing waits on the network, fanning out
- * on the CPU), and fanned out once that one is done. Events arriving faster than one per flushMs
- * wait for the rest of the interval and go out with those that join them; an event after a quiet
- * spell goes out at once. The loop ends only in the same step as a check that found nothing
+ * on the CPU), and fanned out once that one is done. Events are held to go out together only in
+ * proportion to what a fan-out costs: the next fan-out starts once the last one's duration ÷
+ * FAN_OUT_SHARE has passed since it began, at most flushMs (while a fan-out is still running its
+ * cost is not known, so the hold is flushMs until it ends, then looked at again). A fan-out to a
+ * few subscribers takes microseconds, so an idle gateway sends each event at once, however close
+ * together they come; a fan-out to many subscribers holds the next events for up to flushMs, and
+ * they go out together. The loop ends only in the same step as a check that found nothing
  * waiting, so an event pushed at any moment is delivered without waiting for a later one.
  */
 export class BatchPipeline<E, R> {
@@ -27,9 +38,12 @@ export class BatchPipeline<E, R> {
   private running?: Promise<void>;
   /** When the last fan-out began (monotonic ms; -Infinity before the first). */
   private lastFanOut = Number.NEGATIVE_INFINITY;
+  /** How long the last finished fan-out took (ms), and whether one is running now. */
+  private lastFanOutMs = 0;
+  private fanOutRunning = false;
   private failure?: { readonly error: unknown };
   private stopped = false;
-  /** Ends the current hold early (on stop). */
+  /** Ends the current hold early (on stop, and when a fan-out ends, to look again). */
   private wake?: () => void;
 
   constructor(private readonly steps: BatchPipelineSteps<E, R>) {}
@@ -84,6 +98,27 @@ export class BatchPipeline<E, R> {
     }).finally(() => (this.wake = undefined));
   }
 
+  /** How much longer the next fan-out waits (ms; none when at most 0). */
+  private holdMs(): number {
+    const spacing = this.fanOutRunning ? this.steps.flushMs : Math.min(this.steps.flushMs, this.lastFanOutMs / FAN_OUT_SHARE);
+    return this.lastFanOut + spacing - performance.now();
+  }
+
+  /** Starts fanning `results` out; the answer settles once that is done (a failure is reported, not thrown). */
+  private startFanOut(results: R[]): Promise<void> {
+    const started = performance.now();
+    this.lastFanOut = started;
+    this.fanOutRunning = true;
+    return this.steps
+      .fanOut(results)
+      .catch((error: unknown) => this.fail(error))
+      .finally(() => {
+        this.lastFanOutMs = performance.now() - started;
+        this.fanOutRunning = false;
+        this.wake?.();
+      });
+  }
+
   private fail(error: unknown): void {
     if (this.failure) return;
     this.failure = { error };
@@ -97,8 +132,7 @@ export class BatchPipeline<E, R> {
       await new Promise((resolve) => setImmediate(resolve));
       for (;;) {
         while (this.waiting.length > 0 && !this.failure && !this.stopped) {
-          const hold = this.lastFanOut + this.steps.flushMs - performance.now();
-          if (hold > 0) await this.hold(hold);
+          for (let hold = this.holdMs(); hold > 0 && !this.stopped && !this.failure; hold = this.holdMs()) await this.hold(hold);
           if (this.failure || this.stopped || !this.steps.ready()) break;
           const batch = this.waiting.splice(0, this.steps.maxBatch);
           let results: R[];
@@ -110,8 +144,7 @@ export class BatchPipeline<E, R> {
           }
           await fanning;
           if (this.failure || this.stopped) break;
-          this.lastFanOut = performance.now();
-          fanning = this.steps.fanOut(results).catch((error: unknown) => this.fail(error));
+          fanning = this.startFanOut(results);
         }
         await fanning;
         // Events pushed while the last fan-out ran are taken now: nothing else would start a loop for them.

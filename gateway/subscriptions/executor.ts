@@ -14,7 +14,7 @@ export interface ExecutorOptions {
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
   /** Events a subscriber may have waiting before it is closed as too slow. */
   readonly queueLimit: number;
-  /** Shortest time between two writes of an upstream's events (see Upstream). */
+  /** Longest time an upstream's events are held to be written together (see BatchPipeline). */
   readonly flushMs: number;
   /** Events an upstream may hold received and not yet completed before it stops reading (see Upstream). */
   readonly upstreamBufferLimit: number;

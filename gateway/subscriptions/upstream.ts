@@ -28,7 +28,7 @@ export interface UpstreamOptions {
   readonly sharedSecret?: string;
   /** The gateway's data sources, by subgraph name, for the per-event entity fetches (batched: see EntityBatcher). */
   readonly dataSources: Readonly<Record<string, GraphQLDataSource<GatewayContext>>>;
-  /** Shortest time between two fan-outs: events that come faster are completed and written together. */
+  /** Longest time events are held to be completed and written together (see BatchPipeline). */
   readonly flushMs: number;
   /** Events received and not yet completed at most: past it the upstream is closed until they are delivered, then reopened after them. */
   readonly bufferLimit: number;
