@@ -121,7 +121,7 @@ describe('scanData', () => {
     expect(await scanData(runOf(instanceId, providerServing(contents)), services)).toEqual({ status: 'done', items: 0 });
   });
 
-  it('has several files of a batch in flight at once, and stores each file once', async () => {
+  it('downloads the next file while one is scanned, one download at a time, and stores each file once', async () => {
     const instanceId = newId();
     const names = Array.from({ length: 12 }, (_, i) => `note-${i}.txt`);
     const contents = new Map(
@@ -138,27 +138,37 @@ describe('scanData', () => {
         contentVersion: 'v1',
       })),
     );
-    // Each download answers only once four are in flight: one file at a time never gets there.
     const serving = providerServing(contents);
-    const waiting: (() => void)[] = [];
-    let most = 0;
+    let started = 0;
     let inFlight = 0;
+    let most = 0;
     const connector = {
       downloadFile: async (externalId: string): Promise<FileContent> => {
+        started += 1;
         inFlight += 1;
         most = Math.max(most, inFlight);
-        await new Promise<void>((resolve, reject) => {
-          waiting.push(resolve);
-          if (waiting.length >= 4 || most >= 4) for (const go of waiting.splice(0)) go();
-          setTimeout(() => reject(new Error(`only ${inFlight} download(s) in flight after 5 s`)), 5_000).unref();
-        });
+        await new Promise((resolve) => setImmediate(resolve));
         inFlight -= 1;
         return serving.downloadFile(externalId);
       },
     } as unknown as Connector;
-    const services = { files, evaluator: () => evaluator, dataScan: pool };
+    // The k-th file's scan goes on only once the next file's download has begun: one file at a time never gets there.
+    let scans = 0;
+    const dataScan = {
+      scan: async (...args: Parameters<DataScanPool['scan']>) => {
+        const k = ++scans;
+        const deadline = Date.now() + 5_000;
+        while (k < names.length && started <= k) {
+          if (Date.now() > deadline) throw new Error(`download ${k + 1} had not begun while file ${k} was scanned`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        return pool.scan(...args);
+      },
+    } as unknown as DataScanPool;
+    const services = { files, evaluator: () => evaluator, dataScan };
     expect(await scanData(runOf(instanceId, connector), services)).toEqual({ status: 'done', items: 12 });
-    expect(most).toBe(4);
+    // Downloads one after another: the data scan waits for the rate budget as one request.
+    expect(most).toBe(1);
     const stored = await files().byIds([...ids.values()]);
     expect(stored).toHaveLength(12);
     for (const file of stored)
