@@ -142,9 +142,15 @@ describe('scanData', () => {
     let started = 0;
     let inFlight = 0;
     let most = 0;
+    // Scans waiting for a download to begin: each with the count it waits for.
+    const waiting: { count: number; go: () => void }[] = [];
     const connector = {
       downloadFile: async (externalId: string): Promise<FileContent> => {
         started += 1;
+        for (const waiter of waiting.filter((w) => started >= w.count)) {
+          waiting.splice(waiting.indexOf(waiter), 1);
+          waiter.go();
+        }
         inFlight += 1;
         most = Math.max(most, inFlight);
         await new Promise((resolve) => setImmediate(resolve));
@@ -157,11 +163,11 @@ describe('scanData', () => {
     const dataScan = {
       scan: async (...args: Parameters<DataScanPool['scan']>) => {
         const k = ++scans;
-        const deadline = Date.now() + 5_000;
-        while (k < names.length && started <= k) {
-          if (Date.now() > deadline) throw new Error(`download ${k + 1} had not begun while file ${k} was scanned`);
-          await new Promise((resolve) => setTimeout(resolve, 5));
-        }
+        if (k < names.length && started <= k)
+          await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`download ${k + 1} had not begun while file ${k} was scanned`)), 5_000);
+            waiting.push({ count: k + 1, go: () => (clearTimeout(timer), resolve()) });
+          });
         return pool.scan(...args);
       },
     } as unknown as DataScanPool;
