@@ -250,3 +250,50 @@ export function postgresCpuSeconds(dataDir: string): number | null {
     return null;
   }
 }
+
+/** Sends a GraphQL operation to the gateway with one token; answers `data`, throws with the errors. */
+export type GatewayClient = <T>(query: string, variables?: Record<string, unknown>) => Promise<T>;
+
+export function gatewayClient(url: string, token: string): GatewayClient {
+  return async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const answer = (await response.json()) as { data?: T; errors?: unknown[] };
+    if (answer.errors?.length) throw new Error(JSON.stringify(answer.errors));
+    return answer.data!;
+  };
+}
+
+/**
+ * Asks for the instance's status until it is CONNECTED; throws when it ends in ERROR or is not
+ * CONNECTED `timeoutSeconds` after `started` (a `performance.now()`). Every 15 s prints how long
+ * it has been and the instance's status message, after what `progress` adds.
+ */
+export async function waitUntilConnected(
+  ask: GatewayClient,
+  instanceId: string,
+  options: { readonly started: number; readonly timeoutSeconds: number; readonly progress?: () => string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  let lastReport = Date.now();
+  for (;;) {
+    const { appInstance } = await ask<{ appInstance: { status: string; statusMessage: string | null } }>(
+      'query ($id: ID!) { appInstance(id: $id) { status statusMessage } }',
+      { id: instanceId },
+    );
+    if (appInstance.status === 'CONNECTED') return;
+    if (appInstance.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${appInstance.statusMessage}`);
+    if (Date.now() > deadline) throw new Error(`not CONNECTED after ${options.timeoutSeconds} s (${appInstance.statusMessage})`);
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      const extra = options.progress ? `${options.progress()}; ` : '';
+      console.log(
+        `  ${((performance.now() - options.started) / 1000).toFixed(0)} s: ${extra}${appInstance.statusMessage ?? appInstance.status}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -13,7 +13,7 @@ import path from 'node:path';
 // The emulator shares this process's event loop.
 import 'reflect-metadata';
 import { z } from 'zod';
-import { runBenchmark, type Bench } from './harness.js';
+import { gatewayClient, runBenchmark, type Bench, waitUntilConnected } from './harness.js';
 
 const SettingsSchema = z.object({
   BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(2_000),
@@ -79,16 +79,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   const admin = control.truth().users.find((u) => u.isAdmin && !u.suspended)!.primaryEmail;
   const stack = await bench.startStack(config, { scheduler: true });
   const token = await signToken(config, { role: 'admin', subject: 'bench' });
-  const ask = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(stack.gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const answer = (await response.json()) as { data?: T; errors?: unknown[] };
-    if (answer.errors?.length) throw new Error(JSON.stringify(answer.errors));
-    return answer.data!;
-  };
+  const ask = gatewayClient(stack.gateway.url, token);
 
   const started = performance.now();
   const { connectApp } = await ask<{ connectApp: { id: string } }>(
@@ -113,21 +104,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
       },
     },
   );
-  const deadline = Date.now() + s.BENCH_TIMEOUT_SECONDS * 1000;
-  let lastReport = Date.now();
-  for (;;) {
-    const { appInstance } = await ask<{ appInstance: { status: string; statusMessage: string | null } }>(
-      `{ appInstance(id: "${connectApp.id}") { status statusMessage } }`,
-    );
-    if (appInstance.status === 'CONNECTED') break;
-    if (appInstance.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${appInstance.statusMessage}`);
-    if (Date.now() > deadline) throw new Error(`not CONNECTED after ${s.BENCH_TIMEOUT_SECONDS} s (${appInstance.statusMessage})`);
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${appInstance.statusMessage ?? appInstance.status}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await waitUntilConnected(ask, connectApp.id, { started, timeoutSeconds: s.BENCH_TIMEOUT_SECONDS });
   const seconds = (performance.now() - started) / 1000;
   const stats = control.stats();
   let useful = 0;

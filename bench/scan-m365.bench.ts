@@ -10,7 +10,7 @@ import path from 'node:path';
 // the emulator's truth (a mismatch or a timeout exits 1). The emulator shares this process's event loop.
 import 'reflect-metadata';
 import { z } from 'zod';
-import { runBenchmark, type Bench } from './harness.js';
+import { gatewayClient, runBenchmark, type Bench, waitUntilConnected } from './harness.js';
 
 const SettingsSchema = z.object({
   BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(20_000),
@@ -66,16 +66,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
   console.log(`emulated tenant generated in ${((performance.now() - generating) / 1000).toFixed(1)} s`);
   const stack = await bench.startStack(config, { scheduler: true });
   const token = await signToken(config, { role: 'admin', subject: 'bench' });
-  const ask = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(stack.gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const answer = (await response.json()) as { data?: T; errors?: unknown[] };
-    if (answer.errors?.length) throw new Error(JSON.stringify(answer.errors));
-    return answer.data!;
-  };
+  const ask = gatewayClient(stack.gateway.url, token);
 
   const started = performance.now();
   const { connectApp } = await ask<{ connectApp: { id: string } }>(
@@ -91,23 +82,7 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
       },
     },
   );
-  const deadline = Date.now() + s.BENCH_TIMEOUT_SECONDS * 1000;
-  let status = '';
-  let lastReport = Date.now();
-  for (;;) {
-    const { appInstance } = await ask<{ appInstance: { status: string; statusMessage: string | null } }>(
-      `{ appInstance(id: "${connectApp.id}") { status statusMessage } }`,
-    );
-    status = appInstance.status;
-    if (status === 'CONNECTED') break;
-    if (status === 'ERROR') throw new Error(`the instance ended in ERROR: ${appInstance.statusMessage}`);
-    if (Date.now() > deadline) throw new Error(`not CONNECTED after ${s.BENCH_TIMEOUT_SECONDS} s (${appInstance.statusMessage})`);
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${appInstance.statusMessage ?? status}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await waitUntilConnected(ask, connectApp.id, { started, timeoutSeconds: s.BENCH_TIMEOUT_SECONDS });
   const seconds = (performance.now() - started) / 1000;
   const stats = emulator.tenant(TENANT_ID).stats();
   let useful = 0;

@@ -12,7 +12,7 @@ import path from 'node:path';
 // mismatch or a timeout exits 1). The emulator shares this process's event loop.
 import 'reflect-metadata';
 import { z } from 'zod';
-import { runBenchmark, type Bench } from './harness.js';
+import { gatewayClient, runBenchmark, type Bench, waitUntilConnected } from './harness.js';
 
 const SettingsSchema = z.object({
   BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(5_000),
@@ -118,39 +118,18 @@ async function benchmark(bench: Bench<Settings>): Promise<number> {
 
   const stack = await bench.startStack(config, { scheduler: true });
   const token = await signToken(config, { role: 'admin', subject: 'bench' });
-  const ask = async <T>(query: string, variables: Record<string, unknown> = {}): Promise<T> => {
-    const response = await fetch(stack.gateway.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const answer = (await response.json()) as { data?: T; errors?: unknown[] };
-    if (answer.errors?.length) throw new Error(JSON.stringify(answer.errors));
-    return answer.data!;
-  };
+  const ask = gatewayClient(stack.gateway.url, token);
 
   const started = performance.now();
   const { connectApp } = await ask<{ connectApp: { id: string } }>(
     `mutation ($config: JSON!) { connectApp(input: { provider: "salesforce", name: "bench", config: $config }) { id } }`,
     { config: instanceConfig },
   );
-  const deadline = Date.now() + s.BENCH_TIMEOUT_SECONDS * 1000;
-  let lastReport = Date.now();
-  for (;;) {
-    const { appInstance } = await ask<{ appInstance: { status: string; statusMessage: string | null } }>(
-      `{ appInstance(id: "${connectApp.id}") { status statusMessage } }`,
-    );
-    if (appInstance.status === 'CONNECTED') break;
-    if (appInstance.status === 'ERROR') throw new Error(`the instance ended in ERROR: ${appInstance.statusMessage}`);
-    if (Date.now() > deadline) throw new Error(`not CONNECTED after ${s.BENCH_TIMEOUT_SECONDS} s (${appInstance.statusMessage})`);
-    if (Date.now() - lastReport > 15_000) {
-      lastReport = Date.now();
-      console.log(
-        `  ${((performance.now() - started) / 1000).toFixed(0)} s: ${org.stats().requests - requestsBefore} requests (by status ${JSON.stringify(org.stats().byStatus)}); ${appInstance.statusMessage ?? appInstance.status}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  await waitUntilConnected(ask, connectApp.id, {
+    started,
+    timeoutSeconds: s.BENCH_TIMEOUT_SECONDS,
+    progress: () => `${org.stats().requests - requestsBefore} requests (by status ${JSON.stringify(org.stats().byStatus)})`,
+  });
   const seconds = (performance.now() - started) / 1000;
   const stats = org.stats();
   // Nothing else may spend the org's quota from here on (the data scan of the files starts once they are listed).
