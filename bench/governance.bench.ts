@@ -9,11 +9,14 @@
 // BENCH_SIZES (`--sizes 100,1000,3000`) runs one round per size on the same stack, one after another
 // (fresh targets each; the governance log grows from round to round), and prints how the cost grows:
 // each round's time per action, minimum ratio and p99 against the first round's.
+// BENCH_SCHEDULER (`--scheduler process`) runs the scheduler as its own process, the production shape
+// (docker compose, Kubernetes), instead of in this one; each round then prints the CPU seconds the
+// bench process (gateway, subgraphs, simulator), the scheduler and PostgreSQL each used.
 import 'reflect-metadata';
 import os from 'node:os';
 import { z } from 'zod';
 import { loadConfig } from '../platform/config.js';
-import { runBenchmark } from './harness.js';
+import { postgresCpuSeconds, runBenchmark, type SchedulerProcess } from './harness.js';
 import { percentile } from './load.js';
 
 const TENANT = { id: 'govbench', token: 'govbench-token-0123456789' } as const;
@@ -31,6 +34,8 @@ const SettingsSchema = z.object({
     .transform((v) => v.split(',').map(Number))
     .refine((sizes) => sizes.every((n) => n >= 3 && n <= 20_000), 'each size from 3 to 20,000')
     .optional(),
+  /** Where the scheduler runs: in this process beside the gateway and subgraphs (`npm start`'s shape), or as its own process (production's). */
+  BENCH_SCHEDULER: z.enum(['in-process', 'process']).default('in-process'),
 });
 
 /** One round's figures. */
@@ -60,7 +65,20 @@ async function postGraphQL<T>(url: string, token: string, query: string, variabl
   return body.data;
 }
 
-const FLAGS = { sizes: 'BENCH_SIZES', actions: 'BENCH_ACTIONS', clients: 'BENCH_CLIENTS', limit: 'BENCH_LIMIT' } as const;
+const FLAGS = {
+  sizes: 'BENCH_SIZES',
+  actions: 'BENCH_ACTIONS',
+  clients: 'BENCH_CLIENTS',
+  limit: 'BENCH_LIMIT',
+  scheduler: 'BENCH_SCHEDULER',
+} as const;
+
+/** CPU seconds used so far by each process of the run (null: /proc cannot tell). */
+interface CpuSample {
+  readonly bench: number;
+  readonly scheduler: number | null;
+  readonly postgres: number | null;
+}
 
 await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => {
   // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads).
@@ -97,7 +115,17 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
   bench.defer(() => simulator.stop());
   const tenant = simulator.tenant(TENANT.id);
   const config = loadConfig(bench.configEnv());
-  const stack = await bench.startStack(config, { scheduler: true });
+  const ownProcess = bench.settings.BENCH_SCHEDULER === 'process';
+  const stack = await bench.startStack(config, { scheduler: !ownProcess });
+  const scheduler: SchedulerProcess | undefined = ownProcess ? await bench.startSchedulerProcess(bench.configEnv()) : undefined;
+  const cpu = (): CpuSample => {
+    const used = process.cpuUsage();
+    return {
+      bench: (used.user + used.system) / 1e6,
+      scheduler: scheduler?.cpuSeconds() ?? null,
+      postgres: postgresCpuSeconds(bench.postgresDir),
+    };
+  };
   const db = await bench.client();
   const admin = await signToken(config, { role: 'admin', subject: 'bench' });
   const responder = await signToken(config, { role: 'responder', subject: 'bench-responder' });
@@ -167,7 +195,10 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       `Tenantwatch governance benchmark (Node ${process.version}): ${sizes.length === 1 ? `${actions} actions` : `rounds of ${sizes.join(', ')} actions`} (suspendAccount, revokeAppPermission and quarantineFile, 2:1:1, distinct targets)`,
       `sent through the gateway by ${clients} concurrent clients, each one mutation after another.`,
       `Provider limit ${limit}/min, headroom ${config.HEADROOM_PERCENT}% → allowed ${f1(allowed)} req/s; a round's provider-limit minimum is its actions ÷ that rate.`,
-      `Caveat: ${os.availableParallelism()} CPU cores shared by the gateway, subgraphs, scheduler and simulator (one process) and PostgreSQL. Load average at start: ${os
+      ownProcess
+        ? `The scheduler runs as its own process (production's shape); the gateway, subgraphs and simulator in this one.`
+        : `The scheduler runs in this process beside the gateway, subgraphs and simulator (npm start's shape; --scheduler process for production's).`,
+      `Caveat: ${os.availableParallelism()} CPU cores shared by these processes and PostgreSQL. Load average at start: ${os
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}.`,
@@ -189,6 +220,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
     const before = tenant.stats();
     const appliedBefore = governanceEvents();
     const latencies: number[] = [];
+    const cpuBefore = cpu();
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -204,6 +236,7 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       }),
     );
     const issuedSeconds = (performance.now() - started) / 1000;
+    const cpuIssued = cpu();
     done += size;
     const deadline = Date.now() + timeoutSeconds * 1000;
     let counts: Record<string, number> = {};
@@ -218,6 +251,21 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const doneSeconds = (performance.now() - started) / 1000;
+    const cpuAfter = cpu();
+    const cpuLine = (until: CpuSample) =>
+      (
+        [
+          [`this process (gateway, subgraphs, simulator${ownProcess ? '' : ', scheduler'})`, until.bench - cpuBefore.bench],
+          [
+            'the scheduler process',
+            until.scheduler !== null && cpuBefore.scheduler !== null ? until.scheduler - cpuBefore.scheduler : null,
+          ],
+          ['PostgreSQL', until.postgres !== null && cpuBefore.postgres !== null ? until.postgres - cpuBefore.postgres : null],
+        ] as const
+      )
+        .filter(([, seconds]) => seconds !== null)
+        .map(([name, seconds]) => `${name} ${f1(seconds!)} s (${f1((seconds! * 1000) / size)} ms per action)`)
+        .join(', ');
     const after = tenant.stats();
     const governanceCalls = Object.entries(after.governance).reduce((n, [route, c]) => n + c - (before.governance[route] ?? 0), 0);
     const sent = Object.entries(after.routes)
@@ -249,6 +297,10 @@ await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, async (bench) => 
         `Mutations answered in ${f1(issuedSeconds)} s: p50 ${f1(round.p50)} ms, p95 ${f1(percentile(latencies, 95))} ms, p99 ${f1(round.p99)} ms.`,
         `All ${size} actions ended ${f1(doneSeconds)} s after the first mutation: ${JSON.stringify(counts)} (the instance's whole log).`,
         `Time to all SUCCEEDED ÷ provider-limit minimum: ${f1(doneSeconds)} s ÷ ${f1(minimumSeconds)} s = ${f2(doneSeconds / minimumSeconds)} (1.00 is the limit; achieved ${f1(size / doneSeconds)} actions/s of ${f1(allowed)} allowed).`,
+        `CPU used while the mutations were answered: ${cpuLine(cpuIssued)}.`,
+        `CPU used until all had ended: ${cpuLine(cpuAfter)}.`,
+        // Closed-loop clients: each waits for its answer before the next, so latency ≈ clients ÷ throughput.
+        `${Math.min(clients, size)} clients one mutation after another: a mean latency of 100 ms needs ${f1((Math.min(clients, size) * 1000) / 100)} mutations/s; answered ${f1(size / issuedSeconds)}/s.`,
         `Provider calls vs actions: ${governanceCalls} successful governance calls, ${sent} sent (${throttled} answered 429), ${appliedAtProvider} applied in the provider's audit trail, for ${size} actions: ${governanceCalls === size && appliedAtProvider === size ? 'equal' : 'NOT EQUAL'}.`,
         ok ? 'Result: every action applied exactly once.' : 'Result: FAILED (see above).',
       ].join('\n'),

@@ -2,6 +2,7 @@
 // the stack started on demand, everything closed in reverse order however the run ends (return, throw,
 // uncaught error, SIGINT, SIGTERM), and one exit status: the body's, 1 when it throws, 2 on bad
 // settings, 130 / 143 on SIGINT / SIGTERM.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,8 +36,35 @@ export interface Bench<Settings> {
   configEnv(extra?: Readonly<Record<string, string>>): Record<string, string>;
   /** Starts the whole graph on the benchmark's database, its gateway on a free port; stopped at the end. */
   startStack(config: Config, options?: { readonly scheduler?: boolean }): Promise<Stack>;
+  /**
+   * Starts a scheduler as its own process (`scheduler/index.ts`, as production runs it) on the
+   * benchmark's database with `env` (from {@link configEnv}); stopped (SIGTERM, then SIGKILL after 10 s)
+   * at the end. Its exit before then fails the run with what it printed.
+   */
+  startSchedulerProcess(env: Readonly<Record<string, string>>): Promise<SchedulerProcess>;
   /** Runs `close` when the run ends, before whatever was registered earlier. A `close` that throws is printed and makes a status of 0 a 1. */
   defer(close: () => Promise<unknown>): void;
+}
+
+/** A scheduler running as its own process. */
+export interface SchedulerProcess {
+  readonly pid: number;
+  /** CPU seconds the process has used so far (user + system); null when /proc cannot tell. */
+  cpuSeconds(): number | null;
+}
+
+/** CPU seconds used so far by one process (user + system, without its children); null when /proc cannot tell. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return (fields[11]! + fields[12]!) / 100; // utime, stime in USER_HZ (100 on every Linux this runs on)
+  } catch {
+    return null;
+  }
 }
 
 /** The per-token and per-address limits raised out of a benchmark's way. */
@@ -206,6 +234,40 @@ export async function runBenchmark<Schema extends z.ZodType>(
       const stack = await startStack({ config, databaseUrl: await database(), port: 0, scheduler });
       defer(() => stack.stop());
       return stack;
+    },
+    startSchedulerProcess: async (env) => {
+      const child = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'scheduler/index.ts'], {
+        cwd: path.resolve(import.meta.dirname, '..'),
+        // NODE_OPTIONS passes on, so that a profiler or a preload given to the benchmark reaches the scheduler too.
+        env: {
+          PATH: process.env.PATH,
+          ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+          ...env,
+          DATABASE_URL: await database(),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      let stopping = false;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.once('exit', (code, signal) => {
+        if (stopping) return;
+        console.error(`The scheduler process exited (${signal ?? `status ${code}`}) before the run ended:\n${output}`);
+        void ending.end(1);
+      });
+      defer(async () => {
+        stopping = true;
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(killer);
+      });
+      await new Promise<void>((resolve, reject) => child.once('spawn', resolve).once('error', reject));
+      return { pid: child.pid!, cpuSeconds: () => processCpuSeconds(child.pid!) };
     },
     defer,
   };

@@ -67,7 +67,7 @@ export class AlertDelivery {
     this.listener = new pg.Client({ connectionString: this.options.databaseUrl });
     this.listener.on('error', (error) => logger.warn({ err: error }, 'alert delivery notification connection failed; polling continues'));
     await this.listener.connect();
-    this.listener.on('notification', () => this.wake());
+    this.listener.on('notification', () => this.wake(false));
     await this.listener.query(`listen ${EVENT_LOG_CHANNEL}`);
     this.timer = setInterval(() => this.wake(), this.options.pollMs ?? 2_000);
     this.timer.unref();
@@ -77,19 +77,28 @@ export class AlertDelivery {
   /** The sinks are being read for a wake-up; `again`: another came meanwhile, read once more after. */
   private reading = false;
   private again = false;
+  /** The enabled sinks as last read, and when (`performance.now()`). */
+  private known?: { readonly sinks: readonly SinkForDelivery[]; readonly at: number };
 
   /**
-   * Starts a round for every enabled sink not already being delivered to by this process. Wake-ups
-   * that come while the sinks are read are served by one more read after it (a burst of events
-   * costs a read or two, not one per NOTIFY).
+   * Starts a round for every enabled sink not already being delivered to by this process. An event's
+   * wake-up (`fresh` false) goes by the sinks read within the poll interval, if any: a governance
+   * burst appends an event per action, and reading the sinks for each was a statement per action; a
+   * sink created or enabled meanwhile is read at the next poll and starts from its own cursor, so it
+   * misses nothing. Wake-ups that come while the sinks are read are served by one more read after it.
    */
-  wake(): void {
+  wake(fresh = true): void {
     if (this.stopping.signal.aborted) return;
+    if (!fresh && this.known && performance.now() - this.known.at < (this.options.pollMs ?? 2_000)) {
+      this.startRounds(this.known.sinks);
+      return;
+    }
     if (this.reading) {
       this.again = true;
       return;
     }
     this.reading = true;
+    const at = performance.now();
     void this.sinks
       .enabledForDelivery()
       .finally(() => {
@@ -100,18 +109,23 @@ export class AlertDelivery {
         }
       })
       .then((sinks) => {
-        for (const { sink } of sinks) {
-          if (this.running.has(sink.id) || this.running.size >= PARALLEL_SINKS) continue;
-          const round = withAdvisoryLock(this.locks, `alert-sink:${sink.id}`, () => this.deliver(sink.id))
-            .then(() => undefined)
-            .catch((error: unknown) => {
-              if (!this.stopping.signal.aborted) logger.warn({ err: error, sinkId: sink.id }, 'alert delivery round failed');
-            })
-            .finally(() => this.running.delete(sink.id));
-          this.running.set(sink.id, round);
-        }
+        this.known = { sinks, at };
+        this.startRounds(sinks);
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'alert sinks not read'));
+  }
+
+  private startRounds(sinks: readonly SinkForDelivery[]): void {
+    for (const { sink } of sinks) {
+      if (this.running.has(sink.id) || this.running.size >= PARALLEL_SINKS) continue;
+      const round = withAdvisoryLock(this.locks, `alert-sink:${sink.id}`, () => this.deliver(sink.id))
+        .then(() => undefined)
+        .catch((error: unknown) => {
+          if (!this.stopping.signal.aborted) logger.warn({ err: error, sinkId: sink.id }, 'alert delivery round failed');
+        })
+        .finally(() => this.running.delete(sink.id));
+      this.running.set(sink.id, round);
+    }
   }
 
   /** Delivers the sink's pending events in order until none is left (or the scheduler stops). */

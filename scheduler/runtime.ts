@@ -159,12 +159,12 @@ export class SchedulerRuntime implements SchedulerServices {
   }
 
   async connector(instanceId: string, priority: Priority, options: { retryTransient?: boolean } = {}): Promise<Connector> {
-    const instances = this.instances();
-    const [instance] = await instances.byIds([instanceId]);
-    if (!instance) throw new Error(`No app instance ${instanceId}`);
+    const found = await this.instances().withConfig(instanceId);
+    if (!found) throw new Error(`No app instance ${instanceId}`);
+    const { instance } = found;
     const factory = connectorFactory(instance.provider);
     if (!factory) throw new Error(`No connector for provider "${instance.provider}"`);
-    const config = factory.validateConfig(await instances.readConfig(instanceId));
+    const config = factory.validateConfig(found.config);
     const credentials = this.credentialsOf(instanceId, factory, config);
     const http = new BudgetedProviderHttp({
       instanceId,

@@ -422,6 +422,15 @@ export class AppInstanceService {
   }
 
   /** The instance's decrypted connect config (endpoint and credentials). */
+  /** The instance with its decrypted connect config, in one read (the scheduler's connectors need both). */
+  async withConfig(id: string): Promise<{ readonly instance: AppInstance; readonly config: Record<string, unknown> } | null> {
+    if (!inScope(this.scope, id)) return null;
+    const instance = await this.em.findOne(AppInstance, { id }, { populate: ['sealedConfig'] });
+    return instance
+      ? { instance, config: JSON.parse(decryptSecret(this.credentialsKey, instance.sealedConfig)) as Record<string, unknown> }
+      : null;
+  }
+
   async readConfig(id: string): Promise<Record<string, unknown> | null> {
     const row: { sealed_config: string } | undefined = await this.knex(INSTANCE).select('sealed_config').where('id', id).first();
     return row ? (JSON.parse(decryptSecret(this.credentialsKey, row.sealed_config)) as Record<string, unknown>) : null;
