@@ -306,6 +306,42 @@ describe('governance mutations through the gateway', () => {
     expect((await graphFile(file.id)).quarantined).toBe(false);
   });
 
+  it("answers the action's own fields from the mutation's subgraph (no fetch from activities), and its relations from activities", async () => {
+    const OWN = 'id type status requestedBy reason dryRun attempts error requestedAt completedAt';
+    const target = activeAccount();
+    const sentBefore = t.stack.gateway.dedup.sent;
+    const own = await t.request<{ suspendAccount: Action & { requestedAt: string } }>(
+      `mutation ($input: GovernanceInput!) { suspendAccount(input: $input) { ${OWN} } }`,
+      { input: { targetId: target.id, reason: 'own fields' } },
+      t.token('responder'),
+    );
+    expect(own.errors).toBeUndefined();
+    // One subgraph request: the accounts subgraph answered every field as it recorded the action.
+    expect(t.stack.gateway.dedup.sent - sentBefore).toBe(1);
+    const recorded = own.data!.suspendAccount;
+    expect(recorded).toMatchObject({
+      type: 'SUSPEND_ACCOUNT',
+      status: 'PENDING',
+      reason: 'own fields',
+      dryRun: false,
+      attempts: 0,
+      error: null,
+      completedAt: null,
+    });
+    expect(recorded.requestedBy).toBe((await action(recorded.id)).requestedBy);
+    const done = await ended(recorded.id);
+    expect(done.status).toBe('SUCCEEDED');
+
+    // A relation is the activities subgraph's: asked for, it is fetched from there (a second request).
+    const grant = pick(grants, 'live grant', (g) => !g.revoked);
+    const sentThen = t.stack.gateway.dedup.sent;
+    const withRelation = await act('revokeAppPermission', { targetId: grant.id });
+    expect(t.stack.gateway.dedup.sent - sentThen).toBe(2);
+    expect(withRelation.appPermission).toEqual({ id: grant.id });
+    expect(withRelation.type).toBe('REVOKE_APP_PERMISSION');
+    expect((await ended(withRelation.id)).status).toBe('SUCCEEDED');
+  });
+
   it('retries 503s with backoff and succeeds with one applied call; gives up after the configured attempts', async () => {
     const route = 'POST /api/v1/users/:id/suspend';
     const target = activeAccount();

@@ -4,7 +4,7 @@ import { badInput } from '../errors.js';
 import { parseId } from '../ids.js';
 import { inScope, scopeOf } from '../scope.js';
 import type { SubgraphPorts } from '../ports.js';
-import type { GovernanceActionRef } from '../references.js';
+import { governanceActionRef, type GovernanceActionRef } from '../references.js';
 import { ConnectionStatus } from '../vocabulary/instance.js';
 import { GOVERNANCE_ACTIONS, refusalOf, TARGET_NOUN, type GovernanceActionType, type GovernanceTarget } from './actions.js';
 import type { InstanceDirectory } from './instances.js';
@@ -121,5 +121,5 @@ export async function requestGovernance(ctx: GovernanceContext, mutation: Govern
   };
   const { governance } = ctx;
   const outcome = await governance.log.request(request, () => validateRequest(governance.instances, type, target));
-  return { id: outcome.action.id };
+  return governanceActionRef(outcome.action);
 }

@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionRef } from '../../platform/references.js';
+import { Arg, Authorized, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
+import { GovernanceActionRef, PROVIDES_GOVERNANCE_ACTION } from '../../platform/references.js';
 import type { Account } from './account.entity.js';
 import { loaders, type AccountsContext } from './context.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
@@ -28,6 +28,7 @@ const mutation = (ctx: AccountsContext, type: GovernanceActionType, input: Gover
 @Resolver()
 export class AccountGovernanceResolver {
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Suspends the account at the provider (sign-in blocked). Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
@@ -40,6 +41,7 @@ export class AccountGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Lifts a suspension at the provider. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
@@ -52,6 +54,7 @@ export class AccountGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description: `"Revoke password": ends the account's sessions and forces a new password at next sign-in. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).`,
   })

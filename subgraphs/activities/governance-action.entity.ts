@@ -3,9 +3,13 @@ import { Entity, Index, OptionalProps, PrimaryKey, Property, Unique } from '@mik
 import { Directive, Field, ID, Int, ObjectType } from 'type-graphql';
 import { GovernanceActionType, GovernanceStatus } from '../../platform/governance/actions.js';
 import { newId } from '../../platform/ids.js';
-import { GOVERNANCE_ACTION_ID } from '../../platform/references.js';
+import { GOVERNANCE_ACTION_FIELDS as DESCRIBED, GOVERNANCE_ACTION_ID } from '../../platform/references.js';
 
-/** One entry of the governance log: an action on an account, a file or an app permission. */
+/**
+ * One entry of the governance log: an action on an account, a file or an app permission. Its scalar
+ * fields are `@shareable`: the governance mutations' subgraphs answer them as they recorded the action
+ * (`PROVIDES_GOVERNANCE_ACTION`), and the gateway then needs no fetch from this subgraph.
+ */
 @ObjectType({ description: 'One entry of the governance log.' })
 @Directive('@key(fields: "id")')
 @Entity({ tableName: 'governance_action' })
@@ -46,11 +50,13 @@ export class GovernanceAction {
   @PrimaryKey({ type: 'uuid' })
   id: string = newId();
 
-  @Field(() => GovernanceActionType, { description: 'What it does.' })
+  @Directive('@shareable')
+  @Field(() => GovernanceActionType, { description: DESCRIBED.type })
   @Property({ type: 'text' })
   type!: GovernanceActionType;
 
-  @Field(() => GovernanceStatus, { description: 'Where it stands: PENDING, RUNNING, then SUCCEEDED or FAILED.' })
+  @Directive('@shareable')
+  @Field(() => GovernanceStatus, { description: DESCRIBED.status })
   @Property({ type: 'text' })
   status: GovernanceStatus = GovernanceStatus.PENDING;
 
@@ -70,37 +76,44 @@ export class GovernanceAction {
   @Property({ type: 'uuid', nullable: true })
   appPermissionId: string | null = null;
 
-  @Field({ description: 'Subject of the caller\'s token, or "policy:<id>".' })
+  @Directive('@shareable')
+  @Field({ description: DESCRIBED.requestedBy })
   @Property({ type: 'text' })
   requestedBy!: string;
 
+  @Directive('@shareable')
   @Field(() => String, {
     nullable: true,
-    description: 'Why, as the requester gave it (automatic governance: the policy and detection); null when none was given.',
+    description: DESCRIBED.reason,
   })
   @Property({ type: 'text', nullable: true })
   reason: string | null = null;
 
-  @Field({ description: 'Whether it is a dry run: recorded to show what would run, never carried out (it stays PENDING).' })
+  @Directive('@shareable')
+  @Field({ description: DESCRIBED.dryRun })
   @Property({ type: 'boolean' })
   dryRun: boolean = false;
 
-  @Field(() => Int, { description: 'How many times the scheduler has tried it at the provider so far (0 before the first).' })
+  @Directive('@shareable')
+  @Field(() => Int, { description: DESCRIBED.attempts })
   @Property({ type: 'integer' })
   attempts: number = 0;
 
+  @Directive('@shareable')
   @Field(() => String, {
     nullable: true,
-    description: "Why it FAILED, or why a RUNNING action waits to be retried, in Tenantwatch's words; null otherwise.",
+    description: DESCRIBED.error,
   })
   @Property({ type: 'text', nullable: true })
   error: string | null = null;
 
-  @Field({ description: 'When it was requested.' })
+  @Directive('@shareable')
+  @Field({ description: DESCRIBED.requestedAt })
   @Property({ type: 'timestamptz' })
   requestedAt: Date = new Date();
 
-  @Field(() => Date, { nullable: true, description: 'When it ended (SUCCEEDED or FAILED); null before.' })
+  @Directive('@shareable')
+  @Field(() => Date, { nullable: true, description: DESCRIBED.completedAt })
   @Property({ type: 'timestamptz', nullable: true })
   completedAt: Date | null = null;
 

@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionRef } from '../../platform/references.js';
+import { Arg, Authorized, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
+import { GovernanceActionRef, PROVIDES_GOVERNANCE_ACTION } from '../../platform/references.js';
 import type { AppPermission } from './app-permission.entity.js';
 import { appPermissionLoaders } from './app-permission.resolver.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
@@ -9,6 +9,7 @@ import { GovernanceInput, requestGovernance, type GovernanceContext } from '../.
 @Resolver()
 export class AppPermissionGovernanceResolver {
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Revokes the OAuth grant at the provider: the app loses its access for that account. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',

@@ -1,4 +1,19 @@
-import { Arg, Authorized, Ctx, Field, FieldResolver, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  Directive,
+  Field,
+  FieldResolver,
+  ID,
+  InputType,
+  Int,
+  Mutation,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+} from 'type-graphql';
 import type { SubgraphContext } from '../../platform/context.js';
 import { badInput } from '../../platform/errors.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
@@ -6,7 +21,7 @@ import type { GovernanceContext } from '../../platform/governance/request.js';
 import { validateRequest } from '../../platform/governance/request.js';
 import { parseId, parseOptionalId } from '../../platform/ids.js';
 import { AFTER_ARG, connectionType, FIRST_ARG, readPage, type Connection } from '../../platform/pagination.js';
-import { AppInstanceRef, GovernanceActionRef, ref } from '../../platform/references.js';
+import { AppInstanceRef, GovernanceActionRef, governanceActionRef, PROVIDES_GOVERNANCE_ACTION, ref } from '../../platform/references.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
 import { scopeOf } from '../../platform/scope.js';
 import { AppPermissionService } from './app-permission.service.js';
@@ -75,6 +90,7 @@ export class RevokeAppInput {
 @ObjectType({ description: 'The governance actions revoking an app: one per live grant.' })
 export class RevokeAppResult {
   @Field(() => [GovernanceActionRef], { description: 'One REVOKE_APP_PERMISSION action per live grant, followed like any other.' })
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   actions!: GovernanceActionRef[];
 }
 
@@ -164,7 +180,7 @@ export class AppResolver {
         },
         () => validateRequest(ctx.governance.instances, GovernanceActionType.REVOKE_APP_PERMISSION, target),
       );
-      actions.push({ id: outcome.action.id });
+      actions.push(governanceActionRef(outcome.action));
     }
     return { actions };
   }

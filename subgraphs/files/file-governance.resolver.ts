@@ -1,5 +1,5 @@
-import { Arg, Authorized, Ctx, Mutation, Resolver } from 'type-graphql';
-import { GovernanceActionRef } from '../../platform/references.js';
+import { Arg, Authorized, Ctx, Directive, Mutation, Resolver } from 'type-graphql';
+import { GovernanceActionRef, PROVIDES_GOVERNANCE_ACTION } from '../../platform/references.js';
 import type { File } from './file.entity.js';
 import { fileLoaders } from './file.resolver.js';
 import { GovernanceActionType } from '../../platform/governance/actions.js';
@@ -28,6 +28,7 @@ const mutation = (ctx: GovernanceContext, type: GovernanceActionType, input: Gov
 @Resolver()
 export class FileGovernanceResolver {
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       "Moves the file into the provider's admin quarantine (trashed files too). Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).",
@@ -40,6 +41,7 @@ export class FileGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Takes the file out of quarantine and out of the trash. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
@@ -52,6 +54,7 @@ export class FileGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Moves the file to the trash. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
@@ -64,6 +67,7 @@ export class FileGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Removes public links and sharing with people outside the organization. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
@@ -76,6 +80,7 @@ export class FileGovernanceResolver {
   }
 
   @Authorized('responder')
+  @Directive(PROVIDES_GOVERNANCE_ACTION)
   @Mutation(() => GovernanceActionRef, {
     description:
       'Replaces the content with a notice; the provider keeps the original in quarantine. Role: responder or higher. Answers the governance action, which the scheduler then carries out (see governanceResult).',
