@@ -487,6 +487,8 @@ interface RoundFigures {
   /** The file listing (the first FILES scan), start to completion. */
   readonly listingSeconds: number;
   readonly mismatches: number;
+  /** The machine's 1-minute load average when the round started (others' work moves every figure). */
+  readonly loadAtStart: number;
 }
 
 /** Where a round of `--sizes` runs: its own database, and everything it started closed when it ends. */
@@ -533,6 +535,7 @@ async function scanRound(bench: Bench<Settings>, size: TenantSize, fresh?: Fresh
   const db = await bench.client(fresh?.database);
   const token = await signToken(config, { role: 'admin', subject: 'bench' });
   const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
+  const loadAtStart = os.loadavg()[0]!;
 
   console.log(
     [
@@ -688,6 +691,7 @@ async function scanRound(bench: Bench<Settings>, size: TenantSize, fresh?: Fresh
     backfillSeconds,
     listingSeconds,
     mismatches: mismatches.length,
+    loadAtStart,
   };
 }
 
@@ -713,6 +717,7 @@ function printGrowth(rounds: readonly RoundFigures[]): void {
     { title: 's / 1k files', value: (r) => perThousand(r.metadataSeconds, r.files), format: f2, ratio: true },
     { title: 'listing s / 1k files', value: (r) => perThousand(r.listingSeconds, r.files), format: f2, ratio: true },
     { title: 'backfill s / 1k events', value: (r) => perThousand(r.backfillSeconds, r.events), format: f2, ratio: true },
+    { title: 'load', value: (r) => r.loadAtStart, format: f2, ratio: false },
   ];
   const cell = (r: RoundFigures, c: (typeof columns)[number]) => {
     const value = c.value(r);
@@ -731,7 +736,7 @@ function printGrowth(rounds: readonly RoundFigures[]): void {
       'metadata s: connectApp → CONNECTED; wall ÷ min: that ÷ (requests a perfect client needs ÷ the allowed rate);',
       's / 1k files: metadata s per 1,000 files; listing: the file listing (FILES scan) alone; backfill: the audit backfill',
       '(ACTIVITIES scan) alone. Linear growth keeps the per-1,000 ratios near 1.00 while files and events grow; a ratio',
-      'above 1 is where a stage costs more per item at the larger size.',
+      "above 1 is where a stage costs more per item at the larger size. load: the 1-minute load average at the round's start.",
     ].join('\n'),
   );
 }
