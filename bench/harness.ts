@@ -28,14 +28,27 @@ export interface Bench<Settings> {
   readonly tmp: string;
   /** Where the embedded PostgreSQL keeps its data: `<tmp>/postgres`. */
   readonly postgresDir: string;
-  /** URL of the benchmark's database. The first call starts the embedded PostgreSQL and creates the database. */
-  database(): Promise<string>;
-  /** A client connected to the benchmark's database, ended at the end. */
-  client(): Promise<pg.Client>;
+  /**
+   * URL of the benchmark's database, or of another database `name` in the same PostgreSQL (a fresh
+   * one per round of a benchmark). The first call starts the embedded PostgreSQL; each name's first
+   * call creates its database.
+   */
+  database(name?: string): Promise<string>;
+  /** A client connected to the benchmark's database (or `database`), ended at the end. */
+  client(database?: string): Promise<pg.Client>;
+  /**
+   * Drops a database of {@link database} with whatever is still connected to it (a round's stack
+   * stopped first, its clients then fail their next query); a later {@link database} call with the
+   * name creates it again, empty.
+   */
+  dropDatabase(name: string): Promise<void>;
   /** Configuration variables of a benchmark's stack (data in `tmp`, a fixed JWT secret, loopback, silent logs); `extra` adds or overrides. */
   configEnv(extra?: Readonly<Record<string, string>>): Record<string, string>;
-  /** Starts the whole graph on the benchmark's database, its gateway on a free port; stopped at the end. */
-  startStack(config: Config, options?: { readonly scheduler?: boolean }): Promise<Stack>;
+  /**
+   * Starts the whole graph on the benchmark's database (or `database`), its gateway on a free port;
+   * stopped at the end (stopping it earlier is allowed: a stack stops once).
+   */
+  startStack(config: Config, options?: { readonly scheduler?: boolean; readonly database?: string }): Promise<Stack>;
   /**
    * Starts a scheduler as its own process (`scheduler/index.ts`, as production runs it) on the
    * benchmark's database with `env` (from {@link configEnv}); stopped (SIGTERM, then SIGKILL after 10 s)
@@ -197,23 +210,47 @@ export async function runBenchmark<Schema extends z.ZodType>(
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tenantwatch-bench-'));
   defer(() => fs.promises.rm(tmp, { recursive: true, force: true }));
   const postgresDir = path.join(tmp, 'postgres');
-  let databaseUrl: Promise<string> | undefined;
-  const database = () =>
-    (databaseUrl ??= (async () => {
+  let postgres: ReturnType<typeof startEmbeddedPostgres> | undefined;
+  const startPostgres = () =>
+    (postgres ??= (() => {
       const starting = startEmbeddedPostgres(postgresDir);
       // Registered before it has started: a run that ends meanwhile waits for it, so no PostgreSQL outlives the run.
       defer(async () => (await starting.catch(() => undefined))?.stop());
-      const postgres = await starting;
-      await postgres.ensureDatabase(DATABASE_NAME);
-      return postgres.databaseUrl(DATABASE_NAME);
+      return starting;
     })());
+  const databaseUrls = new Map<string, Promise<string>>();
+  const database = (name = DATABASE_NAME) => {
+    let url = databaseUrls.get(name);
+    if (!url) {
+      url = (async () => {
+        const server = await startPostgres();
+        await server.ensureDatabase(name);
+        return server.databaseUrl(name);
+      })();
+      databaseUrls.set(name, url);
+    }
+    return url;
+  };
   const bench: Bench<z.output<Schema>> = {
     settings,
     tmp,
     postgresDir,
     database,
-    client: async () => {
-      const client = new pg.Client({ connectionString: await database() });
+    dropDatabase: async (name) => {
+      const known = databaseUrls.get(name);
+      if (!known) return;
+      databaseUrls.delete(name);
+      await known.catch(() => undefined);
+      const maintenance = new pg.Client({ connectionString: (await startPostgres()).url });
+      await maintenance.connect();
+      try {
+        await maintenance.query(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`);
+      } finally {
+        await maintenance.end();
+      }
+    },
+    client: async (name) => {
+      const client = new pg.Client({ connectionString: await database(name) });
       // A lost connection (Ctrl-C in a terminal reaches PostgreSQL too) fails the client's next query, which
       // says so where the body can tell; and a client that never connected, or lost it, has nothing to end.
       client.on('error', () => undefined);
@@ -230,8 +267,8 @@ export async function runBenchmark<Schema extends z.ZodType>(
       ...UNLIMITED_CLIENT,
       ...extra,
     }),
-    startStack: async (config, { scheduler = false } = {}) => {
-      const stack = await startStack({ config, databaseUrl: await database(), port: 0, scheduler });
+    startStack: async (config, { scheduler = false, database: name } = {}) => {
+      const stack = await startStack({ config, databaseUrl: await database(name), port: 0, scheduler });
       defer(() => stack.stop());
       return stack;
     },

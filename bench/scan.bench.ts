@@ -6,6 +6,13 @@
 // instance is CONNECTED; the data scan (one download per file) starts when the file listing is done,
 // shares the budget, and is only waited for with BENCH_DATA_SCAN=on. Afterwards the stored counts are
 // checked against the simulator's ground truth; a mismatch, a failed scan or a timeout exits 1.
+// BENCH_SIZES (`--sizes 10000,100000`, files) runs one round per size, one after another, each on a
+// fresh simulated tenant (its own simulator thread), a fresh database (created for the round in the
+// same PostgreSQL server and dropped after it) and a fresh stack; users, groups and grants keep the
+// base tenant's ratio to files (BENCH_USERS, BENCH_GROUPS, BENCH_GRANTS per BENCH_FILES: by default
+// 3,000, 40 and 2,000 per 100,000 files), days and events per user per day stay as they are, so the
+// audit events grow with the users. Every round prints the single-size report and checks its counts;
+// at the end a table shows how the cost grows: each size's figures against the first size's.
 // The simulator runs in a worker thread of this process, as a provider on its own event loop would.
 import 'reflect-metadata';
 import os from 'node:os';
@@ -24,33 +31,51 @@ const PROGRESS_EVERY_MS = 15_000;
 const TENANT = { id: 'bench', token: 'bench-token-0123456789' } as const;
 
 const flag = z.enum(['on', 'off', 'true', 'false', '1', '0']).transform((v) => v === 'on' || v === 'true' || v === '1');
-const SettingsSchema = z.object({
-  BENCH_FILES: z.coerce.number().int().min(0).max(100_000).default(100_000),
-  BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(3_000),
-  BENCH_GROUPS: z.coerce.number().int().min(0).max(10_000).default(40),
-  BENCH_GRANTS: z.coerce.number().int().min(0).max(100_000).default(2_000),
-  BENCH_DAYS: z.coerce.number().int().min(1).max(90).default(14),
-  BENCH_EVENTS_PER_USER_PER_DAY: z.coerce.number().min(0).max(1000).default(13),
-  /**
-   * The provider's limit, requests per minute. 600 sits among documented SaaS limits (Atlassian
-   * 1,000/min, ShareFile 420, Smartsheet 300, Zendesk 200, GitHub 5,000/hour). At 6,000/min with
-   * 500-event pages a 2-core machine cannot store what the provider allows (~45,000 events/s): the
-   * figure then measures ingest, not how the scheduler spends the budget.
-   */
-  BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(600),
-  BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
-  BENCH_DATA_SCAN: flag.default(false),
-  /**
-   * Time the simulator takes to answer each API request, ms (default 0: a few ms of its own work).
-   * Real providers answer a page in 100–500 ms; scans that wait for each answer before storing the
-   * page, and then ask for the next, are bound by it.
-   */
-  BENCH_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
-  BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(1_800),
-  /** Pages per listing the raw-simulator baseline reads. */
-  BENCH_RAW_PAGES: z.coerce.number().int().min(1).max(10_000).default(100),
-});
+const SettingsSchema = z
+  .object({
+    BENCH_FILES: z.coerce.number().int().min(0).max(100_000).default(100_000),
+    BENCH_USERS: z.coerce.number().int().min(1).max(100_000).default(3_000),
+    BENCH_GROUPS: z.coerce.number().int().min(0).max(10_000).default(40),
+    BENCH_GRANTS: z.coerce.number().int().min(0).max(100_000).default(2_000),
+    BENCH_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+    BENCH_EVENTS_PER_USER_PER_DAY: z.coerce.number().min(0).max(1000).default(13),
+    /**
+     * The provider's limit, requests per minute. 600 sits among documented SaaS limits (Atlassian
+     * 1,000/min, ShareFile 420, Smartsheet 300, Zendesk 200, GitHub 5,000/hour). At 6,000/min with
+     * 500-event pages a 2-core machine cannot store what the provider allows (~45,000 events/s): the
+     * figure then measures ingest, not how the scheduler spends the budget.
+     */
+    BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(600),
+    BENCH_PAGE_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+    BENCH_DATA_SCAN: flag.default(false),
+    /**
+     * Time the simulator takes to answer each API request, ms (default 0: a few ms of its own work).
+     * Real providers answer a page in 100–500 ms; scans that wait for each answer before storing the
+     * page, and then ask for the next, are bound by it.
+     */
+    BENCH_LATENCY_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+    BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(7_200).default(1_800),
+    /** Pages per listing the raw-simulator baseline reads. */
+    BENCH_RAW_PAGES: z.coerce.number().int().min(1).max(10_000).default(100),
+    /**
+     * Rounds of this many files each, one after another, each on a fresh tenant and database (default:
+     * one round of the base tenant, BENCH_FILES and the rest). The other dimensions scale with the files.
+     */
+    BENCH_SIZES: z
+      .string()
+      .regex(/^\d+(,\d+)*$/, 'a comma-separated list of file counts, e.g. 10000,100000')
+      .transform((v) => v.split(',').map(Number))
+      .refine((sizes) => sizes.every((n) => n >= 100 && n <= 100_000), 'each size from 100 to 100,000 files')
+      .optional(),
+    /** `--provider simulated`, accepted beside `--sizes`: the provider is chosen at the bottom of this file, from the arguments. */
+    BENCH_PROVIDER: z.literal('simulated', 'the provider is chosen with --provider (this benchmark: simulated)').optional(),
+  })
+  .refine((s) => s.BENCH_SIZES === undefined || s.BENCH_FILES > 0, {
+    path: ['BENCH_FILES'],
+    message: 'must be above 0 with BENCH_SIZES (the users, groups and grants per file are taken from it)',
+  });
 type Settings = z.output<typeof SettingsSchema>;
+const FLAGS = { sizes: 'BENCH_SIZES', provider: 'BENCH_PROVIDER' } as const;
 
 // ---------------------------------------------------------------- the simulator's thread
 
@@ -168,11 +193,16 @@ class SimulatorThread {
   expected = (from: number, to: number, pageSize: number) => this.ask<Expected>({ op: 'expected', from, to, pageSize });
   unlimit = () => this.ask<void>({ op: 'unlimit' });
 
-  async stop(): Promise<void> {
-    // A thread that no longer answers is terminated all the same.
-    const stopped = this.ask<void>({ op: 'stop' }).catch(() => undefined);
-    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
-    await this.worker.terminate();
+  private stopping?: Promise<void>;
+
+  /** Stops the server and ends the thread; a second call waits for the first. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      // A thread that no longer answers is terminated all the same.
+      const stopped = this.ask<void>({ op: 'stop' }).catch(() => undefined);
+      await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+      await this.worker.terminate();
+    })());
   }
 }
 
@@ -434,8 +464,43 @@ async function rawBaseline(
   return results;
 }
 
-/** The benchmark itself, on the main thread; answers the exit status. */
-async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
+/** A tenant's dimensions that `--sizes` scales; days and events per user per day stay as the settings say. */
+interface TenantSize {
+  readonly users: number;
+  readonly groups: number;
+  readonly files: number;
+  readonly grants: number;
+}
+
+/** What one round measured, for the growth table. */
+interface RoundFigures {
+  readonly files: number;
+  readonly users: number;
+  readonly events: number;
+  /** connectApp → CONNECTED. */
+  readonly metadataSeconds: number;
+  readonly minimumSeconds: number;
+  readonly utilization: number;
+  readonly throttled: number;
+  /** The audit backfill (the first ACTIVITIES scan), start to completion. */
+  readonly backfillSeconds: number;
+  /** The file listing (the first FILES scan), start to completion. */
+  readonly listingSeconds: number;
+  readonly mismatches: number;
+  /** The machine's 1-minute load average when the round started (others' work moves every figure). */
+  readonly loadAtStart: number;
+}
+
+/** Where a round of `--sizes` runs: its own database, and everything it started closed when it ends. */
+interface FreshRound {
+  readonly database: string;
+}
+
+/**
+ * One tenant of `size` connected and scanned: prints the report and answers its figures. A round of
+ * `--sizes` runs on its own database, which is dropped, with its stack and simulator stopped, at the end.
+ */
+async function scanRound(bench: Bench<Settings>, size: TenantSize, fresh?: FreshRound): Promise<RoundFigures> {
   const { settings } = bench;
   const { BENCH_LIMIT: limit, BENCH_PAGE_SIZE: pageSize } = settings;
   // Modules that log are imported here, once harness.js has set LOG_LEVEL (the logger reads it when it loads), and not at
@@ -444,10 +509,7 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
 
   const spec: TenantSpec = {
     ...TENANT,
-    users: settings.BENCH_USERS,
-    groups: settings.BENCH_GROUPS,
-    files: settings.BENCH_FILES,
-    grants: settings.BENCH_GRANTS,
+    ...size,
     backfillDays: settings.BENCH_DAYS,
     backfillEventsPerUserPerDay: settings.BENCH_EVENTS_PER_USER_PER_DAY,
     activityPerMinute: 0,
@@ -468,11 +530,12 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
   });
   // Awaited below; until then a failure must not count as an unhandled rejection.
   starting.catch(() => undefined);
-  const stack = await bench.startStack(config, { scheduler: true });
+  const stack = await bench.startStack(config, { scheduler: true, ...(fresh ? { database: fresh.database } : {}) });
   const { simulator: sim, generatedMs } = await starting;
-  const db = await bench.client();
+  const db = await bench.client(fresh?.database);
   const token = await signToken(config, { role: 'admin', subject: 'bench' });
   const allowed = (limit * (1 - config.HEADROOM_PERCENT / 100)) / 60;
+  const loadAtStart = os.loadavg()[0]!;
 
   console.log(
     [
@@ -607,7 +670,102 @@ async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
       `Exactness: ${mismatches.length === 0 ? 'every count matches the ground truth' : `${mismatches.length} mismatch(es)`}.`,
     ].join('\n'),
   );
-  return mismatches.length > 0 ? 1 : 0;
+  if (fresh) {
+    await stack.stop();
+    await sim.stop();
+    await db.end();
+    await bench.dropDatabase(fresh.database);
+  }
+  const backfillSeconds = streamSeconds(scanOf(connected, 'ACTIVITIES'));
+  const listingSeconds = streamSeconds(scanOf(connected, 'FILES'));
+  if (backfillSeconds === undefined || listingSeconds === undefined)
+    throw new Error('CONNECTED before the first activity and file scans completed');
+  return {
+    files: size.files,
+    users: size.users,
+    events: expected.counts.activities,
+    metadataSeconds: connectedSeconds,
+    minimumSeconds: metadataNeeded / allowed,
+    utilization: main!.utilization,
+    throttled: connectedStats.throttled,
+    backfillSeconds,
+    listingSeconds,
+    mismatches: mismatches.length,
+    loadAtStart,
+  };
+}
+
+/** The tenant of `files` files with the base tenant's users, groups and grants per file (at least one user). */
+function scaledTenant(settings: Settings, files: number): TenantSize {
+  const per = (n: number) => Math.round((n * files) / settings.BENCH_FILES);
+  return { files, users: Math.max(1, per(settings.BENCH_USERS)), groups: per(settings.BENCH_GROUPS), grants: per(settings.BENCH_GRANTS) };
+}
+
+/** How the cost grew from round to round: each figure, and in parentheses its ratio to the first round's. */
+function printGrowth(rounds: readonly RoundFigures[]): void {
+  const base = rounds[0]!;
+  const perThousand = (seconds: number, items: number) => (items === 0 ? 0 : (1000 * seconds) / items);
+  const columns: { title: string; value: (r: RoundFigures) => number; format: (n: number) => string; ratio: boolean }[] = [
+    { title: 'files', value: (r) => r.files, format: String, ratio: true },
+    { title: 'users', value: (r) => r.users, format: String, ratio: false },
+    { title: 'events', value: (r) => r.events, format: String, ratio: true },
+    { title: 'metadata s', value: (r) => r.metadataSeconds, format: f1, ratio: true },
+    { title: 'wall ÷ min', value: (r) => r.metadataSeconds / r.minimumSeconds, format: f2, ratio: false },
+    { title: 'utilization', value: (r) => r.utilization, format: f2, ratio: true },
+    { title: '429', value: (r) => r.throttled, format: String, ratio: false },
+    { title: 'backfill ev/s', value: (r) => r.events / r.backfillSeconds, format: f1, ratio: true },
+    { title: 's / 1k files', value: (r) => perThousand(r.metadataSeconds, r.files), format: f2, ratio: true },
+    { title: 'listing s / 1k files', value: (r) => perThousand(r.listingSeconds, r.files), format: f2, ratio: true },
+    { title: 'backfill s / 1k events', value: (r) => perThousand(r.backfillSeconds, r.events), format: f2, ratio: true },
+    { title: 'load', value: (r) => r.loadAtStart, format: f2, ratio: false },
+  ];
+  const cell = (r: RoundFigures, c: (typeof columns)[number]) => {
+    const value = c.value(r);
+    const against = c.value(base);
+    return c.ratio ? `${c.format(value)} (${against === 0 ? '-' : f2(value / against)})` : c.format(value);
+  };
+  const cells = rounds.map((r) => columns.map((c) => cell(r, c)));
+  const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((line) => line[i]!.length)));
+  const line = (values: readonly string[]) => `  ${values.map((v, i) => v.padStart(widths[i]!)).join('  ')}`;
+  console.log(
+    [
+      '',
+      `How cost grows (each round against the first, ${base.files} files; in parentheses: the figure ÷ the first round's):`,
+      line(columns.map((c) => c.title)),
+      ...cells.map(line),
+      'metadata s: connectApp → CONNECTED; wall ÷ min: that ÷ (requests a perfect client needs ÷ the allowed rate);',
+      's / 1k files: metadata s per 1,000 files; listing: the file listing (FILES scan) alone; backfill: the audit backfill',
+      '(ACTIVITIES scan) alone. Linear growth keeps the per-1,000 ratios near 1.00 while files and events grow; a ratio',
+      "above 1 is where a stage costs more per item at the larger size. load: the 1-minute load average at the round's start.",
+    ].join('\n'),
+  );
+}
+
+/** The benchmark itself, on the main thread; answers the exit status. */
+async function scanBenchmark(bench: Bench<Settings>): Promise<number> {
+  const { settings } = bench;
+  const sizes = settings.BENCH_SIZES;
+  if (!sizes) {
+    const round = await scanRound(bench, {
+      users: settings.BENCH_USERS,
+      groups: settings.BENCH_GROUPS,
+      files: settings.BENCH_FILES,
+      grants: settings.BENCH_GRANTS,
+    });
+    return round.mismatches > 0 ? 1 : 0;
+  }
+  const rounds: RoundFigures[] = [];
+  for (const [i, files] of sizes.entries()) {
+    const database = `tenantwatch_bench_round${i + 1}`;
+    console.log(
+      `${i === 0 ? '' : '\n'}Round ${i + 1} of ${sizes.length}: ${files} files, a new simulated tenant, a fresh stack and database (${database}).`,
+    );
+    rounds.push(await scanRound(bench, scaledTenant(settings, files), { database }));
+  }
+  printGrowth(rounds);
+  const failed = rounds.filter((r) => r.mismatches > 0).length;
+  if (failed > 0) console.log(`\n${failed} of ${rounds.length} rounds stored counts that differ from the ground truth.`);
+  return failed > 0 ? 1 : 0;
 }
 
 // The simulator's worker thread loads this module too, and serves the tenant instead.
@@ -621,4 +779,4 @@ else if (provider === 'salesforce') await import('./scan-salesforce.bench.js');
 else if (provider !== 'simulated') {
   console.error(`--provider: must be simulated, m365, google or salesforce, got "${provider}"`);
   process.exit(2);
-} else await runBenchmark({ settings: SettingsSchema }, scanBenchmark);
+} else await runBenchmark({ settings: SettingsSchema, flags: FLAGS }, scanBenchmark);
