@@ -7,10 +7,15 @@ import type { GovernanceLog } from './governance/log.js';
  * The connectors Tenantwatch ships, as the accounts subgraph needs them to check `connectApp`'s
  * input. The connectors' registry implements it.
  */
+/** The JSON type of a config field's value in connectApp's `config`. */
+export type ConfigValueType = 'STRING' | 'NUMBER' | 'JSON';
+
 /** A field of a connector's config, as a connect form renders it. */
 export interface ConnectorConfigField {
   readonly name: string;
   readonly label: string;
+  /** What its value is in `config` (absent: a string); a form sends it as that type. */
+  readonly valueType?: ConfigValueType;
   /** Stored encrypted and never shown again (a secret, a private key). */
   readonly secret: boolean;
   readonly required: boolean;

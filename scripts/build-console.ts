@@ -34,10 +34,19 @@ export function consoleIsStale(): boolean {
   return !fs.existsSync(built) || fs.statSync(built).mtimeMs < newestSource();
 }
 
-/** Builds the console with Vite (in a child process: the gateway's own process never loads Vite). */
+/**
+ * Builds the console with Vite (in a child process: the gateway's own process never loads Vite).
+ * Always React's production build: Vite takes NODE_ENV from the environment, and a build started
+ * under another one (the test runner's `test`) served React's development build, whose StrictMode
+ * runs every effect twice.
+ */
 export function buildConsole(): void {
   const vite = path.join(root, 'node_modules/vite/bin/vite.js');
-  const result = spawnSync(process.execPath, [vite, 'build', '--config', 'console/vite.config.ts'], { cwd: root, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [vite, 'build', '--config', 'console/vite.config.ts'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
   if (result.status !== 0) throw new Error(`the console's build failed (exit ${result.status ?? result.signal})`);
 }
 

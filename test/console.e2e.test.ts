@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole, consoleIsStale } from '../scripts/build-console.js';
 import { startStack, type Stack } from '../scripts/stack.js';
 import { signToken } from '../platform/auth.js';
+import { startSimulator } from '../connectors/simulated/server.js';
 import type { Config } from '../platform/config.js';
 import { PolicyKind, Severity } from '../subgraphs/activities/policy.entity.js';
 import { launchBrowser, screenshot, seriousViolations, type Browser, type WatchedPage } from './browser.js';
@@ -247,6 +248,62 @@ describe('the console in a browser', () => {
     await page.getByRole('cell', { name: target!.email }).waitFor();
     expect(await page.locator('button.action').count()).toBe(0);
     await checkPage(watched, 'console-explore-viewer.png');
+  });
+
+  // After the others: the new instance's scan raises detections of its own.
+  it("connects an app from an admin's form, each config field sent as its connector's type (a number as a number)", async () => {
+    const simulator = await startSimulator({
+      tenants: [
+        {
+          id: 'form',
+          token: 'form-token-0123456789',
+          seed: 3,
+          users: 5,
+          groups: 1,
+          files: 3,
+          grants: 2,
+          backfillDays: 1,
+          activityPerMinute: 0,
+        },
+      ],
+    });
+    try {
+      const watched = await open();
+      const { page } = watched;
+      await page.goto(`${origin}/`);
+      await signIn(watched, 'admin');
+      await page.getByRole('button', { name: 'Connect an app' }).click();
+      const form = page.getByRole('form', { name: 'Connect an app' });
+      await form.getByLabel('Connector').selectOption({ label: 'Simulated SaaS provider' });
+      await form.getByLabel('Name', { exact: true }).fill('Connected from the form');
+      await form.getByLabel('Endpoint').fill(simulator.url);
+      await form.getByLabel('API token').fill('form-token-0123456789');
+      // A number field is a number input, and connectApp gets a number (a string is refused).
+      expect(await form.getByLabel('Requests per minute').getAttribute('type')).toBe('number');
+      await form.getByLabel('Requests per minute').fill('1200');
+      await form.getByLabel('Largest page').fill('50');
+      await checkPage(watched);
+      await form.getByRole('button', { name: 'Connect' }).click();
+      await page.getByText('Connected from the form').waitFor({ timeout: 20_000 });
+      expect(await page.getByRole('alert').count()).toBe(0);
+      const admin = await signToken(config, { role: 'admin' });
+      const instance = await waitFor(
+        "the form's instance CONNECTED",
+        async () => {
+          const answer = await graphql<{ appInstances: { name: string; status: string; apiUsage: { limitPerMinute: number | null } }[] }>(
+            stack.gateway.url,
+            admin,
+            '{ appInstances { name status apiUsage { limitPerMinute } } }',
+          );
+          const found = answer.data?.appInstances.find((i) => i.name === 'Connected from the form');
+          return found?.status === 'CONNECTED' ? found : undefined;
+        },
+        60_000,
+      );
+      expect(instance.apiUsage.limitPerMinute).toBe(1200);
+    } finally {
+      await simulator.stop();
+    }
   });
 
   it('logged no browser console error and loaded nothing from elsewhere', () => {

@@ -298,6 +298,7 @@ export const googleConnectorFactory: ConnectorFactory = {
     },
     {
       name: 'quotas',
+      valueType: 'JSON',
       label: 'Requests per minute',
       secret: false,
       required: false,

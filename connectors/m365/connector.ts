@@ -1128,6 +1128,7 @@ export const m365ConnectorFactory: ConnectorFactory = {
     },
     {
       name: 'rateLimitPerMinute',
+      valueType: 'NUMBER',
       label: 'Requests per minute',
       secret: false,
       required: false,

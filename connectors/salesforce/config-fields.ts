@@ -54,6 +54,7 @@ export const SALESFORCE_CONFIG_FIELDS: readonly ConnectorConfigField[] = [
   },
   {
     name: 'rateLimitPerMinute',
+    valueType: 'NUMBER',
     label: 'Requests per minute',
     secret: false,
     required: false,

@@ -290,12 +290,20 @@ export const simulatedConnectorFactory: ConnectorFactory = {
     { name: 'webhookSecret', label: 'Webhook secret', secret: true, required: false, description: 'Signs the provider’s change webhooks' },
     {
       name: 'rateLimitPerMinute',
+      valueType: 'NUMBER',
       label: 'Requests per minute',
       secret: false,
       required: false,
       description: 'The tenant’s documented limit (default 600)',
     },
-    { name: 'maxPageSize', label: 'Largest page', secret: false, required: false, description: 'The tenant’s largest page (default 200)' },
+    {
+      name: 'maxPageSize',
+      valueType: 'NUMBER',
+      label: 'Largest page',
+      secret: false,
+      required: false,
+      description: 'The tenant’s largest page (default 200)',
+    },
   ],
   requiredPermissions: Object.fromEntries(
     Object.entries(PERMISSIONS_FOR).map(([capability, permissions]) => [capability, permissions.map((p) => [p])]),

@@ -13,7 +13,7 @@ const INSTANCES = `query Instances {
   }
 }`;
 
-const CONNECTOR_TYPES = `query ConnectorTypes { connectorTypes { id name configFields { name label secret required description } } }`;
+const CONNECTOR_TYPES = `query ConnectorTypes { connectorTypes { id name configFields { name label valueType secret required description } } }`;
 
 interface Scan {
   kind: string;
@@ -218,9 +218,40 @@ function UsageChart({ instance }: { instance: Instance }) {
 interface ConfigField {
   name: string;
   label: string;
+  valueType: 'STRING' | 'NUMBER' | 'JSON';
   secret: boolean;
   required: boolean;
   description: string;
+}
+
+/**
+ * connectApp's `config` from the form's text: each field as its connector's type (a number as a
+ * number, JSON parsed); empty fields left out. Throws naming the field whose text is not of its type.
+ */
+function configOf(fields: readonly ConfigField[], values: Readonly<Record<string, string>>): Record<string, unknown> {
+  const config: Record<string, unknown> = {};
+  for (const field of fields) {
+    const text = values[field.name]?.trim() ?? '';
+    if (text === '') continue;
+    switch (field.valueType) {
+      case 'NUMBER': {
+        const number = Number(text);
+        if (!Number.isFinite(number)) throw new Error(`${field.label}: must be a number`);
+        config[field.name] = number;
+        break;
+      }
+      case 'JSON':
+        try {
+          config[field.name] = JSON.parse(text) as unknown;
+        } catch {
+          throw new Error(`${field.label}: must be JSON, e.g. ${field.description}`);
+        }
+        break;
+      default:
+        config[field.name] = values[field.name];
+    }
+  }
+  return config;
 }
 
 function ConnectForm({ onDone }: { onDone: () => void }) {
@@ -249,7 +280,13 @@ function ConnectForm({ onDone }: { onDone: () => void }) {
       onSubmit={(event) => {
         event.preventDefault();
         if (!type) return;
-        const config = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== ''));
+        let config: Record<string, unknown>;
+        try {
+          config = configOf(type.configFields, values);
+        } catch (invalid) {
+          setError((invalid as Error).message);
+          return;
+        }
         void connect({ input: { provider: type.id, name, config } }).then((answer) => {
           if (answer.error) setError(plainError(answer.error));
           else {
@@ -279,7 +316,8 @@ function ConnectForm({ onDone }: { onDone: () => void }) {
           </label>
           <input
             id={`cf-${field.name}`}
-            type={field.secret ? 'password' : 'text'}
+            type={field.secret ? 'password' : field.valueType === 'NUMBER' ? 'number' : 'text'}
+            {...(field.valueType === 'NUMBER' ? { step: 'any' } : {})}
             autoComplete="off"
             required={field.required}
             value={values[field.name] ?? ''}

@@ -1,7 +1,23 @@
-import { Ctx, Field, ID, ObjectType, Query, Resolver } from 'type-graphql';
+import { Ctx, Field, ID, ObjectType, Query, registerEnumType, Resolver } from 'type-graphql';
 import type { ConnectorTypeInfo } from '../../platform/ports.js';
 import { AppCapability } from '../../platform/vocabulary/instance.js';
 import type { AccountsContext } from './context.js';
+
+/** The JSON type of a config field's value. */
+export enum ConfigValueType {
+  STRING = 'STRING',
+  NUMBER = 'NUMBER',
+  JSON = 'JSON',
+}
+registerEnumType(ConfigValueType, {
+  name: 'ConfigValueType',
+  description: "The JSON type of a config field's value in connectApp's `config`.",
+  valuesConfig: {
+    STRING: { description: 'A string.' },
+    NUMBER: { description: 'A number (a form sends the number, not its digits as text).' },
+    JSON: { description: 'An object or a list, as its field description says.' },
+  },
+});
 
 @ObjectType({ description: "A field of a connector's config, as a connect form renders it." })
 export class ConnectorConfigField {
@@ -10,6 +26,9 @@ export class ConnectorConfigField {
 
   @Field({ description: 'A short label for the form.' })
   label!: string;
+
+  @Field(() => ConfigValueType, { description: "What its value is in connectApp's `config`: send that type (a number as a number)." })
+  valueType!: ConfigValueType;
 
   @Field({ description: 'Stored encrypted and never returned: a secret, a private key.' })
   secret!: boolean;
@@ -72,7 +91,7 @@ export class ConnectorTypeResolver {
       id: type.id,
       name: type.name,
       capabilities: [...type.capabilities],
-      configFields: type.configFields.map((field) => ({ ...field })),
+      configFields: type.configFields.map((field) => ({ ...field, valueType: ConfigValueType[field.valueType ?? 'STRING'] })),
       requiredPermissions: capabilityPermissions(type),
       documentationUrl: type.documentationUrl,
     }));
