@@ -9,6 +9,7 @@ import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 import { tracingHeaders } from '../platform/tracing.js';
+import { subgraphFetcher, type SubgraphFetcher } from './subgraph-fetcher.js';
 
 /** How many subgraph requests were sent and how many were answered by one already in flight. */
 export interface DedupStats {
@@ -38,11 +39,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   /** The subgraph's name in the supergraph, added to errors as `serviceName`. */
   readonly name: string;
   private readonly sharedSecret: string | undefined;
+  private readonly connections: SubgraphFetcher;
 
   constructor(options: { readonly url: string; readonly name: string; readonly sharedSecret?: string }) {
-    super({ url: options.url });
+    const connections = subgraphFetcher();
+    super({ url: options.url, fetcher: connections.fetch });
+    this.connections = connections;
     this.name = options.name;
     this.sharedSecret = options.sharedSecret;
+  }
+
+  /** Closes the connections to the subgraph; a request after this fails. */
+  close(): Promise<void> {
+    return this.connections.close();
   }
   readonly stats: DedupStats = { sent: 0, shared: 0 };
 
