@@ -9,6 +9,7 @@ import { CLIENT_ADDRESS_HEADER } from '../platform/audit/client-address.js';
 import { ErrorCode } from '../platform/errors.js';
 import type { GatewayContext } from './context.js';
 import { tracingHeaders } from '../platform/tracing.js';
+import { subgraphFetcher, type SubgraphFetcher } from './subgraph-fetcher.js';
 
 /** How many subgraph requests were sent and how many were answered by one already in flight. */
 export interface DedupStats {
@@ -31,18 +32,27 @@ export function upstreamConnectionParams(authorization: string, sharedSecret: st
  * change the answer: the subgraph's URL, the query text, the variables and the forwarded
  * Authorization. Mutations (and anything run for a client mutation) are never shared. Each caller
  * gets its own copy of the answer: the query planner merges entity results into the objects it is
- * given.
+ * given. The copies are made when the answer arrives, before any caller sees it, and only for the
+ * callers that joined: the first caller takes the answer itself.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
-  private readonly inFlight = new Map<string, Promise<GatewayGraphQLResponse>>();
+  private readonly inFlight = new Map<string, InFlight>();
   /** The subgraph's name in the supergraph, added to errors as `serviceName`. */
   readonly name: string;
   private readonly sharedSecret: string | undefined;
+  private readonly connections: SubgraphFetcher;
 
   constructor(options: { readonly url: string; readonly name: string; readonly sharedSecret?: string }) {
-    super({ url: options.url });
+    const connections = subgraphFetcher();
+    super({ url: options.url, fetcher: connections.fetch });
+    this.connections = connections;
     this.name = options.name;
     this.sharedSecret = options.sharedSecret;
+  }
+
+  /** Closes the connections to the subgraph; a request after this fails. */
+  close(): Promise<void> {
+    return this.connections.close();
   }
   readonly stats: DedupStats = { sent: 0, shared: 0 };
 
@@ -89,16 +99,37 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       return this.send(options);
     }
     const key = JSON.stringify([this.url, options.request.query, options.request.variables ?? null, options.context.authorization ?? '']);
-    let pending = this.inFlight.get(key);
-    if (pending) {
+    let entry = this.inFlight.get(key);
+    if (entry) {
       this.stats.shared += 1;
     } else {
       this.stats.sent += 1;
-      pending = this.send(options).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
+      const started: InFlight = { callers: 0, answers: Promise.resolve([]) };
+      started.answers = this.send(options).then(
+        (response) => {
+          // Nobody joins from here on; the callers' copies are taken before any of them runs on.
+          this.inFlight.delete(key);
+          const answers = [response];
+          for (let i = 1; i < started.callers; i++) answers.push(copyOf(response));
+          return answers;
+        },
+        (error: unknown) => {
+          this.inFlight.delete(key);
+          throw error;
+        },
+      );
+      this.inFlight.set(key, started);
+      entry = started;
     }
-    return copyOf(await pending);
+    const caller = entry.callers++;
+    return (await entry.answers)[caller]!;
   }
+}
+
+/** A request in flight: how many callers wait for it, and their answers, one each, in the order they came. */
+interface InFlight {
+  callers: number;
+  answers: Promise<GatewayGraphQLResponse[]>;
 }
 
 function isSharable(

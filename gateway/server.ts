@@ -212,6 +212,7 @@ async function serve(
       (stopping ??= (async () => {
         await subscriptions.close();
         await apollo.stop();
+        await Promise.all(sources.map((s) => s.close()));
         await rateLimits.close();
         await audit?.close();
         await flushTracing();

@@ -1,7 +1,7 @@
 import http from 'node:http';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { GraphQLError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { RequestHandler } from 'express';
@@ -90,6 +90,15 @@ const serviceQueryRefused: ValidationRule = (context) => ({
  * without it, `_service` is refused in production and any valid token is served (a warning says
  * so). stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
  */
+/** `cache-control: no-store` on every GraphQL answer, as Apollo's cache-control plugin says of an answer without cache hints. */
+const uncacheable: ApolloServerPlugin<SubgraphContext> = {
+  requestDidStart: async () => ({
+    willSendResponse: async ({ response }) => {
+      if (!response.http.headers.has('cache-control')) response.http.headers.set('cache-control', 'no-store');
+    },
+  }),
+};
+
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
   startTracing(config);
@@ -124,6 +133,10 @@ export async function startSubgraphServer<C extends SubgraphContext>(options: Su
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginInlineTraceDisabled(),
+      // No schema sets a cache hint, so every answer is uncacheable; Apollo's cache-control plugin would
+      // work that out field by field (a hook and a policy object for every field resolved).
+      ApolloServerPluginCacheControlDisabled(),
+      uncacheable,
       ApolloServerPluginDrainHttpServer({ httpServer }),
       queryCostPlugin(limits),
       graphqlMetricsPlugin(metrics),
