@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import { constant, exponential, type Agenda, type Job, type JobWithId, type RetryDetails } from 'agenda';
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase } from '../test/harness.js';
+import { freshDatabase, waitFor } from '../test/harness.js';
 import { countJobs, createAgenda, keptAlive, type AgendaOptions } from './agenda.js';
 
 /**
@@ -230,7 +230,16 @@ function agendaContract(openStore: () => Promise<Store>): void {
       .schedule(new Date(Date.now() + 3_600_000))
       .save();
 
-    const counts = new Map((await countJobs(agenda)).map((c) => [c.name, c]));
+    // Agenda emits `fail:` before it saves the failed run: the count is read once the job store has it.
+    const counts = await waitFor(
+      'the failed run saved',
+      async () => {
+        const read = new Map((await countJobs(agenda)).map((c) => [c.name, c]));
+        return read.get(failing)?.failed === 1 ? read : undefined;
+      },
+      10_000,
+      20,
+    );
     expect(counts.get(queued)).toEqual({ name: queued, queued: 2, running: 0, failed: 0 });
     expect(counts.get(busy)).toEqual({ name: busy, queued: 0, running: 1, failed: 0 });
     expect(counts.get(failing)).toMatchObject({ name: failing, running: 0, failed: 1 });
