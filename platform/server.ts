@@ -82,14 +82,6 @@ const serviceQueryRefused: ValidationRule = (context) => ({
   },
 });
 
-/**
- * Serves one subgraph over HTTP on SUBGRAPH_HOST: `POST /graphql` (every request needs a valid
- * token), `GET /healthz` (alive) and `GET /readyz` (the database answers); with `subscriptions`,
- * graphql-ws on the same path. With GATEWAY_SHARED_SECRET set, `/graphql` (HTTP and websocket)
- * answers only requests carrying it, which also makes `_service { sdl }` the gateway's alone;
- * without it, `_service` is refused in production and any valid token is served (a warning says
- * so). stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
- */
 /** `cache-control: no-store` on every GraphQL answer, as Apollo's cache-control plugin says of an answer without cache hints. */
 const uncacheable: ApolloServerPlugin<SubgraphContext> = {
   requestDidStart: async () => ({
@@ -99,6 +91,14 @@ const uncacheable: ApolloServerPlugin<SubgraphContext> = {
   }),
 };
 
+/**
+ * Serves one subgraph over HTTP on SUBGRAPH_HOST: `POST /graphql` (every request needs a valid
+ * token), `GET /healthz` (alive) and `GET /readyz` (the database answers); with `subscriptions`,
+ * graphql-ws on the same path. With GATEWAY_SHARED_SECRET set, `/graphql` (HTTP and websocket)
+ * answers only requests carrying it, which also makes `_service { sdl }` the gateway's alone;
+ * without it, `_service` is refused in production and any valid token is served (a warning says
+ * so). stop() closes the websockets, drains HTTP, stops the runtime, closes the pool.
+ */
 export async function startSubgraphServer<C extends SubgraphContext>(options: SubgraphServerOptions<C>): Promise<SubgraphServer> {
   const { name, db, config } = options;
   startTracing(config);
