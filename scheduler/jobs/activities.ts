@@ -1,6 +1,6 @@
 import type { ProviderEvent } from '../../connectors/contract.js';
 import type { SchedulerServices } from '../services.js';
-import { PagesAhead, type ScanOutcome, type ScanRun } from './scan-run.js';
+import { pagesFrom, type ScanOutcome, type ScanRun } from './scan-run.js';
 import { ActivityCategory } from '../../platform/vocabulary/activity-category.js';
 
 /**
@@ -111,28 +111,25 @@ async function readAuditWindow(
   let page = window.page;
   const range = { from: new Date(window.from), to: new Date(window.to) };
   // The next page is asked for while this one is stored.
-  const pages = new PagesAhead((token) => run.connector.readAuditEvents(range, token));
-  try {
-    for (;;) {
-      const result = await pages.take(page);
-      if (result.next && !run.stopping()) pages.askAhead(result.next);
-      const actors = await accounts.accountIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.actorExternalId)));
-      const fileIds = await files.fileIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.fileExternalId)));
-      // A fresh EntityManager per page: one fork for a whole backfill would keep growing its identity map.
-      const stored = await services.activities().insertActivities(
-        run.instanceId,
-        result.items.map((e) => toRecord(e, actors, fileIds)),
-      );
-      // Before the cursor moves: what this page stored (and whatever a crash left unevaluated).
-      await services.evaluator().evaluatePendingActivities(run.instanceId);
-      items += stored.length;
-      page = result.next;
-      if (!page) break;
-      await savePage(page, items);
-      if (run.stopping()) return { status: 'paused', items };
-    }
-  } finally {
-    await pages.settle();
+  for await (const result of pagesFrom(
+    (token) => run.connector.readAuditEvents(range, token),
+    page,
+    () => run.stopping(),
+  )) {
+    const actors = await accounts.accountIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.actorExternalId)));
+    const fileIds = await files.fileIdsByExternalId(run.instanceId, distinct(result.items.map((e) => e.fileExternalId)));
+    // A fresh EntityManager per page: one fork for a whole backfill would keep growing its identity map.
+    const stored = await services.activities().insertActivities(
+      run.instanceId,
+      result.items.map((e) => toRecord(e, actors, fileIds)),
+    );
+    // Before the cursor moves: what this page stored (and whatever a crash left unevaluated).
+    await services.evaluator().evaluatePendingActivities(run.instanceId);
+    items += stored.length;
+    page = result.next;
+    if (!page) break;
+    await savePage(page, items);
+    if (run.stopping()) return { status: 'paused', items };
   }
   // The whole window is stored now: judge where actors have been (before the cursor moves, so a crash repeats it).
   await services.evaluator().evaluateActivityWindow(run.instanceId, range.from, range.to);

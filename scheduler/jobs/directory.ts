@@ -2,7 +2,7 @@ import { CursorExpiredError } from '../../connectors/contract.js';
 import { newId } from '../../platform/ids.js';
 import { permissionLevelOf } from '../../connectors/permission-level.js';
 import type { SchedulerServices } from '../services.js';
-import { PagesAhead, type FullPassCursor, type ScanOutcome, type ScanRun } from './scan-run.js';
+import { pagesFrom, type FullPassCursor, type ScanOutcome, type ScanRun } from './scan-run.js';
 import { itemRefusal } from './refusals.js';
 import { AccountStatus } from '../../platform/vocabulary/account-status.js';
 import { PermissionLevel } from '../../platform/vocabulary/permission-level.js';
@@ -55,24 +55,21 @@ async function listAllUsers(run: ScanRun<UsersCursor>, services: UserScanService
   let items = resume?.items ?? 0;
   const accounts = services.accounts();
   // The next page is asked for while this one is stored.
-  const pages = new PagesAhead((token) => run.connector.listUsers(token));
-  try {
-    for (;;) {
-      const result = await pages.take(page);
-      if (result.next && !run.stopping()) pages.askAhead(result.next);
-      await accounts.upsertAccounts(
-        run.instanceId,
-        result.items.map((u) => ({ ...u, status: AccountStatus[u.status] })),
-        pass,
-      );
-      items += result.items.length;
-      page = result.next;
-      if (!page) break;
-      await run.save({ mode: 'full', pass, page, items, delta }, items);
-      if (run.stopping()) return { status: 'paused', items };
-    }
-  } finally {
-    await pages.settle();
+  for await (const result of pagesFrom(
+    (token) => run.connector.listUsers(token),
+    page,
+    () => run.stopping(),
+  )) {
+    await accounts.upsertAccounts(
+      run.instanceId,
+      result.items.map((u) => ({ ...u, status: AccountStatus[u.status] })),
+      pass,
+    );
+    items += result.items.length;
+    page = result.next;
+    if (!page) break;
+    await run.save({ mode: 'full', pass, page, items, delta }, items);
+    if (run.stopping()) return { status: 'paused', items };
   }
   await accounts.markAccountsMissingFrom(run.instanceId, pass);
   await linkUnresolved(run, services);

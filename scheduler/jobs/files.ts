@@ -2,7 +2,7 @@ import { CursorExpiredError, type ProviderFile } from '../../connectors/contract
 import type { FileRecord } from '../../subgraphs/files/public.js';
 import { newId } from '../../platform/ids.js';
 import type { SchedulerServices } from '../services.js';
-import { PagesAhead, type ScanOutcome, type ScanRun } from './scan-run.js';
+import { pagesFrom, type ScanOutcome, type ScanRun } from './scan-run.js';
 import { SharingLevel } from '../../platform/vocabulary/sharing.js';
 
 /** What the files scan reads and writes. */
@@ -38,20 +38,17 @@ async function fullListing(run: ScanRun<FilesCursor>, services: FileScanServices
   let page = resume?.page ?? null;
   let items = resume?.items ?? 0;
   // The next page is asked for while this one is stored.
-  const pages = new PagesAhead((token) => run.connector.listFiles(token));
-  try {
-    for (;;) {
-      const result = await pages.take(page);
-      if (result.next && !run.stopping()) pages.askAhead(result.next);
-      await saveFiles(run, services, result.items, pass);
-      items += result.items.length;
-      page = result.next;
-      if (!page) break;
-      await run.save({ mode: 'full', pass, page, delta, items }, items);
-      if (run.stopping()) return { status: 'paused', items };
-    }
-  } finally {
-    await pages.settle();
+  for await (const result of pagesFrom(
+    (token) => run.connector.listFiles(token),
+    page,
+    () => run.stopping(),
+  )) {
+    await saveFiles(run, services, result.items, pass);
+    items += result.items.length;
+    page = result.next;
+    if (!page) break;
+    await run.save({ mode: 'full', pass, page, delta, items }, items);
+    if (run.stopping()) return { status: 'paused', items };
   }
   await services.files().markMissingFrom(run.instanceId, pass);
   await linkUnresolvedFiles(run, services);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PagesAhead } from './scan-run.js';
+import { PagesAhead, pagesFrom } from './scan-run.js';
 
 /** A listing of pages "a" → "b" → "c" whose reads answer when the test says. */
 function listing() {
@@ -57,5 +57,55 @@ describe('PagesAhead', () => {
     const again = pages.take('b');
     answers.get('b')!.resolve();
     expect(await again).toEqual({ token: 'b', next: 'c' });
+  });
+});
+
+describe('pagesFrom', () => {
+  it('gives every page once, each next one asked for while the caller holds the last', async () => {
+    const { reads, answers, read } = listing();
+    const seen: (string | null)[] = [];
+    const answer = (token: string | null) => queueMicrotask(() => answers.get(token)!.resolve());
+    answer(null);
+    for await (const page of pagesFrom(read, null, () => false)) {
+      seen.push(page.token);
+      // The next page was asked for before this one is handled.
+      if (page.next) {
+        expect(reads.at(-1)).toBe(page.next);
+        answer(page.next);
+      }
+    }
+    expect(seen).toEqual([null, 'b', 'c']);
+    expect(reads).toEqual([null, 'b', 'c']);
+  });
+
+  it('asks for nothing ahead while stopping, and a loop left early waits for the page asked ahead', async () => {
+    const { reads, answers, read } = listing();
+    queueMicrotask(() => answers.get(null)!.resolve());
+    let stopping = false;
+    let left = false;
+    const loop = (async () => {
+      for await (const page of pagesFrom(read, null, () => stopping)) {
+        expect(page.token).toBeNull();
+        break;
+      }
+      left = true;
+    })();
+    await expect.poll(() => reads).toEqual([null, 'b']);
+    await Promise.resolve();
+    expect(left).toBe(false);
+    answers.get('b')!.resolve();
+    await loop;
+    expect(left).toBe(true);
+
+    stopping = true;
+    const { reads: quiet, answers: quietAnswers, read: quietRead } = listing();
+    queueMicrotask(() => quietAnswers.get(null)!.resolve());
+    for await (const page of pagesFrom(quietRead, null, () => stopping)) {
+      expect(page.next).toBe('b');
+      // Nothing was asked ahead: leaving does not wait.
+      expect(quiet).toEqual([null]);
+      break;
+    }
+    expect(quiet).toEqual([null]);
   });
 });

@@ -69,3 +69,27 @@ export class PagesAhead<P> {
     await ahead?.page.catch(() => undefined);
   }
 }
+
+/**
+ * A listing's pages from `first` on, each next one asked for ahead (unless `stopping()`) while the
+ * caller stores the one it was given. Leaving the loop early (break, return, throw) waits for a page
+ * asked ahead and not taken, so nothing is still talking to the provider after it.
+ */
+export async function* pagesFrom<P extends { readonly next: PageToken | null }>(
+  read: (token: PageToken | null) => Promise<P>,
+  first: PageToken | null,
+  stopping: () => boolean,
+): AsyncGenerator<P, void, undefined> {
+  const pages = new PagesAhead(read);
+  try {
+    for (let token = first; ;) {
+      const page = await pages.take(token);
+      if (page.next && !stopping()) pages.askAhead(page.next);
+      yield page;
+      if (!page.next) return;
+      token = page.next;
+    }
+  } finally {
+    await pages.settle();
+  }
+}
