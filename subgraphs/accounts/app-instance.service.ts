@@ -426,14 +426,16 @@ export class AppInstanceService {
   async withConfig(id: string): Promise<{ readonly instance: AppInstance; readonly config: Record<string, unknown> } | null> {
     if (!inScope(this.scope, id)) return null;
     const instance = await this.em.findOne(AppInstance, { id }, { populate: ['sealedConfig'] });
-    return instance
-      ? { instance, config: JSON.parse(decryptSecret(this.credentialsKey, instance.sealedConfig)) as Record<string, unknown> }
-      : null;
+    return instance ? { instance, config: this.unseal(instance.sealedConfig) } : null;
   }
 
   async readConfig(id: string): Promise<Record<string, unknown> | null> {
     const row: { sealed_config: string } | undefined = await this.knex(INSTANCE).select('sealed_config').where('id', id).first();
-    return row ? (JSON.parse(decryptSecret(this.credentialsKey, row.sealed_config)) as Record<string, unknown>) : null;
+    return row ? this.unseal(row.sealed_config) : null;
+  }
+
+  private unseal(sealed: string): Record<string, unknown> {
+    return JSON.parse(decryptSecret(this.credentialsKey, sealed)) as Record<string, unknown>;
   }
 
   /** Records the provider's documented request limit. */
