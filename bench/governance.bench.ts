@@ -16,7 +16,7 @@ import 'reflect-metadata';
 import os from 'node:os';
 import { z } from 'zod';
 import { loadConfig } from '../platform/config.js';
-import { postgresCpuSeconds, runBenchmark, type SchedulerProcess } from './harness.js';
+import { postgresCpuSeconds, runBenchmark, sizesSetting, type SchedulerProcess } from './harness.js';
 import { percentile } from './load.js';
 
 const TENANT = { id: 'govbench', token: 'govbench-token-0123456789' } as const;
@@ -28,12 +28,7 @@ const SettingsSchema = z.object({
   BENCH_LIMIT: z.coerce.number().int().min(60).max(600_000).default(6_000),
   BENCH_TIMEOUT_SECONDS: z.coerce.number().positive().max(3_600).default(600),
   /** Rounds of this many actions each, one after another (default: one round of BENCH_ACTIONS). */
-  BENCH_SIZES: z
-    .string()
-    .regex(/^\d+(,\d+)*$/, 'a comma-separated list of action counts, e.g. 100,1000')
-    .transform((v) => v.split(',').map(Number))
-    .refine((sizes) => sizes.every((n) => n >= 3 && n <= 20_000), 'each size from 3 to 20,000')
-    .optional(),
+  BENCH_SIZES: sizesSetting('actions', 3, 20_000, '100,1000'),
   /** Where the scheduler runs: in this process beside the gateway and subgraphs (`npm start`'s shape), or as its own process (production's). */
   BENCH_SCHEDULER: z.enum(['in-process', 'process']).default('in-process'),
 });

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Config } from '../platform/config.js';
 import type { Stack } from '../scripts/stack.js';
 
@@ -395,4 +395,20 @@ export async function waitUntilConnected(
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * A `--sizes` setting: a comma-separated list of counts of `what`, each from `min` to `max`, one
+ * round per size (e.g. `sizesSetting('files', 100, 100_000, '10000,100000')`).
+ */
+export function sizesSetting(what: string, min: number, max: number, example: string) {
+  return z
+    .string()
+    .regex(/^\d+(,\d+)*$/, `a comma-separated list of counts of ${what}, e.g. ${example}`)
+    .transform((v) => v.split(',').map(Number))
+    .refine(
+      (sizes) => sizes.every((n) => n >= min && n <= max),
+      `each size from ${min.toLocaleString('en')} to ${max.toLocaleString('en')} ${what}`,
+    )
+    .optional();
 }

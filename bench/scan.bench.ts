@@ -23,7 +23,7 @@ import type { Truth } from '../connectors/simulated/model.js';
 import type { StatsSnapshot } from '../connectors/simulated/stats.js';
 import type { TenantSpec } from '../connectors/simulated/spec.js';
 import { loadConfig } from '../platform/config.js';
-import { runBenchmark, type Bench } from './harness.js';
+import { runBenchmark, sizesSetting, type Bench } from './harness.js';
 
 const DAY_MS = 86_400_000;
 const POLL_MS = 250;
@@ -61,12 +61,7 @@ const SettingsSchema = z
      * Rounds of this many files each, one after another, each on a fresh tenant and database (default:
      * one round of the base tenant, BENCH_FILES and the rest). The other dimensions scale with the files.
      */
-    BENCH_SIZES: z
-      .string()
-      .regex(/^\d+(,\d+)*$/, 'a comma-separated list of file counts, e.g. 10000,100000')
-      .transform((v) => v.split(',').map(Number))
-      .refine((sizes) => sizes.every((n) => n >= 100 && n <= 100_000), 'each size from 100 to 100,000 files')
-      .optional(),
+    BENCH_SIZES: sizesSetting('files', 100, 100_000, '10000,100000'),
     /** `--provider simulated`, accepted beside `--sizes`: the provider is chosen at the bottom of this file, from the arguments. */
     BENCH_PROVIDER: z.literal('simulated', 'the provider is chosen with --provider (this benchmark: simulated)').optional(),
   })
