@@ -66,18 +66,29 @@ export interface SchedulerProcess {
   cpuSeconds(): number | null;
 }
 
-/** CPU seconds used so far by one process (user + system, without its children); null when /proc cannot tell. */
-export function processCpuSeconds(pid: number): number | null {
+/** USER_HZ, the unit of /proc's CPU times: 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * A process's /proc stat fields after "(comm)", counted from 0: state, ppid, ... utime (11), stime (12),
+ * cutime (13), cstime (14). Null when it has ended (or /proc cannot tell).
+ */
+function procStat(pid: number | string): number[] | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat
+    return stat
       .slice(stat.lastIndexOf(')') + 2)
       .split(' ')
       .map(Number);
-    return (fields[11]! + fields[12]!) / 100; // utime, stime in USER_HZ (100 on every Linux this runs on)
   } catch {
     return null;
   }
+}
+
+/** CPU seconds used so far by one process (user + system, without its children); null when /proc cannot tell. */
+export function processCpuSeconds(pid: number): number | null {
+  const fields = procStat(pid);
+  return fields ? (fields[11]! + fields[12]!) / TICKS_PER_SECOND : null;
 }
 
 /** The per-token and per-address limits raised out of a benchmark's way. */
@@ -326,25 +337,15 @@ export async function runBenchmark<Schema extends z.ZodType>(
 export function postgresCpuSeconds(dataDir: string): number | null {
   try {
     const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    const ticksPerSecond = 100; // USER_HZ, 100 on every Linux this runs on
     let ticks = 0;
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
-      let stat: string;
-      try {
-        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // ended meanwhile
-      }
-      // Fields after "(comm)": state ppid ... utime(14) stime(15) cutime(16) cstime(17), counted from 1.
-      const fields = stat
-        .slice(stat.lastIndexOf(')') + 2)
-        .split(' ')
-        .map(Number);
+      const fields = procStat(entry);
+      if (!fields) continue; // ended meanwhile
       if (Number(entry) === postmaster) ticks += fields[11]! + fields[12]! + fields[13]! + fields[14]!;
       else if (fields[1] === postmaster) ticks += fields[11]! + fields[12]!;
     }
-    return ticks / ticksPerSecond;
+    return ticks / TICKS_PER_SECOND;
   } catch {
     return null;
   }
